@@ -1,0 +1,2 @@
+//! The `execgate` command line.
+fn main() {}
