@@ -1,12 +1,16 @@
 //! Types every part of execgate shares, so that a size, a duration, a severity
 //! or a file error means the same thing in config, rule files and APIs.
 
+pub mod client;
 pub mod clock;
 pub mod file_error;
 pub mod severity;
 pub mod units;
 
+pub use client::{ClientKey, TierName};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use file_error::{FileError, load_toml};
 pub use severity::{Action, Severity};
 pub use units::{ByteSize, HumanDuration};
+pub mod live;
+pub use live::Live;
