@@ -1,1 +1,16 @@
-//! placeholder: see the crate's issue
+//! execgate's shared state: rate limits, the blocklist and client reputation,
+//! behind small traits so that a Redis implementation can replace the memory
+//! one, plus the admin/blocklist HTTP API and its command-line client.
+
+pub mod blocklist;
+pub mod metrics;
+pub mod ratelimit;
+
+pub use blocklist::{
+    BlockChanges, BlockDecision, BlockError, BlockFilter, BlockQuery, BlockStore,
+    MemoryBlockStore, NewBlock, Origin, Page, Scope, Target,
+};
+pub use metrics::StateMetrics;
+pub use ratelimit::{
+    MemoryRateLimiter, RateDecision, RateLimiter, WindowSpec, WindowState, ratelimit_headers,
+};

@@ -1,0 +1,227 @@
+//! Persistence of the blocklist: a JSON snapshot plus an append-only journal of
+//! JSON lines. Every change is in the journal and fsynced before it is
+//! acknowledged; the snapshot is rewritten atomically (write a temporary file,
+//! fsync, rename, fsync the directory) and then the journal is emptied.
+//! Replaying a journal over a snapshot that already holds its records changes
+//! nothing, so a crash between those two steps is harmless.
+
+use super::{BlockDecision, BlockError};
+use execgate_core::FileError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Snapshot format version; bumped when the layout changes.
+const VERSION: u32 = 1;
+
+/// One journal line.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
+pub(super) enum Record {
+    /// A decision was added.
+    Add {
+        /// The decision.
+        decision: BlockDecision,
+    },
+    /// A decision was removed.
+    Remove {
+        /// Its id.
+        id: u64,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Snapshot {
+    version: u32,
+    next_id: u64,
+    decisions: Vec<BlockDecision>,
+}
+
+/// What was on disk at start-up.
+#[derive(Debug, Default)]
+pub(super) struct Loaded {
+    pub(super) decisions: BTreeMap<u64, BlockDecision>,
+    pub(super) next_id: u64,
+}
+
+/// The snapshot file and its journal (`<snapshot>.journal`).
+#[derive(Debug)]
+pub(super) struct Journal {
+    snapshot: PathBuf,
+    journal: PathBuf,
+    file: File,
+    records: usize,
+}
+
+impl Journal {
+    /// Reads the snapshot and replays the journal; a corrupt file is an error naming it.
+    pub(super) fn open(snapshot: &Path) -> Result<(Self, Loaded), BlockError> {
+        let journal = journal_path(snapshot);
+        let mut loaded = read_snapshot(snapshot)?;
+        replay(&journal, &mut loaded)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&journal)
+            .map_err(|e| io_error(&journal, e))?;
+        let mut this = Self {
+            snapshot: snapshot.to_path_buf(),
+            journal,
+            file,
+            records: 0,
+        };
+        this.compact(&loaded.decisions, loaded.next_id)?;
+        Ok((this, loaded))
+    }
+
+    /// Appends `records` and fsyncs; on error nothing may be considered written.
+    pub(super) fn append(&mut self, records: &[Record]) -> Result<(), BlockError> {
+        let mut buf = Vec::new();
+        for record in records {
+            serde_json::to_writer(&mut buf, record).map_err(|e| BlockError::Io(e.to_string()))?;
+            buf.push(b'\n');
+        }
+        self.file
+            .write_all(&buf)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| io_error(&self.journal, e))?;
+        self.records += records.len();
+        Ok(())
+    }
+
+    /// Records appended since the last snapshot.
+    pub(super) fn records(&self) -> usize {
+        self.records
+    }
+
+    /// Writes a new snapshot of `decisions` atomically, then empties the journal.
+    pub(super) fn compact(
+        &mut self,
+        decisions: &BTreeMap<u64, BlockDecision>,
+        next_id: u64,
+    ) -> Result<(), BlockError> {
+        let snapshot = Snapshot {
+            version: VERSION,
+            next_id,
+            decisions: decisions.values().cloned().collect(),
+        };
+        let bytes =
+            serde_json::to_vec_pretty(&snapshot).map_err(|e| BlockError::Io(e.to_string()))?;
+        write_atomically(&self.snapshot, &bytes).map_err(|e| io_error(&self.snapshot, e))?;
+        self.file
+            .set_len(0)
+            .and_then(|()| self.file.sync_all())
+            .map_err(|e| io_error(&self.journal, e))?;
+        self.records = 0;
+        Ok(())
+    }
+}
+
+/// `<snapshot>.journal`.
+pub(super) fn journal_path(snapshot: &Path) -> PathBuf {
+    let mut name = snapshot.as_os_str().to_owned();
+    name.push(".journal");
+    PathBuf::from(name)
+}
+
+fn io_error(path: &Path, e: io::Error) -> BlockError {
+    BlockError::Io(format!("{}: {e}", path.display()))
+}
+
+fn corrupt(path: &Path, line: Option<usize>, reason: String) -> BlockError {
+    BlockError::Corrupt(FileError::new(path, reason).at(line, None))
+}
+
+fn read_snapshot(path: &Path) -> Result<Loaded, BlockError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(Loaded {
+                next_id: 1,
+                ..Loaded::default()
+            });
+        }
+        Err(e) => return Err(corrupt(path, None, format!("cannot read: {e}"))),
+    };
+    let snapshot: Snapshot = serde_json::from_str(&text).map_err(|e| {
+        corrupt(
+            path,
+            Some(e.line()),
+            format!(
+                "corrupt blocklist snapshot ({e}); refusing to start with an empty blocklist: \
+                 restore the file from a backup, or move it away to start empty"
+            ),
+        )
+    })?;
+    if snapshot.version != VERSION {
+        return Err(corrupt(
+            path,
+            None,
+            format!("unsupported snapshot version {}", snapshot.version),
+        ));
+    }
+    let decisions: BTreeMap<u64, BlockDecision> =
+        snapshot.decisions.into_iter().map(|d| (d.id, d)).collect();
+    let next_id = decisions
+        .keys()
+        .next_back()
+        .map_or(1, |id| id + 1)
+        .max(snapshot.next_id);
+    Ok(Loaded { decisions, next_id })
+}
+
+/// Applies the journal's records; a torn last line (a crash mid-append, never
+/// acknowledged) is cut off, anything else that does not parse is an error.
+fn replay(path: &Path, loaded: &mut Loaded) -> Result<(), BlockError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(corrupt(path, None, format!("cannot read: {e}"))),
+    };
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if complete < bytes.len() {
+        tracing::warn!(journal = %path.display(), "cutting off a torn last journal line");
+        cut(path, complete).map_err(|e| io_error(path, e))?;
+    }
+    for (n, line) in bytes[..complete].split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let record: Record = serde_json::from_slice(line).map_err(|e| {
+            corrupt(path, Some(n + 1), format!("corrupt journal record: {e}"))
+        })?;
+        match record {
+            Record::Add { decision } => {
+                loaded.next_id = loaded.next_id.max(decision.id + 1);
+                loaded.decisions.insert(decision.id, decision);
+            }
+            Record::Remove { id } => {
+                loaded.decisions.remove(&id);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cut(path: &Path, len: usize) -> io::Result<()> {
+    let file = OpenOptions::new().write(true).open(path)?;
+    file.set_len(len as u64)?;
+    file.sync_all()
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    {
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
+}

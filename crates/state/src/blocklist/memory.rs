@@ -1,0 +1,369 @@
+//! The memory block store: decisions in a B-tree by id, an [`Index`] for
+//! lookups, a bounded change log for stream consumers, and optionally a
+//! snapshot + journal on disk so that a restart or crash loses no decision.
+
+use super::index::Index;
+use super::journal::{Journal, Record};
+use super::time::to_millis;
+use super::{
+    BlockChanges, BlockDecision, BlockError, BlockFilter, BlockQuery, BlockStore, NewBlock,
+    Origin, Page, Target,
+};
+use crate::metrics::StateMetrics;
+use execgate_core::{Clock, FileError};
+use parking_lot::RwLock;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The most decisions one `add_batch` (one API request) may carry.
+pub const MAX_BATCH: usize = 10_000;
+/// The most decisions the store holds by default.
+const DEFAULT_MAX_ENTRIES: usize = 1_000_000;
+/// Changes kept for stream consumers; an older cursor gets a full resync.
+const CHANGES_KEPT: usize = 100_000;
+/// Journal records after which the snapshot is rewritten.
+const COMPACT_AFTER: usize = 10_000;
+
+/// The memory implementation of [`BlockStore`], optionally persisted.
+#[derive(Debug)]
+pub struct MemoryBlockStore {
+    clock: Arc<dyn Clock>,
+    inner: RwLock<Inner>,
+    max_entries: usize,
+    metrics: Option<StateMetrics>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    decisions: BTreeMap<u64, Entry>,
+    index: Index,
+    next_id: u64,
+    seq: u64,
+    changes: VecDeque<(u64, Change)>,
+    journal: Option<Journal>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    decision: BlockDecision,
+    target: Target,
+}
+
+#[derive(Debug)]
+enum Change {
+    Added(u64),
+    Deleted(BlockDecision),
+}
+
+impl MemoryBlockStore {
+    /// Opens the store; with `path`, loads `path` and `path.journal` and persists every change there.
+    pub fn open(path: Option<&Path>, clock: Arc<dyn Clock>) -> Result<Self, BlockError> {
+        let mut inner = Inner {
+            decisions: BTreeMap::new(),
+            index: Index::default(),
+            next_id: 1,
+            seq: 0,
+            changes: VecDeque::new(),
+            journal: None,
+        };
+        if let Some(path) = path {
+            let (journal, loaded) = Journal::open(path)?;
+            let now = clock.now();
+            for (id, decision) in loaded.decisions {
+                let target: Target = decision.value.parse().map_err(|e| {
+                    BlockError::Corrupt(FileError::new(
+                        path,
+                        format!("decision {id}: invalid value {:?}: {e}", decision.value),
+                    ))
+                })?;
+                if decision.is_active(now) {
+                    inner.index.insert(&target, id);
+                    inner.decisions.insert(id, Entry { decision, target });
+                }
+            }
+            inner.next_id = loaded.next_id;
+            inner.journal = Some(journal);
+        }
+        Ok(Self {
+            clock,
+            inner: RwLock::new(inner),
+            max_entries: DEFAULT_MAX_ENTRIES,
+            metrics: None,
+        })
+    }
+
+    /// Caps the number of decisions held (default one million).
+    pub fn with_max_entries(mut self, max: usize) -> Self {
+        self.max_entries = max;
+        self
+    }
+
+    /// Reports active decisions and manual/list bans to `metrics`.
+    pub fn with_metrics(self, metrics: StateMetrics) -> Self {
+        metrics.set_active(self.inner.read().decisions.len());
+        Self {
+            metrics: Some(metrics),
+            ..self
+        }
+    }
+
+    fn validate_batch(&self, blocks: &[NewBlock], held: usize) -> Result<Vec<Target>, BlockError> {
+        if blocks.len() > MAX_BATCH {
+            return Err(BlockError::invalid(
+                "decisions",
+                format!("{} decisions in one request; at most {MAX_BATCH}", blocks.len()),
+            ));
+        }
+        if held + blocks.len() > self.max_entries {
+            return Err(BlockError::Full {
+                max: self.max_entries,
+            });
+        }
+        let several = blocks.len() > 1;
+        blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                b.validate().map_err(|e| match e {
+                    BlockError::Invalid { field, message } if several => {
+                        BlockError::invalid(field, format!("item {i}: {message}"))
+                    }
+                    other => other,
+                })
+            })
+            .collect()
+    }
+
+    fn report(&self, inner: &Inner, added: &[BlockDecision]) {
+        let Some(metrics) = &self.metrics else { return };
+        metrics.set_active(inner.decisions.len());
+        for d in added.iter().filter(|d| d.origin != Origin::Anomaly) {
+            metrics.banned(d.origin.as_str());
+        }
+    }
+}
+
+impl Inner {
+    fn record(&mut self, change: Change) {
+        self.seq += 1;
+        self.changes.push_back((self.seq, change));
+        if self.changes.len() > CHANGES_KEPT {
+            self.changes.pop_front();
+        }
+    }
+
+    fn take(&mut self, id: u64) -> Option<BlockDecision> {
+        let entry = self.decisions.remove(&id)?;
+        self.index.remove(&entry.target, id);
+        self.record(Change::Deleted(entry.decision.clone()));
+        Some(entry.decision)
+    }
+
+    fn active(&self, id: u64, now: std::time::SystemTime) -> Option<&BlockDecision> {
+        self.decisions
+            .get(&id)
+            .map(|e| &e.decision)
+            .filter(|d| d.is_active(now))
+    }
+
+    fn maybe_compact(&mut self) -> Result<(), BlockError> {
+        let Some(journal) = self.journal.as_mut() else {
+            return Ok(());
+        };
+        if journal.records() < COMPACT_AFTER {
+            return Ok(());
+        }
+        let decisions = self
+            .decisions
+            .iter()
+            .map(|(id, e)| (*id, e.decision.clone()))
+            .collect();
+        journal.compact(&decisions, self.next_id)
+    }
+
+    /// Net changes after `cursor`; `None` when the log no longer reaches back that far.
+    fn net_changes(&self, cursor: u64, now: std::time::SystemTime) -> Option<BlockChanges> {
+        let oldest = self.changes.front().map_or(self.seq + 1, |(seq, _)| *seq);
+        if cursor == 0 || cursor > self.seq || oldest > cursor + 1 {
+            return None;
+        }
+        let mut added = BTreeSet::new();
+        let mut deleted = Vec::new();
+        for (_, change) in self.changes.iter().filter(|(seq, _)| *seq > cursor) {
+            match change {
+                Change::Added(id) => {
+                    added.insert(*id);
+                }
+                Change::Deleted(d) if !added.remove(&d.id) => deleted.push(d.clone()),
+                Change::Deleted(_) => {}
+            }
+        }
+        let new = added
+            .iter()
+            .filter_map(|id| self.active(*id, now).cloned())
+            .collect();
+        Some(BlockChanges {
+            new,
+            deleted,
+            cursor: self.seq,
+        })
+    }
+}
+
+fn audit_added(d: &BlockDecision) {
+    tracing::info!(
+        target: "execgate::audit",
+        event = "block.added",
+        id = d.id,
+        scope = d.scope.as_str(),
+        value = %d.value,
+        origin = d.origin.as_str(),
+        created_by = %d.created_by,
+        reason = %d.reason,
+        expires_at = ?d.expires_at.map(humantime::format_rfc3339_millis),
+    );
+}
+
+impl BlockStore for MemoryBlockStore {
+    fn check(&self, q: &BlockQuery) -> Option<BlockDecision> {
+        let inner = self.inner.read();
+        let mut hit = None;
+        let mut now = None;
+        inner.index.find(q, |id| {
+            let now = *now.get_or_insert_with(|| self.clock.now());
+            hit = inner.active(id, now).cloned();
+            hit.is_some()
+        });
+        hit
+    }
+
+    fn add(&self, b: NewBlock) -> Result<BlockDecision, BlockError> {
+        let mut added = self.add_batch(vec![b])?;
+        added.pop().ok_or_else(|| BlockError::Io("empty batch".into()))
+    }
+
+    fn add_batch(&self, blocks: Vec<NewBlock>) -> Result<Vec<BlockDecision>, BlockError> {
+        let mut inner = self.inner.write();
+        let targets = self.validate_batch(&blocks, inner.decisions.len())?;
+        let now = to_millis(self.clock.now());
+        let decisions: Vec<BlockDecision> = blocks
+            .into_iter()
+            .zip(&targets)
+            .enumerate()
+            .map(|(i, (b, target))| BlockDecision {
+                id: inner.next_id + i as u64,
+                scope: target.scope(),
+                value: target.to_string(),
+                r#type: "ban".to_string(),
+                origin: b.origin,
+                reason: b.reason.trim().to_string(),
+                created_at: now,
+                expires_at: b.duration.map(|d| to_millis(now + d)),
+                created_by: b.created_by,
+            })
+            .collect();
+        if let Some(journal) = inner.journal.as_mut() {
+            let records: Vec<Record> = decisions
+                .iter()
+                .map(|d| Record::Add { decision: d.clone() })
+                .collect();
+            journal.append(&records)?;
+        }
+        inner.next_id += decisions.len() as u64;
+        for (decision, target) in decisions.iter().zip(targets) {
+            audit_added(decision);
+            inner.index.insert(&target, decision.id);
+            inner.decisions.insert(
+                decision.id,
+                Entry {
+                    decision: decision.clone(),
+                    target,
+                },
+            );
+            inner.record(Change::Added(decision.id));
+        }
+        if let Err(e) = inner.maybe_compact() {
+            tracing::error!(error = %e, "blocklist snapshot failed; the journal still holds every change");
+        }
+        self.report(&inner, &decisions);
+        Ok(decisions)
+    }
+
+    fn remove(&self, id: u64) -> Result<Option<BlockDecision>, BlockError> {
+        let mut inner = self.inner.write();
+        if !inner.decisions.contains_key(&id) {
+            return Ok(None);
+        }
+        if let Some(journal) = inner.journal.as_mut() {
+            journal.append(&[Record::Remove { id }])?;
+        }
+        let removed = inner.take(id);
+        self.report(&inner, &[]);
+        Ok(removed)
+    }
+
+    fn get(&self, id: u64) -> Option<BlockDecision> {
+        self.inner.read().active(id, self.clock.now()).cloned()
+    }
+
+    fn list(&self, filter: &BlockFilter, page: Page) -> Vec<BlockDecision> {
+        let now = self.clock.now();
+        self.inner
+            .read()
+            .decisions
+            .values()
+            .map(|e| &e.decision)
+            .filter(|d| d.is_active(now) && filter.matches(d))
+            .skip(page.offset)
+            .take(page.limit)
+            .cloned()
+            .collect()
+    }
+
+    fn changes_since(&self, cursor: u64) -> BlockChanges {
+        self.purge_expired();
+        let now = self.clock.now();
+        let inner = self.inner.read();
+        inner.net_changes(cursor, now).unwrap_or_else(|| BlockChanges {
+            new: inner
+                .decisions
+                .values()
+                .map(|e| e.decision.clone())
+                .filter(|d| d.is_active(now))
+                .collect(),
+            deleted: Vec::new(),
+            cursor: inner.seq,
+        })
+    }
+
+    fn purge_expired(&self) -> usize {
+        let now = self.clock.now();
+        let expired: Vec<u64> = {
+            let inner = self.inner.read();
+            inner
+                .decisions
+                .iter()
+                .filter(|(_, e)| !e.decision.is_active(now))
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        if expired.is_empty() {
+            return 0;
+        }
+        let mut inner = self.inner.write();
+        let purged = expired.iter().filter(|id| inner.take(**id).is_some()).count();
+        self.report(&inner, &[]);
+        purged
+    }
+
+    fn len(&self) -> usize {
+        let now = self.clock.now();
+        self.inner
+            .read()
+            .decisions
+            .values()
+            .filter(|e| e.decision.is_active(now))
+            .count()
+    }
+}
