@@ -14,3 +14,8 @@ pub use metrics::StateMetrics;
 pub use ratelimit::{
     MemoryRateLimiter, RateDecision, RateLimiter, WindowSpec, WindowState, ratelimit_headers,
 };
+pub mod events;
+pub mod reputation;
+
+pub use events::{EventKind, EventLog, EventRecord};
+pub use reputation::{BanOutcome, Reputation, ReputationConfig, SecurityEvent, Weights};

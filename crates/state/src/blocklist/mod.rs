@@ -6,7 +6,7 @@ mod index;
 mod journal;
 mod memory;
 mod target;
-mod time;
+pub(crate) mod time;
 
 pub use memory::{MAX_BATCH, MemoryBlockStore};
 pub use target::Target;

@@ -1,0 +1,434 @@
+//! Client reputation: security events raise a score that decays with a
+//! half-life; past the threshold the client is banned through the blocklist
+//! for `ban_base × 2^n` (n = earlier bans, capped at `ban_max`), like
+//! fail2ban's `bantime.increment`.
+
+use crate::blocklist::{BlockDecision, BlockStore, NewBlock, Origin};
+use crate::events::{EventKind, EventLog};
+use crate::metrics::StateMetrics;
+use execgate_core::{ClientKey, Clock, HumanDuration};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// The `[reputation]` config section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReputationConfig {
+    /// Time for a score to halve with no new events (default `"10m"`).
+    pub half_life: HumanDuration,
+    /// Score at which a client is banned (default 20).
+    pub ban_threshold: f64,
+    /// Length of a first ban (default `"10m"`); each later ban doubles it.
+    pub ban_base: HumanDuration,
+    /// Longest ban (default `"24h"`).
+    pub ban_max: HumanDuration,
+    /// Log "would ban" instead of banning (default false).
+    pub detection_only: bool,
+    /// Clients remembered at most; the lowest scores are forgotten first (default 100000).
+    pub max_clients: usize,
+    /// Points per event.
+    pub weights: Weights,
+}
+
+/// Points each event adds to a client's score (the `[reputation.weights]` table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Weights {
+    /// Per screening point of refused code (a critical finding is 5 points; default 1).
+    pub code_rejected_per_point: f64,
+    /// Per rate-limit refusal (default 1).
+    pub rate_limited: f64,
+    /// Per body-cap refusal (default 2).
+    pub body_too_large: f64,
+    /// Per execution time-out (default 4).
+    pub exec_timeout: f64,
+    /// Per out-of-memory kill (default 4).
+    pub memory_killed: f64,
+    /// Per output-limit kill (default 2).
+    pub output_limit: f64,
+    /// Per outbound leak point (default 1).
+    pub output_leak_per_point: f64,
+    /// Per executor error (default 0.5).
+    pub upstream_error: f64,
+    /// Per other refusal, e.g. invalid credentials or malformed bodies (default 1).
+    pub refused: f64,
+}
+
+impl Default for ReputationConfig {
+    fn default() -> Self {
+        Self {
+            half_life: HumanDuration(Duration::from_secs(600)),
+            ban_threshold: 20.0,
+            ban_base: HumanDuration(Duration::from_secs(600)),
+            ban_max: HumanDuration(Duration::from_secs(86_400)),
+            detection_only: false,
+            max_clients: 100_000,
+            weights: Weights::default(),
+        }
+    }
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            code_rejected_per_point: 1.0,
+            rate_limited: 1.0,
+            body_too_large: 2.0,
+            exec_timeout: 4.0,
+            memory_killed: 4.0,
+            output_limit: 2.0,
+            output_leak_per_point: 1.0,
+            upstream_error: 0.5,
+            refused: 1.0,
+        }
+    }
+}
+
+impl ReputationConfig {
+    /// Checks the values; the error names the key (`reputation.weights.exec_timeout: …`).
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = |key: &str, d: HumanDuration| {
+            if d.get().is_zero() {
+                Err(format!("reputation.{key}: must be longer than zero"))
+            } else {
+                Ok(())
+            }
+        };
+        positive("half_life", self.half_life)?;
+        positive("ban_base", self.ban_base)?;
+        if self.ban_max < self.ban_base {
+            return Err("reputation.ban_max: must not be shorter than ban_base".into());
+        }
+        if !(self.ban_threshold.is_finite() && self.ban_threshold > 0.0) {
+            return Err("reputation.ban_threshold: must be a number above zero".into());
+        }
+        if self.max_clients == 0 {
+            return Err("reputation.max_clients: must be at least 1".into());
+        }
+        let w = &self.weights;
+        let weights = [
+            ("code_rejected_per_point", w.code_rejected_per_point),
+            ("rate_limited", w.rate_limited),
+            ("body_too_large", w.body_too_large),
+            ("exec_timeout", w.exec_timeout),
+            ("memory_killed", w.memory_killed),
+            ("output_limit", w.output_limit),
+            ("output_leak_per_point", w.output_leak_per_point),
+            ("upstream_error", w.upstream_error),
+            ("refused", w.refused),
+        ];
+        match weights.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
+            Some((key, _)) => Err(format!(
+                "reputation.weights.{key}: must be a number of zero or more"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Something a client did that counts against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityEvent {
+    /// Screening refused the code with this score.
+    CodeRejected {
+        /// The screening score.
+        score: u32,
+    },
+    /// A rate-limit refusal.
+    RateLimited,
+    /// A body-cap refusal.
+    BodyTooLarge,
+    /// The executor timed out.
+    ExecTimeout,
+    /// The executor killed the program for memory.
+    MemoryKilled,
+    /// The program hit an output limit.
+    OutputLimit,
+    /// Outbound leak findings with this score.
+    OutputLeak {
+        /// The outbound score.
+        score: u32,
+    },
+    /// The executor failed.
+    UpstreamError,
+    /// Any other refusal.
+    Refused,
+}
+
+impl SecurityEvent {
+    /// The event-log kind of this event.
+    pub fn kind(self) -> EventKind {
+        match self {
+            SecurityEvent::CodeRejected { .. } => EventKind::CodeRejected,
+            SecurityEvent::RateLimited => EventKind::RateLimited,
+            SecurityEvent::BodyTooLarge => EventKind::BodyTooLarge,
+            SecurityEvent::ExecTimeout => EventKind::ExecTimeout,
+            SecurityEvent::MemoryKilled => EventKind::MemoryKilled,
+            SecurityEvent::OutputLimit => EventKind::OutputLimit,
+            SecurityEvent::OutputLeak { .. } => EventKind::OutputLeak,
+            SecurityEvent::UpstreamError => EventKind::UpstreamError,
+            SecurityEvent::Refused => EventKind::Refused,
+        }
+    }
+
+    /// The snake_case name used in logs, metrics labels and ban reasons.
+    pub fn name(self) -> &'static str {
+        match self.kind() {
+            EventKind::CodeRejected => "code_rejected",
+            EventKind::RateLimited => "rate_limited",
+            EventKind::BodyTooLarge => "body_too_large",
+            EventKind::ExecTimeout => "exec_timeout",
+            EventKind::MemoryKilled => "memory_killed",
+            EventKind::OutputLimit => "output_limit",
+            EventKind::OutputLeak => "output_leak",
+            EventKind::UpstreamError => "upstream_error",
+            _ => "refused",
+        }
+    }
+
+    fn points(self, w: &Weights) -> f64 {
+        match self {
+            SecurityEvent::CodeRejected { score } => w.code_rejected_per_point * f64::from(score),
+            SecurityEvent::RateLimited => w.rate_limited,
+            SecurityEvent::BodyTooLarge => w.body_too_large,
+            SecurityEvent::ExecTimeout => w.exec_timeout,
+            SecurityEvent::MemoryKilled => w.memory_killed,
+            SecurityEvent::OutputLimit => w.output_limit,
+            SecurityEvent::OutputLeak { score } => w.output_leak_per_point * f64::from(score),
+            SecurityEvent::UpstreamError => w.upstream_error,
+            SecurityEvent::Refused => w.refused,
+        }
+    }
+}
+
+/// What crossing the threshold led to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BanOutcome {
+    /// The client is on the blocklist.
+    Banned(BlockDecision),
+    /// Detection-only mode: this ban was logged, not made.
+    WouldBan {
+        /// How long the ban would have lasted.
+        duration: Duration,
+        /// The score that crossed the threshold.
+        score: f64,
+    },
+}
+
+/// A client's standing.
+#[derive(Debug, Clone, Copy)]
+struct Standing {
+    score: f64,
+    at: SystemTime,
+    offences: u32,
+}
+
+/// The reputation engine.
+pub struct Reputation {
+    config: ReputationConfig,
+    clock: Arc<dyn Clock>,
+    blocks: Arc<dyn BlockStore>,
+    events: Arc<EventLog>,
+    clients: Mutex<HashMap<ClientKey, Standing>>,
+    metrics: Option<StateMetrics>,
+}
+
+impl std::fmt::Debug for Reputation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reputation")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reputation {
+    /// An engine banning through `blocks` and recording into `events`; `config` should be validated.
+    pub fn new(
+        config: ReputationConfig,
+        clock: Arc<dyn Clock>,
+        blocks: Arc<dyn BlockStore>,
+        events: Arc<EventLog>,
+    ) -> Self {
+        Self {
+            config,
+            clock,
+            blocks,
+            events,
+            clients: Mutex::new(HashMap::new()),
+            metrics: None,
+        }
+    }
+
+    /// Reports scores and anomaly bans to `metrics`.
+    pub fn with_metrics(mut self, metrics: StateMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Adds `event` to the client's score; bans (or logs "would ban") past the threshold.
+    /// Allow-listed clients are scored but never banned.
+    pub fn record(
+        &self,
+        key: &ClientKey,
+        ip: IpAddr,
+        event: SecurityEvent,
+        allow_listed: bool,
+    ) -> Option<BanOutcome> {
+        let now = self.clock.now();
+        let (score, offences) = self.add_points(key, event.points(&self.config.weights), now);
+        self.events.push(
+            event.kind(),
+            key,
+            Some(ip),
+            format!("{} (score {score:.1})", event.name()),
+        );
+        if let Some(m) = &self.metrics {
+            m.observe_score(score);
+        }
+        if score < self.config.ban_threshold || allow_listed {
+            return None;
+        }
+        let duration = self.ban_length(offences);
+        let outcome = if self.config.detection_only {
+            self.would_ban(key, ip, event, score, duration)
+        } else {
+            self.ban(key, ip, event, score, duration)?
+        };
+        if let Some(standing) = self.clients.lock().get_mut(key) {
+            standing.score = 0.0;
+            standing.offences = standing.offences.saturating_add(1);
+        }
+        Some(outcome)
+    }
+
+    /// The client's current (decayed) score; 0 for unknown clients.
+    pub fn score(&self, key: &ClientKey) -> f64 {
+        let now = self.clock.now();
+        self.clients
+            .lock()
+            .get(key)
+            .map_or(0.0, |s| self.decayed(s, now))
+    }
+
+    /// How many times the client was banned (or would have been).
+    pub fn offences(&self, key: &ClientKey) -> u32 {
+        self.clients.lock().get(key).map_or(0, |s| s.offences)
+    }
+
+    /// Resets the client's score and ban history.
+    pub fn forgive(&self, key: &ClientKey) {
+        self.clients.lock().remove(key);
+        self.events
+            .push(EventKind::Forgiven, key, None, "reputation reset".into());
+    }
+
+    /// `ban_base × 2^offences`, capped at `ban_max`.
+    fn ban_length(&self, offences: u32) -> Duration {
+        let factor = 2u32.checked_pow(offences).unwrap_or(u32::MAX);
+        self.config
+            .ban_base
+            .get()
+            .checked_mul(factor)
+            .unwrap_or(Duration::MAX)
+            .min(self.config.ban_max.get())
+    }
+
+    fn decayed(&self, s: &Standing, now: SystemTime) -> f64 {
+        let elapsed = now.duration_since(s.at).unwrap_or_default().as_secs_f64();
+        s.score * 0.5f64.powf(elapsed / self.config.half_life.get().as_secs_f64())
+    }
+
+    /// Decays, adds `points` and returns (score, earlier offences).
+    fn add_points(&self, key: &ClientKey, points: f64, now: SystemTime) -> (f64, u32) {
+        let mut clients = self.clients.lock();
+        if !clients.contains_key(key) && clients.len() >= self.config.max_clients {
+            self.forget_lowest(&mut clients, now);
+        }
+        let standing = clients.entry(key.clone()).or_insert(Standing {
+            score: 0.0,
+            at: now,
+            offences: 0,
+        });
+        standing.score = self.decayed(standing, now) + points;
+        standing.at = now;
+        (standing.score, standing.offences)
+    }
+
+    /// Makes room: the client with the lowest standing (score, then offences) goes.
+    fn forget_lowest(&self, clients: &mut HashMap<ClientKey, Standing>, now: SystemTime) {
+        let lowest = clients
+            .iter()
+            .map(|(k, s)| (k, self.decayed(s, now), s.offences))
+            .min_by(|a, b| a.2.cmp(&b.2).then(a.1.total_cmp(&b.1)))
+            .map(|(k, _, _)| k.clone());
+        if let Some(key) = lowest {
+            clients.remove(&key);
+        }
+    }
+
+    fn ban(
+        &self,
+        key: &ClientKey,
+        ip: IpAddr,
+        event: SecurityEvent,
+        score: f64,
+        duration: Duration,
+    ) -> Option<BanOutcome> {
+        let reason = format!(
+            "reputation score {score:.1} reached {} after {}",
+            self.config.ban_threshold,
+            event.name()
+        );
+        let block = NewBlock {
+            value: key.as_str().to_string(),
+            duration: Some(duration),
+            reason,
+            origin: Origin::Anomaly,
+            created_by: "reputation".to_string(),
+        };
+        match self.blocks.add(block) {
+            Ok(decision) => {
+                let detail = format!(
+                    "banned for {} (decision {})",
+                    HumanDuration(duration),
+                    decision.id
+                );
+                self.events.push(EventKind::Banned, key, Some(ip), detail);
+                if let Some(m) = &self.metrics {
+                    m.banned(&format!("anomaly:{}", event.name()));
+                }
+                Some(BanOutcome::Banned(decision))
+            }
+            Err(e) => {
+                tracing::error!(client = %key, error = %e, "reputation ban failed");
+                None
+            }
+        }
+    }
+
+    fn would_ban(
+        &self,
+        key: &ClientKey,
+        ip: IpAddr,
+        event: SecurityEvent,
+        score: f64,
+        duration: Duration,
+    ) -> BanOutcome {
+        tracing::warn!(
+            target: "execgate::audit",
+            event = "reputation.would_ban",
+            client = %key,
+            score,
+            trigger = event.name(),
+            duration = %HumanDuration(duration),
+            "would ban (detection only)"
+        );
+        let detail = format!("would ban for {} (detection only)", HumanDuration(duration));
+        self.events.push(EventKind::WouldBan, key, Some(ip), detail);
+        BanOutcome::WouldBan { duration, score }
+    }
+}

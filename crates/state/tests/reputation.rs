@@ -1,0 +1,205 @@
+//! Reputation on an injected clock: decay, ban escalation, detection-only, allow-list.
+
+use execgate_core::{ClientKey, HumanDuration, ManualClock};
+use execgate_state::{
+    BanOutcome, BlockQuery, BlockStore, EventKind, EventLog, MemoryBlockStore, Origin,
+    Reputation, ReputationConfig, SecurityEvent,
+};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Setup {
+    clock: ManualClock,
+    blocks: Arc<MemoryBlockStore>,
+    events: Arc<EventLog>,
+    rep: Reputation,
+}
+
+fn setup(config: ReputationConfig) -> Setup {
+    let clock = ManualClock::default();
+    let blocks = Arc::new(MemoryBlockStore::open(None, Arc::new(clock.clone())).unwrap());
+    let events = Arc::new(EventLog::new(100, Arc::new(clock.clone())));
+    let rep = Reputation::new(config, Arc::new(clock.clone()), blocks.clone(), events.clone());
+    Setup {
+        clock,
+        blocks,
+        events,
+        rep,
+    }
+}
+
+fn config() -> ReputationConfig {
+    ReputationConfig {
+        ban_threshold: 10.0,
+        half_life: HumanDuration(Duration::from_secs(600)),
+        ban_base: HumanDuration(Duration::from_secs(600)),
+        ban_max: HumanDuration(Duration::from_secs(3000)),
+        ..ReputationConfig::default()
+    }
+}
+
+const IP: &str = "203.0.113.7";
+
+fn ip() -> IpAddr {
+    IP.parse().unwrap()
+}
+
+fn key() -> ClientKey {
+    ClientKey::from_ip(ip(), 64)
+}
+
+/// Records timeouts (4 points each) until a ban; the decision.
+fn offend(s: &Setup) -> BanOutcome {
+    for _ in 0..10 {
+        if let Some(outcome) = s.rep.record(&key(), ip(), SecurityEvent::ExecTimeout, false) {
+            return outcome;
+        }
+    }
+    panic!("never banned");
+}
+
+fn ban_length(outcome: &BanOutcome) -> Duration {
+    match outcome {
+        BanOutcome::Banned(d) => d.expires_at.unwrap().duration_since(d.created_at).unwrap(),
+        BanOutcome::WouldBan { duration, .. } => *duration,
+    }
+}
+
+#[test]
+fn scores_decay_with_the_half_life() {
+    let s = setup(config());
+    s.rep.record(&key(), ip(), SecurityEvent::CodeRejected { score: 8 }, false);
+    assert_eq!(s.rep.score(&key()), 8.0);
+    s.clock.advance(Duration::from_secs(600));
+    assert!((s.rep.score(&key()) - 4.0).abs() < 1e-9);
+    s.clock.advance(Duration::from_secs(1200));
+    assert!((s.rep.score(&key()) - 1.0).abs() < 1e-9);
+    // Decayed points no longer add up to a ban.
+    assert!(s.rep.record(&key(), ip(), SecurityEvent::CodeRejected { score: 8 }, false).is_none());
+}
+
+#[test]
+fn bans_grow_base_times_two_to_the_n_capped_at_max() {
+    let s = setup(config());
+    let mut lengths = Vec::new();
+    for _ in 0..4 {
+        let outcome = offend(&s);
+        let BanOutcome::Banned(decision) = &outcome else {
+            panic!("not banned: {outcome:?}")
+        };
+        assert_eq!(decision.origin, Origin::Anomaly);
+        assert_eq!(decision.value, IP);
+        assert!(decision.reason.contains("exec_timeout"), "{}", decision.reason);
+        lengths.push(ban_length(&outcome).as_secs());
+        let client = key();
+        let q = BlockQuery {
+            ip: ip(),
+            client: &client,
+            country: None,
+            asn: None,
+        };
+        assert!(s.blocks.check(&q).is_some(), "ban applies at once");
+        s.clock.advance(ban_length(&outcome) + Duration::from_secs(1));
+        assert!(s.blocks.check(&q).is_none(), "ban expires");
+    }
+    assert_eq!(lengths, vec![600, 1200, 2400, 3000]);
+    assert_eq!(s.rep.offences(&key()), 4);
+}
+
+#[test]
+fn detection_only_logs_would_ban_and_blocks_nothing() {
+    let s = setup(ReputationConfig {
+        detection_only: true,
+        ..config()
+    });
+    let outcome = offend(&s);
+    assert!(matches!(outcome, BanOutcome::WouldBan { .. }), "{outcome:?}");
+    assert!(s.blocks.is_empty());
+    let kinds: Vec<EventKind> = s.events.for_key(&key(), 100).iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.last(), Some(&EventKind::WouldBan));
+}
+
+#[test]
+fn allow_listed_clients_are_never_banned() {
+    let s = setup(config());
+    for _ in 0..20 {
+        assert!(s.rep.record(&key(), ip(), SecurityEvent::MemoryKilled, true).is_none());
+    }
+    assert!(s.rep.score(&key()) > 10.0);
+    assert!(s.blocks.is_empty());
+}
+
+#[test]
+fn forgive_resets_score_and_escalation() {
+    let s = setup(config());
+    offend(&s);
+    s.rep.record(&key(), ip(), SecurityEvent::RateLimited, false);
+    s.rep.forgive(&key());
+    assert_eq!(s.rep.score(&key()), 0.0);
+    assert_eq!(s.rep.offences(&key()), 0);
+    s.clock.advance(Duration::from_secs(601));
+    assert_eq!(ban_length(&offend(&s)).as_secs(), 600, "back to the base length");
+}
+
+#[test]
+fn client_keys_are_banned_by_client_and_ipv6_by_prefix() {
+    let s = setup(config());
+    let client = ClientKey::from_client_id("abc");
+    let v6: IpAddr = "2001:db8:1:2::9".parse().unwrap();
+    let v6_key = ClientKey::from_ip(v6, 64);
+    for k in [&client, &v6_key] {
+        for _ in 0..3 {
+            s.rep.record(k, v6, SecurityEvent::ExecTimeout, false);
+        }
+    }
+    let values: Vec<String> = s
+        .blocks
+        .list(&Default::default(), execgate_state::Page { offset: 0, limit: 10 })
+        .into_iter()
+        .map(|d| d.value)
+        .collect();
+    assert_eq!(values, vec!["client:abc", "2001:db8:1:2::/64"]);
+    let q = BlockQuery {
+        ip: "2001:db8:1:2:ffff::1".parse().unwrap(),
+        client: &v6_key,
+        country: None,
+        asn: None,
+    };
+    assert!(s.blocks.check(&q).is_some(), "another host of the /64 is banned too");
+}
+
+#[test]
+fn memory_stays_bounded() {
+    let s = setup(ReputationConfig {
+        max_clients: 5,
+        ..config()
+    });
+    for i in 0..50 {
+        let k = ClientKey::from_client_id(&format!("c{i}"));
+        s.rep.record(&k, ip(), SecurityEvent::RateLimited, false);
+    }
+    let known = (0..50)
+        .filter(|i| s.rep.score(&ClientKey::from_client_id(&format!("c{i}"))) > 0.0)
+        .count();
+    assert_eq!(known, 5);
+}
+
+#[test]
+fn config_validation_names_the_key() {
+    let mut c = ReputationConfig::default();
+    c.weights.exec_timeout = -1.0;
+    assert_eq!(
+        c.validate().unwrap_err(),
+        "reputation.weights.exec_timeout: must be a number of zero or more"
+    );
+    let c = ReputationConfig {
+        ban_max: HumanDuration(Duration::from_secs(1)),
+        ..ReputationConfig::default()
+    };
+    assert!(c.validate().unwrap_err().starts_with("reputation.ban_max:"));
+    let c: ReputationConfig = toml::from_str("half_life = \"1h\"\n[weights]\nrate_limited = 2.5\n").unwrap();
+    assert_eq!(c.weights.rate_limited, 2.5);
+    assert!(toml::from_str::<ReputationConfig>("ban_treshold = 3").is_err());
+    assert!(ReputationConfig::default().validate().is_ok());
+}
