@@ -1,1 +1,74 @@
-//! placeholder: see the crate's issue
+//! Code screening for execgate: decides, before an executor is paid for, whether
+//! submitted code may run. Python is analysed on its syntax tree (rustpython-parser)
+//! through constant folding, alias resolution and NFKC identifiers; every language
+//! is also matched against regex pattern packs. Rules live in TOML files owned by
+//! the security team and are scored like OWASP CRS.
+//!
+//! ```no_run
+//! use execgate_screen::{Language, RuleSet, ScreenPolicy, screen};
+//! let rules = RuleSet::load(&["rules/screen".into()]).expect("valid rules");
+//! let verdict = screen(&rules, Some(Language::Python), b"import os", &ScreenPolicy::default());
+//! assert!(verdict.refused);
+//! ```
+
+pub mod cli;
+mod facts;
+mod language;
+mod matcher;
+mod position;
+mod python;
+mod report;
+mod rules;
+mod source;
+mod verdict;
+
+pub use facts::{Anomaly, Heuristic};
+pub use language::Language;
+pub use rules::{Rule, RuleError, RuleSet};
+pub use verdict::{Finding, ScreenPolicy, SeverityPoints, UNKNOWN_LANGUAGE_RULE, UNPARSABLE_RULE, Verdict};
+
+use facts::{Fact, FactKind, Pos};
+use position::LineIndex;
+use std::time::Instant;
+use verdict::PolicyRefusal;
+
+/// Screens `code` written in `language` (`None` = unknown: only `any` rules run).
+///
+/// Total and panic-free on any bytes. Python analysis runs on dedicated threads
+/// with a large stack, so this may be called from any thread (it blocks for at
+/// most about `policy.analysis_timeout`; call it from `spawn_blocking` in async code).
+pub fn screen(rules: &RuleSet, language: Option<Language>, code: &[u8], policy: &ScreenPolicy) -> Verdict {
+    let started = Instant::now();
+    let python = language == Some(Language::Python);
+    let source = source::decode(code, python);
+    let lines = LineIndex::new(&source.text);
+    let mut facts: Vec<Fact> = source
+        .anomalies
+        .iter()
+        .map(|(a, at)| Fact { kind: FactKind::Anomaly(*a), pos: lines.pos(&source.text, *at) })
+        .collect();
+    let mut parse_error = None;
+    if python {
+        if source.text.len() as u64 > policy.max_ast_size.bytes() {
+            facts.push(Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: Pos { line: 1, column: 0 } });
+            parse_error = Some(format!("larger than {} bytes: screened as text only", policy.max_ast_size.bytes()));
+        } else {
+            let analysis = python::analyse_bounded(source.text.clone(), policy.analysis_timeout.get());
+            facts.extend(analysis.facts);
+            parse_error = analysis.parse_error;
+        }
+    }
+    let ix = rules.index(language);
+    let mut hits = Vec::new();
+    matcher::fact_hits(ix, &facts, &mut hits);
+    matcher::regex_hits(ix, &source.text, &lines, &mut hits);
+    let refusal = if language.is_none() && policy.refuse_unknown_language {
+        Some(PolicyRefusal::UnknownLanguage)
+    } else if parse_error.is_some() && policy.refuse_unparsable {
+        Some(PolicyRefusal::Unparsable)
+    } else {
+        None
+    };
+    let (refused, score, findings) = verdict::assemble(rules, hits, policy, refusal);
+    Verdict { refused, score, findings, elapsed: started.elapsed(), parse_error }
+}

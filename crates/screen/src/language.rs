@@ -1,0 +1,126 @@
+//! The languages screening knows, named the way executors and files name them.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+
+/// A language the shipped rule packs cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// CPython 3 source.
+    Python,
+    /// JavaScript / Node.js source.
+    Javascript,
+    /// Java source.
+    Java,
+    /// C source.
+    C,
+    /// C++ source.
+    Cpp,
+}
+
+impl Language {
+    /// Every language, in a stable order.
+    pub const ALL: [Language; 5] = [
+        Language::Python,
+        Language::Javascript,
+        Language::Java,
+        Language::C,
+        Language::Cpp,
+    ];
+
+    /// The lowercase name used in rule files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Python => "python",
+            Language::Javascript => "javascript",
+            Language::Java => "java",
+            Language::C => "c",
+            Language::Cpp => "cpp",
+        }
+    }
+
+    /// The language a Piston runtime name or common alias stands for (case-insensitive;
+    /// a version suffix such as `python3.11` or `java-17` is ignored).
+    pub fn from_name(name: &str) -> Option<Language> {
+        let lower = name.trim().to_ascii_lowercase();
+        if let Some(lang) = Self::from_exact_name(&lower) {
+            return Some(lang);
+        }
+        // "python3.11", "java-17", "gcc 13": strip a trailing version.
+        let base = lower.trim_end_matches(|c: char| c.is_ascii_digit() || ".-_ ".contains(c));
+        Self::from_exact_name(base)
+    }
+
+    fn from_exact_name(name: &str) -> Option<Language> {
+        let lang = match name {
+            "python" | "python3" | "py" | "py3" | "cpython" | "python-3" => Language::Python,
+            "javascript" | "js" | "node" | "nodejs" | "node-js" | "node.js" | "ecmascript" => {
+                Language::Javascript
+            }
+            "java" | "openjdk" | "jdk" => Language::Java,
+            "c" | "gcc" | "clang" | "c11" | "c99" | "c17" => Language::C,
+            "cpp" | "c++" | "g++" | "clang++" | "cxx" | "cc" | "cplusplus" => Language::Cpp,
+            _ => return None,
+        };
+        Some(lang)
+    }
+
+    /// The language a file's extension names (`.py`, `.js`, `.java`, `.c`, `.cpp` …).
+    pub fn from_extension(path: &Path) -> Option<Language> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        let lang = match ext.as_str() {
+            "py" | "pyw" | "py3" => Language::Python,
+            "js" | "mjs" | "cjs" => Language::Javascript,
+            "java" => Language::Java,
+            "c" | "h" => Language::C,
+            "cpp" | "cc" | "cxx" | "c++" | "hpp" | "hh" | "hxx" => Language::Cpp,
+            _ => return None,
+        };
+        Some(lang)
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn piston_names_and_aliases_resolve_case_insensitively() {
+        for (name, lang) in [
+            ("python", Language::Python),
+            ("Python3", Language::Python),
+            ("py", Language::Python),
+            ("python3.11", Language::Python),
+            ("node", Language::Javascript),
+            ("JS", Language::Javascript),
+            ("node-js", Language::Javascript),
+            ("java", Language::Java),
+            ("gcc", Language::C),
+            ("c", Language::C),
+            ("c++", Language::Cpp),
+            ("g++", Language::Cpp),
+            ("cpp", Language::Cpp),
+        ] {
+            assert_eq!(Language::from_name(name), Some(lang), "{name}");
+        }
+        assert_eq!(Language::from_name("brainfuck"), None);
+        assert_eq!(Language::from_name(""), None);
+    }
+
+    #[test]
+    fn extensions_resolve() {
+        assert_eq!(Language::from_extension(Path::new("a/b.PY")), Some(Language::Python));
+        assert_eq!(Language::from_extension(Path::new("x.mjs")), Some(Language::Javascript));
+        assert_eq!(Language::from_extension(Path::new("x.hpp")), Some(Language::Cpp));
+        assert_eq!(Language::from_extension(Path::new("Makefile")), None);
+        assert_eq!(Language::Cpp.to_string(), "cpp");
+    }
+}

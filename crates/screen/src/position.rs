@@ -1,0 +1,62 @@
+//! Byte offsets to 1-based lines and 0-based character columns, computed once
+//! per source so that locating many findings stays linear.
+
+use crate::facts::Pos;
+
+/// Line starts of one text.
+#[derive(Debug)]
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes `text`, whose line ends are already `\n` only.
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr_newlines(text.as_bytes()));
+        Self { starts }
+    }
+
+    /// The position of byte `offset` in `text` (the text given to `new`).
+    pub fn pos(&self, text: &str, offset: usize) -> Pos {
+        let offset = offset.min(text.len());
+        let line = match self.starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.starts[line];
+        let column = text
+            .get(start..offset)
+            .map(|s| if s.is_ascii() { s.len() } else { s.chars().count() })
+            .unwrap_or(0);
+        Pos { line: saturate(line + 1), column: saturate(column) }
+    }
+}
+
+fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i + 1)
+}
+
+fn saturate(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_one_based_and_columns_count_characters() {
+        let text = "ab\nｅval(x)\n";
+        let ix = LineIndex::new(text);
+        assert_eq!(ix.pos(text, 0), Pos { line: 1, column: 0 });
+        assert_eq!(ix.pos(text, 3), Pos { line: 2, column: 0 });
+        let paren = text.find('(').unwrap();
+        assert_eq!(ix.pos(text, paren), Pos { line: 2, column: 4 });
+        assert_eq!(ix.pos(text, 10_000).line, 3);
+    }
+}

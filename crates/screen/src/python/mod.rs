@@ -1,0 +1,157 @@
+//! Python screening on the syntax tree: bound the depth, parse on a big stack,
+//! walk the tree for facts, then screen code hidden in string constants
+//! (docstrings, `exec` payloads) the same way. Unparsable code falls back to
+//! tokens.
+
+mod fold;
+mod guard;
+mod pool;
+mod tokens;
+mod walk;
+
+use crate::facts::{Anomaly, Fact, FactKind, Pos};
+use crate::position::LineIndex;
+use rustpython_parser::ast::Mod;
+use rustpython_parser::{Mode, parse};
+use std::time::{Duration, Instant};
+
+/// Strings screened as code per submission, and their total size.
+const MAX_NESTED_STRINGS: usize = 64;
+const MAX_NESTED_BYTES: usize = 256 << 10;
+/// Code inside strings inside strings is followed this deep.
+const MAX_NESTING: u32 = 2;
+
+/// What Python analysis found.
+#[derive(Debug, Default)]
+pub(crate) struct Analysis {
+    pub facts: Vec<Fact>,
+    /// Why the code did not parse, if it did not.
+    pub parse_error: Option<String>,
+}
+
+/// Analyses `text` on an analysis thread, giving up after `budget`.
+pub(crate) fn analyse_bounded(text: String, budget: Duration) -> Analysis {
+    let deadline = Instant::now() + budget;
+    // The walk stops itself at the deadline; the extra second covers the parse.
+    let outcome = pool::run(move || analyse(&text, deadline), budget + Duration::from_secs(1));
+    outcome.unwrap_or_else(|e| Analysis {
+        facts: vec![Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: Pos { line: 1, column: 0 } }],
+        parse_error: Some(match e {
+            pool::PoolError::TimedOut => "analysis timed out".to_string(),
+            pool::PoolError::Failed => "analysis failed".to_string(),
+        }),
+    })
+}
+
+/// Analyses `text`; must run on a thread with `pool::STACK_BYTES` of stack.
+fn analyse(text: &str, deadline: Instant) -> Analysis {
+    let lines = LineIndex::new(text);
+    let mut out = Analysis::default();
+    let guarded = guard::guard(text);
+    for at in &guarded.neutralised {
+        out.facts.push(Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: lines.pos(text, *at) });
+    }
+    let parsed = if guarded.hopeless {
+        out.facts.push(Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: Pos { line: 1, column: 0 } });
+        Err("indentation nested too deeply".to_string())
+    } else {
+        walk_module(&guarded.text, &lines, None, deadline)
+    };
+    match parsed {
+        Ok((facts, expired)) => {
+            out.facts.extend(facts);
+            if expired {
+                out.facts.push(Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: Pos { line: 1, column: 0 } });
+            }
+        }
+        Err(reason) => {
+            out.facts.push(Fact { kind: FactKind::Anomaly(Anomaly::Unparsable), pos: error_pos(&reason) });
+            out.facts.extend(tokens::facts(&guarded.text, &lines));
+            out.parse_error = Some(reason);
+        }
+    }
+    let nested = nested_code(&out.facts, 1, deadline);
+    out.facts.extend(nested);
+    out
+}
+
+/// Parses and walks one module; the tree is dropped here, on this thread.
+fn walk_module(text: &str, lines: &LineIndex, fixed: Option<Pos>, deadline: Instant) -> Result<(Vec<Fact>, bool), String> {
+    let module = parse(text, Mode::Module, "<code>").map_err(|e| {
+        let line = execgate_core::file_error::line_of(text, e.offset.to_usize());
+        format!("line {line}: {}", e.error)
+    })?;
+    let Mod::Module(module) = module else { return Ok((Vec::new(), false)) };
+    let mut walker = walk::Walker::new(text, lines, fixed, deadline);
+    walker.body(&module.body);
+    Ok((walker.facts, walker.expired))
+}
+
+fn error_pos(reason: &str) -> Pos {
+    let line = reason
+        .strip_prefix("line ")
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    Pos { line, column: 0 }
+}
+
+/// Facts from string constants that are themselves Python code (doctests,
+/// docstrings handed to `exec`, payloads built by folding), reported at the string.
+fn nested_code(facts: &[Fact], depth: u32, deadline: Instant) -> Vec<Fact> {
+    if depth > MAX_NESTING {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut budget = MAX_NESTED_BYTES;
+    let candidates = facts.iter().filter_map(|f| match &f.kind {
+        FactKind::Str(s) => code_in(s).map(|code| (code, f.pos)),
+        _ => None,
+    });
+    for (code, pos) in candidates.take(MAX_NESTED_STRINGS) {
+        if code.len() > budget || Instant::now() >= deadline {
+            break;
+        }
+        budget -= code.len();
+        let guarded = guard::guard(&code);
+        if guarded.hopeless || !guarded.neutralised.is_empty() {
+            continue;
+        }
+        let lines = LineIndex::new(&guarded.text);
+        if let Ok((facts, _)) = walk_module(&guarded.text, &lines, Some(pos), deadline) {
+            let deeper = nested_code(&facts, depth + 1, deadline);
+            out.extend(facts);
+            out.extend(deeper);
+        }
+    }
+    out
+}
+
+/// The code a string may hold: its doctest examples, or the string dedented,
+/// if it looks like code at all.
+fn code_in(s: &str) -> Option<String> {
+    if s.len() < 6 || !(s.contains('(') || s.contains("import") || s.contains("__")) {
+        return None;
+    }
+    let examples: Vec<&str> = s
+        .lines()
+        .filter_map(|l| {
+            let t = l.trim_start();
+            t.strip_prefix(">>>").or_else(|| t.strip_prefix("...")).map(|c| c.strip_prefix(' ').unwrap_or(c))
+        })
+        .collect();
+    if !examples.is_empty() {
+        return Some(examples.join("\n"));
+    }
+    Some(dedent(s))
+}
+
+fn dedent(s: &str) -> String {
+    let indent = s
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    s.lines().map(|l| l.get(indent..).unwrap_or(l.trim_start())).collect::<Vec<_>>().join("\n")
+}

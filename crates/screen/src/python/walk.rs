@@ -1,0 +1,669 @@
+//! The syntax-tree walk: one exhaustive pass over every statement and
+//! expression that records facts (imports, resolved names and calls,
+//! attributes, folded strings, heuristics). Matches are exhaustive so that a
+//! new node kind is a compile error, not a blind spot.
+
+use super::fold::{Env, Value, fold};
+use crate::facts::{Anomaly, Fact, FactKind, Heuristic, Pos};
+use crate::position::LineIndex;
+use rustpython_parser::ast::{self, Constant, Expr, ExprContext, Operator, Ranged, Stmt};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::time::Instant;
+use unicode_normalization::UnicodeNormalization;
+
+/// Most candidate paths kept per expression, so alias fan-out stays small.
+const MAX_PATHS: usize = 8;
+/// Calls that import the module named by their first argument.
+const IMPORTERS: [&str; 4] = ["__import__", "importlib.import_module", "importlib.__import__", "imp.load_module"];
+/// Calls whose second argument names an attribute.
+const ATTR_FUNCS: [&str; 4] = ["getattr", "setattr", "delattr", "hasattr"];
+/// Attributes that expose a namespace dictionary.
+const NAMESPACE_ATTRS: [&str; 6] = ["__dict__", "__globals__", "f_globals", "f_builtins", "f_locals", "__builtins__"];
+
+/// Walks one module's statements and collects facts.
+pub(crate) struct Walker<'a> {
+    text: &'a str,
+    lines: &'a LineIndex,
+    /// When set, every fact is reported here (code found inside a string).
+    fixed: Option<Pos>,
+    aliases: HashMap<String, Vec<String>>,
+    env: Env,
+    pub facts: Vec<Fact>,
+    deadline: Instant,
+    ticks: u32,
+    /// The deadline passed and the walk stopped early.
+    pub expired: bool,
+}
+
+impl<'a> Walker<'a> {
+    pub fn new(text: &'a str, lines: &'a LineIndex, fixed: Option<Pos>, deadline: Instant) -> Self {
+        Walker {
+            text,
+            lines,
+            fixed,
+            aliases: HashMap::new(),
+            env: Env::new(),
+            facts: Vec::new(),
+            deadline,
+            ticks: 0,
+            expired: false,
+        }
+    }
+
+    /// True once the deadline has passed; the clock is read every 256 nodes.
+    fn out_of_time(&mut self) -> bool {
+        self.ticks = self.ticks.wrapping_add(1);
+        if !self.expired && self.ticks % 256 == 0 {
+            self.expired = Instant::now() >= self.deadline;
+        }
+        self.expired
+    }
+
+    fn pos(&self, node: &impl Ranged) -> Pos {
+        self.fixed.unwrap_or_else(|| self.lines.pos(self.text, node.range().start().to_usize()))
+    }
+
+    fn push(&mut self, kind: FactKind, pos: Pos) {
+        self.facts.push(Fact { kind, pos });
+    }
+
+    /// An identifier as CPython sees it: NFKC-normalised.
+    fn ident<'s>(&mut self, raw: &'s str, pos: Pos) -> Cow<'s, str> {
+        if raw.is_ascii() {
+            return Cow::Borrowed(raw);
+        }
+        let norm: String = raw.nfkc().collect();
+        if norm != raw {
+            self.push(FactKind::Anomaly(Anomaly::ConfusableIdentifier), pos);
+            return Cow::Owned(norm);
+        }
+        Cow::Borrowed(raw)
+    }
+
+    pub fn body(&mut self, stmts: &[Stmt]) {
+        stmts.iter().for_each(|s| self.stmt(s));
+    }
+
+    fn exprs(&mut self, exprs: &[Expr]) {
+        exprs.iter().for_each(|e| self.expr(e));
+    }
+
+    fn opt(&mut self, e: &Option<Box<Expr>>) {
+        if let Some(e) = e {
+            self.expr(e);
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        if self.out_of_time() {
+            return;
+        }
+        match s {
+            Stmt::FunctionDef(f) => self.function(&f.decorator_list, &f.args, &f.returns, &f.body, &f.type_params),
+            Stmt::AsyncFunctionDef(f) => self.function(&f.decorator_list, &f.args, &f.returns, &f.body, &f.type_params),
+            Stmt::ClassDef(c) => {
+                self.exprs(&c.decorator_list);
+                self.exprs(&c.bases);
+                self.keywords(&c.keywords);
+                self.type_params(&c.type_params);
+                self.body(&c.body);
+            }
+            Stmt::Return(r) => self.opt(&r.value),
+            Stmt::Delete(d) => self.exprs(&d.targets),
+            Stmt::Assign(a) => {
+                self.expr(&a.value);
+                self.exprs(&a.targets);
+                a.targets.iter().for_each(|t| self.bind(t, &a.value));
+            }
+            Stmt::TypeAlias(t) => {
+                self.expr(&t.name);
+                self.type_params(&t.type_params);
+                self.expr(&t.value);
+            }
+            Stmt::AugAssign(a) => {
+                self.expr(&a.target);
+                self.expr(&a.value);
+            }
+            Stmt::AnnAssign(a) => {
+                self.expr(&a.target);
+                self.expr(&a.annotation);
+                self.opt(&a.value);
+                if let Some(v) = &a.value {
+                    self.bind(&a.target, v);
+                }
+            }
+            Stmt::For(f) => self.for_loop(&f.target, &f.iter, &f.body, &f.orelse),
+            Stmt::AsyncFor(f) => self.for_loop(&f.target, &f.iter, &f.body, &f.orelse),
+            Stmt::While(w) => {
+                self.infinite_loop(w);
+                self.expr(&w.test);
+                self.body(&w.body);
+                self.body(&w.orelse);
+            }
+            Stmt::If(i) => {
+                self.expr(&i.test);
+                self.body(&i.body);
+                self.body(&i.orelse);
+            }
+            Stmt::With(w) => self.with(&w.items, &w.body),
+            Stmt::AsyncWith(w) => self.with(&w.items, &w.body),
+            Stmt::Match(m) => {
+                self.expr(&m.subject);
+                for case in &m.cases {
+                    self.pattern(&case.pattern);
+                    self.opt(&case.guard);
+                    self.body(&case.body);
+                }
+            }
+            Stmt::Raise(r) => {
+                self.opt(&r.exc);
+                self.opt(&r.cause);
+            }
+            Stmt::Try(t) => self.try_stmt(&t.body, &t.handlers, &t.orelse, &t.finalbody),
+            Stmt::TryStar(t) => self.try_stmt(&t.body, &t.handlers, &t.orelse, &t.finalbody),
+            Stmt::Assert(a) => {
+                self.expr(&a.test);
+                self.opt(&a.msg);
+            }
+            Stmt::Import(i) => self.import(i),
+            Stmt::ImportFrom(i) => self.import_from(i),
+            Stmt::Expr(e) => self.expr(&e.value),
+            Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::Pass(_) | Stmt::Break(_) | Stmt::Continue(_) => {}
+        }
+    }
+
+    fn function(&mut self, decorators: &[Expr], args: &ast::Arguments, returns: &Option<Box<Expr>>, body: &[Stmt], tps: &[ast::TypeParam]) {
+        self.exprs(decorators);
+        self.arguments(args);
+        self.opt(returns);
+        self.type_params(tps);
+        self.body(body);
+    }
+
+    fn arguments(&mut self, args: &ast::Arguments) {
+        let with_defaults = args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs);
+        for a in with_defaults {
+            self.opt(&a.def.annotation);
+            self.opt(&a.default);
+        }
+        for a in args.vararg.iter().chain(&args.kwarg) {
+            self.opt(&a.annotation);
+        }
+    }
+
+    fn type_params(&mut self, tps: &[ast::TypeParam]) {
+        for tp in tps {
+            if let ast::TypeParam::TypeVar(t) = tp {
+                self.opt(&t.bound);
+            }
+        }
+    }
+
+    fn keywords(&mut self, kws: &[ast::Keyword]) {
+        kws.iter().for_each(|k| self.expr(&k.value));
+    }
+
+    fn for_loop(&mut self, target: &Expr, iter: &Expr, body: &[Stmt], orelse: &[Stmt]) {
+        self.expr(target);
+        self.expr(iter);
+        self.body(body);
+        self.body(orelse);
+    }
+
+    fn with(&mut self, items: &[ast::WithItem], body: &[Stmt]) {
+        for item in items {
+            self.expr(&item.context_expr);
+            self.opt(&item.optional_vars);
+        }
+        self.body(body);
+    }
+
+    fn try_stmt(&mut self, body: &[Stmt], handlers: &[ast::ExceptHandler], orelse: &[Stmt], finalbody: &[Stmt]) {
+        self.body(body);
+        for ast::ExceptHandler::ExceptHandler(h) in handlers {
+            self.opt(&h.type_);
+            self.body(&h.body);
+        }
+        self.body(orelse);
+        self.body(finalbody);
+    }
+
+    fn pattern(&mut self, p: &ast::Pattern) {
+        match p {
+            ast::Pattern::MatchValue(v) => self.expr(&v.value),
+            ast::Pattern::MatchSingleton(_) | ast::Pattern::MatchStar(_) => {}
+            ast::Pattern::MatchSequence(s) => s.patterns.iter().for_each(|p| self.pattern(p)),
+            ast::Pattern::MatchMapping(m) => {
+                self.exprs(&m.keys);
+                m.patterns.iter().for_each(|p| self.pattern(p));
+            }
+            ast::Pattern::MatchClass(c) => {
+                self.expr(&c.cls);
+                c.patterns.iter().chain(&c.kwd_patterns).for_each(|p| self.pattern(p));
+            }
+            ast::Pattern::MatchAs(a) => {
+                if let Some(p) = &a.pattern {
+                    self.pattern(p);
+                }
+            }
+            ast::Pattern::MatchOr(o) => o.patterns.iter().for_each(|p| self.pattern(p)),
+        }
+    }
+
+    fn import(&mut self, i: &ast::StmtImport) {
+        let pos = self.pos(i);
+        for alias in &i.names {
+            let module = self.ident(alias.name.as_str(), pos).into_owned();
+            self.push(FactKind::Import(module.clone()), pos);
+            match &alias.asname {
+                Some(as_name) => {
+                    let as_name = self.ident(as_name.as_str(), pos).into_owned();
+                    self.alias(as_name, module);
+                }
+                None => {
+                    let top = module.split('.').next().unwrap_or(&module).to_string();
+                    self.alias(top.clone(), top);
+                }
+            }
+        }
+    }
+
+    fn import_from(&mut self, i: &ast::StmtImportFrom) {
+        let pos = self.pos(i);
+        let Some(module) = &i.module else { return };
+        let module = self.ident(module.as_str(), pos).into_owned();
+        self.push(FactKind::Import(module.clone()), pos);
+        for alias in &i.names {
+            let name = self.ident(alias.name.as_str(), pos).into_owned();
+            if name == "*" {
+                continue;
+            }
+            let full = format!("{module}.{name}");
+            self.push(FactKind::Import(full.clone()), pos);
+            self.push(FactKind::Name(full.clone()), pos);
+            let bound = match &alias.asname {
+                Some(a) => self.ident(a.as_str(), pos).into_owned(),
+                None => name,
+            };
+            self.alias(bound, full);
+        }
+    }
+
+    fn alias(&mut self, name: String, path: String) {
+        let entry = self.aliases.entry(name).or_default();
+        if !entry.contains(&path) && entry.len() < MAX_PATHS {
+            entry.push(path);
+        }
+    }
+
+    /// Records what `target = value` binds: an alias for a resolvable name, a constant for folding.
+    fn bind(&mut self, target: &Expr, value: &Expr) {
+        let Expr::Name(n) = target else { return };
+        let name = n.id.to_string();
+        for path in self.paths(value) {
+            self.alias(name.clone(), path);
+        }
+        match fold(value, &self.env) {
+            Some(v) => self.env.insert(name, v),
+            None => self.env.remove(&name),
+        };
+    }
+
+    fn expr(&mut self, e: &Expr) {
+        if self.out_of_time() {
+            return;
+        }
+        match e {
+            Expr::Constant(c) => self.constant(&c.value, self.pos(c)),
+            Expr::Name(n) => self.name(n),
+            Expr::Attribute(a) => self.attribute(a),
+            Expr::Call(c) => {
+                self.folded(e);
+                self.call(c);
+            }
+            Expr::Subscript(s) => {
+                self.folded(e);
+                self.subscript(s);
+            }
+            Expr::BinOp(b) => {
+                self.folded(e);
+                self.repetition(b);
+                self.expr(&b.left);
+                self.expr(&b.right);
+            }
+            Expr::JoinedStr(j) => {
+                self.folded(e);
+                self.exprs(&j.values);
+            }
+            Expr::BoolOp(b) => self.exprs(&b.values),
+            Expr::NamedExpr(n) => {
+                self.expr(&n.value);
+                self.expr(&n.target);
+                self.bind(&n.target, &n.value);
+            }
+            Expr::UnaryOp(u) => self.expr(&u.operand),
+            Expr::Lambda(l) => {
+                self.arguments(&l.args);
+                self.expr(&l.body);
+            }
+            Expr::IfExp(i) => {
+                self.expr(&i.test);
+                self.expr(&i.body);
+                self.expr(&i.orelse);
+            }
+            Expr::Dict(d) => {
+                d.keys.iter().flatten().for_each(|k| self.expr(k));
+                self.exprs(&d.values);
+            }
+            Expr::Set(s) => self.exprs(&s.elts),
+            Expr::List(l) => self.exprs(&l.elts),
+            Expr::Tuple(t) => self.exprs(&t.elts),
+            Expr::ListComp(c) => self.comprehension(&[&c.elt], &c.generators),
+            Expr::SetComp(c) => self.comprehension(&[&c.elt], &c.generators),
+            Expr::GeneratorExp(c) => self.comprehension(&[&c.elt], &c.generators),
+            Expr::DictComp(c) => self.comprehension(&[&c.key, &c.value], &c.generators),
+            Expr::Await(a) => self.expr(&a.value),
+            Expr::Yield(y) => self.opt(&y.value),
+            Expr::YieldFrom(y) => self.expr(&y.value),
+            Expr::Compare(c) => {
+                self.expr(&c.left);
+                self.exprs(&c.comparators);
+            }
+            Expr::FormattedValue(f) => {
+                self.expr(&f.value);
+                self.opt(&f.format_spec);
+            }
+            Expr::Starred(s) => self.expr(&s.value),
+            Expr::Slice(s) => {
+                self.opt(&s.lower);
+                self.opt(&s.upper);
+                self.opt(&s.step);
+            }
+        }
+    }
+
+    fn comprehension(&mut self, elts: &[&Expr], generators: &[ast::Comprehension]) {
+        for g in generators {
+            self.expr(&g.iter);
+            self.expr(&g.target);
+            self.exprs(&g.ifs);
+        }
+        elts.iter().for_each(|e| self.expr(e));
+    }
+
+    fn constant(&mut self, c: &Constant, pos: Pos) {
+        match c {
+            Constant::Str(s) => self.push(FactKind::Str(s.clone()), pos),
+            Constant::Bytes(b) => self.push(FactKind::Str(String::from_utf8_lossy(b).into_owned()), pos),
+            Constant::Tuple(items) => items.iter().for_each(|i| self.constant(i, pos)),
+            _ => {}
+        }
+    }
+
+    /// A string that only folding reveals is a fact of its own.
+    fn folded(&mut self, e: &Expr) {
+        let text = match fold(e, &self.env) {
+            Some(Value::Str(s)) => s,
+            Some(Value::Bytes(b)) => String::from_utf8_lossy(&b).into_owned(),
+            _ => return,
+        };
+        let pos = self.pos(e);
+        self.push(FactKind::Str(text), pos);
+    }
+
+    fn name(&mut self, n: &ast::ExprName) {
+        let pos = self.pos(n);
+        let id = self.ident(n.id.as_str(), pos).into_owned();
+        if matches!(n.ctx, ExprContext::Load) && ATTR_FUNCS.contains(&id.as_str()) {
+            // getattr & co. handed around as values (reduce(getattr, …)) hide their argument.
+            self.push(FactKind::Heuristic(Heuristic::DynamicAttribute, 1), pos);
+        }
+        for path in self.name_paths(&id) {
+            self.push(FactKind::Name(path), pos);
+        }
+    }
+
+    fn attribute(&mut self, a: &ast::ExprAttribute) {
+        let pos = self.pos(a);
+        let attr = self.ident(a.attr.as_str(), pos).into_owned();
+        self.push(FactKind::Attribute(attr.clone()), pos);
+        for path in self.paths(&a.value) {
+            self.push(FactKind::Name(normalise(&format!("{path}.{attr}"))), pos);
+        }
+        self.expr(&a.value);
+    }
+
+    fn subscript(&mut self, s: &ast::ExprSubscript) {
+        let pos = self.pos(s);
+        match fold(&s.slice, &self.env) {
+            Some(Value::Str(key)) => {
+                if key.starts_with("__") && key.ends_with("__") && key.len() > 4 {
+                    self.push(FactKind::Attribute(key.clone()), pos);
+                }
+                for path in self.subscript_paths(&s.value, &key) {
+                    self.push(FactKind::Name(path), pos);
+                }
+            }
+            Some(_) => {}
+            None if self.is_namespace(&s.value) => {
+                self.push(FactKind::Heuristic(Heuristic::DynamicNamespace, 1), pos)
+            }
+            None => {}
+        }
+        self.expr(&s.value);
+        self.expr(&s.slice);
+    }
+
+    fn call(&mut self, c: &ast::ExprCall) {
+        let pos = self.pos(c);
+        let mut callees = self.paths(&c.func);
+        if let Expr::Subscript(s) = c.func.as_ref() {
+            // `table["eval"](…)`: the key names what is called.
+            if let Some(Value::Str(key)) = fold(&s.slice, &self.env) {
+                callees.push(normalise(&key));
+            }
+        }
+        for callee in &callees {
+            self.push(FactKind::Call(callee.clone()), pos);
+            self.special_call(callee, c, pos);
+        }
+        self.expr(&c.func);
+        self.exprs(&c.args);
+        self.keywords(&c.keywords);
+    }
+
+    fn special_call(&mut self, callee: &str, c: &ast::ExprCall, pos: Pos) {
+        let arg = |i: usize, kw: &str| -> Option<&Expr> {
+            c.args.get(i).or_else(|| c.keywords.iter().find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == kw)).map(|k| &k.value))
+        };
+        if IMPORTERS.contains(&callee) {
+            match arg(0, "name").and_then(|a| fold(a, &self.env)) {
+                Some(Value::Str(m)) => self.push(FactKind::Import(m), pos),
+                _ => self.push(FactKind::Heuristic(Heuristic::DynamicImport, 1), pos),
+            }
+        } else if ATTR_FUNCS.contains(&callee) {
+            match arg(1, "name").and_then(|a| fold(a, &self.env)) {
+                Some(Value::Str(attr)) => self.push(FactKind::Attribute(attr), pos),
+                _ => self.push(FactKind::Heuristic(Heuristic::DynamicAttribute, 1), pos),
+            }
+        } else if matches!(callee, "open" | "io.open" | "codecs.open" | "os.open") {
+            self.open_call(arg(0, "file"), arg(1, "mode"), pos);
+        } else if callee == "range" {
+            let biggest = c.args.iter().filter_map(|a| match fold(a, &self.env) {
+                Some(Value::Int(i)) => u64::try_from(i.unsigned_abs()).ok(),
+                _ => None,
+            });
+            if let Some(n) = biggest.max() {
+                self.push(FactKind::Heuristic(Heuristic::HugeRange, n), pos);
+            }
+        }
+    }
+
+    fn open_call(&mut self, file: Option<&Expr>, mode: Option<&Expr>, pos: Pos) {
+        if let Some(Value::Str(path)) = file.and_then(|f| fold(f, &self.env)) {
+            if path.starts_with('/') || path.starts_with('~') || path.split(['/', '\\']).any(|p| p == "..") {
+                self.push(FactKind::Heuristic(Heuristic::OpenAbsolutePath, 1), pos);
+            }
+        }
+        if let Some(Value::Str(m)) = mode.and_then(|m| fold(m, &self.env)) {
+            if m.contains(['w', 'a', 'x', '+']) {
+                self.push(FactKind::Heuristic(Heuristic::OpenWriteMode, 1), pos);
+            }
+        }
+    }
+
+    fn repetition(&mut self, b: &ast::ExprBinOp) {
+        let count = match b.op {
+            Operator::Mult => {
+                let seq_like = |e: &Expr| matches!(e, Expr::List(_) | Expr::Tuple(_) | Expr::Constant(ast::ExprConstant { value: Constant::Str(_) | Constant::Bytes(_), .. }));
+                if seq_like(&b.left) { self.int(&b.right) } else if seq_like(&b.right) { self.int(&b.left) } else { None }
+            }
+            Operator::Pow | Operator::LShift => self.int(&b.right),
+            _ => None,
+        };
+        if let Some(n) = count {
+            let pos = self.pos(b);
+            self.push(FactKind::Heuristic(Heuristic::HugeRepetition, n), pos);
+        }
+    }
+
+    fn int(&self, e: &Expr) -> Option<u64> {
+        match fold(e, &self.env) {
+            Some(Value::Int(i)) => u64::try_from(i).ok(),
+            _ => None,
+        }
+    }
+
+    fn infinite_loop(&mut self, w: &ast::StmtWhile) {
+        let always = match fold(&w.test, &self.env) {
+            Some(Value::Int(i)) => i != 0,
+            Some(Value::Str(s)) => !s.is_empty(),
+            _ => false,
+        };
+        if always && !exits(&w.body) {
+            let pos = self.pos(w);
+            self.push(FactKind::Heuristic(Heuristic::InfiniteLoop, 1), pos);
+        }
+    }
+
+    /// Every dotted path `e` may stand for, through aliases, imports and constant lookups.
+    pub fn paths(&self, e: &Expr) -> Vec<String> {
+        let mut out = match e {
+            Expr::Name(n) => {
+                let id: String = if n.id.is_ascii() { n.id.to_string() } else { n.id.nfkc().collect() };
+                self.name_paths(&id)
+            }
+            Expr::Attribute(a) => self.paths(&a.value).into_iter().map(|p| format!("{p}.{}", a.attr)).collect(),
+            Expr::Call(c) => self.call_paths(c),
+            Expr::Subscript(s) => match fold(&s.slice, &self.env) {
+                Some(Value::Str(key)) => self.subscript_paths(&s.value, &key),
+                _ => Vec::new(),
+            },
+            Expr::Lambda(l) => self.paths(&l.body),
+            Expr::NamedExpr(n) => self.paths(&n.value),
+            Expr::IfExp(i) => [self.paths(&i.body), self.paths(&i.orelse)].concat(),
+            Expr::BoolOp(b) => b.values.iter().flat_map(|v| self.paths(v)).collect(),
+            _ => Vec::new(),
+        };
+        out.iter_mut().for_each(|p| *p = normalise(p));
+        out.truncate(MAX_PATHS);
+        out
+    }
+
+    fn name_paths(&self, id: &str) -> Vec<String> {
+        let mut out = vec![normalise(id)];
+        if let Some(aliases) = self.aliases.get(id) {
+            out.extend(aliases.iter().filter(|a| a.as_str() != id).cloned());
+        }
+        out
+    }
+
+    /// `__import__("os")` is `os`; `getattr(os, "system")` is `os.system`; a lambda is its body.
+    fn call_paths(&self, c: &ast::ExprCall) -> Vec<String> {
+        let callees = self.paths(&c.func);
+        let folded_arg = |i: usize| c.args.get(i).and_then(|a| fold(a, &self.env));
+        let mut out = Vec::new();
+        for callee in &callees {
+            if IMPORTERS.contains(&callee.as_str()) {
+                if let Some(Value::Str(m)) = folded_arg(0) {
+                    out.push(m);
+                }
+            } else if callee == "getattr" {
+                if let (Some(obj), Some(Value::Str(attr))) = (c.args.first(), folded_arg(1)) {
+                    out.extend(self.paths(obj).into_iter().map(|p| format!("{p}.{attr}")));
+                }
+            }
+        }
+        if let Expr::Lambda(l) = c.func.as_ref() {
+            out.extend(self.paths(&l.body));
+        }
+        out
+    }
+
+    /// `globals()["eval"]` is `eval`; `sys.modules["os"]` is `os`.
+    fn subscript_paths(&self, value: &Expr, key: &str) -> Vec<String> {
+        if self.is_namespace(value) {
+            return vec![normalise(key)];
+        }
+        if self.paths(value).iter().any(|p| p == "sys.modules") {
+            return vec![key.to_string()];
+        }
+        Vec::new()
+    }
+
+    fn is_namespace(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Call(c) => self.paths(&c.func).iter().any(|p| matches!(p.as_str(), "globals" | "locals" | "vars")),
+            Expr::Attribute(a) => NAMESPACE_ATTRS.contains(&a.attr.as_str()),
+            Expr::Name(_) => self.paths(e).iter().any(|p| p == "__builtins__" || p == "builtins"),
+            _ => false,
+        }
+    }
+}
+
+/// `builtins.eval`, `__builtins__.eval` and `eval` are one name.
+fn normalise(path: &str) -> String {
+    let mut p = path;
+    for prefix in ["builtins.", "__builtins__.", "__builtins__.__dict__.", "builtins.__dict__."] {
+        if let Some(rest) = p.strip_prefix(prefix) {
+            p = rest;
+        }
+    }
+    p.to_string()
+}
+
+/// Whether a loop body can leave: `break` (not inside a nested loop), `return`,
+/// `raise`, or a call to `exit`/`quit`/`sys.exit`/`os._exit`.
+fn exits(body: &[Stmt]) -> bool {
+    body.iter().any(|s| match s {
+        Stmt::Break(_) | Stmt::Return(_) | Stmt::Raise(_) => true,
+        Stmt::If(i) => exits(&i.body) || exits(&i.orelse),
+        Stmt::Try(t) => exits(&t.body) || exits(&t.orelse) || exits(&t.finalbody) || t.handlers.iter().any(|ast::ExceptHandler::ExceptHandler(h)| exits(&h.body)),
+        Stmt::With(w) => exits(&w.body),
+        Stmt::Match(m) => m.cases.iter().any(|c| exits(&c.body)),
+        Stmt::For(f) => exits_without_break(&f.body),
+        Stmt::While(w) => exits_without_break(&w.body),
+        Stmt::Expr(e) => is_exit_call(&e.value),
+        _ => false,
+    })
+}
+
+/// Inside a nested loop only `return`, `raise` and exit calls leave the outer loop.
+fn exits_without_break(body: &[Stmt]) -> bool {
+    body.iter().any(|s| match s {
+        Stmt::Return(_) | Stmt::Raise(_) => true,
+        Stmt::If(i) => exits_without_break(&i.body) || exits_without_break(&i.orelse),
+        Stmt::Expr(e) => is_exit_call(&e.value),
+        _ => false,
+    })
+}
+
+fn is_exit_call(e: &Expr) -> bool {
+    let Expr::Call(c) = e else { return false };
+    match c.func.as_ref() {
+        Expr::Name(n) => matches!(n.id.as_str(), "exit" | "quit"),
+        Expr::Attribute(a) => matches!(a.attr.as_str(), "exit" | "_exit"),
+        _ => false,
+    }
+}

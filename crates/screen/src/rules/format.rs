@@ -1,0 +1,92 @@
+//! The rule file format as written by the security team: raw serde shapes that
+//! reject unknown keys, validated into compiled rules by `rules::compile`.
+
+use crate::facts::{Anomaly, Heuristic};
+use crate::language::Language;
+use execgate_core::{Action, Severity};
+use serde::Deserialize;
+
+/// The top level of a rule file: any number of `[[rule]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFile {
+    /// The rules, in file order; each is validated on its own so errors can name its id.
+    #[serde(default)]
+    pub rule: Vec<toml::Value>,
+}
+
+/// One `[[rule]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    /// Unique id across all loaded files, e.g. `PY-IMPORT-PROCESS`; reported in findings.
+    pub id: String,
+    /// `python`, `javascript`, `java`, `c`, `cpp` or `any` (every language, and unknown ones).
+    pub language: Scope,
+    /// `critical` (5 points), `error` (4), `warning` (3) or `notice` (2).
+    pub severity: Severity,
+    /// `block` (refuse at once), `score` (add points) or `log` (record only).
+    pub action: Action,
+    /// Shown to the client; `{name}` is replaced by what matched (module, name, attribute …).
+    pub message: String,
+    /// Free-form labels for dashboards.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// When true the rule is reported and counted but never refuses (nor adds to the score).
+    #[serde(default)]
+    pub detection_only: bool,
+    /// What the rule looks for: exactly one kind.
+    #[serde(rename = "match")]
+    pub matcher: RawMatch,
+}
+
+/// `match.*`: exactly one of these keys (plus `min` with `heuristic`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMatch {
+    /// Python: modules (and their submodules) imported in any way.
+    pub import: Option<Vec<String>>,
+    /// Python: dotted callees after alias resolution (`os.system`, `eval`, `os.exec*`).
+    pub call: Option<Vec<String>>,
+    /// Python: dotted names referenced at all (called, passed, stored), after alias resolution.
+    pub name: Option<Vec<String>>,
+    /// Python: attribute names read or written (`.x`, `getattr(o, "x")`, `o["__x__"]`).
+    pub attribute: Option<Vec<String>>,
+    /// Python: a regex over every string constant after constant folding.
+    pub string: Option<String>,
+    /// Any language: a regex over the decoded source text (multi-line mode).
+    pub regex: Option<String>,
+    /// Any language: facts about the source bytes themselves (see `Anomaly`).
+    pub anomaly: Option<Vec<Anomaly>>,
+    /// Python: a built-in heuristic (see `Heuristic`).
+    pub heuristic: Option<Heuristic>,
+    /// With `heuristic`: the smallest value that fires (`huge-range`, `huge-repetition`).
+    pub min: Option<u64>,
+}
+
+/// The languages a rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Every request, including those of unknown language.
+    Any,
+    /// Requests in this language only.
+    Only(Language),
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        match name.as_str() {
+            "any" => Ok(Scope::Any),
+            other => Language::ALL
+                .into_iter()
+                .find(|l| l.as_str() == other)
+                .map(Scope::Only)
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "unknown language `{other}`, expected python, javascript, java, c, cpp or any"
+                    ))
+                }),
+        }
+    }
+}
