@@ -1,0 +1,56 @@
+//! What every dialect provides, so that [`crate::Dialect`] can hold any of them
+//! and share the steps they have in common (body parsing, serialisation).
+
+use crate::model::{
+    ExecRequest, FieldSpec, RequestError, RouteKind, RunOutcome, Submission, TierLimits,
+};
+use http::Method;
+use serde_json::Value;
+
+/// Bounds on the shape of a request, from config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    /// Most files in one submission.
+    pub(crate) max_files: usize,
+    /// Most submissions in one batch.
+    pub(crate) max_submissions: usize,
+}
+
+/// What `parse` finds in a request.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Parsed {
+    /// The programs to run.
+    pub(crate) submissions: Vec<Submission>,
+    /// Text fields are base64 (Judge0).
+    pub(crate) base64: bool,
+    /// The response carries the result (Piston always; Judge0 with `wait=true`).
+    pub(crate) wait: bool,
+}
+
+/// One executor API.
+pub(crate) trait Api: std::fmt::Debug + Send + Sync {
+    /// The route of `method` on the decoded path `segments`.
+    fn route(&self, method: &Method, segments: &[String]) -> RouteKind;
+
+    /// The submissions and flags of an executing request's parsed body.
+    fn parse(
+        &self,
+        route: RouteKind,
+        path_and_query: &str,
+        body: &Value,
+    ) -> Result<Parsed, RequestError>;
+
+    /// Clamps the limits of a body `parse` accepted, in place.
+    fn clamp(&self, body: &mut Value, tier: &TierLimits) -> Result<(), RequestError>;
+
+    /// The output fields of the response to a request on `segments`.
+    fn response_fields(
+        &self,
+        path_and_query: &str,
+        segments: &[String],
+        request: Option<&ExecRequest>,
+    ) -> Vec<FieldSpec>;
+
+    /// The outcomes a parsed response reports.
+    fn verdicts(&self, body: &Value) -> Vec<RunOutcome>;
+}

@@ -1,0 +1,162 @@
+//! Transfer encodings of code and stdin (utf8, base64, hex), decoded strictly:
+//! whatever the gateway accepts decodes to the same bytes in the executor, so
+//! the code that is screened is the code that runs.
+
+use crate::model::RequestError;
+use base64::Engine;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::{DecodePaddingMode, general_purpose};
+use serde::{Deserialize, Serialize};
+
+/// How a text field carries its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// The JSON string is the content.
+    #[default]
+    Utf8,
+    /// Standard base64 (padding optional, whitespace ignored).
+    Base64,
+    /// Hexadecimal, either case.
+    Hex,
+}
+
+impl Encoding {
+    /// Reads Piston's `encoding` value.
+    pub(crate) fn from_name(name: &str, field: String) -> Result<Self, RequestError> {
+        match name {
+            "utf8" => Ok(Encoding::Utf8),
+            "base64" => Ok(Encoding::Base64),
+            "hex" => Ok(Encoding::Hex),
+            other => Err(RequestError::new(
+                field,
+                format!("unknown encoding {other:?}: use utf8, base64 or hex"),
+            )),
+        }
+    }
+}
+
+/// Standard alphabet, padding optional (Node and Ruby accept both).
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Decodes `text` as `encoding`, naming `field` on failure.
+pub(crate) fn decode(text: &str, encoding: Encoding, field: &str) -> Result<Vec<u8>, RequestError> {
+    match encoding {
+        Encoding::Utf8 => Ok(text.as_bytes().to_vec()),
+        Encoding::Base64 => decode_base64(text, field),
+        Encoding::Hex => hex::decode(text)
+            .map_err(|e| RequestError::new(field, format!("invalid hex: {e}"))),
+    }
+}
+
+/// Base64 with line breaks and spaces ignored (MIME-wrapped input is common).
+pub(crate) fn decode_base64(text: &str, field: &str) -> Result<Vec<u8>, RequestError> {
+    let compact: Vec<u8> = text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    BASE64
+        .decode(&compact)
+        .map_err(|e| RequestError::new(field, format!("invalid base64: {e}")))
+}
+
+/// Code must be UTF-8 text without NUL bytes: screening reads it as text, and a
+/// NUL is a classic way to make a checker and an interpreter see different programs.
+pub(crate) fn check_code(bytes: &[u8], field: &str) -> Result<(), RequestError> {
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(RequestError::new(
+            field,
+            format!(
+                "is not valid UTF-8 (first invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        ));
+    }
+    match bytes.iter().position(|&b| b == 0) {
+        Some(at) => Err(RequestError::new(
+            field,
+            format!("contains a NUL byte at offset {at}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Longest file name accepted (common file-system limit).
+const MAX_NAME_BYTES: usize = 255;
+
+/// A file name must stay inside the executor's job directory.
+pub(crate) fn check_file_name(name: &str, field: &str) -> Result<(), RequestError> {
+    let refuse = |why: &str| Err(RequestError::new(field, why.to_string()));
+    if name.len() > MAX_NAME_BYTES {
+        return refuse("is longer than 255 bytes");
+    }
+    if name.contains('\0') {
+        return refuse("contains a NUL byte");
+    }
+    if name.starts_with('/') || name.contains('\\') || name.contains(':') {
+        return refuse("must be a relative path without \\ or :");
+    }
+    if name.split('/').any(|part| part == "..") {
+        return refuse("must not contain `..`");
+    }
+    Ok(())
+}
+
+/// Encodes bytes as standard padded base64 (used by tests and benches to build Judge0 bodies).
+pub fn encode_base64(bytes: &[u8]) -> String {
+    general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_decode_to_the_same_bytes() {
+        assert_eq!(decode("hé", Encoding::Utf8, "f").unwrap(), "hé".as_bytes());
+        assert_eq!(decode("aGk=", Encoding::Base64, "f").unwrap(), b"hi");
+        assert_eq!(decode("aGk", Encoding::Base64, "f").unwrap(), b"hi");
+        assert_eq!(decode("aG\nk=\r\n", Encoding::Base64, "f").unwrap(), b"hi");
+        assert_eq!(decode("6869", Encoding::Hex, "f").unwrap(), b"hi");
+        assert_eq!(decode("6A6b", Encoding::Hex, "f").unwrap(), b"jk");
+    }
+
+    #[test]
+    fn bad_encodings_name_the_field() {
+        let err = decode("a*b", Encoding::Base64, "files[0].content").unwrap_err();
+        assert_eq!(err.field, "files[0].content");
+        assert!(err.message.starts_with("invalid base64"), "{err}");
+        // URL-safe alphabet is not what the executors decode the same way
+        assert!(decode("_-__", Encoding::Base64, "f").is_err());
+        assert!(decode("686", Encoding::Hex, "f").unwrap_err().message.contains("hex"));
+        assert!(decode("zz", Encoding::Hex, "f").is_err());
+        let err = Encoding::from_name("latin1", "files[0].encoding".into()).unwrap_err();
+        assert!(err.message.contains("latin1"));
+    }
+
+    #[test]
+    fn code_must_be_text_without_nul() {
+        assert!(check_code(b"print(1)", "c").is_ok());
+        let err = check_code(b"ok\0rm", "source_code").unwrap_err();
+        assert_eq!(
+            err,
+            RequestError::new("source_code", "contains a NUL byte at offset 2")
+        );
+        let err = check_code(b"x\xff", "c").unwrap_err();
+        assert!(err.message.contains("UTF-8") && err.message.contains("offset 1"));
+    }
+
+    #[test]
+    fn file_names_stay_inside_the_job_directory() {
+        for ok in ["main.py", "lib/util.py", "a..b"] {
+            assert!(check_file_name(ok, "n").is_ok(), "{ok}");
+        }
+        for bad in ["/etc/passwd", "../x", "a/../../x", "a\\b", "C:x", "a\0b"] {
+            assert!(check_file_name(bad, "n").is_err(), "{bad}");
+        }
+        assert!(check_file_name(&"a".repeat(256), "n").is_err());
+    }
+}

@@ -1,0 +1,300 @@
+//! Judge0 CE: `POST /submissions[?base64_encoded=&wait=]` and
+//! `/submissions/batch`, limits in seconds and kilobytes, results with a
+//! numeric `status.id`.
+
+use crate::api::{Api, Bounds, Parsed};
+use crate::config::{JUDGE0_LANGUAGES, Judge0Config};
+use crate::decode::{check_code, decode_base64};
+use crate::limits::{LimitField, LimitRole, LimitUnit, clamp_limits, read_limits};
+use crate::model::{
+    CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RouteKind, RunOutcome, Submission,
+    TierLimits,
+};
+use crate::path::{flag_lenient, flag_strict};
+use crate::read::{Fields, index};
+use http::Method;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Options that would multiply a submission's limits or open the network,
+/// forced off whenever a client sets them.
+const FORCED_OFF: &[&str] = &[
+    "enable_per_process_and_thread_time_limit",
+    "enable_per_process_and_thread_memory_limit",
+];
+
+/// Routes that run nothing and may pass (`{}` is any one segment).
+const PASSTHROUGH: &[&[&str]] = &[
+    &["submissions"],
+    &["submissions", "batch"],
+    &["submissions", "{}"],
+    &["languages"],
+    &["languages", "all"],
+    &["languages", "{}"],
+    &["statuses"],
+    &["about"],
+    &["config_info"],
+    &["version"],
+];
+
+/// The Judge0 CE API.
+#[derive(Debug)]
+pub(crate) struct Judge0 {
+    languages: HashMap<u64, String>,
+    limits: Vec<LimitField>,
+    bounds: Bounds,
+    allow_additional_files: bool,
+    allow_network: bool,
+}
+
+impl Judge0 {
+    pub(crate) fn new(config: &Judge0Config, bounds: Bounds) -> Result<Self, String> {
+        let mut languages: HashMap<u64, String> = JUDGE0_LANGUAGES
+            .iter()
+            .map(|(id, name)| (*id, (*name).to_string()))
+            .collect();
+        for (id, name) in &config.languages {
+            let id: u64 = id.parse().map_err(|_| {
+                format!("dialect.judge0.languages: key {id:?} is not a Judge0 language id")
+            })?;
+            languages.insert(id, name.clone());
+        }
+        use LimitRole::*;
+        use LimitUnit::{Kb, S};
+        let mut limits: Vec<LimitField> = [
+            ("/wall_time_limit", RunTime, S),
+            ("/cpu_time_limit", CpuTime, S),
+            ("/memory_limit", Memory, Kb),
+        ]
+        .into_iter()
+        .map(|(pointer, role, unit)| LimitField::new(pointer, role, unit))
+        .collect();
+        // Clamped when present, never inserted: Judge0's defaults are small.
+        for (pointer, role, unit) in [
+            ("/cpu_extra_time", ExtraTime, S),
+            ("/stack_limit", Stack, Kb),
+        ] {
+            limits.push(LimitField {
+                insert: false,
+                ..LimitField::new(pointer, role, unit)
+            });
+        }
+        Ok(Self {
+            languages,
+            limits,
+            bounds,
+            allow_additional_files: config.allow_additional_files,
+            allow_network: config.allow_network,
+        })
+    }
+
+    /// One submission object at `at` (`""` for a single submission).
+    fn submission(&self, value: &Value, at: &str, base64: bool) -> Result<Submission, RequestError> {
+        let fields = Fields::of(value, at)?;
+        let text = |key: &str| -> Result<Option<Vec<u8>>, RequestError> {
+            match fields.string(key)? {
+                None => Ok(None),
+                Some(s) if base64 => decode_base64(s, &fields.name(key)).map(Some),
+                Some(s) => Ok(Some(s.as_bytes().to_vec())),
+            }
+        };
+        let source = text("source_code")?.ok_or_else(|| fields.missing("source_code"))?;
+        check_code(&source, &fields.name("source_code"))?;
+        let id = fields.required_u64("language_id")?;
+        let language = self
+            .languages
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("judge0:{id}"));
+        let stdin = text("stdin")?.unwrap_or_default();
+        text("expected_output")?;
+        if fields.get("additional_files").is_some() && !self.allow_additional_files {
+            return Err(RequestError::new(
+                fields.name("additional_files"),
+                "is not accepted: the gateway cannot screen zipped files",
+            ));
+        }
+        Ok(Submission {
+            language,
+            version: None,
+            files: vec![CodeFile {
+                name: None,
+                content: source,
+            }],
+            stdin,
+            limits: read_limits(&self.limits, value, at)?,
+        })
+    }
+
+    /// The `submissions` array of a batch.
+    fn batch(&self, body: &Value, base64: bool) -> Result<Vec<Submission>, RequestError> {
+        let fields = Fields::of(body, "")?;
+        let list = fields
+            .array("submissions")?
+            .ok_or_else(|| fields.missing("submissions"))?;
+        if list.is_empty() {
+            return Err(RequestError::new("submissions", "must not be empty"));
+        }
+        if list.len() > self.bounds.max_submissions {
+            return Err(RequestError::new(
+                "submissions",
+                format!(
+                    "has {} submissions; at most {} are allowed",
+                    list.len(),
+                    self.bounds.max_submissions
+                ),
+            ));
+        }
+        list.iter()
+            .enumerate()
+            .map(|(i, item)| self.submission(item, &index("submissions", i), base64))
+            .collect()
+    }
+
+    /// Clamps one submission object and turns off limit-multiplying options.
+    fn clamp_one(&self, value: &mut Value, at: &str, tier: &TierLimits) -> Result<(), RequestError> {
+        clamp_limits(&self.limits, value, at, tier)?;
+        let Value::Object(map) = value else {
+            return Err(RequestError::new(
+                if at.is_empty() { "body" } else { at },
+                "must be a JSON object",
+            ));
+        };
+        let network = (!self.allow_network).then_some("enable_network");
+        for key in FORCED_OFF.iter().copied().chain(network) {
+            if let Some(flag) = map.get_mut(key).filter(|v| **v != Value::Bool(false)) {
+                *flag = Value::Bool(false);
+            }
+        }
+        if let Some(runs) = map.get_mut("number_of_runs").filter(|v| v.as_u64() != Some(1)) {
+            *runs = Value::from(1);
+        }
+        Ok(())
+    }
+}
+
+/// The path with a Rails format suffix (`/submissions.json`) removed.
+fn without_format(segments: &[String]) -> Vec<&str> {
+    let mut plain: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if let Some(last) = plain.last_mut() {
+        *last = last.strip_suffix(".json").unwrap_or(last);
+    }
+    plain
+}
+
+fn matches(pattern: &[&str], path: &[&str]) -> bool {
+    pattern.len() == path.len() && pattern.iter().zip(path).all(|(p, s)| *p == "{}" || p == s)
+}
+
+impl Api for Judge0 {
+    fn route(&self, method: &Method, segments: &[String]) -> RouteKind {
+        let path = without_format(segments);
+        if *method == Method::POST {
+            match path.as_slice() {
+                ["submissions"] => RouteKind::Execute,
+                ["submissions", "batch"] => RouteKind::ExecuteBatch,
+                _ => RouteKind::Unknown,
+            }
+        } else if *method == Method::GET && PASSTHROUGH.iter().any(|p| matches(p, &path)) {
+            RouteKind::Passthrough
+        } else {
+            RouteKind::Unknown
+        }
+    }
+
+    fn parse(
+        &self,
+        route: RouteKind,
+        path_and_query: &str,
+        body: &Value,
+    ) -> Result<Parsed, RequestError> {
+        let base64 = flag_strict(path_and_query, "base64_encoded")?;
+        let wait = flag_strict(path_and_query, "wait")?;
+        let submissions = match route {
+            RouteKind::ExecuteBatch => self.batch(body, base64)?,
+            _ => vec![self.submission(body, "", base64)?],
+        };
+        Ok(Parsed {
+            submissions,
+            base64,
+            wait,
+        })
+    }
+
+    fn clamp(&self, body: &mut Value, tier: &TierLimits) -> Result<(), RequestError> {
+        match body.get_mut("submissions").and_then(Value::as_array_mut) {
+            Some(list) => list
+                .iter_mut()
+                .enumerate()
+                .try_for_each(|(i, item)| self.clamp_one(item, &index("submissions", i), tier)),
+            None => self.clamp_one(body, "", tier),
+        }
+    }
+
+    fn response_fields(
+        &self,
+        path_and_query: &str,
+        segments: &[String],
+        request: Option<&ExecRequest>,
+    ) -> Vec<FieldSpec> {
+        let base64 = request.map_or_else(|| flag_lenient(path_and_query, "base64_encoded"), |r| r.base64);
+        // Shapes differ by method (a POST batch answers an array, a GET batch
+        // an object); pointers that are absent match nothing, so cover both.
+        let prefixes: &[&str] = match without_format(segments).as_slice() {
+            ["submissions"] => &["", "/submissions/*"],
+            ["submissions", "batch"] => &["/*", "/submissions/*"],
+            ["submissions", _] => &[""],
+            _ => &[],
+        };
+        let fields = [
+            ("stdout", FieldKind::Stdout),
+            ("stderr", FieldKind::Stderr),
+            ("compile_output", FieldKind::Other),
+            ("message", FieldKind::Other),
+        ];
+        prefixes
+            .iter()
+            .flat_map(|prefix| {
+                fields.iter().map(move |(name, kind)| FieldSpec {
+                    pointer: format!("{prefix}/{name}"),
+                    kind: *kind,
+                    base64,
+                })
+            })
+            .collect()
+    }
+
+    fn verdicts(&self, body: &Value) -> Vec<RunOutcome> {
+        let items: Vec<&Value> = match body {
+            Value::Array(list) => list.iter().collect(),
+            Value::Object(map) => match map.get("submissions").and_then(Value::as_array) {
+                Some(list) => list.iter().collect(),
+                None => vec![body],
+            },
+            _ => Vec::new(),
+        };
+        items.into_iter().filter_map(judge0_outcome).collect()
+    }
+}
+
+/// The outcome of one result; queued and processing results have none yet.
+fn judge0_outcome(result: &Value) -> Option<RunOutcome> {
+    let status = result.get("status");
+    let id = status
+        .and_then(|s| s.get("id"))
+        .or_else(|| result.get("status_id"))
+        .and_then(Value::as_u64)?;
+    let said = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+    let memory = said(result.get("message")).contains("memory")
+        || said(status.and_then(|s| s.get("description"))).contains("memory");
+    Some(match id {
+        1 | 2 => return None,
+        3 | 4 => RunOutcome::Ok,
+        5 => RunOutcome::Timeout,
+        6 => RunOutcome::CompileError,
+        8 => RunOutcome::OutputLimit,
+        7 | 9..=12 if memory => RunOutcome::MemoryKilled,
+        7 | 9..=12 => RunOutcome::RuntimeError,
+        _ => RunOutcome::Other,
+    })
+}
