@@ -19,3 +19,6 @@ pub mod reputation;
 
 pub use events::{EventKind, EventLog, EventRecord};
 pub use reputation::{BanOutcome, Reputation, ReputationConfig, SecurityEvent, Weights};
+pub mod admin;
+
+pub use admin::{AdminState, AdminTokens};

@@ -1,0 +1,166 @@
+//! Bearer-token authentication of the admin API. Tokens come from the config
+//! list, a file, or `EXECGATE_ADMIN_TOKEN`; they are kept as SHA-256 digests
+//! and compared in constant time, every configured token checked every time.
+
+use super::error::ApiError;
+use super::AdminState;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use execgate_core::FileError;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use subtle::ConstantTimeEq;
+
+/// Shortest token accepted: anything shorter is guessable.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// The environment variable holding an admin token.
+pub const TOKEN_ENV: &str = "EXECGATE_ADMIN_TOKEN";
+
+/// Who called: the name of the token they presented (`config#1`, `FILE:LINE`, `env`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub String);
+
+/// The accepted admin tokens; none means every admin request is refused.
+#[derive(Clone, Default)]
+pub struct AdminTokens {
+    tokens: Vec<(String, [u8; 32])>,
+}
+
+impl std::fmt::Debug for AdminTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.tokens.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("AdminTokens").field("names", &names).finish()
+    }
+}
+
+impl AdminTokens {
+    /// Tokens from the config list, named `config#1`, `config#2`…
+    pub fn from_list<S: AsRef<str>>(tokens: &[S]) -> Result<Self, String> {
+        let mut this = Self::default();
+        for (i, token) in tokens.iter().enumerate() {
+            this.push(format!("config#{}", i + 1), token.as_ref())
+                .map_err(|e| format!("admin.tokens[{i}]: {e}"))?;
+        }
+        Ok(this)
+    }
+
+    /// Tokens from a file, one per line; blank lines and `#` comments are skipped.
+    pub fn from_file(path: &Path) -> Result<Self, FileError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| FileError::new(path, format!("cannot read: {e}")))?;
+        let mut this = Self::default();
+        for (n, line) in text.lines().enumerate() {
+            let token = line.trim();
+            if token.is_empty() || token.starts_with('#') {
+                continue;
+            }
+            let name = format!("{}:{}", path.display(), n + 1);
+            this.push(name, token)
+                .map_err(|e| FileError::new(path, e).at(Some(n + 1), None))?;
+        }
+        Ok(this)
+    }
+
+    /// The token in `EXECGATE_ADMIN_TOKEN`, named `env`, if set.
+    pub fn from_env() -> Result<Self, String> {
+        let mut this = Self::default();
+        if let Ok(token) = std::env::var(TOKEN_ENV) {
+            this.push("env".into(), &token)
+                .map_err(|e| format!("{TOKEN_ENV}: {e}"))?;
+        }
+        Ok(this)
+    }
+
+    /// Both sets of tokens.
+    pub fn merge(mut self, other: AdminTokens) -> Self {
+        self.tokens.extend(other.tokens);
+        self
+    }
+
+    /// Whether no token is configured.
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    fn push(&mut self, name: String, token: &str) -> Result<(), String> {
+        if token.len() < MIN_TOKEN_LEN || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "an admin token must be at least {MIN_TOKEN_LEN} characters without spaces"
+            ));
+        }
+        self.tokens.push((name, Sha256::digest(token.as_bytes()).into()));
+        Ok(())
+    }
+
+    /// The name of the token equal to `presented`, comparing against all in constant time.
+    pub fn authenticate(&self, presented: &str) -> Option<&str> {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let mut found = None;
+        for (name, hash) in &self.tokens {
+            if bool::from(hash.ct_eq(&digest)) {
+                found = Some(name.as_str());
+            }
+        }
+        found
+    }
+}
+
+/// Middleware: 401 JSON without a valid `Authorization: Bearer` token; else records the caller.
+pub(super) async fn require_token(
+    State(state): State<AdminState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be \"Bearer TOKEN\""))?;
+    let caller = state
+        .tokens
+        .authenticate(token)
+        .ok_or_else(|| {
+            tracing::warn!(target: "execgate::audit", event = "admin.auth_failed", "admin request with an invalid token");
+            ApiError::unauthorized("invalid admin token")
+        })?
+        .to_string();
+    request.extensions_mut().insert(Caller(caller));
+    Ok(next.run(request).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_named_and_checked() {
+        let tokens = AdminTokens::from_list(&["0123456789abcdef", "fedcba9876543210"]).unwrap();
+        assert_eq!(tokens.authenticate("fedcba9876543210"), Some("config#2"));
+        assert_eq!(tokens.authenticate("fedcba987654321"), None);
+        assert_eq!(tokens.authenticate(""), None);
+        let err = AdminTokens::from_list(&["short"]).unwrap_err();
+        assert!(err.starts_with("admin.tokens[0]: "), "{err}");
+    }
+
+    #[test]
+    fn token_files_skip_comments_and_name_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens");
+        std::fs::write(&path, "# ops team\n\n0123456789abcdef\n").unwrap();
+        let tokens = AdminTokens::from_file(&path).unwrap();
+        let name = tokens.authenticate("0123456789abcdef").unwrap();
+        assert!(name.ends_with("tokens:3"), "{name}");
+        std::fs::write(&path, "ok-token-0123456789\nbad token\n").unwrap();
+        let err = AdminTokens::from_file(&path).unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(format!("{tokens:?}").contains("tokens:3"), "debug shows names only");
+    }
+}

@@ -1,0 +1,256 @@
+//! The OpenAPI 3.1 description of the admin API, served at `/v1/openapi.json`.
+//! A test walks every path and method in it against the real server.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// `GET /v1/openapi.json`.
+pub(super) async fn serve() -> Json<Value> {
+    Json(document())
+}
+
+fn schema(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn content(name: &str) -> Value {
+    json!({ "application/json": { "schema": schema(name) } })
+}
+
+fn error(description: &str) -> Value {
+    json!({ "description": description, "content": content("Error") })
+}
+
+fn ok(description: &str, name: &str) -> Value {
+    json!({ "description": description, "content": content(name) })
+}
+
+fn param(name: &str, place: &str, required: bool, schema: Value, description: &str) -> Value {
+    json!({ "name": name, "in": place, "required": required, "schema": schema, "description": description })
+}
+
+/// The usual error responses of an authenticated endpoint, plus `extra`.
+fn responses(success: (&str, Value), extra: &[(&str, &str)]) -> Value {
+    let mut r = json!({
+        success.0: success.1,
+        "400": error("Invalid parameters or body"),
+        "401": error("Missing or invalid bearer token"),
+    });
+    for (status, description) in extra {
+        r[*status] = error(description);
+    }
+    r
+}
+
+fn paths() -> Value {
+    let id = param("id", "path", true, json!({"type": "integer", "minimum": 0}), "Decision id");
+    let key = param(
+        "key",
+        "path",
+        true,
+        json!({"type": "string"}),
+        "Client key (ip:ADDRESS, ip:PREFIX/64 URL-encoded, client:ID) or an IP address",
+    );
+    let limit = |max: u32| param("limit", "query", false, json!({"type": "integer", "minimum": 1, "maximum": max}), "Page size");
+    json!({
+        "/v1/blocks": {
+            "get": {
+                "operationId": "listBlocks",
+                "summary": "List active decisions",
+                "parameters": [
+                    param("scope", "query", false, json!({"type": "string", "enum": ["ip", "range", "client", "country", "asn"]}), "Only this scope"),
+                    param("origin", "query", false, json!({"type": "string", "enum": ["manual", "anomaly", "list"]}), "Only this origin"),
+                    param("value", "query", false, json!({"type": "string"}), "Only this value"),
+                    limit(1000),
+                    param("offset", "query", false, json!({"type": "integer", "minimum": 0}), "Decisions to skip"),
+                ],
+                "responses": responses(("200", ok("A page of decisions", "DecisionPage")), &[]),
+            },
+            "post": {
+                "operationId": "addBlocks",
+                "summary": "Add one decision, or up to 10000 in an array (all or none)",
+                "requestBody": {
+                    "required": true,
+                    "content": { "application/json": { "schema": { "oneOf": [
+                        schema("NewDecision"),
+                        { "type": "array", "items": schema("NewDecision"), "minItems": 1, "maxItems": 10000 },
+                    ]}}},
+                },
+                "responses": responses(
+                    ("201", json!({
+                        "description": "The decision, or {\"decisions\": [...]} for an array",
+                        "content": { "application/json": { "schema": { "oneOf": [schema("Decision"), schema("DecisionBatch")] } } },
+                    })),
+                    &[("413", "Body over 4 MiB"), ("415", "Not JSON"), ("507", "The blocklist is full")],
+                ),
+            },
+        },
+        "/v1/blocks/stream": {
+            "get": {
+                "operationId": "streamBlocks",
+                "summary": "All active decisions on start-up, then the changes since this caller's last pull",
+                "parameters": [
+                    param("startup", "query", false, json!({"type": "boolean"}), "Send every active decision and restart this caller's cursor"),
+                    param("caller", "query", false, json!({"type": "string", "maxLength": 64}), "Tells several consumers sharing a token apart"),
+                ],
+                "responses": responses(("200", ok("New and deleted decisions", "DecisionStream")), &[]),
+            },
+        },
+        "/v1/blocks/{id}": {
+            "get": {
+                "operationId": "getBlock",
+                "summary": "One active decision",
+                "parameters": [id.clone()],
+                "responses": responses(("200", ok("The decision", "Decision")), &[("404", "No active decision with this id")]),
+            },
+            "delete": {
+                "operationId": "deleteBlock",
+                "summary": "Remove a decision",
+                "parameters": [id, param("reason", "query", false, json!({"type": "string"}), "Why, for the audit log")],
+                "responses": responses(("200", ok("The removed decision", "Decision")), &[("404", "No decision with this id")]),
+            },
+        },
+        "/v1/clients/{key}": {
+            "get": {
+                "operationId": "getClient",
+                "summary": "A client's tier, rate-limit windows, reputation, block and recent events",
+                "parameters": [key.clone()],
+                "responses": responses(("200", ok("The client", "Client")), &[]),
+            },
+        },
+        "/v1/clients/{key}/reputation": {
+            "delete": {
+                "operationId": "forgiveClient",
+                "summary": "Reset a client's reputation score and ban history",
+                "parameters": [key],
+                "responses": responses(("200", ok("The reset reputation", "Reputation")), &[]),
+            },
+        },
+        "/v1/events": {
+            "get": {
+                "operationId": "listEvents",
+                "summary": "Recent security events, oldest first",
+                "parameters": [
+                    param("since", "query", false, json!({"type": "string"}), "RFC 3339 time or Unix seconds"),
+                    limit(1000),
+                ],
+                "responses": responses(("200", ok("Events", "Events")), &[]),
+            },
+        },
+        "/v1/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi",
+                "summary": "This document",
+                "security": [],
+                "responses": { "200": { "description": "OpenAPI 3.1 document", "content": { "application/json": { "schema": { "type": "object", "required": ["openapi", "paths"] } } } } },
+            },
+        },
+    })
+}
+
+fn schemas() -> Value {
+    let time = json!({"type": "string", "format": "date-time"});
+    json!({
+        "Error": {
+            "type": "object", "required": ["error"],
+            "properties": { "error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": { "code": {"type": "string"}, "message": {"type": "string"} },
+            }},
+        },
+        "Decision": {
+            "type": "object",
+            "required": ["id", "scope", "value", "type", "origin", "reason", "created_at", "expires_at", "created_by"],
+            "properties": {
+                "id": {"type": "integer"},
+                "scope": {"type": "string", "enum": ["ip", "range", "client", "country", "asn"]},
+                "value": {"type": "string"},
+                "type": {"type": "string", "enum": ["ban"]},
+                "origin": {"type": "string", "enum": ["manual", "anomaly", "list"]},
+                "reason": {"type": "string"},
+                "created_at": time,
+                "expires_at": {"type": ["string", "null"], "format": "date-time"},
+                "created_by": {"type": "string"},
+            },
+        },
+        "NewDecision": {
+            "type": "object", "required": ["value", "reason"], "additionalProperties": false,
+            "properties": {
+                "value": {"type": "string", "description": "203.0.113.7 | 198.51.100.0/24 | client:abc | country:XX | asn:64500"},
+                "duration": {"type": "string", "description": "e.g. \"4h\"; omit for a decision that never expires; at most 3650 days"},
+                "reason": {"type": "string", "maxLength": 1024},
+                "origin": {"type": "string", "enum": ["manual", "list"], "default": "manual"},
+            },
+        },
+        "DecisionPage": {
+            "type": "object", "required": ["decisions", "next_offset"],
+            "properties": {
+                "decisions": {"type": "array", "items": schema("Decision")},
+                "next_offset": {"type": ["integer", "null"]},
+            },
+        },
+        "DecisionBatch": {
+            "type": "object", "required": ["decisions"],
+            "properties": { "decisions": {"type": "array", "items": schema("Decision")} },
+        },
+        "DecisionStream": {
+            "type": "object", "required": ["new", "deleted"],
+            "properties": {
+                "new": {"type": "array", "items": schema("Decision")},
+                "deleted": {"type": "array", "items": schema("Decision")},
+            },
+        },
+        "Window": {
+            "type": "object", "required": ["name", "quota", "period_secs", "remaining", "reset_after_secs"],
+            "properties": {
+                "name": {"type": "string"}, "quota": {"type": "integer"}, "period_secs": {"type": "integer"},
+                "remaining": {"type": "integer"},
+                "reset_after_secs": {"type": "integer", "description": "Seconds until one more request is allowed"},
+            },
+        },
+        "Reputation": {
+            "type": "object", "required": ["score", "offences"],
+            "properties": { "score": {"type": "number"}, "offences": {"type": "integer"} },
+        },
+        "Event": {
+            "type": "object", "required": ["seq", "at", "kind", "key", "ip", "detail"],
+            "properties": {
+                "seq": {"type": "integer"}, "at": time,
+                "kind": {"type": "string", "enum": ["code_rejected", "rate_limited", "body_too_large", "exec_timeout", "memory_killed", "output_limit", "output_leak", "upstream_error", "refused", "banned", "would_ban", "forgiven"]},
+                "key": {"type": "string"}, "ip": {"type": ["string", "null"]}, "detail": {"type": "string"},
+            },
+        },
+        "Events": {
+            "type": "object", "required": ["events"],
+            "properties": { "events": {"type": "array", "items": schema("Event")} },
+        },
+        "Client": {
+            "type": "object", "required": ["key", "tier", "windows", "reputation", "blocked", "events"],
+            "properties": {
+                "key": {"type": "string"}, "tier": {"type": ["string", "null"]},
+                "windows": {"type": "array", "items": schema("Window")},
+                "reputation": schema("Reputation"),
+                "blocked": {"oneOf": [schema("Decision"), {"type": "null"}]},
+                "events": {"type": "array", "items": schema("Event")},
+            },
+        },
+    })
+}
+
+/// The OpenAPI 3.1 document of the admin API.
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "execgate admin API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Blocklist, client standing and security events. Every endpoint but this document needs `Authorization: Bearer TOKEN`. Errors are {\"error\":{\"code\",\"message\"}}.",
+        },
+        "security": [{ "bearerAuth": [] }],
+        "paths": paths(),
+        "components": {
+            "securitySchemes": { "bearerAuth": { "type": "http", "scheme": "bearer" } },
+            "schemas": schemas(),
+        },
+    })
+}
