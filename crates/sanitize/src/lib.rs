@@ -1,1 +1,31 @@
-//! placeholder: see the crate's issue
+//! execgate-sanitize: what comes back from a code executor. Program output is
+//! scanned by outbound leak rules (host files, process environments, cloud
+//! metadata, other tenants' markers), redacted (secrets by rule files, host
+//! paths, environment values, private addresses, internal host names) and cut to
+//! the tier's caps; at the leak threshold the output is withheld altogether.
+//!
+//! Entry points: [`sanitize_json`] for an executor's JSON body (with the dialect's
+//! [`FieldSpec`]s), [`sanitize_truncated`] / [`ResponseBuffer::sanitize`] for a body
+//! cut at the buffer cap, [`sanitize_text`] for plain text.
+
+#![forbid(unsafe_code)]
+
+mod buffer;
+mod json;
+mod leak;
+mod policy;
+mod redact;
+mod report;
+mod rules;
+mod text;
+mod truncate;
+
+pub use buffer::ResponseBuffer;
+pub use json::{
+    FieldSpec, INVALID_BASE64, SanitizeError, SanitizedBody, sanitize_json, sanitize_truncated,
+};
+pub use policy::{FieldKind, OutputPolicy};
+pub use redact::builtin;
+pub use report::{LeakFinding, Redaction};
+pub use rules::{LeakRule, OutputRules, RedactRule, SHIPPED_RULES};
+pub use text::{SanitizedText, sanitize_text};

@@ -1,0 +1,213 @@
+//! Sanitizing an executor's JSON response: the dialect names the output fields
+//! by pointer; each is decoded (base64 if so), run through the text pipeline and
+//! written back encoded the same way. If the leak score reaches the threshold,
+//! every output field is replaced by an explanation. The body that comes out is
+//! always valid JSON, and base64 fields are always valid base64.
+
+mod field;
+mod pointer;
+mod repair;
+
+use crate::policy::{FieldKind, OutputPolicy};
+use crate::report::{LeakFinding, Redaction, Tally, leak_score, withheld_explanation};
+use crate::rules::OutputRules;
+use crate::text::process;
+use serde_json::Value;
+
+/// Where an output field lives in the response and how it is carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// JSON pointer; a `*` segment matches every array element / object member.
+    pub pointer: String,
+    /// What the field carries (decides its cap).
+    pub kind: FieldKind,
+    /// The field's string is base64 (Judge0 with `base64_encoded=true`).
+    pub base64: bool,
+}
+
+impl FieldSpec {
+    /// A field spec.
+    pub fn new(pointer: impl Into<String>, kind: FieldKind, base64: bool) -> Self {
+        Self {
+            pointer: pointer.into(),
+            kind,
+            base64,
+        }
+    }
+}
+
+/// A sanitized response body and what was done to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SanitizedBody {
+    /// The JSON to send (always valid JSON).
+    pub body: Vec<u8>,
+    /// Replacements made, by rule (`invalid-base64` counts fields that could not be decoded).
+    pub redactions: Vec<Redaction>,
+    /// Leak rules that matched, per field.
+    pub findings: Vec<LeakFinding>,
+    /// Sum of the points of the distinct leak rules that matched.
+    pub leak_score: u32,
+    /// The output fields were replaced by an explanation.
+    pub withheld: bool,
+    /// A field was cut to its cap, or the body was cut at the buffer cap.
+    pub truncated: bool,
+}
+
+/// Why a response body could not be sanitized (the gateway answers 502).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SanitizeError {
+    /// The body is not JSON (or a cut body has no JSON container to keep).
+    #[error("the executor's response is not JSON: {0}")]
+    NotJson(String),
+    /// A field spec's pointer does not start with `/` (a configuration error).
+    #[error("invalid JSON pointer {0:?}: it must start with '/'")]
+    InvalidPointer(String),
+}
+
+/// Id counted in `redactions` when a base64 field did not decode and was replaced.
+pub const INVALID_BASE64: &str = "invalid-base64";
+
+/// The text that replaces a base64 field that did not decode.
+const INVALID_BASE64_TEXT: &str = "[execgate: output withheld: the executor sent invalid base64]";
+
+/// Marker appended to the field that was cut at the buffer cap.
+const CUT_MARKER: &str = "…[truncated: response over the buffer cap]";
+
+/// Sanitizes the output fields of a complete JSON body.
+pub fn sanitize_json(
+    rules: &OutputRules,
+    policy: &OutputPolicy,
+    body: &[u8],
+    fields: &[FieldSpec],
+) -> Result<SanitizedBody, SanitizeError> {
+    let doc: Value =
+        serde_json::from_slice(body).map_err(|e| SanitizeError::NotJson(e.to_string()))?;
+    Job::new(rules, policy, None).run(doc, fields)
+}
+
+/// Sanitizes a body that was cut at the buffer cap: the prefix is closed into valid
+/// JSON (complete members kept, the cut string closed and marked), then sanitized
+/// like a whole body; the result is marked truncated.
+pub fn sanitize_truncated(
+    rules: &OutputRules,
+    policy: &OutputPolicy,
+    prefix: &[u8],
+    fields: &[FieldSpec],
+) -> Result<SanitizedBody, SanitizeError> {
+    let repaired = repair::repair(prefix)
+        .ok_or_else(|| SanitizeError::NotJson("cut before any JSON object or array".into()))?;
+    let doc: Value =
+        serde_json::from_str(&repaired.json).map_err(|e| SanitizeError::NotJson(e.to_string()))?;
+    let mut body = Job::new(rules, policy, repaired.cut_field).run(doc, fields)?;
+    body.truncated = true;
+    Ok(body)
+}
+
+/// The state of one body's sanitization.
+struct Job<'a> {
+    rules: &'a OutputRules,
+    policy: &'a OutputPolicy,
+    cut_field: Option<String>,
+    tally: Tally,
+    findings: Vec<LeakFinding>,
+    truncated: bool,
+}
+
+impl<'a> Job<'a> {
+    fn new(rules: &'a OutputRules, policy: &'a OutputPolicy, cut_field: Option<String>) -> Self {
+        Self {
+            rules,
+            policy,
+            cut_field,
+            tally: Tally::default(),
+            findings: Vec::new(),
+            truncated: false,
+        }
+    }
+
+    fn run(mut self, mut doc: Value, fields: &[FieldSpec]) -> Result<SanitizedBody, SanitizeError> {
+        let parsed = fields
+            .iter()
+            .map(|f| {
+                pointer::parse(&f.pointer)
+                    .ok_or_else(|| SanitizeError::InvalidPointer(f.pointer.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for (spec, segments) in fields.iter().zip(&parsed) {
+            pointer::visit(
+                &mut doc,
+                segments,
+                &mut String::new(),
+                &mut |path, value| {
+                    if let Value::String(s) = value {
+                        if let Some(new) = self.field(spec, path, s) {
+                            *s = new;
+                        }
+                    }
+                },
+            );
+        }
+        let score = leak_score(&self.findings);
+        let withheld = self.policy.withholds(score);
+        if withheld {
+            let text = withheld_explanation(&self.findings, score, self.policy.leak_threshold);
+            for (spec, segments) in fields.iter().zip(&parsed) {
+                pointer::visit(&mut doc, segments, &mut String::new(), &mut |_, value| {
+                    if value.is_string() {
+                        *value = Value::String(encode(spec, &text));
+                    }
+                });
+            }
+        }
+        let body = serde_json::to_vec(&doc).map_err(|e| SanitizeError::NotJson(e.to_string()))?;
+        Ok(SanitizedBody {
+            body,
+            redactions: self.tally.into_redactions(),
+            findings: self.findings,
+            leak_score: score,
+            withheld,
+            truncated: self.truncated,
+        })
+    }
+
+    /// Processes one field's string; `Some(new)` replaces it.
+    fn field(&mut self, spec: &FieldSpec, path: &str, raw: &str) -> Option<String> {
+        let was_cut = self.cut_field.as_deref() == Some(path);
+        let decoded = if spec.base64 {
+            match field::decode_base64(raw, was_cut) {
+                Some(text) => text,
+                None => {
+                    self.tally.add(INVALID_BASE64);
+                    return Some(encode(spec, INVALID_BASE64_TEXT));
+                }
+            }
+        } else {
+            raw.to_string()
+        };
+        let outcome = process(
+            self.rules,
+            self.policy,
+            spec.kind,
+            path,
+            &decoded,
+            &mut self.tally,
+        );
+        self.findings.extend(outcome.findings);
+        self.truncated |= outcome.truncated;
+        let changed = outcome.text.is_some() || was_cut;
+        let mut text = outcome.text.unwrap_or(decoded);
+        if was_cut && !outcome.truncated {
+            text.push_str(CUT_MARKER);
+        }
+        changed.then(|| encode(spec, &text))
+    }
+}
+
+/// Writes `text` the way the field carries it.
+fn encode(spec: &FieldSpec, text: &str) -> String {
+    if spec.base64 {
+        field::encode_base64(text)
+    } else {
+        text.to_string()
+    }
+}

@@ -1,0 +1,163 @@
+//! The operator's output policy: caps, the leak threshold and the lists that say
+//! what in an output belongs to the host (paths, environment names, host names).
+//! It is a config section, so every field is documented and unknown keys are errors.
+
+use execgate_core::ByteSize;
+use serde::Deserialize;
+
+/// How program output is cut, redacted and withheld (config section `[output]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputPolicy {
+    /// Cap on a stdout field (and on `Other` fields), in bytes after decoding; default `"100KB"`.
+    pub stdout_max_bytes: ByteSize,
+    /// Cap on a stderr field, in bytes after decoding; default `"10KB"`.
+    pub stderr_max_bytes: ByteSize,
+    /// Outbound leak score at which the output fields are withheld; default 4; 0 never withholds.
+    pub leak_threshold: u32,
+    /// Record leak findings but never withhold (redaction and truncation still apply).
+    pub detection_only: bool,
+    /// Absolute path prefixes that belong to the sandbox, not the host: left visible.
+    pub allowed_paths: Vec<String>,
+    /// Environment variable names whose values are redacted (`NAME=value`, `'NAME': 'value'`);
+    /// a trailing `*` matches every name with that prefix (`"AWS_*"`).
+    pub env_names: Vec<String>,
+    /// Host name suffixes that name internal hosts (`".internal"`), redacted with the whole name.
+    pub internal_hosts: Vec<String>,
+}
+
+impl Default for OutputPolicy {
+    fn default() -> Self {
+        Self {
+            stdout_max_bytes: ByteSize(100 * 1024),
+            stderr_max_bytes: ByteSize(10 * 1024),
+            leak_threshold: 4,
+            detection_only: false,
+            allowed_paths: [
+                "/tmp",
+                "/box",
+                "/piston",
+                "/sandbox",
+                "/code",
+                "/usr",
+                "/bin",
+                "/lib",
+                "/lib64",
+                "/dev/null",
+                "/dev/stdin",
+                "/dev/stdout",
+                "/dev/stderr",
+            ]
+            .map(String::from)
+            .to_vec(),
+            env_names: [
+                "AWS_*",
+                "EXECGATE_*",
+                "DATABASE_URL",
+                "REDIS_URL",
+                "SECRET_KEY",
+                "API_KEY",
+            ]
+            .map(String::from)
+            .to_vec(),
+            internal_hosts: [
+                ".internal",
+                ".corp",
+                ".intranet",
+                ".lan",
+                ".svc.cluster.local",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+impl OutputPolicy {
+    /// The cap for a field of this kind, in bytes.
+    pub fn cap_for(&self, kind: FieldKind) -> usize {
+        match kind {
+            FieldKind::Stderr => self.stderr_max_bytes.as_usize(),
+            FieldKind::Stdout | FieldKind::Other => self.stdout_max_bytes.as_usize(),
+        }
+    }
+
+    /// Whether `path` lies under one of `allowed_paths` (whole path segments only).
+    pub fn path_allowed(&self, path: &str) -> bool {
+        self.allowed_paths.iter().any(|prefix| {
+            let prefix = prefix.trim_end_matches('/');
+            if prefix.is_empty() {
+                return true;
+            }
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+
+    /// Whether `name` is one of `env_names` (exactly, or by a `PREFIX*` entry).
+    pub fn env_name_listed(&self, name: &str) -> bool {
+        self.env_names
+            .iter()
+            .any(|entry| match entry.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == entry,
+            })
+    }
+
+    /// Whether leak findings worth `score` withhold the output.
+    pub fn withholds(&self, score: u32) -> bool {
+        !self.detection_only && self.leak_threshold > 0 && score >= self.leak_threshold
+    }
+}
+
+/// What an output field carries; decides its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldKind {
+    /// Program standard output (capped by `stdout_max_bytes`).
+    Stdout,
+    /// Program standard error (capped by `stderr_max_bytes`).
+    Stderr,
+    /// Compiler output, messages, combined output (capped by `stdout_max_bytes`).
+    Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_paths_match_whole_segments() {
+        let policy = OutputPolicy::default();
+        assert!(policy.path_allowed("/tmp"));
+        assert!(policy.path_allowed("/tmp/x.py"));
+        assert!(!policy.path_allowed("/tmpfoo/x"));
+        assert!(!policy.path_allowed("/home/deploy/app.js"));
+    }
+
+    #[test]
+    fn env_names_match_exactly_or_by_prefix() {
+        let policy = OutputPolicy::default();
+        assert!(policy.env_name_listed("AWS_SECRET_ACCESS_KEY"));
+        assert!(policy.env_name_listed("DATABASE_URL"));
+        assert!(!policy.env_name_listed("DATABASE_URL2"));
+        assert!(!policy.env_name_listed("HOME"));
+    }
+
+    #[test]
+    fn threshold_zero_and_detection_only_never_withhold() {
+        let mut policy = OutputPolicy::default();
+        assert!(policy.withholds(4));
+        assert!(!policy.withholds(3));
+        policy.detection_only = true;
+        assert!(!policy.withholds(100));
+        policy.detection_only = false;
+        policy.leak_threshold = 0;
+        assert!(!policy.withholds(100));
+    }
+
+    #[test]
+    fn unknown_policy_keys_are_errors() {
+        let err = toml::from_str::<OutputPolicy>("leak_treshold = 3").unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+}

@@ -1,0 +1,130 @@
+//! Redaction: every redactor reports byte spans of what must go; overlapping spans
+//! are merged (a merged span is never partly shown) and each span is replaced by a
+//! stable `[REDACTED:<id>]` marker in one pass over the text.
+
+mod env;
+mod network;
+mod paths;
+mod secrets;
+
+use crate::policy::OutputPolicy;
+use crate::report::Tally;
+use crate::rules::{Active, OutputRules};
+
+/// Ids and markers of the redactors that are built in rather than rule-driven.
+pub mod builtin {
+    /// Absolute host paths, Windows paths and `file://` URLs.
+    pub const HOST_PATH: &str = "host-path";
+    /// Values of listed environment variables.
+    pub const ENV_VALUE: &str = "env-value";
+    /// Private, loopback, link-local and CGNAT addresses.
+    pub const PRIVATE_IP: &str = "private-ip";
+    /// Host names under a listed internal suffix.
+    pub const INTERNAL_HOST: &str = "internal-host";
+}
+
+/// What a span is redacted as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Label {
+    /// A rule of the rule files, by index.
+    Rule(usize),
+    /// A built-in redactor, by id.
+    Builtin(&'static str),
+}
+
+/// A byte span of the text to replace.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    pub start: usize,
+    pub end: usize,
+    pub label: Label,
+}
+
+/// Redacts `text`, counting each replacement in `tally`. Returns `None` when nothing changed.
+pub(crate) fn redact(
+    rules: &OutputRules,
+    policy: &OutputPolicy,
+    active: &Active,
+    text: &str,
+    tally: &mut Tally,
+) -> Option<String> {
+    let mut hits = Vec::new();
+    secrets::find(rules, active, text, &mut hits);
+    paths::find(policy, text, &mut hits);
+    network::find_ips(text, &mut hits);
+    network::find_hosts(policy, text, &mut hits);
+    env::find(policy, text, &mut hits);
+    if hits.is_empty() {
+        return None;
+    }
+    let merged = merge(hits);
+    Some(apply(rules, text, &merged, tally))
+}
+
+/// Sorts spans and merges overlapping ones; a merged span keeps the first span's label.
+fn merge(mut hits: Vec<Hit>) -> Vec<Hit> {
+    hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    let mut merged: Vec<Hit> = Vec::with_capacity(hits.len());
+    for hit in hits {
+        match merged.last_mut() {
+            Some(last) if hit.start < last.end => last.end = last.end.max(hit.end),
+            _ => merged.push(hit),
+        }
+    }
+    merged
+}
+
+fn apply(rules: &OutputRules, text: &str, hits: &[Hit], tally: &mut Tally) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for hit in hits {
+        out.push_str(&text[at..hit.start]);
+        let id = match hit.label {
+            Label::Rule(i) => rules.redact[i].id.as_str(),
+            Label::Builtin(id) => id,
+        };
+        out.push_str("[REDACTED:");
+        out.push_str(id);
+        out.push(']');
+        tally.add(id);
+        at = hit.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Whether `b` may sit right before the start of a path, address or host name
+/// (so that `a/b` or `x10.0.0.1` are not taken for one).
+pub(crate) fn is_left_boundary(b: u8) -> bool {
+    !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'\\' | b'-' | b'~' | b'+'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_spans_merge_into_one() {
+        let hits = vec![
+            Hit {
+                start: 5,
+                end: 9,
+                label: Label::Builtin("b"),
+            },
+            Hit {
+                start: 0,
+                end: 6,
+                label: Label::Builtin("a"),
+            },
+            Hit {
+                start: 12,
+                end: 14,
+                label: Label::Builtin("c"),
+            },
+        ];
+        let merged = merge(hits);
+        let spans: Vec<(usize, usize)> = merged.iter().map(|h| (h.start, h.end)).collect();
+        assert_eq!(spans, vec![(0, 9), (12, 14)]);
+        assert_eq!(merged[0].label, Label::Builtin("a"));
+    }
+}

@@ -1,0 +1,86 @@
+//! One output text through the pipeline: leak rules on what the program printed,
+//! then redaction, then truncation to the field's cap. `sanitize_text` is the
+//! plain-text entry; the JSON layer calls `process` once per field.
+
+use crate::leak;
+use crate::policy::{FieldKind, OutputPolicy};
+use crate::redact;
+use crate::report::{LeakFinding, Redaction, Tally, leak_score, withheld_explanation};
+use crate::rules::OutputRules;
+use crate::truncate::truncate;
+
+/// A sanitized plain text and what was done to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SanitizedText {
+    /// The text to send: redacted and truncated, or the explanation if withheld.
+    pub text: String,
+    /// Replacements made, by rule.
+    pub redactions: Vec<Redaction>,
+    /// Leak rules that matched.
+    pub findings: Vec<LeakFinding>,
+    /// Sum of the points of the distinct leak rules that matched.
+    pub leak_score: u32,
+    /// The text was replaced by an explanation because the score reached the threshold.
+    pub withheld: bool,
+    /// The text was cut to its cap.
+    pub truncated: bool,
+}
+
+/// The result of processing one field.
+#[derive(Debug)]
+pub(crate) struct FieldOutcome {
+    /// The new text, or `None` when the field is unchanged.
+    pub text: Option<String>,
+    /// Leak findings on the field.
+    pub findings: Vec<LeakFinding>,
+    /// The field was cut to its cap.
+    pub truncated: bool,
+}
+
+/// Scans, redacts and caps one field's text; `field` names it in findings.
+pub(crate) fn process(
+    rules: &OutputRules,
+    policy: &OutputPolicy,
+    kind: FieldKind,
+    field: &str,
+    text: &str,
+    tally: &mut Tally,
+) -> FieldOutcome {
+    let active = rules.active(text);
+    let findings = leak::scan(rules, &active, field, text);
+    let redacted = redact::redact(rules, policy, &active, text, tally);
+    let current = redacted.as_deref().unwrap_or(text);
+    let cut = truncate(current, policy.cap_for(kind));
+    let truncated = cut.is_some();
+    FieldOutcome {
+        text: cut.or(redacted),
+        findings,
+        truncated,
+    }
+}
+
+/// Sanitizes one plain output text of the given kind.
+pub fn sanitize_text(
+    rules: &OutputRules,
+    policy: &OutputPolicy,
+    kind: FieldKind,
+    text: &str,
+) -> SanitizedText {
+    let mut tally = Tally::default();
+    let outcome = process(rules, policy, kind, "", text, &mut tally);
+    let score = leak_score(&outcome.findings);
+    let withheld = policy.withholds(score);
+    let text = if withheld {
+        withheld_explanation(&outcome.findings, score, policy.leak_threshold)
+    } else {
+        outcome.text.unwrap_or_else(|| text.to_string())
+    };
+    SanitizedText {
+        text,
+        redactions: tally.into_redactions(),
+        findings: outcome.findings,
+        leak_score: score,
+        withheld,
+        truncated: outcome.truncated,
+    }
+}
