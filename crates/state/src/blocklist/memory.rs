@@ -126,9 +126,11 @@ impl MemoryBlockStore {
             .enumerate()
             .map(|(i, b)| {
                 b.validate().map_err(|e| match e {
-                    BlockError::Invalid { field, message } if several => {
-                        BlockError::invalid(field, format!("item {i}: {message}"))
-                    }
+                    BlockError::Invalid { field, message, .. } if several => BlockError::Invalid {
+                        item: Some(i),
+                        field,
+                        message,
+                    },
                     other => other,
                 })
             })

@@ -220,8 +220,10 @@ pub struct BlockChanges {
 #[derive(Debug, thiserror::Error)]
 pub enum BlockError {
     /// A field of the request is invalid.
-    #[error("{field}: {message}")]
+    #[error("{}{field}: {message}", .item.map(|i| format!("item {i}: ")).unwrap_or_default())]
     Invalid {
+        /// The position in a batch, when the request had several.
+        item: Option<usize>,
         /// The field.
         field: &'static str,
         /// What is wrong with it.
@@ -245,6 +247,7 @@ impl BlockError {
     /// An invalid-field error.
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         BlockError::Invalid {
+            item: None,
             field,
             message: message.into(),
         }
