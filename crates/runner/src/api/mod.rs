@@ -1,0 +1,85 @@
+//! The HTTP API: Piston v2 and a Judge0 CE subset on one listener, sharing
+//! the runner, the concurrency gate and the Judge0 token store. Errors reach
+//! clients in one place (`ApiError`), always as `{"message": …}`.
+
+pub mod gate;
+pub mod judge0;
+pub mod piston;
+pub mod tokens;
+
+use crate::job::Runner;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::sync::Arc;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 8 << 20;
+
+/// Shared state of the API.
+#[derive(Clone)]
+pub struct AppState {
+    /// Runs programs.
+    pub runner: Arc<Runner>,
+    /// Bounds concurrent runs and the queue.
+    pub gate: Arc<gate::Gate>,
+    /// Judge0 results.
+    pub tokens: Arc<tokens::TokenStore>,
+}
+
+/// An error answer: status and message.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// What went wrong, for the client.
+    pub message: String,
+}
+
+impl ApiError {
+    /// 400 with `message`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+    }
+
+    /// 404 with `message`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::NOT_FOUND, message: message.into() }
+    }
+}
+
+impl From<gate::Busy> for ApiError {
+    fn from(_: gate::Busy) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "the runner is at capacity (all slots busy and the queue is full); retry later".into(),
+        }
+    }
+}
+
+impl From<crate::job::LimitError> for ApiError {
+    fn from(e: crate::job::LimitError) -> Self {
+        Self::bad_request(e.0)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(json!({ "message": self.message }))).into_response()
+    }
+}
+
+/// Parses a JSON body with a 400 that says what is wrong.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    piston::routes()
+        .merge(judge0::routes())
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}

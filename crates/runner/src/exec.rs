@@ -1,0 +1,395 @@
+//! The runner's side of one sandbox: make its cgroup, start the helper with
+//! the spec, wait for the program to start, then feed stdin, read stdout and
+//! stderr under caps, and watch CPU and wall clock every few milliseconds.
+//! Any limit crossed kills the helper, whose death kills the sandbox's init
+//! and with it the whole pid namespace. The cgroup is removed at the end.
+
+use crate::sandbox::cgroup::{CgroupHost, CgroupLimits, RunCgroup};
+use crate::spec::{EVENT_FD, Event, PAYLOAD_FD, SPEC_FD, SandboxSpec};
+use crate::verdict::{Observed, Status, Verdict, classify};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::pipe;
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+
+/// How often CPU time and the wall clock are checked (precision of the limits).
+const TICK: Duration = Duration::from_millis(10);
+/// Longest a sandbox may take to start its program.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long output pipes may stay open after the sandbox is gone.
+const DRAIN_GRACE: Duration = Duration::from_millis(500);
+
+/// Limits of one stage, already bounded by config.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLimits {
+    /// Wall-clock limit.
+    pub wall: Duration,
+    /// CPU-time limit of all processes together.
+    pub cpu: Duration,
+    /// Cgroup caps (memory, pids, CPU bandwidth).
+    pub cgroup: CgroupLimits,
+    /// Cap on stdout and on stderr.
+    pub output_max: usize,
+}
+
+/// Starts sandboxes: knows the helper binary and the cgroup hierarchy.
+#[derive(Debug)]
+pub struct Engine {
+    helper: PathBuf,
+    helper_args: Vec<String>,
+    cgroups: CgroupHost,
+    next_id: AtomicU64,
+}
+
+/// A sandbox whose program has started (cold) or is waiting for its payload (warm).
+pub struct Started {
+    child: Child,
+    events: BufReader<pipe::Receiver>,
+    stdin: Option<ChildStdin>,
+    stdout: ChildStdout,
+    stderr: ChildStderr,
+    payload: Option<pipe::Sender>,
+    cgroup: CgroupGuard,
+}
+
+/// Removes the run's cgroup when dropped on an unusual path (warm sandbox discarded).
+struct CgroupGuard(Option<RunCgroup>);
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        if let Some(cg) = self.0.take() {
+            std::thread::spawn(move || cg.cleanup());
+        }
+    }
+}
+
+impl CgroupGuard {
+    fn get(&self) -> Option<&RunCgroup> {
+        self.0.as_ref()
+    }
+}
+
+/// A pipe as (read, write) owned fds, both close-on-exec.
+fn pipe_pair() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2 fills the local array with two new fds we then own.
+    let ret = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    if ret < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// In the forked child before exec: puts each `(src, dst)` fd in place.
+/// Only async-signal-safe calls (fcntl, dup2).
+fn remap_fds(pairs: &[(i32, i32)]) -> std::io::Result<()> {
+    let mut moved = [(-1, -1); 3];
+    for (slot, &(src, dst)) in moved.iter_mut().zip(pairs) {
+        // SAFETY: duplicating an fd the parent passed in; no memory is touched.
+        let high = unsafe { libc::fcntl(src, libc::F_DUPFD_CLOEXEC, 16) };
+        if high < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        *slot = (high, dst);
+    }
+    for &(high, dst) in moved.iter().take(pairs.len()) {
+        // SAFETY: dup2 between fds of this process; clears close-on-exec on dst.
+        if unsafe { libc::dup2(high, dst) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// An engine running `helper helper_args…` as the sandbox helper.
+    pub fn new(helper: PathBuf, helper_args: Vec<String>, cgroups: CgroupHost) -> Self {
+        Self { helper, helper_args, cgroups, next_id: AtomicU64::new(0) }
+    }
+
+    /// Runs one stage cold: start, feed stdin, watch, verdict.
+    pub async fn run(&self, spec: SandboxSpec, limits: RunLimits, stdin: Vec<u8>) -> Verdict {
+        match self.start(spec, limits).await {
+            Ok(started) => started.finish(limits, stdin, None).await,
+            Err(verdict) => verdict,
+        }
+    }
+
+    /// Builds a sandbox and waits until its program is exec'd.
+    pub async fn start(&self, mut spec: SandboxSpec, limits: RunLimits) -> Result<Started, Verdict> {
+        let id = format!("{}-{}", std::process::id(), self.next_id.fetch_add(1, Ordering::Relaxed));
+        let cgroup = self
+            .cgroups
+            .parent_setup(&id, limits.cgroup)
+            .map_err(|e| Verdict::internal(format!("cgroup: {e}")))?;
+        spec.cgroup_procs = cgroup.procs_files();
+        let guard = CgroupGuard(Some(cgroup));
+        let mut started = self
+            .spawn(&spec, guard)
+            .await
+            .map_err(|e| Verdict::internal(format!("helper: {e}")))?;
+        match tokio::time::timeout(START_TIMEOUT, started.wait_started()).await {
+            Ok(Ok(())) => Ok(started),
+            Ok(Err(detail)) => Err(started.abort(detail).await),
+            Err(_) => Err(started.abort("sandbox start timed out".into()).await),
+        }
+    }
+
+    async fn spawn(&self, spec: &SandboxSpec, cgroup: CgroupGuard) -> std::io::Result<Started> {
+        let (ev_r, ev_w) = pipe_pair()?;
+        let (spec_r, spec_w) = pipe_pair()?;
+        let payload = if spec.warm { Some(pipe_pair()?) } else { None };
+        let mut pairs = vec![(ev_w.as_raw_fd(), EVENT_FD), (spec_r.as_raw_fd(), SPEC_FD)];
+        if let Some((r, _)) = &payload {
+            pairs.push((r.as_raw_fd(), PAYLOAD_FD));
+        }
+        let mut cmd = Command::new(&self.helper);
+        cmd.args(&self.helper_args)
+            .env_clear()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // SAFETY: the closure only calls fcntl and dup2, which are async-signal-safe.
+        unsafe { cmd.pre_exec(move || remap_fds(&pairs)) };
+        let mut child = cmd.spawn()?;
+        drop((ev_w, spec_r));
+        let payload = match payload {
+            Some((r, w)) => {
+                drop(r);
+                Some(pipe::Sender::from_owned_fd(w)?)
+            }
+            None => None,
+        };
+        let spec_json = serde_json::to_vec(spec).map_err(std::io::Error::other)?;
+        let mut spec_tx = pipe::Sender::from_owned_fd(spec_w)?;
+        spec_tx.write_all(&spec_json).await?;
+        drop(spec_tx);
+        let missing = || std::io::Error::other("helper pipes missing");
+        Ok(Started {
+            events: BufReader::new(pipe::Receiver::from_owned_fd(ev_r)?),
+            stdin: child.stdin.take(),
+            stdout: child.stdout.take().ok_or_else(missing)?,
+            stderr: child.stderr.take().ok_or_else(missing)?,
+            child,
+            payload,
+            cgroup,
+        })
+    }
+}
+
+/// Reads one event line; `None` at EOF or on garbage.
+async fn next_event(events: &mut BufReader<pipe::Receiver>) -> Option<Event> {
+    let mut line = Vec::new();
+    match events.read_until(b'\n', &mut line).await {
+        Ok(0) | Err(_) => None,
+        Ok(_) => serde_json::from_slice(&line).ok(),
+    }
+}
+
+/// Reads a stream to EOF keeping at most `cap` bytes; true when it went over.
+async fn read_capped<R: AsyncRead + Unpin>(mut r: R, cap: usize) -> (Vec<u8>, bool) {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        match r.read(&mut chunk).await {
+            Ok(0) | Err(_) => return (buf, false),
+            Ok(n) => {
+                let room = cap - buf.len();
+                if n > room {
+                    buf.extend_from_slice(&chunk[..room]);
+                    return (buf, true);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+    }
+}
+
+/// Writes the warm payload, then stdin, then closes both; errors (the program quit) are ignored.
+async fn feed(payload: Option<(pipe::Sender, Vec<u8>)>, stdin: Option<(ChildStdin, Vec<u8>)>) {
+    if let Some((mut tx, bytes)) = payload {
+        let _ = tx.write_all(&bytes).await;
+    }
+    if let Some((mut tx, bytes)) = stdin {
+        let _ = tx.write_all(&bytes).await;
+    }
+}
+
+impl Started {
+    async fn wait_started(&mut self) -> Result<(), String> {
+        loop {
+            match next_event(&mut self.events).await {
+                Some(Event::Started) => return Ok(()),
+                Some(Event::Cloned { .. }) => continue,
+                Some(Event::Failed { step, errno, detail }) => {
+                    let reason = std::io::Error::from_raw_os_error(errno);
+                    return Err(format!("sandbox setup failed at {step}: {detail}: {reason}"));
+                }
+                Some(other) => return Err(format!("unexpected event {other:?}")),
+                None => return Err("sandbox helper exited during setup".into()),
+            }
+        }
+    }
+
+    async fn abort(mut self, detail: String) -> Verdict {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        self.cleanup().await;
+        Verdict::internal(detail)
+    }
+
+    async fn cleanup(&mut self) {
+        if let Some(cg) = self.cgroup.0.take() {
+            let _ = tokio::task::spawn_blocking(move || cg.cleanup()).await;
+        }
+    }
+
+    /// True while the helper (and so the sandbox) is still there.
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sets the memory cap of a warm sandbox to the request's before its payload goes in.
+    pub fn set_memory(&self, bytes: u64) -> std::io::Result<()> {
+        match self.cgroup.get() {
+            Some(cg) => cg.set_memory(bytes),
+            None => Ok(()),
+        }
+    }
+
+    /// Feeds the program (payload for warm sandboxes, then stdin) and watches it to the end.
+    pub async fn finish(mut self, limits: RunLimits, stdin: Vec<u8>, payload: Option<Vec<u8>>) -> Verdict {
+        let cpu0 = self.cgroup.get().map_or(0, RunCgroup::cpu_ns);
+        let t0 = Instant::now();
+        let payload = self.payload.take().zip(payload);
+        tokio::spawn(feed(payload, self.stdin.take().map(|s| (s, stdin))));
+        let mut watch = Watch::new(t0, cpu0, limits);
+        let (stdout, stderr) = self.watch(&mut watch, limits.output_max).await;
+        let _ = self.child.wait().await;
+        let mut verdict = self.measure(&mut watch).await;
+        verdict.stdout = stdout;
+        verdict.stderr = stderr;
+        verdict
+    }
+
+    /// The select loop: events, both outputs, and the limit clock.
+    async fn watch(&mut self, w: &mut Watch, cap: usize) -> (Vec<u8>, Vec<u8>) {
+        let mut out_fut = Box::pin(read_capped(&mut self.stdout, cap));
+        let mut err_fut = Box::pin(read_capped(&mut self.stderr, cap));
+        let (mut out, mut err) = (None, None);
+        let mut events_done = false;
+        let mut drain_deadline = None;
+        loop {
+            let tick = tokio::time::sleep(TICK);
+            tokio::select! {
+                r = &mut out_fut, if out.is_none() => {
+                    if r.1 { w.kill(&mut self.child, Status::StdoutLimit); }
+                    out = Some(r.0);
+                }
+                r = &mut err_fut, if err.is_none() => {
+                    if r.1 { w.kill(&mut self.child, Status::StderrLimit); }
+                    err = Some(r.0);
+                }
+                ev = next_event(&mut self.events), if !events_done => match ev {
+                    Some(ev) => w.on_event(ev),
+                    None => {
+                        events_done = true;
+                        w.end.get_or_insert_with(Instant::now);
+                        drain_deadline = Some(Instant::now() + DRAIN_GRACE);
+                    }
+                },
+                () = tick => {
+                    let cpu = self.cgroup.get().map_or(0, RunCgroup::cpu_ns);
+                    w.check_clock(&mut self.child, cpu);
+                }
+            }
+            let drained = out.is_some() && err.is_some();
+            let late = drain_deadline.is_some_and(|d| Instant::now() > d);
+            if events_done && (drained || late) {
+                break;
+            }
+        }
+        (out.unwrap_or_default(), err.unwrap_or_default())
+    }
+
+    /// Reads the cgroup's numbers, removes it, and decides the status.
+    async fn measure(&mut self, w: &mut Watch) -> Verdict {
+        let (cpu_ns, peak, ooms) = match self.cgroup.get() {
+            Some(cg) => (cg.cpu_ns().saturating_sub(w.cpu0), cg.peak_memory(), cg.oom_kills()),
+            None => (0, 0, 0),
+        };
+        self.cleanup().await;
+        let end = w.end.unwrap_or_else(Instant::now);
+        let wall = end.duration_since(w.t0);
+        let cpu = Duration::from_nanos(cpu_ns);
+        w.seen.oom_kills = ooms;
+        w.seen.over_time = wall > w.limits.wall || cpu > w.limits.cpu;
+        Verdict {
+            status: classify(&w.seen),
+            code: w.seen.exit.and_then(|e| e.0),
+            signal: w.seen.exit.and_then(|e| e.1),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            wall,
+            cpu,
+            memory_bytes: peak,
+            detail: w.seen.setup_failure.clone(),
+            artifact: w.artifact.take(),
+        }
+    }
+}
+
+/// State of one watched run.
+struct Watch {
+    t0: Instant,
+    cpu0: u64,
+    limits: RunLimits,
+    end: Option<Instant>,
+    seen: Observed,
+    artifact: Option<Vec<u8>>,
+}
+
+impl Watch {
+    fn new(t0: Instant, cpu0: u64, limits: RunLimits) -> Self {
+        Self { t0, cpu0, limits, end: None, seen: Observed::default(), artifact: None }
+    }
+
+    fn kill(&mut self, child: &mut Child, reason: Status) {
+        if self.seen.killed_for.is_none() && self.seen.exit.is_none() {
+            self.seen.killed_for = Some(reason);
+            self.end = Some(Instant::now());
+        }
+        let _ = child.start_kill();
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Exited { code, signal } => {
+                self.end.get_or_insert_with(Instant::now);
+                self.seen.exit = Some((code, signal));
+            }
+            Event::Artifact { content } => self.artifact = Some(content),
+            Event::Failed { step, detail, errno } => {
+                let reason = std::io::Error::from_raw_os_error(errno);
+                self.seen.setup_failure = Some(format!("{step}: {detail}: {reason}"));
+            }
+            Event::Cloned { .. } | Event::Started => {}
+        }
+    }
+
+    fn check_clock(&mut self, child: &mut Child, cpu_ns: u64) {
+        if self.seen.exit.is_some() || self.seen.killed_for.is_some() {
+            return;
+        }
+        let cpu = Duration::from_nanos(cpu_ns.saturating_sub(self.cpu0));
+        if self.t0.elapsed() > self.limits.wall || cpu > self.limits.cpu {
+            self.kill(child, Status::TimedOut);
+        }
+    }
+}

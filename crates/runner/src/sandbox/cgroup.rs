@@ -1,0 +1,309 @@
+//! One cgroup per run, for the memory (swap included), pids and CPU caps and
+//! for honest numbers (peak memory, CPU time of every process of the run).
+//! cgroup v2 when its memory, pids and cpu controllers are available, else
+//! the v1 hierarchies. The runner creates and removes it (`parent_setup`,
+//! `cleanup`); the helper moves the sandbox's init into it before releasing it.
+
+use super::sys::{SetupError, Step, StepResult};
+use std::path::{Path, PathBuf};
+
+/// Which cgroup interface is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// Legacy per-controller hierarchies.
+    V1,
+    /// The unified hierarchy.
+    V2,
+}
+
+/// Where the runner's cgroups live, found once at start.
+#[derive(Debug, Clone)]
+pub struct CgroupHost {
+    version: Version,
+    /// v2: one dir; v1: memory, pids, cpu, cpuacct dirs (cpuacct may equal cpu).
+    memory: PathBuf,
+    pids: PathBuf,
+    cpu: PathBuf,
+    cpuacct: PathBuf,
+}
+
+/// Caps of one run's cgroup.
+#[derive(Debug, Clone, Copy)]
+pub struct CgroupLimits {
+    /// Memory cap in bytes, swap included.
+    pub memory_bytes: u64,
+    /// Most processes and threads at once.
+    pub pids: u64,
+    /// CPU bandwidth in thousandths of a CPU (1000 = one full core).
+    pub cpu_millis: u64,
+}
+
+/// One run's cgroup; `cleanup` removes it.
+#[derive(Debug)]
+pub struct RunCgroup {
+    version: Version,
+    memory: PathBuf,
+    pids: PathBuf,
+    cpu: PathBuf,
+    cpuacct: PathBuf,
+}
+
+const CPU_PERIOD_US: u64 = 100_000;
+
+fn write(path: &Path, value: &str) -> std::io::Result<()> {
+    std::fs::write(path, value)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+fn read_u64(path: &Path) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The value of `key` in a `key value` lines file (memory.events, cpu.stat …).
+fn keyed_u64(path: &Path, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// This process's cgroup path in the hierarchy whose controller list contains `ctrl`.
+fn own_path(ctrl: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    text.lines().find_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let hit = if ctrl.is_empty() { ctrls.is_empty() } else { ctrls.split(',').any(|c| c == ctrl) };
+        hit.then(|| path.trim_start_matches('/').to_string())
+    })
+}
+
+impl CgroupHost {
+    /// Finds a usable hierarchy under `root` and makes `<own cgroup>/<name>` in it.
+    pub fn detect(root: &Path, name: &str) -> Result<Self, String> {
+        let host = Self::locate_v2(root, name).or_else(|| Self::locate_v1(root, name)).ok_or_else(|| {
+            format!(
+                "no usable cgroup under {}: need cgroup v2 with memory, pids and cpu controllers, \
+                 or cgroup v1 memory, pids, cpu and cpuacct hierarchies",
+                root.display()
+            )
+        })?;
+        host.prepare().map_err(|e| format!("cannot prepare cgroup {}: {e}", host.memory.display()))?;
+        Ok(host)
+    }
+
+    fn locate_v2(root: &Path, name: &str) -> Option<Self> {
+        let mount = [root.to_path_buf(), root.join("unified")]
+            .into_iter()
+            .find(|p| p.join("cgroup.controllers").exists())?;
+        let controllers = std::fs::read_to_string(mount.join("cgroup.controllers")).ok()?;
+        let have = |c: &str| controllers.split_whitespace().any(|x| x == c);
+        if !(have("memory") && have("pids") && have("cpu")) {
+            return None;
+        }
+        let dir = mount.join(own_path("")?).join(name);
+        Some(Self {
+            version: Version::V2,
+            memory: dir.clone(),
+            pids: dir.clone(),
+            cpu: dir.clone(),
+            cpuacct: dir,
+        })
+    }
+
+    fn locate_v1(root: &Path, name: &str) -> Option<Self> {
+        let dir = |ctrl: &str| -> Option<PathBuf> {
+            let mount = root.join(ctrl);
+            mount.join("cgroup.procs").exists().then_some(())?;
+            Some(mount.join(own_path(ctrl)?).join(name))
+        };
+        Some(Self {
+            version: Version::V1,
+            memory: dir("memory")?,
+            pids: dir("pids")?,
+            cpu: dir("cpu")?,
+            cpuacct: dir("cpuacct")?,
+        })
+    }
+
+    fn dirs(&self) -> Vec<&PathBuf> {
+        let mut dirs = vec![&self.memory, &self.pids, &self.cpu, &self.cpuacct];
+        dirs.dedup();
+        dirs
+    }
+
+    /// Creates the base dirs and removes runs a crashed runner left behind.
+    fn prepare(&self) -> std::io::Result<()> {
+        for dir in self.dirs() {
+            std::fs::create_dir_all(dir)?;
+            for entry in std::fs::read_dir(dir)?.flatten() {
+                let stale = entry.file_name().to_string_lossy().starts_with("run-");
+                if stale && entry.path().is_dir() {
+                    kill_procs(&entry.path());
+                    let _ = std::fs::remove_dir(entry.path());
+                }
+            }
+        }
+        if self.version == Version::V2 {
+            write(&self.memory.join("cgroup.subtree_control"), "+memory +pids +cpu")?;
+        }
+        Ok(())
+    }
+
+    /// Which interface is in use.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Runner side: creates the run's cgroup with its caps.
+    pub fn parent_setup(&self, run_id: &str, limits: CgroupLimits) -> std::io::Result<RunCgroup> {
+        let leaf = format!("run-{run_id}");
+        let run = RunCgroup {
+            version: self.version,
+            memory: self.memory.join(&leaf),
+            pids: self.pids.join(&leaf),
+            cpu: self.cpu.join(&leaf),
+            cpuacct: self.cpuacct.join(&leaf),
+        };
+        for dir in run.dirs() {
+            std::fs::create_dir(dir)?;
+        }
+        if let Err(e) = run.apply(limits) {
+            run.cleanup();
+            return Err(e);
+        }
+        Ok(run)
+    }
+}
+
+impl RunCgroup {
+    fn dirs(&self) -> Vec<&PathBuf> {
+        let mut dirs = vec![&self.memory, &self.pids, &self.cpu, &self.cpuacct];
+        dirs.dedup();
+        dirs
+    }
+
+    fn apply(&self, limits: CgroupLimits) -> std::io::Result<()> {
+        let mem = limits.memory_bytes.to_string();
+        let quota = (limits.cpu_millis.max(10) * CPU_PERIOD_US / 1000).to_string();
+        match self.version {
+            Version::V2 => {
+                write(&self.memory.join("memory.max"), &mem)?;
+                write(&self.memory.join("memory.swap.max"), "0")?;
+                write(&self.pids.join("pids.max"), &limits.pids.to_string())?;
+                write(&self.cpu.join("cpu.max"), &format!("{quota} {CPU_PERIOD_US}"))
+            }
+            Version::V1 => {
+                write(&self.memory.join("memory.limit_in_bytes"), &mem)?;
+                let memsw = self.memory.join("memory.memsw.limit_in_bytes");
+                if memsw.exists() {
+                    write(&memsw, &mem)?;
+                }
+                write(&self.pids.join("pids.max"), &limits.pids.to_string())?;
+                write(&self.cpu.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
+                write(&self.cpu.join("cpu.cfs_quota_us"), &quota)
+            }
+        }
+    }
+
+    /// Changes the memory cap (swap included) of a live run.
+    pub fn set_memory(&self, bytes: u64) -> std::io::Result<()> {
+        let value = bytes.to_string();
+        if self.version == Version::V2 {
+            return write(&self.memory.join("memory.max"), &value);
+        }
+        let limit = self.memory.join("memory.limit_in_bytes");
+        let memsw = self.memory.join("memory.memsw.limit_in_bytes");
+        if !memsw.exists() {
+            return write(&limit, &value);
+        }
+        // memsw must stay >= limit at every moment: order the writes by direction.
+        let raising = read_u64(&limit).is_some_and(|old| bytes > old);
+        if raising {
+            write(&memsw, &value)?;
+            write(&limit, &value)
+        } else {
+            write(&limit, &value)?;
+            write(&memsw, &value)
+        }
+    }
+
+    /// The files the sandbox's init writes its pid into.
+    pub fn procs_files(&self) -> Vec<PathBuf> {
+        self.dirs().into_iter().map(|d| d.join("cgroup.procs")).collect()
+    }
+
+    /// CPU time of every process of the run so far, in nanoseconds.
+    pub fn cpu_ns(&self) -> u64 {
+        match self.version {
+            Version::V2 => keyed_u64(&self.cpuacct.join("cpu.stat"), "usage_usec").unwrap_or(0) * 1000,
+            Version::V1 => read_u64(&self.cpuacct.join("cpuacct.usage")).unwrap_or(0),
+        }
+    }
+
+    /// Peak memory of the run in bytes.
+    pub fn peak_memory(&self) -> u64 {
+        match self.version {
+            Version::V2 => read_u64(&self.memory.join("memory.peak")).unwrap_or(0),
+            Version::V1 => read_u64(&self.memory.join("memory.max_usage_in_bytes")).unwrap_or(0),
+        }
+    }
+
+    /// How many processes the kernel's OOM killer took in this run.
+    pub fn oom_kills(&self) -> u64 {
+        match self.version {
+            Version::V2 => keyed_u64(&self.memory.join("memory.events"), "oom_kill").unwrap_or(0),
+            Version::V1 => keyed_u64(&self.memory.join("memory.oom_control"), "oom_kill").unwrap_or(0),
+        }
+    }
+
+    /// True when no process of the run is left.
+    pub fn is_empty(&self) -> bool {
+        self.procs_files()
+            .iter()
+            .all(|f| std::fs::read_to_string(f).map(|t| t.trim().is_empty()).unwrap_or(true))
+    }
+
+    /// Kills whatever is left and removes the cgroup; true when it is gone.
+    pub fn cleanup(&self) -> bool {
+        for attempt in 0..200 {
+            if self.version == Version::V2 {
+                let _ = write(&self.memory.join("cgroup.kill"), "1");
+            }
+            for dir in self.dirs() {
+                kill_procs(dir);
+            }
+            let gone = self.dirs().into_iter().all(|d| std::fs::remove_dir(d).is_ok() || !d.exists());
+            if gone {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(if attempt < 20 { 1 } else { 10 }));
+        }
+        false
+    }
+}
+
+/// SIGKILLs every process listed in `dir`'s cgroup.procs.
+fn kill_procs(dir: &Path) {
+    let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) else { return };
+    for pid in text.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+        // SAFETY: kill(2) with a pid read from the run's own cgroup.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// Helper side: moves the sandbox init `pid` into the run's cgroup.
+pub fn join(pid: i32, procs_files: &[PathBuf]) -> StepResult {
+    for file in procs_files {
+        write(file, &pid.to_string())
+            .map_err(|e| SetupError::io(Step::CgroupJoin, &e, file.display().to_string()))?;
+    }
+    Ok(())
+}
+
+/// Inside, once moved into the run's cgroup: a cgroup namespace rooted there,
+/// so `/proc/self/cgroup` shows `/` and no host cgroup path.
+pub fn child_setup() -> StepResult {
+    // SAFETY: unshare with a flag constant.
+    let ret = unsafe { libc::unshare(libc::CLONE_NEWCGROUP) };
+    super::sys::check(ret.into(), Step::CgroupJoin, "unshare(CLONE_NEWCGROUP)")
+}

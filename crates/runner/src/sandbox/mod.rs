@@ -1,0 +1,102 @@
+//! The sandbox, built from syscalls. The runner starts a fresh, single-threaded
+//! helper process per sandbox (`execgate sandbox-init`) with the spec on fd 4;
+//! the helper clones the sandbox's init into new user, pid, mount, net, ipc and
+//! uts namespaces, maps its ids, moves it into the run's cgroup, lets it go, and
+//! waits. The init contains itself step by step (see `child::contain`) and
+//! starts the program. Events go back to the runner as JSON lines on fd 3.
+//! Killing the helper kills the init (parent-death signal), which tears down
+//! the whole pid namespace.
+
+mod child;
+pub mod cgroup;
+mod files;
+mod mount;
+mod net;
+mod rlimit;
+pub mod seccomp;
+mod sys;
+pub mod user;
+mod uts;
+
+use crate::spec::{Event, MAX_SPEC_BYTES, SPEC_FD, SandboxSpec};
+use std::io::Read;
+use std::os::fd::FromRawFd;
+use sys::{SetupError, Step, StepResult};
+
+/// Namespaces of a new sandbox (the cgroup namespace follows after the cgroup join).
+const CLONE_FLAGS: libc::c_int = libc::CLONE_NEWUSER
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWNS
+    | libc::CLONE_NEWNET
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWUTS;
+
+/// Entry point of the hidden `sandbox-init` subcommand; never returns.
+pub fn sandbox_init_main() -> ! {
+    // SAFETY: prctl with integer arguments: die with the runner.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    let result = read_spec().and_then(|spec| helper(&spec));
+    match result {
+        Ok(()) => sys::exit_now(0),
+        Err(e) => {
+            child::emit_failed(&e);
+            sys::exit_now(1)
+        }
+    }
+}
+
+fn read_spec() -> Result<SandboxSpec, SetupError> {
+    // SAFETY: fd 4 was set up by the runner for this process alone; the File
+    // takes ownership and closes it after reading.
+    let file = unsafe { std::fs::File::from_raw_fd(SPEC_FD) };
+    let mut text = Vec::new();
+    file.take(MAX_SPEC_BYTES as u64 + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| SetupError::io(Step::ReadSpec, &e, "spec fd"))?;
+    if text.len() > MAX_SPEC_BYTES {
+        return Err(SetupError { step: Step::ReadSpec, errno: libc::E2BIG, detail: "spec too large".into() });
+    }
+    serde_json::from_slice(&text)
+        .map_err(|e| SetupError { step: Step::ReadSpec, errno: libc::EINVAL, detail: e.to_string() })
+}
+
+/// Clones the init, sets it up from outside, releases it, waits for it.
+fn helper(spec: &SandboxSpec) -> StepResult {
+    let (sync_r, sync_w) = sys::pipe(Step::Sync)?;
+    // SAFETY: raw clone without a new stack behaves like fork; this process
+    // is single-threaded, so the child may run arbitrary code.
+    let pid = unsafe {
+        libc::syscall(libc::SYS_clone, (CLONE_FLAGS | libc::SIGCHLD) as libc::c_ulong, 0, 0, 0, 0)
+    } as i32;
+    if pid < 0 {
+        return Err(SetupError::last(Step::Clone, "clone"));
+    }
+    if pid == 0 {
+        sys::close(sync_w);
+        child::child_main(spec, sync_r);
+    }
+    sys::close(sync_r);
+    let outside = user::parent_setup(pid, spec.host_id_base)
+        .and_then(|()| cgroup::join(pid, &spec.cgroup_procs));
+    if let Err(e) = outside {
+        // SAFETY: kill our own child; it has not been reaped, so the pid is still ours.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        wait(pid);
+        return Err(e);
+    }
+    child::emit(&Event::Cloned { pid });
+    sys::write_all(sync_w, &[1]);
+    sys::close(sync_w);
+    wait(pid);
+    Ok(())
+}
+
+fn wait(pid: i32) {
+    let mut status = 0;
+    // SAFETY: waitpid on our own child, status into a local.
+    while unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! Rlimits of the program. They back up the cgroup and the runner's own
+//! watch (e.g. RLIMIT_CPU catches a spin even if the runner stalls); a limit
+//! left `None` is not touched. Core dumps are always off.
+
+use super::sys::{Step, StepResult, check};
+use crate::spec::Rlimits;
+
+/// Inside: applies every set limit, soft = hard.
+pub fn child_setup(limits: &Rlimits) -> StepResult {
+    let table = [
+        (libc::RLIMIT_CPU, limits.cpu_secs, "RLIMIT_CPU"),
+        (libc::RLIMIT_AS, limits.address_space, "RLIMIT_AS"),
+        (libc::RLIMIT_NPROC, limits.nproc, "RLIMIT_NPROC"),
+        (libc::RLIMIT_NOFILE, limits.nofile, "RLIMIT_NOFILE"),
+        (libc::RLIMIT_FSIZE, limits.fsize, "RLIMIT_FSIZE"),
+        (libc::RLIMIT_STACK, limits.stack, "RLIMIT_STACK"),
+        (libc::RLIMIT_CORE, Some(0), "RLIMIT_CORE"),
+    ];
+    for (resource, value, name) in table {
+        let Some(value) = value else { continue };
+        let lim = libc::rlimit { rlim_cur: value, rlim_max: value };
+        // SAFETY: setrlimit reads the local struct.
+        let ret = unsafe { libc::setrlimit(resource, &lim) };
+        check(ret.into(), Step::Rlimit, name)?;
+    }
+    Ok(())
+}
