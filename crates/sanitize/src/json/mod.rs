@@ -184,6 +184,11 @@ impl<'a> Job<'a> {
         } else {
             raw.to_string()
         };
+        let decoded = if was_cut {
+            drop_partial_token(decoded)
+        } else {
+            decoded
+        };
         let outcome = process(
             self.rules,
             self.policy,
@@ -201,6 +206,23 @@ impl<'a> Job<'a> {
         }
         changed.then(|| encode(spec, &text))
     }
+}
+
+/// How far back from a cut a partial token is looked for.
+const PARTIAL_TOKEN_WINDOW: usize = 512;
+
+/// Drops the tail of a string cut at the buffer cap back to the last blank: a token
+/// cut in half no longer matches its rule, so its first half must not be shown.
+fn drop_partial_token(mut text: String) -> String {
+    let window_start = crate::truncate::floor_char_boundary(
+        &text,
+        text.len().saturating_sub(PARTIAL_TOKEN_WINDOW),
+    );
+    let keep = text[window_start..]
+        .rfind(|c: char| c.is_whitespace())
+        .map_or(window_start, |i| window_start + i + 1);
+    text.truncate(keep);
+    text
 }
 
 /// Writes `text` the way the field carries it.

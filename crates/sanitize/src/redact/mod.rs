@@ -61,13 +61,30 @@ pub(crate) fn redact(
     Some(apply(rules, text, &merged, tally))
 }
 
-/// Sorts spans and merges overlapping ones; a merged span keeps the first span's label.
+impl Label {
+    /// Lower wins when spans overlap: rules in file order (specific before
+    /// generic), then the built-in redactors.
+    fn priority(self) -> usize {
+        match self {
+            Label::Rule(i) => i,
+            Label::Builtin(_) => usize::MAX,
+        }
+    }
+}
+
+/// Sorts spans and merges overlapping ones; a merged span takes the label of
+/// highest priority among its parts.
 fn merge(mut hits: Vec<Hit>) -> Vec<Hit> {
     hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
     let mut merged: Vec<Hit> = Vec::with_capacity(hits.len());
     for hit in hits {
         match merged.last_mut() {
-            Some(last) if hit.start < last.end => last.end = last.end.max(hit.end),
+            Some(last) if hit.start < last.end => {
+                last.end = last.end.max(hit.end);
+                if hit.label.priority() < last.label.priority() {
+                    last.label = hit.label;
+                }
+            }
             _ => merged.push(hit),
         }
     }
@@ -109,12 +126,12 @@ mod tests {
             Hit {
                 start: 5,
                 end: 9,
-                label: Label::Builtin("b"),
+                label: Label::Rule(1),
             },
             Hit {
                 start: 0,
                 end: 6,
-                label: Label::Builtin("a"),
+                label: Label::Rule(3),
             },
             Hit {
                 start: 12,
@@ -125,6 +142,10 @@ mod tests {
         let merged = merge(hits);
         let spans: Vec<(usize, usize)> = merged.iter().map(|h| (h.start, h.end)).collect();
         assert_eq!(spans, vec![(0, 9), (12, 14)]);
-        assert_eq!(merged[0].label, Label::Builtin("a"));
+        assert_eq!(
+            merged[0].label,
+            Label::Rule(1),
+            "the more specific rule names the span"
+        );
     }
 }

@@ -22,7 +22,10 @@ pub(super) fn find_ips(text: &str, hits: &mut Vec<Hit>) {
     let bytes = text.as_bytes();
     if memchr::memchr(b'.', bytes).is_some() {
         for m in IPV4.find_iter(text) {
-            let left_ok = m.start() == 0 || is_left_boundary(bytes[m.start() - 1]);
+            let left_ok = m.start() == 0 || {
+                let b = bytes[m.start() - 1];
+                !(b.is_ascii_alphanumeric() || b == b'.')
+            };
             let right_ok = match bytes.get(m.end()) {
                 None => true,
                 Some(b'.') => !bytes.get(m.end() + 1).is_some_and(u8::is_ascii_digit),
@@ -120,11 +123,12 @@ mod tests {
 
     #[test]
     fn private_addresses_are_found_public_ones_kept() {
-        let text = "db 10.1.2.3, cache 192.168.0.7:6379 gw 172.16.0.1 dns 8.8.8.8 lo 127.0.0.1 \
+        let text = "http://10.9.8.7/x db 10.1.2.3, cache 192.168.0.7:6379 gw 172.16.0.1 dns 8.8.8.8 lo 127.0.0.1 \
                     cg 100.64.1.1 v1.10.0.0.1 ula fd12:3456::1 ll fe80::1%eth0 pub 2001:db8::1";
         assert_eq!(
             found(text),
             vec![
+                "10.9.8.7",
                 "10.1.2.3",
                 "192.168.0.7",
                 "172.16.0.1",

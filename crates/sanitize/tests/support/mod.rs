@@ -19,10 +19,26 @@ pub static RULES: LazyLock<OutputRules> = LazyLock::new(|| {
 pub fn piston_fields() -> Vec<FieldSpec> {
     let mut fields = Vec::new();
     for stage in ["run", "compile"] {
-        fields.push(FieldSpec::new(format!("/{stage}/stdout"), FieldKind::Stdout, false));
-        fields.push(FieldSpec::new(format!("/{stage}/stderr"), FieldKind::Stderr, false));
-        fields.push(FieldSpec::new(format!("/{stage}/output"), FieldKind::Stdout, false));
-        fields.push(FieldSpec::new(format!("/{stage}/message"), FieldKind::Other, false));
+        fields.push(FieldSpec::new(
+            format!("/{stage}/stdout"),
+            FieldKind::Stdout,
+            false,
+        ));
+        fields.push(FieldSpec::new(
+            format!("/{stage}/stderr"),
+            FieldKind::Stderr,
+            false,
+        ));
+        fields.push(FieldSpec::new(
+            format!("/{stage}/output"),
+            FieldKind::Stdout,
+            false,
+        ));
+        fields.push(FieldSpec::new(
+            format!("/{stage}/message"),
+            FieldKind::Other,
+            false,
+        ));
     }
     fields
 }
@@ -63,7 +79,9 @@ pub fn sanitize_every_split(
         let mut buf = ResponseBuffer::new(cap);
         buf.push(&body[..at]);
         buf.push(&body[at..]);
-        let split = buf.sanitize(&RULES, policy, fields).expect("sanitizes split");
+        let split = buf
+            .sanitize(&RULES, policy, fields)
+            .expect("sanitizes split");
         assert_eq!(split, whole, "split at {at} differs");
     }
     let stride = (body.len() / 16).max(1);
@@ -73,7 +91,9 @@ pub fn sanitize_every_split(
             for chunk in [&body[..a], &body[a..b], &body[b..]] {
                 buf.push(chunk);
             }
-            let split = buf.sanitize(&RULES, policy, fields).expect("sanitizes split");
+            let split = buf
+                .sanitize(&RULES, policy, fields)
+                .expect("sanitizes split");
             assert_eq!(split, whole, "split at {a},{b} differs");
         }
     }
@@ -83,7 +103,10 @@ pub fn sanitize_every_split(
 /// The run stdout of a sanitized Piston body.
 pub fn run_stdout(body: &SanitizedBody) -> String {
     let doc: serde_json::Value = serde_json::from_slice(&body.body).expect("valid JSON");
-    doc["run"]["stdout"].as_str().expect("stdout is a string").to_string()
+    doc["run"]["stdout"]
+        .as_str()
+        .expect("stdout is a string")
+        .to_string()
 }
 
 /// The redaction rule ids of a result.

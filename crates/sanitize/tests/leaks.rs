@@ -1,0 +1,131 @@
+//! Outbound leak rules: findings, scores, withholding at the threshold and
+//! detection-only mode, each checked on the whole body and every chunk split.
+
+mod support;
+
+use execgate_core::Severity;
+use execgate_sanitize::{FieldKind, OutputPolicy, sanitize_text};
+use support::*;
+
+const PASSWD: &str =
+    "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n";
+
+fn leak(stdout: &str, policy: &OutputPolicy) -> execgate_sanitize::SanitizedBody {
+    sanitize_every_split(policy, &piston_body(stdout), &piston_fields())
+}
+
+#[test]
+fn passwd_lines_withhold_every_output_field() {
+    let result = leak(PASSWD, &OutputPolicy::default());
+    assert!(result.withheld);
+    assert_eq!(finding_ids(&result), vec!["etc-passwd"]);
+    assert_eq!(result.leak_score, 5);
+    let doc: serde_json::Value = serde_json::from_slice(&result.body).unwrap();
+    for field in ["stdout", "output"] {
+        let text = doc["run"][field].as_str().unwrap();
+        assert!(text.starts_with("[execgate: output withheld:"), "{text}");
+        assert!(
+            text.contains("etc-passwd") && !text.contains("root:x"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        doc["run"]["stderr"], doc["run"]["stdout"],
+        "empty fields are withheld too"
+    );
+    assert_eq!(doc["language"], "python", "non-output fields are kept");
+    let fields: Vec<&str> = result.findings.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(fields, vec!["/run/stdout", "/run/output"]);
+}
+
+#[test]
+fn detection_only_records_without_withholding() {
+    let policy = OutputPolicy {
+        detection_only: true,
+        ..Default::default()
+    };
+    let result = leak(PASSWD, &policy);
+    assert!(!result.withheld);
+    assert_eq!(result.leak_score, 5);
+    assert!(run_stdout(&result).contains("root:x:0:0"));
+}
+
+#[test]
+fn below_the_threshold_output_passes_with_its_findings() {
+    let result = leak(
+        "curl http://169.254.169.254/latest/meta-data/ failed\n",
+        &OutputPolicy::default(),
+    );
+    assert_eq!(finding_ids(&result), vec!["metadata-endpoint"]);
+    assert_eq!(result.findings[0].severity, Severity::Notice);
+    assert_eq!(
+        result.leak_score, 2,
+        "one rule counts once although two fields matched"
+    );
+    assert!(!result.withheld);
+    assert!(run_stdout(&result).contains("[REDACTED:private-ip]"));
+}
+
+#[test]
+fn scores_add_up_across_rules_to_the_threshold() {
+    let policy = OutputPolicy {
+        leak_threshold: 7,
+        ..Default::default()
+    };
+    let stdout = "curl http://169.254.169.254/\nroot:x:0:0:root:/root:/bin/bash\n";
+    let result = leak(stdout, &policy);
+    assert_eq!(result.leak_score, 7);
+    assert!(result.withheld);
+}
+
+#[test]
+fn each_leak_kind_is_detected() {
+    let cases: [(&str, String); 7] = [
+        ("etc-shadow", "root:$6$salt$hashhashhash:19000:0:99999:7:::\n".into()),
+        ("proc-environ", "PATH=/usr/bin\0HOME=/root\0SECRET=abc\0".into()),
+        (
+            "cloud-metadata-credentials",
+            r#"{"Code":"Success","AccessKeyId":"ASIAZ7VRSQ5TQLYXW3KE","SecretAccessKey":"wJalrXUtnFEMIK7MDENGbPxRfiCY","Token":"IQoJb3JpZ2luX2VjEJr"}"#.into(),
+        ),
+        (
+            "cloud-instance-identity",
+            r#"{"accountId":"123456789012","instanceId":"i-0abc","imageId":"ami-1","region":"eu-west-1"}"#.into(),
+        ),
+        ("gcp-service-account", r#"{"type": "service_account", "project_id": "p"}"#.into()),
+        ("kubernetes-service-account", "ls /var/run/secrets/kubernetes.io/serviceaccount\n".into()),
+        ("tenant-marker", "found EXECGATE-TENANT-7f3a9c21d0 in /tmp/cache\n".into()),
+    ];
+    for (rule, stdout) in cases {
+        let result = leak(&stdout, &OutputPolicy::default());
+        assert!(
+            finding_ids(&result).contains(&rule),
+            "{rule}: {:?}",
+            finding_ids(&result)
+        );
+        assert!(result.withheld, "{rule} reaches the default threshold");
+    }
+}
+
+#[test]
+fn ordinary_output_with_colons_is_not_a_leak() {
+    for clean in [
+        "a:b:c\nstd::vector<int>::iterator\nkey: value\n",
+        "x=1\ny=2\n",
+        "time 12:30:45\n",
+    ] {
+        let result = leak(clean, &OutputPolicy::default());
+        assert!(
+            result.findings.is_empty(),
+            "{clean:?}: {:?}",
+            result.findings
+        );
+    }
+}
+
+#[test]
+fn sanitize_text_withholds_plain_text_too() {
+    let result = sanitize_text(&RULES, &OutputPolicy::default(), FieldKind::Stdout, PASSWD);
+    assert!(result.withheld);
+    assert!(result.text.contains("output withheld"));
+    assert_eq!(result.findings[0].field, "");
+}

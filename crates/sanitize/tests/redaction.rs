@@ -1,0 +1,211 @@
+//! Redaction expectations on Piston and Judge0 bodies, each checked on the whole
+//! body and on every chunk split through `ResponseBuffer`.
+
+mod support;
+
+use execgate_sanitize::OutputPolicy;
+use support::*;
+
+/// Sanitizes a Piston body with `stdout` and returns the new stdout and rule ids.
+fn redact_stdout(stdout: &str) -> (String, Vec<String>) {
+    let body = piston_body(stdout);
+    let result = sanitize_every_split(&OutputPolicy::default(), &body, &piston_fields());
+    let ids = redaction_ids(&result)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    (run_stdout(&result), ids)
+}
+
+#[track_caller]
+fn assert_redacted(stdout: &str, secret: &str, rule: &str) {
+    let (out, ids) = redact_stdout(stdout);
+    assert!(!out.contains(secret), "{rule}: secret still in {out:?}");
+    assert!(
+        out.contains(&format!("[REDACTED:{rule}]")),
+        "{rule}: no marker in {out:?}"
+    );
+    assert!(
+        ids.contains(&rule.to_string()),
+        "{rule}: not counted in {ids:?}"
+    );
+}
+
+#[test]
+fn cloud_and_vcs_tokens_are_redacted() {
+    let cases = [
+        ("aws-access-key", "AKIAZ7VRSQ5TQLYXW3KE"),
+        ("github-token", "ghp_4F8a9Lq2Zx7Vb1Nc3Md5Kf6Gh8Jk0Pq2Rs4T"),
+        ("github-token", "ghs_Aa1Bb2Cc3Dd4Ee5Ff6Gg7Hh8Ii9Jj0Kk1Ll2"),
+        ("gitlab-token", "glpat-x7Kp2Lm9Qr4Tv6Wz8Yb1"),
+        (
+            "slack-token",
+            "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+        ),
+        ("stripe-key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+        ("google-api-key", "AIzaSyD3x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf6Gh"),
+        (
+            "google-oauth-token",
+            "ya29.a0AfH6SMBx7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5",
+        ),
+        (
+            "openai-key",
+            "sk-proj-x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf6Gh8Jk0Pq2Rs4TuV6",
+        ),
+        ("npm-token", "npm_x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf6Gh8Jk0P"),
+        ("huggingface-token", "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"),
+    ];
+    for (rule, secret) in cases {
+        assert_redacted(&format!("token: {secret}\nbye\n"), secret, rule);
+    }
+}
+
+#[test]
+fn documented_example_keys_are_allowed() {
+    let (out, ids) = redact_stdout("key AKIAIOSFODNN7EXAMPLE\n");
+    assert!(out.contains("AKIAIOSFODNN7EXAMPLE"), "{out}");
+    assert!(ids.is_empty(), "{ids:?}");
+}
+
+#[test]
+fn private_key_blocks_are_redacted_whole_even_when_cut_short() {
+    let block = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1x7Kp2Lm9Qr4\nTv6Wz8Yb1Nc3Md5\n-----END RSA PRIVATE KEY-----";
+    let (out, _) = redact_stdout(&format!("before\n{block}\nafter\n"));
+    assert_eq!(out, "before\n[REDACTED:private-key]\nafter\n");
+    let (out, _) = redact_stdout("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n");
+    assert_eq!(out, "[REDACTED:private-key]");
+}
+
+#[test]
+fn jwts_and_url_passwords_are_redacted() {
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+    assert_redacted(&format!("Authorization: Bearer {jwt}\n"), jwt, "jwt");
+    let (out, ids) = redact_stdout("connect postgres://app:Zx9!Kq2#Lm@db.example.com/prod\n");
+    assert_eq!(
+        out,
+        "connect postgres://app:[REDACTED:url-password]@db.example.com/prod\n"
+    );
+    assert_eq!(ids, vec!["url-password"]);
+}
+
+#[test]
+fn generic_secrets_need_entropy() {
+    let (out, ids) = redact_stdout("api_key = \"q8Zr2LxW9vKp4TfN7mYc\"\n");
+    assert_eq!(out, "api_key = \"[REDACTED:generic-secret]\"\n");
+    assert_eq!(ids, vec!["generic-secret"]);
+    for clean in [
+        "password = password123\n",
+        "token_type: bearer_token_value\n",
+        "key = keyboardLayoutName\n",
+        "secret: aaaaaaaaaaaaaaaa\n",
+    ] {
+        let (out, ids) = redact_stdout(clean);
+        assert_eq!(out, clean, "false positive");
+        assert!(ids.is_empty(), "{clean:?}: {ids:?}");
+    }
+}
+
+#[test]
+fn aws_secret_keys_next_to_their_name_are_redacted() {
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
+    let (out, ids) = redact_stdout(&format!("aws_secret_access_key = {secret}\n"));
+    assert!(!out.contains(secret), "{out}");
+    assert!(
+        ids.iter()
+            .any(|i| i == "aws-secret-key" || i == "generic-secret"),
+        "{ids:?}"
+    );
+}
+
+#[test]
+fn host_paths_are_hidden_and_sandbox_paths_kept() {
+    let traceback = "Traceback (most recent call last):\n  File \"/tmp/main.py\", line 2\n  \
+                     File \"/srv/executor/app/runner.py\", line 88, in run\n  \
+                     File \"/usr/lib/python3.12/os.py\", line 1\nsee file:///var/log/app.log and C:\\deploy\\cfg.ini\n";
+    let (out, ids) = redact_stdout(traceback);
+    assert!(out.contains("\"/tmp/main.py\""), "{out}");
+    assert!(out.contains("/usr/lib/python3.12/os.py"), "{out}");
+    assert!(!out.contains("/srv/executor"), "{out}");
+    assert!(!out.contains("/var/log"), "{out}");
+    assert!(!out.contains("deploy"), "{out}");
+    assert_eq!(ids, vec!["host-path"]);
+    assert_eq!(out.matches("[REDACTED:host-path]").count(), 3);
+}
+
+#[test]
+fn allowed_paths_come_from_the_policy() {
+    let policy = OutputPolicy {
+        allowed_paths: vec!["/srv/executor".into()],
+        ..Default::default()
+    };
+    let body = piston_body("at /srv/executor/app.py and /tmp/x\n");
+    let result = sanitize_every_split(&policy, &body, &piston_fields());
+    assert_eq!(
+        run_stdout(&result),
+        "at /srv/executor/app.py and [REDACTED:host-path]\n"
+    );
+}
+
+#[test]
+fn environment_dumps_lose_listed_values() {
+    let policy = OutputPolicy {
+        env_names: vec!["JUDGE_DB_PASSWORD".into(), "AWS_*".into()],
+        ..Default::default()
+    };
+    let body = piston_body("LANG=C\nJUDGE_DB_PASSWORD=hunter2\n{'AWS_REGION': 'eu-west-1'}\n");
+    let result = sanitize_every_split(&policy, &body, &piston_fields());
+    assert_eq!(
+        run_stdout(&result),
+        "LANG=C\nJUDGE_DB_PASSWORD=[REDACTED:env-value]\n{'AWS_REGION': '[REDACTED:env-value]'}\n"
+    );
+}
+
+#[test]
+fn private_addresses_and_internal_hosts_are_redacted() {
+    let (out, ids) = redact_stdout("conn to redis.prod.internal (10.0.3.7:6379) from 8.8.8.8\n");
+    assert_eq!(
+        out,
+        "conn to [REDACTED:internal-host] ([REDACTED:private-ip]:6379) from 8.8.8.8\n"
+    );
+    assert_eq!(ids, vec!["internal-host", "private-ip"]);
+}
+
+#[test]
+fn clean_output_is_left_byte_for_byte() {
+    let clean = "Hello, world!\n1 2 3\nresult = [1, 2, 3]\nsum/count = 2.5\n";
+    let (out, ids) = redact_stdout(clean);
+    assert_eq!(out, clean);
+    assert!(ids.is_empty());
+}
+
+#[test]
+fn every_output_field_is_sanitized_and_counted() {
+    let body = serde_json::to_vec(&serde_json::json!({
+        "run": {"stdout": "AKIAZ7VRSQ5TQLYXW3KE", "stderr": "at /opt/app/x.js", "output": "AKIAZ7VRSQ5TQLYXW3KE", "code": 1},
+        "compile": {"stderr": "/home/ci/build.c:1: error", "message": null}
+    }))
+    .unwrap();
+    let result = sanitize_every_split(&OutputPolicy::default(), &body, &piston_fields());
+    let doc: serde_json::Value = serde_json::from_slice(&result.body).unwrap();
+    assert_eq!(doc["run"]["output"], "[REDACTED:aws-access-key]");
+    assert_eq!(doc["run"]["stderr"], "at [REDACTED:host-path]");
+    assert_eq!(doc["compile"]["stderr"], "[REDACTED:host-path]:1: error");
+    assert_eq!(doc["run"]["code"], 1);
+    assert!(doc["compile"]["message"].is_null());
+    let counts: Vec<(&str, u32)> = result
+        .redactions
+        .iter()
+        .map(|r| (r.rule.as_str(), r.count))
+        .collect();
+    assert_eq!(counts, vec![("aws-access-key", 2), ("host-path", 2)]);
+}
+
+#[test]
+fn sanitizing_twice_changes_nothing_more() {
+    let body =
+        piston_body("AKIAZ7VRSQ5TQLYXW3KE at /srv/x.py 10.1.1.1 api_key=q8Zr2LxW9vKp4TfN7mYc\n");
+    let once = sanitize_every_split(&OutputPolicy::default(), &body, &piston_fields());
+    let twice = sanitize_every_split(&OutputPolicy::default(), &once.body, &piston_fields());
+    assert_eq!(run_stdout(&twice), run_stdout(&once));
+    assert!(twice.redactions.is_empty(), "{:?}", twice.redactions);
+}
