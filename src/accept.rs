@@ -1,0 +1,179 @@
+//! Accept-side hardening Pingora lacks: a connection cap, a deadline for the
+//! whole request head (slowloris) and a cap on its size, answered in the
+//! gateway's JSON shape.
+//!
+//! The guard owns the public listener. It reads the first request head of each
+//! connection under a deadline, then relays the connection to Pingora on a
+//! loopback port, recording the client's real address in a `PeerTable` keyed
+//! by the relay's local port, where the identity stage finds it. A slow client
+//! only ever holds a cheap task here, never a proxy worker.
+
+use crate::error::Refusal;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+/// Real client addresses of relayed connections, by the relay's local port.
+#[derive(Debug, Default)]
+pub struct PeerTable {
+    by_port: Mutex<HashMap<u16, SocketAddr>>,
+}
+
+impl PeerTable {
+    /// The client behind `relay` (a loopback connection from the guard), if any.
+    pub fn original(&self, relay: SocketAddr) -> Option<SocketAddr> {
+        if !relay.ip().is_loopback() {
+            return None;
+        }
+        self.by_port.lock().get(&relay.port()).copied()
+    }
+
+    fn insert(&self, port: u16, client: SocketAddr) {
+        self.by_port.lock().insert(port, client);
+    }
+
+    fn remove(&self, port: u16) {
+        self.by_port.lock().remove(&port);
+    }
+}
+
+/// Limits the guard enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct GuardLimits {
+    /// The whole first request head must arrive within this time.
+    pub header_timeout: Duration,
+    /// Largest request head.
+    pub max_header_bytes: usize,
+    /// Most connections open at once.
+    pub max_connections: usize,
+}
+
+/// Accepts on `listener` forever, relaying admitted connections to `inner`.
+pub async fn serve(listener: TcpListener, inner: SocketAddr, limits: GuardLimits, peers: Arc<PeerTable>) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    loop {
+        let (client, addr) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = client.set_nodelay(true);
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tokio::spawn(refuse(client, Refusal::Overloaded));
+            continue;
+        };
+        let peers = peers.clone();
+        tokio::spawn(async move {
+            relay(client, addr, inner, limits, &peers).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Why a request head was not accepted.
+enum HeadError {
+    TooLarge,
+    Closed,
+}
+
+async fn relay(mut client: TcpStream, addr: SocketAddr, inner: SocketAddr, limits: GuardLimits, peers: &PeerTable) {
+    let head = match tokio::time::timeout(limits.header_timeout, read_head(&mut client, limits.max_header_bytes)).await {
+        Err(_) => return refuse(client, Refusal::HeaderTimeout).await,
+        Ok(Err(HeadError::TooLarge)) => {
+            return refuse(client, Refusal::HeadersTooLarge { limit: limits.max_header_bytes }).await;
+        }
+        Ok(Err(HeadError::Closed)) => return,
+        Ok(Ok(head)) => head,
+    };
+    let Ok(mut upstream) = TcpStream::connect(inner).await else {
+        return refuse(client, Refusal::Internal).await;
+    };
+    let _ = upstream.set_nodelay(true);
+    let Ok(local) = upstream.local_addr() else { return };
+    peers.insert(local.port(), addr);
+    if upstream.write_all(&head).await.is_ok() {
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    }
+    peers.remove(local.port());
+}
+
+/// Reads until the end of the first request head (`\r\n\r\n`), at most `max` bytes.
+async fn read_head(client: &mut TcpStream, max: usize) -> Result<Vec<u8>, HeadError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = client.read(&mut chunk).await.map_err(|_| HeadError::Closed)?;
+        if n == 0 {
+            return Err(HeadError::Closed);
+        }
+        let searched_from = buf.len().saturating_sub(3);
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find_head_end(&buf[searched_from..]) {
+            if searched_from + end > max {
+                return Err(HeadError::TooLarge);
+            }
+            return Ok(buf);
+        }
+        if buf.len() > max {
+            return Err(HeadError::TooLarge);
+        }
+    }
+}
+
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+}
+
+/// Answers with `refusal` (fresh request id) and closes the connection.
+async fn refuse(mut client: TcpStream, refusal: Refusal) {
+    let id = uuid::Uuid::new_v4().to_string();
+    let rendered = refusal.render(&id);
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Request-Id: {id}\r\n",
+        rendered.status,
+        reason_phrase(rendered.status),
+        rendered.body.len()
+    );
+    for (name, value) in crate::gateway::response::SECURITY_HEADERS {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&rendered.body);
+    let _ = tokio::time::timeout(Duration::from_secs(2), client.write_all(&bytes)).await;
+    let _ = client.shutdown().await;
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_end_is_found_across_reads() {
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\nbody"), Some(18));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n"), None);
+    }
+
+    #[test]
+    fn only_loopback_relays_are_translated() {
+        let table = PeerTable::default();
+        let client: SocketAddr = "203.0.113.5:4000".parse().unwrap();
+        table.insert(5555, client);
+        assert_eq!(table.original("127.0.0.1:5555".parse().unwrap()), Some(client));
+        assert_eq!(table.original("198.51.100.1:5555".parse().unwrap()), None);
+        table.remove(5555);
+        assert_eq!(table.original("127.0.0.1:5555".parse().unwrap()), None);
+    }
+}

@@ -1,0 +1,39 @@
+//! Config file → typed, validated settings, before any listener opens.
+//!
+//! `raw` mirrors the file (unknown keys are errors); `validate` turns it into
+//! `Settings` whose fields can no longer be wrong, and every failure names its
+//! `file:line: key`.
+
+mod locate;
+pub mod rate;
+pub mod raw;
+pub mod tiers;
+mod validate;
+
+pub use rate::{Rate, Window};
+pub use raw::RawConfig;
+pub use tiers::Tier;
+pub use validate::{
+    ApiClient, GeoIpSettings, IdentitySettings, IpPolicySettings, JwtAlgorithm,
+    JwtSettings, LimitSettings, ServerSettings, Settings, UpstreamSettings,
+};
+
+use execgate_core::FileError;
+use std::path::Path;
+
+/// Reads, parses and validates the config file at `path`.
+pub fn load(path: &Path) -> Result<Settings, FileError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| FileError::new(path, format!("cannot read: {e}")))?;
+    from_text(path, &text)
+}
+
+/// Parses and validates config `text` that came from `path`.
+pub fn from_text(path: &Path, text: &str) -> Result<Settings, FileError> {
+    let raw: RawConfig = execgate_core::file_error::parse_toml(path, text)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    validate::validate(raw, base).map_err(|(key, reason)| {
+        let line = locate::line_of_key(text, &key);
+        FileError::new(path, reason).at(line, Some(key))
+    })
+}

@@ -1,0 +1,314 @@
+//! The config file exactly as written: serde structs that reject unknown keys.
+//! Nothing here is validated beyond its type; `super::validate` turns it into settings.
+
+use execgate_core::{ByteSize, HumanDuration};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The whole `execgate.toml`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// Listeners and accept-side hardening.
+    pub server: RawServer,
+    /// The executors behind the gateway.
+    pub upstream: RawUpstream,
+    /// Who a request belongs to.
+    pub identity: RawIdentity,
+    /// Static and GeoIP allow/deny lists.
+    pub ip_policy: RawIpPolicy,
+    /// Rate-limit settings shared by all tiers.
+    pub limits: RawLimits,
+    /// Tiers by name; absent tiers keep their built-in defaults.
+    pub tiers: BTreeMap<String, RawTier>,
+    /// Rule files for code screening and output redaction.
+    pub rules: RawRules,
+    /// The dynamic blocklist.
+    pub blocklist: RawBlocklist,
+    /// Code screening policy (threshold, points, detection-only, unknown languages).
+    #[serde(skip_serializing)]
+    pub screen: execgate_screen::ScreenPolicy,
+    /// Output sanitization policy (leak threshold, allowed paths, env names).
+    #[serde(skip_serializing)]
+    pub output: execgate_sanitize::OutputPolicy,
+    /// The executor API (`kind = "piston" | "judge0" | "generic"`) and its details.
+    pub dialect: execgate_dialect::DialectConfig,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    /// Proxy listen address, `host:port`.
+    pub listen: String,
+    /// Admin listen address (metrics, health, rule reload, blocklist API).
+    pub admin_listen: String,
+    /// Pingora worker threads.
+    pub threads: usize,
+    /// The whole request head must arrive within this time (slowloris guard).
+    pub header_timeout: HumanDuration,
+    /// The request body must keep arriving: no read may wait longer than this.
+    pub body_timeout: HumanDuration,
+    /// Largest request head accepted; larger → 431.
+    pub max_header_bytes: ByteSize,
+    /// Most client connections open at once; more are refused with 503.
+    pub max_connections: usize,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            admin_listen: "127.0.0.1:9090".into(),
+            threads: 2,
+            header_timeout: HumanDuration(std::time::Duration::from_secs(10)),
+            body_timeout: HumanDuration(std::time::Duration::from_secs(10)),
+            max_header_bytes: ByteSize(32 * 1024),
+            max_connections: 4096,
+        }
+    }
+}
+
+/// `[upstream]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawUpstream {
+    /// Executor addresses, `host:port`; requests are spread round-robin.
+    pub addresses: Vec<String>,
+    /// Time to open a TCP connection to an executor.
+    pub connect_timeout: HumanDuration,
+    /// Longest wait for any single read from an executor.
+    pub read_timeout: HumanDuration,
+    /// Longest time for a whole exchange with an executor.
+    pub total_timeout: HumanDuration,
+    /// How often each executor is health-checked (TCP connect).
+    pub health_check_interval: HumanDuration,
+}
+
+impl Default for RawUpstream {
+    fn default() -> Self {
+        Self {
+            addresses: vec!["127.0.0.1:2358".into()],
+            connect_timeout: HumanDuration(std::time::Duration::from_secs(2)),
+            read_timeout: HumanDuration(std::time::Duration::from_secs(40)),
+            total_timeout: HumanDuration(std::time::Duration::from_secs(60)),
+            health_check_interval: HumanDuration(std::time::Duration::from_secs(5)),
+        }
+    }
+}
+
+/// `[identity]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawIdentity {
+    /// CIDRs of proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+    /// Anonymous IPv6 clients are keyed by this prefix length.
+    pub ipv6_prefix: u8,
+    /// API keys, stored as SHA-256 hashes.
+    pub api_keys: Vec<RawApiKey>,
+    /// Optional JWT bearer tokens.
+    pub jwt: Option<RawJwt>,
+}
+
+impl Default for RawIdentity {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            ipv6_prefix: 64,
+            api_keys: Vec::new(),
+            jwt: None,
+        }
+    }
+}
+
+/// One `[[identity.api_keys]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApiKey {
+    /// Hex SHA-256 of the key (`printf %s KEY | sha256sum`).
+    pub sha256: String,
+    /// The client id requests with this key are charged to.
+    pub client: String,
+    /// The tier of this client.
+    pub tier: String,
+}
+
+/// `[identity.jwt]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJwt {
+    /// `HS256` or `RS256`.
+    pub algorithm: String,
+    /// HS256 shared secret, inline.
+    pub secret: Option<String>,
+    /// HS256 shared secret, read from this environment variable.
+    pub secret_env: Option<String>,
+    /// RS256 public key, PEM file.
+    pub public_key_file: Option<PathBuf>,
+    /// Claim holding the client id.
+    #[serde(default = "default_subject_claim")]
+    pub subject_claim: String,
+    /// Claim holding the tier name.
+    #[serde(default = "default_tier_claim")]
+    pub tier_claim: String,
+    /// Tier of tokens that carry no tier claim.
+    pub default_tier: Option<String>,
+    /// Accepted `iss`, when set.
+    pub issuer: Option<String>,
+    /// Accepted `aud`, when set.
+    pub audience: Option<String>,
+    /// Clock skew tolerated on `exp`/`nbf`.
+    #[serde(default)]
+    pub leeway: HumanDuration,
+}
+
+fn default_subject_claim() -> String {
+    "sub".into()
+}
+
+fn default_tier_claim() -> String {
+    "tier".into()
+}
+
+/// `[ip_policy]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawIpPolicy {
+    /// CIDRs or addresses always let through (beats every deny).
+    pub allow: Vec<String>,
+    /// CIDRs or addresses refused.
+    pub deny: Vec<String>,
+    /// Files of allowed CIDRs, one per line, `#` comments.
+    pub allow_files: Vec<PathBuf>,
+    /// Files of denied CIDRs, one per line, `#` comments.
+    pub deny_files: Vec<PathBuf>,
+    /// GeoIP rules.
+    pub geoip: RawGeoIp,
+}
+
+/// `[ip_policy.geoip]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawGeoIp {
+    /// MaxMind country database (GeoLite2-Country or compatible).
+    pub country_db: Option<PathBuf>,
+    /// MaxMind ASN database (GeoLite2-ASN or compatible).
+    pub asn_db: Option<PathBuf>,
+    /// ISO country codes always let through.
+    pub allow_countries: Vec<String>,
+    /// ISO country codes refused.
+    pub deny_countries: Vec<String>,
+    /// AS numbers always let through.
+    pub allow_asns: Vec<u32>,
+    /// AS numbers refused.
+    pub deny_asns: Vec<u32>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLimits {
+    /// The light limit on non-executing routes, e.g. `"120/1m"`, per client key.
+    pub passthrough: String,
+    /// Most client keys tracked at once; idle ones are evicted first.
+    pub max_tracked_clients: usize,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        Self {
+            passthrough: "120/1m".into(),
+            max_tracked_clients: 100_000,
+        }
+    }
+}
+
+/// One `[tiers.NAME]` table; omitted keys take the tier's (or anonymous') defaults.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTier {
+    /// Rate windows, checked together: `[{ name = "burst", rate = "3/10s" }, …]`.
+    pub windows: Option<Vec<RawWindow>>,
+    /// Longest run time an execution may ask for.
+    pub run_time: Option<HumanDuration>,
+    /// Most memory an execution may ask for.
+    pub memory: Option<ByteSize>,
+    /// Largest source code accepted (all files together).
+    pub code_max: Option<ByteSize>,
+    /// Largest request body accepted.
+    pub body_max: Option<ByteSize>,
+    /// Program stdout returned at most.
+    pub stdout_max: Option<ByteSize>,
+    /// Program stderr returned at most.
+    pub stderr_max: Option<ByteSize>,
+    /// Screening score at which a request is refused.
+    pub inbound_threshold: Option<u32>,
+}
+
+/// One rate window of a tier.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    /// Name shown in 429 errors and `RateLimit` headers.
+    pub name: String,
+    /// `COUNT/PERIOD`, e.g. `"3/10s"`, `"50/1d"`.
+    pub rate: String,
+}
+
+/// `[rules]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRules {
+    /// Directories (or files) of screening rules.
+    pub screen: Vec<PathBuf>,
+    /// Directories (or files) of output redaction and leak rules.
+    pub output: Vec<PathBuf>,
+    /// Log findings but never refuse (all rules).
+    pub detection_only: bool,
+    /// Reload rules when files in these directories change.
+    pub watch: bool,
+}
+
+impl Default for RawRules {
+    fn default() -> Self {
+        Self {
+            screen: vec![PathBuf::from("rules")],
+            output: vec![PathBuf::from("rules/output.toml")],
+            detection_only: false,
+            watch: true,
+        }
+    }
+}
+
+/// `[blocklist]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBlocklist {
+    /// File the dynamic blocklist is persisted to; none keeps it in memory only.
+    pub path: Option<PathBuf>,
+}
+
+impl From<&super::tiers::Tier> for RawTier {
+    fn from(t: &super::tiers::Tier) -> Self {
+        RawTier {
+            windows: Some(
+                t.windows
+                    .iter()
+                    .map(|w| RawWindow {
+                        name: w.name.clone(),
+                        rate: super::rate::Rate { quota: w.quota, period: w.period }.to_string(),
+                    })
+                    .collect(),
+            ),
+            run_time: Some(HumanDuration(t.run_time)),
+            memory: Some(t.memory),
+            code_max: Some(t.code_max),
+            body_max: Some(t.body_max),
+            stdout_max: Some(t.stdout_max),
+            stderr_max: Some(t.stderr_max),
+            inbound_threshold: Some(t.inbound_threshold),
+        }
+    }
+}

@@ -1,0 +1,441 @@
+//! Turns the raw file into settings whose values are already checked and typed.
+//! Every error is `(dotted key, reason)`; `super::from_text` adds the file and line.
+
+use super::rate::Rate;
+use super::raw::{RawConfig, RawGeoIp, RawIdentity, RawIpPolicy, RawJwt, RawServer, RawUpstream};
+use super::tiers::{Tier, merge_tiers};
+use execgate_core::TierName;
+use ipnet::IpNet;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+type Invalid = (String, String);
+
+/// Everything the gateway needs, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listeners and accept-side limits.
+    pub server: ServerSettings,
+    /// The executors.
+    pub upstream: UpstreamSettings,
+    /// API keys, JWT and proxy trust.
+    pub identity: IdentitySettings,
+    /// Static and GeoIP lists.
+    pub ip_policy: IpPolicySettings,
+    /// Limits shared by every tier.
+    pub limits: LimitSettings,
+    /// Tiers by name (always includes `anonymous`).
+    pub tiers: BTreeMap<TierName, Tier>,
+    /// Rule paths and modes, as written.
+    pub rules: super::raw::RawRules,
+    /// Where the blocklist is kept, as written.
+    pub blocklist: super::raw::RawBlocklist,
+    /// Screening policy (the threshold is set per tier).
+    pub screen: execgate_screen::ScreenPolicy,
+    /// Output policy (the caps are set per tier).
+    pub output: execgate_sanitize::OutputPolicy,
+    /// Dialect details.
+    pub dialect: execgate_dialect::DialectConfig,
+    /// The effective config (defaults filled in), for `check-config`.
+    pub effective: RawConfig,
+}
+
+/// `[server]`, validated.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Proxy listen address.
+    pub listen: SocketAddr,
+    /// Admin listen address.
+    pub admin_listen: SocketAddr,
+    /// Pingora worker threads (≥ 1).
+    pub threads: usize,
+    /// Deadline for a whole request head.
+    pub header_timeout: Duration,
+    /// Longest wait for the next piece of a request body.
+    pub body_timeout: Duration,
+    /// Largest request head, bytes.
+    pub max_header_bytes: usize,
+    /// Most open client connections.
+    pub max_connections: usize,
+}
+
+/// `[upstream]`, validated.
+#[derive(Debug, Clone)]
+pub struct UpstreamSettings {
+    /// Resolved executor addresses (at least one).
+    pub addresses: Vec<SocketAddr>,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Per-read timeout.
+    pub read_timeout: Duration,
+    /// Whole-exchange timeout.
+    pub total_timeout: Duration,
+    /// Health-check period.
+    pub health_check_interval: Duration,
+}
+
+/// An API key's owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiClient {
+    /// Client id.
+    pub client: String,
+    /// Tier.
+    pub tier: TierName,
+}
+
+/// JWT signature algorithms accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    /// HMAC-SHA256 with a shared secret.
+    Hs256,
+    /// RSA-SHA256 with a public key.
+    Rs256,
+}
+
+/// `[identity.jwt]`, validated; `key` is the secret (HS256) or PEM (RS256).
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    /// Algorithm.
+    pub algorithm: JwtAlgorithm,
+    /// Secret bytes or PEM text.
+    pub key: Vec<u8>,
+    /// Claim naming the client.
+    pub subject_claim: String,
+    /// Claim naming the tier.
+    pub tier_claim: String,
+    /// Tier when the claim is absent; `None` → such tokens are refused.
+    pub default_tier: Option<TierName>,
+    /// Required `iss`.
+    pub issuer: Option<String>,
+    /// Required `aud`.
+    pub audience: Option<String>,
+    /// Tolerated clock skew.
+    pub leeway: Duration,
+}
+
+/// `[identity]`, validated.
+#[derive(Debug, Clone)]
+pub struct IdentitySettings {
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// IPv6 prefix length anonymous clients are grouped by.
+    pub ipv6_prefix: u8,
+    /// SHA-256 of each key → its owner.
+    pub api_keys: HashMap<[u8; 32], ApiClient>,
+    /// JWT settings.
+    pub jwt: Option<JwtSettings>,
+}
+
+/// `[ip_policy.geoip]`, validated (databases exist and open).
+#[derive(Debug, Clone, Default)]
+pub struct GeoIpSettings {
+    /// Country database.
+    pub country_db: Option<PathBuf>,
+    /// ASN database.
+    pub asn_db: Option<PathBuf>,
+    /// Allowed countries (upper-case ISO codes).
+    pub allow_countries: Vec<String>,
+    /// Denied countries.
+    pub deny_countries: Vec<String>,
+    /// Allowed AS numbers.
+    pub allow_asns: Vec<u32>,
+    /// Denied AS numbers.
+    pub deny_asns: Vec<u32>,
+}
+
+/// `[ip_policy]`, validated: inline lists and list files merged.
+#[derive(Debug, Clone, Default)]
+pub struct IpPolicySettings {
+    /// Allowed networks.
+    pub allow: Vec<IpNet>,
+    /// Denied networks.
+    pub deny: Vec<IpNet>,
+    /// GeoIP rules.
+    pub geoip: GeoIpSettings,
+}
+
+/// `[limits]`, validated.
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// Light limit on non-executing routes.
+    pub passthrough: Rate,
+    /// Most client keys tracked.
+    pub max_tracked_clients: usize,
+}
+
+/// Validates `raw`; relative paths are resolved against `base` (the config's directory).
+pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
+    let tiers = merge_tiers(&raw.tiers)?;
+    execgate_dialect::Dialect::new(raw.dialect.clone()).map_err(|e| key("dialect", e))?;
+    let settings = Settings {
+        server: server(&raw.server)?,
+        upstream: upstream(&raw.upstream)?,
+        identity: identity(&raw.identity, &tiers, base)?,
+        ip_policy: ip_policy(&raw.ip_policy, base)?,
+        limits: LimitSettings {
+            passthrough: raw.limits.passthrough.parse().map_err(|e| key("limits.passthrough", e))?,
+            max_tracked_clients: nonzero(raw.limits.max_tracked_clients, "limits.max_tracked_clients")?,
+        },
+        rules: resolve_rules(raw.rules.clone(), base),
+        blocklist: super::raw::RawBlocklist { path: raw.blocklist.path.as_ref().map(|p| base.join(p)) },
+        screen: raw.screen.clone(),
+        output: raw.output.clone(),
+        dialect: raw.dialect.clone(),
+        effective: effective(raw, &tiers),
+        tiers,
+    };
+    Ok(settings)
+}
+
+fn key(k: &str, reason: impl Into<String>) -> Invalid {
+    (k.to_string(), reason.into())
+}
+
+fn nonzero(v: usize, k: &str) -> Result<usize, Invalid> {
+    if v == 0 { Err(key(k, "must be at least 1")) } else { Ok(v) }
+}
+
+fn positive(d: Duration, k: &str) -> Result<Duration, Invalid> {
+    if d.is_zero() { Err(key(k, "must be greater than 0")) } else { Ok(d) }
+}
+
+fn socket_addr(s: &str, k: &str) -> Result<SocketAddr, Invalid> {
+    s.to_socket_addrs()
+        .map_err(|e| key(k, format!("invalid address {s:?}: {e} (write host:port)")))?
+        .next()
+        .ok_or_else(|| key(k, format!("address {s:?} resolves to nothing")))
+}
+
+fn server(raw: &RawServer) -> Result<ServerSettings, Invalid> {
+    let max_header_bytes = raw.max_header_bytes.as_usize();
+    if !(1024..=1 << 20).contains(&max_header_bytes) {
+        return Err(key("server.max_header_bytes", "must be between 1KB and 1MB"));
+    }
+    Ok(ServerSettings {
+        listen: socket_addr(&raw.listen, "server.listen")?,
+        admin_listen: socket_addr(&raw.admin_listen, "server.admin_listen")?,
+        threads: nonzero(raw.threads, "server.threads")?,
+        header_timeout: positive(raw.header_timeout.get(), "server.header_timeout")?,
+        body_timeout: positive(raw.body_timeout.get(), "server.body_timeout")?,
+        max_header_bytes,
+        max_connections: nonzero(raw.max_connections, "server.max_connections")?,
+    })
+}
+
+fn upstream(raw: &RawUpstream) -> Result<UpstreamSettings, Invalid> {
+    if raw.addresses.is_empty() {
+        return Err(key("upstream.addresses", "list at least one executor address"));
+    }
+    let addresses = raw
+        .addresses
+        .iter()
+        .enumerate()
+        .map(|(i, a)| socket_addr(a, &format!("upstream.addresses[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let total_timeout = positive(raw.total_timeout.get(), "upstream.total_timeout")?;
+    let read_timeout = positive(raw.read_timeout.get(), "upstream.read_timeout")?;
+    if read_timeout > total_timeout {
+        return Err(key("upstream.read_timeout", "must not exceed upstream.total_timeout"));
+    }
+    Ok(UpstreamSettings {
+        addresses,
+        connect_timeout: positive(raw.connect_timeout.get(), "upstream.connect_timeout")?,
+        read_timeout,
+        total_timeout,
+        health_check_interval: positive(raw.health_check_interval.get(), "upstream.health_check_interval")?,
+    })
+}
+
+fn tier_ref(name: &str, tiers: &BTreeMap<TierName, Tier>, k: &str) -> Result<TierName, Invalid> {
+    let tier = TierName(name.to_string());
+    if tiers.contains_key(&tier) {
+        Ok(tier)
+    } else {
+        let known: Vec<&str> = tiers.keys().map(TierName::as_str).collect();
+        Err(key(k, format!("unknown tier {name:?} (known: {})", known.join(", "))))
+    }
+}
+
+fn identity(raw: &RawIdentity, tiers: &BTreeMap<TierName, Tier>, base: &Path) -> Result<IdentitySettings, Invalid> {
+    let trusted_proxies = raw
+        .trusted_proxies
+        .iter()
+        .enumerate()
+        .map(|(i, s)| parse_net(s).map_err(|e| key(&format!("identity.trusted_proxies[{i}]"), e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if raw.ipv6_prefix == 0 || raw.ipv6_prefix > 128 {
+        return Err(key("identity.ipv6_prefix", "must be between 1 and 128"));
+    }
+    let mut api_keys = HashMap::new();
+    for (i, k) in raw.api_keys.iter().enumerate() {
+        let at = format!("identity.api_keys[{i}]");
+        let hash = parse_sha256(&k.sha256).map_err(|e| key(&format!("{at}.sha256"), e))?;
+        if k.client.is_empty() {
+            return Err(key(&format!("{at}.client"), "must not be empty"));
+        }
+        let tier = tier_ref(&k.tier, tiers, &format!("{at}.tier"))?;
+        if api_keys.insert(hash, ApiClient { client: k.client.clone(), tier }).is_some() {
+            return Err(key(&format!("{at}.sha256"), "the same key is listed twice"));
+        }
+    }
+    let jwt = raw.jwt.as_ref().map(|j| jwt(j, tiers, base)).transpose()?;
+    Ok(IdentitySettings { trusted_proxies, ipv6_prefix: raw.ipv6_prefix, api_keys, jwt })
+}
+
+fn parse_sha256(s: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(s.trim()).map_err(|_| "must be 64 hex digits (SHA-256 of the key)".to_string())?;
+    bytes.try_into().map_err(|_| "must be 64 hex digits (SHA-256 of the key)".to_string())
+}
+
+fn jwt(raw: &RawJwt, tiers: &BTreeMap<TierName, Tier>, base: &Path) -> Result<JwtSettings, Invalid> {
+    let (algorithm, key_bytes) = match raw.algorithm.as_str() {
+        "HS256" => (JwtAlgorithm::Hs256, hs256_secret(raw)?),
+        "RS256" => (JwtAlgorithm::Rs256, rs256_key(raw, base)?),
+        other => return Err(key("identity.jwt.algorithm", format!("unsupported algorithm {other:?}: use HS256 or RS256"))),
+    };
+    let default_tier = raw
+        .default_tier
+        .as_deref()
+        .map(|t| tier_ref(t, tiers, "identity.jwt.default_tier"))
+        .transpose()?;
+    Ok(JwtSettings {
+        algorithm,
+        key: key_bytes,
+        subject_claim: raw.subject_claim.clone(),
+        tier_claim: raw.tier_claim.clone(),
+        default_tier,
+        issuer: raw.issuer.clone(),
+        audience: raw.audience.clone(),
+        leeway: raw.leeway.get(),
+    })
+}
+
+fn hs256_secret(raw: &RawJwt) -> Result<Vec<u8>, Invalid> {
+    let secret = match (&raw.secret, &raw.secret_env) {
+        (Some(s), None) => s.clone(),
+        (None, Some(var)) => std::env::var(var)
+            .map_err(|_| key("identity.jwt.secret_env", format!("environment variable {var} is not set")))?,
+        _ => return Err(key("identity.jwt.secret", "HS256 needs exactly one of secret or secret_env")),
+    };
+    if secret.len() < 32 {
+        return Err(key("identity.jwt.secret", "HS256 secrets must be at least 32 bytes"));
+    }
+    Ok(secret.into_bytes())
+}
+
+fn rs256_key(raw: &RawJwt, base: &Path) -> Result<Vec<u8>, Invalid> {
+    let path = raw
+        .public_key_file
+        .as_ref()
+        .map(|p| base.join(p))
+        .ok_or_else(|| key("identity.jwt.public_key_file", "RS256 needs public_key_file"))?;
+    let pem = std::fs::read(&path)
+        .map_err(|e| key("identity.jwt.public_key_file", format!("cannot read {}: {e}", path.display())))?;
+    jsonwebtoken::DecodingKey::from_rsa_pem(&pem)
+        .map_err(|e| key("identity.jwt.public_key_file", format!("{} is not an RSA public key PEM: {e}", path.display())))?;
+    Ok(pem)
+}
+
+/// Parses `10.0.0.0/8` or a bare address (a /32 or /128).
+pub fn parse_net(s: &str) -> Result<IpNet, String> {
+    let t = s.trim();
+    t.parse::<IpNet>()
+        .or_else(|_| t.parse::<IpAddr>().map(IpNet::from))
+        .map(|n| n.trunc())
+        .map_err(|_| format!("invalid CIDR or address {s:?}"))
+}
+
+fn ip_policy(raw: &RawIpPolicy, base: &Path) -> Result<IpPolicySettings, Invalid> {
+    let mut allow = inline_nets(&raw.allow, "ip_policy.allow")?;
+    let mut deny = inline_nets(&raw.deny, "ip_policy.deny")?;
+    for (i, f) in raw.allow_files.iter().enumerate() {
+        allow.extend(net_file(&base.join(f)).map_err(|e| key(&format!("ip_policy.allow_files[{i}]"), e))?);
+    }
+    for (i, f) in raw.deny_files.iter().enumerate() {
+        deny.extend(net_file(&base.join(f)).map_err(|e| key(&format!("ip_policy.deny_files[{i}]"), e))?);
+    }
+    Ok(IpPolicySettings { allow, deny, geoip: geoip(&raw.geoip, base)? })
+}
+
+fn inline_nets(list: &[String], k: &str) -> Result<Vec<IpNet>, Invalid> {
+    list.iter()
+        .enumerate()
+        .map(|(i, s)| parse_net(s).map_err(|e| key(&format!("{k}[{i}]"), e)))
+        .collect()
+}
+
+/// Reads a list file: one CIDR per line, `#` starts a comment. Errors say `file:line: reason`.
+pub fn net_file(path: &Path) -> Result<Vec<IpNet>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut nets = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let entry = line.split('#').next().unwrap_or("").trim();
+        if entry.is_empty() {
+            continue;
+        }
+        nets.push(parse_net(entry).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?);
+    }
+    Ok(nets)
+}
+
+fn geoip(raw: &RawGeoIp, base: &Path) -> Result<GeoIpSettings, Invalid> {
+    let open = |p: &Option<PathBuf>, k: &str| -> Result<Option<PathBuf>, Invalid> {
+        let Some(p) = p else { return Ok(None) };
+        let path = base.join(p);
+        maxminddb::Reader::open_readfile(&path)
+            .map_err(|e| key(k, format!("cannot open MaxMind database {}: {e}", path.display())))?;
+        Ok(Some(path))
+    };
+    let country_db = open(&raw.country_db, "ip_policy.geoip.country_db")?;
+    let asn_db = open(&raw.asn_db, "ip_policy.geoip.asn_db")?;
+    let countries = |list: &[String], k: &str| -> Result<Vec<String>, Invalid> {
+        if !list.is_empty() && country_db.is_none() {
+            return Err(key(k, "country rules need ip_policy.geoip.country_db"));
+        }
+        list.iter()
+            .map(|c| {
+                let ok = c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic());
+                ok.then(|| c.to_ascii_uppercase())
+                    .ok_or_else(|| key(k, format!("invalid country code {c:?}: use two letters like \"DE\"")))
+            })
+            .collect()
+    };
+    let allow_countries = countries(&raw.allow_countries, "ip_policy.geoip.allow_countries")?;
+    let deny_countries = countries(&raw.deny_countries, "ip_policy.geoip.deny_countries")?;
+    if (!raw.allow_asns.is_empty() || !raw.deny_asns.is_empty()) && asn_db.is_none() {
+        return Err(key("ip_policy.geoip.deny_asns", "ASN rules need ip_policy.geoip.asn_db"));
+    }
+    Ok(GeoIpSettings {
+        country_db,
+        asn_db,
+        allow_countries,
+        deny_countries,
+        allow_asns: raw.allow_asns.clone(),
+        deny_asns: raw.deny_asns.clone(),
+    })
+}
+
+fn resolve_rules(mut rules: super::raw::RawRules, base: &Path) -> super::raw::RawRules {
+    rules.screen = rules.screen.iter().map(|p| base.join(p)).collect();
+    rules.output = rules.output.iter().map(|p| base.join(p)).collect();
+    rules
+}
+
+/// The config as the gateway will run it: every tier spelled out.
+fn effective(mut raw: RawConfig, tiers: &BTreeMap<TierName, Tier>) -> RawConfig {
+    raw.tiers = tiers
+        .values()
+        .map(|t| (t.name.to_string(), super::raw::RawTier::from(t)))
+        .collect();
+    for k in &mut raw.identity.api_keys {
+        k.sha256 = "<redacted>".into();
+    }
+    if let Some(j) = &mut raw.identity.jwt
+        && j.secret.is_some()
+    {
+        j.secret = Some("<redacted>".into());
+    }
+    raw
+}

@@ -1,0 +1,235 @@
+//! Every refusal the gateway sends, and the one function that turns it into HTTP.
+//!
+//! Stages return a typed `Refusal`; `Refusal::render` is the only place that
+//! knows status codes and writes the JSON shape
+//! `{"error":{"code","message","request_id",…details}}`. Rule internals (patterns,
+//! list contents) never appear here.
+
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+
+/// One screening finding as shown to the client (never the rule's pattern).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShownFinding {
+    /// Rule id.
+    pub rule: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 0-based column.
+    pub column: u32,
+    /// Severity name.
+    pub severity: String,
+    /// The rule's message.
+    pub message: String,
+}
+
+/// Why an IP-level refusal happened, as a category (list contents stay private).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockCategory {
+    /// A static deny CIDR.
+    DenyList,
+    /// A country rule.
+    Country,
+    /// An ASN rule.
+    Asn,
+    /// An entry in the dynamic blocklist.
+    Blocklist,
+}
+
+impl BlockCategory {
+    /// The name shown in errors and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockCategory::DenyList => "deny_list",
+            BlockCategory::Country => "country",
+            BlockCategory::Asn => "asn",
+            BlockCategory::Blocklist => "blocklist",
+        }
+    }
+}
+
+/// A request the gateway refuses or cannot serve.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// Malformed request body or parameters (400).
+    InvalidRequest { field: Option<String>, message: String },
+    /// Credentials present but invalid or expired (401).
+    Unauthorized { message: String },
+    /// The client's address or identity is blocked (403).
+    IpBlocked { category: BlockCategory, reason: Option<String> },
+    /// Screening refused the code (403).
+    CodeRejected { score: u32, findings: Vec<ShownFinding> },
+    /// The route is not one the dialect knows (404).
+    UnknownRoute,
+    /// The request body exceeds the tier's cap (413).
+    BodyTooLarge { limit: u64 },
+    /// The source code exceeds the tier's cap (413).
+    CodeTooLarge { limit: u64 },
+    /// A rate window is exhausted (429); `headers` carry the `RateLimit*` fields.
+    RateLimited { window: String, retry_after: Duration, headers: Vec<(&'static str, String)> },
+    /// The request head did not arrive in time (408).
+    HeaderTimeout,
+    /// The request body did not arrive in time, e.g. a `Content-Length` larger than what was sent (408).
+    BodyTimeout,
+    /// The request head is too large (431).
+    HeadersTooLarge { limit: usize },
+    /// Too many open connections (503).
+    Overloaded,
+    /// No executor is healthy (503).
+    UpstreamUnavailable,
+    /// The executor failed or answered garbage (502).
+    UpstreamFailed { message: String },
+    /// The executor did not answer in time (504).
+    UpstreamTimeout,
+    /// A bug or an unexpected condition (500).
+    Internal,
+}
+
+/// A rendered error: status, extra headers and the JSON body.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers besides `Content-Type`.
+    pub headers: Vec<(&'static str, String)>,
+    /// The JSON body.
+    pub body: Vec<u8>,
+}
+
+impl Refusal {
+    /// The stable machine-readable code (see the README's table).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::InvalidRequest { .. } => "invalid_request",
+            Refusal::Unauthorized { .. } => "unauthorized",
+            Refusal::IpBlocked { .. } => "ip_blocked",
+            Refusal::CodeRejected { .. } => "code_rejected",
+            Refusal::UnknownRoute => "unknown_route",
+            Refusal::BodyTooLarge { .. } => "body_too_large",
+            Refusal::CodeTooLarge { .. } => "code_too_large",
+            Refusal::RateLimited { .. } => "rate_limited",
+            Refusal::HeaderTimeout => "header_timeout",
+            Refusal::BodyTimeout => "body_timeout",
+            Refusal::HeadersTooLarge { .. } => "headers_too_large",
+            Refusal::Overloaded => "overloaded",
+            Refusal::UpstreamUnavailable => "upstream_unavailable",
+            Refusal::UpstreamFailed { .. } => "upstream_error",
+            Refusal::UpstreamTimeout => "upstream_timeout",
+            Refusal::Internal => "internal_error",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::InvalidRequest { .. } => 400,
+            Refusal::Unauthorized { .. } => 401,
+            Refusal::IpBlocked { .. } | Refusal::CodeRejected { .. } => 403,
+            Refusal::UnknownRoute => 404,
+            Refusal::HeaderTimeout | Refusal::BodyTimeout => 408,
+            Refusal::BodyTooLarge { .. } | Refusal::CodeTooLarge { .. } => 413,
+            Refusal::RateLimited { .. } => 429,
+            Refusal::HeadersTooLarge { .. } => 431,
+            Refusal::Internal => 500,
+            Refusal::UpstreamFailed { .. } => 502,
+            Refusal::Overloaded | Refusal::UpstreamUnavailable => 503,
+            Refusal::UpstreamTimeout => 504,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Refusal::InvalidRequest { message, .. } | Refusal::Unauthorized { message } => message.clone(),
+            Refusal::IpBlocked { .. } => "requests from this client are not accepted".into(),
+            Refusal::CodeRejected { .. } => "the submitted code was refused by screening rules".into(),
+            Refusal::UnknownRoute => "this path is not served by the gateway".into(),
+            Refusal::BodyTooLarge { limit } => format!("request body exceeds the limit of {limit} bytes"),
+            Refusal::CodeTooLarge { limit } => format!("source code exceeds the limit of {limit} bytes"),
+            Refusal::RateLimited { window, .. } => format!("rate limit exceeded ({window} window)"),
+            Refusal::HeaderTimeout => "request headers were not received in time".into(),
+            Refusal::BodyTimeout => "the request body was not received in time".into(),
+            Refusal::HeadersTooLarge { limit } => format!("request headers exceed {limit} bytes"),
+            Refusal::Overloaded => "the gateway is at its connection limit".into(),
+            Refusal::UpstreamUnavailable => "no executor is available".into(),
+            Refusal::UpstreamFailed { message } => message.clone(),
+            Refusal::UpstreamTimeout => "the executor did not answer in time".into(),
+            Refusal::Internal => "internal error".into(),
+        }
+    }
+
+    fn details(&self, out: &mut Map<String, Value>) {
+        match self {
+            Refusal::InvalidRequest { field: Some(f), .. } => {
+                out.insert("field".into(), json!(f));
+            }
+            Refusal::IpBlocked { category, reason } => {
+                out.insert("reason".into(), json!(category.as_str()));
+                if let Some(r) = reason {
+                    out.insert("detail".into(), json!(r));
+                }
+            }
+            Refusal::CodeRejected { score, findings } => {
+                out.insert("score".into(), json!(score));
+                out.insert("findings".into(), json!(findings));
+            }
+            Refusal::BodyTooLarge { limit } | Refusal::CodeTooLarge { limit } => {
+                out.insert("limit_bytes".into(), json!(limit));
+            }
+            Refusal::RateLimited { window, retry_after, .. } => {
+                out.insert("window".into(), json!(window));
+                out.insert("retry_after".into(), json!(retry_secs(*retry_after)));
+            }
+            _ => {}
+        }
+    }
+
+    /// Renders the refusal for the request `request_id`.
+    pub fn render(&self, request_id: &str) -> Rendered {
+        let mut error = Map::new();
+        error.insert("code".into(), json!(self.code()));
+        error.insert("message".into(), json!(self.message()));
+        error.insert("request_id".into(), json!(request_id));
+        self.details(&mut error);
+        let body = serde_json::to_vec(&json!({ "error": error })).unwrap_or_default();
+        let mut headers = Vec::new();
+        if let Refusal::RateLimited { retry_after, headers: extra, .. } = self {
+            headers.push(("Retry-After", retry_secs(*retry_after).to_string()));
+            headers.extend(extra.iter().cloned());
+        }
+        Rendered { status: self.status(), headers, body }
+    }
+}
+
+/// Whole seconds to wait, rounded up so a client never retries too early.
+pub fn retry_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_the_one_shape() {
+        let r = Refusal::RateLimited {
+            window: "burst".into(),
+            retry_after: Duration::from_millis(6100),
+            headers: vec![("RateLimit", "\"burst\";r=0;t=7".into())],
+        }
+        .render("req-1");
+        assert_eq!(r.status, 429);
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["error"]["code"], "rate_limited");
+        assert_eq!(v["error"]["request_id"], "req-1");
+        assert_eq!(v["error"]["window"], "burst");
+        assert_eq!(v["error"]["retry_after"], 7);
+        assert!(r.headers.contains(&("Retry-After", "7".into())));
+    }
+
+    #[test]
+    fn ip_blocks_name_the_category_only() {
+        let r = Refusal::IpBlocked { category: BlockCategory::DenyList, reason: None }.render("x");
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!((r.status, v["error"]["reason"].as_str()), (403, Some("deny_list")));
+    }
+}

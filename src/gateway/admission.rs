@@ -1,0 +1,131 @@
+//! The request side in order: identify → IP policy → route → rate limits →
+//! body cap; then the held body is decided and the upstream head rewritten.
+
+use super::Gateway;
+use super::body::{BodyHold, check_declared};
+use super::context::RequestCtx;
+use super::identity::Identity;
+use super::ip_policy::IpVerdict;
+use super::limits::Charge;
+use super::request::prepare;
+use crate::error::{BlockCategory, Refusal};
+use bytes::Bytes;
+use execgate_dialect::RouteKind;
+use execgate_state::BlockQuery;
+use pingora_http::RequestHeader;
+use pingora_proxy::Session;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Stamps the request id and counts the request in flight.
+pub fn start(gw: &Gateway, session: &Session, ctx: &mut RequestCtx) {
+    ctx.request_id = super::request_id::request_id(&session.req_header().headers);
+    gw.metrics.in_flight.inc();
+    ctx.in_flight = true;
+}
+
+/// Every check that needs only the request head; `Err` is sent before any upstream contact.
+pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Result<(), Refusal> {
+    let head = session.req_header();
+    let peer = peer_ip(gw, session);
+    let ip = gw.identifier.client_ip(peer, &head.headers);
+    let geo = match gw.ip_policy.check(ip) {
+        IpVerdict::Denied(category) => return Err(Refusal::IpBlocked { category, reason: None }),
+        IpVerdict::Allowed => None,
+        IpVerdict::Neutral(geo) => Some(geo),
+    };
+    let identity = gw.identifier.identify(peer, &head.headers)?;
+    ctx.identity = Some(identity.clone());
+    if let Some(geo) = geo {
+        check_blocklist(gw, &identity, geo.country.as_deref(), geo.asn)?;
+    }
+    ctx.path_and_query = head.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    ctx.route = gw.dialect.route(&head.method, &ctx.path_and_query);
+    if ctx.route == RouteKind::Unknown {
+        return Err(Refusal::UnknownRoute);
+    }
+    let tier = gw.tier(&identity);
+    let charge = if ctx.route.executes() { Charge::Execution } else { Charge::Passthrough };
+    ctx.limit_headers = gw.limits.check(tier, &identity.key, charge)?;
+    check_declared(&head.headers, tier.body_max.bytes())?;
+    ctx.body = BodyHold::new(tier.body_max.as_usize());
+    session.set_read_timeout(Some(gw.body_timeout));
+    Ok(())
+}
+
+fn check_blocklist(gw: &Gateway, id: &Identity, country: Option<&str>, asn: Option<u32>) -> Result<(), Refusal> {
+    let query = BlockQuery { ip: id.ip, client: &id.key, country, asn };
+    match gw.blocks.check(&query) {
+        Some(decision) => Err(Refusal::IpBlocked {
+            category: BlockCategory::Blocklist,
+            reason: Some(decision.origin.as_str().to_string()),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The TCP peer: through the accept guard's table when the guard fronts Pingora.
+fn peer_ip(gw: &Gateway, session: &Session) -> IpAddr {
+    let addr = session.client_addr().and_then(|a| a.as_inet()).copied();
+    match addr {
+        Some(a) => gw.peers.original(a).map_or(a.ip(), |orig| orig.ip()),
+        None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    }
+}
+
+/// Holds every chunk back; returns the whole body once the stream ends.
+pub fn hold_body(ctx: &mut RequestCtx, body: &mut Option<Bytes>, end: bool) -> Result<Option<Bytes>, Refusal> {
+    if let Some(chunk) = body.take() {
+        ctx.body.push(&chunk)?;
+    }
+    if !end {
+        // Never `None` mid-stream: that would end the upstream body.
+        *body = Some(Bytes::new());
+        return Ok(None);
+    }
+    Ok(Some(ctx.body.take()))
+}
+
+/// Decides a complete body: executing routes are decoded, clamped and screened
+/// (on a blocking thread: Python analysis may take a while); the result is the
+/// body to forward.
+pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<Bytes, Refusal> {
+    if !ctx.route.executes() {
+        return Ok(whole);
+    }
+    let identity = ctx.identity.as_ref().ok_or(Refusal::Internal)?;
+    let policies = gw.policies(identity).clone();
+    let (dialect, rules) = (gw.dialect.clone(), gw.rules.load());
+    let (route, pq) = (ctx.route, ctx.path_and_query.clone());
+    let outcome = tokio::task::spawn_blocking(move || {
+        prepare(&dialect, route, &pq, &whole, &policies.tier, &rules.screen, &policies.screen)
+    })
+    .await
+    .map_err(|_| Refusal::Internal)?;
+    let verdicts = match &outcome {
+        Ok(p) => &p.verdicts,
+        Err((_, v)) => v,
+    };
+    gw.record_findings(ctx, verdicts);
+    let prepared = outcome.map_err(|(refusal, _)| refusal)?;
+    ctx.exec = Some(prepared.exec);
+    Ok(Bytes::from(prepared.body))
+}
+
+/// Rewrites the head sent upstream: identity encoding, request id, the client's
+/// address, no client credentials, and chunked framing for rewritten bodies.
+pub fn rewrite_upstream_head(up: &mut RequestHeader, ctx: &RequestCtx) -> pingora_core::Result<()> {
+    up.insert_header("Accept-Encoding", "identity")?;
+    up.insert_header("X-Request-Id", ctx.request_id.as_str())?;
+    up.remove_header("x-api-key");
+    up.remove_header("authorization");
+    if let Some(id) = &ctx.identity {
+        up.insert_header("X-Forwarded-For", id.ip.to_string())?;
+    }
+    let has_body = up.headers.contains_key(http::header::CONTENT_LENGTH)
+        || up.headers.contains_key(http::header::TRANSFER_ENCODING);
+    if ctx.route.executes() || has_body {
+        up.remove_header("content-length");
+        up.insert_header("Transfer-Encoding", "chunked")?;
+    }
+    Ok(())
+}

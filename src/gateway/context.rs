@@ -1,0 +1,104 @@
+//! The per-request record every stage writes its decision into; the audit line
+//! and metrics are read from it at the end.
+
+use super::body::BodyHold;
+use super::identity::Identity;
+use super::response::ResponseHold;
+use crate::error::Refusal;
+use execgate_dialect::{ExecRequest, RouteKind};
+use std::time::Instant;
+
+/// What happened to a request, for the audit line and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Decision {
+    /// Still being decided (or the client went away before a decision).
+    #[default]
+    Pending,
+    /// Sent to an executor.
+    Forwarded,
+    /// Refused by the gateway, with this code.
+    Refused(&'static str),
+}
+
+impl Decision {
+    /// The label used in logs and metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Decision::Pending => "aborted",
+            Decision::Forwarded => "forwarded",
+            Decision::Refused(code) => code,
+        }
+    }
+}
+
+/// Per-request state shared by the proxy hooks.
+#[derive(Debug)]
+pub struct RequestCtx {
+    /// `X-Request-Id` of this request.
+    pub request_id: String,
+    /// When the request head was read.
+    pub started: Instant,
+    /// Who the client is, once known.
+    pub identity: Option<Identity>,
+    /// The request's path and query, as the dialect reads it.
+    pub path_and_query: String,
+    /// What the route does.
+    pub route: RouteKind,
+    /// The tier's limits apply to this body.
+    pub body: BodyHold,
+    /// The decoded execution request, once the body is complete.
+    pub exec: Option<ExecRequest>,
+    /// `RateLimit*` headers for the response.
+    pub limit_headers: Vec<(&'static str, String)>,
+    /// The refusal, when a stage refused.
+    pub refusal: Option<Refusal>,
+    /// Why, in words for the audit log (never sent to the client).
+    pub reason: Option<String>,
+    /// The outcome.
+    pub decision: Decision,
+    /// When the request was sent upstream.
+    pub upstream_started: Option<Instant>,
+    /// The response body, held for inspection.
+    pub response: ResponseHold,
+    /// Replace the upstream body with this error (the status line is already out).
+    pub replace_body: Option<Refusal>,
+    /// Whether the upstream response body is inspected at all.
+    pub inspect_response: bool,
+    /// The response status sent.
+    pub status: u16,
+    /// Counted in the in-flight gauge (and must be uncounted once).
+    pub in_flight: bool,
+}
+
+impl Default for RequestCtx {
+    fn default() -> Self {
+        Self {
+            request_id: String::new(),
+            started: Instant::now(),
+            identity: None,
+            path_and_query: String::new(),
+            route: RouteKind::Unknown,
+            body: BodyHold::default(),
+            exec: None,
+            limit_headers: Vec::new(),
+            refusal: None,
+            reason: None,
+            decision: Decision::Pending,
+            upstream_started: None,
+            response: ResponseHold::default(),
+            replace_body: None,
+            inspect_response: false,
+            status: 0,
+            in_flight: false,
+        }
+    }
+}
+
+impl RequestCtx {
+    /// Records `refusal` as the decision and returns it back for rendering.
+    pub fn refuse(&mut self, refusal: Refusal) -> Refusal {
+        self.decision = Decision::Refused(refusal.code());
+        self.refusal = Some(refusal.clone());
+        refusal
+    }
+}

@@ -1,0 +1,274 @@
+//! Who is asking: the client's address (believing `X-Forwarded-For` only from
+//! trusted proxies), and the tier named by an API key or a JWT.
+//!
+//! A credential that is present but wrong is a 401, never a silent fall back to
+//! `anonymous` — otherwise a typo in a paid key would quietly cost its owner.
+
+use crate::config::{ApiClient, IdentitySettings, JwtAlgorithm, JwtSettings, Tier};
+use crate::error::Refusal;
+use execgate_core::{ClientKey, TierName};
+use http::HeaderMap;
+use ipnet::IpNet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+/// How the client proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// Nothing: keyed by IP, anonymous tier.
+    Anonymous,
+    /// An API key from config.
+    ApiKey,
+    /// A signed JWT.
+    Jwt,
+}
+
+impl Credential {
+    /// The name used in audit logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Credential::Anonymous => "anonymous",
+            Credential::ApiKey => "api_key",
+            Credential::Jwt => "jwt",
+        }
+    }
+}
+
+/// The outcome of identification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The client's address after proxy walking.
+    pub ip: IpAddr,
+    /// The key limits, blocks and reputation are kept under.
+    pub key: ClientKey,
+    /// The client id, for authenticated clients.
+    pub client: Option<String>,
+    /// The tier.
+    pub tier: TierName,
+    /// How the identity was established.
+    pub credential: Credential,
+}
+
+struct JwtVerifier {
+    key: DecodingKey,
+    validation: Validation,
+    subject_claim: String,
+    tier_claim: String,
+    default_tier: Option<TierName>,
+}
+
+/// Identifies requests; built once from config.
+pub struct Identifier {
+    trusted: Vec<IpNet>,
+    ipv6_prefix: u8,
+    api_keys: HashMap<[u8; 32], ApiClient>,
+    jwt: Option<JwtVerifier>,
+    tiers: Vec<TierName>,
+}
+
+impl Identifier {
+    /// Builds the identifier; fails only on a key config validation already accepted.
+    pub fn new(settings: &IdentitySettings, tiers: &BTreeMap<TierName, Tier>) -> Result<Self, String> {
+        let jwt = settings.jwt.as_ref().map(jwt_verifier).transpose()?;
+        Ok(Self {
+            trusted: settings.trusted_proxies.clone(),
+            ipv6_prefix: settings.ipv6_prefix,
+            api_keys: settings.api_keys.clone(),
+            jwt,
+            tiers: tiers.keys().cloned().collect(),
+        })
+    }
+
+    /// Identifies a request from `peer` with `headers`.
+    pub fn identify(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Identity, Refusal> {
+        let ip = self.client_ip(peer, headers);
+        let anonymous = Identity {
+            ip,
+            key: ClientKey::from_ip(ip, self.ipv6_prefix),
+            client: None,
+            tier: TierName::anonymous(),
+            credential: Credential::Anonymous,
+        };
+        match presented_credential(headers)? {
+            None => Ok(anonymous),
+            Some(token) => {
+                let (client, tier, credential) = self.authenticate(token)?;
+                Ok(Identity { key: ClientKey::from_client_id(&client), client: Some(client), tier, credential, ..anonymous })
+            }
+        }
+    }
+
+    /// The client address: the socket peer, or — only when the peer is a trusted
+    /// proxy — the first untrusted hop of `X-Forwarded-For` read right to left.
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = canonical(peer);
+        if !self.is_trusted(peer) {
+            return peer;
+        }
+        let mut client = peer;
+        let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        let hops: Vec<&str> = hops.flat_map(|v| v.split(',')).collect();
+        for hop in hops.iter().rev() {
+            let Some(ip) = parse_hop(hop) else { break };
+            client = ip;
+            if !self.is_trusted(ip) {
+                break;
+            }
+        }
+        client
+    }
+
+    fn is_trusted(&self, ip: IpAddr) -> bool {
+        self.trusted.iter().any(|n| n.contains(&ip))
+    }
+
+    fn authenticate(&self, token: &str) -> Result<(String, TierName, Credential), Refusal> {
+        if let Some(jwt) = &self.jwt
+            && looks_like_jwt(token)
+        {
+            let (client, tier) = self.verify_jwt(jwt, token)?;
+            return Ok((client, tier, Credential::Jwt));
+        }
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        match self.api_keys.get(&digest) {
+            Some(owner) => Ok((owner.client.clone(), owner.tier.clone(), Credential::ApiKey)),
+            None => Err(unauthorized("invalid API key")),
+        }
+    }
+
+    fn verify_jwt(&self, jwt: &JwtVerifier, token: &str) -> Result<(String, TierName), Refusal> {
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &jwt.key, &jwt.validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => unauthorized("token expired"),
+                _ => unauthorized("invalid token"),
+            })?;
+        let claims = data.claims;
+        let client = claims
+            .get(&jwt.subject_claim)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| unauthorized("token has no subject"))?;
+        let tier = match claims.get(&jwt.tier_claim) {
+            Some(v) => {
+                let name = TierName(v.as_str().unwrap_or_default().to_string());
+                self.tiers.contains(&name).then_some(name).ok_or_else(|| unauthorized("token names an unknown tier"))?
+            }
+            None => jwt.default_tier.clone().ok_or_else(|| unauthorized("token names no tier"))?,
+        };
+        Ok((client.to_string(), tier))
+    }
+}
+
+fn jwt_verifier(s: &JwtSettings) -> Result<JwtVerifier, String> {
+    let (key, alg) = match s.algorithm {
+        JwtAlgorithm::Hs256 => (DecodingKey::from_secret(&s.key), Algorithm::HS256),
+        JwtAlgorithm::Rs256 => (DecodingKey::from_rsa_pem(&s.key).map_err(|e| e.to_string())?, Algorithm::RS256),
+    };
+    let mut validation = Validation::new(alg);
+    validation.leeway = s.leeway.as_secs();
+    validation.validate_exp = true;
+    validation.set_required_spec_claims(&["exp"]);
+    validation.validate_aud = s.audience.is_some();
+    if let Some(aud) = &s.audience {
+        validation.set_audience(&[aud]);
+    }
+    if let Some(iss) = &s.issuer {
+        validation.set_issuer(&[iss]);
+    }
+    Ok(JwtVerifier {
+        key,
+        validation,
+        subject_claim: s.subject_claim.clone(),
+        tier_claim: s.tier_claim.clone(),
+        default_tier: s.default_tier.clone(),
+    })
+}
+
+fn unauthorized(message: &str) -> Refusal {
+    Refusal::Unauthorized { message: message.to_string() }
+}
+
+/// The credential in `X-Api-Key` or `Authorization: Bearer`, if any.
+fn presented_credential(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
+    if let Some(v) = headers.get("x-api-key") {
+        let key = v.to_str().map_err(|_| unauthorized("invalid API key"))?.trim();
+        return if key.is_empty() { Err(unauthorized("empty API key")) } else { Ok(Some(key)) };
+    }
+    let Some(v) = headers.get(http::header::AUTHORIZATION) else { return Ok(None) };
+    let value = v.to_str().map_err(|_| unauthorized("invalid Authorization header"))?.trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(unauthorized("unsupported Authorization scheme: use Bearer"));
+    }
+    let token = token.trim();
+    if token.is_empty() { Err(unauthorized("empty bearer token")) } else { Ok(Some(token)) }
+}
+
+fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3 && token.starts_with("eyJ")
+}
+
+/// An IPv4-mapped IPv6 peer is the IPv4 client it stands for.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// One `X-Forwarded-For` hop: an address, maybe with a port or in brackets.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let h = hop.trim();
+    if let Ok(ip) = h.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    if let Ok(sa) = h.parse::<std::net::SocketAddr>() {
+        return Some(canonical(sa.ip()));
+    }
+    h.strip_prefix('[').and_then(|r| r.strip_suffix(']')).and_then(|r| r.parse().ok()).map(canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tiers::builtin_tiers;
+
+    fn identifier(trusted: &[&str]) -> Identifier {
+        let settings = IdentitySettings {
+            trusted_proxies: trusted.iter().map(|s| s.parse().unwrap()).collect(),
+            ipv6_prefix: 64,
+            api_keys: HashMap::new(),
+            jwt: None,
+        };
+        Identifier::new(&settings, &builtin_tiers()).unwrap()
+    }
+
+    fn xff(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_from_untrusted_peers() {
+        let id = identifier(&["10.0.0.0/8"]);
+        let ip = id.client_ip("203.0.113.9".parse().unwrap(), &xff("1.2.3.4"));
+        assert_eq!(ip, "203.0.113.9".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn forwarded_for_walks_right_to_left_past_trusted_hops() {
+        let id = identifier(&["10.0.0.0/8"]);
+        let ip = id.client_ip("10.0.0.1".parse().unwrap(), &xff("6.6.6.6, 198.51.100.4, 10.1.1.1"));
+        assert_eq!(ip, "198.51.100.4".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn garbage_hops_stop_the_walk_at_the_last_good_one() {
+        let id = identifier(&["10.0.0.0/8"]);
+        let ip = id.client_ip("10.0.0.1".parse().unwrap(), &xff("6.6.6.6, nonsense, 10.2.2.2"));
+        assert_eq!(ip, "10.2.2.2".parse::<IpAddr>().unwrap());
+    }
+}

@@ -1,0 +1,184 @@
+//! The Pingora proxy: one module per stage of a request's way through the gateway.
+//!
+//! `Gateway` owns what the stages share (identity, policy, limits, dialect,
+//! rules, upstreams, metrics); `proxy` is the thin `ProxyHttp` impl that calls
+//! `admission` (request side) and `outbound` (response side) in order.
+
+pub mod admission;
+pub mod audit;
+pub mod body;
+pub mod context;
+pub mod identity;
+pub mod ip_policy;
+pub mod limits;
+pub mod outbound;
+pub mod proxy;
+pub mod request;
+pub mod request_id;
+pub mod respond;
+pub mod response;
+pub mod upstream;
+
+use crate::accept::PeerTable;
+use crate::config::{Settings, Tier};
+use crate::error::Refusal;
+use crate::metrics::Metrics;
+use crate::rules::Rules;
+use bytes::Bytes;
+use context::RequestCtx;
+use execgate_core::{Live, TierName};
+use execgate_dialect::Dialect;
+use execgate_sanitize::OutputPolicy;
+use execgate_screen::{ScreenPolicy, Verdict};
+use execgate_state::{BlockStore, RateLimiter};
+use identity::{Identifier, Identity};
+use ip_policy::IpPolicy;
+use limits::Limits;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use upstream::Upstreams;
+
+/// What the proxy needs from outside config: shared state and the rule set.
+pub struct Shared {
+    /// The rate limiter (memory by default).
+    pub limiter: Arc<dyn RateLimiter>,
+    /// The dynamic blocklist.
+    pub blocks: Arc<dyn BlockStore>,
+    /// Screening and output rules, swapped on reload.
+    pub rules: Arc<Live<Rules>>,
+    /// Metrics registry.
+    pub metrics: Metrics,
+    /// Real client addresses of connections relayed by the accept guard.
+    pub peers: Arc<PeerTable>,
+}
+
+/// Per-tier policies derived once from config.
+pub struct TierPolicies {
+    /// The tier.
+    pub tier: Tier,
+    /// Screening policy with the tier's threshold.
+    pub screen: ScreenPolicy,
+    /// Output policy with the tier's caps.
+    pub output: OutputPolicy,
+}
+
+/// The gateway: everything the proxy hooks share.
+pub struct Gateway {
+    identifier: Identifier,
+    ip_policy: IpPolicy,
+    blocks: Arc<dyn BlockStore>,
+    limits: Limits,
+    tiers: BTreeMap<TierName, Arc<TierPolicies>>,
+    fallback: Arc<TierPolicies>,
+    dialect: Arc<Dialect>,
+    rules: Arc<Live<Rules>>,
+    upstreams: Upstreams,
+    metrics: Metrics,
+    peers: Arc<PeerTable>,
+    body_timeout: Duration,
+}
+
+impl Gateway {
+    /// Builds the gateway from validated settings and the shared state.
+    pub fn new(settings: &Settings, shared: Shared, upstreams: Upstreams) -> Result<Self, String> {
+        let tiers: BTreeMap<TierName, Arc<TierPolicies>> = settings
+            .tiers
+            .values()
+            .map(|t| (t.name.clone(), Arc::new(policies(settings, t))))
+            .collect();
+        let fallback = tiers
+            .get(&TierName::anonymous())
+            .or_else(|| tiers.values().next())
+            .cloned()
+            .ok_or("config has no tiers")?;
+        Ok(Self {
+            identifier: Identifier::new(&settings.identity, &settings.tiers)?,
+            ip_policy: IpPolicy::new(&settings.ip_policy)?,
+            blocks: shared.blocks,
+            limits: Limits::new(shared.limiter, settings.limits.passthrough),
+            tiers,
+            fallback,
+            dialect: Arc::new(Dialect::new(settings.dialect.clone())?),
+            rules: shared.rules,
+            upstreams,
+            metrics: shared.metrics,
+            peers: shared.peers,
+            body_timeout: settings.server.body_timeout,
+        })
+    }
+
+    /// The tier of `identity` (anonymous when its tier vanished on reload).
+    fn tier(&self, identity: &Identity) -> &Tier {
+        &self.policies(identity).tier
+    }
+
+    /// The policies of `identity`'s tier.
+    fn policies(&self, identity: &Identity) -> &Arc<TierPolicies> {
+        self.tiers.get(&identity.tier).unwrap_or(&self.fallback)
+    }
+
+    /// Counts findings by rule and notes them for the audit line.
+    fn record_findings(&self, ctx: &mut RequestCtx, verdicts: &[Verdict]) {
+        let mut rules = Vec::new();
+        for finding in verdicts.iter().flat_map(|v| v.findings.iter()) {
+            self.metrics.findings.with_label_values(&[&finding.rule]).inc();
+            rules.push(finding.rule.clone());
+        }
+        if !rules.is_empty() {
+            ctx.reason = Some(format!("findings: {}", rules.join(",")));
+        }
+    }
+
+    /// The most response bytes held for inspection: room for both capped
+    /// streams with JSON escaping, plus the envelope.
+    fn response_cap(&self, ctx: &RequestCtx) -> usize {
+        let tier = ctx.identity.as_ref().map(|i| self.tier(i));
+        let per_run = tier.map_or(110 << 10, |t| t.stdout_max.as_usize() + t.stderr_max.as_usize());
+        let runs = ctx.exec.as_ref().map_or(1, |e| e.submissions.len().max(1));
+        per_run.saturating_mul(6).saturating_mul(runs).saturating_add(64 << 10)
+    }
+
+    /// Sanitizes a held executor response with the current output rules; a body
+    /// cut at the hold's cap is closed into valid JSON and marked truncated.
+    fn sanitize(&self, ctx: &RequestCtx, held: &[u8]) -> Result<Bytes, Refusal> {
+        let identity = ctx.identity.as_ref().ok_or(Refusal::Internal)?;
+        let policy = &self.policies(identity).output;
+        let fields: Vec<execgate_sanitize::FieldSpec> = self
+            .dialect
+            .response_fields(&ctx.path_and_query, ctx.exec.as_ref())
+            .into_iter()
+            .map(output_field)
+            .collect();
+        let rules = self.rules.load();
+        let sanitize = if ctx.response.overflowed() {
+            execgate_sanitize::sanitize_truncated
+        } else {
+            execgate_sanitize::sanitize_json
+        };
+        let clean = sanitize(&rules.output, policy, held, &fields)
+            .map_err(|_| Refusal::UpstreamFailed { message: "the executor answered with invalid JSON".into() })?;
+        Ok(Bytes::from(clean.body))
+    }
+}
+
+/// The dialect's description of an output field, in the sanitizer's terms.
+fn output_field(spec: execgate_dialect::FieldSpec) -> execgate_sanitize::FieldSpec {
+    use execgate_dialect::FieldKind as D;
+    use execgate_sanitize::FieldKind as S;
+    let kind = match spec.kind {
+        D::Stdout => S::Stdout,
+        D::Stderr => S::Stderr,
+        D::Other => S::Other,
+    };
+    execgate_sanitize::FieldSpec::new(spec.pointer, kind, spec.base64)
+}
+
+fn policies(settings: &Settings, tier: &Tier) -> TierPolicies {
+    let mut screen = settings.screen.clone();
+    screen.threshold = tier.inbound_threshold;
+    let mut output = settings.output.clone();
+    output.stdout_max_bytes = tier.stdout_max;
+    output.stderr_max_bytes = tier.stderr_max;
+    TierPolicies { tier: tier.clone(), screen, output }
+}

@@ -1,0 +1,72 @@
+//! The response side: harden headers, hold the executor's body (capped), run it
+//! through the output sanitizer, and turn broken executor answers into 502 JSON.
+
+use super::Gateway;
+use super::context::RequestCtx;
+use super::response::{ResponseHold, harden, is_encoded, is_json};
+use crate::error::Refusal;
+use bytes::Bytes;
+use pingora_http::ResponseHeader;
+
+/// Response head: latency, hygiene, and the decision to inspect or replace the body.
+pub fn on_head(gw: &Gateway, resp: &mut ResponseHeader, ctx: &mut RequestCtx) -> pingora_core::Result<()> {
+    if let Some(started) = ctx.upstream_started.take() {
+        gw.metrics.upstream_latency.observe(started.elapsed().as_secs_f64());
+    }
+    harden(resp)?;
+    resp.insert_header("X-Request-Id", ctx.request_id.as_str())?;
+    for (name, value) in &ctx.limit_headers {
+        resp.insert_header(*name, value.as_str())?;
+    }
+    ctx.status = resp.status.as_u16();
+    if !ctx.route.executes() {
+        return Ok(());
+    }
+    let broken = if is_encoded(resp) {
+        Some("the executor sent an encoded body")
+    } else if !is_json(resp) {
+        Some("the executor did not answer with JSON")
+    } else {
+        None
+    };
+    resp.remove_header("content-length");
+    resp.remove_header("content-encoding");
+    if let Some(message) = broken {
+        let refusal = Refusal::UpstreamFailed { message: message.into() };
+        resp.set_status(refusal.status())?;
+        resp.insert_header("Content-Type", "application/json")?;
+        ctx.status = refusal.status();
+        ctx.replace_body = Some(refusal);
+        return Ok(());
+    }
+    ctx.inspect_response = true;
+    ctx.response = ResponseHold::new(gw.response_cap(ctx));
+    Ok(())
+}
+
+/// Response body: held until the end, then released sanitized (or replaced).
+pub fn on_body(gw: &Gateway, body: &mut Option<Bytes>, end: bool, ctx: &mut RequestCtx) {
+    if ctx.replace_body.is_none() && !ctx.inspect_response {
+        return;
+    }
+    if let Some(chunk) = body.take() {
+        ctx.response.push(&chunk);
+    }
+    if !end {
+        return;
+    }
+    if let Some(refusal) = &ctx.replace_body {
+        *body = Some(Bytes::from(refusal.render(&ctx.request_id).body));
+        return;
+    }
+    let held = ctx.response.take();
+    *body = Some(match gw.sanitize(ctx, &held) {
+        Ok(clean) => clean,
+        Err(refusal) => {
+            ctx.reason = Some(format!("executor response unusable: {}", refusal.code()));
+            let bytes = Bytes::from(refusal.render(&ctx.request_id).body);
+            ctx.replace_body = Some(refusal);
+            bytes
+        }
+    });
+}

@@ -1,0 +1,142 @@
+//! The thin `ProxyHttp` implementation: each hook hands over to one stage.
+
+use super::context::{Decision, RequestCtx};
+use super::{Gateway, admission, outbound, respond};
+use crate::error::Refusal;
+use async_trait::async_trait;
+use bytes::Bytes;
+use pingora_core::upstreams::peer::HttpPeer;
+use pingora_core::{Error, ErrorSource, ErrorType, Result};
+use pingora_http::{RequestHeader, ResponseHeader};
+use pingora_proxy::{FailToProxy, ProxyHttp, Session};
+use std::time::Instant;
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx::default()
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        admission::start(self, session, ctx);
+        match admission::admit(self, session, ctx) {
+            Ok(()) => Ok(false),
+            Err(refusal) => {
+                let refusal = self.refuse(ctx, refusal);
+                respond::send(session, ctx, &refusal).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let decided = match admission::hold_body(ctx, body, end_of_stream) {
+            Ok(None) => return Ok(()),
+            Ok(Some(whole)) => admission::decide(self, ctx, whole).await,
+            Err(refusal) => Err(refusal),
+        };
+        match decided {
+            Ok(forward) => {
+                *body = Some(forward);
+                Ok(())
+            }
+            Err(refusal) => {
+                let refusal = self.refuse(ctx, refusal);
+                Err(Error::explain(ErrorType::HTTPStatus(refusal.status()), "request refused"))
+            }
+        }
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
+        self.upstreams.pick().map_err(|refusal| {
+            let refusal = self.refuse(ctx, refusal);
+            Error::explain(ErrorType::HTTPStatus(refusal.status()), "no healthy executor")
+        })
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        admission::rewrite_upstream_head(upstream, ctx)?;
+        ctx.decision = Decision::Forwarded;
+        ctx.upstream_started = Some(Instant::now());
+        Ok(())
+    }
+
+    async fn response_filter(&self, _session: &mut Session, resp: &mut ResponseHeader, ctx: &mut RequestCtx) -> Result<()> {
+        outbound::on_head(self, resp, ctx)
+    }
+
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<Option<std::time::Duration>> {
+        outbound::on_body(self, body, end_of_stream, ctx);
+        Ok(None)
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+        let refusal = match (ctx.refusal.clone(), classify(e)) {
+            (Some(recorded), _) => recorded,
+            (None, Some(found)) => self.refuse(ctx, found),
+            (None, None) => return FailToProxy { error_code: 0, can_reuse_downstream: false },
+        };
+        ctx.reason.get_or_insert_with(|| e.to_string());
+        if let Err(err) = respond::send(session, ctx, &refusal).await {
+            tracing::debug!(request_id = %ctx.request_id, "could not send error response: {err}");
+        }
+        FailToProxy { error_code: refusal.status(), can_reuse_downstream: false }
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        let head = session.req_header();
+        let method = head.method.to_string();
+        let path = head.uri.path().to_string();
+        super::audit::finish(ctx, &self.metrics, &method, &path);
+    }
+}
+
+/// Maps a Pingora failure with no refusal recorded to what the client is told;
+/// `None` when the client is gone and nothing can be sent.
+fn classify(e: &Error) -> Option<Refusal> {
+    use ErrorType::*;
+    let upstream = matches!(e.esource(), ErrorSource::Upstream);
+    match e.etype() {
+        ConnectTimedout | ReadTimedout | WriteTimedout if upstream => Some(Refusal::UpstreamTimeout),
+        ReadTimedout => Some(Refusal::BodyTimeout),
+        ConnectRefused | ConnectNoRoute | ConnectError | SocketError => Some(Refusal::UpstreamUnavailable),
+        _ if upstream => Some(Refusal::UpstreamFailed { message: "the executor failed to answer".into() }),
+        ReadError | WriteError | ConnectionClosed => None,
+        InvalidHTTPHeader | H1Error | H2Error | InvalidH2 => Some(Refusal::InvalidRequest {
+            field: None,
+            message: "malformed HTTP request".into(),
+        }),
+        _ => Some(Refusal::Internal),
+    }
+}
+
+impl Gateway {
+    /// Records `refusal` in `ctx` and in the refusal metrics.
+    fn refuse(&self, ctx: &mut RequestCtx, refusal: Refusal) -> Refusal {
+        match &refusal {
+            Refusal::RateLimited { window, .. } => self.metrics.rate_limited.with_label_values(&[window]).inc(),
+            Refusal::IpBlocked { category, .. } => self.metrics.blocks.with_label_values(&[category.as_str()]).inc(),
+            _ => {}
+        }
+        ctx.refuse(refusal)
+    }
+}

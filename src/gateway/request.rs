@@ -1,0 +1,90 @@
+//! The held-back body, decided: decode it with the executor's dialect, enforce
+//! the tier's code cap, clamp requested limits, and screen the code. Only the
+//! rewritten body that comes out of here is ever sent upstream.
+
+use crate::config::Tier;
+use crate::error::{Refusal, ShownFinding};
+use execgate_dialect::{Dialect, ExecRequest, RequestError, RouteKind, TierLimits};
+use execgate_screen::{Language, RuleSet, ScreenPolicy, Verdict};
+
+/// The body to forward, and what it asks to run.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The rewritten body (limits clamped).
+    pub body: Vec<u8>,
+    /// The decoded request.
+    pub exec: ExecRequest,
+    /// Screening verdicts, one per submission (findings feed metrics and logs).
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Decides an executing request's body; `Err` is the refusal to send.
+pub fn prepare(
+    dialect: &Dialect,
+    route: RouteKind,
+    path_and_query: &str,
+    body: &[u8],
+    tier: &Tier,
+    rules: &RuleSet,
+    policy: &ScreenPolicy,
+) -> Result<Prepared, (Refusal, Vec<Verdict>)> {
+    let no_verdicts = |r: Refusal| (r, Vec::new());
+    let exec = dialect.parse_request(route, path_and_query, body).map_err(|e| no_verdicts(invalid(e)))?;
+    check_code_size(&exec, tier).map_err(no_verdicts)?;
+    let limits = TierLimits { run_time: tier.run_time, memory_bytes: tier.memory.bytes() };
+    let rewritten = dialect.clamp(&exec, &limits).map_err(|e| no_verdicts(invalid(e)))?;
+    let verdicts = screen_all(&exec, rules, policy);
+    if let Some(refusal) = refusal_of(&verdicts) {
+        return Err((refusal, verdicts));
+    }
+    Ok(Prepared { body: rewritten, exec, verdicts })
+}
+
+fn invalid(e: RequestError) -> Refusal {
+    Refusal::InvalidRequest { field: Some(e.field), message: e.message }
+}
+
+/// All files of all submissions together must fit the tier's code cap.
+fn check_code_size(exec: &ExecRequest, tier: &Tier) -> Result<(), Refusal> {
+    let total: u64 = exec
+        .submissions
+        .iter()
+        .flat_map(|s| s.files.iter())
+        .map(|f| f.content.len() as u64)
+        .sum();
+    if total > tier.code_max.bytes() {
+        return Err(Refusal::CodeTooLarge { limit: tier.code_max.bytes() });
+    }
+    Ok(())
+}
+
+/// Screens every file of every submission in the submission's language.
+fn screen_all(exec: &ExecRequest, rules: &RuleSet, policy: &ScreenPolicy) -> Vec<Verdict> {
+    exec.submissions
+        .iter()
+        .flat_map(|s| {
+            let language = Language::from_name(&s.language);
+            s.files.iter().map(move |f| execgate_screen::screen(rules, language, &f.content, policy))
+        })
+        .collect()
+}
+
+/// The refusal for the first refusing verdict: total score and every finding shown.
+fn refusal_of(verdicts: &[Verdict]) -> Option<Refusal> {
+    if !verdicts.iter().any(|v| v.refused) {
+        return None;
+    }
+    let score = verdicts.iter().map(|v| v.score).sum();
+    let findings = verdicts
+        .iter()
+        .flat_map(|v| v.findings.iter())
+        .map(|f| ShownFinding {
+            rule: f.rule.clone(),
+            line: f.line,
+            column: f.column,
+            severity: f.severity.as_str().to_string(),
+            message: f.message.clone(),
+        })
+        .collect();
+    Some(Refusal::CodeRejected { score, findings })
+}

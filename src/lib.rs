@@ -1,0 +1,13 @@
+//! execgate: a security gateway in front of code-execution services.
+//!
+//! The binary (`src/main.rs`) is a thin CLI; everything it runs lives here so
+//! that integration tests start the real gateway in-process.
+
+pub mod accept;
+pub mod admin;
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod metrics;
+pub mod rules;
+pub mod server;

@@ -1,0 +1,117 @@
+//! Screening and output rules, loaded together and hot-swapped as one value.
+//!
+//! Reload comes from SIGHUP, a file watcher on the rule paths, or the admin
+//! endpoint; all three call `Reloader::reload`. A bad file keeps the old rules
+//! and reports `file:rule-id: reason` in the log and to the caller.
+
+use crate::config::raw::RawRules;
+use crate::metrics::Metrics;
+use execgate_core::Live;
+use execgate_sanitize::OutputRules;
+use execgate_screen::RuleSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The rules every request reads a snapshot of.
+pub struct Rules {
+    /// Code screening rules.
+    pub screen: RuleSet,
+    /// Output redaction and leak rules.
+    pub output: OutputRules,
+}
+
+/// Loads both rule sets; errors are `file:rule-id: reason` lines.
+pub fn load(cfg: &RawRules) -> Result<Rules, Vec<String>> {
+    let screen = RuleSet::load(&cfg.screen).map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>());
+    let output = OutputRules::load(&cfg.output).map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>());
+    match (screen, output) {
+        (Ok(screen), Ok(output)) => Ok(Rules { screen, output }),
+        (screen, output) => Err(screen.err().into_iter().chain(output.err()).flatten().collect()),
+    }
+}
+
+/// Reloads rules into the live slot and counts the outcome.
+#[derive(Clone)]
+pub struct Reloader {
+    live: Arc<Live<Rules>>,
+    cfg: RawRules,
+    metrics: Metrics,
+}
+
+impl Reloader {
+    /// A reloader for `live`, reading the paths in `cfg`.
+    pub fn new(live: Arc<Live<Rules>>, cfg: RawRules, metrics: Metrics) -> Self {
+        Self { live, cfg, metrics }
+    }
+
+    /// Loads the rule files again; on error the old rules stay in place.
+    pub fn reload(&self, trigger: &str) -> Result<(), Vec<String>> {
+        match load(&self.cfg) {
+            Ok(rules) => {
+                self.live.store(rules);
+                self.metrics.reloads.with_label_values(&["ok"]).inc();
+                tracing::info!(trigger, "rules reloaded");
+                Ok(())
+            }
+            Err(errors) => {
+                self.metrics.reloads.with_label_values(&["error"]).inc();
+                for e in &errors {
+                    tracing::error!(trigger, "rule reload refused, keeping the old rules: {e}");
+                }
+                Err(errors)
+            }
+        }
+    }
+
+    /// The directories to watch (files are watched through their directory).
+    fn watched(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = self
+            .cfg
+            .screen
+            .iter()
+            .chain(&self.cfg.output)
+            .map(|p| if p.is_dir() { p.clone() } else { p.parent().map(PathBuf::from).unwrap_or_default() })
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+}
+
+/// Reloads on SIGHUP, from a dedicated thread.
+pub fn on_sighup(reloader: Reloader) -> std::io::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
+    std::thread::Builder::new().name("sighup".into()).spawn(move || {
+        for _ in signals.forever() {
+            let _ = reloader.reload("sighup");
+        }
+    })?;
+    Ok(())
+}
+
+/// Reloads when files change under the rule directories; events within
+/// 200 ms are taken as one change. The returned watcher must be kept alive.
+pub fn watch(reloader: Reloader) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !e.kind.is_access()) {
+            let _ = tx.send(());
+        }
+    })?;
+    for dir in reloader.watched() {
+        watcher.watch(&dir, notify::RecursiveMode::Recursive)?;
+    }
+    std::thread::Builder::new()
+        .name("rule-watch".into())
+        .spawn(move || {
+            while rx.recv().is_ok() {
+                while rx.recv_timeout(Duration::from_millis(200)).is_ok() {}
+                let _ = reloader.reload("watch");
+            }
+        })
+        .map_err(|e| notify::Error::generic(&e.to_string()))?;
+    Ok(watcher)
+}

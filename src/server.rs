@@ -1,0 +1,234 @@
+//! Assembles and runs the gateway: shared state, rules, the Pingora proxy
+//! (behind the accept guard) and the admin listener.
+//!
+//! `start` returns once every listener is bound, so tests run the real
+//! gateway in-process on ephemeral ports and `stop` it when done.
+
+use crate::accept::{self, GuardLimits, PeerTable};
+use crate::admin::{self, AdminState};
+use crate::config::Settings;
+use crate::gateway::{Gateway, Shared, upstream};
+use crate::metrics::Metrics;
+use crate::rules::{self, Reloader};
+use async_trait::async_trait;
+use execgate_core::{Clock, Live, SystemClock};
+use execgate_state::{MemoryBlockStore, MemoryRateLimiter};
+use pingora_core::server::configuration::ServerConf;
+use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use tokio::sync::oneshot;
+
+/// How the gateway is started.
+pub struct Options {
+    /// Time source for limits, blocks and reputation (tests inject a `ManualClock`).
+    pub clock: Arc<dyn Clock>,
+    /// Stop on SIGTERM/SIGINT (the CLI) rather than only through `Running::stop` (tests).
+    pub unix_signals: bool,
+    /// Reload rules on SIGHUP and on file changes.
+    pub reload_triggers: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { clock: Arc::new(SystemClock), unix_signals: true, reload_triggers: true }
+    }
+}
+
+/// A running gateway.
+pub struct Running {
+    /// The public proxy address.
+    pub proxy_addr: SocketAddr,
+    /// The admin address.
+    pub admin_addr: SocketAddr,
+    /// The blocklist, for tests and embedding.
+    pub blocks: Arc<MemoryBlockStore>,
+    /// Metrics.
+    pub metrics: Metrics,
+    stop_proxy: Option<oneshot::Sender<()>>,
+    proxy_thread: Option<JoinHandle<()>>,
+    side: Option<tokio::runtime::Runtime>,
+    _watcher: Option<notify::RecommendedWatcher>,
+}
+
+/// Starts everything described by `settings`; returns once all listeners are bound.
+pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
+    let metrics = Metrics::new().map_err(|e| format!("metrics: {e}"))?;
+    let rules = rules::load(&settings.rules).map_err(|errs| format!("rules not loaded:\n  {}", errs.join("\n  ")))?;
+    let live = Arc::new(Live::new(rules));
+    let reloader = Reloader::new(live.clone(), settings.rules.clone(), metrics.clone());
+    let limiter = Arc::new(MemoryRateLimiter::new(opts.clock.clone(), settings.limits.max_tracked_clients));
+    let blocks = Arc::new(
+        MemoryBlockStore::open(settings.blocklist.path.as_deref(), opts.clock.clone())
+            .map_err(|e| format!("blocklist: {e}"))?,
+    );
+    let peers = Arc::new(PeerTable::default());
+    let (upstreams, health) = upstream::build(&settings.upstream)?;
+    let shared = Shared { limiter: limiter.clone(), blocks: blocks.clone(), rules: live, metrics: metrics.clone(), peers: peers.clone() };
+    let gateway = Gateway::new(settings, shared, upstreams.clone())?;
+
+    let side = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("execgate-accept")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    let public = side
+        .block_on(tokio::net::TcpListener::bind(settings.server.listen))
+        .map_err(|e| format!("server.listen {}: {e}", settings.server.listen))?;
+    let admin_listener = side
+        .block_on(tokio::net::TcpListener::bind(settings.server.admin_listen))
+        .map_err(|e| format!("server.admin_listen {}: {e}", settings.server.admin_listen))?;
+    let inner = free_loopback_port()?;
+    let (stop_proxy, proxy_thread) = run_proxy(settings, gateway, health, inner, opts.unix_signals)?;
+
+    let proxy_addr = public.local_addr().map_err(|e| e.to_string())?;
+    let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
+    let limits = GuardLimits {
+        header_timeout: settings.server.header_timeout,
+        max_header_bytes: settings.server.max_header_bytes,
+        max_connections: settings.server.max_connections,
+    };
+    side.spawn(accept::serve(public, inner, limits, peers));
+    let admin = admin::router(AdminState { metrics: metrics.clone(), reloader: reloader.clone(), upstreams });
+    side.spawn(async move {
+        if let Err(e) = axum::serve(admin_listener, admin).await {
+            tracing::error!("admin listener failed: {e}");
+        }
+    });
+    side.spawn(evict_idle(limiter));
+    let watcher = if opts.reload_triggers && settings.rules.watch { start_reload_triggers(reloader) } else { None };
+    wait_until_listening(inner)?;
+    tracing::info!(%proxy_addr, %admin_addr, "execgate gateway listening");
+    Ok(Running {
+        proxy_addr,
+        admin_addr,
+        blocks,
+        metrics,
+        stop_proxy: Some(stop_proxy),
+        proxy_thread: Some(proxy_thread),
+        side: Some(side),
+        _watcher: watcher,
+    })
+}
+
+fn start_reload_triggers(reloader: Reloader) -> Option<notify::RecommendedWatcher> {
+    if let Err(e) = rules::on_sighup(reloader.clone()) {
+        tracing::warn!("SIGHUP reload unavailable: {e}");
+    }
+    rules::watch(reloader).map_err(|e| tracing::warn!("rule file watching unavailable: {e}")).ok()
+}
+
+/// Drops idle rate-limit keys every minute so memory stays bounded.
+async fn evict_idle(limiter: Arc<MemoryRateLimiter>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        limiter.evict_idle();
+    }
+}
+
+/// Stops Pingora when told to through a channel (used instead of Unix signals).
+struct ChannelSignal(parking_lot::Mutex<Option<oneshot::Receiver<()>>>);
+
+#[async_trait]
+impl ShutdownSignalWatch for ChannelSignal {
+    async fn recv(&self) -> ShutdownSignal {
+        let rx = self.0.lock().take();
+        match rx {
+            Some(rx) => {
+                let _ = rx.await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+        ShutdownSignal::FastShutdown
+    }
+}
+
+type ProxyHandle = (oneshot::Sender<()>, JoinHandle<()>);
+
+fn run_proxy(
+    settings: &Settings,
+    gateway: Gateway,
+    health: pingora_core::services::background::GenBackgroundService<
+        pingora_load_balancing::LoadBalancer<pingora_load_balancing::selection::RoundRobin>,
+    >,
+    inner: SocketAddr,
+    unix_signals: bool,
+) -> Result<ProxyHandle, String> {
+    let conf = ServerConf {
+        threads: settings.server.threads,
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(1),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+    let mut proxy = pingora_proxy::http_proxy_service(&server.configuration, gateway);
+    proxy.add_tcp(&inner.to_string());
+    server.add_service(proxy);
+    server.add_service(health);
+    let (tx, rx) = oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name("execgate-proxy".into())
+        .spawn(move || {
+            // Built on the thread: RunArgs is not Send.
+            let args = if unix_signals {
+                RunArgs::default()
+            } else {
+                RunArgs { shutdown_signal: Box::new(ChannelSignal(parking_lot::Mutex::new(Some(rx)))) }
+            };
+            server.run(args)
+        })
+        .map_err(|e| format!("proxy thread: {e}"))?;
+    Ok((tx, thread))
+}
+
+/// A loopback port nobody listens on, for Pingora behind the guard.
+fn free_loopback_port() -> Result<SocketAddr, String> {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free loopback port: {e}"))?;
+    probe.local_addr().map_err(|e| e.to_string())
+}
+
+fn wait_until_listening(addr: SocketAddr) -> Result<(), String> {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    Err(format!("the proxy did not start listening on {addr}"))
+}
+
+impl Running {
+    /// Blocks until the proxy stops (on SIGTERM/SIGINT when started with Unix signals).
+    pub fn wait(mut self) {
+        if let Some(t) = self.proxy_thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Stops the proxy and the admin listener.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(tx) = self.stop_proxy.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.proxy_thread.take() {
+            let _ = t.join();
+        }
+        if let Some(rt) = self.side.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
