@@ -1,0 +1,133 @@
+//! The blocklist on disk: decisions survive restarts and crashes; corrupt
+//! files stop start-up with an error naming the file and line.
+
+use execgate_core::ManualClock;
+use execgate_state::{BlockError, BlockFilter, BlockStore, MemoryBlockStore, NewBlock, Origin, Page};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn block(value: &str, secs: Option<u64>) -> NewBlock {
+    NewBlock {
+        value: value.into(),
+        duration: secs.map(Duration::from_secs),
+        reason: "persist".into(),
+        origin: Origin::Manual,
+        created_by: "test".into(),
+    }
+}
+
+fn open(path: &Path, clock: &ManualClock) -> Result<MemoryBlockStore, BlockError> {
+    MemoryBlockStore::open(Some(path), Arc::new(clock.clone()))
+}
+
+fn all(s: &MemoryBlockStore) -> Vec<execgate_state::BlockDecision> {
+    s.list(&BlockFilter::default(), Page { offset: 0, limit: usize::MAX })
+}
+
+fn journal(path: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.journal", path.display()))
+}
+
+#[test]
+fn decisions_survive_a_restart_and_ids_are_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let clock = ManualClock::default();
+    let (kept, max_id) = {
+        let s = open(&path, &clock).unwrap();
+        let a = s.add(block("203.0.113.7", None)).unwrap();
+        s.add(block("198.51.100.0/24", Some(3600))).unwrap();
+        let c = s.add(block("client:abc", Some(7200))).unwrap();
+        s.remove(a.id).unwrap();
+        (all(&s), c.id)
+        // dropped without any shutdown step, like a crash after the last acknowledged change
+    };
+    let s = open(&path, &clock).unwrap();
+    assert_eq!(all(&s), kept);
+    assert!(s.add(block("192.0.2.1", None)).unwrap().id > max_id);
+}
+
+#[test]
+fn expired_decisions_are_not_resurrected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let clock = ManualClock::default();
+    open(&path, &clock).unwrap().add(block("203.0.113.7", Some(60))).unwrap();
+    clock.advance(Duration::from_secs(61));
+    assert!(open(&path, &clock).unwrap().is_empty());
+}
+
+#[test]
+fn a_large_journal_is_compacted_into_the_snapshot_and_still_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let clock = ManualClock::default();
+    {
+        let s = open(&path, &clock).unwrap();
+        let batch = |base: u32| {
+            (0..6000u32)
+                .map(|i| block(&format!("10.{}.{}.{}", base, i >> 8, i & 255), None))
+                .collect::<Vec<_>>()
+        };
+        s.add_batch(batch(1)).unwrap();
+        s.add_batch(batch(2)).unwrap();
+        s.add(block("client:last", None)).unwrap();
+        assert!(std::fs::metadata(journal(&path)).unwrap().len() < 1000, "journal emptied after the snapshot");
+    }
+    let s = open(&path, &clock).unwrap();
+    assert_eq!(s.len(), 12_001);
+}
+
+#[test]
+fn a_corrupt_snapshot_stops_start_up_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let clock = ManualClock::default();
+    open(&path, &clock).unwrap().add(block("203.0.113.7", None)).unwrap();
+    std::fs::write(&path, "{\n  \"version\": 1,\n  \"next_id\": oops\n}").unwrap();
+    let err = open(&path, &clock).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, BlockError::Corrupt(_)));
+    assert!(text.starts_with(&format!("{}:3: corrupt blocklist snapshot", path.display())), "{text}");
+    assert!(text.contains("refusing to start with an empty blocklist"), "{text}");
+}
+
+#[test]
+fn a_corrupt_journal_line_names_its_line_and_a_torn_tail_is_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let clock = ManualClock::default();
+    {
+        let s = open(&path, &clock).unwrap();
+        s.add(block("203.0.113.7", None)).unwrap();
+        s.add(block("203.0.113.8", None)).unwrap();
+    }
+    let journal = journal(&path);
+    let good = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(good.lines().count(), 2);
+    // A crash mid-append leaves a torn last line: it was never acknowledged.
+    std::fs::write(&journal, format!("{good}{{\"op\":\"add\",\"decis")).unwrap();
+    let s = open(&path, &clock).unwrap();
+    assert_eq!(s.len(), 2);
+    drop(s);
+    // The journal was folded into the snapshot at start-up; corrupt it anew.
+    let mut lines: Vec<String> = vec![
+        r#"{"op":"remove","id":1}"#.into(),
+        "garbage".into(),
+        r#"{"op":"remove","id":2}"#.into(),
+    ];
+    lines.push(String::new());
+    std::fs::write(&journal, lines.join("\n")).unwrap();
+    let err = open(&path, &clock).unwrap_err().to_string();
+    assert!(err.starts_with(&format!("{}:2: corrupt journal record", journal.display())), "{err}");
+}
+
+#[test]
+fn a_store_that_cannot_write_its_journal_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-dir").join("blocks.json");
+    let err = open(&path, &ManualClock::default()).unwrap_err();
+    assert!(matches!(err, BlockError::Io(_)), "{err}");
+    assert!(err.to_string().contains("missing-dir"), "{err}");
+}
