@@ -56,6 +56,12 @@ pub(crate) fn fold(expr: &Expr, env: &Env) -> Option<Value> {
         Expr::Constant(c) => constant(&c.value)?,
         Expr::Name(n) => env.get(n.id.as_str())?.clone(),
         Expr::BinOp(b) => bin_op(&fold(&b.left, env)?, b.op, &fold(&b.right, env)?)?,
+        Expr::UnaryOp(u) => match (u.op, fold(&u.operand, env)?) {
+            (ast::UnaryOp::USub, Value::Int(i)) => Value::Int(i.checked_neg()?),
+            (ast::UnaryOp::UAdd, Value::Int(i)) => Value::Int(i),
+            (ast::UnaryOp::Invert, Value::Int(i)) => Value::Int(!i),
+            _ => return None,
+        },
         Expr::JoinedStr(j) => joined(&j.values, env)?,
         Expr::FormattedValue(f) => Value::Str(fold(&f.value, env)?.text()?),
         Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. }) => {
@@ -275,6 +281,9 @@ fn call(c: &ast::ExprCall, env: &Env) -> Option<Value> {
     if !c.keywords.is_empty() {
         return method_with_keywords(c, env);
     }
+    if callee(&c.func).is_some_and(|f| f == "map") {
+        return map_call(c, env);
+    }
     let args: Vec<Value> = c.args.iter().map(|a| fold(a, env)).collect::<Option<_>>()?;
     if let Expr::Attribute(a) = c.func.as_ref() {
         if let Some(receiver) = fold(&a.value, env) {
@@ -339,7 +348,6 @@ fn function(name: &str, args: &[Value], env: &Env, c: &ast::ExprCall) -> Option<
         ("bytes.fromhex" | "bytearray.fromhex", [Str(s)]) => Bytes(from_hex(s)?),
         ("list" | "tuple", [v]) => Seq(iterate(v.clone())?),
         ("reversed", [v]) => Seq(iterate(v.clone())?.into_iter().rev().collect()),
-        ("map", [_, _]) => map_call(c, env)?,
         ("base64.b64decode" | "base64.decodebytes" | "base64.standard_b64decode", [v]) => Bytes(b64(v, false)?),
         ("base64.urlsafe_b64decode", [v]) => Bytes(b64(v, true)?),
         ("base64.b16decode" | "binascii.unhexlify" | "binascii.a2b_hex", [v]) => Bytes(from_hex(&as_text(v)?)?),

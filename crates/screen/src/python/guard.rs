@@ -76,6 +76,7 @@ struct Scanner<'a> {
     levels: Vec<usize>,
     sum: usize,
     max_in_line: usize,
+    max_brackets: usize,
     line_start: Option<usize>,
     indents: Vec<usize>,
     prev: Prev,
@@ -90,6 +91,7 @@ impl<'a> Scanner<'a> {
             levels: vec![0],
             sum: 0,
             max_in_line: 0,
+            max_brackets: 0,
             line_start: None,
             indents: vec![0],
             prev: Prev::Other,
@@ -142,7 +144,7 @@ impl<'a> Scanner<'a> {
 
     fn end_line(&mut self, end: usize) {
         if let Some(start) = self.line_start.take() {
-            let too_deep = self.max_in_line > MAX_DEPTH || self.levels.len() > MAX_BRACKETS + 1;
+            let too_deep = self.max_in_line > MAX_DEPTH || self.max_brackets > MAX_BRACKETS;
             if too_deep {
                 self.out.over_deep.push((start, end));
             }
@@ -151,6 +153,7 @@ impl<'a> Scanner<'a> {
         self.levels.push(0);
         self.sum = 0;
         self.max_in_line = 0;
+        self.max_brackets = 0;
         self.prev = Prev::Other;
     }
 
@@ -206,6 +209,7 @@ impl<'a> Scanner<'a> {
         }
         self.levels.push(0);
         self.max_in_line = self.max_in_line.max(self.sum + self.levels.len());
+        self.max_brackets = self.max_brackets.max(self.levels.len() - 1);
         self.prev = Prev::Other;
         self.i += 1;
     }

@@ -81,12 +81,12 @@ fn tokens(text: &str) -> Vec<(Token, usize)> {
             }
         }
         let Some(at) = failed_at else { break };
-        // Skip the offending character and go on.
-        let next = text.get(at..).and_then(|s| s.chars().next()).map_or(1, char::len_utf8);
-        if at + next <= start {
-            break;
-        }
-        start = at + next;
+        // Go on from the error; if that is where we started, skip one character.
+        start = if at > start {
+            at
+        } else {
+            at + text.get(at..).and_then(|s| s.chars().next()).map_or(1, char::len_utf8)
+        };
     }
     out
 }

@@ -419,8 +419,11 @@ impl<'a> Walker<'a> {
             // getattr & co. handed around as values (reduce(getattr, …)) hide their argument.
             self.push(FactKind::Heuristic(Heuristic::DynamicAttribute, 1), pos);
         }
-        for path in self.name_paths(&id) {
-            self.push(FactKind::Name(path), pos);
+        // Binding a name is not using it; loads and deletes are.
+        if !matches!(n.ctx, ExprContext::Store) {
+            for path in self.name_paths(&id) {
+                self.push(FactKind::Name(path), pos);
+            }
         }
     }
 
@@ -428,7 +431,8 @@ impl<'a> Walker<'a> {
         let pos = self.pos(a);
         let attr = self.ident(a.attr.as_str(), pos).into_owned();
         self.push(FactKind::Attribute(attr.clone()), pos);
-        for path in self.paths(&a.value) {
+        let paths = if matches!(a.ctx, ExprContext::Store) { Vec::new() } else { self.paths(&a.value) };
+        for path in paths {
             self.push(FactKind::Name(normalise(&format!("{path}.{attr}"))), pos);
         }
         self.expr(&a.value);
@@ -606,7 +610,8 @@ impl<'a> Walker<'a> {
         if self.is_namespace(value) {
             return vec![normalise(key)];
         }
-        if self.paths(value).iter().any(|p| p == "sys.modules") {
+        // `sys.modules`, also reached through another module (`warnings.sys.modules`).
+        if self.paths(value).iter().any(|p| p == "sys.modules" || p.ends_with(".sys.modules")) {
             return vec![key.to_string()];
         }
         Vec::new()

@@ -21,7 +21,7 @@ pub(crate) struct RawFile {
 pub(crate) struct RawRule {
     /// Unique id across all loaded files, e.g. `PY-IMPORT-PROCESS`; reported in findings.
     pub id: String,
-    /// `python`, `javascript`, `java`, `c`, `cpp` or `any` (every language, and unknown ones).
+    /// `python`, `javascript`, `java`, `c`, `cpp`, a list of these, or `any` (every language, and unknown ones).
     pub language: Scope,
     /// `critical` (5 points), `error` (4), `warning` (3) or `notice` (2).
     pub severity: Severity,
@@ -64,29 +64,50 @@ pub(crate) struct RawMatch {
     pub min: Option<u64>,
 }
 
-/// The languages a rule applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The languages a rule applies to: `"any"`, one name, or a list of names.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Scope {
     /// Every request, including those of unknown language.
     Any,
-    /// Requests in this language only.
-    Only(Language),
+    /// Requests in these languages only.
+    Only(Vec<Language>),
+}
+
+impl Scope {
+    /// The languages, empty for `any`.
+    pub fn languages(&self) -> Vec<Language> {
+        match self {
+            Scope::Any => Vec::new(),
+            Scope::Only(langs) => langs.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn language(name: &str) -> Result<Language, String> {
+    Language::ALL
+        .into_iter()
+        .find(|l| l.as_str() == name)
+        .ok_or_else(|| format!("unknown language `{name}`, expected python, javascript, java, c, cpp or any"))
 }
 
 impl<'de> Deserialize<'de> for Scope {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        match name.as_str() {
-            "any" => Ok(Scope::Any),
-            other => Language::ALL
-                .into_iter()
-                .find(|l| l.as_str() == other)
-                .map(Scope::Only)
-                .ok_or_else(|| {
-                    serde::de::Error::custom(format!(
-                        "unknown language `{other}`, expected python, javascript, java, c, cpp or any"
-                    ))
-                }),
+        let names = match OneOrMany::deserialize(d)? {
+            OneOrMany::One(name) if name == "any" => return Ok(Scope::Any),
+            OneOrMany::One(name) => vec![name],
+            OneOrMany::Many(names) => names,
+        };
+        if names.is_empty() {
+            return Err(serde::de::Error::custom("language list must not be empty"));
         }
+        let langs: Result<Vec<Language>, String> = names.iter().map(|n| language(n)).collect();
+        langs.map(Scope::Only).map_err(serde::de::Error::custom)
     }
 }

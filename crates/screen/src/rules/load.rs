@@ -5,7 +5,6 @@ use super::format::{RawFile, RawMatch, RawRule};
 use super::{Matcher, Rule};
 use execgate_core::FileError;
 use regex::{Regex, RegexBuilder};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -191,15 +190,15 @@ fn validate(raw: RawRule) -> Result<Rule, String> {
     if raw.message.trim().is_empty() {
         return Err("message must not be empty".to_string());
     }
-    let language = raw.language.language();
+    let languages = raw.language.languages();
     let matcher = compile_match(raw.matcher)?;
     let python_only = !matches!(matcher, Matcher::Regex(_) | Matcher::Anomaly(_));
-    if python_only && language != Some(crate::Language::Python) {
+    if python_only && languages != [crate::Language::Python] {
         return Err("this match kind analyses Python: it needs language = \"python\"".to_string());
     }
     Ok(Rule {
         id: raw.id,
-        language,
+        languages,
         severity: raw.severity,
         action: raw.action,
         message: raw.message,
@@ -285,7 +284,3 @@ fn regex(pattern: &str, key: &str) -> Result<Regex, String> {
         .build()
         .map_err(|e| format!("match.{key}: invalid regex: {e}"))
 }
-
-/// Deserialize is derived for the raw shapes; this keeps the import visible to readers.
-#[allow(dead_code)]
-fn _assert_deserialize<'de, T: Deserialize<'de>>() {}

@@ -9,7 +9,6 @@ pub use load::RuleError;
 use crate::facts::{Anomaly, Heuristic};
 use crate::language::Language;
 use execgate_core::{Action, Severity};
-use format::Scope;
 use regex::{Regex, RegexSet};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,8 +18,8 @@ use std::path::PathBuf;
 pub struct Rule {
     /// Unique id, reported in findings and metrics.
     pub id: String,
-    /// The language it applies to; `None` means every language.
-    pub language: Option<Language>,
+    /// The languages it applies to; empty means every language (and unknown ones).
+    pub languages: Vec<Language>,
     /// How serious a match is.
     pub severity: Severity,
     /// What a match does.
@@ -165,11 +164,7 @@ impl RuleSet {
 }
 
 fn applies(rule: &Rule, language: Option<Language>) -> bool {
-    match (rule.language, language) {
-        (None, _) => true,
-        (Some(want), Some(have)) => want == have,
-        (Some(_), None) => false,
-    }
+    rule.languages.is_empty() || language.is_some_and(|l| rule.languages.contains(&l))
 }
 
 fn build_index(rules: &[Rule], language: Option<Language>) -> Result<LangIndex, RuleError> {
@@ -200,11 +195,3 @@ fn build_index(rules: &[Rule], language: Option<Language>) -> Result<LangIndex, 
     Ok(ix)
 }
 
-impl Scope {
-    pub(crate) fn language(self) -> Option<Language> {
-        match self {
-            Scope::Any => None,
-            Scope::Only(l) => Some(l),
-        }
-    }
-}
