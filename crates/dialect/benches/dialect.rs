@@ -63,7 +63,13 @@ fn mean(mut f: impl FnMut(), calls: u32) -> Duration {
 
 fn bench(c: &mut Criterion) {
     let cases = [
-        ("piston", dialect(DialectKind::Piston), RouteKind::Execute, "/api/v2/execute", piston_body()),
+        (
+            "piston",
+            dialect(DialectKind::Piston),
+            RouteKind::Execute,
+            "/api/v2/execute",
+            piston_body(),
+        ),
         (
             "judge0-batch10",
             dialect(DialectKind::Judge0),
@@ -74,13 +80,18 @@ fn bench(c: &mut Criterion) {
     ];
     for (name, d, route, path, body) in &cases {
         let mut group = c.benchmark_group(*name);
-        group.bench_function("baseline_json_roundtrip", |b| b.iter(|| baseline(black_box(body))));
+        group.bench_function("baseline_json_roundtrip", |b| {
+            b.iter(|| baseline(black_box(body)))
+        });
         group.bench_function("parse_and_clamp", |b| {
             b.iter(|| dialect_step(d, *route, path, black_box(body)))
         });
         group.finish();
         let base = mean(|| drop(black_box(baseline(body))), 2000);
-        let ours = mean(|| drop(black_box(dialect_step(d, *route, path, body))), 2000);
+        let ours = mean(
+            || drop(black_box(dialect_step(d, *route, path, body))),
+            2000,
+        );
         println!(
             "{name}: {} bytes, baseline {base:?}, parse+clamp {ours:?}, ratio {:.2}x",
             body.len(),

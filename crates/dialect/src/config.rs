@@ -203,8 +203,7 @@ pub(crate) const JUDGE0_LANGUAGES: &[(u64, &str)] = &[
     (108, "rust"),
     (109, "python"),
     (110, "c"),
-]
-;
+];
 
 #[cfg(test)]
 mod tests {

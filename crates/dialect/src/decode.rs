@@ -47,17 +47,15 @@ pub(crate) fn decode(text: &str, encoding: Encoding, field: &str) -> Result<Vec<
     match encoding {
         Encoding::Utf8 => Ok(text.as_bytes().to_vec()),
         Encoding::Base64 => decode_base64(text, field),
-        Encoding::Hex => hex::decode(text)
-            .map_err(|e| RequestError::new(field, format!("invalid hex: {e}"))),
+        Encoding::Hex => {
+            hex::decode(text).map_err(|e| RequestError::new(field, format!("invalid hex: {e}")))
+        }
     }
 }
 
 /// Base64 with line breaks and spaces ignored (MIME-wrapped input is common).
 pub(crate) fn decode_base64(text: &str, field: &str) -> Result<Vec<u8>, RequestError> {
-    let compact: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     BASE64
         .decode(&compact)
         .map_err(|e| RequestError::new(field, format!("invalid base64: {e}")))
@@ -131,7 +129,12 @@ mod tests {
         assert!(err.message.starts_with("invalid base64"), "{err}");
         // URL-safe alphabet is not what the executors decode the same way
         assert!(decode("_-__", Encoding::Base64, "f").is_err());
-        assert!(decode("686", Encoding::Hex, "f").unwrap_err().message.contains("hex"));
+        assert!(
+            decode("686", Encoding::Hex, "f")
+                .unwrap_err()
+                .message
+                .contains("hex")
+        );
         assert!(decode("zz", Encoding::Hex, "f").is_err());
         let err = Encoding::from_name("latin1", "files[0].encoding".into()).unwrap_err();
         assert!(err.message.contains("latin1"));

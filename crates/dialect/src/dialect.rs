@@ -35,9 +35,10 @@ impl Dialect {
             DialectKind::Piston => Box::new(Piston::new(bounds)),
             DialectKind::Judge0 => Box::new(Judge0::new(&config.judge0, bounds)?),
             DialectKind::Generic => {
-                let generic = config.generic.as_ref().ok_or(
-                    "dialect.generic: required when kind = \"generic\"",
-                )?;
+                let generic = config
+                    .generic
+                    .as_ref()
+                    .ok_or("dialect.generic: required when kind = \"generic\"")?;
                 Box::new(Generic::new(generic)?)
             }
         };
@@ -95,7 +96,11 @@ impl Dialect {
 
     /// The response fields that carry program output, for the sanitizer;
     /// `req` is the parsed request when the route executed code.
-    pub fn response_fields(&self, path_and_query: &str, req: Option<&ExecRequest>) -> Vec<FieldSpec> {
+    pub fn response_fields(
+        &self,
+        path_and_query: &str,
+        req: Option<&ExecRequest>,
+    ) -> Vec<FieldSpec> {
         let segments = segments(path_part(path_and_query));
         self.api.response_fields(path_and_query, &segments, req)
     }

@@ -70,19 +70,23 @@ impl Generic {
             return Err("dialect.generic.execute: name at least one route that runs code".into());
         }
         if config.language.is_none() && config.default_language.is_none() {
-            return Err(
-                "dialect.generic: set `language` (a pointer) or `default_language`".into(),
-            );
+            return Err("dialect.generic: set `language` (a pointer) or `default_language`".into());
         }
-        let execute = config.execute.iter().map(|s| route(s, RouteKind::Execute, "execute"));
+        let execute = config
+            .execute
+            .iter()
+            .map(|s| route(s, RouteKind::Execute, "execute"));
         let pass = config
             .passthrough
             .iter()
             .map(|s| route(s, RouteKind::Passthrough, "passthrough"));
         let routes = execute.chain(pass).collect::<Result<_, _>>()?;
-        let optional = |key: &str, v: &Option<String>| v.as_deref().map(|p| pointer(key, p)).transpose();
+        let optional =
+            |key: &str, v: &Option<String>| v.as_deref().map(|p| pointer(key, p)).transpose();
         for limit in &config.limits {
-            limit.validate().map_err(|e| format!("dialect.generic.limits: {e}"))?;
+            limit
+                .validate()
+                .map_err(|e| format!("dialect.generic.limits: {e}"))?;
         }
         for output in &config.outputs {
             pointer("outputs", &output.pointer)?;
@@ -193,7 +197,10 @@ impl Api for Generic {
         segments: &[String],
         _request: Option<&ExecRequest>,
     ) -> Vec<FieldSpec> {
-        let known = self.routes.iter().any(|r| r.pattern.matches(segments, false));
+        let known = self
+            .routes
+            .iter()
+            .any(|r| r.pattern.matches(segments, false));
         if !known {
             return Vec::new();
         }

@@ -89,7 +89,12 @@ impl Judge0 {
     }
 
     /// One submission object at `at` (`""` for a single submission).
-    fn submission(&self, value: &Value, at: &str, base64: bool) -> Result<Submission, RequestError> {
+    fn submission(
+        &self,
+        value: &Value,
+        at: &str,
+        base64: bool,
+    ) -> Result<Submission, RequestError> {
         let fields = Fields::of(value, at)?;
         let text = |key: &str| -> Result<Option<Vec<u8>>, RequestError> {
             match fields.string(key)? {
@@ -152,7 +157,12 @@ impl Judge0 {
     }
 
     /// Clamps one submission object and turns off limit-multiplying options.
-    fn clamp_one(&self, value: &mut Value, at: &str, tier: &TierLimits) -> Result<(), RequestError> {
+    fn clamp_one(
+        &self,
+        value: &mut Value,
+        at: &str,
+        tier: &TierLimits,
+    ) -> Result<(), RequestError> {
         clamp_limits(&self.limits, value, at, tier)?;
         let Value::Object(map) = value else {
             return Err(RequestError::new(
@@ -166,7 +176,10 @@ impl Judge0 {
                 *flag = Value::Bool(false);
             }
         }
-        if let Some(runs) = map.get_mut("number_of_runs").filter(|v| v.as_u64() != Some(1)) {
+        if let Some(runs) = map
+            .get_mut("number_of_runs")
+            .filter(|v| v.as_u64() != Some(1))
+        {
             *runs = Value::from(1);
         }
         Ok(())
@@ -237,7 +250,10 @@ impl Api for Judge0 {
         segments: &[String],
         request: Option<&ExecRequest>,
     ) -> Vec<FieldSpec> {
-        let base64 = request.map_or_else(|| flag_lenient(path_and_query, "base64_encoded"), |r| r.base64);
+        let base64 = request.map_or_else(
+            || flag_lenient(path_and_query, "base64_encoded"),
+            |r| r.base64,
+        );
         // Shapes differ by method (a POST batch answers an array, a GET batch
         // an object); pointers that are absent match nothing, so cover both.
         let prefixes: &[&str] = match without_format(segments).as_slice() {

@@ -17,7 +17,9 @@ mod path;
 mod piston;
 mod read;
 
-pub use config::{DialectConfig, DialectKind, GenericConfig, Judge0Config, OutputField, VerdictConfig};
+pub use config::{
+    DialectConfig, DialectKind, GenericConfig, Judge0Config, OutputField, VerdictConfig,
+};
 pub use decode::{Encoding, encode_base64};
 pub use dialect::Dialect;
 pub use limits::{LimitField, LimitRole, LimitUnit, MAX_MEMORY_BYTES, MAX_TIME_SECS};

@@ -69,14 +69,25 @@ impl LimitUnit {
         matches!(self, LimitUnit::Us | LimitUnit::Ms | LimitUnit::S)
     }
 
-    /// Seconds or bytes in one unit.
-    fn scale(self) -> f64 {
+    /// `value` in this unit, as seconds or bytes (dividing, so `5000 ms` is exactly `5 s`).
+    fn to_base(self, value: f64) -> f64 {
         match self {
-            LimitUnit::Us => 1e-6,
-            LimitUnit::Ms => 1e-3,
-            LimitUnit::S | LimitUnit::Bytes => 1.0,
-            LimitUnit::Kb => 1024.0,
-            LimitUnit::Mb => 1024.0 * 1024.0,
+            LimitUnit::Us => value / 1e6,
+            LimitUnit::Ms => value / 1e3,
+            LimitUnit::S | LimitUnit::Bytes => value,
+            LimitUnit::Kb => value * 1024.0,
+            LimitUnit::Mb => value * 1024.0 * 1024.0,
+        }
+    }
+
+    /// Seconds or bytes expressed in this unit.
+    fn in_unit(self, value: f64) -> f64 {
+        match self {
+            LimitUnit::Us => value * 1e6,
+            LimitUnit::Ms => value * 1e3,
+            LimitUnit::S | LimitUnit::Bytes => value,
+            LimitUnit::Kb => value / 1024.0,
+            LimitUnit::Mb => value / (1024.0 * 1024.0),
         }
     }
 
@@ -147,25 +158,54 @@ impl LimitField {
     /// The requested value in the field's unit, validated; `None` when absent.
     fn requested(&self, submission: &Value, at: &str) -> Result<Option<f64>, RequestError> {
         let value = match submission.pointer(&self.pointer) {
-            None | Some(Value::Null) => return Ok(None),
+            None | Some(Value::Null) => return self.check_path(submission, at).map(|()| None),
             Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::INFINITY),
             Some(other) => return Err(mistyped(self.name(at), "a number", other)),
         };
-        let ceiling = if self.unit.is_time() {
+        let ceiling = self.unit.in_unit(if self.unit.is_time() {
             MAX_TIME_SECS
         } else {
             MAX_MEMORY_BYTES
-        } / self.unit.scale();
+        });
         if value < 0.0 {
             return Err(RequestError::new(self.name(at), "must not be negative"));
         }
-        if !(value <= ceiling) {
+        // JSON has no NaN; refusing it anyway keeps the Duration conversion total
+        if value > ceiling || value.is_nan() {
             return Err(RequestError::new(
                 self.name(at),
                 format!("is out of range: at most {ceiling} {}", self.unit.symbol()),
             ));
         }
         Ok(Some(value))
+    }
+
+    /// An absent limit must be insertable: nothing on its path may be a scalar.
+    fn check_path(&self, submission: &Value, at: &str) -> Result<(), RequestError> {
+        let tokens = pointer_tokens(&self.pointer);
+        let mut node = submission;
+        for (depth, token) in tokens.iter().enumerate() {
+            let parent = || join(at, &tokens[..depth].join("."));
+            node = match node {
+                // absent or null members are created by `clamp`
+                Value::Object(map) => match map.get(token) {
+                    Some(value) if !value.is_null() => value,
+                    _ => return Ok(()),
+                },
+                Value::Array(items) => match token.parse::<usize>().ok().and_then(|i| items.get(i))
+                {
+                    Some(value) => value,
+                    None => {
+                        return Err(RequestError::new(
+                            parent(),
+                            format!("has no element {token:?}"),
+                        ));
+                    }
+                },
+                other => return Err(mistyped(parent(), "an object", other)),
+            };
+        }
+        Ok(())
     }
 
     /// The tier's maximum in the field's unit, rounded down so it never exceeds the tier.
@@ -177,8 +217,8 @@ impl LimitField {
                 _ => clamp_u64(tier.run_time.as_millis()).into(),
             }
         } else {
-            let scale = self.unit.scale() as u64;
-            (tier.memory_bytes / scale.max(1)).into()
+            let per_unit = self.unit.to_base(1.0) as u64;
+            (tier.memory_bytes / per_unit.max(1)).into()
         }
     }
 }
@@ -198,7 +238,7 @@ pub(crate) fn read_limits(
         let Some(value) = field.requested(submission, at)? else {
             continue;
         };
-        let amount = value * field.unit.scale();
+        let amount = field.unit.to_base(value);
         let time = Some(Duration::from_secs_f64(amount));
         let bytes = Some(amount.ceil() as u64);
         match field.role {
@@ -234,13 +274,18 @@ pub(crate) fn clamp_limits(
     Ok(())
 }
 
-/// Writes `value` at `pointer`, creating objects for missing members.
-pub(crate) fn set_pointer(root: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
-    let tokens: Vec<String> = pointer
+/// The unescaped reference tokens of a JSON pointer.
+fn pointer_tokens(pointer: &str) -> Vec<String> {
+    pointer
         .split('/')
         .skip(1)
         .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
+        .collect()
+}
+
+/// Writes `value` at `pointer`, creating objects for missing members.
+pub(crate) fn set_pointer(root: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
+    let tokens = pointer_tokens(pointer);
     let Some((last, parents)) = tokens.split_last() else {
         return Err("cannot replace the whole document".into());
     };
@@ -318,9 +363,15 @@ mod tests {
         };
         let f = |unit, role| LimitField::new("/x", role, unit).tier_value(&t);
         assert_eq!(f(LimitUnit::Ms, LimitRole::RunTime), Number::from(2500u64));
-        assert_eq!(f(LimitUnit::Us, LimitRole::RunTime), Number::from(2_500_000u64));
+        assert_eq!(
+            f(LimitUnit::Us, LimitRole::RunTime),
+            Number::from(2_500_000u64)
+        );
         assert_eq!(f(LimitUnit::S, LimitRole::RunTime).as_f64(), Some(2.5));
-        assert_eq!(f(LimitUnit::Bytes, LimitRole::Memory), Number::from(1025u64));
+        assert_eq!(
+            f(LimitUnit::Bytes, LimitRole::Memory),
+            Number::from(1025u64)
+        );
         assert_eq!(f(LimitUnit::Kb, LimitRole::Memory), Number::from(1u64));
         assert_eq!(f(LimitUnit::Mb, LimitRole::Memory), Number::from(0u64));
     }
@@ -351,7 +402,10 @@ mod tests {
     fn a_hair_above_the_tier_is_clamped() {
         let mut doc = json!({"run_timeout": 5000.001, "mem": 131072.5, "wall": 5.0000001});
         clamp_limits(&piston_like(), &mut doc, "", &tier()).unwrap();
-        assert_eq!(doc, json!({"run_timeout": 5000, "mem": 131072, "wall": 5.0}));
+        assert_eq!(
+            doc,
+            json!({"run_timeout": 5000, "mem": 131072, "wall": 5.0})
+        );
     }
 
     #[test]
@@ -377,7 +431,10 @@ mod tests {
     fn negative_absurd_and_mistyped_limits_name_the_field() {
         let fields = piston_like();
         let err = read_limits(&fields, &json!({"run_timeout": -1}), "s[1]").unwrap_err();
-        assert_eq!(err, RequestError::new("s[1].run_timeout", "must not be negative"));
+        assert_eq!(
+            err,
+            RequestError::new("s[1].run_timeout", "must not be negative")
+        );
         let err = read_limits(&fields, &json!({"mem": 1e300}), "").unwrap_err();
         assert_eq!(err.field, "mem");
         assert!(err.message.contains("out of range"), "{err}");
@@ -394,14 +451,39 @@ mod tests {
         clamp_limits(std::slice::from_ref(&field), &mut doc, "", &tier()).unwrap();
         assert_eq!(doc, json!({"limits": {"time": 5000}}));
         let mut doc = json!({"limits": "fast"});
-        let err = clamp_limits(&[field], &mut doc, "", &tier()).unwrap_err();
-        assert_eq!(err.field, "limits.time");
+        let err = clamp_limits(std::slice::from_ref(&field), &mut doc, "", &tier()).unwrap_err();
+        assert_eq!(
+            err,
+            RequestError::new("limits", "must be an object, not a string")
+        );
+        let err =
+            read_limits(std::slice::from_ref(&field), &json!({"limits": [1]}), "s").unwrap_err();
+        assert_eq!(err.field, "s.limits");
+        let indexed = LimitField::new("/stages/1/ms", LimitRole::RunTime, LimitUnit::Ms);
+        let err =
+            read_limits(std::slice::from_ref(&indexed), &json!({"stages": [{}]}), "").unwrap_err();
+        assert_eq!(err, RequestError::new("stages", "has no element \"1\""));
+        let mut doc = json!({"stages": [{}, {}]});
+        clamp_limits(&[indexed], &mut doc, "", &tier()).unwrap();
+        assert_eq!(doc, json!({"stages": [{}, {"ms": 5000}]}));
     }
 
     #[test]
     fn role_and_unit_must_agree() {
-        assert!(LimitField::new("/m", LimitRole::Memory, LimitUnit::Ms).validate().is_err());
-        assert!(LimitField::new("m", LimitRole::Memory, LimitUnit::Kb).validate().is_err());
-        assert!(LimitField::new("/m", LimitRole::Memory, LimitUnit::Kb).validate().is_ok());
+        assert!(
+            LimitField::new("/m", LimitRole::Memory, LimitUnit::Ms)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            LimitField::new("m", LimitRole::Memory, LimitUnit::Kb)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            LimitField::new("/m", LimitRole::Memory, LimitUnit::Kb)
+                .validate()
+                .is_ok()
+        );
     }
 }

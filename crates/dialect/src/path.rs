@@ -34,16 +34,14 @@ fn percent_decode(s: &str, plus_is_space: bool) -> Vec<u8> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b'+' if plus_is_space => out.push(b' '),
             b => out.push(b),
         }
@@ -63,14 +61,11 @@ fn hex_val(b: u8) -> Option<u8> {
 
 /// The decoded value of the last occurrence of query parameter `name` (Rails: last wins).
 pub(crate) fn query_value(path_and_query: &str, name: &str) -> Option<String> {
-    query_part(path_and_query)
-        .split('&')
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(key, true) == name.as_bytes())
-                .then(|| String::from_utf8_lossy(&percent_decode(value, true)).into_owned())
-        })
-        .last()
+    query_part(path_and_query).rsplit('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(key, true) == name.as_bytes())
+            .then(|| String::from_utf8_lossy(&percent_decode(value, true)).into_owned())
+    })
 }
 
 /// A boolean flag exactly as Judge0 reads it: only `true` is true.
@@ -84,10 +79,7 @@ pub(crate) fn flag_strict(path_and_query: &str, name: &str) -> Result<bool, Requ
     match query_value(path_and_query, name).as_deref() {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(_) => Err(RequestError::new(
-            name,
-            "must be \"true\" or \"false\"",
-        )),
+        Some(_) => Err(RequestError::new(name, "must be \"true\" or \"false\"")),
     }
 }
 
@@ -117,7 +109,9 @@ impl RoutePattern {
         let segments = fixed
             .iter()
             .map(|s| match *s {
-                "*" => Err(format!("route path {pattern:?}: `*` is allowed only at the end")),
+                "*" => Err(format!(
+                    "route path {pattern:?}: `*` is allowed only at the end"
+                )),
                 s if s.starts_with('{') && s.ends_with('}') => Ok(PatternSegment::Any),
                 s => Ok(PatternSegment::Literal(s.to_string())),
             })

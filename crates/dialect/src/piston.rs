@@ -5,7 +5,8 @@ use crate::api::{Api, Bounds, Parsed};
 use crate::decode::{Encoding, check_code, check_file_name, decode};
 use crate::limits::{LimitField, LimitRole, LimitUnit, clamp_limits, read_limits};
 use crate::model::{
-    CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RouteKind, RunOutcome, Submission, TierLimits,
+    CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RouteKind, RunOutcome, Submission,
+    TierLimits,
 };
 use crate::read::{Fields, index, mistyped};
 use http::Method;
@@ -134,7 +135,9 @@ impl Api for Piston {
 impl Piston {
     /// `files[]`: at least one, at most `max_files`, each decoded and checked.
     fn files(&self, fields: &Fields<'_>) -> Result<Vec<CodeFile>, RequestError> {
-        let list = fields.array("files")?.ok_or_else(|| fields.missing("files"))?;
+        let list = fields
+            .array("files")?
+            .ok_or_else(|| fields.missing("files"))?;
         if list.is_empty() {
             return Err(RequestError::new("files", "must not be empty"));
         }
@@ -218,9 +221,7 @@ fn stage_outcome(stage: &Value) -> Option<RunOutcome> {
 fn killed(signal: Option<&str>, message: &str) -> RunOutcome {
     if message.contains("memory") || message.contains("oom") {
         RunOutcome::MemoryKilled
-    } else if message.contains("output") {
-        RunOutcome::OutputLimit
-    } else if signal == Some("SIGXFSZ") {
+    } else if message.contains("output") || signal == Some("SIGXFSZ") {
         RunOutcome::OutputLimit
     } else if message.contains("time") || matches!(signal, Some("SIGKILL" | "SIGXCPU")) {
         // Piston before `status` killed timed-out runs with a bare SIGKILL.

@@ -15,7 +15,8 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<Value, RequestError> {
             ),
         )
     })?;
-    serde_json::from_str(text).map_err(|e| RequestError::new("body", format!("malformed JSON: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| RequestError::new("body", format!("malformed JSON: {e}")))
 }
 
 /// A name for a JSON value's type, for "must be a string, not a number".
@@ -67,7 +68,11 @@ impl<'a> Fields<'a> {
                 at: at.to_string(),
             }),
             other => Err(mistyped(
-                if at.is_empty() { "body".into() } else { at.into() },
+                if at.is_empty() {
+                    "body".into()
+                } else {
+                    at.into()
+                },
                 "a JSON object",
                 other,
             )),
@@ -111,9 +116,9 @@ impl<'a> Fields<'a> {
     pub(crate) fn required_u64(&self, key: &str) -> Result<u64, RequestError> {
         match self.get(key) {
             None => Err(self.missing(key)),
-            Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
-                RequestError::new(self.name(key), "must be a non-negative integer")
-            }),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .ok_or_else(|| RequestError::new(self.name(key), "must be a non-negative integer")),
             Some(other) => Err(mistyped(self.name(key), "an integer", other)),
         }
     }
@@ -133,7 +138,10 @@ mod tests {
     fn bodies_must_be_utf8_json() {
         let err = parse_body(b"{\"a\":\"\xff\"}").unwrap_err();
         assert_eq!(err.field, "body");
-        assert!(err.message.contains("UTF-8") && err.message.contains("offset 6"), "{err}");
+        assert!(
+            err.message.contains("UTF-8") && err.message.contains("offset 6"),
+            "{err}"
+        );
         let err = parse_body(b"{\"a\":").unwrap_err();
         assert!(err.message.starts_with("malformed JSON"), "{err}");
         assert!(parse_body(b"[1]").is_ok());
@@ -143,7 +151,10 @@ mod tests {
     fn non_objects_are_named() {
         let v = json!([1]);
         let err = Fields::of(&v, "").err().unwrap();
-        assert_eq!(err, RequestError::new("body", "must be a JSON object, not an array"));
+        assert_eq!(
+            err,
+            RequestError::new("body", "must be a JSON object, not an array")
+        );
         let err = Fields::of(&v, "files[0]").err().unwrap();
         assert_eq!(err.field, "files[0]");
     }
@@ -155,7 +166,10 @@ mod tests {
         assert_eq!(f.string("s").unwrap(), Some("x"));
         assert_eq!(f.string("nul").unwrap(), None);
         let err = f.string("n").unwrap_err();
-        assert_eq!(err, RequestError::new("files[1].n", "must be a string, not a number"));
+        assert_eq!(
+            err,
+            RequestError::new("files[1].n", "must be a string, not a number")
+        );
         assert_eq!(f.required_string("zz").unwrap_err().message, "is required");
         assert_eq!(f.required_u64("n").unwrap(), 3);
         assert_eq!(
