@@ -20,5 +20,6 @@ pub mod reputation;
 pub use events::{EventKind, EventLog, EventRecord};
 pub use reputation::{BanOutcome, Reputation, ReputationConfig, SecurityEvent, Weights};
 pub mod admin;
+pub mod cli;
 
 pub use admin::{AdminState, AdminTokens};

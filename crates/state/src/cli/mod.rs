@@ -1,0 +1,165 @@
+//! `execgate block …` and `execgate clients …`: thin command-line clients of
+//! the admin API, with readable tables or `--json`.
+//!
+//! They use a blocking HTTP client: call them from plain `main`, not from
+//! inside a Tokio runtime.
+
+mod http;
+mod table;
+
+use clap::{Args, Subcommand};
+use http::{Admin, CliError};
+use serde_json::{Value, json};
+
+/// Where the admin API is and how to talk to it (flags or environment).
+#[derive(Debug, Clone, Args)]
+pub struct Connection {
+    /// Admin API base URL.
+    #[arg(long, global = true, env = "EXECGATE_ADMIN_URL", default_value = "http://127.0.0.1:9090")]
+    pub admin_url: String,
+    /// Admin bearer token.
+    #[arg(long, global = true, env = "EXECGATE_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print the API's JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `execgate block …`.
+#[derive(Debug, Clone, Args)]
+pub struct BlockArgs {
+    /// Connection settings.
+    #[command(flatten)]
+    pub conn: Connection,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: BlockCommand,
+}
+
+/// The blocklist subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BlockCommand {
+    /// Block an IP, a CIDR range, client:ID, country:XX or asn:N.
+    Add {
+        /// The value to block.
+        value: String,
+        /// How long, e.g. 4h (default: until removed).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+        /// Why (goes to the audit log).
+        #[arg(long)]
+        reason: String,
+    },
+    /// List active decisions.
+    List {
+        /// Only this scope (ip, range, client, country, asn).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Only this origin (manual, anomaly, list).
+        #[arg(long)]
+        origin: Option<String>,
+        /// Decisions per page.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Decisions to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+    },
+    /// Remove a decision by id.
+    Rm {
+        /// The decision id.
+        id: u64,
+        /// Why (goes to the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+/// `execgate clients …`.
+#[derive(Debug, Clone, Args)]
+pub struct ClientsArgs {
+    /// Connection settings.
+    #[command(flatten)]
+    pub conn: Connection,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ClientsCommand,
+}
+
+/// The client subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ClientsCommand {
+    /// A client's tier, windows, reputation, block and recent events.
+    Show {
+        /// ip:ADDRESS, ip:PREFIX/64, client:ID, or an IP address.
+        key: String,
+    },
+    /// Reset a client's reputation.
+    Forgive {
+        /// ip:ADDRESS, ip:PREFIX/64, client:ID, or an IP address.
+        key: String,
+    },
+}
+
+/// Runs `execgate block …`; the process exit code (0 ok, 1 refused by the API, 2 cannot ask).
+pub fn block(args: BlockArgs) -> i32 {
+    run(&args.conn, |admin| match &args.command {
+        BlockCommand::Add { value, duration, reason } => {
+            let mut body = json!({"value": value, "reason": reason});
+            if let Some(d) = duration {
+                body["duration"] = json!(d);
+            }
+            let d = admin.send(reqwest::Method::POST, "/v1/blocks", Some(&body))?;
+            Ok((table::added(&d), d))
+        }
+        BlockCommand::List { scope, origin, limit, offset } => {
+            let mut query = vec![format!("limit={limit}"), format!("offset={offset}")];
+            query.extend(scope.iter().map(|s| format!("scope={}", http::encode(s))));
+            query.extend(origin.iter().map(|o| format!("origin={}", http::encode(o))));
+            let page = admin.send(reqwest::Method::GET, &format!("/v1/blocks?{}", query.join("&")), None)?;
+            Ok((table::decisions(&page), page))
+        }
+        BlockCommand::Rm { id, reason } => {
+            let query = reason
+                .as_ref()
+                .map(|r| format!("?reason={}", http::encode(r)))
+                .unwrap_or_default();
+            let d = admin.send(reqwest::Method::DELETE, &format!("/v1/blocks/{id}{query}"), None)?;
+            Ok((table::removed(&d), d))
+        }
+    })
+}
+
+/// Runs `execgate clients …`; the process exit code (0 ok, 1 refused by the API, 2 cannot ask).
+pub fn clients(args: ClientsArgs) -> i32 {
+    run(&args.conn, |admin| match &args.command {
+        ClientsCommand::Show { key } => {
+            let c = admin.send(reqwest::Method::GET, &format!("/v1/clients/{}", http::encode(key)), None)?;
+            Ok((table::client(&c), c))
+        }
+        ClientsCommand::Forgive { key } => {
+            let path = format!("/v1/clients/{}/reputation", http::encode(key));
+            let r = admin.send(reqwest::Method::DELETE, &path, None)?;
+            Ok((format!("reputation of {key} reset\n"), r))
+        }
+    })
+}
+
+/// Connects, runs `action`, prints its text (or JSON) and maps errors to exit codes.
+fn run(conn: &Connection, action: impl FnOnce(&Admin) -> Result<(String, Value), CliError>) -> i32 {
+    let result = Admin::new(conn).and_then(|admin| action(&admin));
+    match result {
+        Ok((text, value)) => {
+            if conn.json {
+                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            } else {
+                print!("{text}");
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("execgate: {e}");
+            e.exit_code()
+        }
+    }
+}
