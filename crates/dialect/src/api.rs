@@ -27,6 +27,17 @@ pub(crate) struct Parsed {
     pub(crate) wait: bool,
 }
 
+impl Parsed {
+    /// One submission whose response carries its result (no Judge0 flags).
+    pub(crate) fn single(submission: Submission) -> Self {
+        Self {
+            submissions: vec![submission],
+            base64: false,
+            wait: true,
+        }
+    }
+}
+
 /// One executor API.
 pub(crate) trait Api: std::fmt::Debug + Send + Sync {
     /// The route of `method` on the decoded path `segments`.

@@ -180,11 +180,7 @@ impl Api for Generic {
             stdin,
             limits: read_limits(&self.limits, body, "")?,
         };
-        Ok(Parsed {
-            submissions: vec![submission],
-            base64: false,
-            wait: true,
-        })
+        Ok(Parsed::single(submission))
     }
 
     fn clamp(&self, body: &mut Value, tier: &TierLimits) -> Result<(), RequestError> {

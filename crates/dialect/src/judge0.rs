@@ -134,22 +134,8 @@ impl Judge0 {
     /// The `submissions` array of a batch.
     fn batch(&self, body: &Value, base64: bool) -> Result<Vec<Submission>, RequestError> {
         let fields = Fields::of(body, "")?;
-        let list = fields
-            .array("submissions")?
-            .ok_or_else(|| fields.missing("submissions"))?;
-        if list.is_empty() {
-            return Err(RequestError::new("submissions", "must not be empty"));
-        }
-        if list.len() > self.bounds.max_submissions {
-            return Err(RequestError::new(
-                "submissions",
-                format!(
-                    "has {} submissions; at most {} are allowed",
-                    list.len(),
-                    self.bounds.max_submissions
-                ),
-            ));
-        }
+        let list =
+            fields.bounded_array("submissions", self.bounds.max_submissions, "submissions")?;
         list.iter()
             .enumerate()
             .map(|(i, item)| self.submission(item, &index("submissions", i), base64))

@@ -89,11 +89,7 @@ impl Api for Piston {
             stdin,
             limits,
         };
-        Ok(Parsed {
-            submissions: vec![submission],
-            base64: false,
-            wait: true,
-        })
+        Ok(Parsed::single(submission))
     }
 
     fn clamp(&self, body: &mut Value, tier: &TierLimits) -> Result<(), RequestError> {
@@ -135,22 +131,7 @@ impl Api for Piston {
 impl Piston {
     /// `files[]`: at least one, at most `max_files`, each decoded and checked.
     fn files(&self, fields: &Fields<'_>) -> Result<Vec<CodeFile>, RequestError> {
-        let list = fields
-            .array("files")?
-            .ok_or_else(|| fields.missing("files"))?;
-        if list.is_empty() {
-            return Err(RequestError::new("files", "must not be empty"));
-        }
-        if list.len() > self.bounds.max_files {
-            return Err(RequestError::new(
-                "files",
-                format!(
-                    "has {} files; at most {} are allowed",
-                    list.len(),
-                    self.bounds.max_files
-                ),
-            ));
-        }
+        let list = fields.bounded_array("files", self.bounds.max_files, "files")?;
         list.iter()
             .enumerate()
             .map(|(i, file)| code_file(file, &index("files", i)))

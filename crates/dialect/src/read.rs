@@ -112,6 +112,26 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A required array of 1 to `max` items; `noun` names them in the refusal.
+    pub(crate) fn bounded_array(
+        &self,
+        key: &str,
+        max: usize,
+        noun: &str,
+    ) -> Result<&'a Vec<Value>, RequestError> {
+        let list = self.array(key)?.ok_or_else(|| self.missing(key))?;
+        if list.is_empty() {
+            return Err(RequestError::new(self.name(key), "must not be empty"));
+        }
+        if list.len() > max {
+            return Err(RequestError::new(
+                self.name(key),
+                format!("has {} {noun}; at most {max} are allowed", list.len()),
+            ));
+        }
+        Ok(list)
+    }
+
     /// A required non-negative integer.
     pub(crate) fn required_u64(&self, key: &str) -> Result<u64, RequestError> {
         match self.get(key) {
