@@ -32,6 +32,8 @@ pub(crate) struct Walker<'a> {
     pub facts: Vec<Fact>,
     deadline: Instant,
     ticks: u32,
+    /// The name being walked is the callee of a call (not a value handed on).
+    callee: bool,
     /// The deadline passed and the walk stopped early.
     pub expired: bool,
 }
@@ -47,6 +49,7 @@ impl<'a> Walker<'a> {
             facts: Vec::new(),
             deadline,
             ticks: 0,
+            callee: false,
             expired: false,
         }
     }
@@ -415,7 +418,7 @@ impl<'a> Walker<'a> {
     fn name(&mut self, n: &ast::ExprName) {
         let pos = self.pos(n);
         let id = self.ident(n.id.as_str(), pos).into_owned();
-        if matches!(n.ctx, ExprContext::Load) && ATTR_FUNCS.contains(&id.as_str()) {
+        if matches!(n.ctx, ExprContext::Load) && !self.callee && ATTR_FUNCS.contains(&id.as_str()) {
             // getattr & co. handed around as values (reduce(getattr, …)) hide their argument.
             self.push(FactKind::Heuristic(Heuristic::DynamicAttribute, 1), pos);
         }
@@ -445,6 +448,9 @@ impl<'a> Walker<'a> {
                 if key.starts_with("__") && key.ends_with("__") && key.len() > 4 {
                     self.push(FactKind::Attribute(key.clone()), pos);
                 }
+                if self.is_module_table(&s.value) {
+                    self.push(FactKind::Import(key.clone()), pos);
+                }
                 for path in self.subscript_paths(&s.value, &key) {
                     self.push(FactKind::Name(path), pos);
                 }
@@ -472,7 +478,9 @@ impl<'a> Walker<'a> {
             self.push(FactKind::Call(callee.clone()), pos);
             self.special_call(callee, c, pos);
         }
+        self.callee = matches!(c.func.as_ref(), Expr::Name(_));
         self.expr(&c.func);
+        self.callee = false;
         self.exprs(&c.args);
         self.keywords(&c.keywords);
     }
@@ -610,11 +618,15 @@ impl<'a> Walker<'a> {
         if self.is_namespace(value) {
             return vec![normalise(key)];
         }
-        // `sys.modules`, also reached through another module (`warnings.sys.modules`).
-        if self.paths(value).iter().any(|p| p == "sys.modules" || p.ends_with(".sys.modules")) {
+        if self.is_module_table(value) {
             return vec![key.to_string()];
         }
         Vec::new()
+    }
+
+    /// `sys.modules`, also reached through another module (`warnings.sys.modules`).
+    fn is_module_table(&self, e: &Expr) -> bool {
+        self.paths(e).iter().any(|p| p == "sys.modules" || p.ends_with(".sys.modules"))
     }
 
     fn is_namespace(&self, e: &Expr) -> bool {
