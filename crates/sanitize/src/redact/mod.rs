@@ -110,12 +110,6 @@ fn apply(rules: &OutputRules, text: &str, hits: &[Hit], tally: &mut Tally) -> St
     out
 }
 
-/// Whether `b` may sit right before the start of a path, address or host name
-/// (so that `a/b` or `x10.0.0.1` are not taken for one).
-pub(crate) fn is_left_boundary(b: u8) -> bool {
-    !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'\\' | b'-' | b'~' | b'+'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,14 +2,11 @@
 //! link-local, CGNAT, IPv6 ULA and link-local) and host names under the policy's
 //! internal suffixes (`.internal`, `.corp`, …).
 
-use super::{Hit, Label, builtin, is_left_boundary};
+use super::{Hit, Label, builtin};
 use crate::policy::OutputPolicy;
 use regex::Regex;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
-
-static IPV4: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}").expect("constant regex"));
 
 /// IPv6 candidates in the ULA (fc00::/7) and link-local (fe80::/10) ranges.
 static IPV6: LazyLock<Regex> = LazyLock::new(|| {
@@ -20,21 +17,14 @@ static IPV6: LazyLock<Regex> = LazyLock::new(|| {
 /// Adds a hit for every private-range address in `text`.
 pub(super) fn find_ips(text: &str, hits: &mut Vec<Hit>) {
     let bytes = text.as_bytes();
-    if memchr::memchr(b'.', bytes).is_some() {
-        for m in IPV4.find_iter(text) {
-            let left_ok = m.start() == 0 || {
-                let b = bytes[m.start() - 1];
-                !(b.is_ascii_alphanumeric() || b == b'.')
-            };
-            let right_ok = match bytes.get(m.end()) {
-                None => true,
-                Some(b'.') => !bytes.get(m.end() + 1).is_some_and(u8::is_ascii_digit),
-                Some(b) => !b.is_ascii_alphanumeric(),
-            };
-            let private = m.as_str().parse::<Ipv4Addr>().is_ok_and(is_private_v4);
-            if left_ok && right_ok && private {
-                hits.push(hit(m.start(), m.end(), builtin::PRIVATE_IP));
-            }
+    let mut covered = 0;
+    for dot in memchr::memchr_iter(b'.', bytes) {
+        if dot < covered {
+            continue;
+        }
+        if let Some((start, end)) = ipv4_around(text, dot) {
+            covered = end;
+            hits.push(hit(start, end, builtin::PRIVATE_IP));
         }
     }
     if memchr::memchr(b':', bytes).is_some() {
@@ -45,6 +35,48 @@ pub(super) fn find_ips(text: &str, hits: &mut Vec<Hit>) {
             }
         }
     }
+}
+
+/// The private dotted quad whose first dot is at `dot`, standing alone (not part
+/// of `1.2.3.4.5` or `v10.0.0.1`).
+fn ipv4_around(text: &str, dot: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let digits_before = bytes[..dot]
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if !(1..=3).contains(&digits_before) {
+        return None;
+    }
+    let start = dot - digits_before;
+    if start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'.') {
+        return None;
+    }
+    let mut end = dot;
+    for _ in 0..3 {
+        if bytes.get(end) != Some(&b'.') {
+            return None;
+        }
+        let n = bytes[end + 1..]
+            .iter()
+            .take(4)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if !(1..=3).contains(&n) {
+            return None;
+        }
+        end += 1 + n;
+    }
+    let right_ok = match bytes.get(end) {
+        None => true,
+        Some(b'.') => !bytes.get(end + 1).is_some_and(u8::is_ascii_digit),
+        Some(b) => !b.is_ascii_alphanumeric(),
+    };
+    let private = text[start..end]
+        .parse::<Ipv4Addr>()
+        .is_ok_and(is_private_v4);
+    (right_ok && private).then_some((start, end))
 }
 
 fn is_private_v4(ip: Ipv4Addr) -> bool {

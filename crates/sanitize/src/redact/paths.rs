@@ -2,42 +2,102 @@
 //! drive and UNC paths, and `file://` URLs. Relative paths (`src/main.rs`), URL
 //! paths (`https://host/a/b`) and fractions (`1/2`) are left alone.
 
-use super::{Hit, Label, builtin, is_left_boundary};
+use super::{Hit, Label, builtin};
 use crate::policy::OutputPolicy;
-use regex::Regex;
-use std::sync::LazyLock;
 
-static PATH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r#"(?i:file://[^\s"'<>]*)"#,
-        r#"|\b[A-Za-z]:[\\/][^\s"'<>|*?]*"#,
-        r#"|\\\\[A-Za-z0-9.\-]+\\[^\s"'<>|*?]*"#,
-        r"|/[A-Za-z0-9_.@+~%\-]+(?:/[A-Za-z0-9_.@+~%\-]*)*",
-    ))
-    .expect("constant regex")
-});
-
-/// Adds a hit for every host path in `text`.
+/// Adds a hit for every host path in `text`. One `memchr` pass finds the bytes a
+/// path can start at (`/`, `:` of `C:\` or `file:`, `\\` of UNC); each candidate is
+/// then checked by hand, so text without them costs next to nothing.
 pub(super) fn find(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
-    if memchr::memchr3(b'/', b'\\', b':', text.as_bytes()).is_none() {
-        return;
-    }
     let bytes = text.as_bytes();
-    for m in PATH.find_iter(text) {
-        let path = m.as_str();
-        if path.starts_with('/') {
-            let left_ok = m.start() == 0 || is_left_boundary(bytes[m.start() - 1]);
-            let numeric = path.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
-            if !left_ok || numeric || policy.path_allowed(path) {
-                continue;
-            }
+    let mut covered = 0;
+    for at in memchr::memchr3_iter(b'/', b'\\', b':', bytes) {
+        if at < covered {
+            continue;
         }
-        hits.push(Hit {
-            start: m.start(),
-            end: m.end(),
-            label: Label::Builtin(builtin::HOST_PATH),
-        });
+        let span = match bytes[at] {
+            b'/' => unix_path(policy, text, at),
+            b':' => file_url(bytes, at).or_else(|| drive_path(bytes, at)),
+            _ => unc_path(bytes, at),
+        };
+        if let Some((start, end)) = span {
+            covered = end;
+            hits.push(Hit {
+                start,
+                end,
+                label: Label::Builtin(builtin::HOST_PATH),
+            });
+        }
     }
+}
+
+/// Whether `b` may sit right before the start of a path
+/// (so that `a/b` is not taken for one).
+fn is_left_boundary(b: u8) -> bool {
+    !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'\\' | b'-' | b'~' | b'+'))
+}
+
+/// A byte of a Unix path segment.
+fn is_segment_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b'+' | b'~' | b'%' | b'-')
+}
+
+/// Where a Windows path or URL ends: at a blank, a quote, `<`, `>`, `|`, `*` or `?`.
+fn path_end(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| {
+            b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'|' | b'*' | b'?')
+        })
+        .map_or(bytes.len(), |n| from + n)
+}
+
+/// `/a/b/c` standing alone (not `x/y`, `1/2` or a URL's path) outside the allowed prefixes.
+fn unix_path(policy: &OutputPolicy, text: &str, at: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let first = *bytes.get(at + 1)?;
+    if !is_segment_byte(first) || first.is_ascii_digit() {
+        return None;
+    }
+    if at > 0 && !is_left_boundary(bytes[at - 1]) {
+        return None;
+    }
+    let len = bytes[at + 1..]
+        .iter()
+        .position(|&b| !(is_segment_byte(b) || b == b'/'))
+        .unwrap_or(bytes.len() - at - 1);
+    let end = at + 1 + len;
+    (!policy.path_allowed(&text[at..end])).then_some((at, end))
+}
+
+/// `file://…`, with `at` on its colon.
+fn file_url(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    let start = at.checked_sub(4)?;
+    let scheme = bytes[start..at].eq_ignore_ascii_case(b"file");
+    (scheme && bytes.get(at + 1..at + 3) == Some(b"//")).then(|| (start, path_end(bytes, at)))
+}
+
+/// `C:\…` or `C:/…`, with `at` on the colon; the drive letter must stand alone.
+fn drive_path(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    let start = at.checked_sub(1)?;
+    let letter = bytes[start].is_ascii_alphabetic();
+    let alone =
+        start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+    let slash = matches!(bytes.get(at + 1), Some(b'\\' | b'/'));
+    (letter && alone && slash).then(|| (start, path_end(bytes, at + 1)))
+}
+
+/// `\\server\share…`, with `at` on the first backslash.
+fn unc_path(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    if bytes.get(at + 1) != Some(&b'\\') || (at > 0 && bytes[at - 1] == b'\\') {
+        return None;
+    }
+    let host = bytes[at + 2..]
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'.' || b == b'-'))
+        .unwrap_or(bytes.len() - at - 2);
+    let sep = at + 2 + host;
+    (host > 0 && bytes.get(sep) == Some(&b'\\')).then(|| (at, path_end(bytes, sep)))
 }
 
 #[cfg(test)]

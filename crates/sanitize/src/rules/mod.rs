@@ -6,7 +6,7 @@
 mod compile;
 mod format;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 use compile::{Checker, Compiled};
 use execgate_core::{FileError, Severity, file_error::parse_toml};
 use format::RuleFile;
@@ -59,7 +59,7 @@ pub struct OutputRules {
     pub(crate) redact: Vec<RedactRule>,
     pub(crate) leak: Vec<LeakRule>,
     keywords: Option<AhoCorasick>,
-    owners: Vec<RuleRef>,
+    owners: Vec<Vec<RuleRef>>,
     unfiltered: Vec<RuleRef>,
 }
 
@@ -68,6 +68,17 @@ pub struct OutputRules {
 pub(crate) struct Active {
     pub redact: Vec<bool>,
     pub leak: Vec<bool>,
+}
+
+impl Active {
+    /// Marks `rule` to run; `true` if it was not marked yet.
+    fn mark(&mut self, rule: RuleRef) -> bool {
+        let slot = match rule {
+            RuleRef::Redact(i) => &mut self.redact[i],
+            RuleRef::Leak(i) => &mut self.leak[i],
+        };
+        !std::mem::replace(slot, true)
+    }
 }
 
 impl OutputRules {
@@ -140,28 +151,32 @@ impl OutputRules {
 
     fn index(all: Compiled) -> Result<OutputRules, String> {
         let mut rules = OutputRules::default();
-        let mut patterns = Vec::new();
-        let mut add = |rule: RuleRef, keywords: Vec<String>, rules: &mut OutputRules| {
-            if keywords.is_empty() {
-                rules.unfiltered.push(rule);
-            }
-            for k in keywords {
-                patterns.push(k);
-                rules.owners.push(rule);
-            }
-        };
-        for (i, (rule, keywords)) in all.redact.into_iter().enumerate() {
+        let mut keywords: Vec<(String, RuleRef)> = Vec::new();
+        for (i, (rule, words)) in all.redact.into_iter().enumerate() {
             rules.redact.push(rule);
-            add(RuleRef::Redact(i), keywords, &mut rules);
+            rules.register(RuleRef::Redact(i), words, &mut keywords);
         }
-        for (i, (rule, keywords)) in all.leak.into_iter().enumerate() {
+        for (i, (rule, words)) in all.leak.into_iter().enumerate() {
             rules.leak.push(rule);
-            add(RuleRef::Leak(i), keywords, &mut rules);
+            rules.register(RuleRef::Leak(i), words, &mut keywords);
         }
+        let patterns: Vec<String> = keywords.iter().map(|(k, _)| k.clone()).collect();
+        // A pattern also stands for every shorter keyword inside it: the search
+        // reports the longest keyword at a position, never the ones it contains.
+        rules.owners = patterns
+            .iter()
+            .map(|pattern| {
+                keywords
+                    .iter()
+                    .filter(|(k, _)| pattern.contains(k.as_str()))
+                    .map(|&(_, rule)| rule)
+                    .collect()
+            })
+            .collect();
         if !patterns.is_empty() {
             let ac = AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
+                .match_kind(MatchKind::LeftmostLongest)
                 .build(&patterns)
                 .map_err(|e| format!("keywords: cannot build the prefilter: {e}"))?;
             rules.keywords = Some(ac);
@@ -169,29 +184,42 @@ impl OutputRules {
         Ok(rules)
     }
 
+    fn register(
+        &mut self,
+        rule: RuleRef,
+        words: Vec<String>,
+        keywords: &mut Vec<(String, RuleRef)>,
+    ) {
+        if words.is_empty() {
+            self.unfiltered.push(rule);
+        }
+        keywords.extend(words.into_iter().map(|w| (w.to_ascii_lowercase(), rule)));
+    }
+
     /// Runs the keyword prefilter over `text`: the rules whose keywords appear, plus
-    /// the rules that have none.
+    /// the rules that have none. The search restarts one byte after each match so
+    /// that keywords overlapping a reported one are seen too.
     pub(crate) fn active(&self, text: &str) -> Active {
         let mut active = Active {
             redact: vec![false; self.redact.len()],
             leak: vec![false; self.leak.len()],
         };
-        let mut mark = |rule: RuleRef| match rule {
-            RuleRef::Redact(i) => active.redact[i] = true,
-            RuleRef::Leak(i) => active.leak[i] = true,
+        let mut inactive = self.redact.len() + self.leak.len();
+        for &rule in &self.unfiltered {
+            inactive -= usize::from(active.mark(rule));
+        }
+        let Some(ac) = &self.keywords else {
+            return active;
         };
-        self.unfiltered.iter().copied().for_each(&mut mark);
-        if let Some(ac) = &self.keywords {
-            let mut pending: HashSet<usize> = (0..self.owners.len()).collect();
-            for m in ac.find_overlapping_iter(text) {
-                let pattern = m.pattern().as_usize();
-                if pending.remove(&pattern) {
-                    mark(self.owners[pattern]);
-                }
-                if pending.is_empty() {
-                    break;
-                }
+        let mut from = 0;
+        while inactive > 0 && from < text.len() {
+            let Some(m) = ac.find(Input::new(text).span(from..text.len())) else {
+                break;
+            };
+            for &rule in &self.owners[m.pattern().as_usize()] {
+                inactive -= usize::from(active.mark(rule));
             }
+            from = m.start() + 1;
         }
         active
     }

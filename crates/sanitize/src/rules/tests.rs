@@ -127,3 +127,16 @@ fn the_prefilter_only_activates_rules_whose_keywords_appear() {
     assert_eq!(rules.active("hay").redact, vec![false, true]);
     assert_eq!(rules.active("a NEEDLE").redact, vec![true, true]);
 }
+
+#[test]
+fn overlapping_and_contained_keywords_all_activate_their_rules() {
+    let text = "[[redact]]\nid = \"a\"\nregex = 'x'\nkeywords = ['ab']\n\
+                [[redact]]\nid = \"b\"\nregex = 'x'\nkeywords = ['bcd']\n\
+                [[redact]]\nid = \"c\"\nregex = 'x'\nkeywords = ['access']\n\
+                [[leak]]\nid = \"d\"\nseverity = 'notice'\nmessage = 'm'\nregex = 'x'\nkeywords = ['AccessKeyId']\n";
+    let rules = parse(text).unwrap();
+    assert_eq!(rules.active("xabcdx").redact, vec![true, true, false]);
+    let active = rules.active("\"AccessKeyId\":");
+    assert_eq!(active.redact, vec![false, false, true]);
+    assert_eq!(active.leak, vec![true]);
+}

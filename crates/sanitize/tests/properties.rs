@@ -1,0 +1,114 @@
+//! Property tests: whatever the executor sends, the sanitizer never panics, the
+//! body it returns is valid JSON, base64 fields are valid base64, caps hold, and
+//! planted secrets never survive.
+
+mod support;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use execgate_sanitize::{
+    FieldKind, OutputPolicy, ResponseBuffer, sanitize_json, sanitize_text, sanitize_truncated,
+};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use support::*;
+
+fn small_caps() -> OutputPolicy {
+    OutputPolicy {
+        stdout_max_bytes: execgate_core::ByteSize(64),
+        stderr_max_bytes: execgate_core::ByteSize(16),
+        ..Default::default()
+    }
+}
+
+/// Output-like text: words, paths, addresses, keys, env lines, unicode, NULs.
+fn output_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        "[a-z ]{0,12}",
+        Just("/home/user/x.py ".to_string()),
+        Just("10.0.0.1".to_string()),
+        Just("AKIAZ7VRSQ5TQLYXW3KE".to_string()),
+        Just("API_KEY=".to_string()),
+        Just("root:x:0:0:".to_string()),
+        Just("\n".to_string()),
+        Just("\0".to_string()),
+        Just("é€😀".to_string()),
+        Just("-----BEGIN PRIVATE KEY-----".to_string()),
+        any::<String>(),
+    ];
+    prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_ok_means_valid_json(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let fields = piston_fields();
+        if let Ok(out) = sanitize_json(&RULES, &OutputPolicy::default(), &bytes, &fields) {
+            prop_assert!(serde_json::from_slice::<Value>(&out.body).is_ok());
+        }
+        if let Ok(out) = sanitize_truncated(&RULES, &OutputPolicy::default(), &bytes, &fields) {
+            prop_assert!(serde_json::from_slice::<Value>(&out.body).is_ok());
+        }
+    }
+
+    #[test]
+    fn any_output_gives_valid_json_within_caps(stdout in output_text(), stderr in output_text()) {
+        let body = serde_json::to_vec(&json!({"run": {"stdout": stdout, "stderr": stderr}})).unwrap();
+        let out = sanitize_json(&RULES, &small_caps(), &body, &piston_fields()).unwrap();
+        let doc: Value = serde_json::from_slice(&out.body).unwrap();
+        let marker_room = "…[truncated 99999 bytes]".len();
+        if !out.withheld {
+            prop_assert!(doc["run"]["stdout"].as_str().unwrap().len() <= 64 + marker_room);
+            prop_assert!(doc["run"]["stderr"].as_str().unwrap().len() <= 16 + marker_room);
+        }
+    }
+
+    #[test]
+    fn base64_fields_are_always_valid_base64(raw in prop_oneof![
+        output_text().prop_map(|t| STANDARD.encode(t)),
+        prop::collection::vec(any::<u8>(), 0..64).prop_map(|b| STANDARD.encode(b)),
+        "[A-Za-z0-9+/=%\n ]{0,40}",
+    ]) {
+        let body = serde_json::to_vec(&json!({"stdout": raw, "stderr": raw})).unwrap();
+        let out = sanitize_json(&RULES, &small_caps(), &body, &judge0_fields("", true)).unwrap();
+        let doc: Value = serde_json::from_slice(&out.body).unwrap();
+        for field in ["stdout", "stderr"] {
+            let value = doc[field].as_str().unwrap();
+            let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            prop_assert!(
+                STANDARD.decode(&compact).is_ok() || value == raw,
+                "{field} is not base64: {value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_a_body_closes_into_valid_json(stdout in output_text(), cut in any::<prop::sample::Index>()) {
+        let body = piston_body(&stdout);
+        let at = cut.index(body.len()).max(1);
+        let mut buf = ResponseBuffer::new(at);
+        buf.push(&body);
+        let out = buf.sanitize(&RULES, &OutputPolicy::default(), &piston_fields()).unwrap();
+        prop_assert!(serde_json::from_slice::<Value>(&out.body).is_ok());
+    }
+
+    #[test]
+    fn planted_keys_never_survive(before in "[a-z ]{0,20}", after in "[a-z ]{0,20}", body in "[A-Z2-7]{16}") {
+        let key = format!("AKIA{body}");
+        let text = format!("{before} {key} {after}");
+        let out = sanitize_text(&RULES, &OutputPolicy::default(), FieldKind::Stdout, &text);
+        prop_assert!(!out.text.contains(&key));
+    }
+
+    #[test]
+    fn unreported_changes_never_happen(text in any::<String>(), kind in prop_oneof![
+        Just(FieldKind::Stdout), Just(FieldKind::Stderr), Just(FieldKind::Other)
+    ]) {
+        let out = sanitize_text(&RULES, &small_caps(), kind, &text);
+        if !out.truncated && !out.withheld && out.redactions.is_empty() {
+            prop_assert_eq!(out.text, text);
+        }
+    }
+}
