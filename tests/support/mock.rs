@@ -1,0 +1,131 @@
+//! A recording mock executor: answers like Piston (or as told) and remembers
+//! every request it received, so tests can prove what reached it.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One request as the executor saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("recorded body is JSON")
+    }
+}
+
+/// How the mock answers.
+#[derive(Debug, Clone)]
+pub enum Behaviour {
+    /// A Piston-style result whose stdout is the given text.
+    Piston { stdout: String },
+    /// This status, content type and body, verbatim.
+    Raw { status: u16, content_type: String, body: Vec<u8>, extra: Vec<(String, String)> },
+    /// Wait this long before answering like `Piston`.
+    Slow(Duration),
+}
+
+#[derive(Clone)]
+struct State {
+    seen: Arc<Mutex<Vec<Recorded>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
+}
+
+/// A running mock executor.
+pub struct MockExecutor {
+    pub addr: SocketAddr,
+    state: State,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl MockExecutor {
+    /// Starts a mock that answers like Piston with stdout "hi\n".
+    pub fn start() -> Self {
+        Self::with(Behaviour::Piston { stdout: "hi\n".into() })
+    }
+
+    /// Starts a mock with `behaviour`.
+    pub fn with(behaviour: Behaviour) -> Self {
+        let state = State { seen: Arc::default(), behaviour: Arc::new(Mutex::new(behaviour)) };
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().fallback(handle).with_state(state.clone());
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { addr, state, _runtime: runtime }
+    }
+
+    /// An address where nothing listens (an executor that is down).
+    pub fn dead_address() -> SocketAddr {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    }
+
+    /// Changes how the mock answers from now on.
+    pub fn set(&self, behaviour: Behaviour) {
+        *self.state.behaviour.lock() = behaviour;
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.seen.lock().clone()
+    }
+}
+
+/// A Piston v2 execute result.
+pub fn piston_result(stdout: &str) -> serde_json::Value {
+    serde_json::json!({
+        "language": "python", "version": "3.10.0",
+        "run": {"stdout": stdout, "stderr": "", "code": 0, "signal": null, "output": stdout}
+    })
+}
+
+async fn handle(
+    axum::extract::State(state): axum::extract::State<State>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.seen.lock().push(Recorded {
+        method: method.to_string(),
+        path: uri.to_string(),
+        headers,
+        body: body.to_vec(),
+    });
+    let behaviour = state.behaviour.lock().clone();
+    match behaviour {
+        Behaviour::Piston { stdout } => piston(&stdout),
+        Behaviour::Slow(wait) => {
+            tokio::time::sleep(wait).await;
+            piston("slow\n")
+        }
+        Behaviour::Raw { status, content_type, body, extra } => {
+            let mut resp = (StatusCode::from_u16(status).unwrap(), body).into_response();
+            resp.headers_mut().insert("content-type", content_type.parse().unwrap());
+            for (k, v) in extra {
+                resp.headers_mut().insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            }
+            resp
+        }
+    }
+}
+
+fn piston(stdout: &str) -> Response {
+    let mut resp = axum::Json(piston_result(stdout)).into_response();
+    resp.headers_mut().insert("server", "piston-mock/1.0".parse().unwrap());
+    resp.headers_mut().insert("x-powered-by", "Express".parse().unwrap());
+    resp
+}

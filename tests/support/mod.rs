@@ -1,0 +1,30 @@
+//! Integration-test harness: the real gateway in-process on ephemeral ports, a
+//! recording mock executor, an HTTP client and an `eventually` helper.
+#![allow(dead_code)]
+
+pub mod gateway;
+pub mod http;
+pub mod mock;
+
+pub use gateway::TestGateway;
+pub use http::{Reply, get, post, post_with, raw};
+pub use mock::{Behaviour, MockExecutor};
+
+use std::time::{Duration, Instant};
+
+/// Retries `check` until it holds or 5 s pass.
+pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("never happened: {what}");
+}
+
+/// A Piston execute body running `code` in Python.
+pub fn piston(code: &str) -> serde_json::Value {
+    serde_json::json!({"language": "python", "version": "3.10", "files": [{"name": "main.py", "content": code}]})
+}
