@@ -214,3 +214,16 @@ fn a_bad_pointer_is_a_configuration_error() {
     let err = sanitize_json(&RULES, &OutputPolicy::default(), b"{}", &fields).unwrap_err();
     assert_eq!(err, SanitizeError::InvalidPointer("run/stdout".into()));
 }
+
+/// Regression (found by proptest): a cut field whose last blank was a multi-byte
+/// space (U+00A0) was cut inside that character.
+#[test]
+fn regression_cut_after_multibyte_blank() {
+    let body = "{\"run\":{\"stdout\":\"a\u{a0}b".as_bytes();
+    let result =
+        sanitize_truncated(&RULES, &OutputPolicy::default(), body, &piston_fields()).unwrap();
+    assert_eq!(
+        doc(&result.body)["run"]["stdout"],
+        "a\u{a0}…[truncated: response over the buffer cap]"
+    );
+}

@@ -13,6 +13,7 @@ use crate::report::{LeakFinding, Redaction, Tally, leak_score, withheld_explanat
 use crate::rules::OutputRules;
 use crate::text::process;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Where an output field lives in the response and how it is carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,19 +174,19 @@ impl<'a> Job<'a> {
     /// Processes one field's string; `Some(new)` replaces it.
     fn field(&mut self, spec: &FieldSpec, path: &str, raw: &str) -> Option<String> {
         let was_cut = self.cut_field.as_deref() == Some(path);
-        let decoded = if spec.base64 {
+        let decoded: Cow<str> = if spec.base64 {
             match field::decode_base64(raw, was_cut) {
-                Some(text) => text,
+                Some(text) => Cow::Owned(text),
                 None => {
                     self.tally.add(INVALID_BASE64);
                     return Some(encode(spec, INVALID_BASE64_TEXT));
                 }
             }
         } else {
-            raw.to_string()
+            Cow::Borrowed(raw)
         };
         let decoded = if was_cut {
-            drop_partial_token(decoded)
+            Cow::Owned(drop_partial_token(decoded.into_owned()))
         } else {
             decoded
         };
@@ -199,12 +200,14 @@ impl<'a> Job<'a> {
         );
         self.findings.extend(outcome.findings);
         self.truncated |= outcome.truncated;
-        let changed = outcome.text.is_some() || was_cut;
-        let mut text = outcome.text.unwrap_or(decoded);
+        if outcome.text.is_none() && !was_cut {
+            return None;
+        }
+        let mut text = outcome.text.unwrap_or_else(|| decoded.into_owned());
         if was_cut && !outcome.truncated {
             text.push_str(CUT_MARKER);
         }
-        changed.then(|| encode(spec, &text))
+        Some(encode(spec, &text))
     }
 }
 
@@ -219,8 +222,9 @@ fn drop_partial_token(mut text: String) -> String {
         text.len().saturating_sub(PARTIAL_TOKEN_WINDOW),
     );
     let keep = text[window_start..]
-        .rfind(|c: char| c.is_whitespace())
-        .map_or(window_start, |i| window_start + i + 1);
+        .char_indices()
+        .rfind(|(_, c)| c.is_whitespace())
+        .map_or(window_start, |(i, c)| window_start + i + c.len_utf8());
     text.truncate(keep);
     text
 }

@@ -6,7 +6,7 @@
 mod compile;
 mod format;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 use compile::{Checker, Compiled};
 use execgate_core::{FileError, Severity, file_error::parse_toml};
 use format::RuleFile;
@@ -177,6 +177,7 @@ impl OutputRules {
             let ac = AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&patterns)
                 .map_err(|e| format!("keywords: cannot build the prefilter: {e}"))?;
             rules.keywords = Some(ac);
