@@ -51,8 +51,22 @@ pub(crate) trait Api: std::fmt::Debug + Send + Sync {
         body: &Value,
     ) -> Result<Parsed, RequestError>;
 
-    /// Clamps the limits of a body `parse` accepted, in place.
-    fn clamp(&self, body: &mut Value, tier: &TierLimits) -> Result<(), RequestError>;
+    /// Clamps the limits of `body`, a copy of `request.document`, in place.
+    fn clamp(
+        &self,
+        request: &ExecRequest,
+        body: &mut Value,
+        tier: &TierLimits,
+    ) -> Result<(), RequestError>;
+
+    /// The path and query to forward: by default the client's, unchanged.
+    fn forward_path(
+        &self,
+        _route: RouteKind,
+        path_and_query: &str,
+    ) -> Result<String, RequestError> {
+        Ok(path_and_query.to_string())
+    }
 
     /// The output fields of the response to a request on `segments`.
     fn response_fields(

@@ -11,6 +11,11 @@ use crate::piston::Piston;
 use crate::read::parse_body;
 use http::Method;
 
+/// The content type of every forwarded execution body: executors such as
+/// Judge0 (Rails) would parse a form-encoded body differently from the JSON
+/// the gateway checked, so the gateway must set this header, not pass the client's.
+pub const FORWARD_CONTENT_TYPE: &str = "application/json";
+
 /// A configured executor dialect; cheap to share between requests.
 #[derive(Debug)]
 pub struct Dialect {
@@ -89,9 +94,22 @@ impl Dialect {
     /// exactly the JSON the gateway checked (no duplicate keys, no parser tricks).
     pub fn clamp(&self, req: &ExecRequest, limits: &TierLimits) -> Result<Vec<u8>, RequestError> {
         let mut document = req.document.clone();
-        self.api.clamp(&mut document, limits)?;
+        self.api.clamp(req, &mut document, limits)?;
         serde_json::to_vec(&document)
             .map_err(|e| RequestError::new("body", format!("cannot be re-encoded: {e}")))
+    }
+
+    /// The path and query to forward for a request on `route`: Judge0 flags
+    /// made explicit (`base64_encoded=false` when absent, since Judge0's
+    /// default depends on its config) and ambiguous values refused. Forward
+    /// this path and pass it to [`Dialect::response_fields`], so gateway,
+    /// executor and sanitizer agree on whether output is base64.
+    pub fn forward_path(
+        &self,
+        route: RouteKind,
+        path_and_query: &str,
+    ) -> Result<String, RequestError> {
+        self.api.forward_path(route, path_and_query)
     }
 
     /// The response fields that carry program output, for the sanitizer;

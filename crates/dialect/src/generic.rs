@@ -183,7 +183,12 @@ impl Api for Generic {
         Ok(Parsed::single(submission))
     }
 
-    fn clamp(&self, body: &mut Value, tier: &TierLimits) -> Result<(), RequestError> {
+    fn clamp(
+        &self,
+        _request: &ExecRequest,
+        body: &mut Value,
+        tier: &TierLimits,
+    ) -> Result<(), RequestError> {
         clamp_limits(&self.limits, body, "", tier)
     }
 

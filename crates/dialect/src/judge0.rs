@@ -10,7 +10,7 @@ use crate::model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RouteKind, RunOutcome, Submission,
     TierLimits,
 };
-use crate::path::{flag_lenient, flag_strict};
+use crate::path::{flag_lenient, flag_strict, query_names, with_param};
 use crate::read::{Fields, index};
 use http::Method;
 use serde_json::Value;
@@ -22,6 +22,11 @@ const FORCED_OFF: &[&str] = &[
     "enable_per_process_and_thread_time_limit",
     "enable_per_process_and_thread_memory_limit",
 ];
+
+/// Query parameters an executing route accepts. Rails merges the query over
+/// the JSON body, so any other parameter (`source_code`, `memory_limit`…)
+/// would silently replace what the gateway screened and clamped.
+const EXECUTE_QUERY: &[&str] = &["base64_encoded", "wait", "fields"];
 
 /// Routes that run nothing and may pass (`{}` is any one segment).
 const PASSTHROUGH: &[&[&str]] = &[
@@ -172,6 +177,33 @@ impl Judge0 {
     }
 }
 
+/// A flag in the body is read by Judge0 when the query lacks it: it may only
+/// repeat what the query says (as the gateway's own forwarded body does).
+fn check_body_flag(body: &Value, key: &str, from_query: bool) -> Result<(), RequestError> {
+    match body.get(key) {
+        None => Ok(()),
+        Some(Value::String(s)) if *s == from_query.to_string() => Ok(()),
+        Some(_) => Err(RequestError::new(
+            key,
+            format!("belongs in the query string; the body may only repeat it as \"{from_query}\""),
+        )),
+    }
+}
+
+/// Refuses query parameters an executing route must not carry.
+fn check_execute_query(path_and_query: &str) -> Result<(), RequestError> {
+    match query_names(path_and_query)
+        .into_iter()
+        .find(|name| !EXECUTE_QUERY.contains(&name.as_str()))
+    {
+        Some(name) => Err(RequestError::new(
+            name,
+            "is not accepted in the query string: put submission fields in the JSON body",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The path with a Rails format suffix (`/submissions.json`) removed.
 fn without_format(segments: &[String]) -> Vec<&str> {
     let mut plain: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -209,6 +241,9 @@ impl Api for Judge0 {
     ) -> Result<Parsed, RequestError> {
         let base64 = flag_strict(path_and_query, "base64_encoded")?;
         let wait = flag_strict(path_and_query, "wait")?;
+        check_execute_query(path_and_query)?;
+        check_body_flag(body, "base64_encoded", base64)?;
+        check_body_flag(body, "wait", wait)?;
         let submissions = match route {
             RouteKind::ExecuteBatch => self.batch(body, base64)?,
             _ => vec![self.submission(body, "", base64)?],
@@ -220,14 +255,42 @@ impl Api for Judge0 {
         })
     }
 
-    fn clamp(&self, body: &mut Value, tier: &TierLimits) -> Result<(), RequestError> {
-        match body.get_mut("submissions").and_then(Value::as_array_mut) {
-            Some(list) => list
-                .iter_mut()
-                .enumerate()
-                .try_for_each(|(i, item)| self.clamp_one(item, &index("submissions", i), tier)),
-            None => self.clamp_one(body, "", tier),
+    fn clamp(
+        &self,
+        request: &ExecRequest,
+        body: &mut Value,
+        tier: &TierLimits,
+    ) -> Result<(), RequestError> {
+        // Judge0 reads the flag from the merged params; stating it in the body
+        // settles its config-dependent default even if the query lacks it.
+        if let Value::Object(map) = body {
+            let flag = if request.base64 { "true" } else { "false" };
+            map.insert("base64_encoded".into(), Value::from(flag));
         }
+        if request.route != RouteKind::ExecuteBatch {
+            return self.clamp_one(body, "", tier);
+        }
+        let list = body
+            .get_mut("submissions")
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| RequestError::new("submissions", "must be an array"))?;
+        list.iter_mut()
+            .enumerate()
+            .try_for_each(|(i, item)| self.clamp_one(item, &index("submissions", i), tier))
+    }
+
+    fn forward_path(&self, route: RouteKind, path_and_query: &str) -> Result<String, RequestError> {
+        let base64 = flag_strict(path_and_query, "base64_encoded")?;
+        if route.executes() {
+            flag_strict(path_and_query, "wait")?;
+            check_execute_query(path_and_query)?;
+        }
+        let segments = crate::path::segments(crate::path::path_part(path_and_query));
+        if without_format(&segments).first() != Some(&"submissions") {
+            return Ok(path_and_query.to_string());
+        }
+        let flag = if base64 { "true" } else { "false" };
+        Ok(with_param(path_and_query, "base64_encoded", flag))
     }
 
     fn response_fields(

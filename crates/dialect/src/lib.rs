@@ -21,7 +21,7 @@ pub use config::{
     DialectConfig, DialectKind, GenericConfig, Judge0Config, OutputField, VerdictConfig,
 };
 pub use decode::{Encoding, encode_base64};
-pub use dialect::Dialect;
+pub use dialect::{Dialect, FORWARD_CONTENT_TYPE};
 pub use limits::{LimitField, LimitRole, LimitUnit, MAX_MEMORY_BYTES, MAX_TIME_SECS};
 pub use model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RequestedLimits, RouteKind,

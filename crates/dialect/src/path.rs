@@ -68,6 +68,32 @@ pub(crate) fn query_value(path_and_query: &str, name: &str) -> Option<String> {
     })
 }
 
+/// The decoded names of the query parameters, in order.
+pub(crate) fn query_names(path_and_query: &str) -> Vec<String> {
+    query_part(path_and_query)
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+            String::from_utf8_lossy(&percent_decode(key, true)).into_owned()
+        })
+        .collect()
+}
+
+/// `path_and_query` with every `name` parameter replaced by one `name=value`.
+pub(crate) fn with_param(path_and_query: &str, name: &str, value: &str) -> String {
+    let mut pairs: Vec<&str> = query_part(path_and_query)
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
+            !pair.is_empty() && percent_decode(key, true) != name.as_bytes()
+        })
+        .collect();
+    let param = format!("{name}={value}");
+    pairs.push(&param);
+    format!("{}?{}", path_part(path_and_query), pairs.join("&"))
+}
+
 /// A boolean flag exactly as Judge0 reads it: only `true` is true.
 pub(crate) fn flag_lenient(path_and_query: &str, name: &str) -> bool {
     query_value(path_and_query, name).as_deref() == Some("true")
@@ -160,6 +186,25 @@ mod tests {
         assert_eq!(query_value(q, "fields"), None);
         assert_eq!(query_value("/x?a+b=c+d", "a b").as_deref(), Some("c d"));
         assert_eq!(query_value("/x?flag", "flag").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn query_names_are_decoded_in_order() {
+        assert_eq!(query_names("/s?a=1&b%5Fc=2&&d"), ["a", "b_c", "d"]);
+        assert!(query_names("/s").is_empty());
+    }
+
+    #[test]
+    fn a_param_is_replaced_once_and_the_rest_kept() {
+        assert_eq!(
+            with_param(
+                "/s/t?base64_encoded=1&fields=a,b&base64%5Fencoded=x",
+                "base64_encoded",
+                "false"
+            ),
+            "/s/t?fields=a,b&base64_encoded=false"
+        );
+        assert_eq!(with_param("/s", "wait", "true"), "/s?wait=true");
     }
 
     #[test]

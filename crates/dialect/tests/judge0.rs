@@ -379,6 +379,7 @@ fn clamp_writes_seconds_and_kilobytes_exactly() {
         json!({
             "source_code": "print(input())", "language_id": 71, "stdin": "hi",
             "cpu_time_limit": 5.0, "wall_time_limit": 5.0, "memory_limit": 131_072,
+            "base64_encoded": "false",
         })
     );
     let low = with(
@@ -545,4 +546,172 @@ fn verdicts_of_batches_and_garbage() {
     assert!(outcomes(json!({"token": "abc"})).is_empty());
     assert!(outcomes(json!({"status": {"id": "5"}})).is_empty());
     assert!(judge0().verdicts(b"{\"status\":").is_empty());
+}
+
+#[test]
+fn query_parameters_cannot_override_the_screened_body() {
+    // Rails merges query parameters over the JSON body: `?source_code=` would
+    // run code the gateway never saw, `?memory_limit=` would undo the clamp
+    let d = judge0();
+    for (path, field) in [
+        ("/submissions?source_code=aW1wb3J0IG9z", "source_code"),
+        (
+            "/submissions?wait=true&memory_limit=99999999",
+            "memory_limit",
+        ),
+        ("/submissions?language%5Fid=71", "language_id"),
+        (
+            "/submissions?submissions[][source_code]=x",
+            "submissions[][source_code]",
+        ),
+    ] {
+        let err = refusal(&d, RouteKind::Execute, path, &one());
+        assert_eq!(err.field, field, "{path}");
+        assert!(err.message.contains("query string"), "{err}");
+    }
+    let batch = json!({"submissions": [one()]});
+    assert_eq!(
+        refusal(
+            &d,
+            RouteKind::ExecuteBatch,
+            "/submissions/batch?stdin=x",
+            &batch
+        )
+        .field,
+        "stdin"
+    );
+    assert!(
+        parse(
+            &d,
+            RouteKind::Execute,
+            "/submissions?base64_encoded=false&wait=true&fields=stdout,status",
+            &one()
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn flags_in_the_body_may_only_repeat_the_query() {
+    let d = judge0();
+    for key in ["base64_encoded", "wait"] {
+        let err = refusal(
+            &d,
+            RouteKind::Execute,
+            "/submissions",
+            &with(one(), key, json!("true")),
+        );
+        assert_eq!(err.field, key);
+        assert!(
+            err.message.starts_with("belongs in the query string"),
+            "{err}"
+        );
+        // a JSON boolean is not the string Judge0 compares with
+        let boolean = with(one(), key, json!(false));
+        assert_eq!(
+            refusal(&d, RouteKind::Execute, "/submissions", &boolean).field,
+            key
+        );
+        let batch = json!({"submissions": [one()], key: "true"});
+        assert_eq!(
+            refusal(&d, RouteKind::ExecuteBatch, BATCH, &batch).field,
+            key
+        );
+    }
+    let body = with(
+        with(one(), "wait", json!("true")),
+        "base64_encoded",
+        json!("false"),
+    );
+    assert!(parse(&d, RouteKind::Execute, "/submissions?wait=true", &body).is_ok());
+}
+
+#[test]
+fn clamp_states_the_base64_flag_in_the_body() {
+    // Judge0's default for an absent flag depends on its config
+    // (DISABLE_IMPLICIT_BASE64_ENCODING); the forwarded body settles it
+    let d = judge0();
+    let plain = clamped(&d, RouteKind::Execute, "/submissions", &one());
+    assert_eq!(plain["base64_encoded"], json!("false"));
+    let encoded = with(
+        with(one(), "source_code", json!(encode_base64(b"print(1)"))),
+        "stdin",
+        json!(""),
+    );
+    let out = clamped(
+        &d,
+        RouteKind::Execute,
+        "/submissions?base64_encoded=true",
+        &encoded,
+    );
+    assert_eq!(out["base64_encoded"], json!("true"));
+    let out = clamped(
+        &d,
+        RouteKind::ExecuteBatch,
+        BATCH,
+        &json!({"submissions": [one()]}),
+    );
+    assert_eq!(out["base64_encoded"], json!("false"));
+}
+
+#[test]
+fn a_single_submission_with_a_submissions_member_is_still_clamped_at_the_root() {
+    // regression: clamp once chose the batch shape by the body, not the route
+    let body = with(
+        with(one(), "memory_limit", json!(999_999)),
+        "submissions",
+        json!([{}]),
+    );
+    let out = clamped(&judge0(), RouteKind::Execute, SUBMIT, &body);
+    assert_eq!(out["memory_limit"], json!(131_072));
+    assert_eq!(out["submissions"], json!([{}]));
+}
+
+#[test]
+fn forward_path_makes_the_base64_flag_explicit() {
+    let d = judge0();
+    let forward = |route, path: &str| d.forward_path(route, path);
+    assert_eq!(
+        forward(RouteKind::Execute, "/submissions?wait=true").unwrap(),
+        "/submissions?wait=true&base64_encoded=false"
+    );
+    assert_eq!(
+        forward(
+            RouteKind::Passthrough,
+            "/submissions/abc?fields=stdout&base64_encoded=true"
+        )
+        .unwrap(),
+        "/submissions/abc?fields=stdout&base64_encoded=true"
+    );
+    assert_eq!(
+        forward(RouteKind::Passthrough, "/submissions/batch?tokens=a,b").unwrap(),
+        "/submissions/batch?tokens=a,b&base64_encoded=false"
+    );
+    assert_eq!(
+        forward(RouteKind::Passthrough, "/languages").unwrap(),
+        "/languages"
+    );
+    // a value Judge0 and the bundled runner read differently is refused
+    assert_eq!(
+        forward(RouteKind::Passthrough, "/submissions/abc?base64_encoded=1")
+            .unwrap_err()
+            .field,
+        "base64_encoded"
+    );
+    assert_eq!(
+        forward(RouteKind::Execute, "/submissions?stdin=x")
+            .unwrap_err()
+            .field,
+        "stdin"
+    );
+    // the forwarded path tells the sanitizer the truth
+    let path = forward(RouteKind::Passthrough, "/submissions/abc").unwrap();
+    assert!(d.response_fields(&path, None).iter().all(|f| !f.base64));
+    let piston = dialect(DialectKind::Piston);
+    assert_eq!(
+        piston
+            .forward_path(RouteKind::Execute, "/api/v2/execute?x=1")
+            .unwrap(),
+        "/api/v2/execute?x=1"
+    );
 }

@@ -83,13 +83,32 @@ fn limit() -> impl Strategy<Value = Option<Value>> {
     ]
 }
 
+/// A random member name, or one a dialect gives meaning to.
+fn noise_key() -> impl Strategy<Value = String> {
+    let meaningful = [
+        "submissions",
+        "base64_encoded",
+        "wait",
+        "enable_network",
+        "number_of_runs",
+        "enable_per_process_and_thread_memory_limit",
+        "additional_files",
+        "args",
+        "stdin",
+    ];
+    prop_oneof![
+        "[a-z_]{1,10}",
+        prop::sample::select(meaningful.to_vec()).prop_map(String::from),
+    ]
+}
+
 /// A body shaped like one of the dialects' requests, with random values and noise.
 fn request_like() -> impl Strategy<Value = Value> {
     let code = prop_oneof!["\\PC{0,40}", "[A-Za-z0-9+/=]{0,24}"];
     (
         code,
         prop::collection::vec(limit(), 12),
-        prop::collection::btree_map("[a-z_]{1,10}", any_json(), 0..3),
+        prop::collection::btree_map(noise_key(), any_json(), 0..3),
         prop_oneof![Just("python"), Just(""), Just("c")],
     )
         .prop_map(|(code, limits, noise, lang)| {
