@@ -71,6 +71,10 @@ pub struct GenericConfig {
     /// Routes that run nothing and pass with light checks, same syntax.
     #[serde(default)]
     pub passthrough: Vec<String>,
+    /// Query parameters an executing route may carry (default none): many
+    /// frameworks merge the query into the body's fields, so others are refused.
+    #[serde(default)]
+    pub query_params: Vec<String>,
     /// JSON pointer to the source code string (required in requests).
     pub code: String,
     /// How the code string is encoded (default `utf8`).

@@ -60,8 +60,16 @@ impl Dialect {
 
     /// What `method` on `path` (which may carry `?query`) does at the executor.
     /// `Unknown` routes should be refused: the gateway cannot vouch for them.
+    /// `HEAD` is answered like `GET` (as Express and Rails do), but only ever passes through.
     pub fn route(&self, method: &Method, path: &str) -> RouteKind {
-        self.api.route(method, &segments(path_part(path)))
+        let segments = segments(path_part(path));
+        if *method == Method::HEAD {
+            return match self.api.route(&Method::GET, &segments) {
+                RouteKind::Passthrough => RouteKind::Passthrough,
+                _ => RouteKind::Unknown,
+            };
+        }
+        self.api.route(method, &segments)
     }
 
     /// Decodes an executing request's body; refusals name the offending field.

@@ -8,7 +8,7 @@ use crate::limits::{LimitField, clamp_limits, read_limits};
 use crate::model::{
     CodeFile, ExecRequest, FieldSpec, RequestError, RouteKind, RunOutcome, Submission, TierLimits,
 };
-use crate::path::RoutePattern;
+use crate::path::{RoutePattern, query_names};
 use crate::read::{Fields, mistyped};
 use http::Method;
 use serde_json::Value;
@@ -25,6 +25,7 @@ struct Route {
 #[derive(Debug)]
 pub(crate) struct Generic {
     routes: Vec<Route>,
+    query_params: Vec<String>,
     code: String,
     code_encoding: Encoding,
     language: Option<String>,
@@ -96,6 +97,7 @@ impl Generic {
         }
         Ok(Self {
             routes,
+            query_params: config.query_params.clone(),
             code: pointer("code", &config.code)?,
             code_encoding: config.code_encoding,
             language: optional("language", &config.language)?,
@@ -150,9 +152,18 @@ impl Api for Generic {
     fn parse(
         &self,
         _route: RouteKind,
-        _path_and_query: &str,
+        path_and_query: &str,
         body: &Value,
     ) -> Result<Parsed, RequestError> {
+        if let Some(name) = query_names(path_and_query)
+            .into_iter()
+            .find(|name| !self.query_params.contains(name))
+        {
+            return Err(RequestError::new(
+                name,
+                "is not accepted in the query string of this route",
+            ));
+        }
         Fields::of(body, "")?;
         let code_field = field_name(&self.code);
         let code = Self::text(body, &self.code)?

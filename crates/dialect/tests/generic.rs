@@ -245,3 +245,19 @@ fn invalid_configs_name_the_key() {
     );
     assert!(toml::from_str::<DialectConfig>(&CONFIG.replace("code_encoding", "code_enc")).is_err());
 }
+
+#[test]
+fn query_parameters_are_refused_unless_listed() {
+    // frameworks such as Flask's `request.values` merge the query into the body
+    let d = generic();
+    let err = refusal(&d, RouteKind::Execute, "/run?code=aW1wb3J0IG9z", &job());
+    assert_eq!(err.field, "code");
+    assert!(err.message.contains("query string"), "{err}");
+    let text = CONFIG.replace("[generic]\n", "[generic]\nquery_params = [\"debug\"]\n");
+    let d = Dialect::new(config(&text)).unwrap();
+    assert!(parse(&d, RouteKind::Execute, "/run?debug=1", &job()).is_ok());
+    assert_eq!(
+        refusal(&d, RouteKind::Execute, "/run?debug=1&lang=c", &job()).field,
+        "lang"
+    );
+}

@@ -71,6 +71,8 @@ fn routes_execute_batch_passthrough_and_unknown() {
         ),
         (Method::GET, "/submissions?page=2", RouteKind::Passthrough),
         (Method::GET, "/languages", RouteKind::Passthrough),
+        (Method::HEAD, "/languages", RouteKind::Passthrough),
+        (Method::HEAD, "/submissions/batch", RouteKind::Passthrough),
         (Method::GET, "/languages/71", RouteKind::Passthrough),
         (Method::GET, "/languages/all", RouteKind::Passthrough),
         (Method::GET, "/statuses", RouteKind::Passthrough),

@@ -42,6 +42,8 @@ fn routes_execute_passthrough_and_unknown() {
         (Method::POST, "/API/V2/Execute", RouteKind::Execute),
         (Method::POST, "/api/v2/%65xecute", RouteKind::Execute),
         (Method::GET, "/api/v2/runtimes", RouteKind::Passthrough),
+        (Method::HEAD, "/api/v2/runtimes", RouteKind::Passthrough),
+        (Method::HEAD, "/api/v2/execute", RouteKind::Unknown),
         (Method::GET, "/api/v2/packages", RouteKind::Passthrough),
         (Method::GET, "/api/v2/execute", RouteKind::Unknown),
         // installing or removing packages is administration, not a client's business
@@ -454,4 +456,75 @@ fn verdicts_of_non_results_are_empty() {
     assert!(d.verdicts(b"").is_empty());
     assert!(outcome(json!({"message": "python-3.10.0 runtime is unknown"})).is_empty());
     assert!(outcome(json!([1, 2])).is_empty());
+}
+
+#[test]
+fn verdicts_read_the_bundled_runner_shape() {
+    let stage = |status: Value, signal: Value, message: Value, code: Value| {
+        json!({"stdout": "", "stderr": "", "output": "", "code": code, "signal": signal,
+               "message": message, "status": status, "cpu_time": 5, "wall_time": 7, "memory": 1024})
+    };
+    let cases = [
+        (
+            stage(json!(null), json!(null), json!(null), json!(0)),
+            RunOutcome::Ok,
+        ),
+        (
+            stage(json!("RE"), json!(null), json!(null), json!(1)),
+            RunOutcome::RuntimeError,
+        ),
+        (
+            stage(
+                json!("TO"),
+                json!("SIGKILL"),
+                json!("time limit exceeded"),
+                json!(null),
+            ),
+            RunOutcome::Timeout,
+        ),
+        (
+            stage(
+                json!("OL"),
+                json!("SIGKILL"),
+                json!("stdout length exceeded"),
+                json!(null),
+            ),
+            RunOutcome::OutputLimit,
+        ),
+        (
+            stage(
+                json!("EL"),
+                json!("SIGKILL"),
+                json!("stderr length exceeded"),
+                json!(null),
+            ),
+            RunOutcome::OutputLimit,
+        ),
+        (
+            stage(
+                json!("OOM"),
+                json!("SIGKILL"),
+                json!("memory limit exceeded"),
+                json!(null),
+            ),
+            RunOutcome::MemoryKilled,
+        ),
+        (
+            stage(json!("SG"), json!("SIGSEGV"), json!(null), json!(null)),
+            RunOutcome::RuntimeError,
+        ),
+        (
+            stage(
+                json!("XX"),
+                json!(null),
+                json!("internal error: clone failed"),
+                json!(null),
+            ),
+            RunOutcome::Other,
+        ),
+    ];
+    for (run, want) in cases {
+        let body = json!({"language": "python", "version": "3.11.2", "run": run});
+        assert_eq!(outcome(body), [want]);
+    }
 }
