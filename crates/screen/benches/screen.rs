@@ -1,1 +1,149 @@
-fn main(){}
+//! Screening cost against its own baseline, measured in the same run: parsing
+//! the same source with rustpython-parser alone. Sizes: 200 B, 2 KB, 100 KB
+//! Python, and throughput over the shared corpus. Prints screening/parse ratios.
+
+use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group};
+use execgate_screen::{Language, RuleSet, ScreenPolicy, screen};
+use rustpython_parser::{Mode, parse};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A typical submission unit: a small algorithm with a docstring and a doctest.
+const UNIT: &str = r#"
+def merge_sort_N(items):
+    """Sort a list with merge sort.
+
+    >>> merge_sort_N([3, 1, 2])
+    [1, 2, 3]
+    """
+    if len(items) <= 1:
+        return items
+    mid = len(items) // 2
+    left, right = merge_sort_N(items[:mid]), merge_sort_N(items[mid:])
+    out = []
+    while left and right:
+        out.append(left.pop(0) if left[0] <= right[0] else right.pop(0))
+    return out + left + right
+
+
+print(merge_sort_N([5, 4, 3, 2, 1]), sum(x * x for x in range(10)))
+"#;
+
+fn python_of_size(bytes: usize) -> String {
+    let mut out = String::from("import math\n");
+    let mut n = 0;
+    while out.len() < bytes {
+        out.push_str(&UNIT.replace("_N", &format!("_{n}")));
+        n += 1;
+    }
+    if bytes < UNIT.len() {
+        out = "import math\nvalues = [math.sqrt(i) for i in range(10)]\nprint(sum(values), max(values))\nprint('done')\n".repeat(bytes / 100 + 1);
+        out.truncate(bytes.max(1));
+        out = out.rsplit_once('\n').map_or(out.clone(), |(a, _)| format!("{a}\n"));
+    }
+    out
+}
+
+fn rules() -> RuleSet {
+    RuleSet::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/screen")]).expect("shipped rules")
+}
+
+fn corpus_files() -> Vec<Vec<u8>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    let mut files: Vec<PathBuf> = ["benign", "escapes", "runtime"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    files.into_iter().filter_map(|p| std::fs::read(p).ok()).collect()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time(iterations: usize, mut f: impl FnMut()) -> Duration {
+    let samples = (0..iterations)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    median(samples)
+}
+
+fn sizes(c: &mut Criterion) {
+    let rules = rules();
+    let policy = ScreenPolicy::default();
+    let mut group = c.benchmark_group("python");
+    for (name, size) in [("200B", 200), ("2KB", 2 << 10), ("100KB", 100 << 10)] {
+        let code = python_of_size(size);
+        group.throughput(Throughput::Bytes(code.len() as u64));
+        group.bench_with_input(BenchmarkId::new("screen", name), &code, |b, code| {
+            b.iter(|| screen(&rules, Some(Language::Python), black_box(code.as_bytes()), &policy))
+        });
+        group.bench_with_input(BenchmarkId::new("parse_baseline", name), &code, |b, code| {
+            b.iter(|| parse(black_box(code), Mode::Module, "<b>").is_ok())
+        });
+    }
+    group.finish();
+}
+
+fn corpus(c: &mut Criterion) {
+    let files = corpus_files();
+    if files.is_empty() {
+        eprintln!("corpus not found beside the repository: corpus throughput skipped");
+        return;
+    }
+    let rules = rules();
+    let policy = ScreenPolicy::default();
+    let total: usize = files.iter().map(Vec::len).sum();
+    let mut group = c.benchmark_group("corpus");
+    group.throughput(Throughput::Bytes(total as u64)).sample_size(10);
+    group.bench_function("screen", |b| {
+        b.iter(|| files.iter().for_each(|f| drop(screen(&rules, Some(Language::Python), f, &policy))))
+    });
+    group.bench_function("parse_baseline", |b| {
+        b.iter(|| files.iter().for_each(|f| drop(parse(&String::from_utf8_lossy(f), Mode::Module, "<b>"))))
+    });
+    group.finish();
+}
+
+/// Medians measured here, side by side, so the ratio is printed in one place.
+fn ratios() {
+    let rules = rules();
+    let policy = ScreenPolicy::default();
+    println!("\nscreening vs rustpython parse alone (medians, same run):");
+    for (name, size, iterations) in [("200B", 200, 2_000), ("2KB", 2 << 10, 1_000), ("100KB", 100 << 10, 50)] {
+        let code = python_of_size(size);
+        let s = time(iterations, || drop(screen(&rules, Some(Language::Python), code.as_bytes(), &policy)));
+        let p = time(iterations, || drop(parse(&code, Mode::Module, "<b>")));
+        println!("  {name:>6}: screen {s:>10.1?}  parse {p:>10.1?}  ratio {:.2}", s.as_secs_f64() / p.as_secs_f64());
+    }
+    let files = corpus_files();
+    if !files.is_empty() {
+        let total: usize = files.iter().map(Vec::len).sum();
+        let s = time(5, || files.iter().for_each(|f| drop(screen(&rules, Some(Language::Python), f, &policy))));
+        let p = time(5, || files.iter().for_each(|f| drop(parse(&String::from_utf8_lossy(f), Mode::Module, "<b>"))));
+        let mbs = |d: Duration| total as f64 / d.as_secs_f64() / 1e6;
+        println!(
+            "  corpus ({} files, {total} B): screen {:.1} MB/s  parse {:.1} MB/s  ratio {:.2}",
+            files.len(),
+            mbs(s),
+            mbs(p),
+            s.as_secs_f64() / p.as_secs_f64()
+        );
+    }
+}
+
+criterion_group!(benches, sizes, corpus);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    ratios();
+}

@@ -27,7 +27,7 @@ pub use language::Language;
 pub use rules::{Rule, RuleError, RuleSet};
 pub use verdict::{Finding, ScreenPolicy, SeverityPoints, UNKNOWN_LANGUAGE_RULE, UNPARSABLE_RULE, Verdict};
 
-use facts::{Fact, FactKind, Pos};
+use facts::{Fact, FactKind};
 use position::LineIndex;
 use std::time::Instant;
 use verdict::PolicyRefusal;
@@ -49,14 +49,14 @@ pub fn screen(rules: &RuleSet, language: Option<Language>, code: &[u8], policy: 
         .collect();
     let mut parse_error = None;
     if python {
-        if source.text.len() as u64 > policy.max_ast_size.bytes() {
-            facts.push(Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: Pos { line: 1, column: 0 } });
-            parse_error = Some(format!("larger than {} bytes: screened as text only", policy.max_ast_size.bytes()));
+        let depth = if source.text.len() as u64 > policy.max_ast_size.bytes() {
+            python::Depth::Tokens
         } else {
-            let analysis = python::analyse_bounded(source.text.clone(), policy.analysis_timeout.get());
-            facts.extend(analysis.facts);
-            parse_error = analysis.parse_error;
-        }
+            python::Depth::Tree
+        };
+        let analysis = python::analyse_bounded(source.text.clone(), depth, policy.analysis_timeout.get());
+        facts.extend(analysis.facts);
+        parse_error = analysis.parse_error;
     }
     let ix = rules.index(language);
     let mut hits = Vec::new();

@@ -2,11 +2,17 @@
 //! per source so that locating many findings stays linear.
 
 use crate::facts::Pos;
+use std::cell::Cell;
 
 /// Line starts of one text.
 #[derive(Debug)]
 pub(crate) struct LineIndex {
     starts: Vec<usize>,
+    /// Whether each line is pure ASCII (column = byte distance).
+    ascii: Vec<bool>,
+    /// Last non-ASCII lookup `(line, byte offset, column)`: facts come mostly in
+    /// source order, so counting resumes there instead of at the line start.
+    last: Cell<(usize, usize, usize)>,
 }
 
 impl LineIndex {
@@ -14,7 +20,15 @@ impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(memchr_newlines(text.as_bytes()));
-        Self { starts }
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let end = starts.get(i + 1).copied().unwrap_or(text.len());
+                text.as_bytes().get(s..end).is_some_and(|b| b.is_ascii())
+            })
+            .collect();
+        Self { starts, ascii, last: Cell::new((usize::MAX, 0, 0)) }
     }
 
     /// The position of byte `offset` in `text` (the text given to `new`).
@@ -25,11 +39,20 @@ impl LineIndex {
             Err(i) => i - 1,
         };
         let start = self.starts[line];
-        let column = text
-            .get(start..offset)
-            .map(|s| if s.is_ascii() { s.len() } else { s.chars().count() })
-            .unwrap_or(0);
+        let column = if self.ascii.get(line).copied().unwrap_or(true) {
+            offset - start
+        } else {
+            self.char_column(text, line, start, offset)
+        };
         Pos { line: saturate(line + 1), column: saturate(column) }
+    }
+
+    fn char_column(&self, text: &str, line: usize, start: usize, offset: usize) -> usize {
+        let (last_line, last_offset, last_column) = self.last.get();
+        let (from, base) = if last_line == line && last_offset <= offset { (last_offset, last_column) } else { (start, 0) };
+        let column = base + text.get(from..offset).map_or(0, |s| s.chars().count());
+        self.last.set((line, offset, column));
+        column
     }
 }
 

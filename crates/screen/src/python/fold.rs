@@ -290,7 +290,7 @@ fn call(c: &ast::ExprCall, env: &Env) -> Option<Value> {
             return method(&receiver, a.attr.as_str(), &args);
         }
     }
-    function(&callee(&c.func)?, &args, env, c)
+    function(&callee(&c.func)?, &args)
 }
 
 /// `"{a}{b}".format(a=.., b=..)`.
@@ -336,7 +336,7 @@ fn swap_case(c: char) -> char {
     if c.is_lowercase() { c.to_uppercase().next().unwrap_or(c) } else { c.to_lowercase().next().unwrap_or(c) }
 }
 
-fn function(name: &str, args: &[Value], env: &Env, c: &ast::ExprCall) -> Option<Value> {
+fn function(name: &str, args: &[Value]) -> Option<Value> {
     use Value::*;
     let name = name.strip_prefix("builtins.").unwrap_or(name);
     Some(match (name, args) {
@@ -360,7 +360,7 @@ fn function(name: &str, args: &[Value], env: &Env, c: &ast::ExprCall) -> Option<
 fn map_call(c: &ast::ExprCall, env: &Env) -> Option<Value> {
     let f = callee(c.args.first()?)?;
     let items = iterate(fold(c.args.get(1)?, env)?)?;
-    let out = items.into_iter().map(|item| function(&f, &[item], env, c));
+    let out = items.into_iter().map(|item| function(&f, &[item]));
     seq(out)
 }
 

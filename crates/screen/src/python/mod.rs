@@ -29,11 +29,24 @@ pub(crate) struct Analysis {
     pub parse_error: Option<String>,
 }
 
+/// How deep analysis goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Depth {
+    /// Parse and walk the syntax tree (tokens if it does not parse).
+    Tree,
+    /// Tokens only: for sources too large to parse within bounds.
+    Tokens,
+}
+
 /// Analyses `text` on an analysis thread, giving up after `budget`.
-pub(crate) fn analyse_bounded(text: String, budget: Duration) -> Analysis {
+pub(crate) fn analyse_bounded(text: String, depth: Depth, budget: Duration) -> Analysis {
     let deadline = Instant::now() + budget;
     // The walk stops itself at the deadline; the extra second covers the parse.
-    let outcome = pool::run(move || analyse(&text, deadline), budget + Duration::from_secs(1));
+    let job = move || match depth {
+        Depth::Tree => analyse(&text, deadline),
+        Depth::Tokens => analyse_tokens(&text, deadline),
+    };
+    let outcome = pool::run(job, budget + Duration::from_secs(1));
     outcome.unwrap_or_else(|e| Analysis {
         facts: vec![Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: Pos { line: 1, column: 0 } }],
         parse_error: Some(match e {
@@ -73,6 +86,16 @@ fn analyse(text: &str, deadline: Instant) -> Analysis {
     let nested = nested_code(&out.facts, 1, deadline);
     out.facts.extend(nested);
     out
+}
+
+/// Token facts only, for sources above the parse size limit.
+fn analyse_tokens(text: &str, deadline: Instant) -> Analysis {
+    let lines = LineIndex::new(text);
+    let mut facts = vec![Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: Pos { line: 1, column: 0 } }];
+    facts.extend(tokens::facts(text, &lines));
+    let nested = nested_code(&facts, 1, deadline);
+    facts.extend(nested);
+    Analysis { facts, parse_error: Some("too large to parse: screened by tokens and patterns".to_string()) }
 }
 
 /// Parses and walks one module; the tree is dropped here, on this thread.

@@ -120,8 +120,12 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<Vec<Rule>, Vec<RuleE
         let raw_rule = match deserialize_rule(value) {
             Ok(r) => r,
             Err((key, reason)) => {
-                let line = key_line(text, start, end, &key);
-                errors.push(fail(line, format!("{key}: {reason}")));
+                let reason = reason.lines().next().unwrap_or_default().trim().to_string();
+                if key.is_empty() || key == "." {
+                    errors.push(fail(None, reason));
+                } else {
+                    errors.push(fail(key_line(text, start, end, &key), format!("{key}: {reason}")));
+                }
                 continue;
             }
         };
@@ -170,8 +174,9 @@ fn rule_lines(text: &str) -> Vec<(usize, String)> {
 /// The line within a rule's table where `key` (dotted) is written, if it can be found.
 fn key_line(text: &str, start: Option<usize>, end: Option<usize>, key: &str) -> Option<usize> {
     let start = start?;
-    let last = key.rsplit('.').next()?;
-    let dotted = key.strip_prefix('.').unwrap_or(key);
+    // `match.anomaly[0]` is written as `match.anomaly = [...]` (or `anomaly = ` in a table).
+    let dotted = key.split('[').next()?;
+    let last = dotted.rsplit('.').next().filter(|l| !l.is_empty())?;
     text.lines()
         .enumerate()
         .skip(start)
