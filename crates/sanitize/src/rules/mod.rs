@@ -1,15 +1,15 @@
 //! Output rules: secret redaction rules and outbound leak rules, loaded from TOML
-//! files and compiled once. A keyword prefilter (one Aho-Corasick automaton over
-//! every rule's keywords) decides which regexes run at all, so clean output costs
-//! one pass, whatever the number of rules.
+//! files and compiled once. A keyword prefilter decides which regexes run at all,
+//! so clean output costs a few vectorized passes, whatever the number of rules.
 
 mod compile;
 mod format;
+mod prefilter;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 use compile::{Checker, Compiled};
 use execgate_core::{FileError, Severity, file_error::parse_toml};
 use format::RuleFile;
+use prefilter::Prefilter;
 use regex::Regex;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -58,8 +58,7 @@ enum RuleRef {
 pub struct OutputRules {
     pub(crate) redact: Vec<RedactRule>,
     pub(crate) leak: Vec<LeakRule>,
-    keywords: Option<AhoCorasick>,
-    owners: Vec<Vec<RuleRef>>,
+    keywords: Option<Prefilter<RuleRef>>,
     unfiltered: Vec<RuleRef>,
 }
 
@@ -160,27 +159,8 @@ impl OutputRules {
             rules.leak.push(rule);
             rules.register(RuleRef::Leak(i), words, &mut keywords);
         }
-        let patterns: Vec<String> = keywords.iter().map(|(k, _)| k.clone()).collect();
-        // A pattern also stands for every shorter keyword inside it: the search
-        // reports the longest keyword at a position, never the ones it contains.
-        rules.owners = patterns
-            .iter()
-            .map(|pattern| {
-                keywords
-                    .iter()
-                    .filter(|(k, _)| pattern.contains(k.as_str()))
-                    .map(|&(_, rule)| rule)
-                    .collect()
-            })
-            .collect();
-        if !patterns.is_empty() {
-            let ac = AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&patterns)
-                .map_err(|e| format!("keywords: cannot build the prefilter: {e}"))?;
-            rules.keywords = Some(ac);
+        if !keywords.is_empty() {
+            rules.keywords = Some(Prefilter::new(&keywords, true)?);
         }
         Ok(rules)
     }
@@ -194,12 +174,11 @@ impl OutputRules {
         if words.is_empty() {
             self.unfiltered.push(rule);
         }
-        keywords.extend(words.into_iter().map(|w| (w.to_ascii_lowercase(), rule)));
+        keywords.extend(words.into_iter().map(|w| (w, rule)));
     }
 
     /// Runs the keyword prefilter over `text`: the rules whose keywords appear, plus
-    /// the rules that have none. The search restarts one byte after each match so
-    /// that keywords overlapping a reported one are seen too.
+    /// the rules that have none.
     pub(crate) fn active(&self, text: &str) -> Active {
         let mut active = Active {
             redact: vec![false; self.redact.len()],
@@ -209,18 +188,13 @@ impl OutputRules {
         for &rule in &self.unfiltered {
             inactive -= usize::from(active.mark(rule));
         }
-        let Some(ac) = &self.keywords else {
-            return active;
-        };
-        let mut from = 0;
-        while inactive > 0 && from < text.len() {
-            let Some(m) = ac.find(Input::new(text).span(from..text.len())) else {
-                break;
-            };
-            for &rule in &self.owners[m.pattern().as_usize()] {
-                inactive -= usize::from(active.mark(rule));
-            }
-            from = m.start() + 1;
+        if let Some(prefilter) = &self.keywords {
+            prefilter.scan(text, |owners| {
+                for &rule in owners {
+                    inactive -= usize::from(active.mark(rule));
+                }
+                inactive > 0
+            });
         }
         active
     }
