@@ -60,6 +60,9 @@ pub struct Judge0Config {
     pub allow_additional_files: bool,
     /// Let clients set `enable_network = true`. Default false: rewritten to false.
     pub allow_network: bool,
+    /// Forward any `compiler_options`. Default false: only optimisation, `-std=`,
+    /// warning, define, `-f`/`-m` and library flags pass (no `-wrapper`, `-fplugin`, `@file`).
+    pub allow_any_compiler_options: bool,
 }
 
 /// The `[dialect.generic]` section: a JSON executor described by JSON pointers.

@@ -10,6 +10,7 @@ use crate::model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RouteKind, RunOutcome, Submission,
     TierLimits,
 };
+use crate::options::check_compiler_options;
 use crate::path::{flag_lenient, flag_strict, query_names, with_param};
 use crate::read::{Fields, index};
 use http::Method;
@@ -50,6 +51,7 @@ pub(crate) struct Judge0 {
     bounds: Bounds,
     allow_additional_files: bool,
     allow_network: bool,
+    allow_any_compiler_options: bool,
 }
 
 impl Judge0 {
@@ -90,6 +92,7 @@ impl Judge0 {
             bounds,
             allow_additional_files: config.allow_additional_files,
             allow_network: config.allow_network,
+            allow_any_compiler_options: config.allow_any_compiler_options,
         })
     }
 
@@ -118,6 +121,10 @@ impl Judge0 {
             .unwrap_or_else(|| format!("judge0:{id}"));
         let stdin = text("stdin")?.unwrap_or_default();
         text("expected_output")?;
+        let options = fields.string("compiler_options")?;
+        if let Some(options) = options.filter(|_| !self.allow_any_compiler_options) {
+            check_compiler_options(options, &fields.name("compiler_options"))?;
+        }
         if fields.get("additional_files").is_some() && !self.allow_additional_files {
             return Err(RequestError::new(
                 fields.name("additional_files"),

@@ -717,3 +717,48 @@ fn forward_path_makes_the_base64_flag_explicit() {
         "/api/v2/execute?x=1"
     );
 }
+
+#[test]
+fn compiler_options_that_could_run_unscreened_code_are_refused() {
+    let cpp = |options: &str| {
+        with(
+            with(one(), "language_id", json!(54)),
+            "compiler_options",
+            json!(options),
+        )
+    };
+    assert!(
+        parse(
+            &judge0(),
+            RouteKind::Execute,
+            SUBMIT,
+            &cpp("-O2 -std=c++17 -Wall")
+        )
+        .is_ok()
+    );
+    let err = refused(cpp("-wrapper /bin/sh,-c,id"));
+    assert_eq!(
+        err,
+        RequestError::new("compiler_options", "option \"-wrapper\" is not allowed")
+    );
+    let batch = json!({"submissions": [one(), cpp("-fplugin=/tmp/x.so")]});
+    let err = refusal(&judge0(), RouteKind::ExecuteBatch, BATCH, &batch);
+    assert_eq!(err.field, "submissions[1].compiler_options");
+    assert_eq!(
+        refused(with(one(), "compiler_options", json!(["-O2"]))).message,
+        "must be a string, not an array"
+    );
+    let d = judge0_with(Judge0Config {
+        allow_any_compiler_options: true,
+        ..Default::default()
+    });
+    assert!(
+        parse(
+            &d,
+            RouteKind::Execute,
+            SUBMIT,
+            &cpp("-wrapper /bin/sh,-c,id")
+        )
+        .is_ok()
+    );
+}
