@@ -1,6 +1,7 @@
 //! What every dialect provides, so that [`crate::Dialect`] can hold any of them
 //! and share the steps they have in common (body parsing, serialisation).
 
+use crate::limits::{LimitField, clamp_limits};
 use crate::model::{
     ExecRequest, FieldSpec, RequestError, RouteKind, RunOutcome, Submission, TierLimits,
 };
@@ -51,13 +52,19 @@ pub(crate) trait Api: std::fmt::Debug + Send + Sync {
         body: &Value,
     ) -> Result<Parsed, RequestError>;
 
-    /// Clamps the limits of `body`, a copy of `request.document`, in place.
+    /// The limit fields of one submission object.
+    fn limits(&self) -> &[LimitField];
+
+    /// Clamps the limits of `body`, a copy of `request.document`, in place;
+    /// by default the body is one submission object.
     fn clamp(
         &self,
-        request: &ExecRequest,
+        _request: &ExecRequest,
         body: &mut Value,
         tier: &TierLimits,
-    ) -> Result<(), RequestError>;
+    ) -> Result<(), RequestError> {
+        clamp_limits(self.limits(), body, "", tier)
+    }
 
     /// The path and query to forward: by default the client's, unchanged.
     fn forward_path(

@@ -4,9 +4,9 @@
 use crate::api::{Api, Parsed};
 use crate::config::{GenericConfig, OutputField, VerdictConfig};
 use crate::decode::{Encoding, check_code, decode};
-use crate::limits::{LimitField, clamp_limits, read_limits};
+use crate::limits::{LimitField, read_limits};
 use crate::model::{
-    CodeFile, ExecRequest, FieldSpec, RequestError, RouteKind, RunOutcome, Submission, TierLimits,
+    CodeFile, ExecRequest, FieldSpec, RequestError, RouteKind, RunOutcome, Submission,
 };
 use crate::path::{RoutePattern, query_names};
 use crate::read::{Fields, mistyped};
@@ -194,13 +194,8 @@ impl Api for Generic {
         Ok(Parsed::single(submission))
     }
 
-    fn clamp(
-        &self,
-        _request: &ExecRequest,
-        body: &mut Value,
-        tier: &TierLimits,
-    ) -> Result<(), RequestError> {
-        clamp_limits(&self.limits, body, "", tier)
+    fn limits(&self) -> &[LimitField] {
+        &self.limits
     }
 
     fn response_fields(

@@ -262,6 +262,10 @@ impl Api for Judge0 {
         })
     }
 
+    fn limits(&self) -> &[LimitField] {
+        &self.limits
+    }
+
     fn clamp(
         &self,
         request: &ExecRequest,

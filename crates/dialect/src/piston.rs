@@ -3,10 +3,9 @@
 
 use crate::api::{Api, Bounds, Parsed};
 use crate::decode::{Encoding, check_code, check_file_name, decode};
-use crate::limits::{LimitField, LimitRole, LimitUnit, clamp_limits, read_limits};
+use crate::limits::{LimitField, LimitRole, LimitUnit, read_limits};
 use crate::model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RouteKind, RunOutcome, Submission,
-    TierLimits,
 };
 use crate::read::{Fields, index, mistyped};
 use http::Method;
@@ -92,13 +91,8 @@ impl Api for Piston {
         Ok(Parsed::single(submission))
     }
 
-    fn clamp(
-        &self,
-        _request: &ExecRequest,
-        body: &mut Value,
-        tier: &TierLimits,
-    ) -> Result<(), RequestError> {
-        clamp_limits(&self.limits, body, "", tier)
+    fn limits(&self) -> &[LimitField] {
+        &self.limits
     }
 
     fn response_fields(
