@@ -150,6 +150,23 @@ async fn refuse(mut client: TcpStream, refusal: Refusal) {
     bytes.extend_from_slice(&rendered.body);
     let _ = tokio::time::timeout(Duration::from_secs(2), client.write_all(&bytes)).await;
     let _ = client.shutdown().await;
+    linger(client).await;
+}
+
+/// Reads and drops what the client still sends (briefly, boundedly) so that
+/// closing does not reset the connection before it has read our answer.
+async fn linger(mut client: TcpStream) {
+    let mut sink = [0u8; 16 * 1024];
+    let mut left: usize = 4 << 20;
+    let drain = async {
+        while left > 0 {
+            match client.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 fn reason_phrase(status: u16) -> &'static str {

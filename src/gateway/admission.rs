@@ -82,6 +82,7 @@ pub fn hold_body(ctx: &mut RequestCtx, body: &mut Option<Bytes>, end: bool) -> R
         *body = Some(Bytes::new());
         return Ok(None);
     }
+    ctx.body_complete = true;
     Ok(Some(ctx.body.take()))
 }
 

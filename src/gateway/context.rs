@@ -46,6 +46,8 @@ pub struct RequestCtx {
     pub route: RouteKind,
     /// The tier's limits apply to this body.
     pub body: BodyHold,
+    /// Whether the client's whole body has arrived.
+    pub body_complete: bool,
     /// The decoded execution request, once the body is complete.
     pub exec: Option<ExecRequest>,
     /// `RateLimit*` headers for the response.
@@ -79,6 +81,7 @@ impl Default for RequestCtx {
             path_and_query: String::new(),
             route: RouteKind::Unknown,
             body: BodyHold::default(),
+            body_complete: false,
             exec: None,
             limit_headers: Vec::new(),
             refusal: None,

@@ -90,7 +90,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
-        let refusal = match (ctx.refusal.clone(), classify(e)) {
+        let refusal = match (ctx.refusal.clone(), classify(e, ctx.body_complete)) {
             (Some(recorded), _) => recorded,
             (None, Some(found)) => self.refuse(ctx, found),
             (None, None) => return FailToProxy { error_code: 0, can_reuse_downstream: false },
@@ -111,11 +111,13 @@ impl ProxyHttp for Gateway {
 }
 
 /// Maps a Pingora failure with no refusal recorded to what the client is told;
-/// `None` when the client is gone and nothing can be sent.
-fn classify(e: &Error) -> Option<Refusal> {
+/// `None` when the client is gone and nothing can be sent. A timeout while the
+/// client's body is still incomplete is the client's doing, whichever side timed out.
+fn classify(e: &Error, body_complete: bool) -> Option<Refusal> {
     use ErrorType::*;
     let upstream = matches!(e.esource(), ErrorSource::Upstream);
     match e.etype() {
+        ReadTimedout | WriteTimedout if !body_complete => Some(Refusal::BodyTimeout),
         ConnectTimedout | ReadTimedout | WriteTimedout if upstream => Some(Refusal::UpstreamTimeout),
         ReadTimedout => Some(Refusal::BodyTimeout),
         ConnectRefused | ConnectNoRoute | ConnectError | SocketError => Some(Refusal::UpstreamUnavailable),

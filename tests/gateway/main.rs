@@ -3,4 +3,12 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accept;
+mod admin;
+mod body;
+mod cli;
+mod identity;
+mod ip_policy;
+mod limits;
 mod proxy;
+mod upstream;

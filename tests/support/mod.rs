@@ -4,6 +4,7 @@
 
 pub mod gateway;
 pub mod http;
+pub mod mmdb;
 pub mod mock;
 
 pub use gateway::TestGateway;

@@ -1,0 +1,69 @@
+//! Accept-side hardening: header deadline, header size cap, connection cap.
+
+use crate::support::*;
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+#[test]
+fn a_client_dribbling_header_bytes_is_cut_off_without_holding_a_worker() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let addr = gw.addr();
+    let slow = std::thread::spawn(move || {
+        let started = Instant::now();
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET /api/v2/runtimes HTTP/1.1\r\n").unwrap();
+        for b in b"X-Slow: aaaaaaaaaaaaaaaaaaaa" {
+            if s.write_all(&[*b]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            if started.elapsed() > Duration::from_secs(3) {
+                break;
+            }
+        }
+        let (status, text) = crate::support::http::read_response(&mut s);
+        (status, text, started.elapsed())
+    });
+    // Meanwhile the gateway keeps serving others (the gateway runs one worker thread).
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(post(&gw.url("/api/v2/execute"), &piston("print(1)")).status, 200);
+    let (status, text, took) = slow.join().unwrap();
+    assert_eq!(status, 408, "{text}");
+    assert!(text.contains("\"code\":\"header_timeout\""), "{text}");
+    assert!(took < Duration::from_secs(3), "cut off at the 1 s deadline, took {took:?}");
+}
+
+#[test]
+fn a_megabyte_of_headers_is_431_json() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let mut req = b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..1024 {
+        req.extend_from_slice(format!("X-Pad-{i}: {}\r\n", "a".repeat(1000)).as_bytes());
+    }
+    req.extend_from_slice(b"\r\n");
+    let (status, text) = raw(gw.addr(), &req);
+    assert_eq!(status, 431, "{}", &text[..text.len().min(300)]);
+    assert!(text.contains("\"code\":\"headers_too_large\""));
+    assert!(exec.requests().is_empty());
+}
+
+#[test]
+fn connections_over_the_cap_are_refused_with_503() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("server", "max_connections = 2")
+        .with("server", "header_timeout = \"3s\"")
+        .start();
+    let _held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(gw.addr()).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let (status, text) = raw(gw.addr(), b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("\"code\":\"overloaded\""), "{text}");
+    drop(_held);
+    eventually("a freed slot serves again", || get(&gw.url("/api/v2/runtimes")).status == 200);
+}

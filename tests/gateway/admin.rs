@@ -1,0 +1,73 @@
+//! The admin listener: metrics, health, readiness, and rule reload that keeps
+//! the old rules when a file is bad.
+
+use crate::support::*;
+
+fn execute(gw: &TestGateway, code: &str) -> Reply {
+    post(&gw.url("/api/v2/execute"), &piston(code))
+}
+
+#[test]
+fn metrics_count_decisions_windows_blocks_findings_and_latency() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("identity", "trusted_proxies = [\"127.0.0.1/32\"]")
+        .with("ip_policy", "deny = [\"203.0.113.0/24\"]")
+        .start();
+    assert_eq!(execute(&gw, "print(1)").status, 200);
+    assert_eq!(execute(&gw, "import subprocess").status, 403);
+    assert_eq!(execute(&gw, "print(2)").status, 200);
+    assert_eq!(execute(&gw, "print(3)").status, 429);
+    let denied = post_with(&gw.url("/api/v2/execute"), b"{}".to_vec(), &[("x-forwarded-for", "203.0.113.5")]);
+    assert_eq!(denied.status, 403);
+    let text = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    for expected in [
+        "execgate_requests_total{decision=\"forwarded\"} 2",
+        "execgate_requests_total{decision=\"code_rejected\"} 1",
+        "execgate_requests_total{decision=\"rate_limited\"} 1",
+        "execgate_requests_total{decision=\"ip_blocked\"} 1",
+        "execgate_rate_limited_total{window=\"burst\"} 1",
+        "execgate_blocks_total{reason=\"deny_list\"} 1",
+        "execgate_findings_total{rule=\"TEST-IMPORT-PROCESS\"} 1",
+        "execgate_upstream_latency_seconds_count 2",
+        "execgate_in_flight_requests 0",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+}
+
+#[test]
+fn health_and_readiness() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    assert_eq!(get(&gw.admin_url("/healthz")).json()["status"], "ok");
+    assert_eq!(get(&gw.admin_url("/readyz")).status, 200);
+}
+
+#[test]
+fn a_bad_rule_file_keeps_the_old_rules_and_a_good_one_is_swapped_in() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]").start();
+    let reload = || {
+        reqwest::blocking::Client::new().post(gw.admin_url("/v1/rules/reload")).send().unwrap()
+    };
+    let extra = gw.dir.path().join("screen/extra.toml");
+    std::fs::write(&extra, "[[rule]]\nid = \"BAD-RULE\"\nlanguage = \"python\"\nseverity = \"fatal\"\naction = \"block\"\nmessage = \"x\"\nmatch.import = [\"sys\"]\n").unwrap();
+    let bad = reload();
+    assert_eq!(bad.status(), 422);
+    let body: serde_json::Value = bad.json().unwrap();
+    let errors = body["error"]["errors"].to_string();
+    assert!(errors.contains("extra.toml") && errors.contains("BAD-RULE"), "{errors}");
+    assert_eq!(execute(&gw, "import os").status, 403, "old rules still active");
+    assert_eq!(execute(&gw, "import sys").status, 200);
+
+    std::fs::write(&extra, "[[rule]]\nid = \"NO-SYS\"\nlanguage = \"python\"\nseverity = \"critical\"\naction = \"block\"\nmessage = \"no {name}\"\nmatch.import = [\"sys\"]\n").unwrap();
+    assert_eq!(reload().status(), 200);
+    let r = execute(&gw, "import sys");
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["error"]["findings"][0]["rule"], "NO-SYS");
+    let metrics = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    assert!(metrics.contains("execgate_rule_reloads_total{result=\"error\"} 1"), "{metrics}");
+    assert!(metrics.contains("execgate_rule_reloads_total{result=\"ok\"} 1"), "{metrics}");
+}
