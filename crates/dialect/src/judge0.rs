@@ -68,14 +68,11 @@ impl Judge0 {
         }
         use LimitRole::*;
         use LimitUnit::{Kb, S};
-        let mut limits: Vec<LimitField> = [
+        let mut limits = LimitField::table(&[
             ("/wall_time_limit", RunTime, S),
             ("/cpu_time_limit", CpuTime, S),
             ("/memory_limit", Memory, Kb),
-        ]
-        .into_iter()
-        .map(|(pointer, role, unit)| LimitField::new(pointer, role, unit))
-        .collect();
+        ]);
         // Clamped when present, never inserted: Judge0's defaults are small.
         for (pointer, role, unit) in [
             ("/cpu_extra_time", ExtraTime, S),

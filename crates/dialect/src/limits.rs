@@ -133,6 +133,13 @@ impl LimitField {
         }
     }
 
+    /// Fields from `(pointer, role, unit)` rows, all inserted when absent.
+    pub(crate) fn table(rows: &[(&str, LimitRole, LimitUnit)]) -> Vec<Self> {
+        rows.iter()
+            .map(|&(pointer, role, unit)| Self::new(pointer, role, unit))
+            .collect()
+    }
+
     /// Checks that role and unit agree and the pointer is usable.
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.role.is_time() != self.unit.is_time() {

@@ -22,17 +22,14 @@ impl Piston {
     pub(crate) fn new(bounds: Bounds) -> Self {
         use LimitRole::*;
         use LimitUnit::{Bytes, Ms};
-        let limits = [
+        let limits = LimitField::table(&[
             ("/run_timeout", RunTime, Ms),
             ("/run_cpu_time", CpuTime, Ms),
             ("/run_memory_limit", Memory, Bytes),
             ("/compile_timeout", CompileTime, Ms),
             ("/compile_cpu_time", CompileCpuTime, Ms),
             ("/compile_memory_limit", CompileMemory, Bytes),
-        ]
-        .into_iter()
-        .map(|(pointer, role, unit)| LimitField::new(pointer, role, unit))
-        .collect();
+        ]);
         Self { limits, bounds }
     }
 
