@@ -139,3 +139,17 @@ impl Dialect {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared<T: Send + Sync>(_: &T) {}
+
+    #[test]
+    fn a_dialect_can_be_shared_between_worker_threads() {
+        let dialect = Dialect::new(DialectConfig::default()).unwrap();
+        shared(&dialect);
+        assert_eq!(dialect.kind(), DialectKind::Piston);
+    }
+}
