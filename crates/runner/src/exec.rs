@@ -6,7 +6,7 @@
 
 use crate::sandbox::cgroup::{CgroupHost, CgroupLimits, RunCgroup};
 use crate::spec::{EVENT_FD, Event, PAYLOAD_FD, SPEC_FD, SandboxSpec};
-use crate::verdict::{Observed, Status, Verdict, classify};
+use crate::verdict::{Observed, Start, Status, Verdict, classify};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -22,6 +22,8 @@ const TICK: Duration = Duration::from_millis(10);
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long output pipes may stay open after the sandbox is gone.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
+/// How long the helper gets to tear the sandbox down before it is SIGKILLed.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Limits of one stage, already bounded by config.
 #[derive(Debug, Clone, Copy)]
@@ -238,8 +240,14 @@ impl Started {
     }
 
     async fn abort(mut self, detail: String) -> Verdict {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) on our own child, not yet reaped (id() is Some).
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        }
+        if tokio::time::timeout(STOP_GRACE, self.child.wait()).await.is_err() {
+            let _ = self.child.start_kill();
+            let _ = self.child.wait().await;
+        }
         self.cleanup().await;
         Verdict::internal(detail)
     }
@@ -341,6 +349,7 @@ impl Started {
             memory_bytes: peak,
             detail: w.seen.setup_failure.clone(),
             artifact: w.artifact.take(),
+            start: Start::Cold,
         }
     }
 }
@@ -353,19 +362,28 @@ struct Watch {
     end: Option<Instant>,
     seen: Observed,
     artifact: Option<Vec<u8>>,
+    stop_sent: Option<Instant>,
 }
 
 impl Watch {
     fn new(t0: Instant, cpu0: u64, limits: RunLimits) -> Self {
-        Self { t0, cpu0, limits, end: None, seen: Observed::default(), artifact: None }
+        Self { t0, cpu0, limits, end: None, seen: Observed::default(), artifact: None, stop_sent: None }
     }
 
+    /// Stops the run: SIGTERM asks the helper to kill the init and reap it
+    /// (the whole pid namespace dies with it); SIGKILL after `STOP_GRACE`.
     fn kill(&mut self, child: &mut Child, reason: Status) {
         if self.seen.killed_for.is_none() && self.seen.exit.is_none() {
             self.seen.killed_for = Some(reason);
             self.end = Some(Instant::now());
         }
-        let _ = child.start_kill();
+        if self.stop_sent.is_none() {
+            self.stop_sent = Some(Instant::now());
+            if let Some(pid) = child.id() {
+                // SAFETY: kill(2) on our own child, not yet reaped (id() is Some).
+                unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+            }
+        }
     }
 
     fn on_event(&mut self, event: Event) {
@@ -384,6 +402,9 @@ impl Watch {
     }
 
     fn check_clock(&mut self, child: &mut Child, cpu_ns: u64) {
+        if self.stop_sent.is_some_and(|at| at.elapsed() > STOP_GRACE) {
+            let _ = child.start_kill();
+        }
         if self.seen.exit.is_some() || self.seen.killed_for.is_some() {
             return;
         }

@@ -221,7 +221,9 @@ impl Runner {
         if let Some(warm) = self.warm.take(&lang.cfg.name) {
             if warm.set_memory(limits.cgroup.memory_bytes).is_ok() {
                 let payload = crate::warm::payload(&files, &argv[1..]);
-                return warm.finish(limits, stdin, Some(payload)).await;
+                let mut verdict = warm.finish(limits, stdin, Some(payload)).await;
+                verdict.start = crate::verdict::Start::Warm;
+                return verdict;
             }
         }
         let spec = self.spec(lang, argv, files, limits.cpu);

@@ -62,6 +62,26 @@ impl Status {
     }
 }
 
+/// How the sandbox of a run was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Start {
+    /// Built for this run.
+    #[default]
+    Cold,
+    /// Taken from the warm pool.
+    Warm,
+}
+
+impl Start {
+    /// `cold` or `warm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Start::Cold => "cold",
+            Start::Warm => "warm",
+        }
+    }
+}
+
 /// The outcome of one stage.
 #[derive(Debug, Clone)]
 pub struct Verdict {
@@ -85,6 +105,8 @@ pub struct Verdict {
     pub detail: Option<String>,
     /// The compile artifact, for compile stages that succeeded.
     pub artifact: Option<Vec<u8>>,
+    /// Cold or warm sandbox.
+    pub start: Start,
 }
 
 impl Verdict {
@@ -101,6 +123,7 @@ impl Verdict {
             memory_bytes: 0,
             detail: Some(detail.into()),
             artifact: None,
+            start: Start::Cold,
         }
     }
 

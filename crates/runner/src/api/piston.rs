@@ -112,7 +112,10 @@ fn program(req: ExecuteRequest) -> Result<Program, ApiError> {
     })
 }
 
-async fn execute(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+/// Response header saying whether the run stage used a `warm` or `cold` sandbox.
+pub const SANDBOX_HEADER: &str = "x-execgate-sandbox";
+
+async fn execute(State(state): State<AppState>, body: Bytes) -> Result<([(&'static str, &'static str); 1], Json<Value>), ApiError> {
     let req: ExecuteRequest = parse_json(&body)?;
     let version = req.version.clone().unwrap_or_else(|| "*".into());
     let lang = state.runner.catalog.find(&req.language, &version).ok_or_else(|| {
@@ -126,10 +129,12 @@ async fn execute(State(state): State<AppState>, body: Bytes) -> Result<Json<Valu
     if let Some(compile) = &outcome.compile {
         body["compile"] = stage(compile);
     }
+    let mut start = "cold";
     if let Some(run) = &outcome.run {
         body["run"] = stage(run);
+        start = run.start.as_str();
     }
-    Ok(Json(body))
+    Ok(([(SANDBOX_HEADER, start)], Json(body)))
 }
 
 /// Piston's name of a signal, e.g. `SIGKILL`.

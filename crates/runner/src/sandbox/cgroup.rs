@@ -136,8 +136,7 @@ impl CgroupHost {
         for dir in self.dirs() {
             std::fs::create_dir_all(dir)?;
             for entry in std::fs::read_dir(dir)?.flatten() {
-                let stale = entry.file_name().to_string_lossy().starts_with("run-");
-                if stale && entry.path().is_dir() {
+                if is_stale_run(&entry.file_name().to_string_lossy()) && entry.path().is_dir() {
                     kill_procs(&entry.path());
                     let _ = std::fs::remove_dir(entry.path());
                 }
@@ -280,6 +279,13 @@ impl RunCgroup {
         }
         false
     }
+}
+
+/// A `run-<pid>-<n>` dir whose runner process is gone.
+fn is_stale_run(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("run-") else { return false };
+    let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+    pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
 }
 
 /// SIGKILLs every process listed in `dir`'s cgroup.procs.

@@ -21,6 +21,7 @@ mod uts;
 use crate::spec::{Event, MAX_SPEC_BYTES, SPEC_FD, SandboxSpec};
 use std::io::Read;
 use std::os::fd::FromRawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
 use sys::{SetupError, Step, StepResult};
 
 /// Namespaces of a new sandbox (the cgroup namespace follows after the cgroup join).
@@ -31,10 +32,35 @@ const CLONE_FLAGS: libc::c_int = libc::CLONE_NEWUSER
     | libc::CLONE_NEWIPC
     | libc::CLONE_NEWUTS;
 
+/// Host pid of the sandbox's init, for the stop handler.
+static INIT_PID: AtomicI32 = AtomicI32::new(0);
+
+/// SIGTERM handler of the helper: kill the init, so that `waitpid` returns only
+/// once the kernel has torn down the whole pid namespace, and the helper (not
+/// the host's pid 1) reaps it. Only async-signal-safe calls.
+extern "C" fn on_stop(_: libc::c_int) {
+    let pid = INIT_PID.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe; the pid is our unreaped child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// Installs `handler` (or the default action) for `signal`.
+fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) {
+    // SAFETY: a zeroed sigaction with a valid handler address or SIG_DFL.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler;
+        libc::sigaction(signal, &action, std::ptr::null_mut());
+    }
+}
+
 /// Entry point of the hidden `sandbox-init` subcommand; never returns.
 pub fn sandbox_init_main() -> ! {
     // SAFETY: prctl with integer arguments: die with the runner.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    set_handler(libc::SIGTERM, on_stop as *const () as libc::sighandler_t);
     let result = read_spec().and_then(|spec| helper(&spec));
     match result {
         Ok(()) => sys::exit_now(0),
@@ -72,9 +98,11 @@ fn helper(spec: &SandboxSpec) -> StepResult {
         return Err(SetupError::last(Step::Clone, "clone"));
     }
     if pid == 0 {
+        set_handler(libc::SIGTERM, libc::SIG_DFL);
         sys::close(sync_w);
         child::child_main(spec, sync_r);
     }
+    INIT_PID.store(pid, Ordering::SeqCst);
     sys::close(sync_r);
     let outside = user::parent_setup(pid, spec.host_id_base)
         .and_then(|()| cgroup::join(pid, &spec.cgroup_procs));

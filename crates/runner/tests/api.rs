@@ -1,0 +1,263 @@
+//! The HTTP API: Piston and Judge0 shapes, bad requests, capacity, and 50
+//! parallel runs without cross-talk.
+
+mod support;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use support::{Mode, get, post, server};
+
+fn url(path: &str) -> String {
+    format!("{}{path}", server(Mode::Cold).url)
+}
+
+async fn execute(body: Value) -> (u16, Value) {
+    let (status, _, v) = post(&url("/api/v2/execute"), &body).await;
+    (status, v)
+}
+
+#[tokio::test]
+async fn runtimes_list_only_present_languages() {
+    let (status, v) = get(&url("/api/v2/runtimes")).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["language"].as_str().unwrap()).collect();
+    assert!(names.contains(&"python"), "{v}");
+    for r in v.as_array().unwrap() {
+        assert!(r["version"].is_string() && r["aliases"].is_array(), "{r}");
+    }
+}
+
+#[tokio::test]
+async fn piston_execute_has_pistons_shape() {
+    let body = json!({"language": "py", "version": "3", "files": [{"name": "m.py", "content": "import sys\nprint(input(), sys.argv[1:])\nsys.exit(3)"}], "stdin": "hello\n", "args": ["a", "b c"]});
+    let (status, v) = execute(body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["language"], "python");
+    assert!(v.get("compile").is_none(), "interpreted languages have no compile stage: {v}");
+    let run = &v["run"];
+    assert_eq!(run["stdout"], "hello ['a', 'b c']\n");
+    assert_eq!(run["output"], "hello ['a', 'b c']\n");
+    assert_eq!(run["code"], 3);
+    assert_eq!(run["status"], "RE");
+    assert!(run["signal"].is_null());
+    for key in ["cpu_time", "wall_time", "memory"] {
+        assert!(run[key].is_u64(), "{key} in {run}");
+    }
+    assert!(run["memory"].as_u64().unwrap() > 1 << 20, "peak memory from the cgroup: {run}");
+}
+
+#[tokio::test]
+async fn piston_compiled_language_has_both_stages_and_file_encodings() {
+    let source = "#include <stdio.h>\nint main(void){ printf(\"%d\\n\", 6 * 7); return 0; }";
+    let body = json!({"language": "c", "version": "*", "files": [{"name": "main.c", "content": hex::encode(source), "encoding": "hex"}]});
+    let (status, v) = execute(body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["compile"]["code"], 0, "{v}");
+    assert_eq!(v["run"]["stdout"], "42\n", "{v}");
+    assert!(v["run"]["status"].is_null(), "{v}");
+}
+
+#[tokio::test]
+async fn bad_piston_requests_get_400_with_a_message() {
+    let cases = [
+        json!({"language": "python"}),
+        json!({"language": "cobol", "version": "*", "files": [{"content": "x"}]}),
+        json!({"language": "python", "version": "2", "files": [{"content": "x"}]}),
+        json!({"language": "python", "version": "*", "files": []}),
+        json!({"language": "python", "version": "*", "files": [{"name": "../evil.py", "content": "x"}]}),
+        json!({"language": "python", "version": "*", "files": [{"name": "/etc/x.py", "content": "x"}]}),
+        json!({"language": "python", "version": "*", "files": [{"content": "!!", "encoding": "base64"}]}),
+        json!({"language": "python", "version": "*", "files": [{"content": "x"}], "run_timeout": 999_999}),
+        json!({"language": "python", "version": "*", "files": [{"content": "x"}], "run_memory_limit": -5}),
+        json!({"language": "python", "version": "*", "files": [{"content": "x"}], "surprise": 1}),
+    ];
+    for body in cases {
+        let (status, v) = execute(body.clone()).await;
+        assert_eq!(status, 400, "{body} -> {v}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{body} -> {v}");
+    }
+    let resp = reqwest::Client::new().post(url("/api/v2/execute")).body("{not json").send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("invalid request body"), "{v}");
+}
+
+#[tokio::test]
+async fn dot_dot_file_names_are_refused_with_the_reason() {
+    let body = json!({"language": "python", "version": "*", "files": [{"name": "main.py", "content": "x"}, {"name": "a/../../b", "content": "x"}]});
+    let (status, v) = execute(body).await;
+    assert_eq!(status, 400);
+    assert!(v["message"].as_str().unwrap().contains("a/../../b"), "{v}");
+}
+
+fn b64(s: &str) -> String {
+    STANDARD.encode(s)
+}
+
+fn unb64(v: &Value) -> String {
+    String::from_utf8(STANDARD.decode(v.as_str().unwrap_or_default()).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn judge0_wait_true_statuses_time_and_memory() {
+    let sub = |code: &str, expected: Option<&str>| {
+        let mut s = json!({"language_id": 71, "source_code": b64(code), "stdin": b64("5\n")});
+        if let Some(e) = expected {
+            s["expected_output"] = json!(b64(e));
+        }
+        s
+    };
+    let post_one = |body: Value| async move { post(&url("/submissions?base64_encoded=true&wait=true"), &body).await };
+    let (status, _, v) = post_one(sub("print(int(input()) * 2)", Some("10"))).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["status"]["id"], 3, "{v}");
+    assert_eq!(unb64(&v["stdout"]), "10\n");
+    assert!(v["time"].as_str().unwrap().parse::<f64>().is_ok(), "time is seconds as a string: {v}");
+    assert!(v["memory"].as_u64().unwrap() > 1024, "memory in KB: {v}");
+    assert!(v["token"].is_string());
+    let cases = [
+        ("print(11)", Some("10"), 4),
+        ("while True: pass", None, 5),
+        ("import sys; sys.exit(2)", None, 11),
+        ("import ctypes; ctypes.string_at(0)", None, 7),
+        ("import os; os.abort()", None, 10),
+    ];
+    for (code, expected, id) in cases {
+        let (_, _, v) = post_one(sub(code, expected)).await;
+        assert_eq!(v["status"]["id"], id, "{code}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn judge0_compile_error_is_status_6() {
+    let body = json!({"language_id": 50, "source_code": "int main(void) { return y; }"});
+    let (_, _, v) = post(&url("/submissions?wait=true"), &body).await;
+    assert_eq!(v["status"]["id"], 6, "{v}");
+    assert!(v["compile_output"].as_str().unwrap().contains("undeclared"), "{v}");
+}
+
+#[tokio::test]
+async fn judge0_polling_batch_and_fields() {
+    let body = json!({"language_id": 71, "source_code": "print('polled')"});
+    let (status, _, v) = post(&url("/submissions"), &body).await;
+    assert_eq!(status, 201);
+    let token = v["token"].as_str().unwrap().to_string();
+    let mut last = Value::Null;
+    for _ in 0..300 {
+        let (_, got) = get(&url(&format!("/submissions/{token}?fields=stdout,status,language_id"))).await;
+        if got["status"]["id"].as_u64().unwrap_or(0) >= 3 {
+            last = got;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(last["stdout"], "polled\n", "{last}");
+    assert_eq!(last["language_id"], 71);
+    assert!(last.get("time").is_none(), "fields selects: {last}");
+
+    let batch = json!({"submissions": [
+        {"language_id": 71, "source_code": "print(1)"},
+        {"language_id": 9999, "source_code": "x"},
+        {"language_id": 71, "source_code": "print(2)"},
+    ]});
+    let (status, _, v) = post(&url("/submissions/batch"), &batch).await;
+    assert_eq!(status, 201, "{v}");
+    assert!(v[1]["message"].as_str().unwrap().contains("9999"), "{v}");
+    let tokens = format!("{},{}", v[0]["token"].as_str().unwrap(), v[2]["token"].as_str().unwrap());
+    let mut outs = Vec::new();
+    for _ in 0..300 {
+        let (_, got) = get(&url(&format!("/submissions/batch?tokens={tokens}&base64_encoded=true"))).await;
+        let subs = got["submissions"].as_array().unwrap().clone();
+        if subs.iter().all(|s| s["status"]["id"].as_u64().unwrap_or(0) >= 3) {
+            outs = subs.iter().map(|s| unb64(&s["stdout"])).collect();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(outs, ["1\n", "2\n"]);
+    let (status, v) = get(&url("/submissions/no-such-token")).await;
+    assert_eq!(status, 404, "{v}");
+}
+
+#[tokio::test]
+async fn judge0_metadata_endpoints() {
+    let (_, langs) = get(&url("/languages")).await;
+    assert!(langs.as_array().unwrap().iter().any(|l| l["id"] == 71), "{langs}");
+    let (status, lang) = get(&url("/languages/50")).await;
+    assert_eq!(status, 200);
+    assert_eq!(lang["source_file"], "main.c");
+    let (status, _) = get(&url("/languages/12345")).await;
+    assert_eq!(status, 404);
+    let (_, statuses) = get(&url("/statuses")).await;
+    assert_eq!(statuses.as_array().unwrap().len(), 14);
+    assert_eq!(statuses[3], json!({"id": 4, "description": "Wrong Answer"}));
+    let (status, about) = get(&url("/about")).await;
+    assert_eq!(status, 200);
+    assert!(about["version"].is_string());
+    let (_, info) = get(&url("/config_info")).await;
+    assert_eq!(info["enable_wait_result"], true);
+}
+
+#[tokio::test]
+async fn bad_judge0_requests_get_400() {
+    let cases = [
+        json!({"source_code": "x"}),
+        json!({"language_id": 71}),
+        json!({"language_id": 71, "source_code": "x", "cpu_time_limit": -1}),
+        json!({"language_id": 71, "source_code": "x", "memory_limit": 10_000_000}),
+    ];
+    for body in cases {
+        let (status, _, v) = post(&url("/submissions?wait=true"), &body).await;
+        assert_eq!(status, 400, "{body} -> {v}");
+        assert!(v["message"].is_string(), "{v}");
+    }
+    let (status, _, v) = post(&url("/submissions?base64_encoded=true&wait=true"), &json!({"language_id": 71, "source_code": "%%%"})).await;
+    assert_eq!(status, 400, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_parallel_runs_without_cross_talk() {
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        tasks.push(tokio::spawn(async move {
+            let code = "import sys, os\nprint(sys.argv[1], input(), sorted(os.listdir('/tmp')))\nopen('/tmp/mine', 'w').write(sys.argv[1])\n";
+            let body = json!({"language": "python", "version": "*", "files": [{"name": "main.py", "content": code}], "args": [format!("run{i}")], "stdin": format!("in{i}\n"), "run_timeout": 15000});
+            let (status, v) = execute(body).await;
+            (i, status, v)
+        }));
+    }
+    for t in tasks {
+        let (i, status, v) = t.await.unwrap();
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["run"]["stdout"], format!("run{i} in{i} ['main.py']\n"), "{v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_runner_answers_503_json() {
+    let mut config = support::test_config("busy", 0);
+    config.max_concurrent = 1;
+    config.max_queue = 0;
+    let busy = support::start(config);
+    let slow = json!({"language": "python", "version": "*", "files": [{"content": "import time\ntime.sleep(3)"}], "run_timeout": 5000});
+    let target = format!("{}/api/v2/execute", busy.url);
+    let first = {
+        let target = target.clone();
+        tokio::spawn(async move { post(&target, &slow).await })
+    };
+    let quick = json!({"language": "python", "version": "*", "files": [{"content": "print(1)"}]});
+    let mut refused = None;
+    for _ in 0..200 {
+        let (status, _, v) = post(&target, &quick).await;
+        if status == 503 {
+            refused = Some(v);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let v = refused.expect("never refused while the only slot was busy");
+    assert!(v["message"].as_str().unwrap().contains("capacity"), "{v}");
+    let (status, _, _) = first.await.unwrap();
+    assert_eq!(status, 200);
+}

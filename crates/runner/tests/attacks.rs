@@ -1,0 +1,318 @@
+//! The attack suite of issue 4, run against cold sandboxes and against warm
+//! ones: each attack must get the right verdict and stay contained. Every
+//! Python attack first names its process with a unique tag (inherited by
+//! every fork and thread); after the verdict the host is scanned and no
+//! process with that tag may be left. (Pid-namespace inodes are recycled, so
+//! they cannot identify a run after it ends.)
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Mode, run, run_of, run_with};
+
+/// Prelude: tag the process (comm, 15 chars, random) and print the tag.
+const NS: &str = "import os, sys, ctypes\n_t = os.urandom(7).hex()[:14]\nctypes.CDLL(None).prctl(15, ('t' + _t).encode(), 0, 0, 0)\nprint('TAG=t' + _t, flush=True)\n";
+
+/// Asserts no host process carries the tag the run printed.
+fn assert_contained(v: &Value) {
+    let stdout = run_of(v)["stdout"].as_str().unwrap_or_default();
+    let tag = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("TAG="))
+        .unwrap_or_else(|| panic!("no TAG line in {v}"));
+    let mut left = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        if comm.trim() == tag {
+            left.push(entry.file_name());
+        }
+    }
+    assert!(left.is_empty(), "processes tagged {tag} survived the verdict: {left:?}");
+}
+
+fn status(v: &Value) -> &str {
+    run_of(v)["status"].as_str().unwrap_or("OK")
+}
+
+fn stdout(v: &Value) -> &str {
+    run_of(v)["stdout"].as_str().unwrap_or_default()
+}
+
+async fn py(mode: Mode, code: &str) -> Value {
+    run(mode, "python", &format!("{NS}{code}"), &[], "").await
+}
+
+/// Generates a cold and a warm test for an attack `fn name(mode)`.
+macro_rules! cold_and_warm {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cold() { super::$name(Mode::Cold).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn warm() { super::$name(Mode::Warm).await }
+        }
+    )*};
+}
+
+cold_and_warm!(
+    fork_bomb,
+    thread_bomb,
+    memory_bomb_one_process,
+    memory_bomb_many_processes,
+    dev_shm_fill,
+    disk_fill,
+    inode_exhaustion,
+    fd_exhaustion,
+    stdout_flood,
+    stderr_flood,
+    cpu_spin,
+    sleep_past_wall_clock,
+    daemonised_grandchild,
+    zombies,
+    outbound_network,
+    host_files,
+    proc_and_sys_leaks,
+    kill_everything_and_host_pids,
+    ptrace,
+    mount_and_unshare,
+    tiocsti,
+    leftovers_between_runs,
+    segfault,
+    binary_and_nul_bytes,
+    no_capabilities_and_no_new_privs,
+);
+
+async fn fork_bomb(mode: Mode) {
+    let v = py(mode, "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n").await;
+    assert_eq!(status(&v), "TO", "{v}");
+    assert_contained(&v);
+}
+
+async fn thread_bomb(mode: Mode) {
+    let code = "import threading, time\nn = 0\ntry:\n    while True:\n        threading.Thread(target=time.sleep, args=(100,), daemon=True).start()\n        n += 1\nexcept RuntimeError:\n    print('threads', n, flush=True)\ntime.sleep(100)\n";
+    let v = py(mode, code).await;
+    assert_eq!(status(&v), "TO", "{v}");
+    let n: u32 = stdout(&v).lines().find_map(|l| l.strip_prefix("threads ")).unwrap().parse().unwrap();
+    assert!(n < 64, "{n} threads: the pids cap did not hold");
+    assert_contained(&v);
+}
+
+async fn memory_bomb_one_process(mode: Mode) {
+    let v = py(mode, "a = []\nwhile True:\n    a.append(b'x' * 10**6)\n").await;
+    assert_eq!(status(&v), "OOM", "{v}");
+    assert!(run_of(&v)["memory"].as_u64().unwrap() <= 64 << 20, "{v}");
+    assert_contained(&v);
+}
+
+async fn memory_bomb_many_processes(mode: Mode) {
+    let code = "import time\nkids = []\nfor i in range(4):\n    pid = os.fork()\n    if pid == 0:\n        a = b'x' * (30 * 10**6)\n        time.sleep(5)\n        os._exit(0)\n    kids.append(pid)\nfor k in kids:\n    os.waitpid(k, 0)\n";
+    let v = run_with(mode, "python", &format!("{NS}{code}"), &[], "", json!({"run_timeout": 8000})).await;
+    assert_eq!(status(&v), "OOM", "{v}");
+    assert_contained(&v);
+}
+
+/// Writes into `dir` until an error; prints the errno name.
+fn fill(dir: &str, chunk: usize) -> String {
+    format!(
+        "import errno\ntotal = 0\ntry:\n    for i in range(100000):\n        with open('{dir}/f%d' % i, 'wb') as f:\n            f.write(b'x' * {chunk})\n        total += {chunk}\nexcept OSError as e:\n    print('ERR', errno.errorcode[e.errno], total, flush=True)\n"
+    )
+}
+
+async fn dev_shm_fill(mode: Mode) {
+    let v = py(mode, &fill("/dev/shm", 1 << 20)).await;
+    assert_eq!(status(&v), "OK", "{v}");
+    assert!(stdout(&v).contains("ERR ENOSPC"), "{v}");
+    assert_contained(&v);
+}
+
+async fn disk_fill(mode: Mode) {
+    let v = py(mode, &fill("/tmp", 1 << 20)).await;
+    assert_eq!(status(&v), "OK", "{v}");
+    assert!(stdout(&v).contains("ERR ENOSPC"), "{v}");
+    assert_contained(&v);
+}
+
+async fn inode_exhaustion(mode: Mode) {
+    let v = py(mode, &fill("/tmp", 0)).await;
+    assert_eq!(status(&v), "OK", "{v}");
+    assert!(stdout(&v).contains("ERR ENOSPC"), "{v}");
+    assert_contained(&v);
+}
+
+async fn fd_exhaustion(mode: Mode) {
+    let code = "import errno\nfds = []\ntry:\n    while True:\n        fds.append(open('/dev/null'))\nexcept OSError as e:\n    print('ERR', errno.errorcode[e.errno], len(fds))\n";
+    let v = py(mode, code).await;
+    assert_eq!(status(&v), "OK", "{v}");
+    let line = stdout(&v).lines().find(|l| l.starts_with("ERR")).unwrap().to_string();
+    assert!(line.starts_with("ERR EMFILE"), "{v}");
+    let n: u32 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n <= 256, "{n} files open");
+    assert_contained(&v);
+}
+
+async fn stdout_flood(mode: Mode) {
+    let v = py(mode, "while True:\n    sys.stdout.write('x' * 65536)\n").await;
+    assert_eq!(status(&v), "OL", "{v}");
+    assert_eq!(stdout(&v).len(), 64 * 1024);
+    assert_contained(&v);
+}
+
+async fn stderr_flood(mode: Mode) {
+    let v = py(mode, "while True:\n    sys.stderr.write('x' * 65536)\n").await;
+    assert_eq!(status(&v), "EL", "{v}");
+    assert_eq!(run_of(&v)["stderr"].as_str().unwrap().len(), 64 * 1024);
+    assert_contained(&v);
+}
+
+async fn cpu_spin(mode: Mode) {
+    let limits = json!({"run_timeout": 8000, "run_cpu_time": 300});
+    let v = run_with(mode, "python", &format!("{NS}while True:\n    pass\n"), &[], "", limits).await;
+    assert_eq!(status(&v), "TO", "{v}");
+    assert!(run_of(&v)["cpu_time"].as_u64().unwrap() >= 300, "{v}");
+    assert_contained(&v);
+}
+
+async fn sleep_past_wall_clock(mode: Mode) {
+    let v = py(mode, "import time\ntime.sleep(30)\n").await;
+    assert_eq!(status(&v), "TO", "{v}");
+    let wall = run_of(&v)["wall_time"].as_u64().unwrap();
+    assert!((1000..5000).contains(&wall), "{v}");
+    assert_contained(&v);
+}
+
+async fn daemonised_grandchild(mode: Mode) {
+    let code = "import time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(60)\n    os._exit(0)\nos.wait()\nprint('parent done')\n";
+    let v = py(mode, code).await;
+    assert_eq!(status(&v), "OK", "{v}");
+    assert_contained(&v);
+}
+
+async fn zombies(mode: Mode) {
+    let code = "for i in range(40):\n    if os.fork() == 0:\n        os._exit(0)\nprint('made zombies')\n";
+    let v = py(mode, code).await;
+    assert_eq!(status(&v), "OK", "{v}");
+    assert!(stdout(&v).contains("made zombies"));
+    assert_contained(&v);
+}
+
+async fn outbound_network(mode: Mode) {
+    let code = "import socket\nfor what, fn in [\n  ('tcp', lambda: socket.create_connection(('1.1.1.1', 53), timeout=0.5)),\n  ('tcp-local', lambda: socket.create_connection(('127.0.0.1', 2358), timeout=0.5)),\n  ('udp', lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('8.8.8.8', 53))),\n  ('dns', lambda: socket.getaddrinfo('example.com', 80)),\n]:\n    try:\n        fn()\n        print(what, 'CONNECTED')\n    except OSError as e:\n        print(what, 'blocked', type(e).__name__)\nprint('ifaces', sorted(n for _, n in socket.if_nameindex()))\n";
+    let v = py(mode, code).await;
+    let out = stdout(&v);
+    assert!(!out.contains("CONNECTED"), "{v}");
+    assert_eq!(out.matches("blocked").count(), 4, "{v}");
+    assert!(out.contains("ifaces ['lo']"), "{v}");
+    assert_contained(&v);
+}
+
+async fn host_files(mode: Mode) {
+    let config = support::config_path().canonicalize().unwrap();
+    let code = format!(
+        "for p in ['/etc/shadow', '/etc/passwd', {config:?}, '/proc/1/environ', '/root', '/work']:\n    try:\n        data = open(p, 'rb').read()\n        print(p, 'READ', len(data), data[:200])\n    except OSError as e:\n        print(p, 'denied', type(e).__name__)\n"
+    );
+    let v = py(mode, &code).await;
+    let out = stdout(&v);
+    assert!(!out.contains("READ"), "{v}");
+    assert_contained(&v);
+}
+
+async fn proc_and_sys_leaks(mode: Mode) {
+    let code = "pids = [p for p in os.listdir('/proc') if p.isdigit()]\nprint('pids', len(pids))\nprint('sys', os.path.exists('/sys'))\nmounts = open('/proc/self/mountinfo').read()\nprint('leak' if ('/work' in mounts or 'cgroup' in mounts or '/root' in mounts) else 'clean')\nprint('cgroup', open('/proc/self/cgroup').read().strip().split(':')[-1])\nimport socket\nprint('host', socket.gethostname())\n";
+    let v = py(mode, code).await;
+    let out = stdout(&v);
+    let pids: u32 = out.lines().find_map(|l| l.strip_prefix("pids ")).unwrap().parse().unwrap();
+    assert!(pids <= 3, "sees {pids} processes: {v}");
+    assert!(out.contains("sys False"), "{v}");
+    assert!(out.contains("clean"), "{v}");
+    assert!(out.contains("cgroup /\n"), "{v}");
+    assert!(out.contains("host sandbox"), "{v}");
+    assert_contained(&v);
+}
+
+async fn kill_everything_and_host_pids(mode: Mode) {
+    let mut host = std::process::Command::new("/bin/sleep").arg("30").spawn().unwrap();
+    let code = format!(
+        "try:\n    os.kill(-1, 9)\nexcept ProcessLookupError:\n    print('nothing to kill')\nfor pid in [{}, 1, {}]:\n    try:\n        os.kill(pid, 9)\n        print(pid, 'SENT')\n    except OSError as e:\n        print(pid, 'refused', type(e).__name__)\nprint('still here')\n",
+        host.id(),
+        std::process::id()
+    );
+    let v = py(mode, &code).await;
+    assert!(stdout(&v).contains("still here"), "{v}");
+    assert!(host.try_wait().unwrap().is_none(), "a host process was killed");
+    host.kill().unwrap();
+    let _ = host.wait();
+    assert_contained(&v);
+}
+
+/// Calls a libc function through ctypes and prints its errno.
+fn libc_call(call: &str) -> String {
+    format!("import ctypes, errno\nlibc = ctypes.CDLL(None, use_errno=True)\nr = {call}\nprint('ret', r, errno.errorcode.get(ctypes.get_errno(), 0))\n")
+}
+
+async fn ptrace(mode: Mode) {
+    let v = py(mode, &libc_call("libc.ptrace(0, 0, 0, 0)")).await;
+    assert!(stdout(&v).contains("ret -1 EPERM"), "{v}");
+    let v = py(mode, &libc_call("libc.syscall(310, 1, 0, 0, 0, 0)")).await; // process_vm_readv
+    assert!(stdout(&v).contains("ret -1 EPERM"), "{v}");
+    assert_contained(&v);
+}
+
+async fn mount_and_unshare(mode: Mode) {
+    let calls = [
+        "libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)",
+        "libc.unshare(0x10000000)",
+        "libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)",
+        "libc.chroot(b'/tmp')",
+        "libc.syscall(321, 0, 0, 0)",
+    ];
+    for call in calls {
+        let v = py(mode, &libc_call(call)).await;
+        assert!(stdout(&v).contains("ret -1 EPERM"), "{call}: {v}");
+        assert_contained(&v);
+    }
+}
+
+async fn tiocsti(mode: Mode) {
+    let v = py(mode, &libc_call("libc.ioctl(0, 0x5412, ctypes.c_char_p(b'x'))")).await;
+    assert!(stdout(&v).contains("ret -1 EPERM"), "{v}");
+    assert_contained(&v);
+}
+
+async fn leftovers_between_runs(mode: Mode) {
+    let mark = support::marker();
+    let write = format!("open('/tmp/{mark}', 'w').write('x')\nopen('/dev/shm/{mark}', 'w').write('x')\n");
+    let v = py(mode, &write).await;
+    assert_eq!(status(&v), "OK", "{v}");
+    let v = py(mode, "print(os.listdir('/tmp'), os.listdir('/dev/shm'))\n").await;
+    assert!(!stdout(&v).contains(&mark), "{v}");
+    assert_contained(&v);
+}
+
+async fn segfault(mode: Mode) {
+    let v = py(mode, "import ctypes\nctypes.string_at(0)\n").await;
+    assert_eq!(status(&v), "SG", "{v}");
+    assert_eq!(run_of(&v)["signal"], "SIGSEGV", "{v}");
+    assert_contained(&v);
+}
+
+async fn binary_and_nul_bytes(mode: Mode) {
+    let code = "data = sys.stdin.buffer.read()\nsys.stdout.buffer.write(b'IN=' + data + b'\\xff\\xfe\\x00end\\n')\n";
+    let v = run(mode, "python", &format!("{NS}{code}"), &[], "a\u{0}b\u{e9}").await;
+    assert_eq!(status(&v), "OK", "{v}");
+    assert!(stdout(&v).contains("IN=a\u{0}b\u{e9}\u{fffd}\u{fffd}\u{0}end"), "{v}");
+    assert_contained(&v);
+    // Python 3.11 stops reading source at a NUL; whatever it decides, the run completes.
+    let v = run(mode, "python", "print(1)\u{0}garbage\n", &[], "").await;
+    assert!(["OK", "RE"].contains(&status(&v)), "NUL in code: {v}");
+}
+
+async fn no_capabilities_and_no_new_privs(mode: Mode) {
+    let code = "st = open('/proc/self/status').read()\nprint([l for l in st.splitlines() if l.startswith(('Cap', 'NoNewPrivs', 'Seccomp:', 'Uid'))])\n";
+    let v = py(mode, code).await;
+    let out = stdout(&v);
+    for line in ["CapEff:\\t0000000000000000", "CapBnd:\\t0000000000000000", "NoNewPrivs:\\t1", "Seccomp:\\t2", "Uid:\\t1000"] {
+        assert!(out.contains(line), "{line} missing: {v}");
+    }
+    assert_contained(&v);
+}
