@@ -255,3 +255,34 @@ fn duplicate_keys_are_resolved_once_for_gateway_and_executor() {
     assert_eq!(out.matches("run_timeout").count(), 1);
     assert!(out.contains("\"run_timeout\":5000"), "{out}");
 }
+
+#[test]
+fn huge_lists_are_refused_by_count_before_any_decoding() {
+    let (piston, route, path) = dialects().remove(0);
+    let files = vec![json!({"content": "%%% not base64", "encoding": "base64"}); 100_000];
+    let body = serde_json::to_vec(&json!({"language": "python", "files": files})).unwrap();
+    let err = piston.parse_request(route, path, &body).unwrap_err();
+    assert_eq!(err.message, "has 100000 files; at most 16 are allowed");
+    let (judge0, route, path) = dialects().remove(3);
+    let items = vec![json!({"source_code": 1}); 100_000];
+    let body = serde_json::to_vec(&json!({"submissions": items})).unwrap();
+    let err = judge0.parse_request(route, path, &body).unwrap_err();
+    assert_eq!(
+        err.message,
+        "has 100000 submissions; at most 20 are allowed"
+    );
+}
+
+#[test]
+fn a_large_program_survives_decode_and_clamp_intact() {
+    let (judge0, route, _) = dialects().remove(1);
+    let program = "print('x' * 80)\n".repeat(512 * 1024); // 8 MiB
+    let body = json!({"source_code": encode_base64(program.as_bytes()), "language_id": 71});
+    let path = "/submissions?base64_encoded=true";
+    let req = judge0
+        .parse_request(route, path, &serde_json::to_vec(&body).unwrap())
+        .unwrap();
+    assert_eq!(req.submissions[0].files[0].content, program.as_bytes());
+    let out: Value = serde_json::from_slice(&judge0.clamp(&req, &TIER).unwrap()).unwrap();
+    assert_eq!(out["source_code"], body["source_code"]);
+}
