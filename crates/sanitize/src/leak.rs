@@ -16,7 +16,7 @@ pub(crate) fn scan(
         .leak
         .iter()
         .enumerate()
-        .filter(|(i, rule)| active.leak[*i] && fires(rule, text))
+        .filter(|(i, rule)| active.leak[*i] && fires(rule, text, &active.lower))
         .map(|(_, rule)| LeakFinding {
             rule: rule.id.clone(),
             severity: rule.severity,
@@ -26,11 +26,16 @@ pub(crate) fn scan(
         .collect()
 }
 
-fn fires(rule: &LeakRule, text: &str) -> bool {
-    let counted = rule
-        .regex
-        .find_iter(text)
-        .filter(|m| !rule.allow.iter().any(|re| re.is_match(m.as_str())));
+fn fires(rule: &LeakRule, text: &str, lower: &str) -> bool {
     let needed = usize::try_from(rule.min_count).unwrap_or(usize::MAX);
-    counted.take(needed).count() >= needed
+    let mut counted = 0usize;
+    rule.matcher.for_each(text, lower, |_, caps| {
+        let allowed = caps
+            .get(0)
+            .is_some_and(|m| rule.allow.iter().any(|re| re.is_match(m.as_str())));
+        if !allowed {
+            counted += 1;
+        }
+    });
+    counted >= needed
 }

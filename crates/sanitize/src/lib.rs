@@ -27,5 +27,5 @@ pub use json::{
 pub use policy::{FieldKind, OutputPolicy};
 pub use redact::builtin;
 pub use report::{LeakFinding, Redaction};
-pub use rules::{LeakRule, OutputRules, RedactRule, SHIPPED_RULES};
+pub use rules::{LeakRule, OutputRules, RedactRule, SHIPPED_RULES, Scope};
 pub use text::{SanitizedText, sanitize_text};

@@ -11,18 +11,18 @@ pub(super) fn find(rules: &OutputRules, active: &Active, text: &str, hits: &mut 
         if !active.redact[i] {
             continue;
         }
-        for caps in rule.regex.captures_iter(text) {
+        rule.matcher.for_each(text, &active.lower, |offset, caps| {
             let Some(secret) = caps.get(rule.secret_group) else {
-                continue;
+                return;
             };
             if is_secret(rule, secret.as_str()) {
                 hits.push(Hit {
-                    start: secret.start(),
-                    end: secret.end(),
+                    start: offset + secret.start(),
+                    end: offset + secret.end(),
                     label: Label::Rule(i),
                 });
             }
-        }
+        });
     }
 }
 

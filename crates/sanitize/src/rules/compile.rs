@@ -2,7 +2,7 @@
 //! `file:line: rule-id: reason` error, and all of a file's problems are reported at once.
 
 use super::format::{RawLeak, RawRedact, RuleFile};
-use super::{LeakRule, RedactRule};
+use super::{LeakRule, Matcher, RedactRule, Scope};
 use execgate_core::FileError;
 use execgate_core::file_error::line_of;
 use regex::Regex;
@@ -77,12 +77,19 @@ impl<'a> Checker<'a> {
         true
     }
 
-    fn keywords(&mut self, id: &Spanned<String>, keywords: &[String]) -> bool {
-        let ok = keywords.iter().all(|k| !k.is_empty());
-        if !ok {
+    fn keywords(&mut self, id: &Spanned<String>, keywords: &[String], scope: Scope) -> bool {
+        if keywords.iter().any(|k| k.is_empty()) {
             self.fail(id, "keywords: a keyword must not be empty");
+            return false;
         }
-        ok
+        if scope == Scope::Line && keywords.is_empty() {
+            self.fail(
+                id,
+                "scope: \"line\" needs keywords (it runs on the lines that contain them)",
+            );
+            return false;
+        }
+        true
     }
 
     /// Compiles a whole file; rule ids are checked against `seen`.
@@ -107,7 +114,7 @@ impl<'a> Checker<'a> {
         seen: &mut HashSet<String>,
     ) -> Option<(RedactRule, Vec<String>)> {
         let id_ok = self.id(&raw.id, seen);
-        let keywords_ok = self.keywords(&raw.id, &raw.keywords);
+        let keywords_ok = self.keywords(&raw.id, &raw.keywords, raw.scope);
         let regex = self.regex(&raw.id, "regex", &raw.regex);
         let allow = self.allow_list(&raw.id, &raw.allow);
         if let Some(re) = &regex {
@@ -138,7 +145,7 @@ impl<'a> Checker<'a> {
             let rule = RedactRule {
                 id,
                 description: raw.description,
-                regex,
+                matcher: Matcher::new(regex, raw.scope, &raw.keywords),
                 secret_group: raw.secret_group,
                 min_entropy: raw.min_entropy,
                 allow,
@@ -153,7 +160,7 @@ impl<'a> Checker<'a> {
         seen: &mut HashSet<String>,
     ) -> Option<(LeakRule, Vec<String>)> {
         let id_ok = self.id(&raw.id, seen);
-        let keywords_ok = self.keywords(&raw.id, &raw.keywords);
+        let keywords_ok = self.keywords(&raw.id, &raw.keywords, raw.scope);
         let regex = self.regex(&raw.id, "regex", &raw.regex);
         let allow = self.allow_list(&raw.id, &raw.allow);
         if raw.min_count == 0 {
@@ -171,7 +178,7 @@ impl<'a> Checker<'a> {
                 description: raw.description,
                 severity: raw.severity,
                 message: raw.message,
-                regex,
+                matcher: Matcher::new(regex, raw.scope, &raw.keywords),
                 min_count: raw.min_count,
                 allow,
             };

@@ -1,6 +1,7 @@
 //! The rule file as written (`rules/output.toml`): raw serde structs, unknown keys
 //! rejected, validated and compiled by `compile.rs`.
 
+use super::Scope;
 use execgate_core::Severity;
 use serde::Deserialize;
 use toml::Spanned;
@@ -28,6 +29,8 @@ pub(crate) struct RawRedact {
     #[serde(default)]
     pub keywords: Vec<String>,
     #[serde(default)]
+    pub scope: Scope,
+    #[serde(default)]
     pub secret_group: usize,
     pub min_entropy: Option<f64>,
     #[serde(default)]
@@ -46,6 +49,8 @@ pub(crate) struct RawLeak {
     pub regex: String,
     #[serde(default)]
     pub keywords: Vec<String>,
+    #[serde(default)]
+    pub scope: Scope,
     #[serde(default = "one")]
     pub min_count: u32,
     #[serde(default)]

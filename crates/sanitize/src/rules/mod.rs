@@ -4,6 +4,7 @@
 
 mod compile;
 mod format;
+mod matcher;
 mod prefilter;
 
 use compile::{Checker, Compiled};
@@ -11,6 +12,9 @@ use execgate_core::{FileError, Severity, file_error::parse_toml};
 use format::RuleFile;
 use prefilter::Prefilter;
 use regex::Regex;
+
+pub(crate) use matcher::Matcher;
+pub use matcher::Scope;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +28,7 @@ pub struct RedactRule {
     pub id: String,
     /// What the rule is for.
     pub description: String,
-    pub(crate) regex: Regex,
+    pub(crate) matcher: Matcher,
     pub(crate) secret_group: usize,
     pub(crate) min_entropy: Option<f64>,
     pub(crate) allow: Vec<Regex>,
@@ -41,7 +45,7 @@ pub struct LeakRule {
     pub severity: Severity,
     /// The finding's message (for logs and the audit event).
     pub message: String,
-    pub(crate) regex: Regex,
+    pub(crate) matcher: Matcher,
     pub(crate) min_count: u32,
     pub(crate) allow: Vec<Regex>,
 }
@@ -67,6 +71,8 @@ pub struct OutputRules {
 pub(crate) struct Active {
     pub redact: Vec<bool>,
     pub leak: Vec<bool>,
+    /// The text, ASCII-lowercased (keywords compare case-insensitively).
+    pub lower: String,
 }
 
 impl Active {
@@ -183,19 +189,22 @@ impl OutputRules {
         let mut active = Active {
             redact: vec![false; self.redact.len()],
             leak: vec![false; self.leak.len()],
+            lower: String::new(),
         };
+        let lower = text.to_ascii_lowercase();
         let mut inactive = self.redact.len() + self.leak.len();
         for &rule in &self.unfiltered {
             inactive -= usize::from(active.mark(rule));
         }
         if let Some(prefilter) = &self.keywords {
-            prefilter.scan(text, |owners| {
+            prefilter.scan(&lower, |owners| {
                 for &rule in owners {
                     inactive -= usize::from(active.mark(rule));
                 }
                 inactive > 0
             });
         }
+        active.lower = lower;
         active
     }
 }

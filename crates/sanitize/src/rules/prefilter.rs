@@ -75,11 +75,10 @@ impl<T: Copy> Prefilter<T> {
             .collect()
     }
 
-    /// Calls `found` with the owners of every keyword occurrence in `text`, until it
-    /// returns `false`. Overlapping occurrences are all seen (the search restarts one
-    /// byte after each match).
-    pub fn scan(&self, text: &str, mut found: impl FnMut(&[T]) -> bool) {
-        let lower = text.to_ascii_lowercase();
+    /// Calls `found` with the owners of every keyword occurrence in `lower` (a text
+    /// already ASCII-lowercased), until it returns `false`. Overlapping occurrences
+    /// are all seen (the search restarts one byte after each match).
+    pub fn scan(&self, lower: &str, mut found: impl FnMut(&[T]) -> bool) {
         match &self.engine {
             Engine::Packed(groups) => {
                 for (searcher, ids) in groups {
@@ -117,7 +116,7 @@ mod tests {
             keywords.iter().map(|&(k, o)| (k.to_string(), o)).collect();
         let prefilter = Prefilter::new(&keywords, simd).unwrap();
         let mut owners = Vec::new();
-        prefilter.scan(text, |o| {
+        prefilter.scan(&text.to_ascii_lowercase(), |o| {
             owners.extend_from_slice(o);
             true
         });

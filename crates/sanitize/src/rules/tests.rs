@@ -140,3 +140,18 @@ fn overlapping_and_contained_keywords_all_activate_their_rules() {
     assert_eq!(active.redact, vec![false, false, true]);
     assert_eq!(active.leak, vec![true]);
 }
+
+#[test]
+fn line_scope_needs_keywords_and_scopes_are_checked() {
+    let errs = errors(
+        "[[leak]]\nid = \"l\"\nseverity = 'error'\nmessage = 'm'\nregex = 'x'\nscope = 'line'\n",
+    );
+    assert_eq!(
+        errs,
+        vec![
+            "out.toml:2: l: scope: \"line\" needs keywords (it runs on the lines that contain them)"
+        ]
+    );
+    let errs = errors("[[redact]]\nid = \"a\"\nregex = 'x'\nscope = 'page'\n");
+    assert!(errs[0].contains("unknown variant `page`"), "{errs:?}");
+}
