@@ -2,7 +2,7 @@
 //! forgiveness) for `GET /v1/events` and a client's recent history.
 
 use crate::blocklist::time::rfc3339;
-use execgate_core::{Clock, ClientKey};
+use execgate_core::{ClientKey, Clock};
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::VecDeque;

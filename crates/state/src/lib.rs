@@ -7,8 +7,8 @@ pub mod metrics;
 pub mod ratelimit;
 
 pub use blocklist::{
-    BlockChanges, BlockDecision, BlockError, BlockFilter, BlockQuery, BlockStore,
-    MemoryBlockStore, NewBlock, Origin, Page, Scope, Target,
+    BlockChanges, BlockDecision, BlockError, BlockFilter, BlockQuery, BlockStore, MemoryBlockStore,
+    NewBlock, Origin, Page, Scope, Target,
 };
 pub use metrics::StateMetrics;
 pub use ratelimit::{

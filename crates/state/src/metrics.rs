@@ -100,6 +100,9 @@ mod tests {
         ] {
             assert!(names.iter().any(|x| x == n), "{n} missing in {names:?}");
         }
-        assert!(StateMetrics::register(&registry).is_err(), "double registration refused");
+        assert!(
+            StateMetrics::register(&registry).is_err(),
+            "double registration refused"
+        );
     }
 }

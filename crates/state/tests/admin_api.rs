@@ -15,9 +15,15 @@ async fn requests_without_or_with_a_wrong_token_get_401_json() {
     let f = Fixture::start().await;
     for rb in [
         f.http.get(f.url("/v1/blocks")),
-        f.http.get(f.url("/v1/blocks")).bearer_auth("wrong-token-0123456789"),
-        f.http.get(f.url("/v1/blocks")).header("Authorization", "Basic abc"),
-        f.http.post(f.url("/v1/blocks")).json(&json!({"value": "1.2.3.4", "reason": "x"})),
+        f.http
+            .get(f.url("/v1/blocks"))
+            .bearer_auth("wrong-token-0123456789"),
+        f.http
+            .get(f.url("/v1/blocks"))
+            .header("Authorization", "Basic abc"),
+        f.http
+            .post(f.url("/v1/blocks"))
+            .json(&json!({"value": "1.2.3.4", "reason": "x"})),
     ] {
         let resp = rb.send().await.unwrap();
         assert_eq!(resp.status(), 401);
@@ -34,7 +40,10 @@ async fn requests_without_or_with_a_wrong_token_get_401_json() {
 async fn a_posted_block_takes_effect_and_can_be_shown_listed_and_removed() {
     let f = Fixture::start().await;
     let (status, d) = f
-        .post("/v1/blocks", json!({"value": "198.51.100.0/24", "duration": "4h", "reason": "scanner"}))
+        .post(
+            "/v1/blocks",
+            json!({"value": "198.51.100.0/24", "duration": "4h", "reason": "scanner"}),
+        )
         .await;
     assert_eq!(status, 201, "{d}");
     assert_eq!(d["scope"], "range");
@@ -43,8 +52,17 @@ async fn a_posted_block_takes_effect_and_can_be_shown_listed_and_removed() {
     assert_eq!(d["created_by"], "config#1");
     let id = d["id"].as_u64().unwrap();
     let key = ClientKey::from_ip("198.51.100.9".parse().unwrap(), 64);
-    let q = BlockQuery { ip: "198.51.100.9".parse().unwrap(), client: &key, country: None, asn: None };
-    assert_eq!(f.blocks.check(&q).map(|d| d.id), Some(id), "effective on the next request");
+    let q = BlockQuery {
+        ip: "198.51.100.9".parse().unwrap(),
+        client: &key,
+        country: None,
+        asn: None,
+    };
+    assert_eq!(
+        f.blocks.check(&q).map(|d| d.id),
+        Some(id),
+        "effective on the next request"
+    );
 
     assert_eq!(f.get(&format!("/v1/blocks/{id}")).await, (200, d.clone()));
     let (_, page) = f.get("/v1/blocks?scope=range").await;
@@ -52,7 +70,9 @@ async fn a_posted_block_takes_effect_and_can_be_shown_listed_and_removed() {
     let (_, page) = f.get("/v1/blocks?origin=anomaly").await;
     assert_eq!(page["decisions"].as_array().unwrap().len(), 0);
 
-    let (status, removed) = f.delete(&format!("/v1/blocks/{id}?reason=false%20positive")).await;
+    let (status, removed) = f
+        .delete(&format!("/v1/blocks/{id}?reason=false%20positive"))
+        .await;
     assert_eq!((status, removed["id"].as_u64()), (200, Some(id)));
     assert!(f.blocks.check(&q).is_none());
     let (status, body) = f.get(&format!("/v1/blocks/{id}")).await;
@@ -70,7 +90,11 @@ async fn listing_is_paginated_and_filtered() {
     let (status, body) = f.post("/v1/blocks", json!(batch)).await;
     assert_eq!(status, 201);
     assert_eq!(body["decisions"].as_array().unwrap().len(), 25);
-    f.post("/v1/blocks", json!({"value": "asn:64500", "reason": "hoster"})).await;
+    f.post(
+        "/v1/blocks",
+        json!({"value": "asn:64500", "reason": "hoster"}),
+    )
+    .await;
     let (_, p1) = f.get("/v1/blocks?scope=client&limit=10").await;
     assert_eq!(p1["next_offset"], 10);
     let (_, p3) = f.get("/v1/blocks?scope=client&limit=10&offset=20").await;
@@ -84,17 +108,47 @@ async fn listing_is_paginated_and_filtered() {
 async fn bad_admin_input_gets_clear_400s() {
     let f = Fixture::start().await;
     let cases = [
-        (json!({"value": "198.51.100.7/24", "reason": "x"}), "did you mean 198.51.100.0/24"),
-        (json!({"value": "10.0.0.0/40", "reason": "x"}), "not a valid CIDR"),
-        (json!({"value": "1.2.3.4", "duration": "-4h", "reason": "x"}), "must not be negative"),
-        (json!({"value": "1.2.3.4", "duration": "100000d", "reason": "x"}), "3650 days"),
-        (json!({"value": "1.2.3.4", "duration": "0s", "reason": "x"}), "longer than zero"),
-        (json!({"value": "1.2.3.4", "duration": 5, "reason": "x"}), "duration"),
-        (json!({"value": "galaxy:far", "reason": "x"}), "unknown scope \"galaxy\""),
+        (
+            json!({"value": "198.51.100.7/24", "reason": "x"}),
+            "did you mean 198.51.100.0/24",
+        ),
+        (
+            json!({"value": "10.0.0.0/40", "reason": "x"}),
+            "not a valid CIDR",
+        ),
+        (
+            json!({"value": "1.2.3.4", "duration": "-4h", "reason": "x"}),
+            "must not be negative",
+        ),
+        (
+            json!({"value": "1.2.3.4", "duration": "100000d", "reason": "x"}),
+            "3650 days",
+        ),
+        (
+            json!({"value": "1.2.3.4", "duration": "0s", "reason": "x"}),
+            "longer than zero",
+        ),
+        (
+            json!({"value": "1.2.3.4", "duration": 5, "reason": "x"}),
+            "duration",
+        ),
+        (
+            json!({"value": "galaxy:far", "reason": "x"}),
+            "unknown scope \"galaxy\"",
+        ),
         (json!({"value": "1.2.3.4"}), "missing field `reason`"),
-        (json!({"value": "1.2.3.4", "reason": "x", "scope": "ip"}), "unknown field `scope`"),
-        (json!({"value": "1.2.3.4", "reason": "x", "origin": "anomaly"}), "reserved"),
-        (json!([{"value": "1.2.3.4", "reason": "x"}, {"value": "nope", "reason": "x"}]), "item 1: value"),
+        (
+            json!({"value": "1.2.3.4", "reason": "x", "scope": "ip"}),
+            "unknown field `scope`",
+        ),
+        (
+            json!({"value": "1.2.3.4", "reason": "x", "origin": "anomaly"}),
+            "reserved",
+        ),
+        (
+            json!([{"value": "1.2.3.4", "reason": "x"}, {"value": "nope", "reason": "x"}]),
+            "item 1: value",
+        ),
         (json!([]), "empty"),
         (json!(42), "expected a decision object"),
     ];
@@ -102,18 +156,38 @@ async fn bad_admin_input_gets_clear_400s() {
         let (status, resp) = f.post("/v1/blocks", body.clone()).await;
         assert_eq!(status, 400, "{body} → {resp}");
         let message = resp["error"]["message"].as_str().unwrap();
-        assert!(message.contains(needle), "{body}: {message:?} lacks {needle:?}");
+        assert!(
+            message.contains(needle),
+            "{body}: {message:?} lacks {needle:?}"
+        );
     }
     assert!(f.blocks.is_empty(), "a failed batch adds nothing");
-    let raw = f.req(Method::POST, "/v1/blocks").header("content-type", "application/json").body("{not json");
+    let raw = f
+        .req(Method::POST, "/v1/blocks")
+        .header("content-type", "application/json")
+        .body("{not json");
     let (status, resp) = f.send(raw).await;
     assert_eq!((status, code(&resp)), (400, "invalid_json"));
-    let (status, resp) = f.send(f.req(Method::POST, "/v1/blocks").body("value=1.2.3.4")).await;
+    let (status, resp) = f
+        .send(f.req(Method::POST, "/v1/blocks").body("value=1.2.3.4"))
+        .await;
     assert_eq!((status, code(&resp)), (415, "unsupported_media_type"));
-    for path in ["/v1/blocks?scope=galaxy", "/v1/blocks?limit=0", "/v1/blocks?limit=99999", "/v1/blocks?bogus=1",
-                 "/v1/blocks/abc", "/v1/blocks/stream?startup=maybe", "/v1/clients/nobody", "/v1/events?since=yesterday"] {
+    for path in [
+        "/v1/blocks?scope=galaxy",
+        "/v1/blocks?limit=0",
+        "/v1/blocks?limit=99999",
+        "/v1/blocks?bogus=1",
+        "/v1/blocks/abc",
+        "/v1/blocks/stream?startup=maybe",
+        "/v1/clients/nobody",
+        "/v1/events?since=yesterday",
+    ] {
         let (status, resp) = f.get(path).await;
-        assert_eq!((status, code(&resp)), (400, "invalid_request"), "{path}: {resp}");
+        assert_eq!(
+            (status, code(&resp)),
+            (400, "invalid_request"),
+            "{path}: {resp}"
+        );
     }
     let (status, resp) = f.get("/v1/nothing").await;
     assert_eq!((status, code(&resp)), (404, "not_found"));
@@ -135,30 +209,55 @@ async fn ten_thousand_blocks_at_once_are_handled_and_more_are_refused() {
     too_many.push(json!({"value": "1.1.1.1", "reason": "x"}));
     let (status, body) = f.post("/v1/blocks", json!(too_many)).await;
     assert_eq!(status, 400);
-    assert!(body["error"]["message"].as_str().unwrap().contains("at most 10000"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 10000")
+    );
 }
 
 #[tokio::test]
 async fn the_stream_sends_everything_on_startup_then_only_changes_per_caller() {
     let f = Fixture::start().await;
-    let (_, a) = f.post("/v1/blocks", json!({"value": "203.0.113.1", "reason": "a"})).await;
-    f.post("/v1/blocks", json!({"value": "203.0.113.2", "reason": "b", "duration": "1m"})).await;
+    let (_, a) = f
+        .post("/v1/blocks", json!({"value": "203.0.113.1", "reason": "a"}))
+        .await;
+    f.post(
+        "/v1/blocks",
+        json!({"value": "203.0.113.2", "reason": "b", "duration": "1m"}),
+    )
+    .await;
     let (_, first) = f.get("/v1/blocks/stream?startup=true").await;
     assert_eq!(first["new"].as_array().unwrap().len(), 2);
     let (_, nothing) = f.get("/v1/blocks/stream").await;
     assert_eq!(nothing, json!({"new": [], "deleted": []}));
 
-    let (_, c) = f.post("/v1/blocks", json!({"value": "country:XX", "reason": "c"})).await;
+    let (_, c) = f
+        .post("/v1/blocks", json!({"value": "country:XX", "reason": "c"}))
+        .await;
     f.delete(&format!("/v1/blocks/{}", a["id"])).await;
     f.clock.advance(Duration::from_secs(61));
     let (_, changes) = f.get("/v1/blocks/stream").await;
     assert_eq!(changes["new"].as_array().unwrap().len(), 1);
     assert_eq!(changes["new"][0]["id"], c["id"]);
-    let deleted: Vec<&str> = changes["deleted"].as_array().unwrap().iter().map(|d| d["value"].as_str().unwrap()).collect();
-    assert_eq!(deleted, vec!["203.0.113.1", "203.0.113.2"], "removed and expired");
+    let deleted: Vec<&str> = changes["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        deleted,
+        vec!["203.0.113.1", "203.0.113.2"],
+        "removed and expired"
+    );
 
     // Another token, and another named caller, start from scratch.
-    let other = f.http.get(f.url("/v1/blocks/stream")).bearer_auth(OTHER_TOKEN);
+    let other = f
+        .http
+        .get(f.url("/v1/blocks/stream"))
+        .bearer_auth(OTHER_TOKEN);
     let (_, theirs) = f.send(other).await;
     assert_eq!(theirs["new"].as_array().unwrap().len(), 1);
     let (_, named) = f.get("/v1/blocks/stream?caller=firewall").await;
@@ -171,11 +270,20 @@ async fn the_stream_sends_everything_on_startup_then_only_changes_per_caller() {
 async fn a_client_shows_tier_windows_reputation_block_and_events_and_can_be_forgiven() {
     let f = Fixture::start().await;
     let key = ClientKey::from_client_id("abc");
-    let windows = [WindowSpec::new("burst", NonZeroU32::new(3).unwrap(), Duration::from_secs(10))];
+    let windows = [WindowSpec::new(
+        "burst",
+        NonZeroU32::new(3).unwrap(),
+        Duration::from_secs(10),
+    )];
     f.limiter.check(&TierName("paid".into()), &key, &windows);
     let ip = "203.0.113.7".parse().unwrap();
-    f.reputation.record(&key, ip, SecurityEvent::CodeRejected { score: 5 }, false);
-    f.post("/v1/blocks", json!({"value": "client:abc", "reason": "abuse"})).await;
+    f.reputation
+        .record(&key, ip, SecurityEvent::CodeRejected { score: 5 }, false);
+    f.post(
+        "/v1/blocks",
+        json!({"value": "client:abc", "reason": "abuse"}),
+    )
+    .await;
 
     let (status, c) = f.get("/v1/clients/client:abc").await;
     assert_eq!(status, 200, "{c}");
@@ -202,10 +310,12 @@ async fn events_are_filtered_by_time() {
     let f = Fixture::start().await;
     let key = ClientKey::from_client_id("abc");
     let ip = "203.0.113.7".parse().unwrap();
-    f.reputation.record(&key, ip, SecurityEvent::RateLimited, false);
+    f.reputation
+        .record(&key, ip, SecurityEvent::RateLimited, false);
     f.clock.advance(Duration::from_secs(100));
     let since = humantime::format_rfc3339(f.clock_now());
-    f.reputation.record(&key, ip, SecurityEvent::ExecTimeout, false);
+    f.reputation
+        .record(&key, ip, SecurityEvent::ExecTimeout, false);
     let (_, all) = f.get("/v1/events").await;
     assert_eq!(all["events"].as_array().unwrap().len(), 2);
     let (status, recent) = f.get(&format!("/v1/events?since={since}")).await;
@@ -250,14 +360,26 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 #[tokio::test]
 async fn every_change_is_audited_with_who_and_why() {
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt().json().with_writer(captured.clone()).finish();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(captured.clone())
+        .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let f = Fixture::start().await;
-    let (_, d) = f.post("/v1/blocks", json!({"value": "203.0.113.7", "reason": "port scan"})).await;
-    f.delete(&format!("/v1/blocks/{}?reason=false%20positive", d["id"])).await;
+    let (_, d) = f
+        .post(
+            "/v1/blocks",
+            json!({"value": "203.0.113.7", "reason": "port scan"}),
+        )
+        .await;
+    f.delete(&format!("/v1/blocks/{}?reason=false%20positive", d["id"]))
+        .await;
     f.delete("/v1/clients/client:abc/reputation").await;
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let find = |event: &str| {
         lines
             .iter()
@@ -266,9 +388,21 @@ async fn every_change_is_audited_with_who_and_why() {
             .clone()
     };
     let added = find("block.added");
-    assert_eq!((added["fields"]["created_by"].as_str(), added["fields"]["reason"].as_str()), (Some("config#1"), Some("port scan")));
+    assert_eq!(
+        (
+            added["fields"]["created_by"].as_str(),
+            added["fields"]["reason"].as_str()
+        ),
+        (Some("config#1"), Some("port scan"))
+    );
     assert_eq!(added["target"], "execgate::audit");
     let removed = find("block.removed");
-    assert_eq!((removed["fields"]["by"].as_str(), removed["fields"]["reason"].as_str()), (Some("config#1"), Some("false positive")));
+    assert_eq!(
+        (
+            removed["fields"]["by"].as_str(),
+            removed["fields"]["reason"].as_str()
+        ),
+        (Some("config#1"), Some("false positive"))
+    );
     assert_eq!(find("reputation.forgiven")["fields"]["by"], "config#1");
 }

@@ -4,8 +4,8 @@
 
 use execgate_core::{ClientKey, ManualClock, TierName};
 use execgate_state::{
-    BlockError, BlockFilter, BlockQuery, BlockStore, MemoryBlockStore, MemoryRateLimiter,
-    NewBlock, Origin, Page, RateDecision, RateLimiter, Scope, WindowSpec,
+    BlockError, BlockFilter, BlockQuery, BlockStore, MemoryBlockStore, MemoryRateLimiter, NewBlock,
+    Origin, Page, RateDecision, RateLimiter, Scope, WindowSpec,
 };
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -16,7 +16,11 @@ type LimiterFactory = fn(ManualClock) -> Arc<dyn RateLimiter>;
 type StoreFactory = fn(ManualClock) -> Arc<dyn BlockStore>;
 
 fn window(name: &str, quota: u32, secs: u64) -> WindowSpec {
-    WindowSpec::new(name, NonZeroU32::new(quota).unwrap(), Duration::from_secs(secs))
+    WindowSpec::new(
+        name,
+        NonZeroU32::new(quota).unwrap(),
+        Duration::from_secs(secs),
+    )
 }
 
 fn tier() -> TierName {
@@ -37,7 +41,11 @@ mod limiter {
             assert_eq!(d.windows()[0].remaining, left);
         }
         match l.check(&tier(), &key, &w) {
-            RateDecision::Limited { window, retry_after, windows } => {
+            RateDecision::Limited {
+                window,
+                retry_after,
+                windows,
+            } => {
                 assert_eq!(window, "burst");
                 assert!(retry_after > Duration::ZERO && retry_after <= Duration::from_secs(10));
                 assert_eq!(windows[0].remaining, 0);
@@ -59,11 +67,17 @@ mod limiter {
             panic!("expected a refusal")
         };
         clock.advance(retry_after);
-        assert!(l.check(&tier(), &key, &w).is_allowed(), "one unit back after retry_after");
+        assert!(
+            l.check(&tier(), &key, &w).is_allowed(),
+            "one unit back after retry_after"
+        );
         assert!(!l.check(&tier(), &key, &w).is_allowed());
         clock.advance(Duration::from_secs(9));
         let usage = l.usage(&key);
-        assert_eq!((usage[0].remaining, usage[0].reset_after), (3, Duration::ZERO));
+        assert_eq!(
+            (usage[0].remaining, usage[0].reset_after),
+            (3, Duration::ZERO)
+        );
     }
 
     pub fn a_refusal_consumes_no_other_window(make: LimiterFactory) {
@@ -76,23 +90,44 @@ mod limiter {
         }
         for _ in 0..10 {
             let d = l.check(&tier(), &key, &w);
-            assert!(matches!(&d, RateDecision::Limited { window, .. } if window == "burst"), "{d:?}");
+            assert!(
+                matches!(&d, RateDecision::Limited { window, .. } if window == "burst"),
+                "{d:?}"
+            );
         }
-        assert_eq!(l.usage(&key)[1].remaining, 2, "burst refusals took nothing from hourly");
+        assert_eq!(
+            l.usage(&key)[1].remaining,
+            2,
+            "burst refusals took nothing from hourly"
+        );
         clock.advance(Duration::from_secs(10));
         assert!(l.check(&tier(), &key, &w).is_allowed());
         assert!(l.check(&tier(), &key, &w).is_allowed());
         let d = l.check(&tier(), &key, &w);
-        let RateDecision::Limited { window, retry_after, .. } = &d else { panic!("{d:?}") };
+        let RateDecision::Limited {
+            window,
+            retry_after,
+            ..
+        } = &d
+        else {
+            panic!("{d:?}")
+        };
         assert_eq!(window, "hourly");
         assert!(*retry_after > Duration::from_secs(600), "{retry_after:?}");
-        assert_eq!(l.usage(&key)[0].remaining, 1, "the hourly refusal took nothing from burst");
+        assert_eq!(
+            l.usage(&key)[0].remaining,
+            1,
+            "the hourly refusal took nothing from burst"
+        );
     }
 
     pub fn keys_are_independent_and_usage_takes_nothing(make: LimiterFactory) {
         let clock = ManualClock::default();
         let l = make(clock);
-        let (a, b) = (ClientKey::from_client_id("a"), ClientKey::from_client_id("b"));
+        let (a, b) = (
+            ClientKey::from_client_id("a"),
+            ClientKey::from_client_id("b"),
+        );
         let w = [window("burst", 1, 10)];
         assert!(l.check(&tier(), &a, &w).is_allowed());
         assert!(!l.check(&tier(), &a, &w).is_allowed());
@@ -111,7 +146,11 @@ mod limiter {
         let allowed: usize = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
                 .map(|_| {
-                    s.spawn(|| (0..40).filter(|_| l.check(&tier(), &key, &w).is_allowed()).count())
+                    s.spawn(|| {
+                        (0..40)
+                            .filter(|_| l.check(&tier(), &key, &w).is_allowed())
+                            .count()
+                    })
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).sum()
@@ -133,26 +172,69 @@ mod store {
         }
     }
 
-    pub fn hit(s: &dyn BlockStore, ip: &str, client: &str, country: Option<&str>, asn: Option<u32>) -> Option<String> {
+    pub fn hit(
+        s: &dyn BlockStore,
+        ip: &str,
+        client: &str,
+        country: Option<&str>,
+        asn: Option<u32>,
+    ) -> Option<String> {
         let ip: IpAddr = ip.parse().unwrap();
         let key = ClientKey::parse(client).unwrap();
-        s.check(&BlockQuery { ip, client: &key, country, asn }).map(|d| d.value)
+        s.check(&BlockQuery {
+            ip,
+            client: &key,
+            country,
+            asn,
+        })
+        .map(|d| d.value)
     }
 
     pub fn every_scope_matches(make: StoreFactory) {
         let s = make(ManualClock::default());
-        for v in ["203.0.113.7", "198.51.100.0/24", "2001:db8:1::/48", "client:evil", "country:KP", "asn:64500"] {
+        for v in [
+            "203.0.113.7",
+            "198.51.100.0/24",
+            "2001:db8:1::/48",
+            "client:evil",
+            "country:KP",
+            "asn:64500",
+        ] {
             s.add(new_block(v, None)).unwrap();
         }
         let anon = "ip:192.0.2.1";
-        assert_eq!(hit(&*s, "203.0.113.7", anon, None, None).as_deref(), Some("203.0.113.7"));
-        assert_eq!(hit(&*s, "::ffff:203.0.113.7", anon, None, None).as_deref(), Some("203.0.113.7"));
-        assert_eq!(hit(&*s, "198.51.100.200", anon, None, None).as_deref(), Some("198.51.100.0/24"));
-        assert_eq!(hit(&*s, "2001:db8:1:ffff::1", anon, None, None).as_deref(), Some("2001:db8:1::/48"));
-        assert_eq!(hit(&*s, "192.0.2.1", "client:evil", None, None).as_deref(), Some("client:evil"));
-        assert_eq!(hit(&*s, "192.0.2.1", anon, Some("kp"), None).as_deref(), Some("country:KP"));
-        assert_eq!(hit(&*s, "192.0.2.1", anon, None, Some(64500)).as_deref(), Some("asn:64500"));
-        assert_eq!(hit(&*s, "192.0.2.1", "client:good", Some("FR"), Some(1)), None);
+        assert_eq!(
+            hit(&*s, "203.0.113.7", anon, None, None).as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(
+            hit(&*s, "::ffff:203.0.113.7", anon, None, None).as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(
+            hit(&*s, "198.51.100.200", anon, None, None).as_deref(),
+            Some("198.51.100.0/24")
+        );
+        assert_eq!(
+            hit(&*s, "2001:db8:1:ffff::1", anon, None, None).as_deref(),
+            Some("2001:db8:1::/48")
+        );
+        assert_eq!(
+            hit(&*s, "192.0.2.1", "client:evil", None, None).as_deref(),
+            Some("client:evil")
+        );
+        assert_eq!(
+            hit(&*s, "192.0.2.1", anon, Some("kp"), None).as_deref(),
+            Some("country:KP")
+        );
+        assert_eq!(
+            hit(&*s, "192.0.2.1", anon, None, Some(64500)).as_deref(),
+            Some("asn:64500")
+        );
+        assert_eq!(
+            hit(&*s, "192.0.2.1", "client:good", Some("FR"), Some(1)),
+            None
+        );
         assert_eq!(hit(&*s, "198.51.101.1", anon, None, None), None);
         assert_eq!(s.len(), 6);
     }
@@ -162,11 +244,27 @@ mod store {
         let s = make(clock.clone());
         let short = s.add(new_block("203.0.113.7", Some(60))).unwrap();
         let long = s.add(new_block("203.0.113.0/24", Some(120))).unwrap();
-        assert_eq!(hit(&*s, "203.0.113.7", "ip:x", None, None).as_deref(), Some("203.0.113.7"));
+        assert_eq!(
+            hit(&*s, "203.0.113.7", "ip:x", None, None).as_deref(),
+            Some("203.0.113.7")
+        );
         clock.advance(Duration::from_secs(60));
-        assert_eq!(hit(&*s, "203.0.113.7", "ip:x", None, None).as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(
+            hit(&*s, "203.0.113.7", "ip:x", None, None).as_deref(),
+            Some("203.0.113.0/24")
+        );
         assert!(s.get(short.id).is_none());
-        assert_eq!(s.list(&BlockFilter::default(), Page { offset: 0, limit: 10 }).len(), 1);
+        assert_eq!(
+            s.list(
+                &BlockFilter::default(),
+                Page {
+                    offset: 0,
+                    limit: 10
+                }
+            )
+            .len(),
+            1
+        );
         clock.advance(Duration::from_secs(60));
         assert_eq!(hit(&*s, "203.0.113.7", "ip:x", None, None), None);
         assert!(s.get(long.id).is_none());
@@ -179,8 +277,14 @@ mod store {
         let clock = ManualClock::default();
         let s = make(clock.clone());
         let a = s.add(new_block("2001:DB8::1", Some(3600))).unwrap();
-        assert_eq!((a.scope, a.value.as_str(), a.r#type.as_str()), (Scope::Ip, "2001:db8::1", "ban"));
-        assert_eq!(a.expires_at.unwrap().duration_since(a.created_at).unwrap(), Duration::from_secs(3600));
+        assert_eq!(
+            (a.scope, a.value.as_str(), a.r#type.as_str()),
+            (Scope::Ip, "2001:db8::1", "ban")
+        );
+        assert_eq!(
+            a.expires_at.unwrap().duration_since(a.created_at).unwrap(),
+            Duration::from_secs(3600)
+        );
         let b = s.add(new_block("client:x", None)).unwrap();
         assert!(b.id > a.id, "ids increase");
         assert_eq!(s.get(a.id), Some(a.clone()));
@@ -194,15 +298,32 @@ mod store {
     pub fn invalid_blocks_are_refused_and_batches_are_all_or_none(make: StoreFactory) {
         let s = make(ManualClock::default());
         let err = s.add(new_block("10.0.0.1/8", None)).unwrap_err();
-        assert!(matches!(err, BlockError::Invalid { field: "value", .. }), "{err}");
+        assert!(
+            matches!(err, BlockError::Invalid { field: "value", .. }),
+            "{err}"
+        );
         let err = s.add(new_block("1.2.3.4", Some(0))).unwrap_err();
-        assert!(matches!(err, BlockError::Invalid { field: "duration", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                BlockError::Invalid {
+                    field: "duration",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let err = s
             .add_batch(vec![new_block("1.2.3.4", None), new_block("bad", None)])
             .unwrap_err();
         assert!(err.to_string().starts_with("item 1: value:"), "{err}");
         assert!(s.is_empty(), "nothing of a failed batch was added");
-        assert_eq!(s.add_batch(vec![new_block("1.2.3.4", None), new_block("asn:1", None)]).unwrap().len(), 2);
+        assert_eq!(
+            s.add_batch(vec![new_block("1.2.3.4", None), new_block("asn:1", None)])
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     pub fn listing_filters_and_pages(make: StoreFactory) {
@@ -213,15 +334,44 @@ mod store {
         let mut list_block = new_block("10.0.0.0/8", None);
         list_block.origin = Origin::List;
         s.add(list_block).unwrap();
-        let clients = BlockFilter { scope: Some(Scope::Client), ..BlockFilter::default() };
+        let clients = BlockFilter {
+            scope: Some(Scope::Client),
+            ..BlockFilter::default()
+        };
         let page = |offset| s.list(&clients, Page { offset, limit: 3 });
         let values: Vec<String> = (0..3).flat_map(|p| page(p * 3)).map(|d| d.value).collect();
         assert_eq!(values.len(), 7);
         assert_eq!(values[0], "client:c0");
-        let lists = BlockFilter { origin: Some(Origin::List), ..BlockFilter::default() };
-        assert_eq!(s.list(&lists, Page { offset: 0, limit: 10 })[0].value, "10.0.0.0/8");
-        let exact = BlockFilter { value: Some("client:c3".into()), ..BlockFilter::default() };
-        assert_eq!(s.list(&exact, Page { offset: 0, limit: 10 }).len(), 1);
+        let lists = BlockFilter {
+            origin: Some(Origin::List),
+            ..BlockFilter::default()
+        };
+        assert_eq!(
+            s.list(
+                &lists,
+                Page {
+                    offset: 0,
+                    limit: 10
+                }
+            )[0]
+            .value,
+            "10.0.0.0/8"
+        );
+        let exact = BlockFilter {
+            value: Some("client:c3".into()),
+            ..BlockFilter::default()
+        };
+        assert_eq!(
+            s.list(
+                &exact,
+                Page {
+                    offset: 0,
+                    limit: 10
+                }
+            )
+            .len(),
+            1
+        );
     }
 
     pub fn changes_since_a_cursor(make: StoreFactory) {
@@ -240,10 +390,17 @@ mod store {
         clock.advance(Duration::from_secs(10));
         let after = s.changes_since(next.cursor);
         assert!(after.new.is_empty());
-        assert_eq!(after.deleted.iter().map(|d| d.id).collect::<Vec<_>>(), vec![b.id], "expiry is a deletion");
+        assert_eq!(
+            after.deleted.iter().map(|d| d.id).collect::<Vec<_>>(),
+            vec![b.id],
+            "expiry is a deletion"
+        );
         let quiet = s.changes_since(after.cursor);
         assert!(quiet.new.is_empty() && quiet.deleted.is_empty());
-        assert!(s.changes_since(0).new.is_empty(), "a fresh start lists only active decisions");
+        assert!(
+            s.changes_since(0).new.is_empty(),
+            "a fresh start lists only active decisions"
+        );
     }
 }
 
@@ -272,28 +429,40 @@ macro_rules! suite {
 use limiter::*;
 use store::*;
 
-suite!(memory_rate_limiter, super::memory_limiter, [
-    quota_then_refusal_with_retry_after,
-    windows_refill_with_time,
-    a_refusal_consumes_no_other_window,
-    keys_are_independent_and_usage_takes_nothing,
-    concurrent_callers_never_exceed_the_quota,
-]);
+suite!(
+    memory_rate_limiter,
+    super::memory_limiter,
+    [
+        quota_then_refusal_with_retry_after,
+        windows_refill_with_time,
+        a_refusal_consumes_no_other_window,
+        keys_are_independent_and_usage_takes_nothing,
+        concurrent_callers_never_exceed_the_quota,
+    ]
+);
 
-suite!(memory_block_store, super::memory_store, [
-    every_scope_matches,
-    expired_decisions_never_match_and_are_purged,
-    add_get_remove,
-    invalid_blocks_are_refused_and_batches_are_all_or_none,
-    listing_filters_and_pages,
-    changes_since_a_cursor,
-]);
+suite!(
+    memory_block_store,
+    super::memory_store,
+    [
+        every_scope_matches,
+        expired_decisions_never_match_and_are_purged,
+        add_get_remove,
+        invalid_blocks_are_refused_and_batches_are_all_or_none,
+        listing_filters_and_pages,
+        changes_since_a_cursor,
+    ]
+);
 
-suite!(persisted_block_store, super::persisted_store, [
-    every_scope_matches,
-    expired_decisions_never_match_and_are_purged,
-    add_get_remove,
-    invalid_blocks_are_refused_and_batches_are_all_or_none,
-    listing_filters_and_pages,
-    changes_since_a_cursor,
-]);
+suite!(
+    persisted_block_store,
+    super::persisted_store,
+    [
+        every_scope_matches,
+        expired_decisions_never_match_and_are_purged,
+        add_get_remove,
+        invalid_blocks_are_refused_and_batches_are_all_or_none,
+        listing_filters_and_pages,
+        changes_since_a_cursor,
+    ]
+);

@@ -32,27 +32,68 @@ fn call(op: &'static str, method: Method, path: &str, body: Option<Value>) -> Ca
 /// Successful and failing calls covering every operation of the document.
 fn calls(id: u64) -> Vec<Call> {
     let one = json!({"value": "203.0.113.9", "duration": "1h", "reason": "walk"});
-    let many = json!([{"value": "client:w1", "reason": "walk"}, {"value": "asn:64500", "reason": "walk"}]);
+    let many =
+        json!([{"value": "client:w1", "reason": "walk"}, {"value": "asn:64500", "reason": "walk"}]);
     vec![
-        call("listBlocks", Method::GET, "/v1/blocks?scope=ip&limit=5", None),
+        call(
+            "listBlocks",
+            Method::GET,
+            "/v1/blocks?scope=ip&limit=5",
+            None,
+        ),
         call("listBlocks", Method::GET, "/v1/blocks?scope=nope", None),
         call("addBlocks", Method::POST, "/v1/blocks", Some(one)),
         call("addBlocks", Method::POST, "/v1/blocks", Some(many)),
-        call("addBlocks", Method::POST, "/v1/blocks", Some(json!({"value": "1.2.3.4/8", "reason": "x"}))),
-        call("streamBlocks", Method::GET, "/v1/blocks/stream?startup=true", None),
-        call("streamBlocks", Method::GET, "/v1/blocks/stream?startup=7", None),
+        call(
+            "addBlocks",
+            Method::POST,
+            "/v1/blocks",
+            Some(json!({"value": "1.2.3.4/8", "reason": "x"})),
+        ),
+        call(
+            "streamBlocks",
+            Method::GET,
+            "/v1/blocks/stream?startup=true",
+            None,
+        ),
+        call(
+            "streamBlocks",
+            Method::GET,
+            "/v1/blocks/stream?startup=7",
+            None,
+        ),
         call("getBlock", Method::GET, &format!("/v1/blocks/{id}"), None),
         call("getBlock", Method::GET, "/v1/blocks/999999", None),
         call("getBlock", Method::GET, "/v1/blocks/x", None),
         call("getClient", Method::GET, "/v1/clients/ip:203.0.113.9", None),
         call("getClient", Method::GET, "/v1/clients/bogus", None),
-        call("forgiveClient", Method::DELETE, "/v1/clients/client:w1/reputation", None),
-        call("forgiveClient", Method::DELETE, "/v1/clients/bogus/reputation", None),
+        call(
+            "forgiveClient",
+            Method::DELETE,
+            "/v1/clients/client:w1/reputation",
+            None,
+        ),
+        call(
+            "forgiveClient",
+            Method::DELETE,
+            "/v1/clients/bogus/reputation",
+            None,
+        ),
         call("listEvents", Method::GET, "/v1/events?limit=10", None),
         call("listEvents", Method::GET, "/v1/events?limit=0", None),
         call("getOpenApi", Method::GET, "/v1/openapi.json", None),
-        call("deleteBlock", Method::DELETE, &format!("/v1/blocks/{id}?reason=walk"), None),
-        call("deleteBlock", Method::DELETE, &format!("/v1/blocks/{id}"), None),
+        call(
+            "deleteBlock",
+            Method::DELETE,
+            &format!("/v1/blocks/{id}?reason=walk"),
+            None,
+        ),
+        call(
+            "deleteBlock",
+            Method::DELETE,
+            &format!("/v1/blocks/{id}"),
+            None,
+        ),
         call("deleteBlock", Method::DELETE, "/v1/blocks/-1", None),
     ]
 }
@@ -62,7 +103,11 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     match schema["$ref"].as_str() {
         Some(r) => {
             let pointer = r.trim_start_matches('#');
-            resolve(doc, doc.pointer(pointer).unwrap_or_else(|| panic!("dangling {r}")))
+            resolve(
+                doc,
+                doc.pointer(pointer)
+                    .unwrap_or_else(|| panic!("dangling {r}")),
+            )
         }
         None => schema,
     }
@@ -86,7 +131,11 @@ fn check(doc: &Value, schema: &Value, v: &Value, at: &str) -> Vec<String> {
     let schema = resolve(doc, schema);
     if let Some(options) = schema["oneOf"].as_array() {
         let ok = options.iter().any(|s| check(doc, s, v, at).is_empty());
-        return if ok { vec![] } else { vec![format!("{at}: matches no oneOf branch")] };
+        return if ok {
+            vec![]
+        } else {
+            vec![format!("{at}: matches no oneOf branch")]
+        };
     }
     let types: Vec<&str> = match &schema["type"] {
         Value::String(t) => vec![t.as_str()],
@@ -96,10 +145,10 @@ fn check(doc: &Value, schema: &Value, v: &Value, at: &str) -> Vec<String> {
     if !types.is_empty() && !types.iter().any(|t| type_ok(t, v)) {
         return vec![format!("{at}: {v} is not {types:?}")];
     }
-    if let Some(values) = schema["enum"].as_array() {
-        if !values.contains(v) {
-            return vec![format!("{at}: {v} not in enum")];
-        }
+    if let Some(values) = schema["enum"].as_array()
+        && !values.contains(v)
+    {
+        return vec![format!("{at}: {v} not in enum")];
     }
     let mut problems = Vec::new();
     if let Some(obj) = v.as_object() {
@@ -134,7 +183,9 @@ fn operation<'a>(doc: &'a Value, method: &Method, path: &str) -> (&'a str, &'a V
         .find(|(template, _)| {
             let t: Vec<&str> = template.split('/').collect();
             t.len() == segments.len()
-                && t.iter().zip(&segments).all(|(a, b)| a.starts_with('{') || a == b)
+                && t.iter()
+                    .zip(&segments)
+                    .all(|(a, b)| a.starts_with('{') || a == b)
         })
         .map(|(template, item)| (template.as_str(), &item[method.as_str().to_lowercase()]))
         .unwrap_or_else(|| panic!("{method} {path} is not documented"))
@@ -146,7 +197,12 @@ async fn every_documented_operation_behaves_as_documented() {
     let (status, doc) = f.send(f.http.get(f.url("/v1/openapi.json"))).await;
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.1.0");
-    let (_, seed) = f.post("/v1/blocks", json!({"value": "198.51.100.0/24", "reason": "seed"})).await;
+    let (_, seed) = f
+        .post(
+            "/v1/blocks",
+            json!({"value": "198.51.100.0/24", "reason": "seed"}),
+        )
+        .await;
     let id = seed["id"].as_u64().unwrap();
 
     let mut documented = BTreeSet::new();
@@ -160,7 +216,11 @@ async fn every_documented_operation_behaves_as_documented() {
     let mut statuses = BTreeSet::new();
     for c in calls(id) {
         let (template, op) = operation(&doc, &c.method, &c.path);
-        assert_eq!(op["operationId"], c.op, "{} {} routes to {template}", c.method, c.path);
+        assert_eq!(
+            op["operationId"], c.op,
+            "{} {} routes to {template}",
+            c.method, c.path
+        );
         let public = op["security"].as_array().is_some_and(|s| s.is_empty());
         let mut cases = vec![c.auth];
         if !public {
@@ -176,20 +236,44 @@ async fn every_documented_operation_behaves_as_documented() {
             }
             let (status, body) = f.send(rb).await;
             let response = &op["responses"][status.to_string()];
-            assert!(response.is_object(), "{} {}: status {status} not documented ({body})", c.method, c.path);
+            assert!(
+                response.is_object(),
+                "{} {}: status {status} not documented ({body})",
+                c.method,
+                c.path
+            );
             let schema = &response["content"]["application/json"]["schema"];
             let problems = check(&doc, schema, &body, "$");
-            assert!(problems.is_empty(), "{} {} {status}: {problems:?}\n{body}", c.method, c.path);
+            assert!(
+                problems.is_empty(),
+                "{} {} {status}: {problems:?}\n{body}",
+                c.method,
+                c.path
+            );
             statuses.insert((c.op, status));
         }
         exercised.insert(c.op.to_string());
     }
-    assert_eq!(exercised, documented, "every documented operation is walked");
+    assert_eq!(
+        exercised, documented,
+        "every documented operation is walked"
+    );
     for op in &documented {
-        assert!(statuses.iter().any(|(o, s)| o == op && *s < 300), "{op} never succeeded");
+        assert!(
+            statuses.iter().any(|(o, s)| o == op && *s < 300),
+            "{op} never succeeded"
+        );
     }
-    for (op, expected) in [("getBlock", 404), ("deleteBlock", 404), ("addBlocks", 400), ("listBlocks", 401)] {
-        assert!(statuses.contains(&(op, expected)), "{op} never answered {expected}");
+    for (op, expected) in [
+        ("getBlock", 404),
+        ("deleteBlock", 404),
+        ("addBlocks", 400),
+        ("listBlocks", 401),
+    ] {
+        assert!(
+            statuses.contains(&(op, expected)),
+            "{op} never answered {expected}"
+        );
     }
 }
 
@@ -199,5 +283,10 @@ fn the_checker_catches_missing_fields_and_wrong_types() {
     let decision = json!({"$ref": "#/components/schemas/Decision"});
     let problems = check(&doc, &decision, &json!({"id": "x"}), "$");
     assert!(problems.iter().any(|p| p.contains("$.id")), "{problems:?}");
-    assert!(problems.iter().any(|p| p.contains("missing required scope")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("missing required scope")),
+        "{problems:?}"
+    );
 }

@@ -2,7 +2,9 @@
 //! files stop start-up with an error naming the file and line.
 
 use execgate_core::ManualClock;
-use execgate_state::{BlockError, BlockFilter, BlockStore, MemoryBlockStore, NewBlock, Origin, Page};
+use execgate_state::{
+    BlockError, BlockFilter, BlockStore, MemoryBlockStore, NewBlock, Origin, Page,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +24,13 @@ fn open(path: &Path, clock: &ManualClock) -> Result<MemoryBlockStore, BlockError
 }
 
 fn all(s: &MemoryBlockStore) -> Vec<execgate_state::BlockDecision> {
-    s.list(&BlockFilter::default(), Page { offset: 0, limit: usize::MAX })
+    s.list(
+        &BlockFilter::default(),
+        Page {
+            offset: 0,
+            limit: usize::MAX,
+        },
+    )
 }
 
 fn journal(path: &Path) -> PathBuf {
@@ -53,7 +61,10 @@ fn expired_decisions_are_not_resurrected() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("blocks.json");
     let clock = ManualClock::default();
-    open(&path, &clock).unwrap().add(block("203.0.113.7", Some(60))).unwrap();
+    open(&path, &clock)
+        .unwrap()
+        .add(block("203.0.113.7", Some(60)))
+        .unwrap();
     clock.advance(Duration::from_secs(61));
     assert!(open(&path, &clock).unwrap().is_empty());
 }
@@ -73,7 +84,10 @@ fn a_large_journal_is_compacted_into_the_snapshot_and_still_restores() {
         s.add_batch(batch(1)).unwrap();
         s.add_batch(batch(2)).unwrap();
         s.add(block("client:last", None)).unwrap();
-        assert!(std::fs::metadata(journal(&path)).unwrap().len() < 1000, "journal emptied after the snapshot");
+        assert!(
+            std::fs::metadata(journal(&path)).unwrap().len() < 1000,
+            "journal emptied after the snapshot"
+        );
     }
     let s = open(&path, &clock).unwrap();
     assert_eq!(s.len(), 12_001);
@@ -84,13 +98,22 @@ fn a_corrupt_snapshot_stops_start_up_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("blocks.json");
     let clock = ManualClock::default();
-    open(&path, &clock).unwrap().add(block("203.0.113.7", None)).unwrap();
+    open(&path, &clock)
+        .unwrap()
+        .add(block("203.0.113.7", None))
+        .unwrap();
     std::fs::write(&path, "{\n  \"version\": 1,\n  \"next_id\": oops\n}").unwrap();
     let err = open(&path, &clock).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, BlockError::Corrupt(_)));
-    assert!(text.starts_with(&format!("{}:3: corrupt blocklist snapshot", path.display())), "{text}");
-    assert!(text.contains("refusing to start with an empty blocklist"), "{text}");
+    assert!(
+        text.starts_with(&format!("{}:3: corrupt blocklist snapshot", path.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("refusing to start with an empty blocklist"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -120,7 +143,10 @@ fn a_corrupt_journal_line_names_its_line_and_a_torn_tail_is_recovered() {
     lines.push(String::new());
     std::fs::write(&journal, lines.join("\n")).unwrap();
     let err = open(&path, &clock).unwrap_err().to_string();
-    assert!(err.starts_with(&format!("{}:2: corrupt journal record", journal.display())), "{err}");
+    assert!(
+        err.starts_with(&format!("{}:2: corrupt journal record", journal.display())),
+        "{err}"
+    );
 }
 
 #[test]

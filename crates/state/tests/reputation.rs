@@ -2,8 +2,8 @@
 
 use execgate_core::{ClientKey, HumanDuration, ManualClock};
 use execgate_state::{
-    BanOutcome, BlockQuery, BlockStore, EventKind, EventLog, MemoryBlockStore, Origin,
-    Reputation, ReputationConfig, SecurityEvent,
+    BanOutcome, BlockQuery, BlockStore, EventKind, EventLog, MemoryBlockStore, Origin, Reputation,
+    ReputationConfig, SecurityEvent,
 };
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,7 +20,12 @@ fn setup(config: ReputationConfig) -> Setup {
     let clock = ManualClock::default();
     let blocks = Arc::new(MemoryBlockStore::open(None, Arc::new(clock.clone())).unwrap());
     let events = Arc::new(EventLog::new(100, Arc::new(clock.clone())));
-    let rep = Reputation::new(config, Arc::new(clock.clone()), blocks.clone(), events.clone());
+    let rep = Reputation::new(
+        config,
+        Arc::new(clock.clone()),
+        blocks.clone(),
+        events.clone(),
+    );
     Setup {
         clock,
         blocks,
@@ -52,7 +57,10 @@ fn key() -> ClientKey {
 /// Records timeouts (4 points each) until a ban; the decision.
 fn offend(s: &Setup) -> BanOutcome {
     for _ in 0..10 {
-        if let Some(outcome) = s.rep.record(&key(), ip(), SecurityEvent::ExecTimeout, false) {
+        if let Some(outcome) = s
+            .rep
+            .record(&key(), ip(), SecurityEvent::ExecTimeout, false)
+        {
             return outcome;
         }
     }
@@ -69,14 +77,28 @@ fn ban_length(outcome: &BanOutcome) -> Duration {
 #[test]
 fn scores_decay_with_the_half_life() {
     let s = setup(config());
-    s.rep.record(&key(), ip(), SecurityEvent::CodeRejected { score: 8 }, false);
+    s.rep.record(
+        &key(),
+        ip(),
+        SecurityEvent::CodeRejected { score: 8 },
+        false,
+    );
     assert_eq!(s.rep.score(&key()), 8.0);
     s.clock.advance(Duration::from_secs(600));
     assert!((s.rep.score(&key()) - 4.0).abs() < 1e-9);
     s.clock.advance(Duration::from_secs(1200));
     assert!((s.rep.score(&key()) - 1.0).abs() < 1e-9);
     // Decayed points no longer add up to a ban.
-    assert!(s.rep.record(&key(), ip(), SecurityEvent::CodeRejected { score: 8 }, false).is_none());
+    assert!(
+        s.rep
+            .record(
+                &key(),
+                ip(),
+                SecurityEvent::CodeRejected { score: 8 },
+                false
+            )
+            .is_none()
+    );
 }
 
 #[test]
@@ -90,7 +112,11 @@ fn bans_grow_base_times_two_to_the_n_capped_at_max() {
         };
         assert_eq!(decision.origin, Origin::Anomaly);
         assert_eq!(decision.value, IP);
-        assert!(decision.reason.contains("exec_timeout"), "{}", decision.reason);
+        assert!(
+            decision.reason.contains("exec_timeout"),
+            "{}",
+            decision.reason
+        );
         lengths.push(ban_length(&outcome).as_secs());
         let client = key();
         let q = BlockQuery {
@@ -100,7 +126,8 @@ fn bans_grow_base_times_two_to_the_n_capped_at_max() {
             asn: None,
         };
         assert!(s.blocks.check(&q).is_some(), "ban applies at once");
-        s.clock.advance(ban_length(&outcome) + Duration::from_secs(1));
+        s.clock
+            .advance(ban_length(&outcome) + Duration::from_secs(1));
         assert!(s.blocks.check(&q).is_none(), "ban expires");
     }
     assert_eq!(lengths, vec![600, 1200, 2400, 3000]);
@@ -114,9 +141,17 @@ fn detection_only_logs_would_ban_and_blocks_nothing() {
         ..config()
     });
     let outcome = offend(&s);
-    assert!(matches!(outcome, BanOutcome::WouldBan { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, BanOutcome::WouldBan { .. }),
+        "{outcome:?}"
+    );
     assert!(s.blocks.is_empty());
-    let kinds: Vec<EventKind> = s.events.for_key(&key(), 100).iter().map(|e| e.kind).collect();
+    let kinds: Vec<EventKind> = s
+        .events
+        .for_key(&key(), 100)
+        .iter()
+        .map(|e| e.kind)
+        .collect();
     assert_eq!(kinds.last(), Some(&EventKind::WouldBan));
 }
 
@@ -124,7 +159,11 @@ fn detection_only_logs_would_ban_and_blocks_nothing() {
 fn allow_listed_clients_are_never_banned() {
     let s = setup(config());
     for _ in 0..20 {
-        assert!(s.rep.record(&key(), ip(), SecurityEvent::MemoryKilled, true).is_none());
+        assert!(
+            s.rep
+                .record(&key(), ip(), SecurityEvent::MemoryKilled, true)
+                .is_none()
+        );
     }
     assert!(s.rep.score(&key()) > 10.0);
     assert!(s.blocks.is_empty());
@@ -134,12 +173,17 @@ fn allow_listed_clients_are_never_banned() {
 fn forgive_resets_score_and_escalation() {
     let s = setup(config());
     offend(&s);
-    s.rep.record(&key(), ip(), SecurityEvent::RateLimited, false);
+    s.rep
+        .record(&key(), ip(), SecurityEvent::RateLimited, false);
     s.rep.forgive(&key());
     assert_eq!(s.rep.score(&key()), 0.0);
     assert_eq!(s.rep.offences(&key()), 0);
     s.clock.advance(Duration::from_secs(601));
-    assert_eq!(ban_length(&offend(&s)).as_secs(), 600, "back to the base length");
+    assert_eq!(
+        ban_length(&offend(&s)).as_secs(),
+        600,
+        "back to the base length"
+    );
 }
 
 #[test]
@@ -155,7 +199,13 @@ fn client_keys_are_banned_by_client_and_ipv6_by_prefix() {
     }
     let values: Vec<String> = s
         .blocks
-        .list(&Default::default(), execgate_state::Page { offset: 0, limit: 10 })
+        .list(
+            &Default::default(),
+            execgate_state::Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
         .into_iter()
         .map(|d| d.value)
         .collect();
@@ -166,7 +216,10 @@ fn client_keys_are_banned_by_client_and_ipv6_by_prefix() {
         country: None,
         asn: None,
     };
-    assert!(s.blocks.check(&q).is_some(), "another host of the /64 is banned too");
+    assert!(
+        s.blocks.check(&q).is_some(),
+        "another host of the /64 is banned too"
+    );
 }
 
 #[test]
@@ -198,7 +251,8 @@ fn config_validation_names_the_key() {
         ..ReputationConfig::default()
     };
     assert!(c.validate().unwrap_err().starts_with("reputation.ban_max:"));
-    let c: ReputationConfig = toml::from_str("half_life = \"1h\"\n[weights]\nrate_limited = 2.5\n").unwrap();
+    let c: ReputationConfig =
+        toml::from_str("half_life = \"1h\"\n[weights]\nrate_limited = 2.5\n").unwrap();
     assert_eq!(c.weights.rate_limited, 2.5);
     assert!(toml::from_str::<ReputationConfig>("ban_treshold = 3").is_err());
     assert!(ReputationConfig::default().validate().is_ok());

@@ -2,8 +2,8 @@
 //! list, a file, or `EXECGATE_ADMIN_TOKEN`; they are kept as SHA-256 digests
 //! and compared in constant time, every configured token checked every time.
 
-use super::error::ApiError;
 use super::AdminState;
+use super::error::ApiError;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
@@ -32,7 +32,9 @@ pub struct AdminTokens {
 impl std::fmt::Debug for AdminTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.tokens.iter().map(|(n, _)| n.as_str()).collect();
-        f.debug_struct("AdminTokens").field("names", &names).finish()
+        f.debug_struct("AdminTokens")
+            .field("names", &names)
+            .finish()
     }
 }
 
@@ -86,12 +88,14 @@ impl AdminTokens {
     }
 
     fn push(&mut self, name: String, token: &str) -> Result<(), String> {
-        if token.len() < MIN_TOKEN_LEN || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if token.len() < MIN_TOKEN_LEN || token.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(format!(
                 "an admin token must be at least {MIN_TOKEN_LEN} characters without spaces"
             ));
         }
-        self.tokens.push((name, Sha256::digest(token.as_bytes()).into()));
+        self.tokens
+            .push((name, Sha256::digest(token.as_bytes()).into()));
         Ok(())
     }
 
@@ -123,7 +127,9 @@ pub(super) async fn require_token(
         .ok()
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
-        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be \"Bearer TOKEN\""))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("the Authorization header must be \"Bearer TOKEN\"")
+        })?;
     let caller = state
         .tokens
         .authenticate(token)
@@ -161,6 +167,9 @@ mod tests {
         std::fs::write(&path, "ok-token-0123456789\nbad token\n").unwrap();
         let err = AdminTokens::from_file(&path).unwrap_err();
         assert_eq!(err.line, Some(2));
-        assert!(format!("{tokens:?}").contains("tokens:3"), "debug shows names only");
+        assert!(
+            format!("{tokens:?}").contains("tokens:3"),
+            "debug shows names only"
+        );
     }
 }

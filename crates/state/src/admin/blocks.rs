@@ -1,9 +1,9 @@
 //! `/v1/blocks…`: list, add (one or a batch), show, remove, and the
 //! CrowdSec-style change stream.
 
+use super::AdminState;
 use super::auth::Caller;
 use super::error::ApiError;
-use super::AdminState;
 use crate::blocklist::{
     BlockChanges, BlockDecision, BlockFilter, MAX_BATCH, NewBlock, Origin, Page, Scope, Target,
 };
@@ -97,7 +97,9 @@ impl ListQuery {
     fn page(&self) -> Result<Page, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
-            return Err(ApiError::invalid(format!("limit: must be from 1 to {MAX_LIMIT}")));
+            return Err(ApiError::invalid(format!(
+                "limit: must be from 1 to {MAX_LIMIT}"
+            )));
         }
         Ok(Page {
             offset: self.offset.unwrap_or(0),
@@ -148,7 +150,11 @@ pub(super) async fn add(
         }
         Value::Array(items) => (items, true),
         object @ Value::Object(_) => (vec![object], false),
-        _ => return Err(ApiError::invalid("expected a decision object or an array of them")),
+        _ => {
+            return Err(ApiError::invalid(
+                "expected a decision object or an array of them",
+            ));
+        }
     };
     let blocks = requests
         .into_iter()
@@ -172,7 +178,11 @@ fn parse_request(value: Value, caller: &Caller, item: Option<usize>) -> Result<N
     let at = item.map(|i| format!("item {i}: ")).unwrap_or_default();
     let request: BlockRequest = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { format!("{path}: ") };
+        let field = if path == "." {
+            String::new()
+        } else {
+            format!("{path}: ")
+        };
         ApiError::invalid(format!("{at}{field}{}", e.into_inner()))
     })?;
     if request.origin == Origin::Anomaly {
@@ -237,7 +247,9 @@ pub(super) async fn stream(
     let Query(query) = query?;
     let name = query.caller.as_deref().unwrap_or("");
     if name.len() > 64 || name.chars().any(|c| !c.is_ascii_graphic()) {
-        return Err(ApiError::invalid("caller: at most 64 printable ASCII characters"));
+        return Err(ApiError::invalid(
+            "caller: at most 64 printable ASCII characters",
+        ));
     }
     let id = format!("{}/{name}", caller.0);
     let changes: BlockChanges = {

@@ -1,9 +1,9 @@
 //! `/v1/clients/{key}` (a client's tier, windows, reputation, block and recent
 //! events), forgiveness, and `/v1/events`.
 
+use super::AdminState;
 use super::auth::Caller;
 use super::error::ApiError;
-use super::AdminState;
 use crate::blocklist::{BlockDecision, BlockFilter, BlockQuery, Page};
 use crate::events::EventRecord;
 use crate::ratelimit::WindowState;
@@ -85,7 +85,16 @@ fn block_of(state: &AdminState, key: &ClientKey) -> Option<BlockDecision> {
                 value: Some(key.to_string()),
                 ..BlockFilter::default()
             };
-            state.blocks.list(&filter, Page { offset: 0, limit: 1 }).pop()
+            state
+                .blocks
+                .list(
+                    &filter,
+                    Page {
+                        offset: 0,
+                        limit: 1,
+                    },
+                )
+                .pop()
         }
     }
 }
@@ -161,7 +170,9 @@ pub(super) async fn events(
         .unwrap_or(UNIX_EPOCH);
     let limit = query.limit.unwrap_or(DEFAULT_EVENTS);
     if limit == 0 || limit > MAX_EVENTS {
-        return Err(ApiError::invalid(format!("limit: must be from 1 to {MAX_EVENTS}")));
+        return Err(ApiError::invalid(format!(
+            "limit: must be from 1 to {MAX_EVENTS}"
+        )));
     }
     Ok(Json(EventsView {
         events: state.events.since(since, limit),

@@ -63,9 +63,11 @@ impl From<BlockError> for ApiError {
     fn from(e: BlockError) -> Self {
         match &e {
             BlockError::Invalid { .. } => ApiError::invalid(e.to_string()),
-            BlockError::Full { .. } => {
-                ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "blocklist_full", e.to_string())
-            }
+            BlockError::Full { .. } => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "blocklist_full",
+                e.to_string(),
+            ),
             BlockError::Io(_) | BlockError::Corrupt(_) => {
                 tracing::error!(error = %e, "blocklist storage failed");
                 ApiError::new(

@@ -43,7 +43,13 @@ fn responses(success: (&str, Value), extra: &[(&str, &str)]) -> Value {
 }
 
 fn paths() -> Value {
-    let id = param("id", "path", true, json!({"type": "integer", "minimum": 0}), "Decision id");
+    let id = param(
+        "id",
+        "path",
+        true,
+        json!({"type": "integer", "minimum": 0}),
+        "Decision id",
+    );
     let key = param(
         "key",
         "path",
@@ -51,7 +57,15 @@ fn paths() -> Value {
         json!({"type": "string"}),
         "Client key (ip:ADDRESS, ip:PREFIX/64 URL-encoded, client:ID) or an IP address",
     );
-    let limit = |max: u32| param("limit", "query", false, json!({"type": "integer", "minimum": 1, "maximum": max}), "Page size");
+    let limit = |max: u32| {
+        param(
+            "limit",
+            "query",
+            false,
+            json!({"type": "integer", "minimum": 1, "maximum": max}),
+            "Page size",
+        )
+    };
     json!({
         "/v1/blocks": {
             "get": {

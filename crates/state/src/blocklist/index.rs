@@ -31,11 +31,17 @@ impl Index {
             Target::Ip(ip) => self.exact.entry(*ip).or_default().push(id),
             Target::Range(ipnet::IpNet::V4(net)) => {
                 let bits = u32::from(net.network());
-                level(&mut self.v4, net.prefix_len()).entry(bits).or_default().push(id);
+                level(&mut self.v4, net.prefix_len())
+                    .entry(bits)
+                    .or_default()
+                    .push(id);
             }
             Target::Range(ipnet::IpNet::V6(net)) => {
                 let bits = u128::from(net.network());
-                level(&mut self.v6, net.prefix_len()).entry(bits).or_default().push(id);
+                level(&mut self.v6, net.prefix_len())
+                    .entry(bits)
+                    .or_default()
+                    .push(id);
             }
             Target::Client(key) => self.clients.entry(key.clone()).or_default().push(id),
             Target::Country(code) => self.countries.entry(code.clone()).or_default().push(id),
@@ -138,7 +144,7 @@ where
     }
 }
 
-/// A fast multiplicative hasher for integer and address keys (FxHash's mixing step).
+/// A fast hasher for integer and address keys (FxHash's mixing step, murmur3's finalizer).
 ///
 /// Keys are chosen by operators and the anomaly engine, not by requests, so
 /// hash flooding is not a concern here; SipHash would cost more than the probe.
@@ -155,7 +161,13 @@ impl IntHasher {
 
 impl Hasher for IntHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply leaves low bits depending on low input bits only, and
+        // masked networks have all-zero low bits: fold the high bits down
+        // (murmur3's finalizer) so the table's bucket index sees them.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 33)
     }
 
     fn write(&mut self, bytes: &[u8]) {

@@ -190,9 +190,8 @@ fn replay(path: &Path, loaded: &mut Loaded) -> Result<(), BlockError> {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let record: Record = serde_json::from_slice(line).map_err(|e| {
-            corrupt(path, Some(n + 1), format!("corrupt journal record: {e}"))
-        })?;
+        let record: Record = serde_json::from_slice(line)
+            .map_err(|e| corrupt(path, Some(n + 1), format!("corrupt journal record: {e}")))?;
         match record {
             Record::Add { decision } => {
                 loaded.next_id = loaded.next_id.max(decision.id + 1);

@@ -6,8 +6,8 @@ use super::index::Index;
 use super::journal::{Journal, Record};
 use super::time::to_millis;
 use super::{
-    BlockChanges, BlockDecision, BlockError, BlockFilter, BlockQuery, BlockStore, NewBlock,
-    Origin, Page, Target,
+    BlockChanges, BlockDecision, BlockError, BlockFilter, BlockQuery, BlockStore, NewBlock, Origin,
+    Page, Target,
 };
 use crate::metrics::StateMetrics;
 use execgate_core::{Clock, FileError};
@@ -112,7 +112,10 @@ impl MemoryBlockStore {
         if blocks.len() > MAX_BATCH {
             return Err(BlockError::invalid(
                 "decisions",
-                format!("{} decisions in one request; at most {MAX_BATCH}", blocks.len()),
+                format!(
+                    "{} decisions in one request; at most {MAX_BATCH}",
+                    blocks.len()
+                ),
             ));
         }
         if held + blocks.len() > self.max_entries {
@@ -242,7 +245,9 @@ impl BlockStore for MemoryBlockStore {
 
     fn add(&self, b: NewBlock) -> Result<BlockDecision, BlockError> {
         let mut added = self.add_batch(vec![b])?;
-        added.pop().ok_or_else(|| BlockError::Io("empty batch".into()))
+        added
+            .pop()
+            .ok_or_else(|| BlockError::Io("empty batch".into()))
     }
 
     fn add_batch(&self, blocks: Vec<NewBlock>) -> Result<Vec<BlockDecision>, BlockError> {
@@ -268,7 +273,9 @@ impl BlockStore for MemoryBlockStore {
         if let Some(journal) = inner.journal.as_mut() {
             let records: Vec<Record> = decisions
                 .iter()
-                .map(|d| Record::Add { decision: d.clone() })
+                .map(|d| Record::Add {
+                    decision: d.clone(),
+                })
                 .collect();
             journal.append(&records)?;
         }
@@ -327,16 +334,18 @@ impl BlockStore for MemoryBlockStore {
         self.purge_expired();
         let now = self.clock.now();
         let inner = self.inner.read();
-        inner.net_changes(cursor, now).unwrap_or_else(|| BlockChanges {
-            new: inner
-                .decisions
-                .values()
-                .map(|e| e.decision.clone())
-                .filter(|d| d.is_active(now))
-                .collect(),
-            deleted: Vec::new(),
-            cursor: inner.seq,
-        })
+        inner
+            .net_changes(cursor, now)
+            .unwrap_or_else(|| BlockChanges {
+                new: inner
+                    .decisions
+                    .values()
+                    .map(|e| e.decision.clone())
+                    .filter(|d| d.is_active(now))
+                    .collect(),
+                deleted: Vec::new(),
+                cursor: inner.seq,
+            })
     }
 
     fn purge_expired(&self) -> usize {
@@ -354,7 +363,10 @@ impl BlockStore for MemoryBlockStore {
             return 0;
         }
         let mut inner = self.inner.write();
-        let purged = expired.iter().filter(|id| inner.take(**id).is_some()).count();
+        let purged = expired
+            .iter()
+            .filter(|id| inner.take(**id).is_some())
+            .count();
         self.report(&inner, &[]);
         purged
     }

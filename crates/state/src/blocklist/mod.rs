@@ -131,7 +131,10 @@ pub struct NewBlock {
 impl NewBlock {
     /// Checks every field; the parsed target on success.
     pub fn validate(&self) -> Result<Target, BlockError> {
-        let target: Target = self.value.parse().map_err(|m| BlockError::invalid("value", m))?;
+        let target: Target = self
+            .value
+            .parse()
+            .map_err(|m| BlockError::invalid("value", m))?;
         match self.duration {
             Some(d) if d.is_zero() => {
                 return Err(BlockError::invalid("duration", "must be longer than zero"));
@@ -155,10 +158,16 @@ fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), BlockEr
         return Err(BlockError::invalid(field, "must not be empty"));
     }
     if text.len() > max {
-        return Err(BlockError::invalid(field, format!("is longer than {max} bytes")));
+        return Err(BlockError::invalid(
+            field,
+            format!("is longer than {max} bytes"),
+        ));
     }
     if text.chars().any(char::is_control) {
-        return Err(BlockError::invalid(field, "must not contain control characters"));
+        return Err(BlockError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -299,11 +308,24 @@ mod tests {
     #[test]
     fn validation_refuses_bad_durations_and_texts() {
         let zero = new_block("1.2.3.4", Some(Duration::ZERO), "x");
-        assert!(zero.validate().unwrap_err().to_string().starts_with("duration:"));
+        assert!(
+            zero.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("duration:")
+        );
         let long = new_block("1.2.3.4", Some(MAX_DURATION * 2), "x");
-        assert!(long.validate().unwrap_err().to_string().contains("3650 days"));
+        assert!(
+            long.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("3650 days")
+        );
         let empty = new_block("1.2.3.4", None, " ");
-        assert_eq!(empty.validate().unwrap_err().to_string(), "reason: must not be empty");
+        assert_eq!(
+            empty.validate().unwrap_err().to_string(),
+            "reason: must not be empty"
+        );
         let ctrl = new_block("1.2.3.4", None, "a\u{1b}[31m");
         assert!(ctrl.validate().is_err());
         assert!(new_block("1.2.3.4", None, "ok").validate().is_ok());

@@ -63,7 +63,9 @@ impl FromStr for Target {
             return target;
         }
         let (scope, rest) = s.split_once(':').ok_or_else(|| {
-            format!("{s:?} is not an IP address, a CIDR range, or SCOPE:VALUE (client:, country:, asn:)")
+            format!(
+                "{s:?} is not an IP address, a CIDR range, or SCOPE:VALUE (client:, country:, asn:)"
+            )
         })?;
         match scope.to_ascii_lowercase().as_str() {
             "ip" | "range" => parse_address(rest)
@@ -108,9 +110,7 @@ fn parse_range(s: &str) -> Result<Target, String> {
 }
 
 fn parse_client(id: &str) -> Result<Target, String> {
-    let valid = !id.is_empty()
-        && id.len() <= 200
-        && id.chars().all(|c| c.is_ascii_graphic());
+    let valid = !id.is_empty() && id.len() <= 200 && id.chars().all(|c| c.is_ascii_graphic());
     if valid {
         Ok(Target::Client(format!("client:{id}")))
     } else {
@@ -124,12 +124,17 @@ fn parse_country(code: &str) -> Result<Target, String> {
     if code.len() == 2 && code.chars().all(|c| c.is_ascii_alphabetic()) {
         Ok(Target::Country(code.to_ascii_uppercase()))
     } else {
-        Err(format!("country {code:?} must be a two-letter ISO 3166 code"))
+        Err(format!(
+            "country {code:?} must be a two-letter ISO 3166 code"
+        ))
     }
 }
 
 fn parse_asn(n: &str) -> Result<Target, String> {
-    let digits = n.strip_prefix("AS").or_else(|| n.strip_prefix("as")).unwrap_or(n);
+    let digits = n
+        .strip_prefix("AS")
+        .or_else(|| n.strip_prefix("as"))
+        .unwrap_or(n);
     digits
         .parse::<u32>()
         .map(Target::Asn)

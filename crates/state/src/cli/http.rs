@@ -34,7 +34,11 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Api { status, code, message } => write!(f, "{code} ({status}): {message}"),
+            CliError::Api {
+                status,
+                code,
+                message,
+            } => write!(f, "{code} ({status}): {message}"),
             CliError::Setup(message) => f.write_str(message),
         }
     }
@@ -49,9 +53,13 @@ pub(super) struct Admin {
 
 impl Admin {
     pub(super) fn new(conn: &Connection) -> Result<Self, CliError> {
-        let token = conn.token.clone().filter(|t| !t.is_empty()).ok_or_else(|| {
-            CliError::Setup("no admin token: pass --token or set EXECGATE_ADMIN_TOKEN".into())
-        })?;
+        let token = conn
+            .token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                CliError::Setup("no admin token: pass --token or set EXECGATE_ADMIN_TOKEN".into())
+            })?;
         let base = conn.admin_url.trim_end_matches('/').to_string();
         if !base.starts_with("http://") {
             return Err(CliError::Setup(format!(
@@ -77,13 +85,13 @@ impl Admin {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request
-            .send()
-            .map_err(|e| CliError::Setup(format!("cannot reach the admin API at {}: {e}", self.base)))?;
+        let response = request.send().map_err(|e| {
+            CliError::Setup(format!("cannot reach the admin API at {}: {e}", self.base))
+        })?;
         let status = response.status().as_u16();
-        let value: Value = response
-            .json()
-            .map_err(|e| CliError::Setup(format!("the admin API answered {status} without JSON: {e}")))?;
+        let value: Value = response.json().map_err(|e| {
+            CliError::Setup(format!("the admin API answered {status} without JSON: {e}"))
+        })?;
         if (200..300).contains(&status) {
             return Ok(value);
         }

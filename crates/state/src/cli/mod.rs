@@ -15,10 +15,20 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, Args)]
 pub struct Connection {
     /// Admin API base URL.
-    #[arg(long, global = true, env = "EXECGATE_ADMIN_URL", default_value = "http://127.0.0.1:9090")]
+    #[arg(
+        long,
+        global = true,
+        env = "EXECGATE_ADMIN_URL",
+        default_value = "http://127.0.0.1:9090"
+    )]
     pub admin_url: String,
     /// Admin bearer token.
-    #[arg(long, global = true, env = "EXECGATE_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "EXECGATE_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
     /// Print the API's JSON instead of a table.
     #[arg(long, global = true)]
@@ -104,7 +114,11 @@ pub enum ClientsCommand {
 /// Runs `execgate block …`; the process exit code (0 ok, 1 refused by the API, 2 cannot ask).
 pub fn block(args: BlockArgs) -> i32 {
     run(&args.conn, |admin| match &args.command {
-        BlockCommand::Add { value, duration, reason } => {
+        BlockCommand::Add {
+            value,
+            duration,
+            reason,
+        } => {
             let mut body = json!({"value": value, "reason": reason});
             if let Some(d) = duration {
                 body["duration"] = json!(d);
@@ -112,11 +126,20 @@ pub fn block(args: BlockArgs) -> i32 {
             let d = admin.send(reqwest::Method::POST, "/v1/blocks", Some(&body))?;
             Ok((table::added(&d), d))
         }
-        BlockCommand::List { scope, origin, limit, offset } => {
+        BlockCommand::List {
+            scope,
+            origin,
+            limit,
+            offset,
+        } => {
             let mut query = vec![format!("limit={limit}"), format!("offset={offset}")];
             query.extend(scope.iter().map(|s| format!("scope={}", http::encode(s))));
             query.extend(origin.iter().map(|o| format!("origin={}", http::encode(o))));
-            let page = admin.send(reqwest::Method::GET, &format!("/v1/blocks?{}", query.join("&")), None)?;
+            let page = admin.send(
+                reqwest::Method::GET,
+                &format!("/v1/blocks?{}", query.join("&")),
+                None,
+            )?;
             Ok((table::decisions(&page), page))
         }
         BlockCommand::Rm { id, reason } => {
@@ -124,7 +147,11 @@ pub fn block(args: BlockArgs) -> i32 {
                 .as_ref()
                 .map(|r| format!("?reason={}", http::encode(r)))
                 .unwrap_or_default();
-            let d = admin.send(reqwest::Method::DELETE, &format!("/v1/blocks/{id}{query}"), None)?;
+            let d = admin.send(
+                reqwest::Method::DELETE,
+                &format!("/v1/blocks/{id}{query}"),
+                None,
+            )?;
             Ok((table::removed(&d), d))
         }
     })
@@ -134,7 +161,11 @@ pub fn block(args: BlockArgs) -> i32 {
 pub fn clients(args: ClientsArgs) -> i32 {
     run(&args.conn, |admin| match &args.command {
         ClientsCommand::Show { key } => {
-            let c = admin.send(reqwest::Method::GET, &format!("/v1/clients/{}", http::encode(key)), None)?;
+            let c = admin.send(
+                reqwest::Method::GET,
+                &format!("/v1/clients/{}", http::encode(key)),
+                None,
+            )?;
             Ok((table::client(&c), c))
         }
         ClientsCommand::Forgive { key } => {
@@ -151,7 +182,10 @@ fn run(conn: &Connection, action: impl FnOnce(&Admin) -> Result<(String, Value),
     match result {
         Ok((text, value)) => {
             if conn.json {
-                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&value).unwrap_or_default()
+                );
             } else {
                 print!("{text}");
             }

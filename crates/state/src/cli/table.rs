@@ -30,11 +30,17 @@ fn columns(rows: &[Vec<String>]) -> String {
 
 /// A page of decisions as a table.
 pub(super) fn decisions(page: &Value) -> String {
-    let mut rows = vec![["ID", "SCOPE", "VALUE", "ORIGIN", "EXPIRES", "BY", "REASON"]
-        .map(String::from)
-        .to_vec()];
+    let mut rows = vec![
+        ["ID", "SCOPE", "VALUE", "ORIGIN", "EXPIRES", "BY", "REASON"]
+            .map(String::from)
+            .to_vec(),
+    ];
     for d in page["decisions"].as_array().into_iter().flatten() {
-        let expires = if d["expires_at"].is_null() { "never".into() } else { text(&d["expires_at"]) };
+        let expires = if d["expires_at"].is_null() {
+            "never".into()
+        } else {
+            text(&d["expires_at"])
+        };
         rows.push(vec![
             text(&d["id"]),
             text(&d["scope"]),
@@ -45,7 +51,11 @@ pub(super) fn decisions(page: &Value) -> String {
             text(&d["reason"]),
         ]);
     }
-    let mut out = if rows.len() == 1 { "no active decisions\n".into() } else { columns(&rows) };
+    let mut out = if rows.len() == 1 {
+        "no active decisions\n".into()
+    } else {
+        columns(&rows)
+    };
     if let Some(next) = page["next_offset"].as_u64() {
         let _ = writeln!(out, "more: --offset {next}");
     }
@@ -54,13 +64,26 @@ pub(super) fn decisions(page: &Value) -> String {
 
 /// One line about an added decision.
 pub(super) fn added(d: &Value) -> String {
-    let until = if d["expires_at"].is_null() { "until removed".into() } else { format!("until {}", text(&d["expires_at"])) };
-    format!("added decision {}: {} ({}) {until}\n", text(&d["id"]), text(&d["value"]), text(&d["scope"]))
+    let until = if d["expires_at"].is_null() {
+        "until removed".into()
+    } else {
+        format!("until {}", text(&d["expires_at"]))
+    };
+    format!(
+        "added decision {}: {} ({}) {until}\n",
+        text(&d["id"]),
+        text(&d["value"]),
+        text(&d["scope"])
+    )
 }
 
 /// One line about a removed decision.
 pub(super) fn removed(d: &Value) -> String {
-    format!("removed decision {}: {}\n", text(&d["id"]), text(&d["value"]))
+    format!(
+        "removed decision {}: {}\n",
+        text(&d["id"]),
+        text(&d["value"])
+    )
 }
 
 /// A client summary: standing, windows, recent events.
@@ -68,13 +91,41 @@ pub(super) fn client(c: &Value) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "key:         {}", text(&c["key"]));
     let _ = writeln!(out, "tier:        {}", text(&c["tier"]));
-    let _ = writeln!(out, "reputation:  {} ({} earlier bans)", text(&c["reputation"]["score"]), text(&c["reputation"]["offences"]));
+    let _ = writeln!(
+        out,
+        "reputation:  {} ({} earlier bans)",
+        text(&c["reputation"]["score"]),
+        text(&c["reputation"]["offences"])
+    );
     let blocked = &c["blocked"];
-    let block = if blocked.is_null() { "no".into() } else { format!("yes, decision {} ({})", text(&blocked["id"]), text(&blocked["reason"])) };
+    let block = if blocked.is_null() {
+        "no".into()
+    } else {
+        format!(
+            "yes, decision {} ({})",
+            text(&blocked["id"]),
+            text(&blocked["reason"])
+        )
+    };
     let _ = writeln!(out, "blocked:     {block}");
-    let mut rows = vec![["WINDOW", "QUOTA", "PERIOD_S", "REMAINING", "NEXT_IN_S"].map(String::from).to_vec()];
+    let mut rows = vec![
+        ["WINDOW", "QUOTA", "PERIOD_S", "REMAINING", "NEXT_IN_S"]
+            .map(String::from)
+            .to_vec(),
+    ];
     for w in c["windows"].as_array().into_iter().flatten() {
-        rows.push(["name", "quota", "period_secs", "remaining", "reset_after_secs"].iter().map(|k| text(&w[*k])).collect());
+        rows.push(
+            [
+                "name",
+                "quota",
+                "period_secs",
+                "remaining",
+                "reset_after_secs",
+            ]
+            .iter()
+            .map(|k| text(&w[*k]))
+            .collect(),
+        );
     }
     if rows.len() > 1 {
         out.push('\n');

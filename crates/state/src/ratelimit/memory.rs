@@ -7,7 +7,7 @@
 
 use super::{RateDecision, RateLimiter, WindowSpec, WindowState};
 use crate::metrics::StateMetrics;
-use execgate_core::{Clock, ClientKey, TierName};
+use execgate_core::{ClientKey, Clock, TierName};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -257,7 +257,11 @@ mod tests {
     use std::num::NonZeroU32;
 
     fn spec(name: &str, quota: u32, secs: u64) -> WindowSpec {
-        WindowSpec::new(name, NonZeroU32::new(quota).unwrap(), Duration::from_secs(secs))
+        WindowSpec::new(
+            name,
+            NonZeroU32::new(quota).unwrap(),
+            Duration::from_secs(secs),
+        )
     }
 
     #[test]
@@ -284,8 +288,16 @@ mod tests {
         for _ in 0..3 {
             limiter.check(&TierName::anonymous(), &busy, &windows);
         }
-        limiter.check(&TierName::anonymous(), &ClientKey::from_client_id("a"), &windows);
-        limiter.check(&TierName::anonymous(), &ClientKey::from_client_id("b"), &windows);
+        limiter.check(
+            &TierName::anonymous(),
+            &ClientKey::from_client_id("a"),
+            &windows,
+        );
+        limiter.check(
+            &TierName::anonymous(),
+            &ClientKey::from_client_id("b"),
+            &windows,
+        );
         assert_eq!(limiter.usage(&busy)[0].remaining, 0, "busy key kept");
         assert!(limiter.usage(&ClientKey::from_client_id("a")).is_empty());
     }

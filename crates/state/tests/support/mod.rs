@@ -41,7 +41,9 @@ impl Fixture {
             tokens,
         )
         .with_tier_lookup(Arc::new(|key: &ClientKey| {
-            key.as_str().starts_with("client:").then(|| TierName("paid".into()))
+            key.as_str()
+                .starts_with("client:")
+                .then(|| TierName("paid".into()))
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -80,7 +82,8 @@ impl Fixture {
     }
 
     pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        self.send(self.req(reqwest::Method::POST, path).json(&body)).await
+        self.send(self.req(reqwest::Method::POST, path).json(&body))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
