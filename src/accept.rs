@@ -54,7 +54,12 @@ pub struct GuardLimits {
 }
 
 /// Accepts on `listener` forever, relaying admitted connections to `inner`.
-pub async fn serve(listener: TcpListener, inner: SocketAddr, limits: GuardLimits, peers: Arc<PeerTable>) {
+pub async fn serve(
+    listener: TcpListener,
+    inner: SocketAddr,
+    limits: GuardLimits,
+    peers: Arc<PeerTable>,
+) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     loop {
         let (client, addr) = match listener.accept().await {
@@ -84,11 +89,28 @@ enum HeadError {
     Closed,
 }
 
-async fn relay(mut client: TcpStream, addr: SocketAddr, inner: SocketAddr, limits: GuardLimits, peers: &PeerTable) {
-    let head = match tokio::time::timeout(limits.header_timeout, read_head(&mut client, limits.max_header_bytes)).await {
+async fn relay(
+    mut client: TcpStream,
+    addr: SocketAddr,
+    inner: SocketAddr,
+    limits: GuardLimits,
+    peers: &PeerTable,
+) {
+    let head = match tokio::time::timeout(
+        limits.header_timeout,
+        read_head(&mut client, limits.max_header_bytes),
+    )
+    .await
+    {
         Err(_) => return refuse(client, Refusal::HeaderTimeout).await,
         Ok(Err(HeadError::TooLarge)) => {
-            return refuse(client, Refusal::HeadersTooLarge { limit: limits.max_header_bytes }).await;
+            return refuse(
+                client,
+                Refusal::HeadersTooLarge {
+                    limit: limits.max_header_bytes,
+                },
+            )
+            .await;
         }
         Ok(Err(HeadError::Closed)) => return,
         Ok(Ok(head)) => head,
@@ -97,7 +119,9 @@ async fn relay(mut client: TcpStream, addr: SocketAddr, inner: SocketAddr, limit
         return refuse(client, Refusal::Internal).await;
     };
     let _ = upstream.set_nodelay(true);
-    let Ok(local) = upstream.local_addr() else { return };
+    let Ok(local) = upstream.local_addr() else {
+        return;
+    };
     peers.insert(local.port(), addr);
     if upstream.write_all(&head).await.is_ok() {
         let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
@@ -110,7 +134,10 @@ async fn read_head(client: &mut TcpStream, max: usize) -> Result<Vec<u8>, HeadEr
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
-        let n = client.read(&mut chunk).await.map_err(|_| HeadError::Closed)?;
+        let n = client
+            .read(&mut chunk)
+            .await
+            .map_err(|_| HeadError::Closed)?;
         if n == 0 {
             return Err(HeadError::Closed);
         }
@@ -170,7 +197,10 @@ async fn linger(mut client: TcpStream) {
 }
 
 fn reason_phrase(status: u16) -> &'static str {
-    http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error")
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error")
 }
 
 #[cfg(test)]
@@ -188,7 +218,10 @@ mod tests {
         let table = PeerTable::default();
         let client: SocketAddr = "203.0.113.5:4000".parse().unwrap();
         table.insert(5555, client);
-        assert_eq!(table.original("127.0.0.1:5555".parse().unwrap()), Some(client));
+        assert_eq!(
+            table.original("127.0.0.1:5555".parse().unwrap()),
+            Some(client)
+        );
         assert_eq!(table.original("198.51.100.1:5555".parse().unwrap()), None);
         table.remove(5555);
         assert_eq!(table.original("127.0.0.1:5555".parse().unwrap()), None);

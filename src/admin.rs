@@ -41,7 +41,8 @@ async fn readyz(State(state): State<AdminState>) -> Response {
     if state.upstreams.any_healthy() {
         Json(json!({"status": "ready"})).into_response()
     } else {
-        let body = json!({"error": {"code": "upstream_unavailable", "message": "no executor is healthy"}});
+        let body =
+            json!({"error": {"code": "upstream_unavailable", "message": "no executor is healthy"}});
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     }
 }
@@ -55,6 +56,10 @@ async fn reload(State(state): State<AdminState>) -> Response {
             let body = json!({"error": {"code": "rules_invalid", "message": "rules not reloaded; the previous rules stay active", "errors": errors}});
             (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
         }
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": {"code": "internal_error", "message": "reload failed"}}))).into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"code": "internal_error", "message": "reload failed"}})),
+        )
+            .into_response(),
     }
 }

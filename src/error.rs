@@ -52,13 +52,22 @@ impl BlockCategory {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
     /// Malformed request body or parameters (400).
-    InvalidRequest { field: Option<String>, message: String },
+    InvalidRequest {
+        field: Option<String>,
+        message: String,
+    },
     /// Credentials present but invalid or expired (401).
     Unauthorized { message: String },
     /// The client's address or identity is blocked (403).
-    IpBlocked { category: BlockCategory, reason: Option<String> },
+    IpBlocked {
+        category: BlockCategory,
+        reason: Option<String>,
+    },
     /// Screening refused the code (403).
-    CodeRejected { score: u32, findings: Vec<ShownFinding> },
+    CodeRejected {
+        score: u32,
+        findings: Vec<ShownFinding>,
+    },
     /// The route is not one the dialect knows (404).
     UnknownRoute,
     /// The request body exceeds the tier's cap (413).
@@ -66,7 +75,11 @@ pub enum Refusal {
     /// The source code exceeds the tier's cap (413).
     CodeTooLarge { limit: u64 },
     /// A rate window is exhausted (429); `headers` carry the `RateLimit*` fields.
-    RateLimited { window: String, retry_after: Duration, headers: Vec<(&'static str, String)> },
+    RateLimited {
+        window: String,
+        retry_after: Duration,
+        headers: Vec<(&'static str, String)>,
+    },
     /// The request head did not arrive in time (408).
     HeaderTimeout,
     /// The request body did not arrive in time, e.g. a `Content-Length` larger than what was sent (408).
@@ -139,12 +152,20 @@ impl Refusal {
 
     fn message(&self) -> String {
         match self {
-            Refusal::InvalidRequest { message, .. } | Refusal::Unauthorized { message } => message.clone(),
+            Refusal::InvalidRequest { message, .. } | Refusal::Unauthorized { message } => {
+                message.clone()
+            }
             Refusal::IpBlocked { .. } => "requests from this client are not accepted".into(),
-            Refusal::CodeRejected { .. } => "the submitted code was refused by screening rules".into(),
+            Refusal::CodeRejected { .. } => {
+                "the submitted code was refused by screening rules".into()
+            }
             Refusal::UnknownRoute => "this path is not served by the gateway".into(),
-            Refusal::BodyTooLarge { limit } => format!("request body exceeds the limit of {limit} bytes"),
-            Refusal::CodeTooLarge { limit } => format!("source code exceeds the limit of {limit} bytes"),
+            Refusal::BodyTooLarge { limit } => {
+                format!("request body exceeds the limit of {limit} bytes")
+            }
+            Refusal::CodeTooLarge { limit } => {
+                format!("source code exceeds the limit of {limit} bytes")
+            }
             Refusal::RateLimited { window, .. } => format!("rate limit exceeded ({window} window)"),
             Refusal::HeaderTimeout => "request headers were not received in time".into(),
             Refusal::BodyTimeout => "the request body was not received in time".into(),
@@ -175,7 +196,11 @@ impl Refusal {
             Refusal::BodyTooLarge { limit } | Refusal::CodeTooLarge { limit } => {
                 out.insert("limit_bytes".into(), json!(limit));
             }
-            Refusal::RateLimited { window, retry_after, .. } => {
+            Refusal::RateLimited {
+                window,
+                retry_after,
+                ..
+            } => {
                 out.insert("window".into(), json!(window));
                 out.insert("retry_after".into(), json!(retry_secs(*retry_after)));
             }
@@ -192,11 +217,20 @@ impl Refusal {
         self.details(&mut error);
         let body = serde_json::to_vec(&json!({ "error": error })).unwrap_or_default();
         let mut headers = Vec::new();
-        if let Refusal::RateLimited { retry_after, headers: extra, .. } = self {
+        if let Refusal::RateLimited {
+            retry_after,
+            headers: extra,
+            ..
+        } = self
+        {
             headers.push(("Retry-After", retry_secs(*retry_after).to_string()));
             headers.extend(extra.iter().cloned());
         }
-        Rendered { status: self.status(), headers, body }
+        Rendered {
+            status: self.status(),
+            headers,
+            body,
+        }
     }
 }
 
@@ -228,8 +262,15 @@ mod tests {
 
     #[test]
     fn ip_blocks_name_the_category_only() {
-        let r = Refusal::IpBlocked { category: BlockCategory::DenyList, reason: None }.render("x");
+        let r = Refusal::IpBlocked {
+            category: BlockCategory::DenyList,
+            reason: None,
+        }
+        .render("x");
         let v: Value = serde_json::from_slice(&r.body).unwrap();
-        assert_eq!((r.status, v["error"]["reason"].as_str()), (403, Some("deny_list")));
+        assert_eq!(
+            (r.status, v["error"]["reason"].as_str()),
+            (403, Some("deny_list"))
+        );
     }
 }

@@ -70,7 +70,11 @@ fn main() -> ExitCode {
         Command::Gateway { config } | Command::Up { config } => run_gateway(&config),
         Command::CheckConfig { file } => check_config(&file),
         // Wired to the other crates' command-line entry points as they land.
-        Command::Scan { .. } | Command::Rules { .. } | Command::Block { .. } | Command::Clients { .. } | Command::Runner { .. } => {
+        Command::Scan { .. }
+        | Command::Rules { .. }
+        | Command::Block { .. }
+        | Command::Clients { .. }
+        | Command::Runner { .. } => {
             eprintln!("execgate: this command is not part of this build yet");
             ExitCode::from(2)
         }
@@ -80,7 +84,11 @@ fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).init();
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .init();
 }
 
 fn check_config(file: &Path) -> ExitCode {

@@ -27,29 +27,66 @@ impl Metrics {
     /// Creates and registers every metric in a fresh registry.
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
-        let counter = |name: &str, help: &str, label: &str| -> Result<IntCounterVec, prometheus::Error> {
-            let c = IntCounterVec::new(Opts::new(name, help), &[label])?;
-            registry.register(Box::new(c.clone()))?;
-            Ok(c)
-        };
-        let requests = counter("execgate_requests_total", "Requests by decision", "decision")?;
-        let rate_limited = counter("execgate_rate_limited_total", "Rate-limit refusals by window", "window")?;
-        let blocks = counter("execgate_blocks_total", "IP-level refusals by reason", "reason")?;
-        let findings = counter("execgate_findings_total", "Screening findings by rule id", "rule")?;
-        let reloads = counter("execgate_rule_reloads_total", "Rule reloads by result", "result")?;
+        let counter =
+            |name: &str, help: &str, label: &str| -> Result<IntCounterVec, prometheus::Error> {
+                let c = IntCounterVec::new(Opts::new(name, help), &[label])?;
+                registry.register(Box::new(c.clone()))?;
+                Ok(c)
+            };
+        let requests = counter(
+            "execgate_requests_total",
+            "Requests by decision",
+            "decision",
+        )?;
+        let rate_limited = counter(
+            "execgate_rate_limited_total",
+            "Rate-limit refusals by window",
+            "window",
+        )?;
+        let blocks = counter(
+            "execgate_blocks_total",
+            "IP-level refusals by reason",
+            "reason",
+        )?;
+        let findings = counter(
+            "execgate_findings_total",
+            "Screening findings by rule id",
+            "rule",
+        )?;
+        let reloads = counter(
+            "execgate_rule_reloads_total",
+            "Rule reloads by result",
+            "result",
+        )?;
         let upstream_latency = Histogram::with_opts(
-            HistogramOpts::new("execgate_upstream_latency_seconds", "Time to the executor's response head")
-                .buckets(vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+            HistogramOpts::new(
+                "execgate_upstream_latency_seconds",
+                "Time to the executor's response head",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
         )?;
         registry.register(Box::new(upstream_latency.clone()))?;
         let in_flight = IntGauge::new("execgate_in_flight_requests", "Requests being handled")?;
         registry.register(Box::new(in_flight.clone()))?;
-        Ok(Self { registry, requests, rate_limited, blocks, upstream_latency, in_flight, findings, reloads })
+        Ok(Self {
+            registry,
+            requests,
+            rate_limited,
+            blocks,
+            upstream_latency,
+            in_flight,
+            findings,
+            reloads,
+        })
     }
 
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
         let encoder = prometheus::TextEncoder::new();
-        encoder.encode_to_string(&self.registry.gather()).unwrap_or_default()
+        encoder
+            .encode_to_string(&self.registry.gather())
+            .unwrap_or_default()
     }
 }

@@ -23,11 +23,18 @@ pub struct Rules {
 
 /// Loads both rule sets; errors are `file:rule-id: reason` lines.
 pub fn load(cfg: &RawRules) -> Result<Rules, Vec<String>> {
-    let screen = RuleSet::load(&cfg.screen).map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>());
-    let output = OutputRules::load(&cfg.output).map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>());
+    let screen = RuleSet::load(&cfg.screen)
+        .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>());
+    let output = OutputRules::load(&cfg.output)
+        .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>());
     match (screen, output) {
         (Ok(screen), Ok(output)) => Ok(Rules { screen, output }),
-        (screen, output) => Err(screen.err().into_iter().chain(output.err()).flatten().collect()),
+        (screen, output) => Err(screen
+            .err()
+            .into_iter()
+            .chain(output.err())
+            .flatten()
+            .collect()),
     }
 }
 
@@ -71,7 +78,13 @@ impl Reloader {
             .screen
             .iter()
             .chain(&self.cfg.output)
-            .map(|p| if p.is_dir() { p.clone() } else { p.parent().map(PathBuf::from).unwrap_or_default() })
+            .map(|p| {
+                if p.is_dir() {
+                    p.clone()
+                } else {
+                    p.parent().map(PathBuf::from).unwrap_or_default()
+                }
+            })
             .filter(|p| p.is_dir())
             .collect();
         dirs.sort();
@@ -83,11 +96,13 @@ impl Reloader {
 /// Reloads on SIGHUP, from a dedicated thread.
 pub fn on_sighup(reloader: Reloader) -> std::io::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
-    std::thread::Builder::new().name("sighup".into()).spawn(move || {
-        for _ in signals.forever() {
-            let _ = reloader.reload("sighup");
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("sighup".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                let _ = reloader.reload("sighup");
+            }
+        })?;
     Ok(())
 }
 

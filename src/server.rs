@@ -32,7 +32,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { clock: Arc::new(SystemClock), unix_signals: true, reload_triggers: true }
+        Self {
+            clock: Arc::new(SystemClock),
+            unix_signals: true,
+            reload_triggers: true,
+        }
     }
 }
 
@@ -55,17 +59,27 @@ pub struct Running {
 /// Starts everything described by `settings`; returns once all listeners are bound.
 pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let metrics = Metrics::new().map_err(|e| format!("metrics: {e}"))?;
-    let rules = rules::load(&settings.rules).map_err(|errs| format!("rules not loaded:\n  {}", errs.join("\n  ")))?;
+    let rules = rules::load(&settings.rules)
+        .map_err(|errs| format!("rules not loaded:\n  {}", errs.join("\n  ")))?;
     let live = Arc::new(Live::new(rules));
     let reloader = Reloader::new(live.clone(), settings.rules.clone(), metrics.clone());
-    let limiter = Arc::new(MemoryRateLimiter::new(opts.clock.clone(), settings.limits.max_tracked_clients));
+    let limiter = Arc::new(MemoryRateLimiter::new(
+        opts.clock.clone(),
+        settings.limits.max_tracked_clients,
+    ));
     let blocks = Arc::new(
         MemoryBlockStore::open(settings.blocklist.path.as_deref(), opts.clock.clone())
             .map_err(|e| format!("blocklist: {e}"))?,
     );
     let peers = Arc::new(PeerTable::default());
     let (upstreams, health) = upstream::build(&settings.upstream)?;
-    let shared = Shared { limiter: limiter.clone(), blocks: blocks.clone(), rules: live, metrics: metrics.clone(), peers: peers.clone() };
+    let shared = Shared {
+        limiter: limiter.clone(),
+        blocks: blocks.clone(),
+        rules: live,
+        metrics: metrics.clone(),
+        peers: peers.clone(),
+    };
     let gateway = Gateway::new(settings, shared, upstreams.clone())?;
 
     let side = tokio::runtime::Builder::new_multi_thread()
@@ -81,7 +95,8 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         .block_on(tokio::net::TcpListener::bind(settings.server.admin_listen))
         .map_err(|e| format!("server.admin_listen {}: {e}", settings.server.admin_listen))?;
     let inner = free_loopback_port()?;
-    let (stop_proxy, proxy_thread) = run_proxy(settings, gateway, health, inner, opts.unix_signals)?;
+    let (stop_proxy, proxy_thread) =
+        run_proxy(settings, gateway, health, inner, opts.unix_signals)?;
 
     let proxy_addr = public.local_addr().map_err(|e| e.to_string())?;
     let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
@@ -91,14 +106,22 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         max_connections: settings.server.max_connections,
     };
     side.spawn(accept::serve(public, inner, limits, peers));
-    let admin = admin::router(AdminState { metrics: metrics.clone(), reloader: reloader.clone(), upstreams });
+    let admin = admin::router(AdminState {
+        metrics: metrics.clone(),
+        reloader: reloader.clone(),
+        upstreams,
+    });
     side.spawn(async move {
         if let Err(e) = axum::serve(admin_listener, admin).await {
             tracing::error!("admin listener failed: {e}");
         }
     });
     side.spawn(evict_idle(limiter));
-    let watcher = if opts.reload_triggers && settings.rules.watch { start_reload_triggers(reloader) } else { None };
+    let watcher = if opts.reload_triggers && settings.rules.watch {
+        start_reload_triggers(reloader)
+    } else {
+        None
+    };
     wait_until_listening(inner)?;
     tracing::info!(%proxy_addr, %admin_addr, "execgate gateway listening");
     Ok(Running {
@@ -117,7 +140,9 @@ fn start_reload_triggers(reloader: Reloader) -> Option<notify::RecommendedWatche
     if let Err(e) = rules::on_sighup(reloader.clone()) {
         tracing::warn!("SIGHUP reload unavailable: {e}");
     }
-    rules::watch(reloader).map_err(|e| tracing::warn!("rule file watching unavailable: {e}")).ok()
+    rules::watch(reloader)
+        .map_err(|e| tracing::warn!("rule file watching unavailable: {e}"))
+        .ok()
 }
 
 /// Drops idle rate-limit keys every minute so memory stays bounded.
@@ -177,7 +202,9 @@ fn run_proxy(
             let args = if unix_signals {
                 RunArgs::default()
             } else {
-                RunArgs { shutdown_signal: Box::new(ChannelSignal(parking_lot::Mutex::new(Some(rx)))) }
+                RunArgs {
+                    shutdown_signal: Box::new(ChannelSignal(parking_lot::Mutex::new(Some(rx)))),
+                }
             };
             server.run(args)
         })
@@ -187,7 +214,8 @@ fn run_proxy(
 
 /// A loopback port nobody listens on, for Pingora behind the guard.
 fn free_loopback_port() -> Result<SocketAddr, String> {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free loopback port: {e}"))?;
+    let probe = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("no free loopback port: {e}"))?;
     probe.local_addr().map_err(|e| e.to_string())
 }
 

@@ -17,13 +17,20 @@ pub fn line_of_key(text: &str, key: &str) -> Option<usize> {
         if let Some(header) = t.strip_prefix('[') {
             let header = header.trim_start_matches('[');
             let header = header.split(']').next().unwrap_or("");
-            table = header.split('.').map(|s| s.trim().trim_matches('"').to_string()).collect();
+            table = header
+                .split('.')
+                .map(|s| s.trim().trim_matches('"').to_string())
+                .collect();
             consider(&mut best, &table, &segments, n + 1);
             continue;
         }
         if let Some((k, _)) = t.split_once('=') {
             let mut path = table.clone();
-            path.extend(k.trim().split('.').map(|s| s.trim().trim_matches('"').to_string()));
+            path.extend(
+                k.trim()
+                    .split('.')
+                    .map(|s| s.trim().trim_matches('"').to_string()),
+            );
             consider(&mut best, &path, &segments, n + 1);
         }
     }

@@ -75,7 +75,12 @@ mod tests {
     fn rejects_zero_missing_slash_and_subsecond_periods() {
         assert!("0/10s".parse::<Rate>().unwrap_err().contains("≥ 1"));
         assert!("10".parse::<Rate>().unwrap_err().contains("COUNT/PERIOD"));
-        assert!("1/10ms".parse::<Rate>().unwrap_err().contains("at least 1s"));
+        assert!(
+            "1/10ms"
+                .parse::<Rate>()
+                .unwrap_err()
+                .contains("at least 1s")
+        );
         assert!("-1/1s".parse::<Rate>().is_err());
     }
 }

@@ -298,7 +298,11 @@ impl From<&super::tiers::Tier> for RawTier {
                     .iter()
                     .map(|w| RawWindow {
                         name: w.name.clone(),
-                        rate: super::rate::Rate { quota: w.quota, period: w.period }.to_string(),
+                        rate: super::rate::Rate {
+                            quota: w.quota,
+                            period: w.period,
+                        }
+                        .to_string(),
                     })
                     .collect(),
             ),

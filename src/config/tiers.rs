@@ -41,9 +41,30 @@ struct Builtin {
 
 /// Seed 000's table, exactly.
 const BUILTIN: [Builtin; 3] = [
-    Builtin { name: "anonymous", burst: 3, hourly: 10, daily: 50, run_secs: 5, memory_mb: 128 },
-    Builtin { name: "free", burst: 5, hourly: 30, daily: 200, run_secs: 10, memory_mb: 256 },
-    Builtin { name: "paid", burst: 10, hourly: 100, daily: 1000, run_secs: 30, memory_mb: 512 },
+    Builtin {
+        name: "anonymous",
+        burst: 3,
+        hourly: 10,
+        daily: 50,
+        run_secs: 5,
+        memory_mb: 128,
+    },
+    Builtin {
+        name: "free",
+        burst: 5,
+        hourly: 30,
+        daily: 200,
+        run_secs: 10,
+        memory_mb: 256,
+    },
+    Builtin {
+        name: "paid",
+        burst: 10,
+        hourly: 100,
+        daily: 1000,
+        run_secs: 30,
+        memory_mb: 512,
+    },
 ];
 
 fn window(name: &str, quota: u32, period_secs: u64) -> Window {
@@ -88,13 +109,20 @@ pub fn merge_tiers(
     let anonymous = builtin_tier(&BUILTIN[0]);
     for (name, overrides) in raw {
         let key = format!("tiers.{name}");
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err((key, "tier names use letters, digits, '-' and '_'".into()));
         }
-        let base = tiers.get(&TierName(name.clone())).cloned().unwrap_or_else(|| Tier {
-            name: TierName(name.clone()),
-            ..anonymous.clone()
-        });
+        let base = tiers
+            .get(&TierName(name.clone()))
+            .cloned()
+            .unwrap_or_else(|| Tier {
+                name: TierName(name.clone()),
+                ..anonymous.clone()
+            });
         let tier = apply(base, overrides, &key)?;
         tiers.insert(tier.name.clone(), tier);
     }
@@ -105,7 +133,9 @@ fn apply(mut tier: Tier, raw: &RawTier, key: &str) -> Result<Tier, (String, Stri
     if let Some(windows) = &raw.windows {
         tier.windows = parse_windows(windows, key)?;
     }
-    let positive = |v: Option<ByteSize>, field: &str| -> Result<Option<ByteSize>, (String, String)> {
+    let positive = |v: Option<ByteSize>,
+                    field: &str|
+     -> Result<Option<ByteSize>, (String, String)> {
         match v {
             Some(ByteSize(0)) => Err((format!("{key}.{field}"), "must be greater than 0".into())),
             other => Ok(other),
@@ -124,28 +154,52 @@ fn apply(mut tier: Tier, raw: &RawTier, key: &str) -> Result<Tier, (String, Stri
     tier.stderr_max = positive(raw.stderr_max, "stderr_max")?.unwrap_or(tier.stderr_max);
     if let Some(threshold) = raw.inbound_threshold {
         if threshold == 0 {
-            return Err((format!("{key}.inbound_threshold"), "must be at least 1".into()));
+            return Err((
+                format!("{key}.inbound_threshold"),
+                "must be at least 1".into(),
+            ));
         }
         tier.inbound_threshold = threshold;
     }
     if tier.code_max > tier.body_max {
-        return Err((format!("{key}.code_max"), format!("{} exceeds body_max {}", tier.code_max, tier.body_max)));
+        return Err((
+            format!("{key}.code_max"),
+            format!("{} exceeds body_max {}", tier.code_max, tier.body_max),
+        ));
     }
     Ok(tier)
 }
 
-fn parse_windows(raw: &[super::raw::RawWindow], key: &str) -> Result<Vec<Window>, (String, String)> {
+fn parse_windows(
+    raw: &[super::raw::RawWindow],
+    key: &str,
+) -> Result<Vec<Window>, (String, String)> {
     let mut windows: Vec<Window> = Vec::with_capacity(raw.len());
     for (i, w) in raw.iter().enumerate() {
         let wkey = format!("{key}.windows[{i}]");
-        if w.name.is_empty() || !w.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err((format!("{wkey}.name"), "window names use letters, digits, '-' and '_'".into()));
+        if w.name.is_empty()
+            || !w
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err((
+                format!("{wkey}.name"),
+                "window names use letters, digits, '-' and '_'".into(),
+            ));
         }
         if windows.iter().any(|o| o.name == w.name) {
-            return Err((format!("{wkey}.name"), format!("window {:?} is listed twice", w.name)));
+            return Err((
+                format!("{wkey}.name"),
+                format!("window {:?} is listed twice", w.name),
+            ));
         }
         let rate: Rate = w.rate.parse().map_err(|e| (format!("{wkey}.rate"), e))?;
-        windows.push(Window { name: w.name.clone(), quota: rate.quota, period: rate.period });
+        windows.push(Window {
+            name: w.name.clone(),
+            quota: rate.quota,
+            period: rate.period,
+        });
     }
     Ok(windows)
 }
@@ -158,18 +212,34 @@ mod tests {
     fn builtin_tiers_match_seed_000() {
         let tiers = builtin_tiers();
         let rates = |n: &str| -> Vec<(u32, u64)> {
-            tiers[&TierName(n.into())].windows.iter().map(|w| (w.quota.get(), w.period.as_secs())).collect()
+            tiers[&TierName(n.into())]
+                .windows
+                .iter()
+                .map(|w| (w.quota.get(), w.period.as_secs()))
+                .collect()
         };
         assert_eq!(rates("anonymous"), vec![(3, 10), (10, 3600), (50, 86_400)]);
         assert_eq!(rates("free"), vec![(5, 10), (30, 3600), (200, 86_400)]);
         assert_eq!(rates("paid"), vec![(10, 10), (100, 3600), (1000, 86_400)]);
         let anon = &tiers[&TierName::anonymous()];
-        assert_eq!((anon.run_time.as_secs(), anon.memory.bytes()), (5, 128 << 20));
+        assert_eq!(
+            (anon.run_time.as_secs(), anon.memory.bytes()),
+            (5, 128 << 20)
+        );
         assert_eq!(anon.code_max.bytes(), 10 << 10);
-        assert_eq!((anon.stdout_max.bytes(), anon.stderr_max.bytes()), (100 << 10, 10 << 10));
+        assert_eq!(
+            (anon.stdout_max.bytes(), anon.stderr_max.bytes()),
+            (100 << 10, 10 << 10)
+        );
         let free = &tiers[&TierName("free".into())];
-        assert_eq!((free.run_time.as_secs(), free.memory.bytes()), (10, 256 << 20));
+        assert_eq!(
+            (free.run_time.as_secs(), free.memory.bytes()),
+            (10, 256 << 20)
+        );
         let paid = &tiers[&TierName("paid".into())];
-        assert_eq!((paid.run_time.as_secs(), paid.memory.bytes()), (30, 512 << 20));
+        assert_eq!(
+            (paid.run_time.as_secs(), paid.memory.bytes()),
+            (30, 512 << 20)
+        );
     }
 }

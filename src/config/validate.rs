@@ -175,11 +175,20 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
         identity: identity(&raw.identity, &tiers, base)?,
         ip_policy: ip_policy(&raw.ip_policy, base)?,
         limits: LimitSettings {
-            passthrough: raw.limits.passthrough.parse().map_err(|e| key("limits.passthrough", e))?,
-            max_tracked_clients: nonzero(raw.limits.max_tracked_clients, "limits.max_tracked_clients")?,
+            passthrough: raw
+                .limits
+                .passthrough
+                .parse()
+                .map_err(|e| key("limits.passthrough", e))?,
+            max_tracked_clients: nonzero(
+                raw.limits.max_tracked_clients,
+                "limits.max_tracked_clients",
+            )?,
         },
         rules: resolve_rules(raw.rules.clone(), base),
-        blocklist: super::raw::RawBlocklist { path: raw.blocklist.path.as_ref().map(|p| base.join(p)) },
+        blocklist: super::raw::RawBlocklist {
+            path: raw.blocklist.path.as_ref().map(|p| base.join(p)),
+        },
         screen: raw.screen.clone(),
         output: raw.output.clone(),
         dialect: raw.dialect.clone(),
@@ -194,11 +203,19 @@ fn key(k: &str, reason: impl Into<String>) -> Invalid {
 }
 
 fn nonzero(v: usize, k: &str) -> Result<usize, Invalid> {
-    if v == 0 { Err(key(k, "must be at least 1")) } else { Ok(v) }
+    if v == 0 {
+        Err(key(k, "must be at least 1"))
+    } else {
+        Ok(v)
+    }
 }
 
 fn positive(d: Duration, k: &str) -> Result<Duration, Invalid> {
-    if d.is_zero() { Err(key(k, "must be greater than 0")) } else { Ok(d) }
+    if d.is_zero() {
+        Err(key(k, "must be greater than 0"))
+    } else {
+        Ok(d)
+    }
 }
 
 fn socket_addr(s: &str, k: &str) -> Result<SocketAddr, Invalid> {
@@ -211,7 +228,10 @@ fn socket_addr(s: &str, k: &str) -> Result<SocketAddr, Invalid> {
 fn server(raw: &RawServer) -> Result<ServerSettings, Invalid> {
     let max_header_bytes = raw.max_header_bytes.as_usize();
     if !(1024..=1 << 20).contains(&max_header_bytes) {
-        return Err(key("server.max_header_bytes", "must be between 1KB and 1MB"));
+        return Err(key(
+            "server.max_header_bytes",
+            "must be between 1KB and 1MB",
+        ));
     }
     Ok(ServerSettings {
         listen: socket_addr(&raw.listen, "server.listen")?,
@@ -226,7 +246,10 @@ fn server(raw: &RawServer) -> Result<ServerSettings, Invalid> {
 
 fn upstream(raw: &RawUpstream) -> Result<UpstreamSettings, Invalid> {
     if raw.addresses.is_empty() {
-        return Err(key("upstream.addresses", "list at least one executor address"));
+        return Err(key(
+            "upstream.addresses",
+            "list at least one executor address",
+        ));
     }
     let addresses = raw
         .addresses
@@ -237,14 +260,20 @@ fn upstream(raw: &RawUpstream) -> Result<UpstreamSettings, Invalid> {
     let total_timeout = positive(raw.total_timeout.get(), "upstream.total_timeout")?;
     let read_timeout = positive(raw.read_timeout.get(), "upstream.read_timeout")?;
     if read_timeout > total_timeout {
-        return Err(key("upstream.read_timeout", "must not exceed upstream.total_timeout"));
+        return Err(key(
+            "upstream.read_timeout",
+            "must not exceed upstream.total_timeout",
+        ));
     }
     Ok(UpstreamSettings {
         addresses,
         connect_timeout: positive(raw.connect_timeout.get(), "upstream.connect_timeout")?,
         read_timeout,
         total_timeout,
-        health_check_interval: positive(raw.health_check_interval.get(), "upstream.health_check_interval")?,
+        health_check_interval: positive(
+            raw.health_check_interval.get(),
+            "upstream.health_check_interval",
+        )?,
     })
 }
 
@@ -254,11 +283,18 @@ fn tier_ref(name: &str, tiers: &BTreeMap<TierName, Tier>, k: &str) -> Result<Tie
         Ok(tier)
     } else {
         let known: Vec<&str> = tiers.keys().map(TierName::as_str).collect();
-        Err(key(k, format!("unknown tier {name:?} (known: {})", known.join(", "))))
+        Err(key(
+            k,
+            format!("unknown tier {name:?} (known: {})", known.join(", ")),
+        ))
     }
 }
 
-fn identity(raw: &RawIdentity, tiers: &BTreeMap<TierName, Tier>, base: &Path) -> Result<IdentitySettings, Invalid> {
+fn identity(
+    raw: &RawIdentity,
+    tiers: &BTreeMap<TierName, Tier>,
+    base: &Path,
+) -> Result<IdentitySettings, Invalid> {
     let trusted_proxies = raw
         .trusted_proxies
         .iter()
@@ -276,24 +312,50 @@ fn identity(raw: &RawIdentity, tiers: &BTreeMap<TierName, Tier>, base: &Path) ->
             return Err(key(&format!("{at}.client"), "must not be empty"));
         }
         let tier = tier_ref(&k.tier, tiers, &format!("{at}.tier"))?;
-        if api_keys.insert(hash, ApiClient { client: k.client.clone(), tier }).is_some() {
+        if api_keys
+            .insert(
+                hash,
+                ApiClient {
+                    client: k.client.clone(),
+                    tier,
+                },
+            )
+            .is_some()
+        {
             return Err(key(&format!("{at}.sha256"), "the same key is listed twice"));
         }
     }
     let jwt = raw.jwt.as_ref().map(|j| jwt(j, tiers, base)).transpose()?;
-    Ok(IdentitySettings { trusted_proxies, ipv6_prefix: raw.ipv6_prefix, api_keys, jwt })
+    Ok(IdentitySettings {
+        trusted_proxies,
+        ipv6_prefix: raw.ipv6_prefix,
+        api_keys,
+        jwt,
+    })
 }
 
 fn parse_sha256(s: &str) -> Result<[u8; 32], String> {
-    let bytes = hex::decode(s.trim()).map_err(|_| "must be 64 hex digits (SHA-256 of the key)".to_string())?;
-    bytes.try_into().map_err(|_| "must be 64 hex digits (SHA-256 of the key)".to_string())
+    let bytes = hex::decode(s.trim())
+        .map_err(|_| "must be 64 hex digits (SHA-256 of the key)".to_string())?;
+    bytes
+        .try_into()
+        .map_err(|_| "must be 64 hex digits (SHA-256 of the key)".to_string())
 }
 
-fn jwt(raw: &RawJwt, tiers: &BTreeMap<TierName, Tier>, base: &Path) -> Result<JwtSettings, Invalid> {
+fn jwt(
+    raw: &RawJwt,
+    tiers: &BTreeMap<TierName, Tier>,
+    base: &Path,
+) -> Result<JwtSettings, Invalid> {
     let (algorithm, key_bytes) = match raw.algorithm.as_str() {
         "HS256" => (JwtAlgorithm::Hs256, hs256_secret(raw)?),
         "RS256" => (JwtAlgorithm::Rs256, rs256_key(raw, base)?),
-        other => return Err(key("identity.jwt.algorithm", format!("unsupported algorithm {other:?}: use HS256 or RS256"))),
+        other => {
+            return Err(key(
+                "identity.jwt.algorithm",
+                format!("unsupported algorithm {other:?}: use HS256 or RS256"),
+            ));
+        }
     };
     let default_tier = raw
         .default_tier
@@ -315,12 +377,24 @@ fn jwt(raw: &RawJwt, tiers: &BTreeMap<TierName, Tier>, base: &Path) -> Result<Jw
 fn hs256_secret(raw: &RawJwt) -> Result<Vec<u8>, Invalid> {
     let secret = match (&raw.secret, &raw.secret_env) {
         (Some(s), None) => s.clone(),
-        (None, Some(var)) => std::env::var(var)
-            .map_err(|_| key("identity.jwt.secret_env", format!("environment variable {var} is not set")))?,
-        _ => return Err(key("identity.jwt.secret", "HS256 needs exactly one of secret or secret_env")),
+        (None, Some(var)) => std::env::var(var).map_err(|_| {
+            key(
+                "identity.jwt.secret_env",
+                format!("environment variable {var} is not set"),
+            )
+        })?,
+        _ => {
+            return Err(key(
+                "identity.jwt.secret",
+                "HS256 needs exactly one of secret or secret_env",
+            ));
+        }
     };
     if secret.len() < 32 {
-        return Err(key("identity.jwt.secret", "HS256 secrets must be at least 32 bytes"));
+        return Err(key(
+            "identity.jwt.secret",
+            "HS256 secrets must be at least 32 bytes",
+        ));
     }
     Ok(secret.into_bytes())
 }
@@ -330,11 +404,24 @@ fn rs256_key(raw: &RawJwt, base: &Path) -> Result<Vec<u8>, Invalid> {
         .public_key_file
         .as_ref()
         .map(|p| base.join(p))
-        .ok_or_else(|| key("identity.jwt.public_key_file", "RS256 needs public_key_file"))?;
-    let pem = std::fs::read(&path)
-        .map_err(|e| key("identity.jwt.public_key_file", format!("cannot read {}: {e}", path.display())))?;
-    jsonwebtoken::DecodingKey::from_rsa_pem(&pem)
-        .map_err(|e| key("identity.jwt.public_key_file", format!("{} is not an RSA public key PEM: {e}", path.display())))?;
+        .ok_or_else(|| {
+            key(
+                "identity.jwt.public_key_file",
+                "RS256 needs public_key_file",
+            )
+        })?;
+    let pem = std::fs::read(&path).map_err(|e| {
+        key(
+            "identity.jwt.public_key_file",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    jsonwebtoken::DecodingKey::from_rsa_pem(&pem).map_err(|e| {
+        key(
+            "identity.jwt.public_key_file",
+            format!("{} is not an RSA public key PEM: {e}", path.display()),
+        )
+    })?;
     Ok(pem)
 }
 
@@ -351,12 +438,20 @@ fn ip_policy(raw: &RawIpPolicy, base: &Path) -> Result<IpPolicySettings, Invalid
     let mut allow = inline_nets(&raw.allow, "ip_policy.allow")?;
     let mut deny = inline_nets(&raw.deny, "ip_policy.deny")?;
     for (i, f) in raw.allow_files.iter().enumerate() {
-        allow.extend(net_file(&base.join(f)).map_err(|e| key(&format!("ip_policy.allow_files[{i}]"), e))?);
+        allow.extend(
+            net_file(&base.join(f)).map_err(|e| key(&format!("ip_policy.allow_files[{i}]"), e))?,
+        );
     }
     for (i, f) in raw.deny_files.iter().enumerate() {
-        deny.extend(net_file(&base.join(f)).map_err(|e| key(&format!("ip_policy.deny_files[{i}]"), e))?);
+        deny.extend(
+            net_file(&base.join(f)).map_err(|e| key(&format!("ip_policy.deny_files[{i}]"), e))?,
+        );
     }
-    Ok(IpPolicySettings { allow, deny, geoip: geoip(&raw.geoip, base)? })
+    Ok(IpPolicySettings {
+        allow,
+        deny,
+        geoip: geoip(&raw.geoip, base)?,
+    })
 }
 
 fn inline_nets(list: &[String], k: &str) -> Result<Vec<IpNet>, Invalid> {
@@ -368,7 +463,8 @@ fn inline_nets(list: &[String], k: &str) -> Result<Vec<IpNet>, Invalid> {
 
 /// Reads a list file: one CIDR per line, `#` starts a comment. Errors say `file:line: reason`.
 pub fn net_file(path: &Path) -> Result<Vec<IpNet>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut nets = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let entry = line.split('#').next().unwrap_or("").trim();
@@ -384,8 +480,12 @@ fn geoip(raw: &RawGeoIp, base: &Path) -> Result<GeoIpSettings, Invalid> {
     let open = |p: &Option<PathBuf>, k: &str| -> Result<Option<PathBuf>, Invalid> {
         let Some(p) = p else { return Ok(None) };
         let path = base.join(p);
-        maxminddb::Reader::open_readfile(&path)
-            .map_err(|e| key(k, format!("cannot open MaxMind database {}: {e}", path.display())))?;
+        maxminddb::Reader::open_readfile(&path).map_err(|e| {
+            key(
+                k,
+                format!("cannot open MaxMind database {}: {e}", path.display()),
+            )
+        })?;
         Ok(Some(path))
     };
     let country_db = open(&raw.country_db, "ip_policy.geoip.country_db")?;
@@ -397,15 +497,22 @@ fn geoip(raw: &RawGeoIp, base: &Path) -> Result<GeoIpSettings, Invalid> {
         list.iter()
             .map(|c| {
                 let ok = c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic());
-                ok.then(|| c.to_ascii_uppercase())
-                    .ok_or_else(|| key(k, format!("invalid country code {c:?}: use two letters like \"DE\"")))
+                ok.then(|| c.to_ascii_uppercase()).ok_or_else(|| {
+                    key(
+                        k,
+                        format!("invalid country code {c:?}: use two letters like \"DE\""),
+                    )
+                })
             })
             .collect()
     };
     let allow_countries = countries(&raw.allow_countries, "ip_policy.geoip.allow_countries")?;
     let deny_countries = countries(&raw.deny_countries, "ip_policy.geoip.deny_countries")?;
     if (!raw.allow_asns.is_empty() || !raw.deny_asns.is_empty()) && asn_db.is_none() {
-        return Err(key("ip_policy.geoip.deny_asns", "ASN rules need ip_policy.geoip.asn_db"));
+        return Err(key(
+            "ip_policy.geoip.deny_asns",
+            "ASN rules need ip_policy.geoip.asn_db",
+        ));
     }
     Ok(GeoIpSettings {
         country_db,

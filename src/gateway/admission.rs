@@ -29,7 +29,12 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
     let peer = peer_ip(gw, session);
     let ip = gw.identifier.client_ip(peer, &head.headers);
     let geo = match gw.ip_policy.check(ip) {
-        IpVerdict::Denied(category) => return Err(Refusal::IpBlocked { category, reason: None }),
+        IpVerdict::Denied(category) => {
+            return Err(Refusal::IpBlocked {
+                category,
+                reason: None,
+            });
+        }
         IpVerdict::Allowed => None,
         IpVerdict::Neutral(geo) => Some(geo),
     };
@@ -38,13 +43,21 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
     if let Some(geo) = geo {
         check_blocklist(gw, &identity, geo.country.as_deref(), geo.asn)?;
     }
-    ctx.path_and_query = head.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    ctx.path_and_query = head
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
     ctx.route = gw.dialect.route(&head.method, &ctx.path_and_query);
     if ctx.route == RouteKind::Unknown {
         return Err(Refusal::UnknownRoute);
     }
     let tier = gw.tier(&identity);
-    let charge = if ctx.route.executes() { Charge::Execution } else { Charge::Passthrough };
+    let charge = if ctx.route.executes() {
+        Charge::Execution
+    } else {
+        Charge::Passthrough
+    };
     ctx.limit_headers = gw.limits.check(tier, &identity.key, charge)?;
     check_declared(&head.headers, tier.body_max.bytes())?;
     ctx.body = BodyHold::new(tier.body_max.as_usize());
@@ -52,8 +65,18 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
     Ok(())
 }
 
-fn check_blocklist(gw: &Gateway, id: &Identity, country: Option<&str>, asn: Option<u32>) -> Result<(), Refusal> {
-    let query = BlockQuery { ip: id.ip, client: &id.key, country, asn };
+fn check_blocklist(
+    gw: &Gateway,
+    id: &Identity,
+    country: Option<&str>,
+    asn: Option<u32>,
+) -> Result<(), Refusal> {
+    let query = BlockQuery {
+        ip: id.ip,
+        client: &id.key,
+        country,
+        asn,
+    };
     match gw.blocks.check(&query) {
         Some(decision) => Err(Refusal::IpBlocked {
             category: BlockCategory::Blocklist,
@@ -73,7 +96,11 @@ fn peer_ip(gw: &Gateway, session: &Session) -> IpAddr {
 }
 
 /// Holds every chunk back; returns the whole body once the stream ends.
-pub fn hold_body(ctx: &mut RequestCtx, body: &mut Option<Bytes>, end: bool) -> Result<Option<Bytes>, Refusal> {
+pub fn hold_body(
+    ctx: &mut RequestCtx,
+    body: &mut Option<Bytes>,
+    end: bool,
+) -> Result<Option<Bytes>, Refusal> {
     if let Some(chunk) = body.take() {
         ctx.body.push(&chunk)?;
     }
@@ -98,7 +125,15 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
     let (dialect, rules) = (gw.dialect.clone(), gw.rules.load());
     let (route, pq) = (ctx.route, ctx.path_and_query.clone());
     let outcome = tokio::task::spawn_blocking(move || {
-        prepare(&dialect, route, &pq, &whole, &policies.tier, &rules.screen, &policies.screen)
+        prepare(
+            &dialect,
+            route,
+            &pq,
+            &whole,
+            &policies.tier,
+            &rules.screen,
+            &policies.screen,
+        )
     })
     .await
     .map_err(|_| Refusal::Internal)?;

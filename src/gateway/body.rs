@@ -8,7 +8,9 @@ use http::HeaderMap;
 
 /// Refuses a request whose declared length is over `cap`, or unreadable.
 pub fn check_declared(headers: &HeaderMap, cap: u64) -> Result<(), Refusal> {
-    let Some(value) = headers.get(http::header::CONTENT_LENGTH) else { return Ok(()) };
+    let Some(value) = headers.get(http::header::CONTENT_LENGTH) else {
+        return Ok(());
+    };
     let declared: u64 = value
         .to_str()
         .ok()
@@ -17,7 +19,11 @@ pub fn check_declared(headers: &HeaderMap, cap: u64) -> Result<(), Refusal> {
             field: Some("Content-Length".into()),
             message: "Content-Length is not a number".into(),
         })?;
-    if declared > cap { Err(Refusal::BodyTooLarge { limit: cap }) } else { Ok(()) }
+    if declared > cap {
+        Err(Refusal::BodyTooLarge { limit: cap })
+    } else {
+        Ok(())
+    }
 }
 
 /// A request body being held back until it is complete.
@@ -30,13 +36,18 @@ pub struct BodyHold {
 impl BodyHold {
     /// Holds at most `cap` bytes.
     pub fn new(cap: usize) -> Self {
-        Self { buf: BytesMut::new(), cap }
+        Self {
+            buf: BytesMut::new(),
+            cap,
+        }
     }
 
     /// Adds a chunk; refuses as soon as the total passes the cap.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), Refusal> {
         if self.buf.len().saturating_add(chunk.len()) > self.cap {
-            return Err(Refusal::BodyTooLarge { limit: self.cap as u64 });
+            return Err(Refusal::BodyTooLarge {
+                limit: self.cap as u64,
+            });
         }
         self.buf.extend_from_slice(chunk);
         Ok(())
@@ -56,10 +67,16 @@ mod tests {
     fn declared_length_over_cap_is_refused() {
         let mut h = HeaderMap::new();
         h.insert("content-length", "11".parse().unwrap());
-        assert_eq!(check_declared(&h, 10), Err(Refusal::BodyTooLarge { limit: 10 }));
+        assert_eq!(
+            check_declared(&h, 10),
+            Err(Refusal::BodyTooLarge { limit: 10 })
+        );
         assert_eq!(check_declared(&h, 11), Ok(()));
         h.insert("content-length", "x".parse().unwrap());
-        assert!(matches!(check_declared(&h, 11), Err(Refusal::InvalidRequest { .. })));
+        assert!(matches!(
+            check_declared(&h, 11),
+            Err(Refusal::InvalidRequest { .. })
+        ));
     }
 
     #[test]

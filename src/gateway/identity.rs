@@ -70,7 +70,10 @@ pub struct Identifier {
 
 impl Identifier {
     /// Builds the identifier; fails only on a key config validation already accepted.
-    pub fn new(settings: &IdentitySettings, tiers: &BTreeMap<TierName, Tier>) -> Result<Self, String> {
+    pub fn new(
+        settings: &IdentitySettings,
+        tiers: &BTreeMap<TierName, Tier>,
+    ) -> Result<Self, String> {
         let jwt = settings.jwt.as_ref().map(jwt_verifier).transpose()?;
         Ok(Self {
             trusted: settings.trusted_proxies.clone(),
@@ -95,7 +98,13 @@ impl Identifier {
             None => Ok(anonymous),
             Some(token) => {
                 let (client, tier, credential) = self.authenticate(token)?;
-                Ok(Identity { key: ClientKey::from_client_id(&client), client: Some(client), tier, credential, ..anonymous })
+                Ok(Identity {
+                    key: ClientKey::from_client_id(&client),
+                    client: Some(client),
+                    tier,
+                    credential,
+                    ..anonymous
+                })
             }
         }
     }
@@ -108,7 +117,10 @@ impl Identifier {
             return peer;
         }
         let mut client = peer;
-        let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        let hops = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
         let hops: Vec<&str> = hops.flat_map(|v| v.split(',')).collect();
         for hop in hops.iter().rev() {
             let Some(ip) = parse_hop(hop) else { break };
@@ -139,11 +151,15 @@ impl Identifier {
     }
 
     fn verify_jwt(&self, jwt: &JwtVerifier, token: &str) -> Result<(String, TierName), Refusal> {
-        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &jwt.key, &jwt.validation)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => unauthorized("token expired"),
-                _ => unauthorized("invalid token"),
-            })?;
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token,
+            &jwt.key,
+            &jwt.validation,
+        )
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => unauthorized("token expired"),
+            _ => unauthorized("invalid token"),
+        })?;
         let claims = data.claims;
         let client = claims
             .get(&jwt.subject_claim)
@@ -153,9 +169,15 @@ impl Identifier {
         let tier = match claims.get(&jwt.tier_claim) {
             Some(v) => {
                 let name = TierName(v.as_str().unwrap_or_default().to_string());
-                self.tiers.contains(&name).then_some(name).ok_or_else(|| unauthorized("token names an unknown tier"))?
+                self.tiers
+                    .contains(&name)
+                    .then_some(name)
+                    .ok_or_else(|| unauthorized("token names an unknown tier"))?
             }
-            None => jwt.default_tier.clone().ok_or_else(|| unauthorized("token names no tier"))?,
+            None => jwt
+                .default_tier
+                .clone()
+                .ok_or_else(|| unauthorized("token names no tier"))?,
         };
         Ok((client.to_string(), tier))
     }
@@ -164,7 +186,10 @@ impl Identifier {
 fn jwt_verifier(s: &JwtSettings) -> Result<JwtVerifier, String> {
     let (key, alg) = match s.algorithm {
         JwtAlgorithm::Hs256 => (DecodingKey::from_secret(&s.key), Algorithm::HS256),
-        JwtAlgorithm::Rs256 => (DecodingKey::from_rsa_pem(&s.key).map_err(|e| e.to_string())?, Algorithm::RS256),
+        JwtAlgorithm::Rs256 => (
+            DecodingKey::from_rsa_pem(&s.key).map_err(|e| e.to_string())?,
+            Algorithm::RS256,
+        ),
     };
     let mut validation = Validation::new(alg);
     validation.leeway = s.leeway.as_secs();
@@ -187,23 +212,41 @@ fn jwt_verifier(s: &JwtSettings) -> Result<JwtVerifier, String> {
 }
 
 fn unauthorized(message: &str) -> Refusal {
-    Refusal::Unauthorized { message: message.to_string() }
+    Refusal::Unauthorized {
+        message: message.to_string(),
+    }
 }
 
 /// The credential in `X-Api-Key` or `Authorization: Bearer`, if any.
 fn presented_credential(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
     if let Some(v) = headers.get("x-api-key") {
-        let key = v.to_str().map_err(|_| unauthorized("invalid API key"))?.trim();
-        return if key.is_empty() { Err(unauthorized("empty API key")) } else { Ok(Some(key)) };
+        let key = v
+            .to_str()
+            .map_err(|_| unauthorized("invalid API key"))?
+            .trim();
+        return if key.is_empty() {
+            Err(unauthorized("empty API key"))
+        } else {
+            Ok(Some(key))
+        };
     }
-    let Some(v) = headers.get(http::header::AUTHORIZATION) else { return Ok(None) };
-    let value = v.to_str().map_err(|_| unauthorized("invalid Authorization header"))?.trim();
+    let Some(v) = headers.get(http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = v
+        .to_str()
+        .map_err(|_| unauthorized("invalid Authorization header"))?
+        .trim();
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(unauthorized("unsupported Authorization scheme: use Bearer"));
     }
     let token = token.trim();
-    if token.is_empty() { Err(unauthorized("empty bearer token")) } else { Ok(Some(token)) }
+    if token.is_empty() {
+        Err(unauthorized("empty bearer token"))
+    } else {
+        Ok(Some(token))
+    }
 }
 
 fn looks_like_jwt(token: &str) -> bool {
@@ -227,7 +270,10 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     if let Ok(sa) = h.parse::<std::net::SocketAddr>() {
         return Some(canonical(sa.ip()));
     }
-    h.strip_prefix('[').and_then(|r| r.strip_suffix(']')).and_then(|r| r.parse().ok()).map(canonical)
+    h.strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|r| r.parse().ok())
+        .map(canonical)
 }
 
 #[cfg(test)]
@@ -261,14 +307,20 @@ mod tests {
     #[test]
     fn forwarded_for_walks_right_to_left_past_trusted_hops() {
         let id = identifier(&["10.0.0.0/8"]);
-        let ip = id.client_ip("10.0.0.1".parse().unwrap(), &xff("6.6.6.6, 198.51.100.4, 10.1.1.1"));
+        let ip = id.client_ip(
+            "10.0.0.1".parse().unwrap(),
+            &xff("6.6.6.6, 198.51.100.4, 10.1.1.1"),
+        );
         assert_eq!(ip, "198.51.100.4".parse::<IpAddr>().unwrap());
     }
 
     #[test]
     fn garbage_hops_stop_the_walk_at_the_last_good_one() {
         let id = identifier(&["10.0.0.0/8"]);
-        let ip = id.client_ip("10.0.0.1".parse().unwrap(), &xff("6.6.6.6, nonsense, 10.2.2.2"));
+        let ip = id.client_ip(
+            "10.0.0.1".parse().unwrap(),
+            &xff("6.6.6.6, nonsense, 10.2.2.2"),
+        );
         assert_eq!(ip, "10.2.2.2".parse::<IpAddr>().unwrap());
     }
 }

@@ -45,7 +45,9 @@ impl IpPolicy {
     pub fn new(settings: &IpPolicySettings) -> Result<Self, String> {
         let open = |p: &Option<std::path::PathBuf>| {
             p.as_ref()
-                .map(|path| Reader::open_readfile(path).map_err(|e| format!("{}: {e}", path.display())))
+                .map(|path| {
+                    Reader::open_readfile(path).map_err(|e| format!("{}: {e}", path.display()))
+                })
                 .transpose()
         };
         Ok(Self {
@@ -114,7 +116,13 @@ mod tests {
     fn allow_beats_deny() {
         let p = policy(&["198.51.100.7/32"], &["198.51.100.0/24"]);
         assert_eq!(p.check("198.51.100.7".parse().unwrap()), IpVerdict::Allowed);
-        assert_eq!(p.check("198.51.100.8".parse().unwrap()), IpVerdict::Denied(BlockCategory::DenyList));
-        assert!(matches!(p.check("203.0.113.1".parse().unwrap()), IpVerdict::Neutral(_)));
+        assert_eq!(
+            p.check("198.51.100.8".parse().unwrap()),
+            IpVerdict::Denied(BlockCategory::DenyList)
+        );
+        assert!(matches!(
+            p.check("203.0.113.1".parse().unwrap()),
+            IpVerdict::Neutral(_)
+        ));
     }
 }

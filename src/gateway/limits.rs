@@ -32,28 +32,49 @@ impl Limits {
     /// Wraps `limiter`; `passthrough` is the light limit of non-executing routes.
     pub fn new(limiter: std::sync::Arc<dyn RateLimiter>, passthrough: Rate) -> Self {
         let spec = WindowSpec::new(PASSTHROUGH, passthrough.quota, passthrough.period);
-        Self { limiter, passthrough: vec![spec] }
+        Self {
+            limiter,
+            passthrough: vec![spec],
+        }
     }
 
     /// Takes one unit from every window, or refuses with 429 and takes none.
-    pub fn check(&self, tier: &Tier, key: &ClientKey, charge: Charge) -> Result<LimitHeaders, Refusal> {
+    pub fn check(
+        &self,
+        tier: &Tier,
+        key: &ClientKey,
+        charge: Charge,
+    ) -> Result<LimitHeaders, Refusal> {
         let decision = match charge {
             Charge::Execution => self.limiter.check(&tier.name, key, &specs(&tier.windows)),
             Charge::Passthrough => {
                 // A separate key keeps light traffic from eating execution quota.
-                let key = ClientKey::parse(&format!("{key}#{PASSTHROUGH}")).unwrap_or_else(|| key.clone());
-                self.limiter.check(&TierName(PASSTHROUGH.into()), &key, &self.passthrough)
+                let key = ClientKey::parse(&format!("{key}#{PASSTHROUGH}"))
+                    .unwrap_or_else(|| key.clone());
+                self.limiter
+                    .check(&TierName(PASSTHROUGH.into()), &key, &self.passthrough)
             }
         };
         let (policy, current) = ratelimit_headers(decision.windows());
         let headers = vec![("RateLimit-Policy", policy), ("RateLimit", current)];
         match decision {
             RateDecision::Allowed { .. } => Ok(headers),
-            RateDecision::Limited { window, retry_after, .. } => Err(Refusal::RateLimited { window, retry_after, headers }),
+            RateDecision::Limited {
+                window,
+                retry_after,
+                ..
+            } => Err(Refusal::RateLimited {
+                window,
+                retry_after,
+                headers,
+            }),
         }
     }
 }
 
 fn specs(windows: &[Window]) -> Vec<WindowSpec> {
-    windows.iter().map(|w| WindowSpec::new(&w.name, w.quota, w.period)).collect()
+    windows
+        .iter()
+        .map(|w| WindowSpec::new(&w.name, w.quota, w.period))
+        .collect()
 }

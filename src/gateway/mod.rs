@@ -122,7 +122,10 @@ impl Gateway {
     fn record_findings(&self, ctx: &mut RequestCtx, verdicts: &[Verdict]) {
         let mut rules = Vec::new();
         for finding in verdicts.iter().flat_map(|v| v.findings.iter()) {
-            self.metrics.findings.with_label_values(&[&finding.rule]).inc();
+            self.metrics
+                .findings
+                .with_label_values(&[&finding.rule])
+                .inc();
             rules.push(finding.rule.clone());
         }
         if !rules.is_empty() {
@@ -134,9 +137,14 @@ impl Gateway {
     /// streams with JSON escaping, plus the envelope.
     fn response_cap(&self, ctx: &RequestCtx) -> usize {
         let tier = ctx.identity.as_ref().map(|i| self.tier(i));
-        let per_run = tier.map_or(110 << 10, |t| t.stdout_max.as_usize() + t.stderr_max.as_usize());
+        let per_run = tier.map_or(110 << 10, |t| {
+            t.stdout_max.as_usize() + t.stderr_max.as_usize()
+        });
         let runs = ctx.exec.as_ref().map_or(1, |e| e.submissions.len().max(1));
-        per_run.saturating_mul(6).saturating_mul(runs).saturating_add(64 << 10)
+        per_run
+            .saturating_mul(6)
+            .saturating_mul(runs)
+            .saturating_add(64 << 10)
     }
 
     /// Sanitizes a held executor response with the current output rules; a body
@@ -156,8 +164,11 @@ impl Gateway {
         } else {
             execgate_sanitize::sanitize_json
         };
-        let clean = sanitize(&rules.output, policy, held, &fields)
-            .map_err(|_| Refusal::UpstreamFailed { message: "the executor answered with invalid JSON".into() })?;
+        let clean = sanitize(&rules.output, policy, held, &fields).map_err(|_| {
+            Refusal::UpstreamFailed {
+                message: "the executor answered with invalid JSON".into(),
+            }
+        })?;
         Ok(Bytes::from(clean.body))
     }
 }
@@ -180,5 +191,9 @@ fn policies(settings: &Settings, tier: &Tier) -> TierPolicies {
     let mut output = settings.output.clone();
     output.stdout_max_bytes = tier.stdout_max;
     output.stderr_max_bytes = tier.stderr_max;
-    TierPolicies { tier: tier.clone(), screen, output }
+    TierPolicies {
+        tier: tier.clone(),
+        screen,
+        output,
+    }
 }

@@ -9,9 +9,15 @@ use bytes::Bytes;
 use pingora_http::ResponseHeader;
 
 /// Response head: latency, hygiene, and the decision to inspect or replace the body.
-pub fn on_head(gw: &Gateway, resp: &mut ResponseHeader, ctx: &mut RequestCtx) -> pingora_core::Result<()> {
+pub fn on_head(
+    gw: &Gateway,
+    resp: &mut ResponseHeader,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<()> {
     if let Some(started) = ctx.upstream_started.take() {
-        gw.metrics.upstream_latency.observe(started.elapsed().as_secs_f64());
+        gw.metrics
+            .upstream_latency
+            .observe(started.elapsed().as_secs_f64());
     }
     harden(resp)?;
     resp.insert_header("X-Request-Id", ctx.request_id.as_str())?;
@@ -32,7 +38,9 @@ pub fn on_head(gw: &Gateway, resp: &mut ResponseHeader, ctx: &mut RequestCtx) ->
     resp.remove_header("content-length");
     resp.remove_header("content-encoding");
     if let Some(message) = broken {
-        let refusal = Refusal::UpstreamFailed { message: message.into() };
+        let refusal = Refusal::UpstreamFailed {
+            message: message.into(),
+        };
         resp.set_status(refusal.status())?;
         resp.insert_header("Content-Type", "application/json")?;
         ctx.status = refusal.status();

@@ -50,15 +50,25 @@ impl ProxyHttp for Gateway {
             }
             Err(refusal) => {
                 let refusal = self.refuse(ctx, refusal);
-                Err(Error::explain(ErrorType::HTTPStatus(refusal.status()), "request refused"))
+                Err(Error::explain(
+                    ErrorType::HTTPStatus(refusal.status()),
+                    "request refused",
+                ))
             }
         }
     }
 
-    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
         self.upstreams.pick().map_err(|refusal| {
             let refusal = self.refuse(ctx, refusal);
-            Error::explain(ErrorType::HTTPStatus(refusal.status()), "no healthy executor")
+            Error::explain(
+                ErrorType::HTTPStatus(refusal.status()),
+                "no healthy executor",
+            )
         })
     }
 
@@ -74,7 +84,12 @@ impl ProxyHttp for Gateway {
         Ok(())
     }
 
-    async fn response_filter(&self, _session: &mut Session, resp: &mut ResponseHeader, ctx: &mut RequestCtx) -> Result<()> {
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        resp: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
         outbound::on_head(self, resp, ctx)
     }
 
@@ -89,17 +104,30 @@ impl ProxyHttp for Gateway {
         Ok(None)
     }
 
-    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
         let refusal = match (ctx.refusal.clone(), classify(e, ctx.body_complete)) {
             (Some(recorded), _) => recorded,
             (None, Some(found)) => self.refuse(ctx, found),
-            (None, None) => return FailToProxy { error_code: 0, can_reuse_downstream: false },
+            (None, None) => {
+                return FailToProxy {
+                    error_code: 0,
+                    can_reuse_downstream: false,
+                };
+            }
         };
         ctx.reason.get_or_insert_with(|| e.to_string());
         if let Err(err) = respond::send(session, ctx, &refusal).await {
             tracing::debug!(request_id = %ctx.request_id, "could not send error response: {err}");
         }
-        FailToProxy { error_code: refusal.status(), can_reuse_downstream: false }
+        FailToProxy {
+            error_code: refusal.status(),
+            can_reuse_downstream: false,
+        }
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
@@ -118,10 +146,16 @@ fn classify(e: &Error, body_complete: bool) -> Option<Refusal> {
     let upstream = matches!(e.esource(), ErrorSource::Upstream);
     match e.etype() {
         ReadTimedout | WriteTimedout if !body_complete => Some(Refusal::BodyTimeout),
-        ConnectTimedout | ReadTimedout | WriteTimedout if upstream => Some(Refusal::UpstreamTimeout),
+        ConnectTimedout | ReadTimedout | WriteTimedout if upstream => {
+            Some(Refusal::UpstreamTimeout)
+        }
         ReadTimedout => Some(Refusal::BodyTimeout),
-        ConnectRefused | ConnectNoRoute | ConnectError | SocketError => Some(Refusal::UpstreamUnavailable),
-        _ if upstream => Some(Refusal::UpstreamFailed { message: "the executor failed to answer".into() }),
+        ConnectRefused | ConnectNoRoute | ConnectError | SocketError => {
+            Some(Refusal::UpstreamUnavailable)
+        }
+        _ if upstream => Some(Refusal::UpstreamFailed {
+            message: "the executor failed to answer".into(),
+        }),
         ReadError | WriteError | ConnectionClosed => None,
         InvalidHTTPHeader | H1Error | H2Error | InvalidH2 => Some(Refusal::InvalidRequest {
             field: None,
@@ -135,8 +169,14 @@ impl Gateway {
     /// Records `refusal` in `ctx` and in the refusal metrics.
     fn refuse(&self, ctx: &mut RequestCtx, refusal: Refusal) -> Refusal {
         match &refusal {
-            Refusal::RateLimited { window, .. } => self.metrics.rate_limited.with_label_values(&[window]).inc(),
-            Refusal::IpBlocked { category, .. } => self.metrics.blocks.with_label_values(&[category.as_str()]).inc(),
+            Refusal::RateLimited { window, .. } => {
+                self.metrics.rate_limited.with_label_values(&[window]).inc()
+            }
+            Refusal::IpBlocked { category, .. } => self
+                .metrics
+                .blocks
+                .with_label_values(&[category.as_str()])
+                .inc(),
             _ => {}
         }
         ctx.refuse(refusal)

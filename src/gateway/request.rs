@@ -29,19 +29,33 @@ pub fn prepare(
     policy: &ScreenPolicy,
 ) -> Result<Prepared, (Refusal, Vec<Verdict>)> {
     let no_verdicts = |r: Refusal| (r, Vec::new());
-    let exec = dialect.parse_request(route, path_and_query, body).map_err(|e| no_verdicts(invalid(e)))?;
+    let exec = dialect
+        .parse_request(route, path_and_query, body)
+        .map_err(|e| no_verdicts(invalid(e)))?;
     check_code_size(&exec, tier).map_err(no_verdicts)?;
-    let limits = TierLimits { run_time: tier.run_time, memory_bytes: tier.memory.bytes() };
-    let rewritten = dialect.clamp(&exec, &limits).map_err(|e| no_verdicts(invalid(e)))?;
+    let limits = TierLimits {
+        run_time: tier.run_time,
+        memory_bytes: tier.memory.bytes(),
+    };
+    let rewritten = dialect
+        .clamp(&exec, &limits)
+        .map_err(|e| no_verdicts(invalid(e)))?;
     let verdicts = screen_all(&exec, rules, policy);
     if let Some(refusal) = refusal_of(&verdicts) {
         return Err((refusal, verdicts));
     }
-    Ok(Prepared { body: rewritten, exec, verdicts })
+    Ok(Prepared {
+        body: rewritten,
+        exec,
+        verdicts,
+    })
 }
 
 fn invalid(e: RequestError) -> Refusal {
-    Refusal::InvalidRequest { field: Some(e.field), message: e.message }
+    Refusal::InvalidRequest {
+        field: Some(e.field),
+        message: e.message,
+    }
 }
 
 /// All files of all submissions together must fit the tier's code cap.
@@ -53,7 +67,9 @@ fn check_code_size(exec: &ExecRequest, tier: &Tier) -> Result<(), Refusal> {
         .map(|f| f.content.len() as u64)
         .sum();
     if total > tier.code_max.bytes() {
-        return Err(Refusal::CodeTooLarge { limit: tier.code_max.bytes() });
+        return Err(Refusal::CodeTooLarge {
+            limit: tier.code_max.bytes(),
+        });
     }
     Ok(())
 }
@@ -64,7 +80,9 @@ fn screen_all(exec: &ExecRequest, rules: &RuleSet, policy: &ScreenPolicy) -> Vec
         .iter()
         .flat_map(|s| {
             let language = Language::from_name(&s.language);
-            s.files.iter().map(move |f| execgate_screen::screen(rules, language, &f.content, policy))
+            s.files
+                .iter()
+                .map(move |f| execgate_screen::screen(rules, language, &f.content, policy))
         })
         .collect()
 }

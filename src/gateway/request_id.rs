@@ -18,7 +18,8 @@ pub fn request_id(headers: &HeaderMap) -> String {
 fn is_sane(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_LEN
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@ use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
 
 /// Builds the response head for a rendered refusal.
-pub fn refusal_header(refusal: &Refusal, ctx: &RequestCtx) -> pingora_core::Result<(Box<ResponseHeader>, Bytes)> {
+pub fn refusal_header(
+    refusal: &Refusal,
+    ctx: &RequestCtx,
+) -> pingora_core::Result<(Box<ResponseHeader>, Bytes)> {
     let rendered = refusal.render(&ctx.request_id);
     let mut resp = ResponseHeader::build(rendered.status, Some(8 + rendered.headers.len()))?;
     resp.insert_header("Content-Type", "application/json")?;
@@ -26,7 +29,11 @@ pub fn refusal_header(refusal: &Refusal, ctx: &RequestCtx) -> pingora_core::Resu
 
 /// Sends `refusal` as the whole response; the connection is not reused, since
 /// an unread body may still be on it.
-pub async fn send(session: &mut Session, ctx: &mut RequestCtx, refusal: &Refusal) -> pingora_core::Result<()> {
+pub async fn send(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    refusal: &Refusal,
+) -> pingora_core::Result<()> {
     let (head, body) = refusal_header(refusal, ctx)?;
     ctx.status = head.status.as_u16();
     session.set_keepalive(None);

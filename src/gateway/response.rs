@@ -21,7 +21,10 @@ pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("X-Content-Type-Options", "nosniff"),
     ("Cache-Control", "no-store"),
     ("Referrer-Policy", "no-referrer"),
-    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; frame-ancestors 'none'; sandbox",
+    ),
 ];
 
 /// Removes fingerprinting headers and adds the security headers.
@@ -41,7 +44,12 @@ pub fn is_json(resp: &ResponseHeader) -> bool {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|ct| {
-            let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let media = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             media == "application/json" || media.ends_with("+json")
         })
         .unwrap_or(false)
@@ -66,7 +74,11 @@ pub struct ResponseHold {
 impl ResponseHold {
     /// Holds at most `cap` bytes.
     pub fn new(cap: usize) -> Self {
-        Self { buf: BytesMut::new(), cap, overflowed: false }
+        Self {
+            buf: BytesMut::new(),
+            cap,
+            overflowed: false,
+        }
     }
 
     /// Adds a chunk, dropping whatever passes the cap.
@@ -101,7 +113,10 @@ mod tests {
         harden(&mut resp).unwrap();
         assert!(resp.headers.get("server").is_none());
         assert!(resp.headers.get("x-powered-by").is_none());
-        assert_eq!(resp.headers.get("x-content-type-options").unwrap(), "nosniff");
+        assert_eq!(
+            resp.headers.get("x-content-type-options").unwrap(),
+            "nosniff"
+        );
         assert_eq!(resp.headers.get("cache-control").unwrap(), "no-store");
     }
 

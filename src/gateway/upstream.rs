@@ -22,8 +22,9 @@ pub struct Upstreams {
 pub fn build(
     settings: &UpstreamSettings,
 ) -> Result<(Upstreams, GenBackgroundService<LoadBalancer<RoundRobin>>), String> {
-    let mut pool = LoadBalancer::<RoundRobin>::try_from_iter(settings.addresses.iter().map(|a| a.to_string()))
-        .map_err(|e| format!("upstream.addresses: {e}"))?;
+    let mut pool =
+        LoadBalancer::<RoundRobin>::try_from_iter(settings.addresses.iter().map(|a| a.to_string()))
+            .map_err(|e| format!("upstream.addresses: {e}"))?;
     let mut check = TcpHealthCheck::new();
     check.peer_template.options.connection_timeout = Some(settings.connect_timeout);
     pool.set_health_check(check);
@@ -41,7 +42,10 @@ pub fn build(
 impl Upstreams {
     /// The next healthy executor, with timeouts set; 503 when none is healthy.
     pub fn pick(&self) -> Result<Box<HttpPeer>, Refusal> {
-        let backend = self.pool.select(b"", 256).ok_or(Refusal::UpstreamUnavailable)?;
+        let backend = self
+            .pool
+            .select(b"", 256)
+            .ok_or(Refusal::UpstreamUnavailable)?;
         let mut peer = HttpPeer::new(backend, false, String::new());
         peer.options.connection_timeout = Some(self.connect_timeout);
         peer.options.total_connection_timeout = Some(self.connect_timeout);

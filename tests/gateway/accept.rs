@@ -29,11 +29,17 @@ fn a_client_dribbling_header_bytes_is_cut_off_without_holding_a_worker() {
     });
     // Meanwhile the gateway keeps serving others (the gateway runs one worker thread).
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(post(&gw.url("/api/v2/execute"), &piston("print(1)")).status, 200);
+    assert_eq!(
+        post(&gw.url("/api/v2/execute"), &piston("print(1)")).status,
+        200
+    );
     let (status, text, took) = slow.join().unwrap();
     assert_eq!(status, 408, "{text}");
     assert!(text.contains("\"code\":\"header_timeout\""), "{text}");
-    assert!(took < Duration::from_secs(3), "cut off at the 1 s deadline, took {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "cut off at the 1 s deadline, took {took:?}"
+    );
 }
 
 #[test]
@@ -59,11 +65,18 @@ fn connections_over_the_cap_are_refused_with_503() {
         .with("server", "max_connections = 2")
         .with("server", "header_timeout = \"3s\"")
         .start();
-    let _held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(gw.addr()).unwrap()).collect();
+    let _held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(gw.addr()).unwrap())
+        .collect();
     std::thread::sleep(Duration::from_millis(100));
-    let (status, text) = raw(gw.addr(), b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n\r\n");
+    let (status, text) = raw(
+        gw.addr(),
+        b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("\"code\":\"overloaded\""), "{text}");
     drop(_held);
-    eventually("a freed slot serves again", || get(&gw.url("/api/v2/runtimes")).status == 200);
+    eventually("a freed slot serves again", || {
+        get(&gw.url("/api/v2/runtimes")).status == 200
+    });
 }

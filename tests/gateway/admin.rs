@@ -19,7 +19,11 @@ fn metrics_count_decisions_windows_blocks_findings_and_latency() {
     assert_eq!(execute(&gw, "import subprocess").status, 403);
     assert_eq!(execute(&gw, "print(2)").status, 200);
     assert_eq!(execute(&gw, "print(3)").status, 429);
-    let denied = post_with(&gw.url("/api/v2/execute"), b"{}".to_vec(), &[("x-forwarded-for", "203.0.113.5")]);
+    let denied = post_with(
+        &gw.url("/api/v2/execute"),
+        b"{}".to_vec(),
+        &[("x-forwarded-for", "203.0.113.5")],
+    );
     assert_eq!(denied.status, 403);
     let text = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
     for expected in [
@@ -48,9 +52,15 @@ fn health_and_readiness() {
 #[test]
 fn a_bad_rule_file_keeps_the_old_rules_and_a_good_one_is_swapped_in() {
     let exec = MockExecutor::start();
-    let gw = TestGateway::builder().upstream(exec.addr).raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]").start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
+        .start();
     let reload = || {
-        reqwest::blocking::Client::new().post(gw.admin_url("/v1/rules/reload")).send().unwrap()
+        reqwest::blocking::Client::new()
+            .post(gw.admin_url("/v1/rules/reload"))
+            .send()
+            .unwrap()
     };
     let extra = gw.dir.path().join("screen/extra.toml");
     std::fs::write(&extra, "[[rule]]\nid = \"BAD-RULE\"\nlanguage = \"python\"\nseverity = \"fatal\"\naction = \"block\"\nmessage = \"x\"\nmatch.import = [\"sys\"]\n").unwrap();
@@ -58,8 +68,15 @@ fn a_bad_rule_file_keeps_the_old_rules_and_a_good_one_is_swapped_in() {
     assert_eq!(bad.status(), 422);
     let body: serde_json::Value = bad.json().unwrap();
     let errors = body["error"]["errors"].to_string();
-    assert!(errors.contains("extra.toml") && errors.contains("BAD-RULE"), "{errors}");
-    assert_eq!(execute(&gw, "import os").status, 403, "old rules still active");
+    assert!(
+        errors.contains("extra.toml") && errors.contains("BAD-RULE"),
+        "{errors}"
+    );
+    assert_eq!(
+        execute(&gw, "import os").status,
+        403,
+        "old rules still active"
+    );
     assert_eq!(execute(&gw, "import sys").status, 200);
 
     std::fs::write(&extra, "[[rule]]\nid = \"NO-SYS\"\nlanguage = \"python\"\nseverity = \"critical\"\naction = \"block\"\nmessage = \"no {name}\"\nmatch.import = [\"sys\"]\n").unwrap();
@@ -68,6 +85,12 @@ fn a_bad_rule_file_keeps_the_old_rules_and_a_good_one_is_swapped_in() {
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["error"]["findings"][0]["rule"], "NO-SYS");
     let metrics = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
-    assert!(metrics.contains("execgate_rule_reloads_total{result=\"error\"} 1"), "{metrics}");
-    assert!(metrics.contains("execgate_rule_reloads_total{result=\"ok\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("execgate_rule_reloads_total{result=\"error\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("execgate_rule_reloads_total{result=\"ok\"} 1"),
+        "{metrics}"
+    );
 }

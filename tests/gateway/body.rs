@@ -11,7 +11,9 @@ fn gateway(exec: &MockExecutor) -> TestGateway {
 }
 
 fn head(len: usize) -> String {
-    format!("POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n")
+    format!(
+        "POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+    )
 }
 
 #[test]
@@ -46,17 +48,30 @@ fn a_chunked_body_over_the_cap_is_counted_while_streaming_and_never_forwarded() 
 fn a_refused_body_never_reaches_the_executor() {
     let exec = MockExecutor::start();
     let gw = gateway(&exec);
-    let r = post(&gw.url("/api/v2/execute"), &piston("import os\nos.system('id')"));
+    let r = post(
+        &gw.url("/api/v2/execute"),
+        &piston("import os\nos.system('id')"),
+    );
     assert_eq!(r.status, 403);
     let e = &r.json()["error"];
     assert_eq!(e["code"], "code_rejected");
     assert_eq!(e["findings"][0]["rule"], "TEST-IMPORT-PROCESS");
     assert_eq!(e["findings"][0]["line"], 1);
     assert_eq!(e["findings"][0]["message"], "module os is not allowed");
-    assert!(!r.json().to_string().contains("subprocess"), "the rule's pattern list is never shown");
+    assert!(
+        !r.json().to_string().contains("subprocess"),
+        "the rule's pattern list is never shown"
+    );
     std::thread::sleep(Duration::from_millis(200));
-    assert!(exec.requests().is_empty(), "the executor saw nothing: {:?}", exec.requests());
-    assert_eq!(post(&gw.url("/api/v2/execute"), &piston("print(2)")).status, 200);
+    assert!(
+        exec.requests().is_empty(),
+        "the executor saw nothing: {:?}",
+        exec.requests()
+    );
+    assert_eq!(
+        post(&gw.url("/api/v2/execute"), &piston("print(2)")).status,
+        200
+    );
     assert_eq!(exec.requests().len(), 1);
 }
 
@@ -67,7 +82,8 @@ fn a_content_length_larger_than_the_body_sent_times_out_with_408() {
     let started = Instant::now();
     let mut s = std::net::TcpStream::connect(gw.addr()).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(format!("{}{{\"language\":", head(500)).as_bytes()).unwrap();
+    s.write_all(format!("{}{{\"language\":", head(500)).as_bytes())
+        .unwrap();
     let (status, text) = crate::support::http::read_response(&mut s);
     assert_eq!(status, 408, "{text}");
     assert!(text.contains("body_timeout"), "{text}");
@@ -77,10 +93,21 @@ fn a_content_length_larger_than_the_body_sent_times_out_with_408() {
 
 fn expect_invalid(gw: &TestGateway, body: Vec<u8>, field: Option<&str>) {
     let r = post_with(&gw.url("/api/v2/execute"), body.clone(), &[]);
-    assert_eq!(r.status, 400, "{} → {}", String::from_utf8_lossy(&body), String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        400,
+        "{} → {}",
+        String::from_utf8_lossy(&body),
+        String::from_utf8_lossy(&r.body)
+    );
     assert_eq!(r.code(), "invalid_request");
     if let Some(field) = field {
-        assert_eq!(r.json()["error"]["field"], field, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.json()["error"]["field"],
+            field,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
     }
 }
 
@@ -94,23 +121,47 @@ fn malformed_bodies_are_400_naming_the_field() {
     expect_invalid(&gw, b"{not json".to_vec(), None);
     expect_invalid(&gw, b"[1,2,3]".to_vec(), None);
     expect_invalid(&gw, b"".to_vec(), None);
-    expect_invalid(&gw, json!({"language": "python", "version": "3"}).to_string().into_bytes(), Some("files"));
-    expect_invalid(&gw, json!({"language": 3, "version": "3", "files": [{"content": "x"}]}).to_string().into_bytes(), Some("language"));
+    expect_invalid(
+        &gw,
+        json!({"language": "python", "version": "3"})
+            .to_string()
+            .into_bytes(),
+        Some("files"),
+    );
+    expect_invalid(
+        &gw,
+        json!({"language": 3, "version": "3", "files": [{"content": "x"}]})
+            .to_string()
+            .into_bytes(),
+        Some("language"),
+    );
     let mut bad_utf8 = br#"{"language":"python","version":"3","files":[{"content":""#.to_vec();
     bad_utf8.extend_from_slice(&[0xff, 0xfe]);
     bad_utf8.extend_from_slice(br#""}]}"#);
     expect_invalid(&gw, bad_utf8, None);
-    expect_invalid(&gw, piston("print(1)\u{0}").to_string().into_bytes(), Some("files[0].content"));
+    expect_invalid(
+        &gw,
+        piston("print(1)\u{0}").to_string().into_bytes(),
+        Some("files[0].content"),
+    );
     assert!(exec.requests().is_empty());
 }
 
 #[test]
 fn judge0_requests_with_invalid_base64_are_400() {
     let exec = MockExecutor::start();
-    let gw = TestGateway::builder().upstream(exec.addr).with("dialect", "kind = \"judge0\"").start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("dialect", "kind = \"judge0\"")
+        .start();
     let body = json!({"source_code": "%%%not base64%%%", "language_id": 71});
     let r = post(&gw.url("/submissions?base64_encoded=true&wait=true"), &body);
-    assert_eq!((r.status, r.code()), (400, "invalid_request".to_string()), "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "invalid_request".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
     assert_eq!(r.json()["error"]["field"], "source_code");
     assert!(exec.requests().is_empty());
 }
@@ -130,9 +181,17 @@ fn unknown_languages_pass_with_any_rules_or_are_refused_when_configured() {
     let gw = gateway(&exec);
     let body = json!({"language": "brainfuck", "version": "2", "files": [{"content": "+++"}]});
     assert_eq!(post(&gw.url("/api/v2/execute"), &body).status, 200);
-    let strict = TestGateway::builder().upstream(exec.addr).with("screen", "refuse_unknown_language = true").start();
+    let strict = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("screen", "refuse_unknown_language = true")
+        .start();
     let r = post(&strict.url("/api/v2/execute"), &body);
-    assert_eq!((r.status, r.code()), (403, "code_rejected".to_string()), "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "code_rejected".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
     assert_eq!(exec.requests().len(), 1);
 }
 
@@ -142,6 +201,10 @@ fn unknown_routes_are_404_json() {
     let gw = gateway(&exec);
     let r = get(&gw.url("/admin/secret"));
     assert_eq!((r.status, r.code()), (404, "unknown_route".to_string()));
-    assert!(r.json()["error"]["request_id"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(
+        r.json()["error"]["request_id"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+    );
     assert!(exec.requests().is_empty());
 }

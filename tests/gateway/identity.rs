@@ -8,7 +8,11 @@ use serde_json::json;
 const SECRET: &str = "0123456789abcdef0123456789abcdef-secret";
 
 fn execute(gw: &TestGateway, headers: &[(&str, &str)]) -> Reply {
-    post_with(&gw.url("/api/v2/execute"), piston("print(1)").to_string().into_bytes(), headers)
+    post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        headers,
+    )
 }
 
 fn sha256(key: &str) -> String {
@@ -16,11 +20,19 @@ fn sha256(key: &str) -> String {
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn token(claims: serde_json::Value) -> String {
-    encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap()
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -32,7 +44,10 @@ fn a_spoofed_forwarded_for_from_an_untrusted_peer_does_not_change_the_client_key
         assert_eq!(execute(&gw, &[("x-forwarded-for", &xff)]).status, 200);
     }
     let r = execute(&gw, &[("x-forwarded-for", "198.51.100.99")]);
-    assert_eq!(r.status, 429, "all four came from 127.0.0.1 whatever the header said");
+    assert_eq!(
+        r.status, 429,
+        "all four came from 127.0.0.1 whatever the header said"
+    );
     assert_eq!(exec.requests()[0].headers["x-forwarded-for"], "127.0.0.1");
 }
 
@@ -41,15 +56,25 @@ fn forwarded_for_from_a_trusted_proxy_names_the_rightmost_untrusted_hop() {
     let exec = MockExecutor::start();
     let gw = TestGateway::builder()
         .upstream(exec.addr)
-        .with("identity", "trusted_proxies = [\"127.0.0.1/32\", \"10.0.0.0/8\"]")
+        .with(
+            "identity",
+            "trusted_proxies = [\"127.0.0.1/32\", \"10.0.0.0/8\"]",
+        )
         .start();
     for i in 0..3 {
         // The leftmost value is attacker-controlled and changes every time.
         let xff = format!("6.6.6.{i}, 203.0.113.1, 10.0.0.5");
         assert_eq!(execute(&gw, &[("x-forwarded-for", &xff)]).status, 200);
     }
-    assert_eq!(execute(&gw, &[("x-forwarded-for", "7.7.7.7, 203.0.113.1")]).status, 429);
-    assert_eq!(execute(&gw, &[("x-forwarded-for", "203.0.113.2")]).status, 200, "another client has its own windows");
+    assert_eq!(
+        execute(&gw, &[("x-forwarded-for", "7.7.7.7, 203.0.113.1")]).status,
+        429
+    );
+    assert_eq!(
+        execute(&gw, &[("x-forwarded-for", "203.0.113.2")]).status,
+        200,
+        "another client has its own windows"
+    );
     assert_eq!(exec.requests()[0].headers["x-forwarded-for"], "203.0.113.1");
 }
 
@@ -58,17 +83,35 @@ fn api_keys_name_a_tier_and_bad_keys_are_401() {
     let exec = MockExecutor::start();
     let gw = TestGateway::builder()
         .upstream(exec.addr)
-        .raw(&format!("[[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"alice\"\ntier = \"free\"", sha256("alice-key-1")))
+        .raw(&format!(
+            "[[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"alice\"\ntier = \"free\"",
+            sha256("alice-key-1")
+        ))
         .start();
     for _ in 0..5 {
-        assert_eq!(execute(&gw, &[("authorization", "Bearer alice-key-1")]).status, 200, "free tier: burst 5");
+        assert_eq!(
+            execute(&gw, &[("authorization", "Bearer alice-key-1")]).status,
+            200,
+            "free tier: burst 5"
+        );
     }
     assert_eq!(execute(&gw, &[("x-api-key", "alice-key-1")]).status, 429);
     assert_eq!(exec.requests()[0].json()["run_timeout"], 10_000);
-    assert!(exec.requests()[0].headers.get("authorization").is_none(), "credentials stay at the gateway");
-    for bad in [("x-api-key", "wrong"), ("authorization", "Bearer wrong"), ("authorization", "Basic YTpi")] {
+    assert!(
+        exec.requests()[0].headers.get("authorization").is_none(),
+        "credentials stay at the gateway"
+    );
+    for bad in [
+        ("x-api-key", "wrong"),
+        ("authorization", "Bearer wrong"),
+        ("authorization", "Basic YTpi"),
+    ] {
         let r = execute(&gw, &[bad]);
-        assert_eq!((r.status, r.code()), (401, "unauthorized".to_string()), "{bad:?}");
+        assert_eq!(
+            (r.status, r.code()),
+            (401, "unauthorized".to_string()),
+            "{bad:?}"
+        );
     }
 }
 
@@ -82,16 +125,34 @@ fn jwts_are_verified_for_signature_expiry_and_tier() {
     let good = token(json!({"uid": "u1", "plan": "paid", "exp": now() + 600}));
     let r = execute(&gw, &[("authorization", &format!("Bearer {good}"))]);
     assert_eq!(r.status, 200);
-    assert_eq!(exec.requests()[0].json()["run_timeout"], 30_000, "paid tier clamp");
+    assert_eq!(
+        exec.requests()[0].json()["run_timeout"],
+        30_000,
+        "paid tier clamp"
+    );
 
     let expired = token(json!({"uid": "u1", "plan": "paid", "exp": now() - 600}));
     let r = execute(&gw, &[("authorization", &format!("Bearer {expired}"))]);
-    assert_eq!((r.status, r.json()["error"]["message"].clone()), (401, "token expired".into()));
+    assert_eq!(
+        (r.status, r.json()["error"]["message"].clone()),
+        (401, "token expired".into())
+    );
 
-    let forged = encode(&Header::default(), &json!({"uid": "u1", "plan": "paid", "exp": now() + 600}), &EncodingKey::from_secret(b"another-secret-another-secret-xx")).unwrap();
-    assert_eq!(execute(&gw, &[("authorization", &format!("Bearer {forged}"))]).status, 401);
+    let forged = encode(
+        &Header::default(),
+        &json!({"uid": "u1", "plan": "paid", "exp": now() + 600}),
+        &EncodingKey::from_secret(b"another-secret-another-secret-xx"),
+    )
+    .unwrap();
+    assert_eq!(
+        execute(&gw, &[("authorization", &format!("Bearer {forged}"))]).status,
+        401
+    );
 
     let unknown_tier = token(json!({"uid": "u1", "plan": "platinum", "exp": now() + 600}));
-    assert_eq!(execute(&gw, &[("authorization", &format!("Bearer {unknown_tier}"))]).status, 401);
+    assert_eq!(
+        execute(&gw, &[("authorization", &format!("Bearer {unknown_tier}"))]).status,
+        401
+    );
     assert_eq!(exec.requests().len(), 1, "only the valid token got through");
 }

@@ -8,11 +8,17 @@ use std::time::Duration;
 
 /// A gateway that believes X-Forwarded-For from the test client, so tests can speak for any address.
 fn builder(exec: &MockExecutor) -> crate::support::gateway::GatewayBuilder {
-    TestGateway::builder().upstream(exec.addr).with("identity", "trusted_proxies = [\"127.0.0.1/32\"]")
+    TestGateway::builder()
+        .upstream(exec.addr)
+        .with("identity", "trusted_proxies = [\"127.0.0.1/32\"]")
 }
 
 fn from(gw: &TestGateway, ip: &str) -> Reply {
-    post_with(&gw.url("/api/v2/execute"), piston("print(1)").to_string().into_bytes(), &[("x-forwarded-for", ip)])
+    post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        &[("x-forwarded-for", ip)],
+    )
 }
 
 fn blocked(r: &Reply, reason: &str) {
@@ -28,12 +34,18 @@ fn deny_lists_inline_and_from_files_refuse_and_allow_beats_deny() {
         .with("ip_policy", "deny = [\"198.51.100.0/24\"]")
         .with("ip_policy", "allow = [\"198.51.100.7\"]")
         .with("ip_policy", "deny_files = [\"deny.txt\"]")
-        .file("deny.txt", "# abusers\n203.0.113.0/28   # a /28\n\n2001:db8::/32\n")
+        .file(
+            "deny.txt",
+            "# abusers\n203.0.113.0/28   # a /28\n\n2001:db8::/32\n",
+        )
         .start();
     blocked(&from(&gw, "198.51.100.8"), "deny_list");
     blocked(&from(&gw, "203.0.113.3"), "deny_list");
     let text = String::from_utf8_lossy(&from(&gw, "203.0.113.4").body).to_string();
-    assert!(!text.contains("203.0.113.0/28"), "list contents are never shown");
+    assert!(
+        !text.contains("203.0.113.0/28"),
+        "list contents are never shown"
+    );
     assert_eq!(from(&gw, "198.51.100.7").status, 200, "allow beats deny");
     assert_eq!(from(&gw, "192.0.2.1").status, 200);
     assert_eq!(exec.requests().len(), 2);
@@ -46,8 +58,14 @@ fn a_bad_line_in_a_list_file_is_a_config_error_naming_file_and_line() {
     let cfg = dir.path().join("execgate.toml");
     std::fs::write(&cfg, "[ip_policy]\ndeny_files = [\"deny.txt\"]\n").unwrap();
     let err = execgate::config::load(&cfg).unwrap_err().to_string();
-    assert!(err.contains("execgate.toml:2: ip_policy.deny_files[0]: "), "{err}");
-    assert!(err.contains("deny.txt:2: invalid CIDR or address \"not-an-ip\""), "{err}");
+    assert!(
+        err.contains("execgate.toml:2: ip_policy.deny_files[0]: "),
+        "{err}"
+    );
+    assert!(
+        err.contains("deny.txt:2: invalid CIDR or address \"not-an-ip\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -55,9 +73,15 @@ fn geoip_country_and_asn_rules_use_the_configured_databases() {
     let exec = MockExecutor::start();
     let countries = mmdb::write(
         "GeoLite2-Country",
-        &[("203.0.113.0".parse().unwrap(), 24, mmdb::country("XX")), ("192.0.2.0".parse().unwrap(), 24, mmdb::country("DE"))],
+        &[
+            ("203.0.113.0".parse().unwrap(), 24, mmdb::country("XX")),
+            ("192.0.2.0".parse().unwrap(), 24, mmdb::country("DE")),
+        ],
     );
-    let asns = mmdb::write("GeoLite2-ASN", &[("198.51.100.0".parse().unwrap(), 24, mmdb::asn(64500))]);
+    let asns = mmdb::write(
+        "GeoLite2-ASN",
+        &[("198.51.100.0".parse().unwrap(), 24, mmdb::asn(64500))],
+    );
     let gw = builder(&exec)
         .file("country.mmdb", countries)
         .file("asn.mmdb", asns)
@@ -87,9 +111,16 @@ fn blocklist_entries_take_effect_on_the_next_request_and_expire() {
     let r = from(&gw, "192.0.2.50");
     blocked(&r, "blocklist");
     assert_eq!(r.json()["error"]["detail"], "manual");
-    assert!(!String::from_utf8_lossy(&r.body).contains("probing"), "the reason text stays private");
+    assert!(
+        !String::from_utf8_lossy(&r.body).contains("probing"),
+        "the reason text stays private"
+    );
     gw.blocks().add(block("198.51.100.0/24")).unwrap();
     blocked(&from(&gw, "198.51.100.77"), "blocklist");
     gw.clock.advance(Duration::from_secs(3601));
-    assert_eq!(from(&gw, "192.0.2.50").status, 200, "expired entries no longer apply");
+    assert_eq!(
+        from(&gw, "192.0.2.50").status,
+        200,
+        "expired entries no longer apply"
+    );
 }

@@ -27,9 +27,20 @@ fn the_fourth_anonymous_execution_in_ten_seconds_is_refused_with_headers() {
     let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=10).contains(&retry), "retry-after {retry}");
     assert_eq!(refused.json()["error"]["retry_after"], retry);
-    assert!(refused.header("ratelimit").unwrap().starts_with("\"burst\";r=0;t="), "{:?}", refused.header("ratelimit"));
+    assert!(
+        refused
+            .header("ratelimit")
+            .unwrap()
+            .starts_with("\"burst\";r=0;t="),
+        "{:?}",
+        refused.header("ratelimit")
+    );
     assert!(refused.header("ratelimit-policy").is_some());
-    assert_eq!(exec.requests().len(), 3, "the refused request never reached the executor");
+    assert_eq!(
+        exec.requests().len(),
+        3,
+        "the refused request never reached the executor"
+    );
 
     gw.clock.advance(Duration::from_secs(retry));
     assert_eq!(execute(&gw).status, 200, "the window refills with time");
@@ -45,28 +56,48 @@ fn a_request_refused_by_one_window_takes_nothing_from_the_others() {
     assert_eq!(execute(&gw).status, 200);
     for _ in 0..5 {
         let r = execute(&gw);
-        assert_eq!((r.status, r.json()["error"]["window"].clone()), (429, "burst".into()));
+        assert_eq!(
+            (r.status, r.json()["error"]["window"].clone()),
+            (429, "burst".into())
+        );
     }
     for _ in 0..2 {
         gw.clock.advance(Duration::from_secs(10));
-        assert_eq!(execute(&gw).status, 200, "burst refusals did not eat the hourly quota");
+        assert_eq!(
+            execute(&gw).status,
+            200,
+            "burst refusals did not eat the hourly quota"
+        );
     }
     gw.clock.advance(Duration::from_secs(10));
     let r = execute(&gw);
-    assert_eq!((r.status, r.json()["error"]["window"].clone()), (429, "hourly".into()));
+    assert_eq!(
+        (r.status, r.json()["error"]["window"].clone()),
+        (429, "hourly".into())
+    );
 }
 
 #[test]
 fn passthrough_routes_do_not_count_against_execution_quota_but_have_a_light_limit() {
     let exec = MockExecutor::start();
-    let gw = TestGateway::builder().upstream(exec.addr).with("limits", "passthrough = \"5/1m\"").start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("limits", "passthrough = \"5/1m\"")
+        .start();
     for _ in 0..5 {
         assert_eq!(get(&gw.url("/api/v2/runtimes")).status, 200);
     }
     let light = get(&gw.url("/api/v2/runtimes"));
-    assert_eq!((light.status, light.json()["error"]["window"].clone()), (429, "passthrough".into()));
+    assert_eq!(
+        (light.status, light.json()["error"]["window"].clone()),
+        (429, "passthrough".into())
+    );
     for _ in 0..3 {
-        assert_eq!(execute(&gw).status, 200, "executions still have their full burst");
+        assert_eq!(
+            execute(&gw).status,
+            200,
+            "executions still have their full burst"
+        );
     }
 }
 
@@ -81,11 +112,26 @@ fn operators_can_add_tiers_and_keys_name_them() {
             "[[identity.api_keys]]\nsha256 = \"{hash}\"\nclient = \"team\"\ntier = \"team\"\n\n[tiers.team]\nwindows = [{{ name = \"minute\", rate = \"2/1m\" }}]\nrun_time = \"2s\""
         ))
         .start();
-    let call = || post_with(&gw.url("/api/v2/execute"), piston("print(1)").to_string().into_bytes(), &[("x-api-key", key)]);
+    let call = || {
+        post_with(
+            &gw.url("/api/v2/execute"),
+            piston("print(1)").to_string().into_bytes(),
+            &[("x-api-key", key)],
+        )
+    };
     assert_eq!(call().status, 200);
-    assert_eq!(call().header("ratelimit-policy").as_deref(), Some("\"minute\";q=2;w=60"));
+    assert_eq!(
+        call().header("ratelimit-policy").as_deref(),
+        Some("\"minute\";q=2;w=60")
+    );
     let third = call();
-    assert_eq!((third.status, third.json()["error"]["window"].clone()), (429, "minute".into()));
+    assert_eq!(
+        (third.status, third.json()["error"]["window"].clone()),
+        (429, "minute".into())
+    );
     let forwarded = exec.requests()[0].json();
-    assert_eq!(forwarded["run_timeout"], 2000, "the custom tier's run time is the clamp: {forwarded}");
+    assert_eq!(
+        forwarded["run_timeout"], 2000,
+        "the custom tier's run time is the clamp: {forwarded}"
+    );
 }

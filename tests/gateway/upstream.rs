@@ -5,10 +5,19 @@ use std::time::Duration;
 
 #[test]
 fn an_executor_that_is_down_is_503() {
-    let gw = TestGateway::builder().upstream(MockExecutor::dead_address()).start();
+    let gw = TestGateway::builder()
+        .upstream(MockExecutor::dead_address())
+        .start();
     let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
-    assert_eq!((r.status, r.code()), (503, "upstream_unavailable".to_string()), "{}", String::from_utf8_lossy(&r.body));
-    eventually("readyz reports the executor down", || get(&gw.admin_url("/readyz")).status == 503);
+    assert_eq!(
+        (r.status, r.code()),
+        (503, "upstream_unavailable".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    eventually("readyz reports the executor down", || {
+        get(&gw.admin_url("/readyz")).status == 503
+    });
 }
 
 #[test]
@@ -16,7 +25,12 @@ fn a_slow_executor_is_504() {
     let exec = MockExecutor::with(Behaviour::Slow(Duration::from_secs(3)));
     let gw = TestGateway::builder().upstream(exec.addr).start();
     let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
-    assert_eq!((r.status, r.code()), (504, "upstream_timeout".to_string()), "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        (r.status, r.code()),
+        (504, "upstream_timeout".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
 }
 
 #[test]
@@ -29,7 +43,12 @@ fn an_executor_answering_non_json_is_502() {
     });
     let gw = TestGateway::builder().upstream(exec.addr).start();
     let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
-    assert_eq!((r.status, r.code()), (502, "upstream_error".to_string()), "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        (r.status, r.code()),
+        (502, "upstream_error".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
     assert!(!String::from_utf8_lossy(&r.body).contains("oops"));
 }
 
@@ -43,27 +62,46 @@ fn json_that_does_not_parse_is_replaced_by_an_error_body() {
     });
     let gw = TestGateway::builder().upstream(exec.addr).start();
     let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
-    assert_eq!(r.code(), "upstream_error", "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.code(),
+        "upstream_error",
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
 }
 
 #[test]
 fn secrets_in_program_output_are_redacted() {
-    let exec = MockExecutor::with(Behaviour::Piston { stdout: "token tok_abcdefgh12345678 here\n".into() });
+    let exec = MockExecutor::with(Behaviour::Piston {
+        stdout: "token tok_abcdefgh12345678 here\n".into(),
+    });
     let gw = TestGateway::builder().upstream(exec.addr).start();
     let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
     assert_eq!(r.status, 200);
     let stdout = r.json()["run"]["stdout"].as_str().unwrap().to_string();
     assert!(stdout.contains("[REDACTED:test-token]"), "{stdout}");
     assert!(!stdout.contains("tok_abcdefgh12345678"));
-    assert!(r.header("content-length").is_none() || r.header("content-length").unwrap().parse::<usize>().unwrap() == r.body.len());
+    assert!(
+        r.header("content-length").is_none()
+            || r.header("content-length")
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+                == r.body.len()
+    );
 }
 
 #[test]
 fn output_over_the_tier_cap_is_truncated() {
-    let exec = MockExecutor::with(Behaviour::Piston { stdout: "y".repeat(300 << 10) });
+    let exec = MockExecutor::with(Behaviour::Piston {
+        stdout: "y".repeat(300 << 10),
+    });
     let gw = TestGateway::builder().upstream(exec.addr).start();
     let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
     assert_eq!(r.status, 200);
     let stdout = r.json()["run"]["stdout"].as_str().unwrap().len();
-    assert!(stdout <= (100 << 10) + 200, "stdout cut to the 100 KB cap, got {stdout}");
+    assert!(
+        stdout <= (100 << 10) + 200,
+        "stdout cut to the 100 KB cap, got {stdout}"
+    );
 }

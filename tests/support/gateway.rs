@@ -44,7 +44,10 @@ pub struct GatewayBuilder {
 impl GatewayBuilder {
     /// Adds `line` to `[section]`.
     pub fn with(mut self, section: &str, line: &str) -> Self {
-        self.sections.entry(section.to_string()).or_default().push(line.to_string());
+        self.sections
+            .entry(section.to_string())
+            .or_default()
+            .push(line.to_string());
         self
     }
 
@@ -102,11 +105,21 @@ impl GatewayBuilder {
         let text = self.config_text();
         let path = dir.path().join("execgate.toml");
         std::fs::write(&path, &text).unwrap();
-        let settings = config::load(&path).unwrap_or_else(|e| panic!("test config invalid: {e}\n{text}"));
+        let settings =
+            config::load(&path).unwrap_or_else(|e| panic!("test config invalid: {e}\n{text}"));
         let clock = ManualClock::default();
-        let opts = Options { clock: Arc::new(clock.clone()), unix_signals: false, reload_triggers: false };
+        let opts = Options {
+            clock: Arc::new(clock.clone()),
+            unix_signals: false,
+            reload_triggers: false,
+        };
         let running = server::start(&settings, opts).unwrap();
-        TestGateway { running: Some(running), clock, dir, config_path: path }
+        TestGateway {
+            running: Some(running),
+            clock,
+            dir,
+            config_path: path,
+        }
     }
 }
 
@@ -121,19 +134,23 @@ pub struct TestGateway {
 impl TestGateway {
     /// A builder with test defaults: ephemeral ports, short timeouts, test rules.
     pub fn builder() -> GatewayBuilder {
-        GatewayBuilder { sections: BTreeMap::new(), raw: Vec::new(), files: Vec::new() }
-            .with("server", "listen = \"127.0.0.1:0\"")
-            .with("server", "admin_listen = \"127.0.0.1:0\"")
-            .with("server", "threads = 1")
-            .with("server", "header_timeout = \"1s\"")
-            .with("server", "body_timeout = \"1s\"")
-            .with("upstream", "connect_timeout = \"500ms\"")
-            .with("upstream", "read_timeout = \"1s\"")
-            .with("upstream", "total_timeout = \"2s\"")
-            .with("upstream", "health_check_interval = \"1s\"")
-            .with("rules", "screen = [\"screen\"]")
-            .with("rules", "output = [\"output.toml\"]")
-            .with("rules", "watch = false")
+        GatewayBuilder {
+            sections: BTreeMap::new(),
+            raw: Vec::new(),
+            files: Vec::new(),
+        }
+        .with("server", "listen = \"127.0.0.1:0\"")
+        .with("server", "admin_listen = \"127.0.0.1:0\"")
+        .with("server", "threads = 1")
+        .with("server", "header_timeout = \"1s\"")
+        .with("server", "body_timeout = \"1s\"")
+        .with("upstream", "connect_timeout = \"500ms\"")
+        .with("upstream", "read_timeout = \"1s\"")
+        .with("upstream", "total_timeout = \"2s\"")
+        .with("upstream", "health_check_interval = \"1s\"")
+        .with("rules", "screen = [\"screen\"]")
+        .with("rules", "output = [\"output.toml\"]")
+        .with("rules", "watch = false")
     }
 
     fn running(&self) -> &Running {

@@ -22,24 +22,36 @@ impl Reply {
 
     /// The `error.code` of a refusal.
     pub fn code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or_default().to_string()
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
     }
 }
 
 fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 fn read(resp: reqwest::blocking::Response) -> Reply {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.bytes().unwrap().to_vec();
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// `GET url`.
@@ -54,7 +66,10 @@ pub fn post(url: &str, body: &serde_json::Value) -> Reply {
 
 /// `POST url` with raw bytes and extra headers.
 pub fn post_with(url: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Reply {
-    let mut req = client().post(url).header("content-type", "application/json").body(body);
+    let mut req = client()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -91,12 +106,17 @@ pub fn read_response(s: &mut TcpStream) -> (u16, String) {
 fn complete(out: &[u8]) -> Option<(u16, String)> {
     let text = String::from_utf8_lossy(out).to_string();
     let (head, body) = text.split_once("\r\n\r\n")?;
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().ok()))??;
+    let len: usize = head.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix("content-length:")
+            .map(|v| v.trim().parse().ok())
+    })??;
     (body.len() >= len).then(|| (status_of(&text), text.clone()))
 }
 
 fn status_of(text: &str) -> u16 {
-    text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }

@@ -110,9 +110,15 @@ pub fn write(database_type: &str, networks: &[(Ipv4Addr, u8, Value)]) -> Vec<u8>
         ("binary_format_minor_version".into(), Value::U16(0)),
         ("build_epoch".into(), Value::U64(1_700_000_000)),
         ("database_type".into(), Value::Str(database_type.into())),
-        ("description".into(), Value::Map(vec![("en".into(), Value::Str("test".into()))])),
+        (
+            "description".into(),
+            Value::Map(vec![("en".into(), Value::Str("test".into()))]),
+        ),
         ("ip_version".into(), Value::U16(4)),
-        ("languages".into(), Value::Array(vec![Value::Str("en".into())])),
+        (
+            "languages".into(),
+            Value::Array(vec![Value::Str("en".into())]),
+        ),
         ("node_count".into(), Value::U32(count)),
         ("record_size".into(), Value::U16(24)),
     ])
@@ -122,10 +128,16 @@ pub fn write(database_type: &str, networks: &[(Ipv4Addr, u8, Value)]) -> Vec<u8>
 
 /// A country record.
 pub fn country(iso: &str) -> Value {
-    Value::Map(vec![("country".into(), Value::Map(vec![("iso_code".into(), Value::Str(iso.into()))]))])
+    Value::Map(vec![(
+        "country".into(),
+        Value::Map(vec![("iso_code".into(), Value::Str(iso.into()))]),
+    )])
 }
 
 /// An ASN record.
 pub fn asn(number: u32) -> Value {
-    Value::Map(vec![("autonomous_system_number".into(), Value::U32(number))])
+    Value::Map(vec![(
+        "autonomous_system_number".into(),
+        Value::U32(number),
+    )])
 }

@@ -32,7 +32,12 @@ pub enum Behaviour {
     /// A Piston-style result whose stdout is the given text.
     Piston { stdout: String },
     /// This status, content type and body, verbatim.
-    Raw { status: u16, content_type: String, body: Vec<u8>, extra: Vec<(String, String)> },
+    Raw {
+        status: u16,
+        content_type: String,
+        body: Vec<u8>,
+        extra: Vec<(String, String)>,
+    },
     /// Wait this long before answering like `Piston`.
     Slow(Duration),
 }
@@ -53,18 +58,33 @@ pub struct MockExecutor {
 impl MockExecutor {
     /// Starts a mock that answers like Piston with stdout "hi\n".
     pub fn start() -> Self {
-        Self::with(Behaviour::Piston { stdout: "hi\n".into() })
+        Self::with(Behaviour::Piston {
+            stdout: "hi\n".into(),
+        })
     }
 
     /// Starts a mock with `behaviour`.
     pub fn with(behaviour: Behaviour) -> Self {
-        let state = State { seen: Arc::default(), behaviour: Arc::new(Mutex::new(behaviour)) };
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let state = State {
+            seen: Arc::default(),
+            behaviour: Arc::new(Mutex::new(behaviour)),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
         let addr = listener.local_addr().unwrap();
         let app = Router::new().fallback(handle).with_state(state.clone());
         runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { addr, state, _runtime: runtime }
+        Self {
+            addr,
+            state,
+            _runtime: runtime,
+        }
     }
 
     /// An address where nothing listens (an executor that is down).
@@ -112,11 +132,20 @@ async fn handle(
             tokio::time::sleep(wait).await;
             piston("slow\n")
         }
-        Behaviour::Raw { status, content_type, body, extra } => {
+        Behaviour::Raw {
+            status,
+            content_type,
+            body,
+            extra,
+        } => {
             let mut resp = (StatusCode::from_u16(status).unwrap(), body).into_response();
-            resp.headers_mut().insert("content-type", content_type.parse().unwrap());
+            resp.headers_mut()
+                .insert("content-type", content_type.parse().unwrap());
             for (k, v) in extra {
-                resp.headers_mut().insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+                resp.headers_mut().insert(
+                    axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
             }
             resp
         }
@@ -125,7 +154,9 @@ async fn handle(
 
 fn piston(stdout: &str) -> Response {
     let mut resp = axum::Json(piston_result(stdout)).into_response();
-    resp.headers_mut().insert("server", "piston-mock/1.0".parse().unwrap());
-    resp.headers_mut().insert("x-powered-by", "Express".parse().unwrap());
+    resp.headers_mut()
+        .insert("server", "piston-mock/1.0".parse().unwrap());
+    resp.headers_mut()
+        .insert("x-powered-by", "Express".parse().unwrap());
     resp
 }
