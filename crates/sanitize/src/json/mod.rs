@@ -140,10 +140,10 @@ impl<'a> Job<'a> {
                 segments,
                 &mut String::new(),
                 &mut |path, value| {
-                    if let Value::String(s) = value {
-                        if let Some(new) = self.field(spec, path, s) {
-                            *s = new;
-                        }
+                    if let Value::String(s) = value
+                        && let Some(new) = self.field(spec, path, s)
+                    {
+                        *s = new;
                     }
                 },
             );

@@ -117,27 +117,23 @@ impl<'a> Checker<'a> {
         let keywords_ok = self.keywords(&raw.id, &raw.keywords, raw.scope);
         let regex = self.regex(&raw.id, "regex", &raw.regex);
         let allow = self.allow_list(&raw.id, &raw.allow);
-        if let Some(re) = &regex {
-            if raw.secret_group >= re.captures_len() {
-                self.fail(
-                    &raw.id,
-                    format!(
-                        "secret_group: the regex has no group {} (it has {})",
-                        raw.secret_group,
-                        re.captures_len() - 1
-                    ),
-                );
-                return None;
-            }
+        if let Some(re) = &regex
+            && raw.secret_group >= re.captures_len()
+        {
+            let reason = format!(
+                "secret_group: the regex has no group {} (it has {})",
+                raw.secret_group,
+                re.captures_len() - 1
+            );
+            self.fail(&raw.id, reason);
+            return None;
         }
-        if let Some(e) = raw.min_entropy {
-            if !(0.0..=8.0).contains(&e) {
-                self.fail(
-                    &raw.id,
-                    "min_entropy: must be between 0 and 8 bits per byte",
-                );
-                return None;
-            }
+        if raw.min_entropy.is_some_and(|e| !(0.0..=8.0).contains(&e)) {
+            self.fail(
+                &raw.id,
+                "min_entropy: must be between 0 and 8 bits per byte",
+            );
+            return None;
         }
         let (regex, allow) = (regex?, allow?);
         (id_ok && keywords_ok).then(|| {
