@@ -39,13 +39,16 @@ fn python_of_size(bytes: usize) -> String {
     if bytes < UNIT.len() {
         out = "import math\nvalues = [math.sqrt(i) for i in range(10)]\nprint(sum(values), max(values))\nprint('done')\n".repeat(bytes / 100 + 1);
         out.truncate(bytes.max(1));
-        out = out.rsplit_once('\n').map_or(out.clone(), |(a, _)| format!("{a}\n"));
+        out = out
+            .rsplit_once('\n')
+            .map_or(out.clone(), |(a, _)| format!("{a}\n"));
     }
     out
 }
 
 fn rules() -> RuleSet {
-    RuleSet::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/screen")]).expect("shipped rules")
+    RuleSet::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/screen")])
+        .expect("shipped rules")
 }
 
 fn corpus_files() -> Vec<Vec<u8>> {
@@ -57,7 +60,10 @@ fn corpus_files() -> Vec<Vec<u8>> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     files.sort();
-    files.into_iter().filter_map(|p| std::fs::read(p).ok()).collect()
+    files
+        .into_iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .collect()
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -84,11 +90,20 @@ fn sizes(c: &mut Criterion) {
         let code = python_of_size(size);
         group.throughput(Throughput::Bytes(code.len() as u64));
         group.bench_with_input(BenchmarkId::new("screen", name), &code, |b, code| {
-            b.iter(|| screen(&rules, Some(Language::Python), black_box(code.as_bytes()), &policy))
+            b.iter(|| {
+                screen(
+                    &rules,
+                    Some(Language::Python),
+                    black_box(code.as_bytes()),
+                    &policy,
+                )
+            })
         });
-        group.bench_with_input(BenchmarkId::new("parse_baseline", name), &code, |b, code| {
-            b.iter(|| parse(black_box(code), Mode::Module, "<b>").is_ok())
-        });
+        group.bench_with_input(
+            BenchmarkId::new("parse_baseline", name),
+            &code,
+            |b, code| b.iter(|| parse(black_box(code), Mode::Module, "<b>").is_ok()),
+        );
     }
     group.finish();
 }
@@ -103,12 +118,22 @@ fn corpus(c: &mut Criterion) {
     let policy = ScreenPolicy::default();
     let total: usize = files.iter().map(Vec::len).sum();
     let mut group = c.benchmark_group("corpus");
-    group.throughput(Throughput::Bytes(total as u64)).sample_size(10);
+    group
+        .throughput(Throughput::Bytes(total as u64))
+        .sample_size(10);
     group.bench_function("screen", |b| {
-        b.iter(|| files.iter().for_each(|f| drop(screen(&rules, Some(Language::Python), f, &policy))))
+        b.iter(|| {
+            files
+                .iter()
+                .for_each(|f| drop(screen(&rules, Some(Language::Python), f, &policy)))
+        })
     });
     group.bench_function("parse_baseline", |b| {
-        b.iter(|| files.iter().for_each(|f| drop(parse(&String::from_utf8_lossy(f), Mode::Module, "<b>"))))
+        b.iter(|| {
+            files
+                .iter()
+                .for_each(|f| drop(parse(&String::from_utf8_lossy(f), Mode::Module, "<b>")))
+        })
     });
     group.finish();
 }
@@ -118,17 +143,39 @@ fn ratios() {
     let rules = rules();
     let policy = ScreenPolicy::default();
     println!("\nscreening vs rustpython parse alone (medians, same run):");
-    for (name, size, iterations) in [("200B", 200, 2_000), ("2KB", 2 << 10, 1_000), ("100KB", 100 << 10, 50)] {
+    for (name, size, iterations) in [
+        ("200B", 200, 2_000),
+        ("2KB", 2 << 10, 1_000),
+        ("100KB", 100 << 10, 50),
+    ] {
         let code = python_of_size(size);
-        let s = time(iterations, || drop(screen(&rules, Some(Language::Python), code.as_bytes(), &policy)));
+        let s = time(iterations, || {
+            drop(screen(
+                &rules,
+                Some(Language::Python),
+                code.as_bytes(),
+                &policy,
+            ))
+        });
         let p = time(iterations, || drop(parse(&code, Mode::Module, "<b>")));
-        println!("  {name:>6}: screen {s:>10.1?}  parse {p:>10.1?}  ratio {:.2}", s.as_secs_f64() / p.as_secs_f64());
+        println!(
+            "  {name:>6}: screen {s:>10.1?}  parse {p:>10.1?}  ratio {:.2}",
+            s.as_secs_f64() / p.as_secs_f64()
+        );
     }
     let files = corpus_files();
     if !files.is_empty() {
         let total: usize = files.iter().map(Vec::len).sum();
-        let s = time(5, || files.iter().for_each(|f| drop(screen(&rules, Some(Language::Python), f, &policy))));
-        let p = time(5, || files.iter().for_each(|f| drop(parse(&String::from_utf8_lossy(f), Mode::Module, "<b>"))));
+        let s = time(5, || {
+            files
+                .iter()
+                .for_each(|f| drop(screen(&rules, Some(Language::Python), f, &policy)))
+        });
+        let p = time(5, || {
+            files
+                .iter()
+                .for_each(|f| drop(parse(&String::from_utf8_lossy(f), Mode::Module, "<b>")))
+        });
         let mbs = |d: Duration| total as f64 / d.as_secs_f64() / 1e6;
         println!(
             "  corpus ({} files, {total} B): screen {:.1} MB/s  parse {:.1} MB/s  ratio {:.2}",

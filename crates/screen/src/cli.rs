@@ -69,7 +69,10 @@ pub fn scan(args: &ScanArgs) -> i32 {
         },
         None => None,
     };
-    let policy = ScreenPolicy { detection_only: args.detection_only, ..ScreenPolicy::default() };
+    let policy = ScreenPolicy {
+        detection_only: args.detection_only,
+        ..ScreenPolicy::default()
+    };
     let mut reports = Vec::new();
     let mut failed = false;
     for file in &args.files {
@@ -77,7 +80,10 @@ pub fn scan(args: &ScanArgs) -> i32 {
             Ok(code) => {
                 let language = forced.or_else(|| Language::from_extension(file));
                 let verdict = screen(&rules, language, &code, &policy);
-                reports.push(FileReport { file: file.display().to_string(), verdict });
+                reports.push(FileReport {
+                    file: file.display().to_string(),
+                    verdict,
+                });
             }
             Err(e) => {
                 eprintln!("execgate scan: {}: {e}", file.display());

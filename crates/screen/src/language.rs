@@ -117,9 +117,18 @@ mod tests {
 
     #[test]
     fn extensions_resolve() {
-        assert_eq!(Language::from_extension(Path::new("a/b.PY")), Some(Language::Python));
-        assert_eq!(Language::from_extension(Path::new("x.mjs")), Some(Language::Javascript));
-        assert_eq!(Language::from_extension(Path::new("x.hpp")), Some(Language::Cpp));
+        assert_eq!(
+            Language::from_extension(Path::new("a/b.PY")),
+            Some(Language::Python)
+        );
+        assert_eq!(
+            Language::from_extension(Path::new("x.mjs")),
+            Some(Language::Javascript)
+        );
+        assert_eq!(
+            Language::from_extension(Path::new("x.hpp")),
+            Some(Language::Cpp)
+        );
         assert_eq!(Language::from_extension(Path::new("Makefile")), None);
         assert_eq!(Language::Cpp.to_string(), "cpp");
     }

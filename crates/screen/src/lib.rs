@@ -25,7 +25,9 @@ mod verdict;
 pub use facts::{Anomaly, Heuristic};
 pub use language::Language;
 pub use rules::{Rule, RuleError, RuleSet};
-pub use verdict::{Finding, ScreenPolicy, SeverityPoints, UNKNOWN_LANGUAGE_RULE, UNPARSABLE_RULE, Verdict};
+pub use verdict::{
+    Finding, ScreenPolicy, SeverityPoints, UNKNOWN_LANGUAGE_RULE, UNPARSABLE_RULE, Verdict,
+};
 
 use facts::{Fact, FactKind};
 use position::LineIndex;
@@ -37,7 +39,12 @@ use verdict::PolicyRefusal;
 /// Total and panic-free on any bytes. Python analysis runs on dedicated threads
 /// with a large stack, so this may be called from any thread (it blocks for at
 /// most about `policy.analysis_timeout`; call it from `spawn_blocking` in async code).
-pub fn screen(rules: &RuleSet, language: Option<Language>, code: &[u8], policy: &ScreenPolicy) -> Verdict {
+pub fn screen(
+    rules: &RuleSet,
+    language: Option<Language>,
+    code: &[u8],
+    policy: &ScreenPolicy,
+) -> Verdict {
     let started = Instant::now();
     let python = language == Some(Language::Python);
     let source = source::decode(code, python);
@@ -45,7 +52,10 @@ pub fn screen(rules: &RuleSet, language: Option<Language>, code: &[u8], policy: 
     let mut facts: Vec<Fact> = source
         .anomalies
         .iter()
-        .map(|(a, at)| Fact { kind: FactKind::Anomaly(*a), pos: lines.pos(&source.text, *at) })
+        .map(|(a, at)| Fact {
+            kind: FactKind::Anomaly(*a),
+            pos: lines.pos(&source.text, *at),
+        })
         .collect();
     let mut parse_error = None;
     if python {
@@ -54,7 +64,8 @@ pub fn screen(rules: &RuleSet, language: Option<Language>, code: &[u8], policy: 
         } else {
             python::Depth::Tree
         };
-        let analysis = python::analyse_bounded(source.text.clone(), depth, policy.analysis_timeout.get());
+        let analysis =
+            python::analyse_bounded(source.text.clone(), depth, policy.analysis_timeout.get());
         facts.extend(analysis.facts);
         parse_error = analysis.parse_error;
     }
@@ -70,5 +81,11 @@ pub fn screen(rules: &RuleSet, language: Option<Language>, code: &[u8], policy: 
         None
     };
     let (refused, score, findings) = verdict::assemble(rules, hits, policy, refusal);
-    Verdict { refused, score, findings, elapsed: started.elapsed(), parse_error }
+    Verdict {
+        refused,
+        score,
+        findings,
+        elapsed: started.elapsed(),
+        parse_error,
+    }
 }

@@ -28,7 +28,11 @@ impl LineIndex {
                 text.as_bytes().get(s..end).is_some_and(|b| b.is_ascii())
             })
             .collect();
-        Self { starts, ascii, last: Cell::new((usize::MAX, 0, 0)) }
+        Self {
+            starts,
+            ascii,
+            last: Cell::new((usize::MAX, 0, 0)),
+        }
     }
 
     /// The position of byte `offset` in `text` (the text given to `new`).
@@ -44,12 +48,19 @@ impl LineIndex {
         } else {
             self.char_column(text, line, start, offset)
         };
-        Pos { line: saturate(line + 1), column: saturate(column) }
+        Pos {
+            line: saturate(line + 1),
+            column: saturate(column),
+        }
     }
 
     fn char_column(&self, text: &str, line: usize, start: usize, offset: usize) -> usize {
         let (last_line, last_offset, last_column) = self.last.get();
-        let (from, base) = if last_line == line && last_offset <= offset { (last_offset, last_column) } else { (start, 0) };
+        let (from, base) = if last_line == line && last_offset <= offset {
+            (last_offset, last_column)
+        } else {
+            (start, 0)
+        };
         let column = base + text.get(from..offset).map_or(0, |s| s.chars().count());
         self.last.set((line, offset, column));
         column

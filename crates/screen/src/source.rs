@@ -69,13 +69,16 @@ fn find_cookie(body: &[u8]) -> Option<(Cookie, usize)> {
     let mut start = 0;
     for _ in 0..2 {
         let rest = body.get(start..)?;
-        let len = rest.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(rest.len());
+        let len = rest
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .unwrap_or(rest.len());
         let line = &rest[..len];
         if let Some(name) = cookie_name(line) {
             return Some((classify(&name), start));
         }
         // PEP 263: only a comment or blank line may precede the cookie line.
-        let trimmed = line.iter().skip_while(|b| b" \t\x0c".contains(b)).next();
+        let trimmed = line.iter().find(|b| !b" \t\x0c".contains(b));
         if trimmed.is_some_and(|&b| b != b'#') {
             return None;
         }
@@ -90,7 +93,9 @@ fn find_cookie(body: &[u8]) -> Option<(Cookie, usize)> {
 /// The encoding named by `^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)`.
 fn cookie_name(line: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(line);
-    let comment = text.trim_start_matches([' ', '\t', '\x0c']).strip_prefix('#')?;
+    let comment = text
+        .trim_start_matches([' ', '\t', '\x0c'])
+        .strip_prefix('#')?;
     let at = comment.find("coding")?;
     let rest = comment[at + "coding".len()..].strip_prefix([':', '='])?;
     let name: String = rest
@@ -105,12 +110,18 @@ fn classify(name: &str) -> Cookie {
     let norm = name.to_ascii_lowercase().replace('_', "-");
     match norm.as_str() {
         "utf-8" | "utf8" | "utf-8-sig" | "ascii" | "us-ascii" | "646" => Cookie::Utf8,
-        "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" | "iso-latin-1" | "8859" | "cp819" => {
-            Cookie::Latin1
-        }
-        n if n.starts_with("utf-8-") || n.starts_with("latin-1-") || n.starts_with("iso-8859-1-") => {
+        "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" | "iso-latin-1" | "8859"
+        | "cp819" => Cookie::Latin1,
+        n if n.starts_with("utf-8-")
+            || n.starts_with("latin-1-")
+            || n.starts_with("iso-8859-1-") =>
+        {
             // CPython's own normalisation accepts e.g. "utf-8-unix".
-            if n.starts_with("utf") { Cookie::Utf8 } else { Cookie::Latin1 }
+            if n.starts_with("utf") {
+                Cookie::Utf8
+            } else {
+                Cookie::Latin1
+            }
         }
         _ => Cookie::Foreign,
     }
@@ -135,22 +146,36 @@ mod tests {
     fn foreign_coding_cookie_is_an_anomaly_but_utf8_and_latin1_are_not() {
         let utf7 = decode(b"# -*- coding: utf-7 -*-\nx = 1\n", true);
         assert_eq!(kinds(&utf7), vec![Anomaly::ForeignEncoding]);
-        let escape = decode(b"#!/usr/bin/env python\n# vim: set fileencoding=unicode_escape :\n", true);
+        let escape = decode(
+            b"#!/usr/bin/env python\n# vim: set fileencoding=unicode_escape :\n",
+            true,
+        );
         assert_eq!(kinds(&escape), vec![Anomaly::ForeignEncoding]);
-        assert!(decode(b"# coding: utf-8\nx = 1\n", true).anomalies.is_empty());
+        assert!(
+            decode(b"# coding: utf-8\nx = 1\n", true)
+                .anomalies
+                .is_empty()
+        );
         assert!(decode(b"# coding=UTF_8\n", true).anomalies.is_empty());
         let latin = decode(b"# coding: latin-1\ns = '\xe9'\n", true);
         assert!(latin.anomalies.is_empty());
         assert!(latin.text.contains('é'));
         // A cookie on line 3 is not a cookie.
-        assert!(decode(b"x = 1\ny = 2\n# coding: utf-7\n", true).anomalies.is_empty());
+        assert!(
+            decode(b"x = 1\ny = 2\n# coding: utf-7\n", true)
+                .anomalies
+                .is_empty()
+        );
         // Only Python honours cookies.
         assert!(decode(b"// coding: utf-7\n", false).anomalies.is_empty());
     }
 
     #[test]
     fn invalid_utf8_nul_and_bidi_are_anomalies() {
-        assert_eq!(kinds(&decode(b"x = '\xff'\n", true)), vec![Anomaly::InvalidUtf8]);
+        assert_eq!(
+            kinds(&decode(b"x = '\xff'\n", true)),
+            vec![Anomaly::InvalidUtf8]
+        );
         let nul = decode(b"x = 1\0\n", true);
         assert_eq!(kinds(&nul), vec![Anomaly::NulByte]);
         assert_eq!(nul.text, "x = 1 \n");

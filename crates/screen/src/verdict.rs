@@ -28,7 +28,12 @@ pub struct SeverityPoints {
 
 impl Default for SeverityPoints {
     fn default() -> Self {
-        Self { critical: 5, error: 4, warning: 3, notice: 2 }
+        Self {
+            critical: 5,
+            error: 4,
+            warning: 3,
+            notice: 2,
+        }
     }
 }
 
@@ -129,7 +134,12 @@ pub(crate) enum PolicyRefusal {
 }
 
 /// Turns hits into a verdict under `policy`.
-pub(crate) fn assemble(rules: &RuleSet, mut hits: Vec<Hit>, policy: &ScreenPolicy, refusal: Option<PolicyRefusal>) -> (bool, u32, Vec<Finding>) {
+pub(crate) fn assemble(
+    rules: &RuleSet,
+    mut hits: Vec<Hit>,
+    policy: &ScreenPolicy,
+    refusal: Option<PolicyRefusal>,
+) -> (bool, u32, Vec<Finding>) {
     // One finding per rule and line, then in reading order.
     hits.sort_by_key(|h| (h.pos.line, h.rule, h.pos.column));
     hits.dedup_by(|a, b| a.rule == b.rule && a.pos.line == b.pos.line);
@@ -150,12 +160,19 @@ pub(crate) fn assemble(rules: &RuleSet, mut hits: Vec<Hit>, policy: &ScreenPolic
                 line: hit.pos.line,
                 column: hit.pos.column,
                 severity: rule.severity,
-                action: if rule.detection_only { Action::Log } else { rule.action },
+                action: if rule.detection_only {
+                    Action::Log
+                } else {
+                    rule.action
+                },
                 message: rule.message.replace("{name}", &hit.name),
             });
         }
     }
-    let score = scored.iter().map(|r| policy.points.of(rules.rule(*r).severity)).sum();
+    let score = scored
+        .iter()
+        .map(|r| policy.points.of(rules.rule(*r).severity))
+        .sum();
     if let Some(refusal) = refusal {
         findings.insert(0, policy_finding(refusal));
         blocked = true;
@@ -166,8 +183,14 @@ pub(crate) fn assemble(rules: &RuleSet, mut hits: Vec<Hit>, policy: &ScreenPolic
 
 fn policy_finding(refusal: PolicyRefusal) -> Finding {
     let (rule, message) = match refusal {
-        PolicyRefusal::Unparsable => (UNPARSABLE_RULE, "code does not parse and unparsable code is refused"),
-        PolicyRefusal::UnknownLanguage => (UNKNOWN_LANGUAGE_RULE, "the language is unknown and unknown languages are refused"),
+        PolicyRefusal::Unparsable => (
+            UNPARSABLE_RULE,
+            "code does not parse and unparsable code is refused",
+        ),
+        PolicyRefusal::UnknownLanguage => (
+            UNKNOWN_LANGUAGE_RULE,
+            "the language is unknown and unknown languages are refused",
+        ),
     };
     Finding {
         rule: rule.to_string(),

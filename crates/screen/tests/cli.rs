@@ -15,10 +15,17 @@ fn rules_dir() -> PathBuf {
 fn scan(args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = bin();
     cmd.arg("scan").arg("--rules").arg(rules_dir()).args(args);
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
     if let Some(input) = stdin {
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
     }
     drop(child.stdin.take());
     child.wait_with_output().expect("wait")
@@ -38,7 +45,12 @@ fn text_format_is_linter_style_and_exit_1_on_refusal() {
     let out = scan(&[&bad, &good], None);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    assert_eq!(stdout, format!("{bad}:2:1 PY-IMPORT-PROCESS critical module os can run programs and is not allowed\n"));
+    assert_eq!(
+        stdout,
+        format!(
+            "{bad}:2:1 PY-IMPORT-PROCESS critical module os can run programs and is not allowed\n"
+        )
+    );
     let clean = scan(&[&good], None);
     assert_eq!(clean.status.code(), Some(0));
     assert!(clean.stdout.is_empty());
@@ -59,26 +71,45 @@ fn json_format_has_one_object_per_file() {
     for key in ["rule", "line", "column", "severity", "action", "message"] {
         assert!(f.get(key).is_some(), "finding lacks {key}: {f}");
     }
-    assert_eq!(v[1], serde_json::json!({"file": good, "verdict": "pass", "score": 0, "findings": []}));
+    assert_eq!(
+        v[1],
+        serde_json::json!({"file": good, "verdict": "pass", "score": 0, "findings": []})
+    );
 }
 
 #[test]
 fn sarif_format_is_sarif_2_1_0() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let bad = write(dir.path(), "bad.js", "const cp = require('child_process');\n");
+    let bad = write(
+        dir.path(),
+        "bad.js",
+        "const cp = require('child_process');\n",
+    );
     let out = scan(&["--format", "sarif", &bad], None);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "execgate");
-    assert_eq!(run["tool"]["driver"]["rules"][0]["id"], "JS-REQUIRE-DANGEROUS");
+    assert_eq!(
+        run["tool"]["driver"]["rules"][0]["id"],
+        "JS-REQUIRE-DANGEROUS"
+    );
     let result = &run["results"][0];
     assert_eq!(result["ruleId"], "JS-REQUIRE-DANGEROUS");
     assert_eq!(result["level"], "error");
-    assert_eq!(result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], bad);
-    assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 1);
-    assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startColumn"], 12);
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        bad
+    );
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        1
+    );
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startColumn"],
+        12
+    );
 }
 
 #[test]
@@ -87,7 +118,11 @@ fn stdin_needs_a_language_or_gets_only_any_rules() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("-:1:1 PY-IMPORT-NETWORK"));
     let unknown = scan(&["-"], Some("import socket\n"));
-    assert_eq!(unknown.status.code(), Some(0), "unknown language: only `any` rules");
+    assert_eq!(
+        unknown.status.code(),
+        Some(0),
+        "unknown language: only `any` rules"
+    );
 }
 
 #[test]
@@ -103,20 +138,41 @@ fn usage_and_input_errors_exit_2() {
 
 #[test]
 fn detection_only_reports_without_refusing() {
-    let out = scan(&["--detection-only", "--language", "py", "-"], Some("import os\n"));
+    let out = scan(
+        &["--detection-only", "--language", "py", "-"],
+        Some("import os\n"),
+    );
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("PY-IMPORT-PROCESS"));
 }
 
 #[test]
 fn rules_check_validates_directories() {
-    let ok = bin().args(["rules", "check"]).arg(rules_dir()).output().expect("run");
+    let ok = bin()
+        .args(["rules", "check"])
+        .arg(rules_dir())
+        .output()
+        .expect("run");
     assert_eq!(ok.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&ok.stdout).starts_with("ok: "));
     let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "bad.toml", "[[rule]]\nid = \"X\"\nlanguage = \"python\"\nseverity = \"critical\"\naction = \"block\"\nmessage = \"m\"\nmatch.regex = \"(\"\n");
-    let bad = bin().args(["rules", "check"]).arg(dir.path()).output().expect("run");
+    write(
+        dir.path(),
+        "bad.toml",
+        "[[rule]]\nid = \"X\"\nlanguage = \"python\"\nseverity = \"critical\"\naction = \"block\"\nmessage = \"m\"\nmatch.regex = \"(\"\n",
+    );
+    let bad = bin()
+        .args(["rules", "check"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
     assert_eq!(bad.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert!(stderr.starts_with(&format!("{}:1: X: match.regex: invalid regex", dir.path().join("bad.toml").display())), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "{}:1: X: match.regex: invalid regex",
+            dir.path().join("bad.toml").display()
+        )),
+        "{stderr}"
+    );
 }

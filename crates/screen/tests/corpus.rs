@@ -39,39 +39,69 @@ fn screen_folder(rules: &RuleSet, folder: &str) -> Vec<(String, Verdict)> {
         .into_iter()
         .map(|path| {
             let code = std::fs::read(&path).expect("readable corpus file");
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             (name, screen(rules, Some(Language::Python), &code, &policy))
         })
         .collect()
 }
 
 fn describe(v: &Verdict) -> String {
-    let rules: Vec<String> = v.findings.iter().map(|f| format!("{}@{}", f.rule, f.line)).collect();
-    format!("score {} [{}] parse_error={:?}", v.score, rules.join(", "), v.parse_error)
+    let rules: Vec<String> = v
+        .findings
+        .iter()
+        .map(|f| format!("{}@{}", f.rule, f.line))
+        .collect();
+    format!(
+        "score {} [{}] parse_error={:?}",
+        v.score,
+        rules.join(", "),
+        v.parse_error
+    )
 }
 
 #[test]
 fn corpus_is_present() {
     let dir = corpus();
-    assert!(dir.join("escapes").is_dir() && dir.join("benign").is_dir(), "evaluation corpus missing at {}", dir.display());
+    assert!(
+        dir.join("escapes").is_dir() && dir.join("benign").is_dir(),
+        "evaluation corpus missing at {}",
+        dir.display()
+    );
+}
+
+/// Screens a folder and fails listing every file whose verdict is not `want_refused`.
+fn expect_all(folder: &str, want_refused: bool) {
+    let rules = shipped_rules();
+    let results = screen_folder(&rules, folder);
+    let wrong: Vec<String> = results
+        .iter()
+        .filter(|(_, v)| v.refused != want_refused)
+        .map(|(n, v)| format!("{n}: {}", describe(v)))
+        .collect();
+    let outcome = if want_refused { "refused" } else { "passed" };
+    println!(
+        "{folder}: {} {outcome} of {}",
+        results.len() - wrong.len(),
+        results.len()
+    );
+    assert!(
+        wrong.is_empty(),
+        "{folder} not {outcome}:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
 fn every_escape_is_refused() {
-    let rules = shipped_rules();
-    let results = screen_folder(&rules, "escapes");
-    let missed: Vec<String> = results.iter().filter(|(_, v)| !v.refused).map(|(n, v)| format!("{n}: {}", describe(v))).collect();
-    println!("escapes: {} refused of {}", results.len() - missed.len(), results.len());
-    assert!(missed.is_empty(), "escapes not refused:\n{}", missed.join("\n"));
+    expect_all("escapes", true);
 }
 
 #[test]
 fn no_benign_program_is_refused() {
-    let rules = shipped_rules();
-    let results = screen_folder(&rules, "benign");
-    let refused: Vec<String> = results.iter().filter(|(_, v)| v.refused).map(|(n, v)| format!("{n}: {}", describe(v))).collect();
-    println!("benign: {} passed of {}", results.len() - refused.len(), results.len());
-    assert!(refused.is_empty(), "benign programs refused:\n{}", refused.join("\n"));
+    expect_all("benign", false);
 }
 
 #[test]
@@ -80,7 +110,16 @@ fn runtime_programs_are_screened_without_failing() {
     let results = screen_folder(&rules, "runtime");
     let refused = results.iter().filter(|(_, v)| v.refused).count();
     for (name, v) in &results {
-        assert!(v.parse_error.as_deref() != Some("analysis failed"), "{name}: {}", describe(v));
+        assert!(
+            v.parse_error.as_deref() != Some("analysis failed"),
+            "{name}: {}",
+            describe(v)
+        );
     }
-    println!("runtime: {} refused, {} scored only, of {}", refused, results.len() - refused, results.len());
+    println!(
+        "runtime: {} refused, {} scored only, of {}",
+        refused,
+        results.len() - refused,
+        results.len()
+    );
 }

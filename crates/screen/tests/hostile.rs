@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 fn shipped() -> RuleSet {
-    RuleSet::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/screen")]).expect("shipped rules load")
+    RuleSet::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/screen")])
+        .expect("shipped rules load")
 }
 
 /// The default policy; unoptimised test builds lex and parse ~20x slower, so
@@ -42,7 +43,11 @@ fn payload_after(prefix: String) -> Vec<u8> {
 #[test]
 fn hundred_thousand_nested_brackets_do_not_overflow() {
     for (open, close) in [("(", ")"), ("[", "]"), ("{", "}")] {
-        let code = payload_after(format!("x = {}1{}", open.repeat(100_000), close.repeat(100_000)));
+        let code = payload_after(format!(
+            "x = {}1{}",
+            open.repeat(100_000),
+            close.repeat(100_000)
+        ));
         let v = screen_on_small_stack(code);
         assert!(v.refused, "payload after deep {open}: {:?}", v.findings);
         assert!(v.findings.iter().any(|f| f.rule == "PY-TOO-COMPLEX"));
@@ -61,7 +66,12 @@ fn hundred_thousand_nested_lambdas_and_operators_do_not_overflow() {
         format!("x = {}1", "1 if x else ".repeat(50_000)),
     ] {
         let v = screen_on_small_stack(payload_after(deep.clone()));
-        assert!(v.refused, "payload after {:?}: {:?}", &deep[..12], v.findings);
+        assert!(
+            v.refused,
+            "payload after {:?}: {:?}",
+            &deep[..12],
+            v.findings
+        );
     }
 }
 
@@ -95,16 +105,26 @@ fn a_ten_megabyte_line_is_screened_as_text_in_bounded_time() {
     code.extend(b"'; __import__('os')\n");
     let v = screen_on_small_stack(code);
     assert!(v.refused, "{:?}", v.findings);
-    assert!(v.parse_error.is_some(), "above max_ast_size the tree is skipped");
+    assert!(
+        v.parse_error.is_some(),
+        "above max_ast_size the tree is skipped"
+    );
 }
 
 #[test]
 fn an_exhausted_time_budget_still_yields_a_verdict() {
     let line = "total = sum(i * i for i in range(100)) + len('abcdef')\n";
     let code = line.repeat(2_000).into_bytes();
-    let zero = ScreenPolicy { analysis_timeout: execgate_core::HumanDuration(Duration::ZERO), ..ScreenPolicy::default() };
+    let zero = ScreenPolicy {
+        analysis_timeout: execgate_core::HumanDuration(Duration::ZERO),
+        ..ScreenPolicy::default()
+    };
     let v = screen_with(code, zero);
-    assert!(v.findings.iter().any(|f| f.rule == "PY-TOO-COMPLEX"), "{:?}", v.findings);
+    assert!(
+        v.findings.iter().any(|f| f.rule == "PY-TOO-COMPLEX"),
+        "{:?}",
+        v.findings
+    );
 }
 
 #[test]
@@ -132,13 +152,18 @@ fn code_at_the_size_cap_is_screened_on_its_tree() {
 #[test]
 fn folding_never_builds_huge_values() {
     let v = screen_on_small_stack(b"x = 'a' * 10 ** 12\ny = ('b' * 65536) * 65536\n".to_vec());
-    assert!(v.findings.iter().any(|f| f.rule == "PY-HUGE-REPETITION"), "{:?}", v.findings);
+    assert!(
+        v.findings.iter().any(|f| f.rule == "PY-HUGE-REPETITION"),
+        "{:?}",
+        v.findings
+    );
 }
 
 #[test]
 fn arbitrary_bytes_never_panic() {
     // A deterministic pseudo-random byte soup mixing Python punctuation.
-    let alphabet = b"()[]{}'\"\\#:\n\r\t =+-*/%lambda if else not import os . , ;\x00\xff\xe2\x80\xae";
+    let alphabet =
+        b"()[]{}'\"\\#:\n\r\t =+-*/%lambda if else not import os . , ;\x00\xff\xe2\x80\xae";
     let mut state: u64 = 0x9e3779b97f4a7c15;
     for _ in 0..50 {
         let code: Vec<u8> = (0..2_000)

@@ -36,7 +36,10 @@ fn cases() -> Vec<Case> {
 
 fn encode(text: &str, bytes: Option<&str>) -> Vec<u8> {
     match bytes {
-        Some("latin1") => text.chars().map(|c| u8::try_from(u32::from(c)).expect("latin-1 character")).collect(),
+        Some("latin1") => text
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).expect("latin-1 character"))
+            .collect(),
         Some(other) => panic!("unknown bytes mode {other}"),
         None => text.as_bytes().to_vec(),
     }
@@ -44,7 +47,11 @@ fn encode(text: &str, bytes: Option<&str>) -> Vec<u8> {
 
 fn rules_hit(rules: &RuleSet, language: &str, code: &[u8]) -> Vec<String> {
     let lang = Language::from_name(language).expect("known language");
-    screen(rules, Some(lang), code, &ScreenPolicy::default()).findings.into_iter().map(|f| f.rule).collect()
+    screen(rules, Some(lang), code, &ScreenPolicy::default())
+        .findings
+        .into_iter()
+        .map(|f| f.rule)
+        .collect()
 }
 
 #[test]
@@ -59,11 +66,21 @@ fn every_rule_fires_on_its_sample_and_not_on_its_near_miss() {
         };
         let hit = rules_hit(&rules, &case.language, &fires);
         if !hit.contains(&case.rule) {
-            failures.push(format!("{} did not fire on {:?}: {hit:?}", case.rule, case.fires));
+            failures.push(format!(
+                "{} did not fire on {:?}: {hit:?}",
+                case.rule, case.fires
+            ));
         }
-        let miss = rules_hit(&rules, &case.language, &encode(&case.near_miss, case.bytes.as_deref()));
+        let miss = rules_hit(
+            &rules,
+            &case.language,
+            &encode(&case.near_miss, case.bytes.as_deref()),
+        );
         if miss.contains(&case.rule) {
-            failures.push(format!("{} fired on near miss {:?}", case.rule, case.near_miss));
+            failures.push(format!(
+                "{} fired on near miss {:?}",
+                case.rule, case.near_miss
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -5,7 +5,10 @@ use clap::{Parser, Subcommand};
 use execgate_screen::cli::{self, RulesCheckArgs, ScanArgs};
 
 #[derive(Parser)]
-#[command(name = "execgate-scan", about = "Screen code with execgate's rule files")]
+#[command(
+    name = "execgate-scan",
+    about = "Screen code with execgate's rule files"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,7 +34,9 @@ enum RulesCommand {
 fn main() {
     let code = match Cli::parse().command {
         Command::Scan(args) => cli::scan(&args),
-        Command::Rules { command: RulesCommand::Check(args) } => cli::rules_check(&args),
+        Command::Rules {
+            command: RulesCommand::Check(args),
+        } => cli::rules_check(&args),
     };
     std::process::exit(code);
 }

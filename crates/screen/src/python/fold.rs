@@ -115,9 +115,8 @@ fn bin_op(l: &Value, op: Operator, r: &Value) -> Option<Value> {
         (Int(a), Operator::Mod, Int(b)) => Int(a.checked_rem_euclid(*b)?),
         (Int(a), Operator::LShift, Int(b)) => Int(a.checked_shl(u32::try_from(*b).ok()?)?),
         (Int(a), Operator::RShift, Int(b)) => Int(a.checked_shr(u32::try_from(*b).ok()?)?),
-        (s @ (Str(_) | Bytes(_) | Seq(_)), Operator::Mult, Int(n)) | (Int(n), Operator::Mult, s @ (Str(_) | Bytes(_) | Seq(_))) => {
-            repeat(s, *n)?
-        }
+        (s @ (Str(_) | Bytes(_) | Seq(_)), Operator::Mult, Int(n))
+        | (Int(n), Operator::Mult, s @ (Str(_) | Bytes(_) | Seq(_))) => repeat(s, *n)?,
         (Str(fmt), Operator::Mod, args) => Str(percent_format(fmt, args)?),
         _ => return None,
     })
@@ -183,7 +182,10 @@ fn joined(parts: &[Expr], env: &Env) -> Option<Value> {
 fn index(len: usize, i: i128) -> Option<usize> {
     let len = i128::try_from(len).ok()?;
     let i = if i < 0 { i + len } else { i };
-    (0..len).contains(&i).then(|| usize::try_from(i).ok()).flatten()
+    (0..len)
+        .contains(&i)
+        .then(|| usize::try_from(i).ok())
+        .flatten()
 }
 
 fn subscript(v: &Value, slice: &Expr, env: &Env) -> Option<Value> {
@@ -197,7 +199,9 @@ fn subscript(v: &Value, slice: &Expr, env: &Env) -> Option<Value> {
         };
         return slice_value(v, bound(&s.lower)?, bound(&s.upper)?, bound(&s.step)?);
     }
-    let Value::Int(i) = fold(slice, env)? else { return None };
+    let Value::Int(i) = fold(slice, env)? else {
+        return None;
+    };
     match v {
         Value::Str(s) => {
             let chars: Vec<char> = s.chars().collect();
@@ -210,7 +214,12 @@ fn subscript(v: &Value, slice: &Expr, env: &Env) -> Option<Value> {
 }
 
 /// Python slice semantics for `[lower:upper:step]`.
-fn slice_value(v: &Value, lower: Option<i128>, upper: Option<i128>, step: Option<i128>) -> Option<Value> {
+fn slice_value(
+    v: &Value,
+    lower: Option<i128>,
+    upper: Option<i128>,
+    step: Option<i128>,
+) -> Option<Value> {
     let step = step.unwrap_or(1);
     if step == 0 {
         return None;
@@ -222,9 +231,15 @@ fn slice_value(v: &Value, lower: Option<i128>, upper: Option<i128>, step: Option
             x.clamp(lo, hi)
         };
         let (mut i, stop) = if step > 0 {
-            (clamp(lower.unwrap_or(0), 0, n), clamp(upper.unwrap_or(n), 0, n))
+            (
+                clamp(lower.unwrap_or(0), 0, n),
+                clamp(upper.unwrap_or(n), 0, n),
+            )
         } else {
-            (clamp(lower.unwrap_or(n - 1), -1, n - 1), upper.map_or(-1, |u| clamp(u, -1, n - 1)))
+            (
+                clamp(lower.unwrap_or(n - 1), -1, n - 1),
+                upper.map_or(-1, |u| clamp(u, -1, n - 1)),
+            )
         };
         let mut out = Vec::new();
         while (step > 0 && i < stop) || (step < 0 && i > stop) {
@@ -239,7 +254,12 @@ fn slice_value(v: &Value, lower: Option<i128>, upper: Option<i128>, step: Option
             Value::Str(picks(chars.len())?.into_iter().map(|i| chars[i]).collect())
         }
         Value::Bytes(b) => Value::Bytes(picks(b.len())?.into_iter().map(|i| b[i]).collect()),
-        Value::Seq(items) => Value::Seq(picks(items.len())?.into_iter().map(|i| items[i].clone()).collect()),
+        Value::Seq(items) => Value::Seq(
+            picks(items.len())?
+                .into_iter()
+                .map(|i| items[i].clone())
+                .collect(),
+        ),
         Value::Int(_) => return None,
     })
 }
@@ -247,7 +267,9 @@ fn slice_value(v: &Value, lower: Option<i128>, upper: Option<i128>, step: Option
 /// `[elt for x in CONST]` with one generator and no conditions.
 fn comprehension(elt: &Expr, generators: &[ast::Comprehension], env: &Env) -> Option<Value> {
     let [generator] = generators else { return None };
-    let Expr::Name(target) = &generator.target else { return None };
+    let Expr::Name(target) = &generator.target else {
+        return None;
+    };
     if !generator.ifs.is_empty() {
         return None;
     }
@@ -285,21 +307,25 @@ fn call(c: &ast::ExprCall, env: &Env) -> Option<Value> {
         return map_call(c, env);
     }
     let args: Vec<Value> = c.args.iter().map(|a| fold(a, env)).collect::<Option<_>>()?;
-    if let Expr::Attribute(a) = c.func.as_ref() {
-        if let Some(receiver) = fold(&a.value, env) {
-            return method(&receiver, a.attr.as_str(), &args);
-        }
+    if let Expr::Attribute(a) = c.func.as_ref()
+        && let Some(receiver) = fold(&a.value, env)
+    {
+        return method(&receiver, a.attr.as_str(), &args);
     }
     function(&callee(&c.func)?, &args)
 }
 
 /// `"{a}{b}".format(a=.., b=..)`.
 fn method_with_keywords(c: &ast::ExprCall, env: &Env) -> Option<Value> {
-    let Expr::Attribute(a) = c.func.as_ref() else { return None };
+    let Expr::Attribute(a) = c.func.as_ref() else {
+        return None;
+    };
     if a.attr.as_str() != "format" {
         return None;
     }
-    let Value::Str(fmt) = fold(&a.value, env)? else { return None };
+    let Value::Str(fmt) = fold(&a.value, env)? else {
+        return None;
+    };
     let args: Vec<Value> = c.args.iter().map(|a| fold(a, env)).collect::<Option<_>>()?;
     let mut named = HashMap::new();
     for k in &c.keywords {
@@ -312,11 +338,20 @@ fn method(receiver: &Value, name: &str, args: &[Value]) -> Option<Value> {
     use Value::*;
     Some(match (receiver, name, args) {
         (Str(sep), "join", [items]) => {
-            let parts: Vec<String> = iterate(items.clone())?.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<_>>()?;
+            let parts: Vec<String> = iterate(items.clone())?
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<_>>()?;
             Str(parts.join(sep))
         }
         (Bytes(sep), "join", [Seq(items)]) => {
-            let parts: Vec<Vec<u8>> = items.iter().map(|v| match v { Bytes(b) => Some(b.clone()), _ => None }).collect::<Option<_>>()?;
+            let parts: Vec<Vec<u8>> = items
+                .iter()
+                .map(|v| match v {
+                    Bytes(b) => Some(b.clone()),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
             Bytes(parts.join(sep.as_slice()))
         }
         (Str(fmt), "format", _) => Str(brace_format(fmt, args, &HashMap::new())?),
@@ -333,7 +368,11 @@ fn method(receiver: &Value, name: &str, args: &[Value]) -> Option<Value> {
 }
 
 fn swap_case(c: char) -> char {
-    if c.is_lowercase() { c.to_uppercase().next().unwrap_or(c) } else { c.to_lowercase().next().unwrap_or(c) }
+    if c.is_lowercase() {
+        c.to_uppercase().next().unwrap_or(c)
+    } else {
+        c.to_lowercase().next().unwrap_or(c)
+    }
 }
 
 fn function(name: &str, args: &[Value]) -> Option<Value> {
@@ -341,16 +380,30 @@ fn function(name: &str, args: &[Value]) -> Option<Value> {
     let name = name.strip_prefix("builtins.").unwrap_or(name);
     Some(match (name, args) {
         ("chr", [v]) => Str(char_of(v)?.to_string()),
-        ("ord", [Str(s)]) if s.chars().count() == 1 => Int(i128::from(u32::from(s.chars().next()?))),
+        ("ord", [Str(s)]) if s.chars().count() == 1 => {
+            Int(i128::from(u32::from(s.chars().next()?)))
+        }
         ("str", [v]) => Str(v.text()?),
-        ("bytes" | "bytearray", [Seq(items)]) => Bytes(items.iter().map(|v| match v { Int(i) => u8::try_from(*i).ok(), _ => None }).collect::<Option<_>>()?),
+        ("bytes" | "bytearray", [Seq(items)]) => Bytes(
+            items
+                .iter()
+                .map(|v| match v {
+                    Int(i) => u8::try_from(*i).ok(),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?,
+        ),
         ("bytes" | "bytearray", [Str(s), _]) => Bytes(s.as_bytes().to_vec()),
         ("bytes.fromhex" | "bytearray.fromhex", [Str(s)]) => Bytes(from_hex(s)?),
         ("list" | "tuple", [v]) => Seq(iterate(v.clone())?),
         ("reversed", [v]) => Seq(iterate(v.clone())?.into_iter().rev().collect()),
-        ("base64.b64decode" | "base64.decodebytes" | "base64.standard_b64decode", [v]) => Bytes(b64(v, false)?),
+        ("base64.b64decode" | "base64.decodebytes" | "base64.standard_b64decode", [v]) => {
+            Bytes(b64(v, false)?)
+        }
         ("base64.urlsafe_b64decode", [v]) => Bytes(b64(v, true)?),
-        ("base64.b16decode" | "binascii.unhexlify" | "binascii.a2b_hex", [v]) => Bytes(from_hex(&as_text(v)?)?),
+        ("base64.b16decode" | "binascii.unhexlify" | "binascii.a2b_hex", [v]) => {
+            Bytes(from_hex(&as_text(v)?)?)
+        }
         ("codecs.decode" | "codecs.encode", [v, Str(codec)]) => decode_codec(v, codec)?,
         _ => return None,
     })
@@ -374,13 +427,17 @@ fn as_text(v: &Value) -> Option<String> {
 
 fn b64(v: &Value, url: bool) -> Option<Vec<u8>> {
     let text: String = as_text(v)?.chars().filter(|c| !c.is_whitespace()).collect();
-    let engine = if url { &base64::engine::general_purpose::URL_SAFE } else { &base64::engine::general_purpose::STANDARD };
+    let engine = if url {
+        &base64::engine::general_purpose::URL_SAFE
+    } else {
+        &base64::engine::general_purpose::STANDARD
+    };
     engine.decode(text.as_bytes()).ok()
 }
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits
@@ -448,7 +505,9 @@ mod tests {
 
     fn folded(src: &str) -> Option<Value> {
         let module = parse(src, Mode::Expression, "<t>").ok()?;
-        let ast::Mod::Expression(e) = module else { return None };
+        let ast::Mod::Expression(e) = module else {
+            return None;
+        };
         fold(&e.body, &Env::new())
     }
 

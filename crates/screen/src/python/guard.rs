@@ -25,7 +25,11 @@ pub(crate) struct Guarded {
 pub(crate) fn guard(text: &str) -> Guarded {
     let scan = Scanner::new(text.as_bytes()).run();
     if scan.over_deep.is_empty() || scan.hopeless {
-        return Guarded { text: text.to_string(), neutralised: scan.over_deep_starts(), hopeless: scan.hopeless };
+        return Guarded {
+            text: text.to_string(),
+            neutralised: scan.over_deep_starts(),
+            hopeless: scan.hopeless,
+        };
     }
     let mut bytes = text.as_bytes().to_vec();
     for &(start, end) in &scan.over_deep {
@@ -33,8 +37,13 @@ pub(crate) fn guard(text: &str) -> Guarded {
     }
     // Only ASCII was written over whole characters' bytes, so this cannot fail;
     // fall back to a lossy copy rather than trust that silently.
-    let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Guarded { text, neutralised: scan.over_deep_starts(), hopeless: false }
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Guarded {
+        text,
+        neutralised: scan.over_deep_starts(),
+        hopeless: false,
+    }
 }
 
 /// Writes `pass` over the statement and blanks the rest, keeping line ends.
@@ -95,7 +104,10 @@ impl<'a> Scanner<'a> {
             line_start: None,
             indents: vec![0],
             prev: Prev::Other,
-            out: Scan { over_deep: Vec::new(), hopeless: false },
+            out: Scan {
+                over_deep: Vec::new(),
+                hopeless: false,
+            },
         }
     }
 
@@ -189,7 +201,8 @@ impl<'a> Scanner<'a> {
                 self.bump();
                 self.i += 1;
             }
-            b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'~' | b'<' | b'>' | b'!' => {
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'~' | b'<' | b'>'
+            | b'!' => {
                 self.bump();
                 self.prev = Prev::Other;
                 self.i += 1;
@@ -225,7 +238,11 @@ impl<'a> Scanner<'a> {
 
     fn word(&mut self) {
         let start = self.i;
-        while self.b.get(self.i).is_some_and(|c| is_ident_start(*c) || c.is_ascii_digit()) {
+        while self
+            .b
+            .get(self.i)
+            .is_some_and(|c| is_ident_start(*c) || c.is_ascii_digit())
+        {
             self.i += 1;
         }
         let word = &self.b[start..self.i];
@@ -243,7 +260,11 @@ impl<'a> Scanner<'a> {
     }
 
     fn number(&mut self) {
-        while self.b.get(self.i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.') {
+        while self
+            .b
+            .get(self.i)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
+        {
             self.i += 1;
         }
         self.prev = Prev::Operand;
@@ -322,7 +343,12 @@ mod tests {
 
     #[test]
     fn brackets_in_strings_and_comments_do_not_count() {
-        let src = format!("s = '{}'\n# {}\nt = \"\"\"\n{}\n\"\"\"\n", "(".repeat(500), "[".repeat(500), "{".repeat(500));
+        let src = format!(
+            "s = '{}'\n# {}\nt = \"\"\"\n{}\n\"\"\"\n",
+            "(".repeat(500),
+            "[".repeat(500),
+            "{".repeat(500)
+        );
         assert!(guard(&src).neutralised.is_empty());
     }
 

@@ -48,7 +48,10 @@ pub(crate) fn analyse_bounded(text: String, depth: Depth, budget: Duration) -> A
     };
     let outcome = pool::run(job, budget + Duration::from_secs(1));
     outcome.unwrap_or_else(|e| Analysis {
-        facts: vec![Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: Pos { line: 1, column: 0 } }],
+        facts: vec![Fact {
+            kind: FactKind::Anomaly(Anomaly::TooComplex),
+            pos: Pos { line: 1, column: 0 },
+        }],
         parse_error: Some(match e {
             pool::PoolError::TimedOut => "analysis timed out".to_string(),
             pool::PoolError::Failed => "analysis failed".to_string(),
@@ -62,10 +65,16 @@ fn analyse(text: &str, deadline: Instant) -> Analysis {
     let mut out = Analysis::default();
     let guarded = guard::guard(text);
     for at in &guarded.neutralised {
-        out.facts.push(Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: lines.pos(text, *at) });
+        out.facts.push(Fact {
+            kind: FactKind::Anomaly(Anomaly::TooComplex),
+            pos: lines.pos(text, *at),
+        });
     }
     let parsed = if guarded.hopeless {
-        out.facts.push(Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: Pos { line: 1, column: 0 } });
+        out.facts.push(Fact {
+            kind: FactKind::Anomaly(Anomaly::TooComplex),
+            pos: Pos { line: 1, column: 0 },
+        });
         Err("indentation nested too deeply".to_string())
     } else {
         walk_module(&guarded.text, &lines, None, deadline)
@@ -74,11 +83,17 @@ fn analyse(text: &str, deadline: Instant) -> Analysis {
         Ok((facts, expired)) => {
             out.facts.extend(facts);
             if expired {
-                out.facts.push(Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: Pos { line: 1, column: 0 } });
+                out.facts.push(Fact {
+                    kind: FactKind::Anomaly(Anomaly::TooComplex),
+                    pos: Pos { line: 1, column: 0 },
+                });
             }
         }
         Err(reason) => {
-            out.facts.push(Fact { kind: FactKind::Anomaly(Anomaly::Unparsable), pos: error_pos(&reason) });
+            out.facts.push(Fact {
+                kind: FactKind::Anomaly(Anomaly::Unparsable),
+                pos: error_pos(&reason),
+            });
             out.facts.extend(tokens::facts(&guarded.text, &lines));
             out.parse_error = Some(reason);
         }
@@ -91,20 +106,33 @@ fn analyse(text: &str, deadline: Instant) -> Analysis {
 /// Token facts only, for sources above the parse size limit.
 fn analyse_tokens(text: &str, deadline: Instant) -> Analysis {
     let lines = LineIndex::new(text);
-    let mut facts = vec![Fact { kind: FactKind::Anomaly(Anomaly::TooComplex), pos: Pos { line: 1, column: 0 } }];
+    let mut facts = vec![Fact {
+        kind: FactKind::Anomaly(Anomaly::TooComplex),
+        pos: Pos { line: 1, column: 0 },
+    }];
     facts.extend(tokens::facts(text, &lines));
     let nested = nested_code(&facts, 1, deadline);
     facts.extend(nested);
-    Analysis { facts, parse_error: Some("too large to parse: screened by tokens and patterns".to_string()) }
+    Analysis {
+        facts,
+        parse_error: Some("too large to parse: screened by tokens and patterns".to_string()),
+    }
 }
 
 /// Parses and walks one module; the tree is dropped here, on this thread.
-fn walk_module(text: &str, lines: &LineIndex, fixed: Option<Pos>, deadline: Instant) -> Result<(Vec<Fact>, bool), String> {
+fn walk_module(
+    text: &str,
+    lines: &LineIndex,
+    fixed: Option<Pos>,
+    deadline: Instant,
+) -> Result<(Vec<Fact>, bool), String> {
     let module = parse(text, Mode::Module, "<code>").map_err(|e| {
         let line = execgate_core::file_error::line_of(text, e.offset.to_usize());
         format!("line {line}: {}", e.error)
     })?;
-    let Mod::Module(module) = module else { return Ok((Vec::new(), false)) };
+    let Mod::Module(module) = module else {
+        return Ok((Vec::new(), false));
+    };
     let mut walker = walk::Walker::new(text, lines, fixed, deadline);
     walker.body(&module.body);
     Ok((walker.facts, walker.expired))
@@ -160,7 +188,9 @@ fn code_in(s: &str) -> Option<String> {
         .lines()
         .filter_map(|l| {
             let t = l.trim_start();
-            t.strip_prefix(">>>").or_else(|| t.strip_prefix("...")).map(|c| c.strip_prefix(' ').unwrap_or(c))
+            t.strip_prefix(">>>")
+                .or_else(|| t.strip_prefix("..."))
+                .map(|c| c.strip_prefix(' ').unwrap_or(c))
         })
         .collect();
     if !examples.is_empty() {
@@ -176,5 +206,8 @@ fn dedent(s: &str) -> String {
         .map(|l| l.len() - l.trim_start().len())
         .min()
         .unwrap_or(0);
-    s.lines().map(|l| l.get(indent..).unwrap_or(l.trim_start())).collect::<Vec<_>>().join("\n")
+    s.lines()
+        .map(|l| l.get(indent..).unwrap_or(l.trim_start()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -34,7 +34,9 @@ fn pool() -> Option<&'static Pool> {
 fn start() -> Option<Pool> {
     let (jobs, rx) = mpsc::channel::<Job>();
     let rx = Arc::new(Mutex::new(rx));
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 16);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 16);
     let mut started = 0;
     for i in 0..threads {
         let rx = Arc::clone(&rx);
@@ -64,7 +66,10 @@ fn worker(rx: &Mutex<Receiver<Job>>) {
 }
 
 /// Runs `f` on an analysis thread and waits at most `timeout` for its result.
-pub(crate) fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static, timeout: Duration) -> Result<T, PoolError> {
+pub(crate) fn run<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+    timeout: Duration,
+) -> Result<T, PoolError> {
     let pool = pool().ok_or(PoolError::Failed)?;
     let (tx, rx) = mpsc::sync_channel(1);
     let job: Job = Box::new(move || {
@@ -86,12 +91,19 @@ mod tests {
         assert_eq!(run(|| 41 + 1, Duration::from_secs(5)), Ok(42));
         let panicked: Result<(), PoolError> = run(|| panic!("boom"), Duration::from_secs(5));
         assert_eq!(panicked, Err(PoolError::Failed));
-        assert_eq!(run(|| 7, Duration::from_secs(5)), Ok(7), "the pool survives a panic");
+        assert_eq!(
+            run(|| 7, Duration::from_secs(5)),
+            Ok(7),
+            "the pool survives a panic"
+        );
     }
 
     #[test]
     fn slow_jobs_time_out() {
-        let slow = run(|| std::thread::sleep(Duration::from_millis(300)), Duration::from_millis(10));
+        let slow = run(
+            || std::thread::sleep(Duration::from_millis(300)),
+            Duration::from_millis(10),
+        );
         assert_eq!(slow, Err(PoolError::TimedOut));
     }
 }

@@ -34,17 +34,28 @@ pub(crate) fn facts(text: &str, lines: &LineIndex) -> Vec<Fact> {
         match tok {
             Token::Name(name) => {
                 let kind = match (prev, next) {
-                    (Some(Token::Import | Token::From), _) => FactKind::Import(dotted(&tokens[i..])),
+                    (Some(Token::Import | Token::From), _) => {
+                        FactKind::Import(dotted(&tokens[i..]))
+                    }
                     (Some(Token::Dot), _) => FactKind::Attribute(name.clone()),
                     (_, Some(Token::LParen)) => FactKind::Call(name.clone()),
                     _ => FactKind::Name(name.clone()),
                 };
                 if matches!(kind, FactKind::Call(_)) {
-                    out.push(Fact { kind: FactKind::Name(name.clone()), pos: pos(*at) });
+                    out.push(Fact {
+                        kind: FactKind::Name(name.clone()),
+                        pos: pos(*at),
+                    });
                 }
-                out.push(Fact { kind, pos: pos(*at) });
+                out.push(Fact {
+                    kind,
+                    pos: pos(*at),
+                });
             }
-            Token::Str(s) => out.push(Fact { kind: FactKind::Str(s.clone()), pos: pos(*at) }),
+            Token::Str(s) => out.push(Fact {
+                kind: FactKind::Str(s.clone()),
+                pos: pos(*at),
+            }),
             _ => {}
         }
     }
@@ -85,7 +96,10 @@ fn tokens(text: &str) -> Vec<(Token, usize)> {
         start = if at > start {
             at
         } else {
-            at + text.get(at..).and_then(|s| s.chars().next()).map_or(1, char::len_utf8)
+            at + text
+                .get(at..)
+                .and_then(|s| s.chars().next())
+                .map_or(1, char::len_utf8)
         };
     }
     out
@@ -93,7 +107,11 @@ fn tokens(text: &str) -> Vec<(Token, usize)> {
 
 fn reduce(tok: Tok) -> Token {
     match tok {
-        Tok::Name { name } => Token::Name(if name.is_ascii() { name } else { name.nfkc().collect() }),
+        Tok::Name { name } => Token::Name(if name.is_ascii() {
+            name
+        } else {
+            name.nfkc().collect()
+        }),
         Tok::String { value, .. } => Token::Str(value),
         Tok::Dot => Token::Dot,
         Tok::Lpar => Token::LParen,
@@ -108,7 +126,10 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<FactKind> {
-        facts(src, &LineIndex::new(src)).into_iter().map(|f| f.kind).collect()
+        facts(src, &LineIndex::new(src))
+            .into_iter()
+            .map(|f| f.kind)
+            .collect()
     }
 
     #[test]

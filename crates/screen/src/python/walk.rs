@@ -15,11 +15,23 @@ use unicode_normalization::UnicodeNormalization;
 /// Most candidate paths kept per expression, so alias fan-out stays small.
 const MAX_PATHS: usize = 8;
 /// Calls that import the module named by their first argument.
-const IMPORTERS: [&str; 4] = ["__import__", "importlib.import_module", "importlib.__import__", "imp.load_module"];
+const IMPORTERS: [&str; 4] = [
+    "__import__",
+    "importlib.import_module",
+    "importlib.__import__",
+    "imp.load_module",
+];
 /// Calls whose second argument names an attribute.
 const ATTR_FUNCS: [&str; 4] = ["getattr", "setattr", "delattr", "hasattr"];
 /// Attributes that expose a namespace dictionary.
-const NAMESPACE_ATTRS: [&str; 6] = ["__dict__", "__globals__", "f_globals", "f_builtins", "f_locals", "__builtins__"];
+const NAMESPACE_ATTRS: [&str; 6] = [
+    "__dict__",
+    "__globals__",
+    "f_globals",
+    "f_builtins",
+    "f_locals",
+    "__builtins__",
+];
 
 /// Walks one module's statements and collects facts.
 pub(crate) struct Walker<'a> {
@@ -57,14 +69,15 @@ impl<'a> Walker<'a> {
     /// True once the deadline has passed; the clock is read every 256 nodes.
     fn out_of_time(&mut self) -> bool {
         self.ticks = self.ticks.wrapping_add(1);
-        if !self.expired && self.ticks % 256 == 0 {
+        if !self.expired && self.ticks.is_multiple_of(256) {
             self.expired = Instant::now() >= self.deadline;
         }
         self.expired
     }
 
     fn pos(&self, node: &impl Ranged) -> Pos {
-        self.fixed.unwrap_or_else(|| self.lines.pos(self.text, node.range().start().to_usize()))
+        self.fixed
+            .unwrap_or_else(|| self.lines.pos(self.text, node.range().start().to_usize()))
     }
 
     fn push(&mut self, kind: FactKind, pos: Pos) {
@@ -103,8 +116,20 @@ impl<'a> Walker<'a> {
             return;
         }
         match s {
-            Stmt::FunctionDef(f) => self.function(&f.decorator_list, &f.args, &f.returns, &f.body, &f.type_params),
-            Stmt::AsyncFunctionDef(f) => self.function(&f.decorator_list, &f.args, &f.returns, &f.body, &f.type_params),
+            Stmt::FunctionDef(f) => self.function(
+                &f.decorator_list,
+                &f.args,
+                &f.returns,
+                &f.body,
+                &f.type_params,
+            ),
+            Stmt::AsyncFunctionDef(f) => self.function(
+                &f.decorator_list,
+                &f.args,
+                &f.returns,
+                &f.body,
+                &f.type_params,
+            ),
             Stmt::ClassDef(c) => {
                 self.exprs(&c.decorator_list);
                 self.exprs(&c.bases);
@@ -172,11 +197,22 @@ impl<'a> Walker<'a> {
             Stmt::Import(i) => self.import(i),
             Stmt::ImportFrom(i) => self.import_from(i),
             Stmt::Expr(e) => self.expr(&e.value),
-            Stmt::Global(_) | Stmt::Nonlocal(_) | Stmt::Pass(_) | Stmt::Break(_) | Stmt::Continue(_) => {}
+            Stmt::Global(_)
+            | Stmt::Nonlocal(_)
+            | Stmt::Pass(_)
+            | Stmt::Break(_)
+            | Stmt::Continue(_) => {}
         }
     }
 
-    fn function(&mut self, decorators: &[Expr], args: &ast::Arguments, returns: &Option<Box<Expr>>, body: &[Stmt], tps: &[ast::TypeParam]) {
+    fn function(
+        &mut self,
+        decorators: &[Expr],
+        args: &ast::Arguments,
+        returns: &Option<Box<Expr>>,
+        body: &[Stmt],
+        tps: &[ast::TypeParam],
+    ) {
         self.exprs(decorators);
         self.arguments(args);
         self.opt(returns);
@@ -185,7 +221,11 @@ impl<'a> Walker<'a> {
     }
 
     fn arguments(&mut self, args: &ast::Arguments) {
-        let with_defaults = args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs);
+        let with_defaults = args
+            .posonlyargs
+            .iter()
+            .chain(&args.args)
+            .chain(&args.kwonlyargs);
         for a in with_defaults {
             self.opt(&a.def.annotation);
             self.opt(&a.default);
@@ -222,7 +262,13 @@ impl<'a> Walker<'a> {
         self.body(body);
     }
 
-    fn try_stmt(&mut self, body: &[Stmt], handlers: &[ast::ExceptHandler], orelse: &[Stmt], finalbody: &[Stmt]) {
+    fn try_stmt(
+        &mut self,
+        body: &[Stmt],
+        handlers: &[ast::ExceptHandler],
+        orelse: &[Stmt],
+        finalbody: &[Stmt],
+    ) {
         self.body(body);
         for ast::ExceptHandler::ExceptHandler(h) in handlers {
             self.opt(&h.type_);
@@ -243,7 +289,10 @@ impl<'a> Walker<'a> {
             }
             ast::Pattern::MatchClass(c) => {
                 self.expr(&c.cls);
-                c.patterns.iter().chain(&c.kwd_patterns).for_each(|p| self.pattern(p));
+                c.patterns
+                    .iter()
+                    .chain(&c.kwd_patterns)
+                    .for_each(|p| self.pattern(p));
             }
             ast::Pattern::MatchAs(a) => {
                 if let Some(p) = &a.pattern {
@@ -398,7 +447,9 @@ impl<'a> Walker<'a> {
     fn constant(&mut self, c: &Constant, pos: Pos) {
         match c {
             Constant::Str(s) => self.push(FactKind::Str(s.clone()), pos),
-            Constant::Bytes(b) => self.push(FactKind::Str(String::from_utf8_lossy(b).into_owned()), pos),
+            Constant::Bytes(b) => {
+                self.push(FactKind::Str(String::from_utf8_lossy(b).into_owned()), pos)
+            }
             Constant::Tuple(items) => items.iter().for_each(|i| self.constant(i, pos)),
             _ => {}
         }
@@ -434,7 +485,11 @@ impl<'a> Walker<'a> {
         let pos = self.pos(a);
         let attr = self.ident(a.attr.as_str(), pos).into_owned();
         self.push(FactKind::Attribute(attr.clone()), pos);
-        let paths = if matches!(a.ctx, ExprContext::Store) { Vec::new() } else { self.paths(&a.value) };
+        let paths = if matches!(a.ctx, ExprContext::Store) {
+            Vec::new()
+        } else {
+            self.paths(&a.value)
+        };
         for path in paths {
             self.push(FactKind::Name(normalise(&format!("{path}.{attr}"))), pos);
         }
@@ -487,7 +542,12 @@ impl<'a> Walker<'a> {
 
     fn special_call(&mut self, callee: &str, c: &ast::ExprCall, pos: Pos) {
         let arg = |i: usize, kw: &str| -> Option<&Expr> {
-            c.args.get(i).or_else(|| c.keywords.iter().find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == kw)).map(|k| &k.value))
+            c.args.get(i).or_else(|| {
+                c.keywords
+                    .iter()
+                    .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == kw))
+                    .map(|k| &k.value)
+            })
         };
         if IMPORTERS.contains(&callee) {
             match arg(0, "name").and_then(|a| fold(a, &self.env)) {
@@ -513,23 +573,41 @@ impl<'a> Walker<'a> {
     }
 
     fn open_call(&mut self, file: Option<&Expr>, mode: Option<&Expr>, pos: Pos) {
-        if let Some(Value::Str(path)) = file.and_then(|f| fold(f, &self.env)) {
-            if path.starts_with('/') || path.starts_with('~') || path.split(['/', '\\']).any(|p| p == "..") {
-                self.push(FactKind::Heuristic(Heuristic::OpenAbsolutePath, 1), pos);
-            }
+        if let Some(Value::Str(path)) = file.and_then(|f| fold(f, &self.env))
+            && (path.starts_with('/')
+                || path.starts_with('~')
+                || path.split(['/', '\\']).any(|p| p == ".."))
+        {
+            self.push(FactKind::Heuristic(Heuristic::OpenAbsolutePath, 1), pos);
         }
-        if let Some(Value::Str(m)) = mode.and_then(|m| fold(m, &self.env)) {
-            if m.contains(['w', 'a', 'x', '+']) {
-                self.push(FactKind::Heuristic(Heuristic::OpenWriteMode, 1), pos);
-            }
+        if let Some(Value::Str(m)) = mode.and_then(|m| fold(m, &self.env))
+            && m.contains(['w', 'a', 'x', '+'])
+        {
+            self.push(FactKind::Heuristic(Heuristic::OpenWriteMode, 1), pos);
         }
     }
 
     fn repetition(&mut self, b: &ast::ExprBinOp) {
         let count = match b.op {
             Operator::Mult => {
-                let seq_like = |e: &Expr| matches!(e, Expr::List(_) | Expr::Tuple(_) | Expr::Constant(ast::ExprConstant { value: Constant::Str(_) | Constant::Bytes(_), .. }));
-                if seq_like(&b.left) { self.int(&b.right) } else if seq_like(&b.right) { self.int(&b.left) } else { None }
+                let seq_like = |e: &Expr| {
+                    matches!(
+                        e,
+                        Expr::List(_)
+                            | Expr::Tuple(_)
+                            | Expr::Constant(ast::ExprConstant {
+                                value: Constant::Str(_) | Constant::Bytes(_),
+                                ..
+                            })
+                    )
+                };
+                if seq_like(&b.left) {
+                    self.int(&b.right)
+                } else if seq_like(&b.right) {
+                    self.int(&b.left)
+                } else {
+                    None
+                }
             }
             Operator::Pow | Operator::LShift => self.int(&b.right),
             _ => None,
@@ -563,10 +641,18 @@ impl<'a> Walker<'a> {
     pub fn paths(&self, e: &Expr) -> Vec<String> {
         let mut out = match e {
             Expr::Name(n) => {
-                let id: String = if n.id.is_ascii() { n.id.to_string() } else { n.id.nfkc().collect() };
+                let id: String = if n.id.is_ascii() {
+                    n.id.to_string()
+                } else {
+                    n.id.nfkc().collect()
+                };
                 self.name_paths(&id)
             }
-            Expr::Attribute(a) => self.paths(&a.value).into_iter().map(|p| format!("{p}.{}", a.attr)).collect(),
+            Expr::Attribute(a) => self
+                .paths(&a.value)
+                .into_iter()
+                .map(|p| format!("{p}.{}", a.attr))
+                .collect(),
             Expr::Call(c) => self.call_paths(c),
             Expr::Subscript(s) => match fold(&s.slice, &self.env) {
                 Some(Value::Str(key)) => self.subscript_paths(&s.value, &key),
@@ -601,10 +687,10 @@ impl<'a> Walker<'a> {
                 if let Some(Value::Str(m)) = folded_arg(0) {
                     out.push(m);
                 }
-            } else if callee == "getattr" {
-                if let (Some(obj), Some(Value::Str(attr))) = (c.args.first(), folded_arg(1)) {
-                    out.extend(self.paths(obj).into_iter().map(|p| format!("{p}.{attr}")));
-                }
+            } else if callee == "getattr"
+                && let (Some(obj), Some(Value::Str(attr))) = (c.args.first(), folded_arg(1))
+            {
+                out.extend(self.paths(obj).into_iter().map(|p| format!("{p}.{attr}")));
             }
         }
         if let Expr::Lambda(l) = c.func.as_ref() {
@@ -626,14 +712,22 @@ impl<'a> Walker<'a> {
 
     /// `sys.modules`, also reached through another module (`warnings.sys.modules`).
     fn is_module_table(&self, e: &Expr) -> bool {
-        self.paths(e).iter().any(|p| p == "sys.modules" || p.ends_with(".sys.modules"))
+        self.paths(e)
+            .iter()
+            .any(|p| p == "sys.modules" || p.ends_with(".sys.modules"))
     }
 
     fn is_namespace(&self, e: &Expr) -> bool {
         match e {
-            Expr::Call(c) => self.paths(&c.func).iter().any(|p| matches!(p.as_str(), "globals" | "locals" | "vars")),
+            Expr::Call(c) => self
+                .paths(&c.func)
+                .iter()
+                .any(|p| matches!(p.as_str(), "globals" | "locals" | "vars")),
             Expr::Attribute(a) => NAMESPACE_ATTRS.contains(&a.attr.as_str()),
-            Expr::Name(_) => self.paths(e).iter().any(|p| p == "__builtins__" || p == "builtins"),
+            Expr::Name(_) => self
+                .paths(e)
+                .iter()
+                .any(|p| p == "__builtins__" || p == "builtins"),
             _ => false,
         }
     }
@@ -642,7 +736,12 @@ impl<'a> Walker<'a> {
 /// `builtins.eval`, `__builtins__.eval` and `eval` are one name.
 fn normalise(path: &str) -> String {
     let mut p = path;
-    for prefix in ["builtins.", "__builtins__.", "__builtins__.__dict__.", "builtins.__dict__."] {
+    for prefix in [
+        "builtins.",
+        "__builtins__.",
+        "__builtins__.__dict__.",
+        "builtins.__dict__.",
+    ] {
         if let Some(rest) = p.strip_prefix(prefix) {
             p = rest;
         }
@@ -656,7 +755,14 @@ fn exits(body: &[Stmt]) -> bool {
     body.iter().any(|s| match s {
         Stmt::Break(_) | Stmt::Return(_) | Stmt::Raise(_) => true,
         Stmt::If(i) => exits(&i.body) || exits(&i.orelse),
-        Stmt::Try(t) => exits(&t.body) || exits(&t.orelse) || exits(&t.finalbody) || t.handlers.iter().any(|ast::ExceptHandler::ExceptHandler(h)| exits(&h.body)),
+        Stmt::Try(t) => {
+            exits(&t.body)
+                || exits(&t.orelse)
+                || exits(&t.finalbody)
+                || t.handlers
+                    .iter()
+                    .any(|ast::ExceptHandler::ExceptHandler(h)| exits(&h.body))
+        }
         Stmt::With(w) => exits(&w.body),
         Stmt::Match(m) => m.cases.iter().any(|c| exits(&c.body)),
         Stmt::For(f) => exits_without_break(&f.body),

@@ -94,7 +94,9 @@ fn language(name: &str) -> Result<Language, String> {
     Language::ALL
         .into_iter()
         .find(|l| l.as_str() == name)
-        .ok_or_else(|| format!("unknown language `{name}`, expected python, javascript, java, c, cpp or any"))
+        .ok_or_else(|| {
+            format!("unknown language `{name}`, expected python, javascript, java, c, cpp or any")
+        })
 }
 
 impl<'de> Deserialize<'de> for Scope {

@@ -17,7 +17,12 @@ const REGEX_SIZE_LIMIT: usize = 2 << 20;
 pub struct RuleError(FileError);
 
 impl RuleError {
-    fn new(path: &Path, line: Option<usize>, rule: Option<&str>, reason: impl Into<String>) -> Self {
+    fn new(
+        path: &Path,
+        line: Option<usize>,
+        rule: Option<&str>,
+        reason: impl Into<String>,
+    ) -> Self {
         RuleError(FileError::new(path, reason).at(line, rule.map(str::to_string)))
     }
 
@@ -63,7 +68,12 @@ pub(crate) fn load_dirs(dirs: &[PathBuf]) -> Result<Vec<Rule>, Vec<RuleError>> {
         let text = match std::fs::read_to_string(&file) {
             Ok(text) => text,
             Err(e) => {
-                errors.push(RuleError::new(&file, None, None, format!("cannot read: {e}")));
+                errors.push(RuleError::new(
+                    &file,
+                    None,
+                    None,
+                    format!("cannot read: {e}"),
+                ));
                 continue;
             }
         };
@@ -73,7 +83,12 @@ pub(crate) fn load_dirs(dirs: &[PathBuf]) -> Result<Vec<Rule>, Vec<RuleError>> {
                     if let Some(first) = seen.get(&rule.id) {
                         let line = rule_lines(&text).into_iter().find(|(_, id)| id == &rule.id);
                         let reason = format!("duplicate id, first defined in {}", first.display());
-                        errors.push(RuleError::new(&file, line.map(|l| l.0), Some(&rule.id), reason));
+                        errors.push(RuleError::new(
+                            &file,
+                            line.map(|l| l.0),
+                            Some(&rule.id),
+                            reason,
+                        ));
                         continue;
                     }
                     seen.insert(rule.id.clone(), file.clone());
@@ -83,7 +98,11 @@ pub(crate) fn load_dirs(dirs: &[PathBuf]) -> Result<Vec<Rule>, Vec<RuleError>> {
             Err(mut e) => errors.append(&mut e),
         }
     }
-    if errors.is_empty() { Ok(rules) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(rules)
+    } else {
+        Err(errors)
+    }
 }
 
 fn rule_files(dirs: &[PathBuf], errors: &mut Vec<RuleError>) -> Vec<PathBuf> {
@@ -98,7 +117,12 @@ fn rule_files(dirs: &[PathBuf], errors: &mut Vec<RuleError>) -> Vec<PathBuf> {
                 found.sort();
                 files.extend(found);
             }
-            Err(e) => errors.push(RuleError::new(dir, None, None, format!("cannot read directory: {e}"))),
+            Err(e) => errors.push(RuleError::new(
+                dir,
+                None,
+                None,
+                format!("cannot read directory: {e}"),
+            )),
         }
     }
     files
@@ -106,7 +130,8 @@ fn rule_files(dirs: &[PathBuf], errors: &mut Vec<RuleError>) -> Vec<PathBuf> {
 
 /// Parses and validates one file's rules; ids must be unique within it.
 pub(crate) fn parse_file(path: &Path, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
-    let raw: RawFile = execgate_core::file_error::parse_toml(path, text).map_err(|e| vec![RuleError(e)])?;
+    let raw: RawFile =
+        execgate_core::file_error::parse_toml(path, text).map_err(|e| vec![RuleError(e)])?;
     let headers = header_lines(text);
     let mut errors = Vec::new();
     let mut rules: Vec<Rule> = Vec::new();
@@ -115,7 +140,12 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<Vec<Rule>, Vec<RuleE
         let end = headers.get(i + 1).copied();
         let id = value.get("id").and_then(|v| v.as_str()).map(str::to_string);
         let fail = |line: Option<usize>, reason: String| {
-            RuleError::new(path, line.or(start), Some(id.as_deref().unwrap_or("<no id>")), reason)
+            RuleError::new(
+                path,
+                line.or(start),
+                Some(id.as_deref().unwrap_or("<no id>")),
+                reason,
+            )
         };
         let raw_rule = match deserialize_rule(value) {
             Ok(r) => r,
@@ -124,7 +154,10 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<Vec<Rule>, Vec<RuleE
                 if key.is_empty() || key == "." {
                     errors.push(fail(None, reason));
                 } else {
-                    errors.push(fail(key_line(text, start, end, &key), format!("{key}: {reason}")));
+                    errors.push(fail(
+                        key_line(text, start, end, &key),
+                        format!("{key}: {reason}"),
+                    ));
                 }
                 continue;
             }
@@ -138,7 +171,11 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<Vec<Rule>, Vec<RuleE
             Err(reason) => errors.push(fail(None, reason)),
         }
     }
-    if errors.is_empty() { Ok(rules) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(rules)
+    } else {
+        Err(errors)
+    }
 }
 
 fn deserialize_rule(value: toml::Value) -> Result<RawRule, (String, String)> {
@@ -165,7 +202,11 @@ fn rule_lines(text: &str) -> Vec<(usize, String)> {
     text.lines()
         .enumerate()
         .filter_map(|(n, l)| {
-            let rest = l.trim_start().strip_prefix("id")?.trim_start().strip_prefix('=')?;
+            let rest = l
+                .trim_start()
+                .strip_prefix("id")?
+                .trim_start()
+                .strip_prefix('=')?;
             Some((n + 1, rest.trim().trim_matches('"').to_string()))
         })
         .collect()
@@ -189,7 +230,12 @@ fn key_line(text: &str, start: Option<usize>, end: Option<usize>, key: &str) -> 
 }
 
 fn validate(raw: RawRule) -> Result<Rule, String> {
-    if raw.id.is_empty() || !raw.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if raw.id.is_empty()
+        || !raw
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         return Err("id must be non-empty ASCII letters, digits, '-', '_' or '.'".to_string());
     }
     if raw.message.trim().is_empty() {
@@ -226,7 +272,10 @@ fn compile_match(m: RawMatch) -> Result<Matcher, String> {
     ];
     match kinds.iter().filter(|k| **k).count() {
         1 => {}
-        0 => return Err("match needs one of import, call, name, attribute, string, regex, anomaly, heuristic".into()),
+        0 => return Err(
+            "match needs one of import, call, name, attribute, string, regex, anomaly, heuristic"
+                .into(),
+        ),
         _ => return Err("match must have exactly one kind; split it into several rules".into()),
     }
     if m.min.is_some() && m.heuristic.is_none() {
@@ -268,7 +317,11 @@ fn names(list: Vec<String>, key: &str, glob: bool) -> Result<Vec<String>, String
         return Err(format!("match.{key} must not be empty"));
     }
     for name in &list {
-        let body = if glob { name.strip_suffix('*').unwrap_or(name) } else { name };
+        let body = if glob {
+            name.strip_suffix('*').unwrap_or(name)
+        } else {
+            name
+        };
         let ok = !body.is_empty()
             && body.split('.').enumerate().all(|(i, part)| {
                 let last_open = glob && name.ends_with('*') && i == body.split('.').count() - 1;

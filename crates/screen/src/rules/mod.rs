@@ -70,7 +70,11 @@ impl NameIndex {
     fn add(&mut self, pattern: &str, rule: usize) {
         match pattern.strip_suffix('*') {
             Some(prefix) => self.prefixes.push((prefix.to_string(), rule)),
-            None => self.exact.entry(pattern.to_string()).or_default().push(rule),
+            None => self
+                .exact
+                .entry(pattern.to_string())
+                .or_default()
+                .push(rule),
         }
     }
 
@@ -95,7 +99,10 @@ pub(crate) struct RegexIndex {
 
 impl Default for RegexIndex {
     fn default() -> Self {
-        Self { set: RegexSet::empty(), rules: Vec::new() }
+        Self {
+            set: RegexSet::empty(),
+            rules: Vec::new(),
+        }
     }
 }
 
@@ -134,7 +141,11 @@ impl RuleSet {
             by_language.insert(lang, build_index(&rules, Some(lang))?);
         }
         let unknown_language = build_index(&rules, None)?;
-        Ok(RuleSet { rules, by_language, unknown_language })
+        Ok(RuleSet {
+            rules,
+            by_language,
+            unknown_language,
+        })
     }
 
     /// How many rules are loaded.
@@ -171,7 +182,11 @@ fn build_index(rules: &[Rule], language: Option<Language>) -> Result<LangIndex, 
     let mut ix = LangIndex::default();
     let mut strings = Vec::new();
     let mut regexes = Vec::new();
-    for (i, rule) in rules.iter().enumerate().filter(|(_, r)| applies(r, language)) {
+    for (i, rule) in rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| applies(r, language))
+    {
         match &rule.matcher {
             Matcher::Import(mods) => mods
                 .iter()
@@ -194,4 +209,3 @@ fn build_index(rules: &[Rule], language: Option<Language>) -> Result<LangIndex, 
     ix.regexes = RegexIndex::build(regexes).map_err(set_error)?;
     Ok(ix)
 }
-
