@@ -66,34 +66,10 @@ fn setup() -> Setup {
         ipnet::IpNet::V4(n) => IpAddr::V4(n.hosts().next().unwrap_or(n.network())),
         ipnet::IpNet::V6(_) => unreachable!(),
     };
-    let store = MemoryBlockStore::open(None, Arc::new(SystemClock)).unwrap();
-    let mut miss = || IpAddr::V4(Ipv4Addr::from(rng.next()));
-    for chunk in blocks.chunks(10_000) {
-        let batch = chunk
-            .iter()
-            .map(|v| NewBlock {
-                value: v.clone(),
-                duration: Some(Duration::from_secs(3600)),
-                reason: "bench".into(),
-                origin: Origin::List,
-                created_by: "bench".into(),
-            })
-            .collect();
-        store.add_batch(batch).unwrap();
-    }
-    let client = ClientKey::from_client_id("bench");
-    let unblocked = |ip: &IpAddr| {
-        let q = BlockQuery {
-            ip: *ip,
-            client: &client,
-            country: None,
-            asn: None,
-        };
-        store.check(&q).is_none()
-    };
-    let miss = std::iter::repeat_with(&mut miss)
+    let store = fill_store(&blocks);
+    let miss = std::iter::repeat_with(|| IpAddr::V4(Ipv4Addr::from(rng.next())))
         .take(10_000)
-        .find(unblocked)
+        .find(|ip| !blocked(&store, *ip))
         .unwrap();
     let windows = vec![
         WindowSpec::new(
@@ -127,16 +103,38 @@ fn setup() -> Setup {
     }
 }
 
-fn lookup(s: &Setup, ip: IpAddr) -> bool {
+/// A store holding `values`, each for an hour.
+fn fill_store(values: &[String]) -> MemoryBlockStore {
+    let store = MemoryBlockStore::open(None, Arc::new(SystemClock)).unwrap();
+    for chunk in values.chunks(10_000) {
+        let batch = chunk
+            .iter()
+            .map(|v| NewBlock {
+                value: v.clone(),
+                duration: Some(Duration::from_secs(3600)),
+                reason: "bench".into(),
+                origin: Origin::List,
+                created_by: "bench".into(),
+            })
+            .collect();
+        store.add_batch(batch).unwrap();
+    }
+    store
+}
+
+fn blocked(store: &MemoryBlockStore, ip: IpAddr) -> bool {
     let client = ClientKey::from_client_id("bench");
-    s.store
-        .check(&BlockQuery {
-            ip,
-            client: &client,
-            country: None,
-            asn: None,
-        })
-        .is_some()
+    let q = BlockQuery {
+        ip,
+        client: &client,
+        country: None,
+        asn: None,
+    };
+    store.check(&q).is_some()
+}
+
+fn lookup(s: &Setup, ip: IpAddr) -> bool {
+    blocked(&s.store, ip)
 }
 
 fn decide(s: &Setup, i: usize) -> bool {

@@ -2,6 +2,9 @@
 //! behind small traits so that a Redis implementation can replace the memory
 //! one, plus the admin/blocklist HTTP API and its command-line client.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod blocklist;
 pub mod metrics;
 pub mod ratelimit;

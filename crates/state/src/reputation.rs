@@ -219,6 +219,16 @@ pub enum BanOutcome {
     },
 }
 
+/// The client and event that crossed the threshold, and the ban it earns.
+#[derive(Debug, Clone, Copy)]
+struct Offence<'a> {
+    key: &'a ClientKey,
+    ip: IpAddr,
+    event: SecurityEvent,
+    score: f64,
+    duration: Duration,
+}
+
 /// A client's standing.
 #[derive(Debug, Clone, Copy)]
 struct Standing {
@@ -292,11 +302,17 @@ impl Reputation {
         if score < self.config.ban_threshold || allow_listed {
             return None;
         }
-        let duration = self.ban_length(offences);
+        let offence = Offence {
+            key,
+            ip,
+            event,
+            score,
+            duration: self.ban_length(offences),
+        };
         let outcome = if self.config.detection_only {
-            self.would_ban(key, ip, event, score, duration)
+            self.would_ban(&offence)
         } else {
-            self.ban(key, ip, event, score, duration)?
+            self.ban(&offence)?
         };
         if let Some(standing) = self.clients.lock().get_mut(key) {
             standing.score = 0.0;
@@ -370,14 +386,14 @@ impl Reputation {
         }
     }
 
-    fn ban(
-        &self,
-        key: &ClientKey,
-        ip: IpAddr,
-        event: SecurityEvent,
-        score: f64,
-        duration: Duration,
-    ) -> Option<BanOutcome> {
+    fn ban(&self, offence: &Offence) -> Option<BanOutcome> {
+        let Offence {
+            key,
+            ip,
+            event,
+            score,
+            duration,
+        } = *offence;
         let reason = format!(
             "reputation score {score:.1} reached {} after {}",
             self.config.ban_threshold,
@@ -410,14 +426,14 @@ impl Reputation {
         }
     }
 
-    fn would_ban(
-        &self,
-        key: &ClientKey,
-        ip: IpAddr,
-        event: SecurityEvent,
-        score: f64,
-        duration: Duration,
-    ) -> BanOutcome {
+    fn would_ban(&self, offence: &Offence) -> BanOutcome {
+        let Offence {
+            key,
+            ip,
+            event,
+            score,
+            duration,
+        } = *offence;
         tracing::warn!(
             target: "execgate::audit",
             event = "reputation.would_ban",

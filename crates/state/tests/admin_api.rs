@@ -105,7 +105,7 @@ async fn listing_is_paginated_and_filtered() {
 }
 
 #[tokio::test]
-async fn bad_admin_input_gets_clear_400s() {
+async fn bad_decisions_get_clear_400s() {
     let f = Fixture::start().await;
     let cases = [
         (
@@ -162,6 +162,11 @@ async fn bad_admin_input_gets_clear_400s() {
         );
     }
     assert!(f.blocks.is_empty(), "a failed batch adds nothing");
+}
+
+#[tokio::test]
+async fn bad_bodies_queries_and_paths_get_clear_errors() {
+    let f = Fixture::start().await;
     let raw = f
         .req(Method::POST, "/v1/blocks")
         .header("content-type", "application/json")

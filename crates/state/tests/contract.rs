@@ -203,39 +203,39 @@ mod store {
             s.add(new_block(v, None)).unwrap();
         }
         let anon = "ip:192.0.2.1";
-        assert_eq!(
-            hit(&*s, "203.0.113.7", anon, None, None).as_deref(),
-            Some("203.0.113.7")
+        /// (ip, client key, country, asn) → the value of the matching decision.
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            Option<&'a str>,
+            Option<u32>,
+            Option<&'a str>,
         );
-        assert_eq!(
-            hit(&*s, "::ffff:203.0.113.7", anon, None, None).as_deref(),
-            Some("203.0.113.7")
-        );
-        assert_eq!(
-            hit(&*s, "198.51.100.200", anon, None, None).as_deref(),
-            Some("198.51.100.0/24")
-        );
-        assert_eq!(
-            hit(&*s, "2001:db8:1:ffff::1", anon, None, None).as_deref(),
-            Some("2001:db8:1::/48")
-        );
-        assert_eq!(
-            hit(&*s, "192.0.2.1", "client:evil", None, None).as_deref(),
-            Some("client:evil")
-        );
-        assert_eq!(
-            hit(&*s, "192.0.2.1", anon, Some("kp"), None).as_deref(),
-            Some("country:KP")
-        );
-        assert_eq!(
-            hit(&*s, "192.0.2.1", anon, None, Some(64500)).as_deref(),
-            Some("asn:64500")
-        );
-        assert_eq!(
-            hit(&*s, "192.0.2.1", "client:good", Some("FR"), Some(1)),
-            None
-        );
-        assert_eq!(hit(&*s, "198.51.101.1", anon, None, None), None);
+        let cases: [Case; 9] = [
+            ("203.0.113.7", anon, None, None, Some("203.0.113.7")),
+            ("::ffff:203.0.113.7", anon, None, None, Some("203.0.113.7")),
+            ("198.51.100.200", anon, None, None, Some("198.51.100.0/24")),
+            (
+                "2001:db8:1:ffff::1",
+                anon,
+                None,
+                None,
+                Some("2001:db8:1::/48"),
+            ),
+            ("192.0.2.1", "client:evil", None, None, Some("client:evil")),
+            ("192.0.2.1", anon, Some("kp"), None, Some("country:KP")),
+            ("192.0.2.1", anon, None, Some(64500), Some("asn:64500")),
+            ("192.0.2.1", "client:good", Some("FR"), Some(1), None),
+            ("198.51.101.1", anon, None, None, None),
+        ];
+        for (ip, client, country, asn, expected) in cases {
+            let found = hit(&*s, ip, client, country, asn);
+            assert_eq!(
+                found.as_deref(),
+                expected,
+                "{ip} {client} {country:?} {asn:?}"
+            );
+        }
         assert_eq!(s.len(), 6);
     }
 

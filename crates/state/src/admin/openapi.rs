@@ -42,7 +42,28 @@ fn responses(success: (&str, Value), extra: &[(&str, &str)]) -> Value {
     r
 }
 
+/// A `limit` query parameter of at most `max`.
+fn limit_param(max: u32) -> Value {
+    param(
+        "limit",
+        "query",
+        false,
+        json!({"type": "integer", "minimum": 1, "maximum": max}),
+        "Page size",
+    )
+}
+
+/// Every documented path.
 fn paths() -> Value {
+    let mut paths = block_paths();
+    if let (Some(all), Value::Object(more)) = (paths.as_object_mut(), other_paths()) {
+        all.extend(more);
+    }
+    paths
+}
+
+/// `/v1/blocks…`.
+fn block_paths() -> Value {
     let id = param(
         "id",
         "path",
@@ -50,22 +71,6 @@ fn paths() -> Value {
         json!({"type": "integer", "minimum": 0}),
         "Decision id",
     );
-    let key = param(
-        "key",
-        "path",
-        true,
-        json!({"type": "string"}),
-        "Client key (ip:ADDRESS, ip:PREFIX/64 URL-encoded, client:ID) or an IP address",
-    );
-    let limit = |max: u32| {
-        param(
-            "limit",
-            "query",
-            false,
-            json!({"type": "integer", "minimum": 1, "maximum": max}),
-            "Page size",
-        )
-    };
     json!({
         "/v1/blocks": {
             "get": {
@@ -75,7 +80,7 @@ fn paths() -> Value {
                     param("scope", "query", false, json!({"type": "string", "enum": ["ip", "range", "client", "country", "asn"]}), "Only this scope"),
                     param("origin", "query", false, json!({"type": "string", "enum": ["manual", "anomaly", "list"]}), "Only this origin"),
                     param("value", "query", false, json!({"type": "string"}), "Only this value"),
-                    limit(1000),
+                    limit_param(1000),
                     param("offset", "query", false, json!({"type": "integer", "minimum": 0}), "Decisions to skip"),
                 ],
                 "responses": responses(("200", ok("A page of decisions", "DecisionPage")), &[]),
@@ -124,6 +129,19 @@ fn paths() -> Value {
                 "responses": responses(("200", ok("The removed decision", "Decision")), &[("404", "No decision with this id")]),
             },
         },
+    })
+}
+
+/// Clients, events and this document.
+fn other_paths() -> Value {
+    let key = param(
+        "key",
+        "path",
+        true,
+        json!({"type": "string"}),
+        "Client key (ip:ADDRESS, ip:PREFIX/64 URL-encoded, client:ID) or an IP address",
+    );
+    json!({
         "/v1/clients/{key}": {
             "get": {
                 "operationId": "getClient",
@@ -146,7 +164,7 @@ fn paths() -> Value {
                 "summary": "Recent security events, oldest first",
                 "parameters": [
                     param("since", "query", false, json!({"type": "string"}), "RFC 3339 time or Unix seconds"),
-                    limit(1000),
+                    limit_param(1000),
                 ],
                 "responses": responses(("200", ok("Events", "Events")), &[]),
             },
@@ -162,7 +180,17 @@ fn paths() -> Value {
     })
 }
 
+/// Every schema.
 fn schemas() -> Value {
+    let mut schemas = decision_schemas();
+    if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), client_schemas()) {
+        all.extend(more);
+    }
+    schemas
+}
+
+/// Errors and decisions.
+fn decision_schemas() -> Value {
     let time = json!({"type": "string", "format": "date-time"});
     json!({
         "Error": {
@@ -214,6 +242,13 @@ fn schemas() -> Value {
                 "deleted": {"type": "array", "items": schema("Decision")},
             },
         },
+    })
+}
+
+/// Clients, windows and events.
+fn client_schemas() -> Value {
+    let time = json!({"type": "string", "format": "date-time"});
+    json!({
         "Window": {
             "type": "object", "required": ["name", "quota", "period_secs", "remaining", "reset_after_secs"],
             "properties": {
