@@ -29,3 +29,15 @@ pub use redact::builtin;
 pub use report::{LeakFinding, Redaction};
 pub use rules::{LeakRule, OutputRules, RedactRule, SHIPPED_RULES, Scope};
 pub use text::{SanitizedText, sanitize_text};
+
+#[cfg(test)]
+mod tests {
+    /// The gateway shares compiled rules across threads and swaps them on reload.
+    #[test]
+    fn compiled_rules_and_policy_are_shareable() {
+        fn shareable<T: Send + Sync + Clone + 'static>() {}
+        shareable::<super::OutputRules>();
+        shareable::<super::OutputPolicy>();
+        shareable::<super::ResponseBuffer>();
+    }
+}

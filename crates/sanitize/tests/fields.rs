@@ -227,3 +227,26 @@ fn regression_cut_after_multibyte_blank() {
         "a\u{a0}…[truncated: response over the buffer cap]"
     );
 }
+
+#[test]
+fn a_100mb_body_is_capped_not_buffered() {
+    let cap = 1 << 20;
+    let mut buf = ResponseBuffer::new(cap);
+    buf.push(br#"{"run":{"stderr":"","stdout":""#);
+    let chunk = vec![b'a'; 64 * 1024];
+    for _ in 0..1600 {
+        buf.push(&chunk);
+    }
+    assert_eq!(buf.len(), cap);
+    assert!(buf.dropped_bytes() > 100_000_000);
+    let result = buf
+        .sanitize(&RULES, &OutputPolicy::default(), &piston_fields())
+        .unwrap();
+    assert!(result.truncated);
+    assert!(
+        result.body.len() < 110 * 1024,
+        "stdout cut to its 100KB cap"
+    );
+    let out = doc(&result.body);
+    assert!(out["run"]["stdout"].as_str().unwrap().ends_with(" bytes]"));
+}

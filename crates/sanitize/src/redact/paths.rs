@@ -31,6 +31,27 @@ pub(super) fn find(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
     }
 }
 
+/// Top-level directories that are host paths on their own; other one-segment
+/// "paths" (`/help`, `/s`) are more often commands or units than paths.
+const HOST_ROOTS: &[&str] = &[
+    "etc",
+    "home",
+    "root",
+    "var",
+    "opt",
+    "srv",
+    "proc",
+    "sys",
+    "mnt",
+    "run",
+    "boot",
+    "media",
+    "app",
+    "data",
+    "workspace",
+    "Users",
+];
+
 /// Whether `b` may sit right before the start of a path
 /// (so that `a/b` is not taken for one).
 fn is_left_boundary(b: u8) -> bool {
@@ -67,7 +88,12 @@ fn unix_path(policy: &OutputPolicy, text: &str, at: usize) -> Option<(usize, usi
         .position(|&b| !(is_segment_byte(b) || b == b'/'))
         .unwrap_or(bytes.len() - at - 1);
     let end = at + 1 + len;
-    (!policy.path_allowed(&text[at..end])).then_some((at, end))
+    let path = &text[at..end];
+    let single = !path[1..].trim_end_matches('/').contains('/');
+    if single && !HOST_ROOTS.contains(&path[1..].trim_end_matches('/')) {
+        return None;
+    }
+    (!policy.path_allowed(path)).then_some((at, end))
 }
 
 /// `file://…`, with `at` on its colon.
@@ -111,6 +137,14 @@ mod tests {
     }
 
     #[test]
+    fn one_segment_paths_count_only_for_host_roots() {
+        assert_eq!(
+            redacted("ls /etc and /home/ then /start"),
+            vec!["/etc", "/home/"]
+        );
+    }
+
+    #[test]
     fn host_paths_are_found_and_sandbox_paths_kept() {
         let text =
             r#"File "/home/deploy/app/run.py", line 3 in /tmp/x.py and /usr/lib/python3/os.py"#;
@@ -132,7 +166,8 @@ mod tests {
 
     #[test]
     fn relative_paths_urls_and_fractions_are_not_paths() {
-        let text = "src/main.rs https://example.com/a/b 1/2 x /2 and/or a / b http://x";
+        let text =
+            "src/main.rs https://example.com/a/b 1/2 x /2 and/or a / b http://x /help 9 km/s";
         assert!(redacted(text).is_empty(), "{:?}", redacted(text));
     }
 }
