@@ -157,3 +157,22 @@ fn a_store_that_cannot_write_its_journal_does_not_start() {
     assert!(matches!(err, BlockError::Io(_)), "{err}");
     assert!(err.to_string().contains("missing-dir"), "{err}");
 }
+
+#[test]
+fn a_crash_between_snapshot_and_journal_truncation_replays_harmlessly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let clock = ManualClock::default();
+    let (kept, stale_journal) = {
+        let s = open(&path, &clock).unwrap();
+        let a = s.add(block("203.0.113.7", None)).unwrap();
+        s.add(block("203.0.113.8", None)).unwrap();
+        s.remove(a.id).unwrap();
+        (all(&s), std::fs::read(journal(&path)).unwrap())
+    };
+    // Reopening folds the journal into the snapshot; put the old journal back,
+    // as if the process died after the snapshot rename but before truncating.
+    drop(open(&path, &clock).unwrap());
+    std::fs::write(journal(&path), stale_journal).unwrap();
+    assert_eq!(all(&open(&path, &clock).unwrap()), kept);
+}

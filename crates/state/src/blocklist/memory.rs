@@ -381,3 +381,69 @@ impl BlockStore for MemoryBlockStore {
             .count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blocklist::Scope;
+    use execgate_core::{ClientKey, ManualClock};
+    use prometheus::Registry;
+
+    fn block(value: &str, origin: Origin) -> NewBlock {
+        NewBlock {
+            value: value.into(),
+            duration: None,
+            reason: "unit".into(),
+            origin,
+            created_by: "unit".into(),
+        }
+    }
+
+    #[test]
+    fn a_full_store_refuses_more_decisions() {
+        let s = MemoryBlockStore::open(None, Arc::new(ManualClock::default()))
+            .unwrap()
+            .with_max_entries(2);
+        s.add(block("192.0.2.1", Origin::Manual)).unwrap();
+        s.add(block("192.0.2.2", Origin::Manual)).unwrap();
+        let err = s.add(block("192.0.2.3", Origin::Manual)).unwrap_err();
+        assert!(matches!(err, BlockError::Full { max: 2 }), "{err}");
+    }
+
+    #[test]
+    fn metrics_follow_active_decisions_and_count_manual_and_list_bans() {
+        let registry = Registry::new();
+        let metrics = StateMetrics::register(&registry).unwrap();
+        let s = MemoryBlockStore::open(None, Arc::new(ManualClock::default()))
+            .unwrap()
+            .with_metrics(metrics);
+        let a = s.add(block("192.0.2.1", Origin::Manual)).unwrap();
+        s.add(block("192.0.2.0/24", Origin::List)).unwrap();
+        s.add(block("client:x", Origin::Anomaly)).unwrap();
+        s.remove(a.id).unwrap();
+        let text = prometheus::TextEncoder::new()
+            .encode_to_string(&registry.gather())
+            .unwrap();
+        assert!(text.contains("execgate_active_decisions 2"), "{text}");
+        assert!(
+            text.contains("execgate_bans_total{reason=\"manual\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("execgate_bans_total{reason=\"list\"} 1"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("reason=\"anomaly\""),
+            "anomaly bans are counted by reputation"
+        );
+        let key = ClientKey::from_client_id("x");
+        let q = BlockQuery {
+            ip: "198.51.100.1".parse().unwrap(),
+            client: &key,
+            country: None,
+            asn: None,
+        };
+        assert_eq!(s.check(&q).map(|d| d.scope), Some(Scope::Client));
+    }
+}

@@ -179,3 +179,30 @@ mod tests {
         assert!(err("").contains("empty"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(s in "\\PC{0,80}") {
+            let _ = s.parse::<Target>();
+        }
+
+        #[test]
+        fn canonical_values_parse_back_to_themselves(s in "(ip:|range:|client:|country:|asn:)?[0-9a-fA-F:./]{1,40}") {
+            if let Ok(target) = s.parse::<Target>() {
+                let canonical = target.to_string();
+                prop_assert_eq!(canonical.parse::<Target>(), Ok(target));
+            }
+        }
+
+        #[test]
+        fn every_ipv4_range_matches_its_own_network(bits in any::<u32>(), len in 1u8..32) {
+            let net = ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(bits), len).unwrap().trunc();
+            prop_assert_eq!(net.to_string().parse::<Target>(), Ok(Target::Range(IpNet::V4(net))));
+        }
+    }
+}

@@ -318,3 +318,34 @@ mod tests {
         assert_eq!((w[1].quota, w[1].remaining), (9, 8));
     }
 }
+
+#[cfg(test)]
+mod metrics_tests {
+    use super::*;
+    use execgate_core::ManualClock;
+    use std::num::NonZeroU32;
+
+    #[test]
+    fn refusals_are_counted_by_window() {
+        let registry = prometheus::Registry::new();
+        let metrics = StateMetrics::register(&registry).unwrap();
+        let limiter =
+            MemoryRateLimiter::new(Arc::new(ManualClock::default()), 10).with_metrics(metrics);
+        let w = [WindowSpec::new(
+            "burst",
+            NonZeroU32::new(1).unwrap(),
+            Duration::from_secs(10),
+        )];
+        let key = ClientKey::from_client_id("a");
+        for _ in 0..3 {
+            limiter.check(&TierName::anonymous(), &key, &w);
+        }
+        let text = prometheus::TextEncoder::new()
+            .encode_to_string(&registry.gather())
+            .unwrap();
+        assert!(
+            text.contains("execgate_rate_limit_refusals_total{window=\"burst\"} 2"),
+            "{text}"
+        );
+    }
+}
