@@ -93,6 +93,8 @@ fn generic_secrets_need_entropy() {
     let (out, ids) = redact_stdout("api_key = \"q8Zr2LxW9vKp4TfN7mYc\"\n");
     assert_eq!(out, "api_key = \"[REDACTED:generic-secret]\"\n");
     assert_eq!(ids, vec!["generic-secret"]);
+    let (out, _) = redact_stdout("SECRET_TOKEN_VALUE=q8Zr2LxW9vKp4TfN7mYc\n");
+    assert_eq!(out, "SECRET_TOKEN_VALUE=[REDACTED:generic-secret]\n");
     for clean in [
         "password = password123\n",
         "token_type: bearer_token_value\n",
