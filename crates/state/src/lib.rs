@@ -18,9 +18,11 @@ pub use ratelimit::{
     MemoryRateLimiter, RateDecision, RateLimiter, WindowSpec, WindowState, ratelimit_headers,
 };
 pub mod events;
+pub mod maintenance;
 pub mod reputation;
 
 pub use events::{EventKind, EventLog, EventRecord};
+pub use maintenance::spawn_maintenance;
 pub use reputation::{BanOutcome, Reputation, ReputationConfig, SecurityEvent, Weights};
 pub mod admin;
 pub mod cli;

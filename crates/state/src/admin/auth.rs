@@ -76,6 +76,16 @@ impl AdminTokens {
         Ok(this)
     }
 
+    /// Every configured source together: the config list, an optional token
+    /// file, and `EXECGATE_ADMIN_TOKEN`. Errors name the source.
+    pub fn from_sources<S: AsRef<str>>(list: &[S], file: Option<&Path>) -> Result<Self, String> {
+        let mut tokens = Self::from_list(list)?;
+        if let Some(path) = file {
+            tokens = tokens.merge(Self::from_file(path).map_err(|e| e.to_string())?);
+        }
+        Ok(tokens.merge(Self::from_env()?))
+    }
+
     /// Both sets of tokens.
     pub fn merge(mut self, other: AdminTokens) -> Self {
         self.tokens.extend(other.tokens);
