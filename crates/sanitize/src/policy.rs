@@ -108,6 +108,38 @@ impl OutputPolicy {
     pub fn withholds(&self, score: u32) -> bool {
         !self.detection_only && self.leak_threshold > 0 && score >= self.leak_threshold
     }
+
+    /// Checks the lists; each problem is `key: reason` (the config loader adds file and line).
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        for path in &self.allowed_paths {
+            if !path.starts_with('/') {
+                problems.push(format!("allowed_paths: {path:?} is not an absolute path"));
+            }
+        }
+        for name in &self.env_names {
+            let bare = name.strip_suffix('*').unwrap_or(name);
+            let valid = bare.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !bare.starts_with(|c: char| c.is_ascii_digit());
+            if bare.is_empty() || !valid {
+                problems.push(format!(
+                    "env_names: {name:?} is not a variable name (letters, digits, '_', optional trailing '*')"
+                ));
+            }
+        }
+        for suffix in &self.internal_hosts {
+            if !suffix.starts_with('.') || suffix.len() < 2 {
+                problems.push(format!(
+                    "internal_hosts: {suffix:?} must be a name suffix starting with '.', like \".internal\""
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
 }
 
 /// What an output field carries; decides its cap.
@@ -153,6 +185,26 @@ mod tests {
         policy.detection_only = false;
         policy.leak_threshold = 0;
         assert!(!policy.withholds(100));
+    }
+
+    #[test]
+    fn the_default_policy_is_valid_and_bad_lists_are_named() {
+        assert_eq!(OutputPolicy::default().validate(), Ok(()));
+        let bad = OutputPolicy {
+            allowed_paths: vec!["tmp".into()],
+            env_names: vec!["1X".into(), "*".into(), "OK_*".into()],
+            internal_hosts: vec!["internal".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            vec![
+                "allowed_paths: \"tmp\" is not an absolute path",
+                "env_names: \"1X\" is not a variable name (letters, digits, '_', optional trailing '*')",
+                "env_names: \"*\" is not a variable name (letters, digits, '_', optional trailing '*')",
+                "internal_hosts: \"internal\" must be a name suffix starting with '.', like \".internal\"",
+            ]
+        );
     }
 
     #[test]
