@@ -182,4 +182,21 @@ mod tests {
             "debug shows names only"
         );
     }
+
+    #[test]
+    fn sources_are_merged_and_file_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens");
+        std::fs::write(&path, "file-token-0123456789\n").unwrap();
+        let tokens = AdminTokens::from_sources(&["list-token-0123456789"], Some(&path)).unwrap();
+        assert_eq!(
+            tokens.authenticate("list-token-0123456789"),
+            Some("config#1")
+        );
+        assert!(tokens.authenticate("file-token-0123456789").is_some());
+        let missing = dir.path().join("nope");
+        let err =
+            AdminTokens::from_sources(&["list-token-0123456789"], Some(&missing)).unwrap_err();
+        assert!(err.contains("nope: cannot read"), "{err}");
+    }
 }

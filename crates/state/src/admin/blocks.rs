@@ -73,9 +73,15 @@ pub(super) struct RemoveQuery {
     reason: Option<String>,
 }
 
+/// The answer to an array of decisions.
+#[derive(Debug, Serialize)]
+struct Batch {
+    decisions: Vec<BlockDecision>,
+}
+
 /// The response of the stream endpoint (CrowdSec's `new` / `deleted`).
 #[derive(Debug, Serialize)]
-struct StreamBody {
+pub(super) struct StreamBody {
     new: Vec<BlockDecision>,
     deleted: Vec<BlockDecision>,
 }
@@ -161,17 +167,15 @@ pub(super) async fn add(
         .enumerate()
         .map(|(i, v)| parse_request(v, &caller, batch.then_some(i)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut added = state.blocks.add_batch(blocks)?;
-    let body = match added.pop() {
-        Some(one) if !batch => serde_json::to_value(one),
-        Some(last) => {
-            added.push(last);
-            serde_json::to_value(serde_json::json!({ "decisions": added }))
-        }
-        None => return Err(ApiError::invalid("no decision to add")),
-    };
-    let body = body.map_err(|e| ApiError::invalid(e.to_string()))?;
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    let added = state.blocks.add_batch(blocks)?;
+    if batch {
+        return Ok((StatusCode::CREATED, Json(Batch { decisions: added })).into_response());
+    }
+    let one = added
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::invalid("no decision was added"))?;
+    Ok((StatusCode::CREATED, Json(one)).into_response())
 }
 
 fn parse_request(value: Value, caller: &Caller, item: Option<usize>) -> Result<NewBlock, ApiError> {
@@ -243,7 +247,7 @@ pub(super) async fn stream(
     State(state): State<AdminState>,
     Extension(caller): Extension<Caller>,
     query: Result<Query<StreamQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StreamBody>, ApiError> {
     let Query(query) = query?;
     let name = query.caller.as_deref().unwrap_or("");
     if name.len() > 64 || name.chars().any(|c| !c.is_ascii_graphic()) {
@@ -268,11 +272,8 @@ pub(super) async fn stream(
         cursors.insert(id, changes.cursor);
         changes
     };
-    let body = StreamBody {
+    Ok(Json(StreamBody {
         new: changes.new,
         deleted: changes.deleted,
-    };
-    serde_json::to_value(body)
-        .map(Json)
-        .map_err(|e| ApiError::invalid(e.to_string()))
+    }))
 }
