@@ -13,7 +13,7 @@ use serde_json::json;
 
 /// What the gateway's own admin routes need.
 #[derive(Clone)]
-pub struct AdminState {
+pub struct GatewayAdmin {
     /// Metrics to expose.
     pub metrics: Metrics,
     /// Rule reload.
@@ -23,7 +23,7 @@ pub struct AdminState {
 }
 
 /// The gateway's admin routes.
-pub fn router(state: AdminState) -> Router {
+pub fn router(state: GatewayAdmin) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
@@ -32,12 +32,12 @@ pub fn router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-async fn metrics(State(state): State<AdminState>) -> Response {
+async fn metrics(State(state): State<GatewayAdmin>) -> Response {
     let body = state.metrics.render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
-async fn readyz(State(state): State<AdminState>) -> Response {
+async fn readyz(State(state): State<GatewayAdmin>) -> Response {
     if state.upstreams.any_healthy() {
         Json(json!({"status": "ready"})).into_response()
     } else {
@@ -47,7 +47,7 @@ async fn readyz(State(state): State<AdminState>) -> Response {
     }
 }
 
-async fn reload(State(state): State<AdminState>) -> Response {
+async fn reload(State(state): State<GatewayAdmin>) -> Response {
     let reloader = state.reloader.clone();
     let outcome = tokio::task::spawn_blocking(move || reloader.reload("admin")).await;
     match outcome {

@@ -26,59 +26,119 @@ enum Command {
         /// Config file.
         file: PathBuf,
     },
-    /// Run everything on one machine: gateway + admin (+ the bundled runner when built in).
+    /// Run everything on one machine: the bundled runner (a child process with its
+    /// own rights), the gateway in front of it, and the admin API.
     Up {
-        /// Config file.
+        /// Gateway config file.
         #[arg(long, short, default_value = "config/execgate.toml")]
         config: PathBuf,
+        /// Runner config file.
+        #[arg(long, default_value = "config/runner.toml")]
+        runner_config: PathBuf,
+        /// Do not start the bundled runner (use executors already running).
+        #[arg(long)]
+        no_runner: bool,
     },
-    /// Screen code offline with the rule files (execgate-screen).
-    Scan {
-        /// Arguments for the scanner.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
-    /// Validate rule files (`rules check DIR`).
+    /// Screen code offline with the rule files.
+    Scan(execgate_screen::cli::ScanArgs),
+    /// Validate rule files.
     Rules {
-        /// Arguments for the rule checker.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        #[command(subcommand)]
+        command: RulesCommand,
     },
     /// Manage the blocklist through the admin API (`block add/list/rm`).
-    Block {
-        /// Arguments for the blocklist client.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    Block(execgate_state::cli::BlockArgs),
     /// Show a client's standing through the admin API (`clients show KEY`).
-    Clients {
-        /// Arguments for the clients command.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    Clients(execgate_state::cli::ClientsArgs),
     /// Run the bundled sandbox executor alone.
-    Runner {
-        /// Arguments for the runner.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    Runner(execgate_runner::cli::RunnerArgs),
+    /// Internal: builds one sandbox (started by the runner).
+    #[command(hide = true)]
+    SandboxInit,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Validate the rule files in DIR…; exit non-zero with `file:rule-id: reason`.
+    Check(execgate_screen::cli::RulesCheckArgs),
 }
 
 fn main() -> ExitCode {
+    // The sandbox helper must stay single-threaded and fast: dispatch before anything else.
+    if std::env::args().nth(1).as_deref() == Some("sandbox-init") {
+        execgate_runner::sandbox_init_main();
+    }
     let cli = Cli::parse();
     match cli.command {
-        Command::Gateway { config } | Command::Up { config } => run_gateway(&config),
+        Command::Gateway { config } => run_gateway(&config),
+        Command::Up {
+            config,
+            runner_config,
+            no_runner,
+        } => {
+            let _runner = if no_runner {
+                None
+            } else {
+                RunnerChild::spawn(&runner_config)
+            };
+            run_gateway(&config)
+        }
+        Command::SandboxInit => execgate_runner::sandbox_init_main(),
         Command::CheckConfig { file } => check_config(&file),
-        // Wired to the other crates' command-line entry points as they land.
-        Command::Scan { .. }
-        | Command::Rules { .. }
-        | Command::Block { .. }
-        | Command::Clients { .. }
-        | Command::Runner { .. } => {
-            eprintln!("execgate: this command is not part of this build yet");
-            ExitCode::from(2)
+        Command::Scan(args) => exit(execgate_screen::cli::scan(&args)),
+        Command::Rules {
+            command: RulesCommand::Check(args),
+        } => exit(execgate_screen::cli::rules_check(&args)),
+        Command::Block(args) => exit(execgate_state::cli::block(args)),
+        Command::Clients(args) => exit(execgate_state::cli::clients(args)),
+        Command::Runner(args) => {
+            init_logging();
+            exit(execgate_runner::cli::cli_main(&args))
         }
     }
+}
+
+/// The bundled runner, a separate process so the gateway never holds its rights;
+/// killed when `up` ends.
+struct RunnerChild(std::process::Child);
+
+impl RunnerChild {
+    /// Starts `execgate runner --config FILE`; `None` (with a message) when it cannot run.
+    fn spawn(config: &Path) -> Option<Self> {
+        let exe = std::env::current_exe().ok()?;
+        let child = std::process::Command::new(exe)
+            .arg("runner")
+            .arg("--config")
+            .arg(config)
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("execgate up: cannot start the bundled runner: {e}");
+                return None;
+            }
+        };
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        if let Ok(Some(status)) = child.try_wait() {
+            eprintln!(
+                "execgate up: the bundled runner exited ({status}); the gateway starts without it"
+            );
+            return None;
+        }
+        Some(Self(child))
+    }
+}
+
+impl Drop for RunnerChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A process exit code from another crate's entry point.
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 fn init_logging() {

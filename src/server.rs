@@ -5,14 +5,16 @@
 //! gateway in-process on ephemeral ports and `stop` it when done.
 
 use crate::accept::{self, GuardLimits, PeerTable};
-use crate::admin::{self, AdminState};
+use crate::admin;
 use crate::config::Settings;
 use crate::gateway::{Gateway, Shared, upstream};
 use crate::metrics::Metrics;
 use crate::rules::{self, Reloader};
 use async_trait::async_trait;
 use execgate_core::{Clock, Live, SystemClock};
-use execgate_state::{MemoryBlockStore, MemoryRateLimiter};
+use execgate_state::{
+    AdminState, EventLog, MemoryBlockStore, MemoryRateLimiter, Reputation, StateMetrics,
+};
 use pingora_core::server::configuration::ServerConf;
 use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use std::net::SocketAddr;
@@ -56,83 +58,147 @@ pub struct Running {
     _watcher: Option<notify::RecommendedWatcher>,
 }
 
-/// Starts everything described by `settings`; returns once all listeners are bound.
-pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
+/// The shared state every part of a running gateway uses.
+struct Parts {
+    metrics: Metrics,
+    reloader: Reloader,
+    limiter: Arc<MemoryRateLimiter>,
+    blocks: Arc<MemoryBlockStore>,
+    shared: Shared,
+    state_admin: AdminState,
+}
+
+/// Loads rules and builds limiter, blocklist, reputation and metrics.
+fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     let metrics = Metrics::new().map_err(|e| format!("metrics: {e}"))?;
     let rules = rules::load(&settings.rules)
         .map_err(|errs| format!("rules not loaded:\n  {}", errs.join("\n  ")))?;
     let live = Arc::new(Live::new(rules));
     let reloader = Reloader::new(live.clone(), settings.rules.clone(), metrics.clone());
     let limiter = Arc::new(MemoryRateLimiter::new(
-        opts.clock.clone(),
+        clock.clone(),
         settings.limits.max_tracked_clients,
     ));
     let blocks = Arc::new(
-        MemoryBlockStore::open(settings.blocklist.path.as_deref(), opts.clock.clone())
+        MemoryBlockStore::open(settings.blocklist.path.as_deref(), clock.clone())
             .map_err(|e| format!("blocklist: {e}"))?,
     );
-    let peers = Arc::new(PeerTable::default());
-    let (upstreams, health) = upstream::build(&settings.upstream)?;
+    let state_metrics =
+        StateMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
+    let events = Arc::new(EventLog::new(EVENT_LOG_CAPACITY, clock.clone()));
+    let reputation = Arc::new(
+        Reputation::new(
+            settings.reputation.clone(),
+            clock.clone(),
+            blocks.clone(),
+            events.clone(),
+        )
+        .with_metrics(state_metrics),
+    );
+    let state_admin = AdminState::new(
+        blocks.clone(),
+        limiter.clone(),
+        reputation.clone(),
+        events,
+        settings.admin_tokens.clone(),
+    )
+    .with_tier_lookup(tier_lookup(settings));
     let shared = Shared {
         limiter: limiter.clone(),
         blocks: blocks.clone(),
         rules: live,
         metrics: metrics.clone(),
-        peers: peers.clone(),
+        peers: Arc::new(PeerTable::default()),
+        reputation,
     };
-    let gateway = Gateway::new(settings, shared, upstreams.clone())?;
+    Ok(Parts {
+        metrics,
+        reloader,
+        limiter,
+        blocks,
+        shared,
+        state_admin,
+    })
+}
 
+/// Starts everything described by `settings`; returns once all listeners are bound.
+pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
+    let parts = parts(settings, &opts.clock)?;
+    let peers = parts.shared.peers.clone();
+    let (upstreams, health) = upstream::build(&settings.upstream)?;
+    let gateway = Gateway::new(settings, parts.shared, upstreams.clone())?;
     let side = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("execgate-accept")
         .enable_all()
         .build()
         .map_err(|e| format!("runtime: {e}"))?;
-    let public = side
-        .block_on(tokio::net::TcpListener::bind(settings.server.listen))
-        .map_err(|e| format!("server.listen {}: {e}", settings.server.listen))?;
-    let admin_listener = side
-        .block_on(tokio::net::TcpListener::bind(settings.server.admin_listen))
-        .map_err(|e| format!("server.admin_listen {}: {e}", settings.server.admin_listen))?;
+    let bind = |addr: SocketAddr, key: &str| {
+        side.block_on(tokio::net::TcpListener::bind(addr))
+            .map_err(|e| format!("{key} {addr}: {e}"))
+    };
+    let public = bind(settings.server.listen, "server.listen")?;
+    let admin_listener = bind(settings.server.admin_listen, "server.admin_listen")?;
+    let proxy_addr = public.local_addr().map_err(|e| e.to_string())?;
+    let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
     let inner = free_loopback_port()?;
     let (stop_proxy, proxy_thread) =
         run_proxy(settings, gateway, health, inner, opts.unix_signals)?;
-
-    let proxy_addr = public.local_addr().map_err(|e| e.to_string())?;
-    let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
-    let limits = GuardLimits {
-        header_timeout: settings.server.header_timeout,
-        max_header_bytes: settings.server.max_header_bytes,
-        max_connections: settings.server.max_connections,
-    };
-    side.spawn(accept::serve(public, inner, limits, peers));
-    let admin = admin::router(AdminState {
-        metrics: metrics.clone(),
-        reloader: reloader.clone(),
+    side.spawn(accept::serve(public, inner, guard_limits(settings), peers));
+    let admin = admin::router(admin::GatewayAdmin {
+        metrics: parts.metrics.clone(),
+        reloader: parts.reloader.clone(),
         upstreams,
-    });
+    })
+    .merge(execgate_state::admin::router(parts.state_admin));
     side.spawn(async move {
         if let Err(e) = axum::serve(admin_listener, admin).await {
             tracing::error!("admin listener failed: {e}");
         }
     });
-    side.spawn(evict_idle(limiter));
-    let watcher = if opts.reload_triggers && settings.rules.watch {
-        start_reload_triggers(reloader)
-    } else {
-        None
-    };
+    side.spawn(evict_idle(parts.limiter));
+    let watcher = (opts.reload_triggers && settings.rules.watch)
+        .then(|| start_reload_triggers(parts.reloader))
+        .flatten();
     wait_until_listening(inner)?;
     tracing::info!(%proxy_addr, %admin_addr, "execgate gateway listening");
     Ok(Running {
         proxy_addr,
         admin_addr,
-        blocks,
-        metrics,
+        blocks: parts.blocks,
+        metrics: parts.metrics,
         stop_proxy: Some(stop_proxy),
         proxy_thread: Some(proxy_thread),
         side: Some(side),
         _watcher: watcher,
+    })
+}
+
+fn guard_limits(settings: &Settings) -> GuardLimits {
+    GuardLimits {
+        header_timeout: settings.server.header_timeout,
+        max_header_bytes: settings.server.max_header_bytes,
+        max_connections: settings.server.max_connections,
+    }
+}
+
+/// Security events kept for `GET /v1/events`.
+const EVENT_LOG_CAPACITY: usize = 10_000;
+
+/// Names a client's tier for the admin API: API-key clients by config; others anonymous.
+fn tier_lookup(settings: &Settings) -> execgate_state::admin::TierLookup {
+    let by_client: std::collections::HashMap<String, execgate_core::TierName> = settings
+        .identity
+        .api_keys
+        .values()
+        .map(|c| (format!("client:{}", c.client), c.tier.clone()))
+        .collect();
+    Arc::new(move |key: &execgate_core::ClientKey| {
+        if key.as_str().starts_with("ip:") {
+            Some(execgate_core::TierName::anonymous())
+        } else {
+            by_client.get(key.as_str()).cloned()
+        }
     })
 }
 

@@ -32,6 +32,10 @@ pub struct RawConfig {
     /// Output sanitization policy (leak threshold, allowed paths, env names).
     #[serde(skip_serializing)]
     pub output: execgate_sanitize::OutputPolicy,
+    /// Client reputation: event weights, decay, automatic bans.
+    pub reputation: execgate_state::ReputationConfig,
+    /// Admin API access.
+    pub admin: RawAdmin,
     /// The executor API (`kind = "piston" | "judge0" | "generic"`) and its details.
     pub dialect: execgate_dialect::DialectConfig,
 }
@@ -280,6 +284,16 @@ impl Default for RawRules {
             watch: true,
         }
     }
+}
+
+/// `[admin]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAdmin {
+    /// Bearer tokens accepted by the blocklist/clients API (also `EXECGATE_ADMIN_TOKEN`).
+    pub tokens: Vec<String>,
+    /// A file of tokens, one per line, `#` comments.
+    pub token_file: Option<PathBuf>,
 }
 
 /// `[blocklist]`.

@@ -38,6 +38,10 @@ pub struct Settings {
     pub output: execgate_sanitize::OutputPolicy,
     /// Dialect details.
     pub dialect: execgate_dialect::DialectConfig,
+    /// Reputation settings.
+    pub reputation: execgate_state::ReputationConfig,
+    /// Admin API tokens (config list, token file and `EXECGATE_ADMIN_TOKEN`).
+    pub admin_tokens: execgate_state::AdminTokens,
     /// The effective config (defaults filled in), for `check-config`.
     pub effective: RawConfig,
 }
@@ -168,6 +172,9 @@ pub struct LimitSettings {
 /// Validates `raw`; relative paths are resolved against `base` (the config's directory).
 pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
     let tiers = merge_tiers(&raw.tiers)?;
+    raw.reputation
+        .validate()
+        .map_err(|e| key("reputation", e))?;
     execgate_dialect::Dialect::new(raw.dialect.clone()).map_err(|e| key("dialect", e))?;
     let settings = Settings {
         server: server(&raw.server)?,
@@ -192,6 +199,8 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
         screen: raw.screen.clone(),
         output: raw.output.clone(),
         dialect: raw.dialect.clone(),
+        reputation: raw.reputation.clone(),
+        admin_tokens: admin_tokens(&raw.admin, base)?,
         effective: effective(raw, &tiers),
         tiers,
     };
@@ -524,6 +533,21 @@ fn geoip(raw: &RawGeoIp, base: &Path) -> Result<GeoIpSettings, Invalid> {
     })
 }
 
+fn admin_tokens(
+    raw: &super::raw::RawAdmin,
+    base: &Path,
+) -> Result<execgate_state::AdminTokens, Invalid> {
+    let mut tokens =
+        execgate_state::AdminTokens::from_list(&raw.tokens).map_err(|e| key("admin.tokens", e))?;
+    if let Some(file) = &raw.token_file {
+        let from_file = execgate_state::AdminTokens::from_file(&base.join(file))
+            .map_err(|e| key("admin.token_file", e.to_string()))?;
+        tokens = tokens.merge(from_file);
+    }
+    let from_env = execgate_state::AdminTokens::from_env().map_err(|e| key("admin.tokens", e))?;
+    Ok(tokens.merge(from_env))
+}
+
 fn resolve_rules(mut rules: super::raw::RawRules, base: &Path) -> super::raw::RawRules {
     rules.screen = rules.screen.iter().map(|p| base.join(p)).collect();
     rules.output = rules.output.iter().map(|p| base.join(p)).collect();
@@ -535,6 +559,12 @@ fn effective(mut raw: RawConfig, tiers: &BTreeMap<TierName, Tier>) -> RawConfig 
     raw.tiers = tiers
         .values()
         .map(|t| (t.name.to_string(), super::raw::RawTier::from(t)))
+        .collect();
+    raw.admin.tokens = raw
+        .admin
+        .tokens
+        .iter()
+        .map(|_| "<redacted>".to_string())
         .collect();
     for k in &mut raw.identity.api_keys {
         k.sha256 = "<redacted>".into();

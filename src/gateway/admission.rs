@@ -35,7 +35,10 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
                 reason: None,
             });
         }
-        IpVerdict::Allowed => None,
+        IpVerdict::Allowed => {
+            ctx.allow_listed = true;
+            None
+        }
         IpVerdict::Neutral(geo) => Some(geo),
     };
     let identity = gw.identifier.identify(peer, &head.headers)?;

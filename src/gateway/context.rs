@@ -70,6 +70,10 @@ pub struct RequestCtx {
     pub status: u16,
     /// Counted in the in-flight gauge (and must be uncounted once).
     pub in_flight: bool,
+    /// The client is on the allow list (never banned).
+    pub allow_listed: bool,
+    /// What the executor's answer said about the run.
+    pub run: super::account::RunReport,
 }
 
 impl Default for RequestCtx {
@@ -93,6 +97,8 @@ impl Default for RequestCtx {
             inspect_response: false,
             status: 0,
             in_flight: false,
+            allow_listed: false,
+            run: Default::default(),
         }
     }
 }

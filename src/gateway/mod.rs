@@ -4,6 +4,7 @@
 //! rules, upstreams, metrics); `proxy` is the thin `ProxyHttp` impl that calls
 //! `admission` (request side) and `outbound` (response side) in order.
 
+pub mod account;
 pub mod admission;
 pub mod audit;
 pub mod body;
@@ -30,7 +31,7 @@ use execgate_core::{Live, TierName};
 use execgate_dialect::Dialect;
 use execgate_sanitize::OutputPolicy;
 use execgate_screen::{ScreenPolicy, Verdict};
-use execgate_state::{BlockStore, RateLimiter};
+use execgate_state::{BlockStore, RateLimiter, Reputation};
 use identity::{Identifier, Identity};
 use ip_policy::IpPolicy;
 use limits::Limits;
@@ -51,6 +52,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Real client addresses of connections relayed by the accept guard.
     pub peers: Arc<PeerTable>,
+    /// Client reputation (bans repeat offenders).
+    pub reputation: Arc<Reputation>,
 }
 
 /// Per-tier policies derived once from config.
@@ -76,6 +79,7 @@ pub struct Gateway {
     upstreams: Upstreams,
     metrics: Metrics,
     peers: Arc<PeerTable>,
+    reputation: Arc<Reputation>,
     body_timeout: Duration,
 }
 
@@ -104,6 +108,7 @@ impl Gateway {
             upstreams,
             metrics: shared.metrics,
             peers: shared.peers,
+            reputation: shared.reputation,
             body_timeout: settings.server.body_timeout,
         })
     }
@@ -149,9 +154,10 @@ impl Gateway {
 
     /// Sanitizes a held executor response with the current output rules; a body
     /// cut at the hold's cap is closed into valid JSON and marked truncated.
-    fn sanitize(&self, ctx: &RequestCtx, held: &[u8]) -> Result<Bytes, Refusal> {
-        let identity = ctx.identity.as_ref().ok_or(Refusal::Internal)?;
-        let policy = &self.policies(identity).output;
+    fn sanitize(&self, ctx: &mut RequestCtx, held: &[u8]) -> Result<Bytes, Refusal> {
+        ctx.run.outcomes = self.dialect.verdicts(held);
+        let identity = ctx.identity.clone().ok_or(Refusal::Internal)?;
+        let policy = &self.policies(&identity).output;
         let fields: Vec<execgate_sanitize::FieldSpec> = self
             .dialect
             .response_fields(&ctx.path_and_query, ctx.exec.as_ref())
@@ -169,6 +175,15 @@ impl Gateway {
                 message: "the executor answered with invalid JSON".into(),
             }
         })?;
+        ctx.run.leak_score = clean.leak_score;
+        if clean.withheld || !clean.redactions.is_empty() {
+            ctx.reason = Some(format!(
+                "output: {} redactions, leak score {}, withheld {}",
+                clean.redactions.len(),
+                clean.leak_score,
+                clean.withheld
+            ));
+        }
         Ok(Bytes::from(clean.body))
     }
 }

@@ -135,6 +135,7 @@ impl ProxyHttp for Gateway {
         let method = head.method.to_string();
         let path = head.uri.path().to_string();
         super::audit::finish(ctx, &self.metrics, &method, &path);
+        super::account::account(self, ctx);
     }
 }
 

@@ -94,3 +94,48 @@ fn a_bad_rule_file_keeps_the_old_rules_and_a_good_one_is_swapped_in() {
         "{metrics}"
     );
 }
+
+#[test]
+fn the_blocklist_api_is_served_on_the_admin_listener_behind_a_token() {
+    let exec = MockExecutor::start();
+    let token = "admin-token-0123456789abcdef";
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .start();
+    assert_eq!(get(&gw.admin_url("/v1/openapi.json")).status, 200);
+    assert_eq!(get(&gw.admin_url("/v1/blocks")).status, 401);
+    let client = reqwest::blocking::Client::new();
+    let added = client
+        .post(gw.admin_url("/v1/blocks"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"value": "127.0.0.1", "duration": "1h", "reason": "test"}))
+        .send()
+        .unwrap();
+    assert_eq!(added.status(), 201, "{}", added.text().unwrap());
+    let r = execute(&gw, "print(1)");
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "ip_blocked".to_string()),
+        "blocks take effect on the next request"
+    );
+}
+
+#[test]
+fn repeat_offenders_are_banned_by_reputation() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("reputation", "ban_threshold = 3.0")
+        .start();
+    for _ in 0..3 {
+        assert_eq!(execute(&gw, "print(1)").status, 200);
+    }
+    for _ in 0..3 {
+        assert_eq!(execute(&gw, "print(1)").status, 429);
+    }
+    eventually("the client is banned", || {
+        let r = execute(&gw, "print(1)");
+        r.status == 403 && r.json()["error"]["detail"] == "anomaly"
+    });
+}

@@ -1,0 +1,69 @@
+//! Accounting: what a finished request says about its client feeds the
+//! reputation engine (refusals, executor verdicts, output leaks), which bans
+//! repeat offenders through the blocklist.
+
+use super::Gateway;
+use super::context::RequestCtx;
+use crate::error::Refusal;
+use execgate_dialect::RunOutcome;
+use execgate_state::SecurityEvent;
+
+/// What the response told us about the run, noted by the outbound stage.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    /// How each execution ended.
+    pub outcomes: Vec<RunOutcome>,
+    /// Outbound leak score of the output.
+    pub leak_score: u32,
+}
+
+/// Records the request's security events against its client.
+pub fn account(gw: &Gateway, ctx: &RequestCtx) {
+    let Some(identity) = &ctx.identity else {
+        return;
+    };
+    let mut events: Vec<SecurityEvent> = ctx.refusal.iter().filter_map(refusal_event).collect();
+    events.extend(ctx.run.outcomes.iter().filter_map(|o| outcome_event(*o)));
+    if ctx.run.leak_score > 0 {
+        events.push(SecurityEvent::OutputLeak {
+            score: ctx.run.leak_score,
+        });
+    }
+    for event in events {
+        if let Some(ban) = gw
+            .reputation
+            .record(&identity.key, identity.ip, event, ctx.allow_listed)
+        {
+            tracing::warn!(request_id = %ctx.request_id, client = %identity.key, ?ban, "client banned");
+        }
+    }
+}
+
+/// The event a refusal counts as; blocks themselves count nothing (the client is already out).
+fn refusal_event(refusal: &Refusal) -> Option<SecurityEvent> {
+    Some(match refusal {
+        Refusal::CodeRejected { score, .. } => SecurityEvent::CodeRejected { score: *score },
+        Refusal::RateLimited { .. } => SecurityEvent::RateLimited,
+        Refusal::BodyTooLarge { .. } | Refusal::CodeTooLarge { .. } => SecurityEvent::BodyTooLarge,
+        Refusal::UpstreamTimeout | Refusal::UpstreamFailed { .. } => SecurityEvent::UpstreamError,
+        Refusal::InvalidRequest { .. }
+        | Refusal::Unauthorized { .. }
+        | Refusal::BodyTimeout
+        | Refusal::UnknownRoute => SecurityEvent::Refused,
+        Refusal::IpBlocked { .. }
+        | Refusal::HeaderTimeout
+        | Refusal::HeadersTooLarge { .. }
+        | Refusal::Overloaded
+        | Refusal::UpstreamUnavailable
+        | Refusal::Internal => return None,
+    })
+}
+
+fn outcome_event(outcome: RunOutcome) -> Option<SecurityEvent> {
+    match outcome {
+        RunOutcome::Timeout => Some(SecurityEvent::ExecTimeout),
+        RunOutcome::MemoryKilled => Some(SecurityEvent::MemoryKilled),
+        RunOutcome::OutputLimit => Some(SecurityEvent::OutputLimit),
+        _ => None,
+    }
+}
