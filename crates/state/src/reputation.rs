@@ -3,7 +3,7 @@
 //! for `ban_base × 2^n` (n = earlier bans, capped at `ban_max`), like
 //! fail2ban's `bantime.increment`.
 
-use crate::blocklist::{BlockDecision, BlockStore, NewBlock, Origin};
+use crate::blocklist::{BlockDecision, BlockFilter, BlockStore, NewBlock, Origin, Page, Target};
 use crate::events::{EventKind, EventLog};
 use crate::metrics::StateMetrics;
 use execgate_core::{ClientKey, Clock, HumanDuration};
@@ -302,6 +302,11 @@ impl Reputation {
         if score < self.config.ban_threshold || allow_listed {
             return None;
         }
+        if !self.config.detection_only && self.already_banned(key) {
+            // Late events of requests in flight when the ban started: no second ban.
+            self.settle(key, false);
+            return None;
+        }
         let offence = Offence {
             key,
             ip,
@@ -314,11 +319,38 @@ impl Reputation {
         } else {
             self.ban(&offence)?
         };
+        self.settle(key, true);
+        Some(outcome)
+    }
+
+    /// Clears the score after a ban; counts the offence when one was made.
+    fn settle(&self, key: &ClientKey, offence: bool) {
         if let Some(standing) = self.clients.lock().get_mut(key) {
             standing.score = 0.0;
-            standing.offences = standing.offences.saturating_add(1);
+            standing.offences = standing.offences.saturating_add(u32::from(offence));
         }
-        Some(outcome)
+    }
+
+    /// Whether an anomaly ban on `key` is still active.
+    fn already_banned(&self, key: &ClientKey) -> bool {
+        let Ok(target) = key.as_str().parse::<Target>() else {
+            return false;
+        };
+        let filter = BlockFilter {
+            value: Some(target.to_string()),
+            origin: Some(Origin::Anomaly),
+            ..BlockFilter::default()
+        };
+        !self
+            .blocks
+            .list(
+                &filter,
+                Page {
+                    offset: 0,
+                    limit: 1,
+                },
+            )
+            .is_empty()
     }
 
     /// The client's current (decayed) score; 0 for unknown clients.

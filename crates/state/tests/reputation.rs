@@ -257,3 +257,22 @@ fn config_validation_names_the_key() {
     assert!(toml::from_str::<ReputationConfig>("ban_treshold = 3").is_err());
     assert!(ReputationConfig::default().validate().is_ok());
 }
+
+#[test]
+fn late_events_during_a_ban_make_no_second_ban() {
+    let s = setup(config());
+    offend(&s);
+    for _ in 0..10 {
+        assert!(
+            s.rep
+                .record(&key(), ip(), SecurityEvent::ExecTimeout, false)
+                .is_none()
+        );
+    }
+    assert_eq!(s.blocks.len(), 1);
+    assert_eq!(
+        s.rep.offences(&key()),
+        1,
+        "no escalation for in-flight events"
+    );
+}
