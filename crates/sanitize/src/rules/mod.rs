@@ -12,11 +12,11 @@ use execgate_core::{FileError, Severity, file_error::parse_toml};
 use format::RuleFile;
 use prefilter::Prefilter;
 use regex::Regex;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 pub(crate) use matcher::Matcher;
 pub use matcher::Scope;
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
 
 /// The rule file shipped with execgate (`rules/output.toml`), for a gateway started without one.
 pub const SHIPPED_RULES: &str = include_str!("../../../../rules/output.toml");
