@@ -2,6 +2,35 @@
 //! half-life; past the threshold the client is banned through the blocklist
 //! for `ban_base × 2^n` (n = earlier bans, capped at `ban_max`), like
 //! fail2ban's `bantime.increment`.
+//!
+//! The `[reputation]` config section, every key optional (defaults shown):
+//!
+//! ```
+//! # let text = r#"
+//! [reputation]
+//! half_life = "10m"        # a score halves after this long without events
+//! ban_threshold = 20.0     # score at which a client is banned
+//! ban_base = "10m"         # first ban; each later ban doubles it
+//! ban_max = "24h"          # longest ban
+//! detection_only = false   # log "would ban" instead of banning
+//! max_clients = 100000     # clients remembered; lowest standing forgotten first
+//!
+//! [reputation.weights]     # points per event
+//! code_rejected_per_point = 1.0   # × the screening score (critical = 5)
+//! rate_limited = 1.0
+//! body_too_large = 2.0
+//! exec_timeout = 4.0
+//! memory_killed = 4.0
+//! output_limit = 2.0
+//! output_leak_per_point = 1.0     # × the outbound leak score
+//! upstream_error = 0.5
+//! refused = 1.0                   # any other refusal
+//! # "#;
+//! # #[derive(serde::Deserialize)]
+//! # struct File { reputation: execgate_state::ReputationConfig }
+//! # let file: File = toml::from_str(text).unwrap();
+//! # assert_eq!(file.reputation, execgate_state::ReputationConfig::default());
+//! ```
 
 use crate::blocklist::{BlockDecision, BlockFilter, BlockStore, NewBlock, Origin, Page, Target};
 use crate::events::{EventKind, EventLog};

@@ -276,3 +276,31 @@ fn late_events_during_a_ban_make_no_second_ban() {
         "no escalation for in-flight events"
     );
 }
+
+#[test]
+fn config_file_errors_name_file_line_and_key() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct File {
+        reputation: ReputationConfig,
+    }
+    let text = "[reputation]\nhalf_life = \"10m\"\n\n[reputation.weights]\nexec_timout = 3.0\n";
+    let err =
+        execgate_core::file_error::parse_toml::<File>(std::path::Path::new("execgate.toml"), text)
+            .unwrap_err()
+            .to_string();
+    assert!(
+        err.starts_with("execgate.toml:5: reputation.weights"),
+        "{err}"
+    );
+    assert!(err.contains("unknown field `exec_timout`"), "{err}");
+    let bad = "[reputation]\nban_base = \"-1h\"\n";
+    let err =
+        execgate_core::file_error::parse_toml::<File>(std::path::Path::new("execgate.toml"), bad)
+            .unwrap_err()
+            .to_string();
+    assert!(
+        err.starts_with("execgate.toml:2: reputation.ban_base: "),
+        "{err}"
+    );
+}
