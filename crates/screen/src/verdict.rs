@@ -201,3 +201,43 @@ fn policy_finding(refusal: PolicyRefusal) -> Finding {
         message: message.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_is_a_config_section_with_defaults_and_no_unknown_keys() {
+        let policy: ScreenPolicy = toml::from_str(
+            "inbound_threshold = 9\ndetection_only = true\nmax_ast_size = \"512KB\"\nanalysis_timeout = \"500ms\"\n[points]\ncritical = 10\n",
+        )
+        .expect("valid section");
+        assert_eq!(policy.threshold, 9);
+        assert!(policy.detection_only);
+        assert_eq!(
+            policy.points,
+            SeverityPoints {
+                critical: 10,
+                ..SeverityPoints::default()
+            }
+        );
+        assert_eq!(policy.max_ast_size.bytes(), 512 << 10);
+        assert_eq!(policy.analysis_timeout.get(), Duration::from_millis(500));
+        assert!(!policy.refuse_unparsable && !policy.refuse_unknown_language);
+        let empty: ScreenPolicy = toml::from_str("").expect("all defaults");
+        assert_eq!(empty, ScreenPolicy::default());
+        let err = toml::from_str::<ScreenPolicy>("treshold = 3\n").expect_err("typo rejected");
+        assert!(
+            err.to_string().contains("unknown field `treshold`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rule_sets_and_verdicts_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<RuleSet>();
+        send_sync::<Verdict>();
+        send_sync::<ScreenPolicy>();
+    }
+}

@@ -362,3 +362,34 @@ mod tests {
         assert!(guard(&src).hopeless);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the input, the guard keeps line structure and only ever
+        /// changes the statements it reports.
+        #[test]
+        fn guard_keeps_lines_and_touches_only_what_it_reports(
+            src in "[-+*()\\[\\]{}'\"#\\\\:=.,; a-z0-9\n\t]{0,400}",
+            deep in 0usize..3_000,
+        ) {
+            let text = format!("{src}\nx = {}1\n{src}", "-".repeat(deep));
+            let g = guard(&text);
+            prop_assert_eq!(g.text.matches('\n').count(), text.matches('\n').count());
+            prop_assert_eq!(g.text.len(), text.len());
+            if g.neutralised.is_empty() {
+                prop_assert_eq!(&g.text, &text);
+            }
+            // Unless quotes or a continuation in `src` turn the deep line into string content.
+            let plain = !src.contains(['\'', '"', '\\']);
+            if plain && deep > MAX_DEPTH + 10 {
+                prop_assert!(!g.neutralised.is_empty());
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Generalisation checks beyond the corpus: escape variants written for this
+//! test (same techniques, different spellings) must be refused, and ordinary
+//! programs using the same building blocks must pass.
+
+use execgate_screen::{Language, RuleSet, ScreenPolicy, screen};
+use std::path::Path;
+
+fn shipped() -> RuleSet {
+    RuleSet::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/screen")])
+        .expect("shipped rules load")
+}
+
+const ESCAPES: &[&str] = &[
+    // obfuscated imports
+    "m = __import__(chr(0x6f) + chr(0x73))\nm.system('id')",
+    "import importlib as il\nil.import_module('o' 's').system('id')",
+    "b = __builtins__\nb.__dict__['__imp' + 'ort__']('os')",
+    "x = [].__class__.__mro__[-1].__subclasses__()",
+    "print(globals()['__buil' + 'tins__'])",
+    "name = 'so'[::-1]\n__import__(name)",
+    "f = getattr(__builtins__, ''.join(reversed('lave')))\nf('1')",
+    // call laundering and aliasing
+    "from subprocess import getoutput as g\nlist(map(g, ['id']))",
+    "import random\nrandom._os.system('id')",
+    "import tempfile as t\nt._os.system('id')",
+    "sorted(['id'], key=__import__('os').system)",
+    "handlers = {'run': eval}\nhandlers['run']('1')",
+    "e = eval\ne('1')",
+    // frames and builtins recovery
+    "def f():\n    try:\n        1/0\n    except Exception as e:\n        return e.__traceback__.tb_frame.f_back.f_globals\nf()",
+    "import operator\nprint(operator.attrgetter('__globals__')(print))",
+    "print(type.__subclasses__(object))",
+    "(lambda: 0).__code__.co_consts",
+    "async def a():\n    pass\nc = a()\nprint(c.cr_frame.f_locals)",
+    "x = [1].__class__.__base__\nprint(x.__subclasses__)",
+    // dynamic code
+    "exec(bytes([112, 114, 105, 110, 116, 40, 49, 41]).decode())",
+    "import code\ncode.InteractiveInterpreter().runsource('print(1)')",
+    "compile('1', 'x', 'eval')",
+    "@exec\n@lambda _: 'import os'\ndef f():\n    pass",
+    "class D:\n    '''\n    >>> import socket\n    '''\nimport doctest\ndoctest.testmod()",
+    // files, processes, network
+    "print(open('/proc/self/environ').read())",
+    "open('../../../../etc/shadow').read()",
+    "import _socket\n_socket.socket()",
+    "import asyncio\nasyncio.get_event_loop().subprocess_shell(None, 'id')",
+    "import pickle\npickle.loads(b'cos\\nsystem\\n(S\"id\"\\ntR.')",
+    "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)",
+    "from ctypes import cdll\ncdll.LoadLibrary('libc.so.6').system(b'id')",
+    // source tricks
+    "# vim: set fileencoding=utf_7 :\n# +AAo-import os",
+    "\u{FF45}\u{FF58}\u{FF45}\u{FF43}('import os')",
+    "print `__import__('os')`",
+];
+
+const BENIGN: &[&str] = &[
+    "import sys\nsys.setrecursionlimit(10 ** 6)\ninput = sys.stdin.readline\nn = int(input() or 0)\nprint(n)",
+    "import gc\ngc.disable()\nprint(sum(range(10)))",
+    "import sqlite3\ncon = sqlite3.connect(':memory:')\ncon.execute('create table t(x)')\nprint(con.execute('select 1').fetchone())",
+    "from functools import lru_cache\n@lru_cache(None)\ndef fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\nprint(fib(30))",
+    "import re\npat = re.compile(r'\\d+')\nprint(pat.findall('a1b22'))",
+    "class Stack:\n    def __init__(self):\n        self._items = []\n    def __getattr__(self, name):\n        return getattr(self._items, name)\ns = Stack()\ns.append(1)\nprint(s.pop())",
+    "import json\nprint(json.dumps({'system': 'solar', 'planets': 8}))",
+    "def gen():\n    n = 0\n    while True:\n        yield n\n        n += 1\nimport itertools\nprint(list(itertools.islice(gen(), 5)))",
+    "with open('output.txt', 'w') as fh:\n    fh.write('result')",
+    "import time, threading\nt = threading.Thread(target=time.sleep, args=(0.01,))\nt.start()\nt.join()",
+    "import asyncio\nasync def main():\n    await asyncio.sleep(0)\n    return 1\nprint(asyncio.run(main()))",
+    "from dataclasses import dataclass, field\n@dataclass\nclass P:\n    x: int = 0\n    tags: list = field(default_factory=list)\nprint(P())",
+    "import collections\nprint(collections.Counter('mississippi').most_common(2))",
+    "def dispatch(op, a, b):\n    table = {'add': lambda x, y: x + y, 'mul': lambda x, y: x * y}\n    return table[op](a, b)\nprint(dispatch('add', 2, 3))",
+    "import math\nprint([math.comb(10, k) for k in range(11)])",
+    "import random\nrandom.seed(1)\nprint(random.sample(range(100), 5))",
+    "import string\nprint(string.Template('$who likes $what').substitute(who='tim', what='pie'))",
+    "import unittest\nclass T(unittest.TestCase):\n    def test_x(self):\n        self.assertEqual(1, 1)\nunittest.main(argv=['x'], exit=False)",
+    "import copy, operator\nitems = [{'k': 2}, {'k': 1}]\nprint(sorted(copy.deepcopy(items), key=operator.itemgetter('k')))",
+    "print(type(3).__name__, (3).__class__.__name__, int.__mro__)",
+    "MOD = 10 ** 9 + 7\nprint(pow(2, 10 ** 5, MOD))",
+];
+
+#[test]
+fn escape_variants_are_refused() {
+    let rules = shipped();
+    let missed: Vec<String> = ESCAPES
+        .iter()
+        .filter_map(|code| {
+            let v = screen(
+                &rules,
+                Some(Language::Python),
+                code.as_bytes(),
+                &ScreenPolicy::default(),
+            );
+            (!v.refused).then(|| format!("{code:?}: score {} {:?}", v.score, v.findings))
+        })
+        .collect();
+    assert!(missed.is_empty(), "not refused:\n{}", missed.join("\n"));
+}
+
+#[test]
+fn ordinary_programs_pass() {
+    let rules = shipped();
+    let refused: Vec<String> = BENIGN
+        .iter()
+        .filter_map(|code| {
+            let v = screen(
+                &rules,
+                Some(Language::Python),
+                code.as_bytes(),
+                &ScreenPolicy::default(),
+            );
+            v.refused
+                .then(|| format!("{code:?}: score {} {:?}", v.score, v.findings))
+        })
+        .collect();
+    assert!(refused.is_empty(), "refused:\n{}", refused.join("\n"));
+}
