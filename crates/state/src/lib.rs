@@ -20,6 +20,7 @@ pub use ratelimit::{
 pub mod events;
 pub mod maintenance;
 pub mod reputation;
+pub mod setup;
 
 pub use events::{EventKind, EventLog, EventRecord};
 pub use maintenance::spawn_maintenance;
@@ -28,3 +29,4 @@ pub mod admin;
 pub mod cli;
 
 pub use admin::{AdminState, AdminTokens};
+pub use setup::{SetupError, State, StateConfig};
