@@ -116,74 +116,37 @@ impl<'a> Walker<'a> {
             return;
         }
         match s {
-            Stmt::FunctionDef(f) => self.function(
-                &f.decorator_list,
-                &f.args,
-                &f.returns,
-                &f.body,
-                &f.type_params,
-            ),
-            Stmt::AsyncFunctionDef(f) => self.function(
-                &f.decorator_list,
-                &f.args,
-                &f.returns,
-                &f.body,
-                &f.type_params,
-            ),
-            Stmt::ClassDef(c) => {
-                self.exprs(&c.decorator_list);
-                self.exprs(&c.bases);
-                self.keywords(&c.keywords);
-                self.type_params(&c.type_params);
-                self.body(&c.body);
+            Stmt::FunctionDef(f) => {
+                self.signature(&f.decorator_list, &f.args, &f.returns, &f.type_params);
+                self.body(&f.body);
             }
+            Stmt::AsyncFunctionDef(f) => {
+                self.signature(&f.decorator_list, &f.args, &f.returns, &f.type_params);
+                self.body(&f.body);
+            }
+            Stmt::ClassDef(c) => self.class(c),
             Stmt::Return(r) => self.opt(&r.value),
             Stmt::Delete(d) => self.exprs(&d.targets),
-            Stmt::Assign(a) => {
-                self.expr(&a.value);
-                self.exprs(&a.targets);
-                a.targets.iter().for_each(|t| self.bind(t, &a.value));
-            }
+            Stmt::Assign(a) => self.assign(&a.targets, Some(&a.value)),
             Stmt::TypeAlias(t) => {
-                self.expr(&t.name);
                 self.type_params(&t.type_params);
-                self.expr(&t.value);
+                self.each(&[&t.name, &t.value]);
             }
-            Stmt::AugAssign(a) => {
-                self.expr(&a.target);
-                self.expr(&a.value);
-            }
+            Stmt::AugAssign(a) => self.each(&[&a.target, &a.value]),
             Stmt::AnnAssign(a) => {
-                self.expr(&a.target);
                 self.expr(&a.annotation);
-                self.opt(&a.value);
-                if let Some(v) = &a.value {
-                    self.bind(&a.target, v);
-                }
+                self.assign(std::slice::from_ref(a.target.as_ref()), a.value.as_deref());
             }
             Stmt::For(f) => self.for_loop(&f.target, &f.iter, &f.body, &f.orelse),
             Stmt::AsyncFor(f) => self.for_loop(&f.target, &f.iter, &f.body, &f.orelse),
             Stmt::While(w) => {
                 self.infinite_loop(w);
-                self.expr(&w.test);
-                self.body(&w.body);
-                self.body(&w.orelse);
+                self.block(&w.test, &w.body, &w.orelse);
             }
-            Stmt::If(i) => {
-                self.expr(&i.test);
-                self.body(&i.body);
-                self.body(&i.orelse);
-            }
+            Stmt::If(i) => self.block(&i.test, &i.body, &i.orelse),
             Stmt::With(w) => self.with(&w.items, &w.body),
             Stmt::AsyncWith(w) => self.with(&w.items, &w.body),
-            Stmt::Match(m) => {
-                self.expr(&m.subject);
-                for case in &m.cases {
-                    self.pattern(&case.pattern);
-                    self.opt(&case.guard);
-                    self.body(&case.body);
-                }
-            }
+            Stmt::Match(m) => self.match_stmt(m),
             Stmt::Raise(r) => {
                 self.opt(&r.exc);
                 self.opt(&r.cause);
@@ -205,19 +168,55 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn function(
+    fn signature(
         &mut self,
         decorators: &[Expr],
         args: &ast::Arguments,
         returns: &Option<Box<Expr>>,
-        body: &[Stmt],
-        tps: &[ast::TypeParam],
+        type_params: &[ast::TypeParam],
     ) {
         self.exprs(decorators);
         self.arguments(args);
         self.opt(returns);
-        self.type_params(tps);
+        self.type_params(type_params);
+    }
+
+    fn class(&mut self, c: &ast::StmtClassDef) {
+        self.exprs(&c.decorator_list);
+        self.exprs(&c.bases);
+        self.keywords(&c.keywords);
+        self.type_params(&c.type_params);
+        self.body(&c.body);
+    }
+
+    /// `targets = value`: walk both, then record what the names now stand for.
+    fn assign(&mut self, targets: &[Expr], value: Option<&Expr>) {
+        if let Some(v) = value {
+            self.expr(v);
+        }
+        self.exprs(targets);
+        if let Some(v) = value {
+            targets.iter().for_each(|t| self.bind(t, v));
+        }
+    }
+
+    fn block(&mut self, test: &Expr, body: &[Stmt], orelse: &[Stmt]) {
+        self.expr(test);
         self.body(body);
+        self.body(orelse);
+    }
+
+    fn match_stmt(&mut self, m: &ast::StmtMatch) {
+        self.expr(&m.subject);
+        for case in &m.cases {
+            self.pattern(&case.pattern);
+            self.opt(&case.guard);
+            self.body(&case.body);
+        }
+    }
+
+    fn each(&mut self, exprs: &[&Expr]) {
+        exprs.iter().for_each(|e| self.expr(e));
     }
 
     fn arguments(&mut self, args: &ast::Arguments) {
@@ -370,40 +369,23 @@ impl<'a> Walker<'a> {
             Expr::Constant(c) => self.constant(&c.value, self.pos(c)),
             Expr::Name(n) => self.name(n),
             Expr::Attribute(a) => self.attribute(a),
-            Expr::Call(c) => {
-                self.folded(e);
-                self.call(c);
-            }
-            Expr::Subscript(s) => {
-                self.folded(e);
-                self.subscript(s);
-            }
-            Expr::BinOp(b) => {
-                self.folded(e);
-                self.repetition(b);
-                self.expr(&b.left);
-                self.expr(&b.right);
-            }
+            Expr::Call(c) => self.call(e, c),
+            Expr::Subscript(s) => self.subscript(e, s),
+            Expr::BinOp(b) => self.bin_op(e, b),
             Expr::JoinedStr(j) => {
                 self.folded(e);
                 self.exprs(&j.values);
             }
             Expr::BoolOp(b) => self.exprs(&b.values),
             Expr::NamedExpr(n) => {
-                self.expr(&n.value);
-                self.expr(&n.target);
-                self.bind(&n.target, &n.value);
+                self.assign(std::slice::from_ref(n.target.as_ref()), Some(&n.value))
             }
             Expr::UnaryOp(u) => self.expr(&u.operand),
             Expr::Lambda(l) => {
                 self.arguments(&l.args);
                 self.expr(&l.body);
             }
-            Expr::IfExp(i) => {
-                self.expr(&i.test);
-                self.expr(&i.body);
-                self.expr(&i.orelse);
-            }
+            Expr::IfExp(i) => self.each(&[&i.test, &i.body, &i.orelse]),
             Expr::Dict(d) => {
                 d.keys.iter().flatten().for_each(|k| self.expr(k));
                 self.exprs(&d.values);
@@ -427,11 +409,9 @@ impl<'a> Walker<'a> {
                 self.opt(&f.format_spec);
             }
             Expr::Starred(s) => self.expr(&s.value),
-            Expr::Slice(s) => {
-                self.opt(&s.lower);
-                self.opt(&s.upper);
-                self.opt(&s.step);
-            }
+            Expr::Slice(s) => [&s.lower, &s.upper, &s.step]
+                .into_iter()
+                .for_each(|b| self.opt(b)),
         }
     }
 
@@ -496,7 +476,15 @@ impl<'a> Walker<'a> {
         self.expr(&a.value);
     }
 
-    fn subscript(&mut self, s: &ast::ExprSubscript) {
+    fn bin_op(&mut self, e: &Expr, b: &ast::ExprBinOp) {
+        self.folded(e);
+        self.repetition(b);
+        self.expr(&b.left);
+        self.expr(&b.right);
+    }
+
+    fn subscript(&mut self, e: &Expr, s: &ast::ExprSubscript) {
+        self.folded(e);
         let pos = self.pos(s);
         match fold(&s.slice, &self.env) {
             Some(Value::Str(key)) => {
@@ -520,7 +508,8 @@ impl<'a> Walker<'a> {
         self.expr(&s.slice);
     }
 
-    fn call(&mut self, c: &ast::ExprCall) {
+    fn call(&mut self, e: &Expr, c: &ast::ExprCall) {
+        self.folded(e);
         let pos = self.pos(c);
         let mut callees = self.paths(&c.func);
         if let Expr::Subscript(s) = c.func.as_ref() {
