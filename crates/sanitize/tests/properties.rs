@@ -112,3 +112,29 @@ proptest! {
         }
     }
 }
+
+/// Hostile shapes that would make a quadratic scanner hang: every scanner must
+/// stay linear (this test would not finish if one were not).
+#[test]
+fn pathological_outputs_stay_linear() {
+    let n = 200_000;
+    let shapes = [
+        "API_KEY=1 ".repeat(n / 10),
+        ":".repeat(n),
+        "/a".repeat(n / 2),
+        "1".repeat(n) + ".2.3.4",
+        "a.".repeat(n / 2) + "lan",
+        "x.lan,".repeat(n / 6),
+        " ".repeat(n) + "=",
+        "key=".repeat(n / 4),
+        "root:x:0:0:".repeat(n / 11),
+        "\\\\".repeat(n / 2),
+        "C:\\".repeat(n / 3),
+        "\0A=".repeat(n / 3),
+        "-----BEGIN PRIVATE KEY-----".repeat(n / 27),
+    ];
+    for text in shapes {
+        let out = sanitize_text(&RULES, &OutputPolicy::default(), FieldKind::Stdout, &text);
+        assert!(out.text.len() <= 100 * 1024 + 64 || out.withheld);
+    }
+}

@@ -11,7 +11,11 @@ pub(super) fn find(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
         return;
     }
     let bytes = text.as_bytes();
+    let mut covered = 0;
     for sep in memchr::memchr2_iter(b'=', b':', bytes) {
+        if sep < covered {
+            continue;
+        }
         let Some((name, quoted)) = name_before(bytes, sep) else {
             continue;
         };
@@ -23,6 +27,7 @@ pub(super) fn find(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
             continue;
         }
         if let Some((start, end)) = value_after(bytes, sep + 1) {
+            covered = end;
             hits.push(Hit {
                 start,
                 end,

@@ -44,6 +44,7 @@ fn ipv4_around(text: &str, dot: usize) -> Option<(usize, usize)> {
     let digits_before = bytes[..dot]
         .iter()
         .rev()
+        .take(4)
         .take_while(|b| b.is_ascii_digit())
         .count();
     if !(1..=3).contains(&digits_before) {
