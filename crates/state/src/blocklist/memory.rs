@@ -1,6 +1,10 @@
 //! The memory block store: decisions in a B-tree by id, an [`Index`] for
 //! lookups, a bounded change log for stream consumers, and optionally a
 //! snapshot + journal on disk so that a restart or crash loses no decision.
+//!
+//! Writers take the `writer` lock, journal and fsync their change, and only
+//! then take the index's write lock for the in-memory update: a slow disk
+//! delays other writers, never the lookups of requests in flight.
 
 use super::index::Index;
 use super::journal::{Journal, Record};
@@ -11,10 +15,11 @@ use super::{
 };
 use crate::metrics::StateMetrics;
 use execgate_core::{Clock, FileError};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 /// The most decisions one `add_batch` (one API request) may carry.
 pub const MAX_BATCH: usize = 10_000;
@@ -30,17 +35,24 @@ const COMPACT_AFTER: usize = 10_000;
 pub struct MemoryBlockStore {
     clock: Arc<dyn Clock>,
     inner: RwLock<Inner>,
+    writer: Mutex<Writer>,
     max_entries: usize,
     metrics: Option<StateMetrics>,
 }
 
-#[derive(Debug)]
+/// What lookups read.
+#[derive(Debug, Default)]
 struct Inner {
     decisions: BTreeMap<u64, Entry>,
     index: Index,
-    next_id: u64,
     seq: u64,
     changes: VecDeque<(u64, Change)>,
+}
+
+/// What only writers touch: id allocation and the files.
+#[derive(Debug)]
+struct Writer {
+    next_id: u64,
     journal: Option<Journal>,
 }
 
@@ -59,12 +71,9 @@ enum Change {
 impl MemoryBlockStore {
     /// Opens the store; with `path`, loads `path` and `path.journal` and persists every change there.
     pub fn open(path: Option<&Path>, clock: Arc<dyn Clock>) -> Result<Self, BlockError> {
-        let mut inner = Inner {
-            decisions: BTreeMap::new(),
-            index: Index::default(),
+        let mut inner = Inner::default();
+        let mut writer = Writer {
             next_id: 1,
-            seq: 0,
-            changes: VecDeque::new(),
             journal: None,
         };
         if let Some(path) = path {
@@ -82,12 +91,13 @@ impl MemoryBlockStore {
                     inner.decisions.insert(id, Entry { decision, target });
                 }
             }
-            inner.next_id = loaded.next_id;
-            inner.journal = Some(journal);
+            writer.next_id = loaded.next_id;
+            writer.journal = Some(journal);
         }
         Ok(Self {
             clock,
             inner: RwLock::new(inner),
+            writer: Mutex::new(writer),
             max_entries: DEFAULT_MAX_ENTRIES,
             metrics: None,
         })
@@ -108,7 +118,7 @@ impl MemoryBlockStore {
         }
     }
 
-    fn validate_batch(&self, blocks: &[NewBlock], held: usize) -> Result<Vec<Target>, BlockError> {
+    fn validate_batch(&self, blocks: &[NewBlock]) -> Result<Vec<Target>, BlockError> {
         if blocks.len() > MAX_BATCH {
             return Err(BlockError::invalid(
                 "decisions",
@@ -118,7 +128,7 @@ impl MemoryBlockStore {
                 ),
             ));
         }
-        if held + blocks.len() > self.max_entries {
+        if self.inner.read().decisions.len() + blocks.len() > self.max_entries {
             return Err(BlockError::Full {
                 max: self.max_entries,
             });
@@ -140,6 +150,26 @@ impl MemoryBlockStore {
             .collect()
     }
 
+    /// Rewrites the snapshot once the journal is long; a failure is logged, the journal keeps everything.
+    fn maybe_compact(&self, writer: &mut Writer) {
+        let Some(journal) = writer.journal.as_mut() else {
+            return;
+        };
+        if journal.records() < COMPACT_AFTER {
+            return;
+        }
+        let decisions = self
+            .inner
+            .read()
+            .decisions
+            .iter()
+            .map(|(id, e)| (*id, e.decision.clone()))
+            .collect();
+        if let Err(e) = journal.compact(&decisions, writer.next_id) {
+            tracing::error!(error = %e, "blocklist snapshot failed; the journal still holds every change");
+        }
+    }
+
     fn report(&self, inner: &Inner, added: &[BlockDecision]) {
         let Some(metrics) = &self.metrics else { return };
         metrics.set_active(inner.decisions.len());
@@ -158,6 +188,13 @@ impl Inner {
         }
     }
 
+    fn put(&mut self, decision: BlockDecision, target: Target) {
+        let id = decision.id;
+        self.index.insert(&target, id);
+        self.decisions.insert(id, Entry { decision, target });
+        self.record(Change::Added(id));
+    }
+
     fn take(&mut self, id: u64) -> Option<BlockDecision> {
         let entry = self.decisions.remove(&id)?;
         self.index.remove(&entry.target, id);
@@ -165,30 +202,15 @@ impl Inner {
         Some(entry.decision)
     }
 
-    fn active(&self, id: u64, now: std::time::SystemTime) -> Option<&BlockDecision> {
+    fn active(&self, id: u64, now: SystemTime) -> Option<&BlockDecision> {
         self.decisions
             .get(&id)
             .map(|e| &e.decision)
             .filter(|d| d.is_active(now))
     }
 
-    fn maybe_compact(&mut self) -> Result<(), BlockError> {
-        let Some(journal) = self.journal.as_mut() else {
-            return Ok(());
-        };
-        if journal.records() < COMPACT_AFTER {
-            return Ok(());
-        }
-        let decisions = self
-            .decisions
-            .iter()
-            .map(|(id, e)| (*id, e.decision.clone()))
-            .collect();
-        journal.compact(&decisions, self.next_id)
-    }
-
     /// Net changes after `cursor`; `None` when the log no longer reaches back that far.
-    fn net_changes(&self, cursor: u64, now: std::time::SystemTime) -> Option<BlockChanges> {
+    fn net_changes(&self, cursor: u64, now: SystemTime) -> Option<BlockChanges> {
         let oldest = self.changes.front().map_or(self.seq + 1, |(seq, _)| *seq);
         if cursor == 0 || cursor > self.seq || oldest > cursor + 1 {
             return None;
@@ -230,6 +252,31 @@ fn audit_added(d: &BlockDecision) {
     );
 }
 
+/// The decisions for `blocks`, numbered from `first_id`, made at `now`.
+fn decisions(
+    blocks: Vec<NewBlock>,
+    targets: &[Target],
+    first_id: u64,
+    now: SystemTime,
+) -> Vec<BlockDecision> {
+    blocks
+        .into_iter()
+        .zip(targets)
+        .zip(first_id..)
+        .map(|((b, target), id)| BlockDecision {
+            id,
+            scope: target.scope(),
+            value: target.to_string(),
+            r#type: "ban".to_string(),
+            origin: b.origin,
+            reason: b.reason.trim().to_string(),
+            created_at: now,
+            expires_at: b.duration.map(|d| to_millis(now + d)),
+            created_by: b.created_by,
+        })
+        .collect()
+}
+
 impl BlockStore for MemoryBlockStore {
     fn check(&self, q: &BlockQuery) -> Option<BlockDecision> {
         let inner = self.inner.read();
@@ -251,27 +298,12 @@ impl BlockStore for MemoryBlockStore {
     }
 
     fn add_batch(&self, blocks: Vec<NewBlock>) -> Result<Vec<BlockDecision>, BlockError> {
-        let mut inner = self.inner.write();
-        let targets = self.validate_batch(&blocks, inner.decisions.len())?;
+        let mut writer = self.writer.lock();
+        let targets = self.validate_batch(&blocks)?;
         let now = to_millis(self.clock.now());
-        let decisions: Vec<BlockDecision> = blocks
-            .into_iter()
-            .zip(&targets)
-            .enumerate()
-            .map(|(i, (b, target))| BlockDecision {
-                id: inner.next_id + i as u64,
-                scope: target.scope(),
-                value: target.to_string(),
-                r#type: "ban".to_string(),
-                origin: b.origin,
-                reason: b.reason.trim().to_string(),
-                created_at: now,
-                expires_at: b.duration.map(|d| to_millis(now + d)),
-                created_by: b.created_by,
-            })
-            .collect();
-        if let Some(journal) = inner.journal.as_mut() {
-            let records: Vec<Record> = decisions
+        let added = decisions(blocks, &targets, writer.next_id, now);
+        if let Some(journal) = writer.journal.as_mut() {
+            let records: Vec<Record> = added
                 .iter()
                 .map(|d| Record::Add {
                     decision: d.clone(),
@@ -279,34 +311,28 @@ impl BlockStore for MemoryBlockStore {
                 .collect();
             journal.append(&records)?;
         }
-        inner.next_id += decisions.len() as u64;
-        for (decision, target) in decisions.iter().zip(targets) {
-            audit_added(decision);
-            inner.index.insert(&target, decision.id);
-            inner.decisions.insert(
-                decision.id,
-                Entry {
-                    decision: decision.clone(),
-                    target,
-                },
-            );
-            inner.record(Change::Added(decision.id));
+        writer.next_id += added.len() as u64;
+        {
+            let mut inner = self.inner.write();
+            for (decision, target) in added.iter().zip(targets) {
+                audit_added(decision);
+                inner.put(decision.clone(), target);
+            }
+            self.report(&inner, &added);
         }
-        if let Err(e) = inner.maybe_compact() {
-            tracing::error!(error = %e, "blocklist snapshot failed; the journal still holds every change");
-        }
-        self.report(&inner, &decisions);
-        Ok(decisions)
+        self.maybe_compact(&mut writer);
+        Ok(added)
     }
 
     fn remove(&self, id: u64) -> Result<Option<BlockDecision>, BlockError> {
-        let mut inner = self.inner.write();
-        if !inner.decisions.contains_key(&id) {
+        let mut writer = self.writer.lock();
+        if !self.inner.read().decisions.contains_key(&id) {
             return Ok(None);
         }
-        if let Some(journal) = inner.journal.as_mut() {
+        if let Some(journal) = writer.journal.as_mut() {
             journal.append(&[Record::Remove { id }])?;
         }
+        let mut inner = self.inner.write();
         let removed = inner.take(id);
         self.report(&inner, &[]);
         Ok(removed)
@@ -371,6 +397,7 @@ impl BlockStore for MemoryBlockStore {
         purged
     }
 
+    /// Counts active decisions (a scan: for admin use, not per request).
     fn len(&self) -> usize {
         let now = self.clock.now();
         self.inner
