@@ -58,8 +58,10 @@ pub struct RequestCtx {
     pub reason: Option<String>,
     /// The outcome.
     pub decision: Decision,
-    /// When the request was sent upstream.
+    /// When the request was sent upstream (taken when the latency is observed).
     pub upstream_started: Option<Instant>,
+    /// When the request was sent upstream, for the total timeout.
+    pub upstream_sent: Option<Instant>,
     /// The response body, held for inspection.
     pub response: ResponseHold,
     /// Replace the upstream body with this error (the status line is already out).
@@ -92,6 +94,7 @@ impl Default for RequestCtx {
             reason: None,
             decision: Decision::Pending,
             upstream_started: None,
+            upstream_sent: None,
             response: ResponseHold::default(),
             replace_body: None,
             inspect_response: false,

@@ -81,6 +81,7 @@ impl ProxyHttp for Gateway {
         admission::rewrite_upstream_head(upstream, ctx)?;
         ctx.decision = Decision::Forwarded;
         ctx.upstream_started = Some(Instant::now());
+        ctx.upstream_sent = ctx.upstream_started;
         Ok(())
     }
 
@@ -91,6 +92,24 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         outbound::on_head(self, resp, ctx)
+    }
+
+    fn upstream_response_body_filter(
+        &self,
+        _session: &mut Session,
+        _body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<Option<std::time::Duration>> {
+        // The total upstream timeout: a response trickling in just under the read
+        // timeout still ends when the whole exchange has taken too long.
+        match ctx.upstream_sent {
+            Some(sent) if sent.elapsed() > self.upstreams.total_timeout() => {
+                ctx.reason = Some("upstream total timeout".into());
+                Err(Error::new_up(ErrorType::ReadTimedout))
+            }
+            _ => Ok(None),
+        }
     }
 
     fn response_body_filter(

@@ -139,3 +139,22 @@ fn repeat_offenders_are_banned_by_reputation() {
         r.status == 403 && r.json()["error"]["detail"] == "anomaly"
     });
 }
+
+#[test]
+fn rule_files_are_reloaded_when_they_change_on_disk() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .watch()
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
+        .start();
+    assert_eq!(execute(&gw, "import json").status, 200);
+    std::fs::write(
+        gw.dir.path().join("screen/json.toml"),
+        "[[rule]]\nid = \"NO-JSON\"\nlanguage = \"python\"\nseverity = \"critical\"\naction = \"block\"\nmessage = \"no {name}\"\nmatch.import = [\"json\"]\n",
+    )
+    .unwrap();
+    eventually("the watcher swapped the new rules in", || {
+        execute(&gw, "import json").status == 403
+    });
+}

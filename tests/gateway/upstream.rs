@@ -105,3 +105,45 @@ fn output_over_the_tier_cap_is_truncated() {
         "stdout cut to the 100 KB cap, got {stdout}"
     );
 }
+
+#[test]
+fn a_response_trickling_past_the_total_timeout_is_cut_off() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+                for _ in 0..20 {
+                    std::thread::sleep(Duration::from_millis(400));
+                    if s.write_all(b"1\r\n \r\n").is_err() {
+                        return;
+                    }
+                }
+                let _ = s.write_all(b"2\r\n{}\r\n0\r\n\r\n");
+            });
+        }
+    });
+    // read_timeout 1s is never hit (a byte every 400 ms); total_timeout 2s is.
+    let gw = TestGateway::builder().upstream(addr).start();
+    let started = std::time::Instant::now();
+    let body = piston("print(1)").to_string();
+    let req = format!(
+        "POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (_, text) = raw(gw.addr(), req.as_bytes());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "cut off at ~2 s, took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        !text.contains("{}"),
+        "the trickled body was never released: {text}"
+    );
+}

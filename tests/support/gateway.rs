@@ -36,6 +36,7 @@ regex = "tok_[a-z0-9]{16}"
 
 /// Builds a test gateway.
 pub struct GatewayBuilder {
+    watch: bool,
     sections: BTreeMap<String, Vec<String>>,
     raw: Vec<String>,
     files: Vec<(String, Vec<u8>)>,
@@ -54,6 +55,12 @@ impl GatewayBuilder {
     /// Points the gateway at `addr` (replacing the default executor list).
     pub fn upstream(self, addr: SocketAddr) -> Self {
         self.with("upstream", &format!("addresses = [\"{addr}\"]"))
+    }
+
+    /// Reloads rules on file changes (and SIGHUP), as in production.
+    pub fn watch(mut self) -> Self {
+        self.watch = true;
+        self.with("rules", "watch = true")
     }
 
     /// Appends raw TOML after the sections (for arrays of tables and tiers).
@@ -111,7 +118,7 @@ impl GatewayBuilder {
         let opts = Options {
             clock: Arc::new(clock.clone()),
             unix_signals: false,
-            reload_triggers: false,
+            reload_triggers: self.watch,
         };
         let running = server::start(&settings, opts).unwrap();
         TestGateway {
@@ -135,6 +142,7 @@ impl TestGateway {
     /// A builder with test defaults: ephemeral ports, short timeouts, test rules.
     pub fn builder() -> GatewayBuilder {
         GatewayBuilder {
+            watch: false,
             sections: BTreeMap::new(),
             raw: Vec::new(),
             files: Vec::new(),
