@@ -77,6 +77,49 @@ const BENIGN: &[&str] = &[
     "MOD = 10 ** 9 + 7\nprint(pow(2, 10 ** 5, MOD))",
 ];
 
+/// Typical judge submissions in the pattern-pack languages.
+const BENIGN_OTHER: &[(&str, &str)] = &[
+    (
+        "javascript",
+        "let input = '';\nprocess.stdin.on('data', c => input += c);\nprocess.stdin.on('end', () => {\n  const [a, b] = input.split(' ').map(Number);\n  console.log(a + b);\n});",
+    ),
+    (
+        "javascript",
+        "class Graph { constructor(n) { this.adj = Array.from({length: n}, () => []); } }\nconst g = new Graph(3);\nconsole.log(JSON.stringify(g.adj));",
+    ),
+    (
+        "java",
+        "import java.util.*;\nimport java.io.*;\npublic class Main {\n  public static void main(String[] args) throws IOException {\n    BufferedReader br = new BufferedReader(new InputStreamReader(System.in));\n    PrintWriter out = new PrintWriter(System.out);\n    out.println(br.readLine());\n    out.flush();\n  }\n}",
+    ),
+    (
+        "c",
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\nint main(void) {\n  int n; if (scanf(\"%d\", &n) != 1) return 1;\n  int *a = malloc(n * sizeof *a);\n  memset(a, 0, n * sizeof *a);\n  printf(\"%d\\n\", n);\n  free(a);\n  return 0;\n}",
+    ),
+    (
+        "cpp",
+        "#include <bits/stdc++.h>\nusing namespace std;\nint parent[100];\nint find(int x) { return parent[x] == x ? x : parent[x] = find(parent[x]); }\nvoid connect(int a, int b) { parent[find(a)] = find(b); }\nint main() {\n  ios::sync_with_stdio(false);\n  vector<int> v = {3, 1, 2, 0};\n  v.erase(remove(v.begin(), v.end(), 0), v.end());\n  sort(v.begin(), v.end());\n  auto f = bind(plus<int>(), placeholders::_1, 1);\n  connect(1, 2);\n  cout << f(v[0]) << endl;\n}",
+    ),
+];
+
+#[test]
+fn ordinary_programs_in_other_languages_pass() {
+    let rules = shipped();
+    for (language, code) in BENIGN_OTHER {
+        let lang = Language::from_name(language).expect("known language");
+        let v = screen(
+            &rules,
+            Some(lang),
+            code.as_bytes(),
+            &ScreenPolicy::default(),
+        );
+        assert!(
+            !v.refused,
+            "{language} program refused: score {} {:?}",
+            v.score, v.findings
+        );
+    }
+}
+
 #[test]
 fn escape_variants_are_refused() {
     let rules = shipped();
