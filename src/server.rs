@@ -79,6 +79,10 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         clock.clone(),
         settings.limits.max_tracked_clients,
     ));
+    if let Some(dir) = settings.blocklist.path.as_deref().and_then(|p| p.parent()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("blocklist.path: cannot create {}: {e}", dir.display()))?;
+    }
     let blocks = Arc::new(
         MemoryBlockStore::open(settings.blocklist.path.as_deref(), clock.clone())
             .map_err(|e| format!("blocklist: {e}"))?,
