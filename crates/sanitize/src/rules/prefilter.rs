@@ -5,7 +5,7 @@
 //! keywords appears, so clean output costs a few vectorized passes.
 
 use aho_corasick::packed;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 /// Teddy searchers take small groups of literals.
 const GROUP_SIZE: usize = 16;
@@ -23,7 +23,11 @@ enum Engine {
 #[derive(Debug, Clone)]
 pub(crate) struct Prefilter<T> {
     engine: Engine,
+    patterns: Vec<String>,
     owners: Vec<Vec<T>>,
+    /// Per pattern, the `(offset, pattern)` pairs that can start inside it and
+    /// end after it: a non-overlapping search would step over them.
+    overlaps: Vec<Vec<(usize, usize)>>,
 }
 
 impl<T: Copy> Prefilter<T> {
@@ -58,7 +62,13 @@ impl<T: Copy> Prefilter<T> {
                     .map_err(|e| format!("keywords: cannot build the prefilter: {e}"))?,
             ),
         };
-        Ok(Self { engine, owners })
+        let overlaps = patterns.iter().map(|p| overlaps(p, &patterns)).collect();
+        Ok(Self {
+            engine,
+            patterns,
+            owners,
+            overlaps,
+        })
     }
 
     fn packed(patterns: &[String]) -> Option<Vec<(packed::Searcher, Vec<usize>)>> {
@@ -76,35 +86,64 @@ impl<T: Copy> Prefilter<T> {
     }
 
     /// Calls `found` with the owners of every keyword occurrence in `lower` (a text
-    /// already ASCII-lowercased), until it returns `false`. Overlapping occurrences
-    /// are all seen (the search restarts one byte after each match).
+    /// already ASCII-lowercased), until it returns `false`. One non-overlapping pass
+    /// per searcher; keywords that start inside a match and end after it are
+    /// checked in place from the overlap table.
     pub fn scan(&self, lower: &str, mut found: impl FnMut(&[T]) -> bool) {
+        // A keyword's owners are reported once; later occurrences only matter for
+        // the overlapping keywords not seen yet.
+        let mut seen = vec![false; self.patterns.len()];
+        let mut report = |pattern: usize, at: usize| {
+            if !std::mem::replace(&mut seen[pattern], true) && !found(&self.owners[pattern]) {
+                return false;
+            }
+            for &(offset, other) in &self.overlaps[pattern] {
+                if seen[other] {
+                    continue;
+                }
+                let rest = &lower.as_bytes()[at + offset..];
+                if rest.starts_with(self.patterns[other].as_bytes()) {
+                    seen[other] = true;
+                    if !found(&self.owners[other]) {
+                        return false;
+                    }
+                }
+            }
+            true
+        };
         match &self.engine {
             Engine::Packed(groups) => {
                 for (searcher, ids) in groups {
-                    let mut from = 0;
-                    while let Some(m) = lower.get(from..).and_then(|rest| searcher.find(rest)) {
-                        if !found(&self.owners[ids[m.pattern().as_usize()]]) {
+                    for m in searcher.find_iter(lower) {
+                        if !report(ids[m.pattern().as_usize()], m.start()) {
                             return;
                         }
-                        from += m.start() + 1;
                     }
                 }
             }
             Engine::Automaton(ac) => {
-                let mut from = 0;
-                while from < lower.len() {
-                    let Some(m) = ac.find(Input::new(&lower).span(from..lower.len())) else {
-                        break;
-                    };
-                    if !found(&self.owners[m.pattern().as_usize()]) {
+                for m in ac.find_iter(lower) {
+                    if !report(m.pattern().as_usize(), m.start()) {
                         return;
                     }
-                    from = m.start() + 1;
                 }
             }
         }
     }
+}
+
+/// The patterns that can start at an offset inside `p` and end after it.
+fn overlaps(p: &str, patterns: &[String]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    for offset in 1..p.len() {
+        let tail = &p.as_bytes()[offset..];
+        for (i, q) in patterns.iter().enumerate() {
+            if q.len() > tail.len() && q.as_bytes().starts_with(tail) {
+                found.push((offset, i));
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -142,6 +181,16 @@ mod tests {
                 "simd {simd}"
             );
             assert!(seen(&keywords, "nothing here", simd).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_keyword_hidden_by_an_earlier_overlapping_match_is_found() {
+        // "xyz" starts inside "wxy": a non-overlapping pass reports only "wxy".
+        let keywords = [("wxy", 1), ("xyz", 2), ("é", 3)];
+        for simd in [true, false] {
+            assert_eq!(seen(&keywords, "-wxyz-", simd), vec![1, 2], "simd {simd}");
+            assert_eq!(seen(&keywords, "-wxy-", simd), vec![1], "simd {simd}");
         }
     }
 
