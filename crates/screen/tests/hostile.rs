@@ -64,6 +64,12 @@ fn hundred_thousand_nested_lambdas_and_operators_do_not_overflow() {
         format!("x = a{}", ".b".repeat(100_000)),
         format!("x = f{}", "()".repeat(100_000)),
         format!("x = {}1", "1 if x else ".repeat(50_000)),
+        format!("x = f\"{{{}1}}\"", "-".repeat(100_000)),
+        format!(
+            "x = f\"{{{}1{}}}\"",
+            "(lambda: ".repeat(30_000),
+            ")".repeat(30_000)
+        ),
     ] {
         let v = screen_on_small_stack(payload_after(deep.clone()));
         assert!(

@@ -188,7 +188,7 @@ impl<'a> Scanner<'a> {
             }
             b'\\' => self.i += 2,
             b'#' => self.skip_comment(),
-            b'\'' | b'"' => self.string(),
+            b'\'' | b'"' => self.string(false),
             b'(' | b'[' | b'{' => self.open(),
             b')' | b']' | b'}' => self.close(),
             b',' | b';' => {
@@ -246,9 +246,10 @@ impl<'a> Scanner<'a> {
             self.i += 1;
         }
         let word = &self.b[start..self.i];
-        // A string prefix such as r"…" or f'…'.
+        // A string prefix such as r"…" or f'…'; f-strings hold expressions.
         if word.len() <= 3 && matches!(self.b.get(self.i), Some(b'\'' | b'"')) {
-            self.string();
+            let formatted = word.iter().any(|c| matches!(c, b'f' | b'F'));
+            self.string(formatted);
             return;
         }
         if matches!(word, b"lambda" | b"not" | b"if" | b"await") {
@@ -277,7 +278,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips a string literal starting at a quote; triple quotes may span lines.
-    fn string(&mut self) {
+    /// In an f-string every operator or bracket counts toward the depth, as the
+    /// expressions inside are parsed (and nested) like any other.
+    fn string(&mut self, formatted: bool) {
         let q = self.b[self.i];
         let triple = self.b.get(self.i..self.i + 3) == Some(&[q, q, q][..]);
         self.i += if triple { 3 } else { 1 };
@@ -292,6 +295,9 @@ impl<'a> Scanner<'a> {
             if c == q && (!triple || self.b.get(self.i..self.i + 3) == Some(&[q, q, q][..])) {
                 self.i += if triple { 3 } else { 1 };
                 break;
+            }
+            if formatted && b"+-*/%@&|^~<>!([{.:".contains(&c) {
+                self.bump();
             }
             self.i += 1;
         }
@@ -330,6 +336,7 @@ mod tests {
             format!("f = {}0", "lambda: ".repeat(5_000)),
             format!("y = f{}", "()".repeat(5_000)),
             format!("y = a{}", ".b".repeat(5_000)),
+            format!("s = f\"{{{}1}}\"", "-".repeat(5_000)),
         ] {
             let src = format!("import math\n{deep}\n__import__('os')\n");
             let g = guard(&src);
