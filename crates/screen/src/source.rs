@@ -51,9 +51,10 @@ pub(crate) fn decode(code: &[u8], python: bool) -> Source {
     Source { text, anomalies }
 }
 
-/// Unicode bidirectional formatting characters (Trojan Source, CVE-2021-42574).
+/// Unicode bidirectional embeddings, overrides and isolates (Trojan Source,
+/// CVE-2021-42574); the plain marks (LRM, RLM) of right-to-left text are fine.
 fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `\r\n` and lone `\r` become `\n`, as CPython's tokenizer reads them.
