@@ -42,7 +42,10 @@ pub fn cli_main(args: &RunnerArgs) -> i32 {
         println!("{}: ok", args.config.display());
         return 0;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");

@@ -185,11 +185,19 @@ pub struct StageLimits {
 
 impl StageLimits {
     fn run_default() -> Self {
-        Self { timeout: secs(3), cpu_time: secs(3), memory: ByteSize(128 << 20) }
+        Self {
+            timeout: secs(3),
+            cpu_time: secs(3),
+            memory: ByteSize(128 << 20),
+        }
     }
 
     fn compile_default() -> Self {
-        Self { timeout: secs(10), cpu_time: secs(10), memory: ByteSize(256 << 20) }
+        Self {
+            timeout: secs(10),
+            cpu_time: secs(10),
+            memory: ByteSize(256 << 20),
+        }
     }
 }
 
@@ -216,7 +224,10 @@ fn default_cgroup_name() -> String {
     "execgate-runner".into()
 }
 fn default_binds() -> Vec<PathBuf> {
-    ["/usr/lib", "/usr/lib64", "/lib", "/lib64"].into_iter().map(PathBuf::from).collect()
+    ["/usr/lib", "/usr/lib64", "/lib", "/lib64"]
+        .into_iter()
+        .map(PathBuf::from)
+        .collect()
 }
 fn default_tmp_size() -> ByteSize {
     ByteSize(64 << 20)
@@ -269,7 +280,10 @@ fn default_max_tokens() -> usize {
 
 impl Default for CgroupConfig {
     fn default() -> Self {
-        Self { root: default_cgroup_root(), name: default_cgroup_name() }
+        Self {
+            root: default_cgroup_root(),
+            name: default_cgroup_name(),
+        }
     }
 }
 
@@ -304,7 +318,10 @@ impl Default for LimitBounds {
 
 impl Default for TokenConfig {
     fn default() -> Self {
-        Self { retention: default_retention(), max: default_max_tokens() }
+        Self {
+            retention: default_retention(),
+            max: default_max_tokens(),
+        }
     }
 }
 
@@ -312,7 +329,9 @@ impl RunnerConfig {
     /// Reads, parses and validates a config file; errors say `file:line: key: reason`.
     pub fn load(path: &Path) -> Result<Self, FileError> {
         let config: Self = execgate_core::load_toml(path)?;
-        config.validate().map_err(|reason| FileError::new(path, reason))?;
+        config
+            .validate()
+            .map_err(|reason| FileError::new(path, reason))?;
         Ok(config)
     }
 
@@ -336,13 +355,19 @@ impl RunnerConfig {
             lang.validate(&self.limits)?;
             for name in std::iter::once(&lang.name).chain(&lang.aliases) {
                 if !names.insert(name.as_str()) {
-                    return Err(format!("languages.{}: name or alias {name:?} used twice", lang.name));
+                    return Err(format!(
+                        "languages.{}: name or alias {name:?} used twice",
+                        lang.name
+                    ));
                 }
             }
             if let Some(id) = lang.judge0_id
                 && !ids.insert(id)
             {
-                return Err(format!("languages.{}: judge0_id {id} used twice", lang.name));
+                return Err(format!(
+                    "languages.{}: judge0_id {id} used twice",
+                    lang.name
+                ));
             }
         }
         Ok(())
@@ -362,15 +387,24 @@ impl LanguageConfig {
             return Err(format!("{}: must not be empty", at("compile")));
         }
         if self.compile.is_some() != self.artifact.is_some() {
-            return Err(format!("{}: compile and artifact go together", at("artifact")));
+            return Err(format!(
+                "{}: compile and artifact go together",
+                at("artifact")
+            ));
         }
         if self.warm > 0 && self.warm_run.is_none() {
             return Err(format!("{}: warm sandboxes need warm_run", at("warm")));
         }
         if crate::files::check_name(&self.source_file).is_err() {
-            return Err(format!("{}: must be a plain relative file name", at("source_file")));
+            return Err(format!(
+                "{}: must be a plain relative file name",
+                at("source_file")
+            ));
         }
-        for (stage, limits) in [("run_limits", self.run_limits), ("compile_limits", self.compile_limits)] {
+        for (stage, limits) in [
+            ("run_limits", self.run_limits),
+            ("compile_limits", self.compile_limits),
+        ] {
             if limits.timeout > bounds.max_timeout
                 || limits.cpu_time > bounds.max_cpu_time
                 || limits.memory > bounds.max_memory
@@ -384,8 +418,16 @@ impl LanguageConfig {
     /// The host paths this language needs that are missing here (empty: offered).
     pub fn missing_paths(&self) -> Vec<PathBuf> {
         let compiler = self.compile.as_ref().and_then(|c| c.first());
-        let programs = [self.run.first(), compiler].into_iter().flatten().map(PathBuf::from);
+        let programs = [self.run.first(), compiler]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::from);
         let absolute = programs.filter(|p| p.is_absolute());
-        self.binds.iter().cloned().chain(absolute).filter(|p| !p.exists()).collect()
+        self.binds
+            .iter()
+            .cloned()
+            .chain(absolute)
+            .filter(|p| !p.exists())
+            .collect()
     }
 }

@@ -111,7 +111,12 @@ fn remap_fds(pairs: &[(i32, i32)]) -> std::io::Result<()> {
 impl Engine {
     /// An engine running `helper helper_args…` as the sandbox helper.
     pub fn new(helper: PathBuf, helper_args: Vec<String>, cgroups: CgroupHost) -> Self {
-        Self { helper, helper_args, cgroups, next_id: AtomicU64::new(0) }
+        Self {
+            helper,
+            helper_args,
+            cgroups,
+            next_id: AtomicU64::new(0),
+        }
     }
 
     /// Runs one stage cold: start, feed stdin, watch, verdict.
@@ -123,8 +128,16 @@ impl Engine {
     }
 
     /// Builds a sandbox and waits until its program is exec'd.
-    pub async fn start(&self, mut spec: SandboxSpec, limits: RunLimits) -> Result<Started, Verdict> {
-        let id = format!("{}-{}", std::process::id(), self.next_id.fetch_add(1, Ordering::Relaxed));
+    pub async fn start(
+        &self,
+        mut spec: SandboxSpec,
+        limits: RunLimits,
+    ) -> Result<Started, Verdict> {
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        );
         let cgroup = self
             .cgroups
             .parent_setup(&id, limits.cgroup)
@@ -229,9 +242,15 @@ impl Started {
             match next_event(&mut self.events).await {
                 Some(Event::Started) => return Ok(()),
                 Some(Event::Cloned { .. }) => continue,
-                Some(Event::Failed { step, errno, detail }) => {
+                Some(Event::Failed {
+                    step,
+                    errno,
+                    detail,
+                }) => {
                     let reason = std::io::Error::from_raw_os_error(errno);
-                    return Err(format!("sandbox setup failed at {step}: {detail}: {reason}"));
+                    return Err(format!(
+                        "sandbox setup failed at {step}: {detail}: {reason}"
+                    ));
                 }
                 Some(other) => return Err(format!("unexpected event {other:?}")),
                 None => return Err("sandbox helper exited during setup".into()),
@@ -240,16 +259,37 @@ impl Started {
     }
 
     async fn abort(mut self, detail: String) -> Verdict {
+        self.stop().await;
+        self.cleanup().await;
+        Verdict::internal(detail)
+    }
+
+    /// Asks the helper to tear the sandbox down (SIGTERM), SIGKILL after a grace.
+    async fn stop(&mut self) {
         if let Some(pid) = self.child.id() {
             // SAFETY: kill(2) on our own child, not yet reaped (id() is Some).
             unsafe { libc::kill(pid as i32, libc::SIGTERM) };
         }
-        if tokio::time::timeout(STOP_GRACE, self.child.wait()).await.is_err() {
+        if tokio::time::timeout(STOP_GRACE, self.child.wait())
+            .await
+            .is_err()
+        {
             let _ = self.child.start_kill();
             let _ = self.child.wait().await;
         }
+    }
+
+    /// After the verdict: let the helper finish (or stop it), then remove the cgroup.
+    async fn teardown(mut self) {
+        let events = &mut self.events;
+        let finished = tokio::time::timeout(STOP_GRACE, async {
+            while next_event(events).await.is_some() {}
+        });
+        if finished.await.is_err() {
+            self.stop().await;
+        }
+        let _ = self.child.wait().await;
         self.cleanup().await;
-        Verdict::internal(detail)
     }
 
     async fn cleanup(&mut self) {
@@ -272,17 +312,25 @@ impl Started {
     }
 
     /// Feeds the program (payload for warm sandboxes, then stdin) and watches it to the end.
-    pub async fn finish(mut self, limits: RunLimits, stdin: Vec<u8>, payload: Option<Vec<u8>>) -> Verdict {
+    pub async fn finish(
+        mut self,
+        limits: RunLimits,
+        stdin: Vec<u8>,
+        payload: Option<Vec<u8>>,
+    ) -> Verdict {
         let cpu0 = self.cgroup.get().map_or(0, RunCgroup::cpu_ns);
         let t0 = Instant::now();
         let payload = self.payload.take().zip(payload);
         tokio::spawn(feed(payload, self.stdin.take().map(|s| (s, stdin))));
         let mut watch = Watch::new(t0, cpu0, limits);
         let (stdout, stderr) = self.watch(&mut watch, limits.output_max).await;
-        let _ = self.child.wait().await;
-        let mut verdict = self.measure(&mut watch).await;
+        let mut verdict = self.measure(&mut watch);
         verdict.stdout = stdout;
         verdict.stderr = stderr;
+        // Every process of the run is dead by now; the init's exit, the
+        // namespaces' teardown and the cgroup's removal happen off the
+        // critical path.
+        tokio::spawn(self.teardown());
         verdict
     }
 
@@ -317,9 +365,16 @@ impl Started {
                     w.check_clock(&mut self.child, cpu);
                 }
             }
+            // The init reports Exited only after killing and reaping every
+            // other process of the namespace; a killed run is over when the
+            // helper is gone (events EOF).
+            let proven_dead = events_done || (w.seen.exit.is_some() && w.seen.killed_for.is_none());
+            if proven_dead && drain_deadline.is_none() {
+                drain_deadline = Some(Instant::now() + DRAIN_GRACE);
+            }
             let drained = out.is_some() && err.is_some();
             let late = drain_deadline.is_some_and(|d| Instant::now() > d);
-            if events_done && (drained || late) {
+            if proven_dead && (drained || late) {
                 break;
             }
         }
@@ -327,12 +382,15 @@ impl Started {
     }
 
     /// Reads the cgroup's numbers, removes it, and decides the status.
-    async fn measure(&mut self, w: &mut Watch) -> Verdict {
+    fn measure(&mut self, w: &mut Watch) -> Verdict {
         let (cpu_ns, peak, ooms) = match self.cgroup.get() {
-            Some(cg) => (cg.cpu_ns().saturating_sub(w.cpu0), cg.peak_memory(), cg.oom_kills()),
+            Some(cg) => (
+                cg.cpu_ns().saturating_sub(w.cpu0),
+                cg.peak_memory(),
+                cg.oom_kills(),
+            ),
             None => (0, 0, 0),
         };
-        self.cleanup().await;
         let end = w.end.unwrap_or_else(Instant::now);
         let wall = end.duration_since(w.t0);
         let cpu = Duration::from_nanos(cpu_ns);
@@ -367,7 +425,15 @@ struct Watch {
 
 impl Watch {
     fn new(t0: Instant, cpu0: u64, limits: RunLimits) -> Self {
-        Self { t0, cpu0, limits, end: None, seen: Observed::default(), artifact: None, stop_sent: None }
+        Self {
+            t0,
+            cpu0,
+            limits,
+            end: None,
+            seen: Observed::default(),
+            artifact: None,
+            stop_sent: None,
+        }
     }
 
     /// Stops the run: SIGTERM asks the helper to kill the init and reap it
@@ -393,7 +459,11 @@ impl Watch {
                 self.seen.exit = Some((code, signal));
             }
             Event::Artifact { content } => self.artifact = Some(content),
-            Event::Failed { step, detail, errno } => {
+            Event::Failed {
+                step,
+                detail,
+                errno,
+            } => {
                 let reason = std::io::Error::from_raw_os_error(errno);
                 self.seen.setup_failure = Some(format!("{step}: {detail}: {reason}"));
             }

@@ -29,7 +29,9 @@ impl Encoding {
     pub fn decode(self, text: &str) -> Result<Vec<u8>, String> {
         match self {
             Encoding::Utf8 => Ok(text.as_bytes().to_vec()),
-            Encoding::Base64 => STANDARD.decode(text.trim()).map_err(|e| format!("invalid base64: {e}")),
+            Encoding::Base64 => STANDARD
+                .decode(text.trim())
+                .map_err(|e| format!("invalid base64: {e}")),
             Encoding::Hex => hex::decode(text.trim()).map_err(|e| format!("invalid hex: {e}")),
         }
     }
@@ -61,7 +63,17 @@ mod tests {
 
     #[test]
     fn names_that_escape_are_refused() {
-        for bad in ["../x", "a/../../x", "/etc/passwd", "a//b", "./a", "", "a\0b", "..", "a/.."] {
+        for bad in [
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "a//b",
+            "./a",
+            "",
+            "a\0b",
+            "..",
+            "a/..",
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?} accepted");
         }
         for good in ["main.py", "pkg/mod.py", "a.b.c", "..a", "a.."] {

@@ -40,8 +40,17 @@ impl Catalog {
                 skipped.push((cfg.name.clone(), missing));
                 continue;
             }
-            let binds = config.sandbox.binds.iter().chain(&cfg.binds).cloned().collect();
-            langs.push(Arc::new(Language { cfg: cfg.clone(), binds }));
+            let binds = config
+                .sandbox
+                .binds
+                .iter()
+                .chain(&cfg.binds)
+                .cloned()
+                .collect();
+            langs.push(Arc::new(Language {
+                cfg: cfg.clone(),
+                binds,
+            }));
         }
         (Self { langs }, skipped)
     }
@@ -62,7 +71,10 @@ impl Catalog {
 
     /// Finds by Judge0 language id.
     pub fn by_judge0_id(&self, id: u32) -> Option<Arc<Language>> {
-        self.langs.iter().find(|l| l.cfg.judge0_id == Some(id)).cloned()
+        self.langs
+            .iter()
+            .find(|l| l.cfg.judge0_id == Some(id))
+            .cloned()
     }
 }
 
@@ -117,9 +129,17 @@ pub struct Runner {
     pub warm: WarmPool,
 }
 
-fn bounded(what: &str, asked: Option<Duration>, default: Duration, max: Duration) -> Result<Duration, LimitError> {
+fn bounded(
+    what: &str,
+    asked: Option<Duration>,
+    default: Duration,
+    max: Duration,
+) -> Result<Duration, LimitError> {
     match asked {
-        Some(d) if d > max => Err(LimitError(format!("{what} cannot exceed the configured limit of {} ms", max.as_millis()))),
+        Some(d) if d > max => Err(LimitError(format!(
+            "{what} cannot exceed the configured limit of {} ms",
+            max.as_millis()
+        ))),
         Some(d) if d.is_zero() => Err(LimitError(format!("{what} must be positive"))),
         Some(d) => Ok(d),
         None => Ok(default),
@@ -128,16 +148,37 @@ fn bounded(what: &str, asked: Option<Duration>, default: Duration, max: Duration
 
 impl Runner {
     /// The limits of one stage: request within bounds, else the language's default.
-    pub fn limits(&self, prefix: &str, asked: Requested, default: StageLimits) -> Result<RunLimits, LimitError> {
+    pub fn limits(
+        &self,
+        prefix: &str,
+        asked: Requested,
+        default: StageLimits,
+    ) -> Result<RunLimits, LimitError> {
         let bounds = &self.config.limits;
-        let wall = bounded(&format!("{prefix}_timeout"), asked.timeout, default.timeout.get(), bounds.max_timeout.get())?;
-        let cpu = bounded(&format!("{prefix}_cpu_time"), asked.cpu_time, default.cpu_time.get(), bounds.max_cpu_time.get())?;
+        let wall = bounded(
+            &format!("{prefix}_timeout"),
+            asked.timeout,
+            default.timeout.get(),
+            bounds.max_timeout.get(),
+        )?;
+        let cpu = bounded(
+            &format!("{prefix}_cpu_time"),
+            asked.cpu_time,
+            default.cpu_time.get(),
+            bounds.max_cpu_time.get(),
+        )?;
         let memory = match asked.memory {
             Some(m) if m > bounds.max_memory.bytes() => {
                 let max = bounds.max_memory.bytes();
-                return Err(LimitError(format!("{prefix}_memory_limit cannot exceed the configured limit of {max} bytes")));
+                return Err(LimitError(format!(
+                    "{prefix}_memory_limit cannot exceed the configured limit of {max} bytes"
+                )));
             }
-            Some(m) if m < (1 << 20) => return Err(LimitError(format!("{prefix}_memory_limit must be at least 1 MiB"))),
+            Some(m) if m < (1 << 20) => {
+                return Err(LimitError(format!(
+                    "{prefix}_memory_limit must be at least 1 MiB"
+                )));
+            }
             Some(m) => m,
             None => default.memory.bytes(),
         };
@@ -155,7 +196,13 @@ impl Runner {
     }
 
     /// A sandbox spec for `lang` running `argv` with `files` in `/tmp`.
-    pub fn spec(&self, lang: &Language, argv: Vec<String>, files: Vec<SandboxFile>, cpu: Duration) -> SandboxSpec {
+    pub fn spec(
+        &self,
+        lang: &Language,
+        argv: Vec<String>,
+        files: Vec<SandboxFile>,
+        cpu: Duration,
+    ) -> SandboxSpec {
         let sandbox = &self.config.sandbox;
         let env = vec![
             ("PATH".to_string(), sandbox.path.clone()),
@@ -187,13 +234,21 @@ impl Runner {
     }
 
     /// Runs `program` in `lang`: compile (if any) in one sandbox, run in another.
-    pub async fn execute(&self, lang: &Arc<Language>, program: Program) -> Result<Outcome, LimitError> {
+    pub async fn execute(
+        &self,
+        lang: &Arc<Language>,
+        program: Program,
+    ) -> Result<Outcome, LimitError> {
         let run_limits = self.limits("run", program.run, lang.cfg.run_limits)?;
         let compile_limits = self.limits("compile", program.compile, lang.cfg.compile_limits)?;
         let files: Vec<SandboxFile> = program
             .files
             .iter()
-            .map(|(name, content)| SandboxFile { name: name.clone(), content: content.clone(), executable: false })
+            .map(|(name, content)| SandboxFile {
+                name: name.clone(),
+                content: content.clone(),
+                executable: false,
+            })
             .collect();
         let (compile, run_files) = match (&lang.cfg.compile, &lang.cfg.artifact) {
             (Some(cmd), Some(artifact)) => {
@@ -202,29 +257,52 @@ impl Runner {
                 let mut spec = self.spec(lang, argv, files, compile_limits.cpu);
                 spec.collect = Some(artifact.clone());
                 let mut verdict = self.engine.run(spec, compile_limits, Vec::new()).await;
-                let Some(bytes) = verdict.artifact.take().filter(|_| verdict.status == Status::Ok) else {
-                    return Ok(Outcome { compile: Some(verdict), run: None });
+                let Some(bytes) = verdict
+                    .artifact
+                    .take()
+                    .filter(|_| verdict.status == Status::Ok)
+                else {
+                    return Ok(Outcome {
+                        compile: Some(verdict),
+                        run: None,
+                    });
                 };
-                let exe = SandboxFile { name: artifact.clone(), content: bytes, executable: true };
+                let exe = SandboxFile {
+                    name: artifact.clone(),
+                    content: bytes,
+                    executable: true,
+                };
                 (Some(verdict), vec![exe])
             }
             _ => (None, files),
         };
         let names: Vec<String> = run_files.iter().map(|f| f.name.clone()).collect();
         let argv = expand(&lang.cfg.run, &names, &program.args);
-        let run = self.run_stage(lang, argv, run_files, run_limits, program.stdin).await;
-        Ok(Outcome { compile, run: Some(run) })
+        let run = self
+            .run_stage(lang, argv, run_files, run_limits, program.stdin)
+            .await;
+        Ok(Outcome {
+            compile,
+            run: Some(run),
+        })
     }
 
     /// The run stage: a warm sandbox when one is ready, else a cold one.
-    async fn run_stage(&self, lang: &Arc<Language>, argv: Vec<String>, files: Vec<SandboxFile>, limits: RunLimits, stdin: Vec<u8>) -> Verdict {
-        if let Some(warm) = self.warm.take(&lang.cfg.name) {
-            if warm.set_memory(limits.cgroup.memory_bytes).is_ok() {
-                let payload = crate::warm::payload(&files, &argv[1..]);
-                let mut verdict = warm.finish(limits, stdin, Some(payload)).await;
-                verdict.start = crate::verdict::Start::Warm;
-                return verdict;
-            }
+    async fn run_stage(
+        &self,
+        lang: &Arc<Language>,
+        argv: Vec<String>,
+        files: Vec<SandboxFile>,
+        limits: RunLimits,
+        stdin: Vec<u8>,
+    ) -> Verdict {
+        if let Some(warm) = self.warm.take(&lang.cfg.name)
+            && warm.set_memory(limits.cgroup.memory_bytes).is_ok()
+        {
+            let payload = crate::warm::payload(&files, argv.get(1..).unwrap_or_default());
+            let mut verdict = warm.finish(limits, stdin, Some(payload)).await;
+            verdict.start = crate::verdict::Start::Warm;
+            return verdict;
         }
         let spec = self.spec(lang, argv, files, limits.cpu);
         self.engine.run(spec, limits, stdin).await
@@ -251,10 +329,15 @@ mod tests {
 
     #[test]
     fn expand_places_entry_files_and_args() {
-        let cmd: Vec<String> = ["/usr/bin/python3", "{entry}", "{args}"].map(String::from).to_vec();
+        let cmd: Vec<String> = ["/usr/bin/python3", "{entry}", "{args}"]
+            .map(String::from)
+            .to_vec();
         let files = vec!["main.py".to_string(), "lib.py".to_string()];
         let args = vec!["a b".to_string(), "c".to_string()];
-        assert_eq!(expand(&cmd, &files, &args), ["/usr/bin/python3", "main.py", "a b", "c"]);
+        assert_eq!(
+            expand(&cmd, &files, &args),
+            ["/usr/bin/python3", "main.py", "a b", "c"]
+        );
         let gcc: Vec<String> = ["gcc", "{files}"].map(String::from).to_vec();
         assert_eq!(expand(&gcc, &files, &args), ["gcc", "main.py", "lib.py"]);
     }

@@ -51,7 +51,10 @@ pub struct Helper {
 impl Helper {
     /// This executable with `sandbox-init`, as wired by the `execgate` binary.
     pub fn current_exe() -> std::io::Result<Self> {
-        Ok(Self { program: std::env::current_exe()?, args: vec!["sandbox-init".into()] })
+        Ok(Self {
+            program: std::env::current_exe()?,
+            args: vec!["sandbox-init".into()],
+        })
     }
 }
 
@@ -65,7 +68,12 @@ pub fn build(config: RunnerConfig, helper: Helper) -> Result<Arc<Runner>, Runner
     for (name, missing) in skipped {
         tracing::warn!(language = %name, missing = %preflight::join_paths(&missing), "language not offered");
     }
-    let mut runner = Runner { engine: engine.clone(), catalog, config: Arc::new(config), warm: WarmPool::default() };
+    let mut runner = Runner {
+        engine: engine.clone(),
+        catalog,
+        config: Arc::new(config),
+        warm: WarmPool::default(),
+    };
     let recipes = warm_recipes(&runner);
     runner.warm = WarmPool::new(engine, recipes);
     Ok(Arc::new(runner))
@@ -89,7 +97,12 @@ fn warm_recipes(runner: &Runner) -> Vec<WarmRecipe> {
             let limits = runner.limits("run", max, lang.cfg.run_limits).ok()?;
             let mut spec = runner.spec(lang, argv, Vec::new(), limits.cpu);
             spec.warm = true;
-            Some(WarmRecipe { language: lang.cfg.name.clone(), size: lang.cfg.warm, spec, limits })
+            Some(WarmRecipe {
+                language: lang.cfg.name.clone(),
+                size: lang.cfg.warm,
+                spec,
+                limits,
+            })
         })
         .collect()
 }
@@ -99,18 +112,29 @@ pub fn app_state(runner: Arc<Runner>) -> AppState {
     let config = runner.config.clone();
     AppState {
         gate: Arc::new(Gate::new(config.max_concurrent, config.max_queue)),
-        tokens: Arc::new(TokenStore::new(config.tokens.retention.get(), config.tokens.max, Arc::new(SystemClock))),
+        tokens: Arc::new(TokenStore::new(
+            config.tokens.retention.get(),
+            config.tokens.max,
+            Arc::new(SystemClock),
+        )),
         runner,
     }
 }
 
 /// Serves the Piston and Judge0 APIs on `listener` until the process ends.
-pub async fn serve(config: RunnerConfig, listener: tokio::net::TcpListener) -> Result<(), RunnerError> {
+pub async fn serve(
+    config: RunnerConfig,
+    listener: tokio::net::TcpListener,
+) -> Result<(), RunnerError> {
     serve_with(config, listener, Helper::current_exe()?).await
 }
 
 /// `serve` with an explicit helper (tests and embedders).
-pub async fn serve_with(config: RunnerConfig, listener: tokio::net::TcpListener, helper: Helper) -> Result<(), RunnerError> {
+pub async fn serve_with(
+    config: RunnerConfig,
+    listener: tokio::net::TcpListener,
+    helper: Helper,
+) -> Result<(), RunnerError> {
     let runner = build(config, helper)?;
     runner.warm.fill();
     axum::serve(listener, api::router(app_state(runner))).await?;

@@ -18,9 +18,13 @@ pub fn preflight(config: &RunnerConfig) -> Result<(), Vec<String>> {
     }
     let userns = std::fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap_or_default();
     if userns.trim().parse::<u64>().unwrap_or(0) == 0 {
-        problems.push("user namespaces are disabled (/proc/sys/user/max_user_namespaces is 0 or missing)".into());
+        problems.push(
+            "user namespaces are disabled (/proc/sys/user/max_user_namespaces is 0 or missing)"
+                .into(),
+        );
     }
-    let seccomp = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail").unwrap_or_default();
+    let seccomp =
+        std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail").unwrap_or_default();
     if !seccomp.contains("kill_process") || !seccomp.contains("errno") {
         problems.push("seccomp filters with kill_process and errno actions are unavailable (/proc/sys/kernel/seccomp/actions_avail)".into());
     }
@@ -28,7 +32,9 @@ pub fn preflight(config: &RunnerConfig) -> Result<(), Vec<String>> {
         problems.push(e);
     }
     if std::env::current_exe().map(|p| !p.exists()).unwrap_or(true) {
-        problems.push("cannot find the runner's own executable (needed to start sandbox helpers)".into());
+        problems.push(
+            "cannot find the runner's own executable (needed to start sandbox helpers)".into(),
+        );
     }
     let (catalog, skipped) = Catalog::from_config(config);
     if catalog.all().is_empty() {
@@ -36,12 +42,23 @@ pub fn preflight(config: &RunnerConfig) -> Result<(), Vec<String>> {
             .iter()
             .map(|(name, missing)| format!("{name} (missing {})", join_paths(missing)))
             .collect();
-        problems.push(format!("no language is available on this host: {}", detail.join("; ")));
+        problems.push(format!(
+            "no language is available on this host: {}",
+            detail.join("; ")
+        ));
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
 /// Comma-separated paths.
 pub fn join_paths(paths: &[std::path::PathBuf]) -> String {
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

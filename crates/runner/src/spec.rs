@@ -85,9 +85,16 @@ pub enum Event {
     /// The program was exec'd.
     Started,
     /// A setup step failed: which one and the errno.
-    Failed { step: String, errno: i32, detail: String },
+    Failed {
+        step: String,
+        errno: i32,
+        detail: String,
+    },
     /// The program ended.
-    Exited { code: Option<i32>, signal: Option<i32> },
+    Exited {
+        code: Option<i32>,
+        signal: Option<i32>,
+    },
     /// The collected file (compile artifact).
     Artifact {
         #[serde(with = "b64")]

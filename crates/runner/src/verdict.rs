@@ -181,7 +181,10 @@ mod tests {
 
     #[test]
     fn classification_order() {
-        let mut seen = Observed { exit: Some((Some(0), None)), ..Default::default() };
+        let mut seen = Observed {
+            exit: Some((Some(0), None)),
+            ..Default::default()
+        };
         assert_eq!(classify(&seen), Status::Ok);
         seen.exit = Some((Some(3), None));
         assert_eq!(classify(&seen), Status::RuntimeError);

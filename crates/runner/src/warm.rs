@@ -40,8 +40,16 @@ pub struct WarmPool {
 impl WarmPool {
     /// A pool for `recipes`; call `fill` to start building.
     pub fn new(engine: Arc<Engine>, recipes: Vec<WarmRecipe>) -> Self {
-        let recipes = recipes.into_iter().filter(|r| r.size > 0).map(|r| (r.language.clone(), r)).collect();
-        Self { ready: Arc::default(), recipes: Arc::new(recipes), engine: Some(engine) }
+        let recipes = recipes
+            .into_iter()
+            .filter(|r| r.size > 0)
+            .map(|r| (r.language.clone(), r))
+            .collect();
+        Self {
+            ready: Arc::default(),
+            recipes: Arc::new(recipes),
+            engine: Some(engine),
+        }
     }
 
     /// Starts building every language's sandboxes in the background.
@@ -77,7 +85,9 @@ impl WarmPool {
     }
 
     fn refill(&self, language: &str) {
-        let (Some(engine), Some(recipe)) = (self.engine.clone(), self.recipes.get(language).cloned()) else {
+        let (Some(engine), Some(recipe)) =
+            (self.engine.clone(), self.recipes.get(language).cloned())
+        else {
             return;
         };
         let ready = self.ready.clone();
@@ -85,7 +95,11 @@ impl WarmPool {
             loop {
                 match engine.start(recipe.spec.clone(), recipe.limits).await {
                     Ok(started) => {
-                        ready.lock().entry(recipe.language.clone()).or_default().push_back(started);
+                        ready
+                            .lock()
+                            .entry(recipe.language.clone())
+                            .or_default()
+                            .push_back(started);
                         return;
                     }
                     Err(v) => {
@@ -104,5 +118,7 @@ pub fn payload(files: &[SandboxFile], argv: &[String]) -> Vec<u8> {
         .iter()
         .map(|f| json!({"name": f.name, "content": STANDARD.encode(&f.content), "executable": f.executable}))
         .collect();
-    json!({"files": files, "argv": argv}).to_string().into_bytes()
+    json!({"files": files, "argv": argv})
+        .to_string()
+        .into_bytes()
 }

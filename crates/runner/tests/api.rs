@@ -21,7 +21,12 @@ async fn execute(body: Value) -> (u16, Value) {
 async fn runtimes_list_only_present_languages() {
     let (status, v) = get(&url("/api/v2/runtimes")).await;
     assert_eq!(status, 200);
-    let names: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["language"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["language"].as_str().unwrap())
+        .collect();
     assert!(names.contains(&"python"), "{v}");
     for r in v.as_array().unwrap() {
         assert!(r["version"].is_string() && r["aliases"].is_array(), "{r}");
@@ -34,7 +39,10 @@ async fn piston_execute_has_pistons_shape() {
     let (status, v) = execute(body).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["language"], "python");
-    assert!(v.get("compile").is_none(), "interpreted languages have no compile stage: {v}");
+    assert!(
+        v.get("compile").is_none(),
+        "interpreted languages have no compile stage: {v}"
+    );
     let run = &v["run"];
     assert_eq!(run["stdout"], "hello ['a', 'b c']\n");
     assert_eq!(run["output"], "hello ['a', 'b c']\n");
@@ -44,7 +52,10 @@ async fn piston_execute_has_pistons_shape() {
     for key in ["cpu_time", "wall_time", "memory"] {
         assert!(run[key].is_u64(), "{key} in {run}");
     }
-    assert!(run["memory"].as_u64().unwrap() > 1 << 20, "peak memory from the cgroup: {run}");
+    assert!(
+        run["memory"].as_u64().unwrap() > 1 << 20,
+        "peak memory from the cgroup: {run}"
+    );
 }
 
 #[tokio::test]
@@ -75,12 +86,26 @@ async fn bad_piston_requests_get_400_with_a_message() {
     for body in cases {
         let (status, v) = execute(body.clone()).await;
         assert_eq!(status, 400, "{body} -> {v}");
-        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{body} -> {v}");
+        assert!(
+            v["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body} -> {v}"
+        );
     }
-    let resp = reqwest::Client::new().post(url("/api/v2/execute")).body("{not json").send().await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(url("/api/v2/execute"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     let v: Value = resp.json().await.unwrap();
-    assert!(v["message"].as_str().unwrap().contains("invalid request body"), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid request body"),
+        "{v}"
+    );
 }
 
 #[tokio::test]
@@ -108,12 +133,17 @@ async fn judge0_wait_true_statuses_time_and_memory() {
         }
         s
     };
-    let post_one = |body: Value| async move { post(&url("/submissions?base64_encoded=true&wait=true"), &body).await };
+    let post_one = |body: Value| async move {
+        post(&url("/submissions?base64_encoded=true&wait=true"), &body).await
+    };
     let (status, _, v) = post_one(sub("print(int(input()) * 2)", Some("10"))).await;
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["status"]["id"], 3, "{v}");
     assert_eq!(unb64(&v["stdout"]), "10\n");
-    assert!(v["time"].as_str().unwrap().parse::<f64>().is_ok(), "time is seconds as a string: {v}");
+    assert!(
+        v["time"].as_str().unwrap().parse::<f64>().is_ok(),
+        "time is seconds as a string: {v}"
+    );
     assert!(v["memory"].as_u64().unwrap() > 1024, "memory in KB: {v}");
     assert!(v["token"].is_string());
     let cases = [
@@ -134,7 +164,10 @@ async fn judge0_compile_error_is_status_6() {
     let body = json!({"language_id": 50, "source_code": "int main(void) { return y; }"});
     let (_, _, v) = post(&url("/submissions?wait=true"), &body).await;
     assert_eq!(v["status"]["id"], 6, "{v}");
-    assert!(v["compile_output"].as_str().unwrap().contains("undeclared"), "{v}");
+    assert!(
+        v["compile_output"].as_str().unwrap().contains("undeclared"),
+        "{v}"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +178,10 @@ async fn judge0_polling_batch_and_fields() {
     let token = v["token"].as_str().unwrap().to_string();
     let mut last = Value::Null;
     for _ in 0..300 {
-        let (_, got) = get(&url(&format!("/submissions/{token}?fields=stdout,status,language_id"))).await;
+        let (_, got) = get(&url(&format!(
+            "/submissions/{token}?fields=stdout,status,language_id"
+        )))
+        .await;
         if got["status"]["id"].as_u64().unwrap_or(0) >= 3 {
             last = got;
             break;
@@ -164,12 +200,22 @@ async fn judge0_polling_batch_and_fields() {
     let (status, _, v) = post(&url("/submissions/batch"), &batch).await;
     assert_eq!(status, 201, "{v}");
     assert!(v[1]["message"].as_str().unwrap().contains("9999"), "{v}");
-    let tokens = format!("{},{}", v[0]["token"].as_str().unwrap(), v[2]["token"].as_str().unwrap());
+    let tokens = format!(
+        "{},{}",
+        v[0]["token"].as_str().unwrap(),
+        v[2]["token"].as_str().unwrap()
+    );
     let mut outs = Vec::new();
     for _ in 0..300 {
-        let (_, got) = get(&url(&format!("/submissions/batch?tokens={tokens}&base64_encoded=true"))).await;
+        let (_, got) = get(&url(&format!(
+            "/submissions/batch?tokens={tokens}&base64_encoded=true"
+        )))
+        .await;
         let subs = got["submissions"].as_array().unwrap().clone();
-        if subs.iter().all(|s| s["status"]["id"].as_u64().unwrap_or(0) >= 3) {
+        if subs
+            .iter()
+            .all(|s| s["status"]["id"].as_u64().unwrap_or(0) >= 3)
+        {
             outs = subs.iter().map(|s| unb64(&s["stdout"])).collect();
             break;
         }
@@ -183,7 +229,10 @@ async fn judge0_polling_batch_and_fields() {
 #[tokio::test]
 async fn judge0_metadata_endpoints() {
     let (_, langs) = get(&url("/languages")).await;
-    assert!(langs.as_array().unwrap().iter().any(|l| l["id"] == 71), "{langs}");
+    assert!(
+        langs.as_array().unwrap().iter().any(|l| l["id"] == 71),
+        "{langs}"
+    );
     let (status, lang) = get(&url("/languages/50")).await;
     assert_eq!(status, 200);
     assert_eq!(lang["source_file"], "main.c");
@@ -212,7 +261,11 @@ async fn bad_judge0_requests_get_400() {
         assert_eq!(status, 400, "{body} -> {v}");
         assert!(v["message"].is_string(), "{v}");
     }
-    let (status, _, v) = post(&url("/submissions?base64_encoded=true&wait=true"), &json!({"language_id": 71, "source_code": "%%%"})).await;
+    let (status, _, v) = post(
+        &url("/submissions?base64_encoded=true&wait=true"),
+        &json!({"language_id": 71, "source_code": "%%%"}),
+    )
+    .await;
     assert_eq!(status, 400, "{v}");
 }
 
@@ -230,7 +283,11 @@ async fn fifty_parallel_runs_without_cross_talk() {
     for t in tasks {
         let (i, status, v) = t.await.unwrap();
         assert_eq!(status, 200, "{v}");
-        assert_eq!(v["run"]["stdout"], format!("run{i} in{i} ['main.py']\n"), "{v}");
+        assert_eq!(
+            v["run"]["stdout"],
+            format!("run{i} in{i} ['main.py']\n"),
+            "{v}"
+        );
     }
 }
 

@@ -27,7 +27,10 @@ fn assert_contained(v: &Value) {
             left.push(entry.file_name());
         }
     }
-    assert!(left.is_empty(), "processes tagged {tag} survived the verdict: {left:?}");
+    assert!(
+        left.is_empty(),
+        "processes tagged {tag} survived the verdict: {left:?}"
+    );
 }
 
 fn status(v: &Value) -> &str {
@@ -84,7 +87,11 @@ cold_and_warm!(
 );
 
 async fn fork_bomb(mode: Mode) {
-    let v = py(mode, "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n").await;
+    let v = py(
+        mode,
+        "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+    )
+    .await;
     assert_eq!(status(&v), "TO", "{v}");
     assert_contained(&v);
 }
@@ -93,7 +100,12 @@ async fn thread_bomb(mode: Mode) {
     let code = "import threading, time\nn = 0\ntry:\n    while True:\n        threading.Thread(target=time.sleep, args=(100,), daemon=True).start()\n        n += 1\nexcept RuntimeError:\n    print('threads', n, flush=True)\ntime.sleep(100)\n";
     let v = py(mode, code).await;
     assert_eq!(status(&v), "TO", "{v}");
-    let n: u32 = stdout(&v).lines().find_map(|l| l.strip_prefix("threads ")).unwrap().parse().unwrap();
+    let n: u32 = stdout(&v)
+        .lines()
+        .find_map(|l| l.strip_prefix("threads "))
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(n < 64, "{n} threads: the pids cap did not hold");
     assert_contained(&v);
 }
@@ -107,7 +119,15 @@ async fn memory_bomb_one_process(mode: Mode) {
 
 async fn memory_bomb_many_processes(mode: Mode) {
     let code = "import time\nkids = []\nfor i in range(4):\n    pid = os.fork()\n    if pid == 0:\n        a = b'x' * (30 * 10**6)\n        time.sleep(5)\n        os._exit(0)\n    kids.append(pid)\nfor k in kids:\n    os.waitpid(k, 0)\n";
-    let v = run_with(mode, "python", &format!("{NS}{code}"), &[], "", json!({"run_timeout": 8000})).await;
+    let v = run_with(
+        mode,
+        "python",
+        &format!("{NS}{code}"),
+        &[],
+        "",
+        json!({"run_timeout": 8000}),
+    )
+    .await;
     assert_eq!(status(&v), "OOM", "{v}");
     assert_contained(&v);
 }
@@ -144,7 +164,11 @@ async fn fd_exhaustion(mode: Mode) {
     let code = "import errno\nfds = []\ntry:\n    while True:\n        fds.append(open('/dev/null'))\nexcept OSError as e:\n    print('ERR', errno.errorcode[e.errno], len(fds))\n";
     let v = py(mode, code).await;
     assert_eq!(status(&v), "OK", "{v}");
-    let line = stdout(&v).lines().find(|l| l.starts_with("ERR")).unwrap().to_string();
+    let line = stdout(&v)
+        .lines()
+        .find(|l| l.starts_with("ERR"))
+        .unwrap()
+        .to_string();
     assert!(line.starts_with("ERR EMFILE"), "{v}");
     let n: u32 = line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(n <= 256, "{n} files open");
@@ -167,7 +191,15 @@ async fn stderr_flood(mode: Mode) {
 
 async fn cpu_spin(mode: Mode) {
     let limits = json!({"run_timeout": 8000, "run_cpu_time": 300});
-    let v = run_with(mode, "python", &format!("{NS}while True:\n    pass\n"), &[], "", limits).await;
+    let v = run_with(
+        mode,
+        "python",
+        &format!("{NS}while True:\n    pass\n"),
+        &[],
+        "",
+        limits,
+    )
+    .await;
     assert_eq!(status(&v), "TO", "{v}");
     assert!(run_of(&v)["cpu_time"].as_u64().unwrap() >= 300, "{v}");
     assert_contained(&v);
@@ -189,7 +221,8 @@ async fn daemonised_grandchild(mode: Mode) {
 }
 
 async fn zombies(mode: Mode) {
-    let code = "for i in range(40):\n    if os.fork() == 0:\n        os._exit(0)\nprint('made zombies')\n";
+    let code =
+        "for i in range(40):\n    if os.fork() == 0:\n        os._exit(0)\nprint('made zombies')\n";
     let v = py(mode, code).await;
     assert_eq!(status(&v), "OK", "{v}");
     assert!(stdout(&v).contains("made zombies"));
@@ -221,7 +254,12 @@ async fn proc_and_sys_leaks(mode: Mode) {
     let code = "pids = [p for p in os.listdir('/proc') if p.isdigit()]\nprint('pids', len(pids))\nprint('sys', os.path.exists('/sys'))\nmounts = open('/proc/self/mountinfo').read()\nprint('leak' if ('/work' in mounts or 'cgroup' in mounts or '/root' in mounts) else 'clean')\nprint('cgroup', open('/proc/self/cgroup').read().strip().split(':')[-1])\nimport socket\nprint('host', socket.gethostname())\n";
     let v = py(mode, code).await;
     let out = stdout(&v);
-    let pids: u32 = out.lines().find_map(|l| l.strip_prefix("pids ")).unwrap().parse().unwrap();
+    let pids: u32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("pids "))
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(pids <= 3, "sees {pids} processes: {v}");
     assert!(out.contains("sys False"), "{v}");
     assert!(out.contains("clean"), "{v}");
@@ -231,7 +269,10 @@ async fn proc_and_sys_leaks(mode: Mode) {
 }
 
 async fn kill_everything_and_host_pids(mode: Mode) {
-    let mut host = std::process::Command::new("/bin/sleep").arg("30").spawn().unwrap();
+    let mut host = std::process::Command::new("/bin/sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
     let code = format!(
         "try:\n    os.kill(-1, 9)\nexcept ProcessLookupError:\n    print('nothing to kill')\nfor pid in [{}, 1, {}]:\n    try:\n        os.kill(pid, 9)\n        print(pid, 'SENT')\n    except OSError as e:\n        print(pid, 'refused', type(e).__name__)\nprint('still here')\n",
         host.id(),
@@ -239,7 +280,10 @@ async fn kill_everything_and_host_pids(mode: Mode) {
     );
     let v = py(mode, &code).await;
     assert!(stdout(&v).contains("still here"), "{v}");
-    assert!(host.try_wait().unwrap().is_none(), "a host process was killed");
+    assert!(
+        host.try_wait().unwrap().is_none(),
+        "a host process was killed"
+    );
     host.kill().unwrap();
     let _ = host.wait();
     assert_contained(&v);
@@ -247,7 +291,9 @@ async fn kill_everything_and_host_pids(mode: Mode) {
 
 /// Calls a libc function through ctypes and prints its errno.
 fn libc_call(call: &str) -> String {
-    format!("import ctypes, errno\nlibc = ctypes.CDLL(None, use_errno=True)\nr = {call}\nprint('ret', r, errno.errorcode.get(ctypes.get_errno(), 0))\n")
+    format!(
+        "import ctypes, errno\nlibc = ctypes.CDLL(None, use_errno=True)\nr = {call}\nprint('ret', r, errno.errorcode.get(ctypes.get_errno(), 0))\n"
+    )
 }
 
 async fn ptrace(mode: Mode) {
@@ -274,14 +320,19 @@ async fn mount_and_unshare(mode: Mode) {
 }
 
 async fn tiocsti(mode: Mode) {
-    let v = py(mode, &libc_call("libc.ioctl(0, 0x5412, ctypes.c_char_p(b'x'))")).await;
+    let v = py(
+        mode,
+        &libc_call("libc.ioctl(0, 0x5412, ctypes.c_char_p(b'x'))"),
+    )
+    .await;
     assert!(stdout(&v).contains("ret -1 EPERM"), "{v}");
     assert_contained(&v);
 }
 
 async fn leftovers_between_runs(mode: Mode) {
     let mark = support::marker();
-    let write = format!("open('/tmp/{mark}', 'w').write('x')\nopen('/dev/shm/{mark}', 'w').write('x')\n");
+    let write =
+        format!("open('/tmp/{mark}', 'w').write('x')\nopen('/dev/shm/{mark}', 'w').write('x')\n");
     let v = py(mode, &write).await;
     assert_eq!(status(&v), "OK", "{v}");
     let v = py(mode, "print(os.listdir('/tmp'), os.listdir('/dev/shm'))\n").await;
@@ -300,7 +351,10 @@ async fn binary_and_nul_bytes(mode: Mode) {
     let code = "data = sys.stdin.buffer.read()\nsys.stdout.buffer.write(b'IN=' + data + b'\\xff\\xfe\\x00end\\n')\n";
     let v = run(mode, "python", &format!("{NS}{code}"), &[], "a\u{0}b\u{e9}").await;
     assert_eq!(status(&v), "OK", "{v}");
-    assert!(stdout(&v).contains("IN=a\u{0}b\u{e9}\u{fffd}\u{fffd}\u{0}end"), "{v}");
+    assert!(
+        stdout(&v).contains("IN=a\u{0}b\u{e9}\u{fffd}\u{fffd}\u{0}end"),
+        "{v}"
+    );
     assert_contained(&v);
     // Python 3.11 stops reading source at a NUL; whatever it decides, the run completes.
     let v = run(mode, "python", "print(1)\u{0}garbage\n", &[], "").await;
@@ -311,7 +365,13 @@ async fn no_capabilities_and_no_new_privs(mode: Mode) {
     let code = "st = open('/proc/self/status').read()\nprint([l for l in st.splitlines() if l.startswith(('Cap', 'NoNewPrivs', 'Seccomp:', 'Uid'))])\n";
     let v = py(mode, code).await;
     let out = stdout(&v);
-    for line in ["CapEff:\\t0000000000000000", "CapBnd:\\t0000000000000000", "NoNewPrivs:\\t1", "Seccomp:\\t2", "Uid:\\t1000"] {
+    for line in [
+        "CapEff:\\t0000000000000000",
+        "CapBnd:\\t0000000000000000",
+        "NoNewPrivs:\\t1",
+        "Seccomp:\\t2",
+        "Uid:\\t1000",
+    ] {
         assert!(out.contains(line), "{line} missing: {v}");
     }
     assert_contained(&v);

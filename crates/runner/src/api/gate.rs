@@ -29,20 +29,32 @@ pub struct Ticket {
 impl Gate {
     /// A gate with `slots` concurrent runs and `max_queue` waiters.
     pub fn new(slots: usize, max_queue: usize) -> Self {
-        Self { slots: Arc::new(Semaphore::new(slots)), waiting: AtomicUsize::new(0), max_queue }
+        Self {
+            slots: Arc::new(Semaphore::new(slots)),
+            waiting: AtomicUsize::new(0),
+            max_queue,
+        }
     }
 
     /// Reserves a slot or a queue place now, or refuses.
     pub fn reserve(self: &Arc<Self>) -> Result<Ticket, Busy> {
         if let Ok(permit) = self.slots.clone().try_acquire_owned() {
-            return Ok(Ticket { gate: self.clone(), permit: Some(permit), queued: false });
+            return Ok(Ticket {
+                gate: self.clone(),
+                permit: Some(permit),
+                queued: false,
+            });
         }
         let queued = self.waiting.fetch_add(1, Ordering::SeqCst);
         if queued >= self.max_queue {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(Busy);
         }
-        Ok(Ticket { gate: self.clone(), permit: None, queued: true })
+        Ok(Ticket {
+            gate: self.clone(),
+            permit: None,
+            queued: true,
+        })
     }
 
     /// Runs waiting for a slot.

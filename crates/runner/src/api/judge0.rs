@@ -25,7 +25,15 @@ const MAX_BATCH: usize = 20;
 /// Fields returned when the client does not ask (Judge0's default).
 const DEFAULT_FIELDS: &str = "token,stdout,time,memory,stderr,compile_output,message,status";
 /// Fields holding program text, base64-encoded on request.
-const TEXT_FIELDS: [&str; 7] = ["source_code", "stdin", "expected_output", "stdout", "stderr", "compile_output", "message"];
+const TEXT_FIELDS: [&str; 7] = [
+    "source_code",
+    "stdin",
+    "expected_output",
+    "stdout",
+    "stderr",
+    "compile_output",
+    "message",
+];
 
 /// Judge0 status ids and descriptions.
 const STATUSES: [(u32, &str); 14] = [
@@ -82,22 +90,39 @@ struct Flags {
 impl Flags {
     fn from(q: &HashMap<String, String>) -> Self {
         let on = |k: &str| q.get(k).is_some_and(|v| v == "true" || v == "1");
-        let fields = q.get("fields").cloned().unwrap_or_else(|| DEFAULT_FIELDS.into());
-        Self { base64: on("base64_encoded"), wait: on("wait"), fields }
+        let fields = q
+            .get("fields")
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_FIELDS.into());
+        Self {
+            base64: on("base64_encoded"),
+            wait: on("wait"),
+            fields,
+        }
     }
 }
 
 fn status_json(id: u32) -> Value {
-    let description = STATUSES.iter().find(|s| s.0 == id).map_or("Unknown", |s| s.1);
+    let description = STATUSES
+        .iter()
+        .find(|s| s.0 == id)
+        .map_or("Unknown", |s| s.1);
     json!({"id": id, "description": description})
 }
 
-fn decode_text(value: Option<String>, base64: bool, field: &str) -> Result<Option<Vec<u8>>, ApiError> {
+fn decode_text(
+    value: Option<String>,
+    base64: bool,
+    field: &str,
+) -> Result<Option<Vec<u8>>, ApiError> {
     match value {
         None => Ok(None),
         Some(text) if base64 => {
             let compact: String = text.split_whitespace().collect();
-            STANDARD.decode(compact).map(Some).map_err(|e| ApiError::bad_request(format!("{field}: invalid base64: {e}")))
+            STANDARD
+                .decode(compact)
+                .map(Some)
+                .map_err(|e| ApiError::bad_request(format!("{field}: invalid base64: {e}")))
         }
         Some(text) => Ok(Some(text.into_bytes())),
     }
@@ -107,7 +132,9 @@ fn secs(v: Option<f64>, field: &str) -> Result<Option<Duration>, ApiError> {
     match v {
         None => Ok(None),
         Some(s) if s.is_finite() && s > 0.0 && s < 86_400.0 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(s) => Err(ApiError::bad_request(format!("{field}: must be a positive number of seconds, got {s}"))),
+        Some(s) => Err(ApiError::bad_request(format!(
+            "{field}: must be a positive number of seconds, got {s}"
+        ))),
     }
 }
 
@@ -120,19 +147,23 @@ struct Accepted {
 }
 
 fn accept(input: SubmissionIn, base64: bool, state: &AppState) -> Result<Accepted, ApiError> {
-    let id = input.language_id.ok_or_else(|| ApiError::bad_request("language_id: can't be blank"))?;
-    let lang = state
-        .runner
-        .catalog
-        .by_judge0_id(id)
-        .ok_or_else(|| ApiError::bad_request(format!("language_id: language with id {id} doesn't exist")))?;
+    let id = input
+        .language_id
+        .ok_or_else(|| ApiError::bad_request("language_id: can't be blank"))?;
+    let lang = state.runner.catalog.by_judge0_id(id).ok_or_else(|| {
+        ApiError::bad_request(format!("language_id: language with id {id} doesn't exist"))
+    })?;
     let source = decode_text(input.source_code, base64, "source_code")?
         .ok_or_else(|| ApiError::bad_request("source_code: can't be blank"))?;
     let stdin = decode_text(input.stdin, base64, "stdin")?.unwrap_or_default();
     let expected = decode_text(input.expected_output, base64, "expected_output")?;
     let memory = match input.memory_limit {
         Some(kb) if kb.is_finite() && kb > 0.0 => Some((kb * 1024.0) as u64),
-        Some(kb) => return Err(ApiError::bad_request(format!("memory_limit: must be positive KB, got {kb}"))),
+        Some(kb) => {
+            return Err(ApiError::bad_request(format!(
+                "memory_limit: must be positive KB, got {kb}"
+            )));
+        }
         None => None,
     };
     let run = Requested {
@@ -140,7 +171,12 @@ fn accept(input: SubmissionIn, base64: bool, state: &AppState) -> Result<Accepte
         cpu_time: secs(input.cpu_time_limit, "cpu_time_limit")?,
         memory,
     };
-    let args: Vec<String> = input.command_line_arguments.unwrap_or_default().split_whitespace().map(String::from).collect();
+    let args: Vec<String> = input
+        .command_line_arguments
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
     let program = Program {
         files: vec![(lang.cfg.source_file.clone(), source.clone())],
         args,
@@ -155,18 +191,44 @@ fn accept(input: SubmissionIn, base64: bool, state: &AppState) -> Result<Accepte
         "stdin": STANDARD.encode(&stdin),
         "expected_output": expected.as_ref().map(|e| STANDARD.encode(e)),
         "status": status_json(1),
-        "created_at": now_epoch(),
+        "created_at": now_iso8601(),
         "finished_at": null,
         "stdout": null, "stderr": null, "compile_output": null, "message": null,
         "exit_code": null, "exit_signal": null, "time": null, "wall_time": null, "memory": null,
         "number_of_runs": 1,
     });
-    Ok(Accepted { lang, program, expected, record })
+    Ok(Accepted {
+        lang,
+        program,
+        expected,
+        record,
+    })
 }
 
-fn now_epoch() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    format!("{}.{:03}", now.as_secs(), now.subsec_millis())
+/// The current UTC time as Judge0 prints it: `2024-01-31T12:34:56.789Z`.
+fn now_iso8601() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    iso8601(now)
+}
+
+/// `since_epoch` as ISO 8601 UTC (civil-from-days, proleptic Gregorian).
+fn iso8601(since_epoch: Duration) -> String {
+    let secs = since_epoch.as_secs();
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let ms = since_epoch.subsec_millis();
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
 }
 
 /// Judge0's comparison: trailing whitespace of lines and of the text is ignored.
@@ -184,7 +246,11 @@ fn status_id(outcome: &Outcome, expected: Option<&[u8]>) -> u32 {
     if let Some(c) = &outcome.compile
         && c.status != Status::Ok
     {
-        return if c.status == Status::InternalError { 13 } else { 6 };
+        return if c.status == Status::InternalError {
+            13
+        } else {
+            6
+        };
     }
     let Some(run) = &outcome.run else { return 13 };
     match run.status {
@@ -212,7 +278,7 @@ fn b64(bytes: &[u8]) -> Value {
 fn finish_record(record: &mut Value, outcome: &Outcome, expected: Option<&[u8]>) {
     let id = status_id(outcome, expected);
     record["status"] = status_json(id);
-    record["finished_at"] = json!(now_epoch());
+    record["finished_at"] = json!(now_iso8601());
     if let Some(c) = &outcome.compile {
         let mut text = c.stdout.clone();
         text.extend_from_slice(&c.stderr);
@@ -256,7 +322,11 @@ fn render(record: &Value, token: &str, flags: &Flags) -> Value {
     Value::Object(out)
 }
 
-async fn run_accepted(state: &AppState, acc: Accepted, slot: crate::api::gate::Ticket) -> Result<Value, ApiError> {
+async fn run_accepted(
+    state: &AppState,
+    acc: Accepted,
+    slot: crate::api::gate::Ticket,
+) -> Result<Value, ApiError> {
     let _slot = slot.wait().await;
     let outcome = state.runner.execute(&acc.lang, acc.program).await?;
     let mut record = acc.record;
@@ -313,7 +383,9 @@ async fn create_batch(
     let flags = Flags::from(&q);
     let batch: Batch = parse_json(&body)?;
     if batch.submissions.is_empty() || batch.submissions.len() > MAX_BATCH {
-        return Err(ApiError::bad_request(format!("submissions: between 1 and {MAX_BATCH} are allowed")));
+        return Err(ApiError::bad_request(format!(
+            "submissions: between 1 and {MAX_BATCH} are allowed"
+        )));
     }
     let mut out = Vec::new();
     for input in batch.submissions {
@@ -332,26 +404,48 @@ async fn get_one(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let flags = Flags::from(&q);
-    let record = state.tokens.get(&token).ok_or_else(|| ApiError::not_found(format!("submission {token} not found")))?;
+    let record = state
+        .tokens
+        .get(&token)
+        .ok_or_else(|| ApiError::not_found(format!("submission {token} not found")))?;
     Ok(Json(render(&record, &token, &flags)))
 }
 
-async fn get_batch(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, ApiError> {
+async fn get_batch(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
     let flags = Flags::from(&q);
-    let tokens = q.get("tokens").ok_or_else(|| ApiError::bad_request("tokens: required"))?;
-    let list: Vec<&str> = tokens.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+    let tokens = q
+        .get("tokens")
+        .ok_or_else(|| ApiError::bad_request("tokens: required"))?;
+    let list: Vec<&str> = tokens
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
     if list.is_empty() || list.len() > MAX_BATCH {
-        return Err(ApiError::bad_request(format!("tokens: between 1 and {MAX_BATCH} are allowed")));
+        return Err(ApiError::bad_request(format!(
+            "tokens: between 1 and {MAX_BATCH} are allowed"
+        )));
     }
     let subs: Vec<Value> = list
         .iter()
-        .map(|t| state.tokens.get(t).map_or(Value::Null, |r| render(&r, t, &flags)))
+        .map(|t| {
+            state
+                .tokens
+                .get(t)
+                .map_or(Value::Null, |r| render(&r, t, &flags))
+        })
         .collect();
     Ok(Json(json!({"submissions": subs})))
 }
 
 fn judge0_name(lang: &Language) -> String {
-    lang.cfg.judge0_name.clone().unwrap_or_else(|| format!("{} ({})", lang.cfg.name, lang.cfg.version))
+    lang.cfg
+        .judge0_name
+        .clone()
+        .unwrap_or_else(|| format!("{} ({})", lang.cfg.name, lang.cfg.version))
 }
 
 async fn languages(State(state): State<AppState>) -> Json<Value> {
@@ -365,7 +459,10 @@ async fn languages(State(state): State<AppState>) -> Json<Value> {
     Json(Value::Array(list))
 }
 
-async fn language(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn language(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let lang = id
         .parse::<u32>()
         .ok()
@@ -382,7 +479,9 @@ async fn language(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 }
 
 async fn statuses() -> Json<Value> {
-    Json(Value::Array(STATUSES.iter().map(|s| status_json(s.0)).collect()))
+    Json(Value::Array(
+        STATUSES.iter().map(|s| status_json(s.0)).collect(),
+    ))
 }
 
 async fn about() -> Json<Value> {
@@ -428,6 +527,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn timestamps_are_iso8601_utc() {
+        assert_eq!(iso8601(Duration::ZERO), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            iso8601(Duration::from_millis(1_709_210_096_789)),
+            "2024-02-29T12:34:56.789Z"
+        );
+    }
+
+    #[test]
     fn output_comparison_ignores_trailing_whitespace_only() {
         assert!(same_output(b"1 2\n3\n\n", b"1 2  \n3"));
         assert!(!same_output(b"1 2\n3\n", b"1 2\n4\n"));
@@ -436,11 +544,23 @@ mod tests {
 
     #[test]
     fn render_picks_fields_and_decodes_text() {
-        let record = json!({"stdout": STANDARD.encode("hi\n"), "time": "0.010", "status": status_json(3)});
-        let flags = Flags { base64: false, wait: false, fields: "stdout,status".into() };
+        let record =
+            json!({"stdout": STANDARD.encode("hi\n"), "time": "0.010", "status": status_json(3)});
+        let flags = Flags {
+            base64: false,
+            wait: false,
+            fields: "stdout,status".into(),
+        };
         let out = render(&record, "t", &flags);
-        assert_eq!(out, json!({"stdout": "hi\n", "status": {"id": 3, "description": "Accepted"}}));
-        let flags = Flags { base64: true, wait: false, fields: "*".into() };
+        assert_eq!(
+            out,
+            json!({"stdout": "hi\n", "status": {"id": 3, "description": "Accepted"}})
+        );
+        let flags = Flags {
+            base64: true,
+            wait: false,
+            fields: "*".into(),
+        };
         let out = render(&record, "t", &flags);
         assert_eq!(out["stdout"], json!(STANDARD.encode("hi\n")));
         assert_eq!(out["token"], json!("t"));

@@ -40,12 +40,18 @@ pub struct ApiError {
 impl ApiError {
     /// 400 with `message`.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
     }
 
     /// 404 with `message`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, message: message.into() }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
     }
 }
 
@@ -53,7 +59,9 @@ impl From<gate::Busy> for ApiError {
     fn from(_: gate::Busy) -> Self {
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
-            message: "the runner is at capacity (all slots busy and the queue is full); retry later".into(),
+            message:
+                "the runner is at capacity (all slots busy and the queue is full); retry later"
+                    .into(),
         }
     }
 }
@@ -72,7 +80,8 @@ impl IntoResponse for ApiError {
 
 /// Parses a JSON body with a 400 that says what is wrong.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
 /// The whole API.

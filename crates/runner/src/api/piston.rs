@@ -73,7 +73,9 @@ fn ms(v: Option<i64>) -> Result<Option<Duration>, ApiError> {
     match v {
         None | Some(-1) => Ok(None),
         Some(n) if n > 0 => Ok(Some(Duration::from_millis(n as u64))),
-        Some(n) => Err(ApiError::bad_request(format!("limits must be positive or -1, got {n}"))),
+        Some(n) => Err(ApiError::bad_request(format!(
+            "limits must be positive or -1, got {n}"
+        ))),
     }
 }
 
@@ -81,29 +83,45 @@ fn bytes(v: Option<i64>) -> Result<Option<u64>, ApiError> {
     match v {
         None | Some(-1) => Ok(None),
         Some(n) if n > 0 => Ok(Some(n as u64)),
-        Some(n) => Err(ApiError::bad_request(format!("memory limits must be positive or -1, got {n}"))),
+        Some(n) => Err(ApiError::bad_request(format!(
+            "memory limits must be positive or -1, got {n}"
+        ))),
     }
 }
 
 fn program(req: ExecuteRequest) -> Result<Program, ApiError> {
     if req.files.is_empty() || req.files.len() > MAX_FILES {
-        return Err(ApiError::bad_request(format!("files: between 1 and {MAX_FILES} files are required")));
+        return Err(ApiError::bad_request(format!(
+            "files: between 1 and {MAX_FILES} files are required"
+        )));
     }
     let mut files = Vec::with_capacity(req.files.len());
     for (i, f) in req.files.into_iter().enumerate() {
-        let name = f.name.filter(|n| !n.is_empty()).unwrap_or_else(|| format!("file{i}.code"));
+        let name = f
+            .name
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("file{i}.code"));
         check_name(&name).map_err(ApiError::bad_request)?;
         if files.iter().any(|(n, _): &(String, Vec<u8>)| *n == name) {
-            return Err(ApiError::bad_request(format!("file name {name:?} given twice")));
+            return Err(ApiError::bad_request(format!(
+                "file name {name:?} given twice"
+            )));
         }
-        let content = f.encoding.decode(&f.content).map_err(|e| ApiError::bad_request(format!("files[{i}]: {e}")))?;
+        let content = f
+            .encoding
+            .decode(&f.content)
+            .map_err(|e| ApiError::bad_request(format!("files[{i}]: {e}")))?;
         files.push((name, content));
     }
     Ok(Program {
         files,
         args: req.args.unwrap_or_default(),
         stdin: req.stdin.unwrap_or_default().into_bytes(),
-        run: Requested { timeout: ms(req.run_timeout)?, cpu_time: ms(req.run_cpu_time)?, memory: bytes(req.run_memory_limit)? },
+        run: Requested {
+            timeout: ms(req.run_timeout)?,
+            cpu_time: ms(req.run_cpu_time)?,
+            memory: bytes(req.run_memory_limit)?,
+        },
         compile: Requested {
             timeout: ms(req.compile_timeout)?,
             cpu_time: ms(req.compile_cpu_time)?,
@@ -115,12 +133,19 @@ fn program(req: ExecuteRequest) -> Result<Program, ApiError> {
 /// Response header saying whether the run stage used a `warm` or `cold` sandbox.
 pub const SANDBOX_HEADER: &str = "x-execgate-sandbox";
 
-async fn execute(State(state): State<AppState>, body: Bytes) -> Result<([(&'static str, &'static str); 1], Json<Value>), ApiError> {
+async fn execute(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<([(&'static str, &'static str); 1], Json<Value>), ApiError> {
     let req: ExecuteRequest = parse_json(&body)?;
     let version = req.version.clone().unwrap_or_else(|| "*".into());
-    let lang = state.runner.catalog.find(&req.language, &version).ok_or_else(|| {
-        ApiError::bad_request(format!("{}-{version} runtime is unknown", req.language))
-    })?;
+    let lang = state
+        .runner
+        .catalog
+        .find(&req.language, &version)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("{}-{version} runtime is unknown", req.language))
+        })?;
     let program = program(req)?;
     let ticket = state.gate.reserve()?;
     let _slot = ticket.wait().await;
@@ -172,7 +197,9 @@ fn stage(v: &Verdict) -> Value {
     // A killed run has no exit code, like Piston.
     let signal = match (v.signal, v.status) {
         (Some(s), _) => Some(signal_name(s)),
-        (None, Status::TimedOut | Status::StdoutLimit | Status::StderrLimit) => Some("SIGKILL".into()),
+        (None, Status::TimedOut | Status::StdoutLimit | Status::StderrLimit) => {
+            Some("SIGKILL".into())
+        }
         _ => None,
     };
     json!({

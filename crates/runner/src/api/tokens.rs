@@ -27,7 +27,12 @@ struct Inner {
 impl TokenStore {
     /// A store keeping at most `max` results for `retention`.
     pub fn new(retention: Duration, max: usize, clock: Arc<dyn Clock>) -> Self {
-        Self { inner: Mutex::default(), retention, max: max.max(1), clock }
+        Self {
+            inner: Mutex::default(),
+            retention,
+            max: max.max(1),
+            clock,
+        }
     }
 
     /// Adds a new token's submission.
@@ -36,7 +41,9 @@ impl TokenStore {
         let mut inner = self.inner.lock();
         self.expire(&mut inner, now);
         while inner.entries.len() >= self.max {
-            let Some((_, old)) = inner.order.pop_front() else { break };
+            let Some((_, old)) = inner.order.pop_front() else {
+                break;
+            };
             inner.entries.remove(&old);
         }
         inner.entries.insert(token.to_string(), submission);

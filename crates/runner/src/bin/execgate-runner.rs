@@ -24,7 +24,9 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("sandbox-init") {
         sandbox_init_main();
     }
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
     let code = match Cli::parse().command {
         Command::Runner(args) => cli_main(&args),
         Command::SandboxInit => sandbox_init_main(),

@@ -72,7 +72,11 @@ fn own_path(ctrl: &str) -> Option<String> {
     text.lines().find_map(|line| {
         let mut parts = line.splitn(3, ':');
         let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
-        let hit = if ctrl.is_empty() { ctrls.is_empty() } else { ctrls.split(',').any(|c| c == ctrl) };
+        let hit = if ctrl.is_empty() {
+            ctrls.is_empty()
+        } else {
+            ctrls.split(',').any(|c| c == ctrl)
+        };
         hit.then(|| path.trim_start_matches('/').to_string())
     })
 }
@@ -87,7 +91,8 @@ impl CgroupHost {
                 root.display()
             )
         })?;
-        host.prepare().map_err(|e| format!("cannot prepare cgroup {}: {e}", host.memory.display()))?;
+        host.prepare()
+            .map_err(|e| format!("cannot prepare cgroup {}: {e}", host.memory.display()))?;
         Ok(host)
     }
 
@@ -143,7 +148,10 @@ impl CgroupHost {
             }
         }
         if self.version == Version::V2 {
-            write(&self.memory.join("cgroup.subtree_control"), "+memory +pids +cpu")?;
+            write(
+                &self.memory.join("cgroup.subtree_control"),
+                "+memory +pids +cpu",
+            )?;
         }
         Ok(())
     }
@@ -189,7 +197,10 @@ impl RunCgroup {
                 write(&self.memory.join("memory.max"), &mem)?;
                 write(&self.memory.join("memory.swap.max"), "0")?;
                 write(&self.pids.join("pids.max"), &limits.pids.to_string())?;
-                write(&self.cpu.join("cpu.max"), &format!("{quota} {CPU_PERIOD_US}"))
+                write(
+                    &self.cpu.join("cpu.max"),
+                    &format!("{quota} {CPU_PERIOD_US}"),
+                )
             }
             Version::V1 => {
                 write(&self.memory.join("memory.limit_in_bytes"), &mem)?;
@@ -198,7 +209,10 @@ impl RunCgroup {
                     write(&memsw, &mem)?;
                 }
                 write(&self.pids.join("pids.max"), &limits.pids.to_string())?;
-                write(&self.cpu.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
+                write(
+                    &self.cpu.join("cpu.cfs_period_us"),
+                    &CPU_PERIOD_US.to_string(),
+                )?;
                 write(&self.cpu.join("cpu.cfs_quota_us"), &quota)
             }
         }
@@ -228,13 +242,18 @@ impl RunCgroup {
 
     /// The files the sandbox's init writes its pid into.
     pub fn procs_files(&self) -> Vec<PathBuf> {
-        self.dirs().into_iter().map(|d| d.join("cgroup.procs")).collect()
+        self.dirs()
+            .into_iter()
+            .map(|d| d.join("cgroup.procs"))
+            .collect()
     }
 
     /// CPU time of every process of the run so far, in nanoseconds.
     pub fn cpu_ns(&self) -> u64 {
         match self.version {
-            Version::V2 => keyed_u64(&self.cpuacct.join("cpu.stat"), "usage_usec").unwrap_or(0) * 1000,
+            Version::V2 => {
+                keyed_u64(&self.cpuacct.join("cpu.stat"), "usage_usec").unwrap_or(0) * 1000
+            }
             Version::V1 => read_u64(&self.cpuacct.join("cpuacct.usage")).unwrap_or(0),
         }
     }
@@ -251,15 +270,19 @@ impl RunCgroup {
     pub fn oom_kills(&self) -> u64 {
         match self.version {
             Version::V2 => keyed_u64(&self.memory.join("memory.events"), "oom_kill").unwrap_or(0),
-            Version::V1 => keyed_u64(&self.memory.join("memory.oom_control"), "oom_kill").unwrap_or(0),
+            Version::V1 => {
+                keyed_u64(&self.memory.join("memory.oom_control"), "oom_kill").unwrap_or(0)
+            }
         }
     }
 
     /// True when no process of the run is left.
     pub fn is_empty(&self) -> bool {
-        self.procs_files()
-            .iter()
-            .all(|f| std::fs::read_to_string(f).map(|t| t.trim().is_empty()).unwrap_or(true))
+        self.procs_files().iter().all(|f| {
+            std::fs::read_to_string(f)
+                .map(|t| t.trim().is_empty())
+                .unwrap_or(true)
+        })
     }
 
     /// Kills whatever is left and removes the cgroup; true when it is gone.
@@ -271,11 +294,18 @@ impl RunCgroup {
             for dir in self.dirs() {
                 kill_procs(dir);
             }
-            let gone = self.dirs().into_iter().all(|d| std::fs::remove_dir(d).is_ok() || !d.exists());
+            let gone = self
+                .dirs()
+                .into_iter()
+                .all(|d| std::fs::remove_dir(d).is_ok() || !d.exists());
             if gone {
                 return true;
             }
-            std::thread::sleep(std::time::Duration::from_millis(if attempt < 20 { 1 } else { 10 }));
+            std::thread::sleep(std::time::Duration::from_millis(if attempt < 20 {
+                1
+            } else {
+                10
+            }));
         }
         false
     }
@@ -283,14 +313,18 @@ impl RunCgroup {
 
 /// A `run-<pid>-<n>` dir whose runner process is gone.
 fn is_stale_run(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix("run-") else { return false };
+    let Some(rest) = name.strip_prefix("run-") else {
+        return false;
+    };
     let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
     pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
 }
 
 /// SIGKILLs every process listed in `dir`'s cgroup.procs.
 fn kill_procs(dir: &Path) {
-    let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) else { return };
+    let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) else {
+        return;
+    };
     for pid in text.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
         // SAFETY: kill(2) with a pid read from the run's own cgroup.
         unsafe { libc::kill(pid, libc::SIGKILL) };

@@ -36,7 +36,11 @@ pub fn emit(event: &Event) {
 
 /// Reports a failed step.
 pub fn emit_failed(err: &SetupError) {
-    emit(&Event::Failed { step: err.step.as_str().into(), errno: err.errno, detail: err.detail.clone() });
+    emit(&Event::Failed {
+        step: err.step.as_str().into(),
+        errno: err.errno,
+        detail: err.detail.clone(),
+    });
 }
 
 /// Entry of the cloned init: waits for the helper's go, contains, starts the program.
@@ -73,20 +77,32 @@ pub fn child_main(spec: &SandboxSpec, sync_fd: i32) -> ! {
         program(spec.warm, &argv, &env, exec_w);
     }
     sys::close(exec_w);
+    // The init never writes output: the runner sees EOF once the program's processes are gone.
+    for fd in 0..3 {
+        sys::close(fd);
+    }
     init_loop(spec, pid, exec_r)
 }
 
 type ExecArgs = (Vec<CString>, Vec<CString>);
 
 fn exec_args(spec: &SandboxSpec) -> Result<ExecArgs, SetupError> {
-    let argv = spec.argv.iter().map(|a| cstr(Step::Exec, a)).collect::<Result<Vec<_>, _>>()?;
+    let argv = spec
+        .argv
+        .iter()
+        .map(|a| cstr(Step::Exec, a))
+        .collect::<Result<Vec<_>, _>>()?;
     let env = spec
         .env
         .iter()
         .map(|(k, v)| cstr(Step::Exec, &format!("{k}={v}")))
         .collect::<Result<Vec<_>, _>>()?;
     if argv.is_empty() {
-        return Err(SetupError { step: Step::Exec, errno: libc::EINVAL, detail: "empty argv".into() });
+        return Err(SetupError {
+            step: Step::Exec,
+            errno: libc::EINVAL,
+            detail: "empty argv".into(),
+        });
     }
     Ok((argv, env))
 }
@@ -102,7 +118,11 @@ fn program(warm: bool, argv: &[CString], env: &[CString], exec_w: i32) -> ! {
         } else {
             3
         };
-        libc::close_range(first_closed, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC as i32);
+        libc::close_range(
+            first_closed,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as i32,
+        );
         let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         argv_p.push(std::ptr::null());
         let mut env_p: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
@@ -122,24 +142,47 @@ fn init_loop(spec: &SandboxSpec, program_pid: i32, exec_r: i32) -> ! {
     sys::close(exec_r);
     if n > 0 {
         let errno = i32::from_le_bytes(errno);
-        emit_failed(&SetupError { step: Step::Exec, errno, detail: spec.argv[0].clone() });
+        emit_failed(&SetupError {
+            step: Step::Exec,
+            errno,
+            detail: spec.argv[0].clone(),
+        });
     } else {
         emit(&Event::Started);
     }
     let status = reap_until(program_pid);
+    kill_all_and_reap();
     let (code, signal) = if libc::WIFSIGNALED(status) {
         (None, Some(libc::WTERMSIG(status)))
     } else {
         (Some(libc::WEXITSTATUS(status)), None)
     };
-    emit(&Event::Exited { code, signal });
     if let (Some(name), Some(0)) = (&spec.collect, code) {
         match files::collect(name, spec.collect_max_bytes) {
             Ok(content) => emit(&Event::Artifact { content }),
             Err(e) => emit_failed(&e),
         }
     }
+    // Last event, sent once no other process of the namespace exists.
+    emit(&Event::Exited { code, signal });
     sys::exit_now(0)
+}
+
+/// Kills every other process of the namespace (daemons, orphans) and reaps
+/// them all, so that `Exited` means the run is over.
+fn kill_all_and_reap() {
+    // SAFETY: kill(-1) from the namespace's init reaches only processes of
+    // this namespace; waitpid writes into a local.
+    unsafe {
+        libc::kill(-1, libc::SIGKILL);
+        let mut status = 0;
+        loop {
+            let got = libc::waitpid(-1, &mut status, 0);
+            if got < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                break;
+            }
+        }
+    }
 }
 
 /// Reaps children until `pid` ends; returns its wait status.

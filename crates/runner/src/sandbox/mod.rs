@@ -7,8 +7,8 @@
 //! Killing the helper kills the init (parent-death signal), which tears down
 //! the whole pid namespace.
 
-mod child;
 pub mod cgroup;
+mod child;
 mod files;
 mod mount;
 mod net;
@@ -80,10 +80,17 @@ fn read_spec() -> Result<SandboxSpec, SetupError> {
         .read_to_end(&mut text)
         .map_err(|e| SetupError::io(Step::ReadSpec, &e, "spec fd"))?;
     if text.len() > MAX_SPEC_BYTES {
-        return Err(SetupError { step: Step::ReadSpec, errno: libc::E2BIG, detail: "spec too large".into() });
+        return Err(SetupError {
+            step: Step::ReadSpec,
+            errno: libc::E2BIG,
+            detail: "spec too large".into(),
+        });
     }
-    serde_json::from_slice(&text)
-        .map_err(|e| SetupError { step: Step::ReadSpec, errno: libc::EINVAL, detail: e.to_string() })
+    serde_json::from_slice(&text).map_err(|e| SetupError {
+        step: Step::ReadSpec,
+        errno: libc::EINVAL,
+        detail: e.to_string(),
+    })
 }
 
 /// Clones the init, sets it up from outside, releases it, waits for it.
@@ -92,7 +99,14 @@ fn helper(spec: &SandboxSpec) -> StepResult {
     // SAFETY: raw clone without a new stack behaves like fork; this process
     // is single-threaded, so the child may run arbitrary code.
     let pid = unsafe {
-        libc::syscall(libc::SYS_clone, (CLONE_FLAGS | libc::SIGCHLD) as libc::c_ulong, 0, 0, 0, 0)
+        libc::syscall(
+            libc::SYS_clone,
+            (CLONE_FLAGS | libc::SIGCHLD) as libc::c_ulong,
+            0,
+            0,
+            0,
+            0,
+        )
     } as i32;
     if pid < 0 {
         return Err(SetupError::last(Step::Clone, "clone"));
@@ -104,6 +118,10 @@ fn helper(spec: &SandboxSpec) -> StepResult {
     }
     INIT_PID.store(pid, Ordering::SeqCst);
     sys::close(sync_r);
+    // Only the sandbox keeps the program's stdio open, so its EOF means its end.
+    for fd in 0..3 {
+        sys::close(fd);
+    }
     let outside = user::parent_setup(pid, spec.host_id_base)
         .and_then(|()| cgroup::join(pid, &spec.cgroup_procs));
     if let Err(e) = outside {

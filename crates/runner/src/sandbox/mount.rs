@@ -19,7 +19,13 @@ const NOSUID_NODEV: libc::c_ulong = libc::MS_NOSUID | libc::MS_NODEV;
 /// Inside: builds the whole filesystem view and pivots into it.
 pub fn child_setup(spec: &SandboxSpec) -> StepResult {
     mount(None, "/", None, libc::MS_REC | libc::MS_PRIVATE, None)?;
-    mount(Some("tmpfs"), NEW_ROOT, Some("tmpfs"), NOSUID_NODEV, Some("size=1m,mode=0755"))?;
+    mount(
+        Some("tmpfs"),
+        NEW_ROOT,
+        Some("tmpfs"),
+        NOSUID_NODEV,
+        Some("size=1m,mode=0755"),
+    )?;
     for bind in &spec.binds {
         bind_readonly(bind)?;
     }
@@ -48,13 +54,14 @@ fn mkdir_all(path: &str) -> StepResult {
 fn bind_readonly(host: &Path) -> StepResult {
     let host_str = host.to_str().ok_or_else(|| bad_path(host))?;
     let target = inside(host_str);
-    let meta = std::fs::symlink_metadata(host)
-        .map_err(|e| SetupError::io(Step::Mount, &e, host_str))?;
+    let meta =
+        std::fs::symlink_metadata(host).map_err(|e| SetupError::io(Step::Mount, &e, host_str))?;
     if let Some(parent) = Path::new(&target).parent().and_then(Path::to_str) {
         mkdir_all(parent)?;
     }
     if meta.file_type().is_symlink() {
-        let link = std::fs::read_link(host).map_err(|e| SetupError::io(Step::Mount, &e, host_str))?;
+        let link =
+            std::fs::read_link(host).map_err(|e| SetupError::io(Step::Mount, &e, host_str))?;
         return symlink(&link, &target).map_err(|e| SetupError::io(Step::Mount, &e, &target));
     }
     if meta.is_dir() {
@@ -62,13 +69,23 @@ fn bind_readonly(host: &Path) -> StepResult {
     } else {
         std::fs::write(&target, b"").map_err(|e| SetupError::io(Step::Mount, &e, &target))?;
     }
-    mount(Some(host_str), &target, None, libc::MS_BIND | libc::MS_REC, None)?;
+    mount(
+        Some(host_str),
+        &target,
+        None,
+        libc::MS_BIND | libc::MS_REC,
+        None,
+    )?;
     let flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | NOSUID_NODEV;
     mount(None, &target, None, flags | locked_flags(host_str)?, None)
 }
 
 fn bad_path(host: &Path) -> SetupError {
-    SetupError { step: Step::Mount, errno: libc::EINVAL, detail: format!("{host:?}") }
+    SetupError {
+        step: Step::Mount,
+        errno: libc::EINVAL,
+        detail: format!("{host:?}"),
+    }
 }
 
 /// Flags of the source mount that a user namespace may not clear on remount.
@@ -84,7 +101,10 @@ fn locked_flags(host: &str) -> Result<libc::c_ulong, SetupError> {
         (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
         (libc::ST_RELATIME, libc::MS_RELATIME),
     ];
-    Ok(pairs.iter().filter(|(st_flag, _)| st.f_flag & st_flag != 0).fold(0, |acc, (_, ms)| acc | ms))
+    Ok(pairs
+        .iter()
+        .filter(|(st_flag, _)| st.f_flag & st_flag != 0)
+        .fold(0, |acc, (_, ms)| acc | ms))
 }
 
 /// The program's working directory: a size- and inode-capped tmpfs it owns.
@@ -96,7 +116,13 @@ fn mount_tmp(spec: &SandboxSpec) -> StepResult {
         spec.tmp_bytes.max(4096),
         spec.tmp_inodes.max(16)
     );
-    mount(Some("tmpfs"), &dir, Some("tmpfs"), NOSUID_NODEV, Some(&data))
+    mount(
+        Some("tmpfs"),
+        &dir,
+        Some("tmpfs"),
+        NOSUID_NODEV,
+        Some(&data),
+    )
 }
 
 /// A read-only `/dev` with four device binds, `/dev/shm` and the fd symlinks.
@@ -104,23 +130,43 @@ fn mount_dev(spec: &SandboxSpec) -> StepResult {
     let dev = inside("/dev");
     mkdir_all(&dev)?;
     let flags = libc::MS_NOSUID | libc::MS_NOEXEC;
-    mount(Some("tmpfs"), &dev, Some("tmpfs"), flags, Some("size=64k,mode=0755"))?;
+    mount(
+        Some("tmpfs"),
+        &dev,
+        Some("tmpfs"),
+        flags,
+        Some("size=64k,mode=0755"),
+    )?;
     for name in DEVICES {
         let target = format!("{dev}/{name}");
         std::fs::write(&target, b"").map_err(|e| SetupError::io(Step::Mount, &e, &target))?;
-        mount(Some(&format!("/dev/{name}")), &target, None, libc::MS_BIND, None)?;
+        mount(
+            Some(&format!("/dev/{name}")),
+            &target,
+            None,
+            libc::MS_BIND,
+            None,
+        )?;
     }
-    for (name, to) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+    for (name, to) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
         let target = format!("{dev}/{name}");
         symlink(to, &target).map_err(|e| SetupError::io(Step::Mount, &e, &target))?;
     }
     let shm = format!("{dev}/shm");
     mkdir_all(&shm)?;
-    let data = format!(
-        "size={},nr_inodes=256,mode=1777",
-        spec.shm_bytes.max(4096)
-    );
-    mount(Some("tmpfs"), &shm, Some("tmpfs"), NOSUID_NODEV | libc::MS_NOEXEC, Some(&data))?;
+    let data = format!("size={},nr_inodes=256,mode=1777", spec.shm_bytes.max(4096));
+    mount(
+        Some("tmpfs"),
+        &shm,
+        Some("tmpfs"),
+        NOSUID_NODEV | libc::MS_NOEXEC,
+        Some(&data),
+    )?;
     let ro = libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NOEXEC;
     mount(None, &dev, None, ro, Some("size=64k,mode=0755"))
 }
@@ -134,7 +180,11 @@ fn pivot() -> StepResult {
     unsafe {
         let ret = libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), old.as_ptr());
         check(ret, Step::Mount, "pivot_root")?;
-        check(libc::umount2(old.as_ptr(), libc::MNT_DETACH).into(), Step::Mount, "umount old root")?;
+        check(
+            libc::umount2(old.as_ptr(), libc::MNT_DETACH).into(),
+            Step::Mount,
+            "umount old root",
+        )?;
     }
     std::fs::remove_dir("/.old").map_err(|e| SetupError::io(Step::Mount, &e, "rmdir /.old"))?;
     std::env::set_current_dir("/").map_err(|e| SetupError::io(Step::Mount, &e, "chdir /"))

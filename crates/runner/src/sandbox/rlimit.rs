@@ -18,7 +18,10 @@ pub fn child_setup(limits: &Rlimits) -> StepResult {
     ];
     for (resource, value, name) in table {
         let Some(value) = value else { continue };
-        let lim = libc::rlimit { rlim_cur: value, rlim_max: value };
+        let lim = libc::rlimit {
+            rlim_cur: value,
+            rlim_max: value,
+        };
         // SAFETY: setrlimit reads the local struct.
         let ret = unsafe { libc::setrlimit(resource, &lim) };
         check(ret.into(), Step::Rlimit, name)?;

@@ -85,11 +85,21 @@ const OFF_ARG0: u32 = 16;
 const OFF_ARG1: u32 = 24;
 
 fn stmt(code: u32, k: u32) -> libc::sock_filter {
-    libc::sock_filter { code: code as u16, jt: 0, jf: 0, k }
+    libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    }
 }
 
 fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
-    libc::sock_filter { code: code as u16, jt, jf, k }
+    libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    }
 }
 
 const LD_W_ABS: u32 = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
@@ -139,10 +149,19 @@ pub fn program() -> Vec<libc::sock_filter> {
 /// Inside, last step before exec: installs the filter (needs no_new_privs).
 pub fn child_setup() -> StepResult {
     let mut prog = program();
-    let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_mut_ptr() };
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_mut_ptr(),
+    };
     // SAFETY: fprog points at `prog`, alive for the call; the kernel copies it.
     let ret = unsafe {
-        libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &raw const fprog, 0, 0)
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER,
+            &raw const fprog,
+            0,
+            0,
+        )
     };
     check(ret.into(), Step::Seccomp, "PR_SET_SECCOMP")
 }

@@ -21,7 +21,11 @@ pub fn parent_setup(pid: i32, base: u32) -> StepResult {
 pub fn child_setup() -> StepResult {
     // SAFETY: plain id-changing syscalls on this single-threaded process.
     unsafe {
-        check(libc::setgroups(0, std::ptr::null()).into(), Step::User, "setgroups")?;
+        check(
+            libc::setgroups(0, std::ptr::null()).into(),
+            Step::User,
+            "setgroups",
+        )?;
         check(libc::setresgid(0, 0, 0).into(), Step::User, "setresgid 0")?;
         check(libc::setresuid(0, 0, 0).into(), Step::User, "setresuid 0")?;
     }
@@ -36,16 +40,30 @@ pub fn drop_privileges() -> StepResult {
         // Drop the bounding set so no later exec can regain anything.
         let mut cap = 0;
         while libc::prctl(libc::PR_CAPBSET_READ, cap, 0, 0, 0) >= 0 {
-            check(libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0).into(), step, "capbset")?;
+            check(
+                libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0).into(),
+                step,
+                "capbset",
+            )?;
             cap += 1;
         }
-        let ambient = libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        let ambient = libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        );
         check(ambient.into(), step, "ambient caps")?;
         let id = SANDBOX_ID;
         check(libc::setresgid(id, id, id).into(), step, "setresgid")?;
         // Leaving uid 0 clears the permitted and effective sets.
         check(libc::setresuid(id, id, id).into(), step, "setresuid")?;
-        check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0).into(), step, "no_new_privs")?;
+        check(
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0).into(),
+            step,
+            "no_new_privs",
+        )?;
     }
     Ok(())
 }

@@ -50,10 +50,17 @@ pub fn test_config(tag: &str, warm: usize) -> RunnerConfig {
 
 /// Starts a runner for `config` on a background thread; fails with the preflight's message.
 pub fn start(config: RunnerConfig) -> Server {
-    let helper = Helper { program: env!("CARGO_BIN_EXE_execgate-runner").into(), args: vec!["sandbox-init".into()] };
+    let helper = Helper {
+        program: env!("CARGO_BIN_EXE_execgate-runner").into(),
+        args: vec!["sandbox-init".into()],
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let runner = match build(config, helper) {
                 Ok(r) => r,
@@ -66,7 +73,9 @@ pub fn start(config: RunnerConfig) -> Server {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = format!("http://{}", listener.local_addr().unwrap());
             tx.send(Ok((url, runner.clone()))).unwrap();
-            axum::serve(listener, api::router(app_state(runner))).await.unwrap();
+            axum::serve(listener, api::router(app_state(runner)))
+                .await
+                .unwrap();
         });
     });
     match rx.recv().unwrap() {
@@ -94,7 +103,9 @@ pub fn marker() -> String {
 pub fn processes_with(marker: &str) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         if String::from_utf8_lossy(&cmdline).contains(marker) && pid != std::process::id() {
             found.push(pid);
@@ -105,9 +116,18 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
 
 /// POSTs JSON and returns status, the sandbox header and the body.
 pub async fn post(url: &str, body: &Value) -> (u16, String, Value) {
-    let resp = reqwest::Client::new().post(url).json(body).send().await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
-    let start = resp.headers().get("x-execgate-sandbox").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let start = resp
+        .headers()
+        .get("x-execgate-sandbox")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
     let text = resp.text().await.unwrap();
     let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
     (status, start, value)
@@ -127,7 +147,14 @@ pub async fn run(mode: Mode, language: &str, code: &str, args: &[&str], stdin: &
 }
 
 /// `run` with extra request fields (limits) merged into the body.
-pub async fn run_with(mode: Mode, language: &str, code: &str, args: &[&str], stdin: &str, extra: Value) -> Value {
+pub async fn run_with(
+    mode: Mode,
+    language: &str,
+    code: &str,
+    args: &[&str],
+    stdin: &str,
+    extra: Value,
+) -> Value {
     let server = server(mode);
     let mut body = json!({"language": language, "version": "*", "files": [{"name": entry_name(language), "content": code}], "args": args, "stdin": stdin});
     for (k, v) in extra.as_object().cloned().unwrap_or_default() {
