@@ -32,7 +32,7 @@
 //! # assert_eq!(file.reputation, execgate_state::ReputationConfig::default());
 //! ```
 
-use crate::blocklist::{BlockDecision, BlockFilter, BlockStore, NewBlock, Origin, Page, Target};
+use crate::blocklist::{BlockDecision, BlockFilter, BlockStore, NewBlock, Origin, Target};
 use crate::events::{EventKind, EventLog};
 use crate::metrics::StateMetrics;
 use execgate_core::{ClientKey, Clock, HumanDuration};
@@ -370,16 +370,7 @@ impl Reputation {
             origin: Some(Origin::Anomaly),
             ..BlockFilter::default()
         };
-        !self
-            .blocks
-            .list(
-                &filter,
-                Page {
-                    offset: 0,
-                    limit: 1,
-                },
-            )
-            .is_empty()
+        self.blocks.find(&filter).is_some()
     }
 
     /// The client's current (decayed) score; 0 for unknown clients.
@@ -448,21 +439,16 @@ impl Reputation {
     }
 
     fn ban(&self, offence: &Offence) -> Option<BanOutcome> {
-        let Offence {
-            key,
-            ip,
-            event,
-            score,
-            duration,
-        } = *offence;
+        let Offence { key, event, .. } = *offence;
         let reason = format!(
-            "reputation score {score:.1} reached {} after {}",
+            "reputation score {:.1} reached {} after {}",
+            offence.score,
             self.config.ban_threshold,
             event.name()
         );
         let block = NewBlock {
             value: key.as_str().to_string(),
-            duration: Some(duration),
+            duration: Some(offence.duration),
             reason,
             origin: Origin::Anomaly,
             created_by: "reputation".to_string(),
@@ -471,10 +457,11 @@ impl Reputation {
             Ok(decision) => {
                 let detail = format!(
                     "banned for {} (decision {})",
-                    HumanDuration(duration),
+                    HumanDuration(offence.duration),
                     decision.id
                 );
-                self.events.push(EventKind::Banned, key, Some(ip), detail);
+                self.events
+                    .push(EventKind::Banned, key, Some(offence.ip), detail);
                 if let Some(m) = &self.metrics {
                     m.banned(&format!("anomaly:{}", event.name()));
                 }
@@ -490,22 +477,22 @@ impl Reputation {
     fn would_ban(&self, offence: &Offence) -> BanOutcome {
         let Offence {
             key,
-            ip,
-            event,
             score,
             duration,
+            ..
         } = *offence;
         tracing::warn!(
             target: "execgate::audit",
             event = "reputation.would_ban",
             client = %key,
             score,
-            trigger = event.name(),
+            trigger = offence.event.name(),
             duration = %HumanDuration(duration),
             "would ban (detection only)"
         );
         let detail = format!("would ban for {} (detection only)", HumanDuration(duration));
-        self.events.push(EventKind::WouldBan, key, Some(ip), detail);
+        self.events
+            .push(EventKind::WouldBan, key, Some(offence.ip), detail);
         BanOutcome::WouldBan { duration, score }
     }
 }

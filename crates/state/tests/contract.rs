@@ -441,28 +441,23 @@ suite!(
     ]
 );
 
-suite!(
-    memory_block_store,
-    super::memory_store,
-    [
-        every_scope_matches,
-        expired_decisions_never_match_and_are_purged,
-        add_get_remove,
-        invalid_blocks_are_refused_and_batches_are_all_or_none,
-        listing_filters_and_pages,
-        changes_since_a_cursor,
-    ]
-);
+/// Every `BlockStore` check, for one factory.
+macro_rules! store_suite {
+    ($module:ident, $factory:expr) => {
+        suite!(
+            $module,
+            $factory,
+            [
+                every_scope_matches,
+                expired_decisions_never_match_and_are_purged,
+                add_get_remove,
+                invalid_blocks_are_refused_and_batches_are_all_or_none,
+                listing_filters_and_pages,
+                changes_since_a_cursor,
+            ]
+        );
+    };
+}
 
-suite!(
-    persisted_block_store,
-    super::persisted_store,
-    [
-        every_scope_matches,
-        expired_decisions_never_match_and_are_purged,
-        add_get_remove,
-        invalid_blocks_are_refused_and_batches_are_all_or_none,
-        listing_filters_and_pages,
-        changes_since_a_cursor,
-    ]
-);
+store_suite!(memory_block_store, super::memory_store);
+store_suite!(persisted_block_store, super::persisted_store);

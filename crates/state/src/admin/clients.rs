@@ -4,7 +4,7 @@
 use super::AdminState;
 use super::auth::Caller;
 use super::error::ApiError;
-use crate::blocklist::{BlockDecision, BlockFilter, BlockQuery, Page};
+use crate::blocklist::{BlockDecision, BlockFilter, BlockQuery};
 use crate::events::EventRecord;
 use crate::ratelimit::WindowState;
 use axum::Json;
@@ -85,16 +85,7 @@ fn block_of(state: &AdminState, key: &ClientKey) -> Option<BlockDecision> {
                 value: Some(key.to_string()),
                 ..BlockFilter::default()
             };
-            state
-                .blocks
-                .list(
-                    &filter,
-                    Page {
-                        offset: 0,
-                        limit: 1,
-                    },
-                )
-                .pop()
+            state.blocks.find(&filter)
         }
     }
 }

@@ -279,6 +279,17 @@ pub trait BlockStore: Send + Sync {
     fn get(&self, id: u64) -> Option<BlockDecision>;
     /// Active decisions passing `filter`, in id order.
     fn list(&self, filter: &BlockFilter, page: Page) -> Vec<BlockDecision>;
+    /// The first active decision passing `filter`.
+    fn find(&self, filter: &BlockFilter) -> Option<BlockDecision> {
+        self.list(
+            filter,
+            Page {
+                offset: 0,
+                limit: 1,
+            },
+        )
+        .pop()
+    }
     /// Changes since `cursor` (0: every active decision).
     fn changes_since(&self, cursor: u64) -> BlockChanges;
     /// Drops expired decisions; how many.
