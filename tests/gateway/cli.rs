@@ -87,3 +87,15 @@ fn check_config_names_file_line_and_key_and_exits_2() {
         );
     }
 }
+
+#[test]
+fn the_shipped_config_is_valid_and_its_rules_load() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/execgate.toml");
+    let settings = execgate::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(settings.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(settings.server.admin_listen.to_string(), "127.0.0.1:9090");
+    assert_eq!(settings.tiers.len(), 3);
+    if let Err(errors) = execgate::rules::load(&settings.rules) {
+        panic!("shipped rules do not load:\n{}", errors.join("\n"));
+    }
+}

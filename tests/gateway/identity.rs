@@ -156,3 +156,99 @@ fn jwts_are_verified_for_signature_expiry_and_tier() {
     );
     assert_eq!(exec.requests().len(), 1, "only the valid token got through");
 }
+
+#[test]
+fn rs256_tokens_are_verified_with_the_configured_public_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.pem");
+    let run = |args: &[&str]| {
+        assert!(
+            std::process::Command::new("openssl")
+                .args(args)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        )
+    };
+    run(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        key.to_str().unwrap(),
+    ]);
+    let public = dir.path().join("pub.pem");
+    run(&[
+        "pkey",
+        "-in",
+        key.to_str().unwrap(),
+        "-pubout",
+        "-out",
+        public.to_str().unwrap(),
+    ]);
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .file("jwt.pem", std::fs::read(&public).unwrap())
+        .raw("[identity.jwt]\nalgorithm = \"RS256\"\npublic_key_file = \"jwt.pem\"\ndefault_tier = \"free\"\naudience = \"execgate\"")
+        .start();
+    let signing = EncodingKey::from_rsa_pem(&std::fs::read(&key).unwrap()).unwrap();
+    let sign = |claims: serde_json::Value| {
+        encode(
+            &Header::new(jsonwebtoken::Algorithm::RS256),
+            &claims,
+            &signing,
+        )
+        .unwrap()
+    };
+    let good = sign(json!({"sub": "svc", "aud": "execgate", "exp": now() + 600}));
+    assert_eq!(
+        execute(&gw, &[("authorization", &format!("Bearer {good}"))]).status,
+        200
+    );
+    assert_eq!(
+        exec.requests()[0].json()["run_timeout"],
+        10_000,
+        "no tier claim: the default tier (free)"
+    );
+    let wrong_audience = sign(json!({"sub": "svc", "aud": "other", "exp": now() + 600}));
+    assert_eq!(
+        execute(
+            &gw,
+            &[("authorization", &format!("Bearer {wrong_audience}"))]
+        )
+        .status,
+        401
+    );
+    let hs = token(json!({"sub": "svc", "aud": "execgate", "exp": now() + 600}));
+    assert_eq!(
+        execute(&gw, &[("authorization", &format!("Bearer {hs}"))]).status,
+        401,
+        "an HS256 token is not accepted by an RS256 gateway"
+    );
+}
+
+#[test]
+fn anonymous_ipv6_clients_share_limits_per_64() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("identity", "trusted_proxies = [\"127.0.0.1/32\"]")
+        .start();
+    for host in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"] {
+        assert_eq!(execute(&gw, &[("x-forwarded-for", host)]).status, 200);
+    }
+    assert_eq!(
+        execute(&gw, &[("x-forwarded-for", "2001:db8:1:2::99")]).status,
+        429,
+        "same /64"
+    );
+    assert_eq!(
+        execute(&gw, &[("x-forwarded-for", "2001:db8:1:3::1")]).status,
+        200,
+        "another /64"
+    );
+}

@@ -52,3 +52,57 @@ fn an_execution_is_forwarded_clamped_and_its_response_hardened() {
     assert_eq!(seen[0].headers["accept-encoding"], "identity");
     assert_eq!(seen[0].headers["x-request-id"], "abc-123");
 }
+
+#[test]
+fn judge0_submissions_are_decoded_screened_clamped_and_their_base64_output_sanitized() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let exec = MockExecutor::with(Behaviour::Raw {
+        status: 201,
+        content_type: "application/json".into(),
+        body: json!({"stdout": b64("secret tok_abcdefgh12345678\n"), "status": {"id": 3, "description": "Accepted"}})
+            .to_string()
+            .into_bytes(),
+        extra: vec![],
+    });
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("dialect", "kind = \"judge0\"")
+        .start();
+    let url = gw.url("/submissions?base64_encoded=true&wait=true");
+    let refused = post(
+        &url,
+        &json!({"source_code": b64("import subprocess"), "language_id": 71}),
+    );
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "code_rejected".to_string()),
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    let ok = post(
+        &url,
+        &json!({"source_code": b64("print(1)"), "language_id": 71, "cpu_time_limit": 99, "memory_limit": 9_999_999}),
+    );
+    assert_eq!(ok.status, 201, "{}", String::from_utf8_lossy(&ok.body));
+    let stdout = base64::engine::general_purpose::STANDARD
+        .decode(ok.json()["stdout"].as_str().unwrap())
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&stdout).contains("[REDACTED:test-token]"),
+        "{}",
+        String::from_utf8_lossy(&stdout)
+    );
+    let forwarded = exec.requests();
+    assert_eq!(
+        forwarded.len(),
+        1,
+        "the refused submission never reached the executor"
+    );
+    let sent = forwarded[0].json();
+    assert!(sent["cpu_time_limit"].as_f64().unwrap() <= 5.0, "{sent}");
+    assert!(
+        sent["memory_limit"].as_u64().unwrap() <= 128 * 1024,
+        "{sent}"
+    );
+}
