@@ -16,6 +16,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 /// Keys are spread over this many locks once the limiter is large enough.
 const SHARDS: usize = 32;
+/// Keys looked at to choose one to evict from a full shard.
+const EVICTION_SAMPLE: usize = 16;
 
 /// The memory implementation of [`RateLimiter`].
 #[derive(Debug)]
@@ -146,21 +148,38 @@ impl MemoryRateLimiter {
         &self.shards[index]
     }
 
-    /// Makes room for one more key: idle keys first, then the one closest to idle.
+    /// Makes room for one more key in a full shard, in constant time (like
+    /// Redis's approximated LRU): among a sample of keys, the idle ones go,
+    /// or else the one closest to idle. A flood of fresh keys thus mostly
+    /// evicts its own kind and never costs a scan of the whole shard.
     fn make_room(&self, map: &mut HashMap<ClientKey, Entry>, now: u64) {
-        if map.len() < self.per_shard {
-            return;
-        }
-        map.retain(|_, e| e.idle_at() > now);
         while map.len() >= self.per_shard {
-            let Some(oldest) = map
+            let sample: Vec<(ClientKey, u64)> = map
                 .iter()
-                .min_by_key(|(_, e)| e.idle_at())
-                .map(|(k, _)| k.clone())
-            else {
-                return;
+                .take(EVICTION_SAMPLE)
+                .map(|(k, e)| (k.clone(), e.idle_at()))
+                .collect();
+            let idle: Vec<&ClientKey> = sample
+                .iter()
+                .filter(|(_, at)| *at <= now)
+                .map(|(k, _)| k)
+                .collect();
+            let victims = if idle.is_empty() {
+                sample
+                    .iter()
+                    .min_by_key(|(_, at)| *at)
+                    .map(|(k, _)| k)
+                    .into_iter()
+                    .collect()
+            } else {
+                idle
             };
-            map.remove(&oldest);
+            if victims.is_empty() {
+                return;
+            }
+            for key in victims {
+                map.remove(key);
+            }
         }
     }
 }
@@ -300,6 +319,25 @@ mod tests {
         );
         assert_eq!(limiter.usage(&busy)[0].remaining, 0, "busy key kept");
         assert!(limiter.usage(&ClientKey::from_client_id("a")).is_empty());
+    }
+
+    #[test]
+    fn a_flood_of_fresh_keys_cannot_evict_an_exhausted_client() {
+        let clock = ManualClock::default();
+        let limiter = MemoryRateLimiter::new(Arc::new(clock.clone()), 100);
+        let windows = [spec("daily", 50, 86_400)];
+        let attacker = ClientKey::from_client_id("attacker");
+        while limiter
+            .check(&TierName::anonymous(), &attacker, &windows)
+            .is_allowed()
+        {}
+        for i in 0..10_000 {
+            let key = ClientKey::from_ip(format!("2001:db8:{i:x}::1").parse().unwrap(), 64);
+            limiter.check(&TierName::anonymous(), &key, &windows);
+            assert!(limiter.len() <= 100);
+        }
+        let d = limiter.check(&TierName::anonymous(), &attacker, &windows);
+        assert!(!d.is_allowed(), "the exhausted key was forgotten: {d:?}");
     }
 
     #[test]
