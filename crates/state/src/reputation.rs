@@ -248,6 +248,9 @@ pub enum BanOutcome {
     },
 }
 
+/// Clients looked at to choose one to forget when the table is full.
+const EVICTION_SAMPLE: usize = 16;
+
 /// The client and event that crossed the threshold, and the ban it earns.
 #[derive(Debug, Clone, Copy)]
 struct Offence<'a> {
@@ -426,10 +429,13 @@ impl Reputation {
         (standing.score, standing.offences)
     }
 
-    /// Makes room: the client with the lowest standing (score, then offences) goes.
+    /// Makes room in constant time: among a sample of clients, the one with
+    /// the lowest standing (fewest bans, then lowest score) goes. A flood of
+    /// fresh keys mostly evicts its own kind, never a scan of every client.
     fn forget_lowest(&self, clients: &mut HashMap<ClientKey, Standing>, now: SystemTime) {
         let lowest = clients
             .iter()
+            .take(EVICTION_SAMPLE)
             .map(|(k, s)| (k, self.decayed(s, now), s.offences))
             .min_by(|a, b| a.2.cmp(&b.2).then(a.1.total_cmp(&b.1)))
             .map(|(k, _, _)| k.clone());

@@ -304,3 +304,17 @@ fn config_file_errors_name_file_line_and_key() {
         "{err}"
     );
 }
+
+#[test]
+fn a_flood_of_fresh_keys_does_not_wipe_a_repeat_offender() {
+    let s = setup(ReputationConfig {
+        max_clients: 50,
+        ..config()
+    });
+    offend(&s);
+    for i in 0..5_000 {
+        let k = ClientKey::from_client_id(&format!("flood{i}"));
+        s.rep.record(&k, ip(), SecurityEvent::RateLimited, false);
+    }
+    assert_eq!(s.rep.offences(&key()), 1, "the ban history survived");
+}
