@@ -15,11 +15,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn limits() -> Limits {
+fn limits(tier: &execgate::config::Tier) -> Limits {
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::default());
     let limiter = Arc::new(MemoryRateLimiter::new(clock, 1_000_000));
     Limits::new(
         limiter,
+        [tier],
         Rate {
             quota: std::num::NonZeroU32::new(u32::MAX).unwrap(),
             period: Duration::from_secs(1),
@@ -70,7 +71,7 @@ fn main() {
     let keys: Vec<ClientKey> = (0..10_000u32)
         .map(|i| ClientKey::from_ip(IpAddr::from(i.to_be_bytes()), 64))
         .collect();
-    let limits = limits();
+    let limits = limits(&tier);
     let mut counters: HashMap<ClientKey, u64> = HashMap::new();
     let mut i = 0usize;
     c.bench_function("baseline: hashmap counter per client", |b| {

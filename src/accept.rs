@@ -53,12 +53,14 @@ pub struct GuardLimits {
     pub max_connections: usize,
 }
 
-/// Accepts on `listener` forever, relaying admitted connections to `inner`.
+/// Accepts on `listener` forever, relaying admitted connections to `inner`;
+/// refusals are counted in `refusals` (by code) and logged.
 pub async fn serve(
     listener: TcpListener,
     inner: SocketAddr,
     limits: GuardLimits,
     peers: Arc<PeerTable>,
+    refusals: prometheus::IntCounterVec,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     loop {
@@ -72,12 +74,14 @@ pub async fn serve(
         };
         let _ = client.set_nodelay(true);
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tokio::spawn(refuse(client, Refusal::Overloaded));
+            tokio::spawn(refuse(client, addr, Refusal::Overloaded, refusals.clone()));
             continue;
         };
-        let peers = peers.clone();
+        let (peers, refusals) = (peers.clone(), refusals.clone());
         tokio::spawn(async move {
-            relay(client, addr, inner, limits, &peers).await;
+            if let Some((client, refusal)) = relay(client, addr, inner, limits, &peers).await {
+                refuse(client, addr, refusal, refusals).await;
+            }
             drop(permit);
         });
     }
@@ -89,44 +93,36 @@ enum HeadError {
     Closed,
 }
 
+/// Reads the first head under the deadline and relays the connection;
+/// returns the connection with the refusal to send when it is not admitted.
 async fn relay(
     mut client: TcpStream,
     addr: SocketAddr,
     inner: SocketAddr,
     limits: GuardLimits,
     peers: &PeerTable,
-) {
-    let head = match tokio::time::timeout(
-        limits.header_timeout,
-        read_head(&mut client, limits.max_header_bytes),
-    )
-    .await
-    {
-        Err(_) => return refuse(client, Refusal::HeaderTimeout).await,
+) -> Option<(TcpStream, Refusal)> {
+    let read = read_head(&mut client, limits.max_header_bytes);
+    let head = match tokio::time::timeout(limits.header_timeout, read).await {
+        Err(_) => return Some((client, Refusal::HeaderTimeout)),
         Ok(Err(HeadError::TooLarge)) => {
-            return refuse(
-                client,
-                Refusal::HeadersTooLarge {
-                    limit: limits.max_header_bytes,
-                },
-            )
-            .await;
+            let limit = limits.max_header_bytes;
+            return Some((client, Refusal::HeadersTooLarge { limit }));
         }
-        Ok(Err(HeadError::Closed)) => return,
+        Ok(Err(HeadError::Closed)) => return None,
         Ok(Ok(head)) => head,
     };
     let Ok(mut upstream) = TcpStream::connect(inner).await else {
-        return refuse(client, Refusal::Internal).await;
+        return Some((client, Refusal::Internal));
     };
     let _ = upstream.set_nodelay(true);
-    let Ok(local) = upstream.local_addr() else {
-        return;
-    };
+    let local = upstream.local_addr().ok()?;
     peers.insert(local.port(), addr);
     if upstream.write_all(&head).await.is_ok() {
         let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
     }
     peers.remove(local.port());
+    None
 }
 
 /// Reads until the end of the first request head (`\r\n\r\n`), at most `max` bytes.
@@ -159,9 +155,23 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
 }
 
-/// Answers with `refusal` (fresh request id) and closes the connection.
-async fn refuse(mut client: TcpStream, refusal: Refusal) {
+/// Answers with `refusal` (fresh request id), logs and counts it, and closes the connection.
+async fn refuse(
+    mut client: TcpStream,
+    addr: SocketAddr,
+    refusal: Refusal,
+    refusals: prometheus::IntCounterVec,
+) {
     let id = uuid::Uuid::new_v4().to_string();
+    refusals.with_label_values(&[refusal.code()]).inc();
+    tracing::info!(
+        target: "execgate::audit",
+        request_id = %id,
+        ip = %addr.ip(),
+        decision = refusal.code(),
+        status = refusal.status(),
+        "connection refused at accept"
+    );
     let rendered = refusal.render(&id);
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Request-Id: {id}\r\n",

@@ -148,7 +148,13 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let inner = free_loopback_port()?;
     let (stop_proxy, proxy_thread) =
         run_proxy(settings, gateway, health, inner, opts.unix_signals)?;
-    side.spawn(accept::serve(public, inner, guard_limits(settings), peers));
+    side.spawn(accept::serve(
+        public,
+        inner,
+        guard_limits(settings),
+        peers,
+        parts.metrics.requests.clone(),
+    ));
     let admin = admin::router(admin::GatewayAdmin {
         metrics: parts.metrics.clone(),
         reloader: parts.reloader.clone(),

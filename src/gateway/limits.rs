@@ -6,6 +6,8 @@ use crate::config::{Rate, Tier, Window};
 use crate::error::Refusal;
 use execgate_core::{ClientKey, TierName};
 use execgate_state::{RateDecision, RateLimiter, WindowSpec, ratelimit_headers};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Which window set a request is charged to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,25 +18,35 @@ pub enum Charge {
     Passthrough,
 }
 
-/// The limiter with the window specs derived from config.
-pub struct Limits {
-    limiter: std::sync::Arc<dyn RateLimiter>,
-    passthrough: Vec<WindowSpec>,
-}
-
 /// Headers announcing the client's standing (`RateLimit-Policy`, `RateLimit`).
 pub type LimitHeaders = Vec<(&'static str, String)>;
 
 /// The passthrough window's name; its key space is separate from executions.
 const PASSTHROUGH: &str = "passthrough";
 
+/// The limiter with the window specs derived from config (once, not per request).
+pub struct Limits {
+    limiter: Arc<dyn RateLimiter>,
+    passthrough: Vec<WindowSpec>,
+    tiers: HashMap<TierName, Vec<WindowSpec>>,
+}
+
 impl Limits {
-    /// Wraps `limiter`; `passthrough` is the light limit of non-executing routes.
-    pub fn new(limiter: std::sync::Arc<dyn RateLimiter>, passthrough: Rate) -> Self {
+    /// Wraps `limiter` for `tiers`; `passthrough` is the light limit of non-executing routes.
+    pub fn new<'a>(
+        limiter: Arc<dyn RateLimiter>,
+        tiers: impl IntoIterator<Item = &'a Tier>,
+        passthrough: Rate,
+    ) -> Self {
         let spec = WindowSpec::new(PASSTHROUGH, passthrough.quota, passthrough.period);
+        let tiers = tiers
+            .into_iter()
+            .map(|t| (t.name.clone(), specs(&t.windows)))
+            .collect();
         Self {
             limiter,
             passthrough: vec![spec],
+            tiers,
         }
     }
 
@@ -46,7 +58,10 @@ impl Limits {
         charge: Charge,
     ) -> Result<LimitHeaders, Refusal> {
         let decision = match charge {
-            Charge::Execution => self.limiter.check(&tier.name, key, &specs(&tier.windows)),
+            Charge::Execution => match self.tiers.get(&tier.name) {
+                Some(windows) => self.limiter.check(&tier.name, key, windows),
+                None => self.limiter.check(&tier.name, key, &specs(&tier.windows)),
+            },
             Charge::Passthrough => {
                 // A separate key keeps light traffic from eating execution quota.
                 let key = ClientKey::parse(&format!("{key}#{PASSTHROUGH}"))

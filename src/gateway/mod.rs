@@ -100,7 +100,11 @@ impl Gateway {
             identifier: Identifier::new(&settings.identity, &settings.tiers)?,
             ip_policy: IpPolicy::new(&settings.ip_policy)?,
             blocks: shared.blocks,
-            limits: Limits::new(shared.limiter, settings.limits.passthrough),
+            limits: Limits::new(
+                shared.limiter,
+                settings.tiers.values(),
+                settings.limits.passthrough,
+            ),
             tiers,
             fallback,
             dialect: Arc::new(Dialect::new(settings.dialect.clone())?),

@@ -80,3 +80,17 @@ fn connections_over_the_cap_are_refused_with_503() {
         get(&gw.url("/api/v2/runtimes")).status == 200
     });
 }
+
+#[test]
+fn accept_side_refusals_are_counted() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let mut req = b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n".to_vec();
+    req.extend_from_slice(format!("X-Pad: {}\r\n\r\n", "a".repeat(40_000)).as_bytes());
+    assert_eq!(raw(gw.addr(), &req).0, 431);
+    let metrics = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    assert!(
+        metrics.contains("execgate_requests_total{decision=\"headers_too_large\"} 1"),
+        "{metrics}"
+    );
+}
