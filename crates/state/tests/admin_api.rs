@@ -3,7 +3,7 @@
 mod support;
 
 use execgate_core::{ClientKey, TierName};
-use execgate_state::{BlockQuery, BlockStore, RateLimiter, SecurityEvent, WindowSpec};
+use execgate_state::{AdminTokens, BlockQuery, BlockStore, RateLimiter, SecurityEvent, WindowSpec};
 use reqwest::Method;
 use serde_json::json;
 use std::num::NonZeroU32;
@@ -34,6 +34,19 @@ async fn requests_without_or_with_a_wrong_token_get_401_json() {
     assert!(f.blocks.is_empty(), "nothing added without a token");
     let (status, _) = f.send(f.http.get(f.url("/v1/openapi.json"))).await;
     assert_eq!(status, 200, "the document is public");
+}
+
+#[tokio::test]
+async fn without_configured_tokens_the_api_is_locked() {
+    let f = Fixture::start_with_tokens(AdminTokens::default()).await;
+    let (status, body) = f.get("/v1/blocks").await;
+    assert_eq!((status, code(&body)), (401, "unauthorized"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no admin token is configured")
+    );
 }
 
 #[tokio::test]

@@ -128,6 +128,11 @@ pub(super) async fn require_token(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    if state.tokens.is_empty() {
+        return Err(ApiError::unauthorized(format!(
+            "the admin API is locked: no admin token is configured (set {TOKEN_ENV} or admin tokens in the config)"
+        )));
+    }
     let header = request
         .headers()
         .get(header::AUTHORIZATION)

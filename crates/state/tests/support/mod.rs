@@ -20,8 +20,13 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// Starts the admin API on an ephemeral port.
+    /// Starts the admin API on an ephemeral port with the two test tokens.
     pub async fn start() -> Self {
+        Self::start_with_tokens(AdminTokens::from_list(&[TOKEN, OTHER_TOKEN]).unwrap()).await
+    }
+
+    /// Starts the admin API on an ephemeral port accepting `tokens`.
+    pub async fn start_with_tokens(tokens: AdminTokens) -> Self {
         let clock = ManualClock::default();
         let blocks = Arc::new(MemoryBlockStore::open(None, Arc::new(clock.clone())).unwrap());
         let limiter = Arc::new(MemoryRateLimiter::new(Arc::new(clock.clone()), 1000));
@@ -32,7 +37,6 @@ impl Fixture {
             blocks.clone(),
             events.clone(),
         ));
-        let tokens = AdminTokens::from_list(&[TOKEN, OTHER_TOKEN]).unwrap();
         let state = AdminState::new(
             blocks.clone(),
             limiter.clone(),
