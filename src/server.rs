@@ -28,7 +28,7 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Stop on SIGTERM/SIGINT (the CLI) rather than only through `Running::stop` (tests).
     pub unix_signals: bool,
-    /// Reload rules on SIGHUP and on file changes.
+    /// Reload rules on SIGHUP, and on file changes when `[rules] watch` is on.
     pub reload_triggers: bool,
 }
 
@@ -167,9 +167,11 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         }
     });
     side.spawn(evict_idle(parts.limiter));
-    let watcher = (opts.reload_triggers && settings.rules.watch)
-        .then(|| start_reload_triggers(parts.reloader))
-        .flatten();
+    let watcher = if opts.reload_triggers {
+        start_reload_triggers(parts.reloader, settings.rules.watch)
+    } else {
+        None
+    };
     wait_until_listening(inner)?;
     tracing::info!(%proxy_addr, %admin_addr, "execgate gateway listening");
     Ok(Running {
@@ -212,9 +214,13 @@ fn tier_lookup(settings: &Settings) -> execgate_state::admin::TierLookup {
     })
 }
 
-fn start_reload_triggers(reloader: Reloader) -> Option<notify::RecommendedWatcher> {
+/// SIGHUP always reloads; the file watcher runs when `[rules] watch` is on.
+fn start_reload_triggers(reloader: Reloader, watch: bool) -> Option<notify::RecommendedWatcher> {
     if let Err(e) = rules::on_sighup(reloader.clone()) {
         tracing::warn!("SIGHUP reload unavailable: {e}");
+    }
+    if !watch {
+        return None;
     }
     rules::watch(reloader)
         .map_err(|e| tracing::warn!("rule file watching unavailable: {e}"))

@@ -158,3 +158,28 @@ fn rule_files_are_reloaded_when_they_change_on_disk() {
         execute(&gw, "import json").status == 403
     });
 }
+
+#[test]
+fn sighup_reloads_the_rules() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .sighup()
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
+        .start();
+    std::fs::write(
+        gw.dir.path().join("screen/csv.toml"),
+        "[[rule]]\nid = \"NO-CSV\"\nlanguage = \"python\"\nseverity = \"critical\"\naction = \"block\"\nmessage = \"no {name}\"\nmatch.import = [\"csv\"]\n",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        execute(&gw, "import csv").status,
+        200,
+        "no watcher: nothing changes by itself"
+    );
+    signal_hook::low_level::raise(signal_hook::consts::SIGHUP).unwrap();
+    eventually("SIGHUP swapped the new rules in", || {
+        execute(&gw, "import csv").status == 403
+    });
+}

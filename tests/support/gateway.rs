@@ -63,6 +63,12 @@ impl GatewayBuilder {
         self.with("rules", "watch = true")
     }
 
+    /// Reloads rules on SIGHUP only.
+    pub fn sighup(mut self) -> Self {
+        self.watch = true;
+        self
+    }
+
     /// Appends raw TOML after the sections (for arrays of tables and tiers).
     pub fn raw(mut self, text: &str) -> Self {
         self.raw.push(text.to_string());
