@@ -15,7 +15,8 @@ pub use blocklist::{
 };
 pub use metrics::StateMetrics;
 pub use ratelimit::{
-    MemoryRateLimiter, RateDecision, RateLimiter, WindowSpec, WindowState, ratelimit_headers,
+    MemoryRateLimiter, RateDecision, RateLimiter, WindowSpec, WindowState, ceil_secs,
+    ratelimit_headers,
 };
 pub mod events;
 pub mod maintenance;

@@ -92,8 +92,9 @@ pub trait RateLimiter: Send + Sync {
     fn usage(&self, key: &ClientKey) -> Vec<WindowState>;
 }
 
-/// Duration → whole seconds, rounded up so that a client never retries too early.
-pub(crate) fn ceil_secs(d: Duration) -> u64 {
+/// Duration → whole seconds, rounded up so that a client never retries too
+/// early: the value of `Retry-After` for a `retry_after`.
+pub fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
