@@ -77,6 +77,54 @@ fn check_config_names_file_line_and_key_and_exits_2() {
             "[dialect]\nkind = \"k8s\"\n",
             "DIR/gw.toml:2: dialect.kind: unknown variant `k8s`",
         ),
+        (
+            "[identity.jwt]\nalgorithm = \"HS256\"\nsecret = \"short\"\n",
+            "DIR/gw.toml:3: identity.jwt.secret: HS256 secrets must be at least 32 bytes",
+        ),
+        (
+            "[identity.jwt]\nalgorithm = \"none\"\n",
+            "DIR/gw.toml:2: identity.jwt.algorithm: unsupported algorithm \"none\"",
+        ),
+        (
+            "[identity]\nipv6_prefix = 0\n",
+            "DIR/gw.toml:2: identity.ipv6_prefix: must be between 1 and 128",
+        ),
+        (
+            "[ip_policy.geoip]\ndeny_countries = [\"XX\"]\n",
+            "DIR/gw.toml:2: ip_policy.geoip.deny_countries: country rules need ip_policy.geoip.country_db",
+        ),
+        (
+            "[ip_policy.geoip]\ncountry_db = \"missing.mmdb\"\n",
+            "DIR/gw.toml:2: ip_policy.geoip.country_db: cannot open MaxMind database",
+        ),
+        (
+            "[tiers.free]\ncode_max = \"1MB\"\n",
+            "DIR/gw.toml:2: tiers.free.code_max: 1MB exceeds body_max 64KB",
+        ),
+        (
+            "[tiers.free]\nwindows = [{ name = \"a\", rate = \"1/1s\" }, { name = \"a\", rate = \"2/1s\" }]\n",
+            "DIR/gw.toml:2: tiers.free.windows[1].name: window \"a\" is listed twice",
+        ),
+        (
+            "[tiers.\"bad name\"]\nrun_time = \"1s\"\n",
+            "DIR/gw.toml:1: tiers.bad name: tier names use letters",
+        ),
+        (
+            "[server]\nmax_header_bytes = \"2MB\"\n",
+            "DIR/gw.toml:2: server.max_header_bytes: must be between 1KB and 1MB",
+        ),
+        (
+            "[upstream]\nread_timeout = \"2m\"\ntotal_timeout = \"1m\"\n",
+            "DIR/gw.toml:2: upstream.read_timeout: must not exceed upstream.total_timeout",
+        ),
+        (
+            "[limits]\npassthrough = \"lots\"\n",
+            "DIR/gw.toml:2: limits.passthrough: invalid rate \"lots\"",
+        ),
+        (
+            "[admin]\ntokens = [\"short\"]\n",
+            "DIR/gw.toml:2: admin.tokens: admin.tokens[0]: an admin token must be at least",
+        ),
     ];
     for (text, expected) in cases {
         let (code, _, err) = check(text);
