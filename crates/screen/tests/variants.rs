@@ -51,6 +51,8 @@ const ESCAPES: &[&str] = &[
     "# vim: set fileencoding=utf_7 :\n# +AAo-import os",
     "\u{FF45}\u{FF58}\u{FF45}\u{FF43}('import os')",
     "print `__import__('os')`",
+    "import zlib, base64\nwith open('stage.py', 'w') as fh:\n    fh.write(zlib.decompress(base64.b64decode(blob)).decode())\nimport stage",
+    "import mailcap\nmailcap.findmatch({}, 'x')",
 ];
 
 const BENIGN: &[&str] = &[
