@@ -77,6 +77,11 @@ const BENIGN: &[&str] = &[
     "import copy, operator\nitems = [{'k': 2}, {'k': 1}]\nprint(sorted(copy.deepcopy(items), key=operator.itemgetter('k')))",
     "print(type(3).__name__, (3).__class__.__name__, int.__mro__)",
     "MOD = 10 ** 9 + 7\nprint(pow(2, 10 ** 5, MOD))",
+    "import sys\nsys.setrecursionlimit(10 ** 7)\nN = 10 ** 7\nsieve = [True] * (N + 1)\nfor i in range(2, N):\n    pass\nprint(sum(sieve))",
+    "print('Usage: python main.py INPUT')\nwhile True:\n    line = input()\n    if not line:\n        break",
+    "class Proxy:\n    def __init__(self, target):\n        object.__setattr__(self, '_t', target)\n    def __getattr__(self, name):\n        return getattr(object.__getattribute__(self, '_t'), name)\nprint(Proxy([1, 2]).count(1))",
+    "def chat():\n    history = [{'role': 'system', 'content': 'be brief'}]\n    while True:\n        yield history[-1]\nprint(next(chat()))",
+    "def f(**kw):\n    return '{a}-{b}'.format(**kw)\na, b = 1, 2\nprint('{a}+{b}'.format(**locals()), f(**globals()))",
 ];
 
 /// Typical judge submissions in the pattern-pack languages.
