@@ -14,6 +14,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Longest a run waits for a warm sandbox before building a cold one.
+const WARM_WAIT: Duration = Duration::from_secs(2);
+
 /// A language offered by this runner (all its files are present).
 #[derive(Debug, Clone)]
 pub struct Language {
@@ -296,7 +299,7 @@ impl Runner {
         limits: RunLimits,
         stdin: Vec<u8>,
     ) -> Verdict {
-        if let Some(warm) = self.warm.take(&lang.cfg.name)
+        if let Some(warm) = self.warm.take_or_wait(&lang.cfg.name, WARM_WAIT).await
             && warm.set_memory(limits.cgroup.memory_bytes).is_ok()
         {
             let payload = crate::warm::payload(&files, argv.get(1..).unwrap_or_default());

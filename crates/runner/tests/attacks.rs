@@ -84,6 +84,7 @@ cold_and_warm!(
     segfault,
     binary_and_nul_bytes,
     no_capabilities_and_no_new_privs,
+    exit_semantics_match_plain_python,
 );
 
 async fn fork_bomb(mode: Mode) {
@@ -375,4 +376,42 @@ async fn no_capabilities_and_no_new_privs(mode: Mode) {
         assert!(out.contains(line), "{line} missing: {v}");
     }
     assert_contained(&v);
+}
+
+/// Warm runs must look like `python3 main.py`: tracebacks start at the
+/// program, atexit handlers and non-daemon threads run, `sys.exit` works.
+async fn exit_semantics_match_plain_python(mode: Mode) {
+    let code = "import atexit, threading, time\natexit.register(lambda: print('bye'))\nthreading.Thread(target=lambda: (time.sleep(0.2), print('thread'))).start()\nraise ValueError('boom')\n";
+    let v = run(mode, "python", code, &[], "").await;
+    let stage = run_of(&v);
+    assert_eq!(stage["code"], 1, "{v}");
+    assert_eq!(stage["stdout"], "thread\nbye\n", "{v}");
+    let stderr = stage["stderr"].as_str().unwrap();
+    assert!(
+        stderr.starts_with("Traceback (most recent call last):\n  File \"")
+            && stderr.contains("main.py\", line 4"),
+        "{v}"
+    );
+    assert!(!stderr.contains("<string>"), "bootstrap frames leak: {v}");
+    assert!(stderr.ends_with("ValueError: boom\n"), "{v}");
+    let v = run(
+        mode,
+        "python",
+        "import sys\nsys.exit('bad input')\n",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(run_of(&v)["code"], 1, "{v}");
+    assert_eq!(run_of(&v)["stderr"], "bad input\n", "{v}");
+    let v = run(
+        mode,
+        "python",
+        "import sys\nprint(sys.argv[1:], __name__)\nsys.exit(7)\n",
+        &["x y"],
+        "",
+    )
+    .await;
+    assert_eq!(run_of(&v)["code"], 7, "{v}");
+    assert_eq!(run_of(&v)["stdout"], "['x y'] __main__\n", "{v}");
 }
