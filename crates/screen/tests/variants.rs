@@ -53,6 +53,11 @@ const ESCAPES: &[&str] = &[
     "print `__import__('os')`",
     "import zlib, base64\nwith open('stage.py', 'w') as fh:\n    fh.write(zlib.decompress(base64.b64decode(blob)).decode())\nimport stage",
     "import mailcap\nmailcap.findmatch({}, 'x')",
+    // a program's own definitions shadow builtins only when they surely run first
+    "if 0:\n    def eval(e):\n        pass\neval('__im' + 'port__(1)')",
+    "eval('1')\ndef eval(e):\n    pass",
+    "def eval(e):\n    pass\ndel eval\neval('1')",
+    "class compile:\n    code = compile('1', 'x', 'eval')",
 ];
 
 const BENIGN: &[&str] = &[
@@ -81,6 +86,7 @@ const BENIGN: &[&str] = &[
     "print('Usage: python main.py INPUT')\nwhile True:\n    line = input()\n    if not line:\n        break",
     "class Proxy:\n    def __init__(self, target):\n        object.__setattr__(self, '_t', target)\n    def __getattr__(self, name):\n        return getattr(object.__getattribute__(self, '_t'), name)\nprint(Proxy([1, 2]).count(1))",
     "def chat():\n    history = [{'role': 'system', 'content': 'be brief'}]\n    while True:\n        yield history[-1]\nprint(next(chat()))",
+    "def eval(node):\n    if isinstance(node, tuple):\n        op, a, b = node\n        return eval(a) + eval(b) if op == '+' else eval(a) * eval(b)\n    return node\nprint(eval(('+', 1, ('*', 2, 3))))",
     "def f(**kw):\n    return '{a}-{b}'.format(**kw)\na, b = 1, 2\nprint('{a}+{b}'.format(**locals()), f(**globals()))",
 ];
 

@@ -6,6 +6,7 @@
 mod fold;
 mod guard;
 mod pool;
+mod shadow;
 mod tokens;
 mod walk;
 
@@ -134,7 +135,7 @@ fn walk_module(
         return Ok((Vec::new(), false));
     };
     let mut walker = walk::Walker::new(text, lines, fixed, deadline);
-    walker.body(&module.body);
+    walker.module(&module.body);
     Ok((walker.facts, walker.expired))
 }
 

@@ -4,6 +4,7 @@
 //! new node kind is a compile error, not a blind spot.
 
 use super::fold::{Env, Value, fold};
+use super::shadow::Shadows;
 use crate::facts::{Anomaly, Fact, FactKind, Heuristic, Pos};
 use crate::position::LineIndex;
 use rustpython_parser::ast::{self, Constant, Expr, ExprContext, Operator, Ranged, Stmt};
@@ -48,6 +49,8 @@ pub(crate) struct Walker<'a> {
     callee: bool,
     /// The deadline passed and the walk stopped early.
     pub expired: bool,
+    /// The program's own module-level definitions.
+    shadows: Shadows,
 }
 
 impl<'a> Walker<'a> {
@@ -63,7 +66,14 @@ impl<'a> Walker<'a> {
             ticks: 0,
             callee: false,
             expired: false,
+            shadows: Shadows::default(),
         }
+    }
+
+    /// Walks a whole module, knowing which names it defines for itself.
+    pub fn module(&mut self, body: &[Stmt]) {
+        self.shadows = Shadows::of(self.text, body);
+        self.body(body);
     }
 
     /// True once the deadline has passed; the clock is read every 256 nodes.
@@ -455,7 +465,7 @@ impl<'a> Walker<'a> {
         }
         // Binding a name is not using it; loads and deletes are.
         if !matches!(n.ctx, ExprContext::Store) {
-            for path in self.name_paths(&id) {
+            for path in self.name_paths(&id, n.range().start().to_usize()) {
                 self.push(FactKind::Name(path), pos);
             }
         }
@@ -635,7 +645,7 @@ impl<'a> Walker<'a> {
                 } else {
                     n.id.nfkc().collect()
                 };
-                self.name_paths(&id)
+                self.name_paths(&id, n.range().start().to_usize())
             }
             Expr::Attribute(a) => self
                 .paths(&a.value)
@@ -658,8 +668,12 @@ impl<'a> Walker<'a> {
         out
     }
 
-    fn name_paths(&self, id: &str) -> Vec<String> {
-        let mut out = vec![normalise(id)];
+    /// What the name `id` used at byte `at` may stand for.
+    fn name_paths(&self, id: &str, at: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.shadows.hides(id, at) {
+            out.push(normalise(id));
+        }
         if let Some(aliases) = self.aliases.get(id) {
             out.extend(aliases.iter().filter(|a| a.as_str() != id).cloned());
         }
