@@ -4,6 +4,7 @@
 
 use crate::report::LeakFinding;
 use crate::rules::{Active, LeakRule, OutputRules};
+use std::ops::ControlFlow;
 
 /// The findings of the active leak rules on one field's text (before redaction).
 pub(crate) fn scan(
@@ -29,12 +30,15 @@ pub(crate) fn scan(
 fn fires(rule: &LeakRule, text: &str, lower: &str) -> bool {
     let needed = usize::try_from(rule.min_count).unwrap_or(usize::MAX);
     let mut counted = 0usize;
-    rule.matcher.for_each(text, lower, |_, caps| {
-        let allowed = caps
-            .get(0)
-            .is_some_and(|m| rule.allow.iter().any(|re| re.is_match(m.as_str())));
-        if !allowed {
+    rule.matcher.for_each_match(text, lower, |_, m| {
+        if !rule.allow.iter().any(|re| re.is_match(m.as_str())) {
             counted += 1;
+        }
+        // Once the rule fires, more matches change nothing.
+        if counted >= needed {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
         }
     });
     counted >= needed

@@ -4,6 +4,7 @@
 
 use super::{Hit, Label};
 use crate::rules::{Active, OutputRules, RedactRule};
+use std::ops::ControlFlow;
 
 /// Adds a hit for every secret the active redaction rules find in `text`.
 pub(super) fn find(rules: &OutputRules, active: &Active, text: &str, hits: &mut Vec<Hit>) {
@@ -11,10 +12,7 @@ pub(super) fn find(rules: &OutputRules, active: &Active, text: &str, hits: &mut 
         if !active.redact[i] {
             continue;
         }
-        rule.matcher.for_each(text, &active.lower, |offset, caps| {
-            let Some(secret) = caps.get(rule.secret_group) else {
-                return;
-            };
+        let mut hit = |offset: usize, secret: regex::Match<'_>| {
             if is_secret(rule, secret.as_str()) {
                 hits.push(Hit {
                     start: offset + secret.start(),
@@ -22,7 +20,21 @@ pub(super) fn find(rules: &OutputRules, active: &Active, text: &str, hits: &mut 
                     label: Label::Rule(i),
                 });
             }
-        });
+        };
+        if rule.secret_group == 0 {
+            // The whole match is the secret: no capture groups to resolve.
+            rule.matcher
+                .for_each_match(text, &active.lower, |offset, secret| {
+                    hit(offset, secret);
+                    ControlFlow::Continue(())
+                });
+        } else {
+            rule.matcher.for_each(text, &active.lower, |offset, caps| {
+                if let Some(secret) = caps.get(rule.secret_group) {
+                    hit(offset, secret);
+                }
+            });
+        }
     }
 }
 

@@ -58,6 +58,18 @@ impl<'a> Checker<'a> {
         compiled.into_iter().collect()
     }
 
+    fn matcher(
+        &mut self,
+        id: &Spanned<String>,
+        regex: Regex,
+        scope: Scope,
+        keywords: &[String],
+    ) -> Option<Matcher> {
+        Matcher::new(regex, scope, keywords)
+            .map_err(|reason| self.fail(id, reason))
+            .ok()
+    }
+
     /// Checks the id's syntax and uniqueness (across every file loaded so far).
     fn id(&mut self, id: &Spanned<String>, seen: &mut HashSet<String>) -> bool {
         let name = id.get_ref();
@@ -136,12 +148,16 @@ impl<'a> Checker<'a> {
             return None;
         }
         let (regex, allow) = (regex?, allow?);
-        (id_ok && keywords_ok).then(|| {
+        if !(id_ok && keywords_ok) {
+            return None;
+        }
+        let matcher = self.matcher(&raw.id, regex, raw.scope, &raw.keywords)?;
+        Some({
             let id = raw.id.into_inner();
             let rule = RedactRule {
                 id,
                 description: raw.description,
-                matcher: Matcher::new(regex, raw.scope, &raw.keywords),
+                matcher,
                 secret_group: raw.secret_group,
                 min_entropy: raw.min_entropy,
                 allow,
@@ -168,13 +184,17 @@ impl<'a> Checker<'a> {
             return None;
         }
         let (regex, allow) = (regex?, allow?);
-        (id_ok && keywords_ok).then(|| {
+        if !(id_ok && keywords_ok) {
+            return None;
+        }
+        let matcher = self.matcher(&raw.id, regex, raw.scope, &raw.keywords)?;
+        Some({
             let rule = LeakRule {
                 id: raw.id.into_inner(),
                 description: raw.description,
                 severity: raw.severity,
                 message: raw.message,
-                matcher: Matcher::new(regex, raw.scope, &raw.keywords),
+                matcher,
                 min_count: raw.min_count,
                 allow,
             };

@@ -3,9 +3,10 @@
 //! cannot be prefiltered by a literal (`^name:x:0:0:` line shapes) from costing a
 //! full regex pass on every output.
 
-use memchr::memmem;
-use regex::{Captures, Regex};
+use aho_corasick::{AhoCorasick, Input, MatchKind};
+use regex::{Captures, Match, Regex};
 use serde::Deserialize;
+use std::ops::ControlFlow;
 
 /// Where a rule's regex is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -22,59 +23,82 @@ pub enum Scope {
 #[derive(Debug, Clone)]
 pub(crate) struct Matcher {
     pub regex: Regex,
-    scope: Scope,
-    /// Lowercased keywords, for line scope.
-    finders: Vec<memmem::Finder<'static>>,
+    /// For line scope: a searcher over the lowercased keywords.
+    lines: Option<AhoCorasick>,
 }
 
 impl Matcher {
-    /// A matcher; `keywords` are only used by line scope.
-    pub fn new(regex: Regex, scope: Scope, keywords: &[String]) -> Self {
-        let finders = match scope {
-            Scope::Text => Vec::new(),
-            Scope::Line => keywords
-                .iter()
-                .map(|k| memmem::Finder::new(k.to_ascii_lowercase().as_bytes()).into_owned())
-                .collect(),
+    /// A matcher; `keywords` are only used by line scope. Fails only if the keyword
+    /// searcher cannot be built.
+    pub fn new(regex: Regex, scope: Scope, keywords: &[String]) -> Result<Self, String> {
+        let lines = match scope {
+            Scope::Text => None,
+            Scope::Line => Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(keywords.iter().map(|k| k.to_ascii_lowercase()))
+                    .map_err(|e| format!("keywords: cannot build the line searcher: {e}"))?,
+            ),
         };
-        Self {
-            regex,
-            scope,
-            finders,
-        }
+        Ok(Self { regex, lines })
     }
 
     /// Calls `f(offset, captures)` for every match in `text` (`lower` is its ASCII
     /// lowercase copy); capture positions are relative to `offset`.
     pub fn for_each(&self, text: &str, lower: &str, mut f: impl FnMut(usize, Captures<'_>)) {
-        match self.scope {
-            Scope::Text => self.regex.captures_iter(text).for_each(|c| f(0, c)),
-            Scope::Line => {
-                for (start, end) in self.lines(text.as_bytes(), lower.as_bytes()) {
-                    self.regex
-                        .captures_iter(&text[start..end])
-                        .for_each(|c| f(start, c));
-                }
-            }
-        }
+        self.windows(text, lower, |offset, window| {
+            self.regex.captures_iter(window).for_each(|c| f(offset, c));
+            ControlFlow::Continue(())
+        });
     }
 
-    /// The distinct lines (without their newline) that contain a keyword, in order.
-    fn lines(&self, text: &[u8], lower: &[u8]) -> Vec<(usize, usize)> {
-        let mut lines: Vec<(usize, usize)> = Vec::new();
-        for finder in &self.finders {
-            let mut from = 0;
-            while let Some(found) = finder.find(&lower[from..]) {
-                let at = from + found;
-                let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
-                let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i);
-                lines.push((start, end));
-                from = end;
+    /// Like `for_each` with the whole match only (no capture groups to resolve,
+    /// which is most of a match's cost); stops when `f` breaks.
+    pub fn for_each_match(
+        &self,
+        text: &str,
+        lower: &str,
+        mut f: impl FnMut(usize, Match<'_>) -> ControlFlow<()>,
+    ) {
+        self.windows(text, lower, |offset, window| {
+            for m in self.regex.find_iter(window) {
+                f(offset, m)?;
+            }
+            ControlFlow::Continue(())
+        });
+    }
+
+    /// Calls `f(offset, window)` with the whole text, or in line scope with each
+    /// distinct line (without its newline) that contains a keyword, in order.
+    fn windows<'t>(
+        &self,
+        text: &'t str,
+        lower: &str,
+        mut f: impl FnMut(usize, &'t str) -> ControlFlow<()>,
+    ) {
+        let Some(keywords) = &self.lines else {
+            let _ = f(0, text);
+            return;
+        };
+        let bytes = text.as_bytes();
+        let mut from = 0;
+        let mut last = None;
+        while let Some(found) = keywords.find(Input::new(lower).span(from..lower.len())) {
+            let at = found.start();
+            let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+            let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+            // The rest of the line is skipped: it is run once, whatever it holds.
+            from = end.max(at + 1);
+            if last != Some(start) {
+                last = Some(start);
+                if f(start, &text[start..end]).is_break() {
+                    return;
+                }
+            }
+            if from >= lower.len() {
+                return;
             }
         }
-        lines.sort_unstable();
-        lines.dedup();
-        lines
     }
 }
 
@@ -87,7 +111,8 @@ mod tests {
             Regex::new(r"(?m)^\w+:x:\d+$").unwrap(),
             scope,
             &[":X:".into(), "zz".into()],
-        );
+        )
+        .unwrap();
         let mut found = Vec::new();
         m.for_each(text, &text.to_ascii_lowercase(), |offset, c| {
             let whole = c.get(0).unwrap();
@@ -111,7 +136,8 @@ mod tests {
             Regex::new(r"(?m)^\w+$").unwrap(),
             Scope::Line,
             &["kw".into()],
-        );
+        )
+        .unwrap();
         let mut n = 0;
         m.for_each("plain\nkw", "plain\nkw", |_, _| n += 1);
         assert_eq!(n, 1);

@@ -14,7 +14,7 @@ const GROUP_SIZE: usize = 16;
 #[derive(Debug, Clone)]
 enum Engine {
     /// Teddy searchers, each with the global ids of its patterns.
-    Packed(Vec<(packed::Searcher, Vec<usize>)>),
+    Packed(Vec<Group>),
     /// One automaton over every pattern.
     Automaton(AhoCorasick),
 }
@@ -71,17 +71,10 @@ impl<T: Copy> Prefilter<T> {
         })
     }
 
-    fn packed(patterns: &[String]) -> Option<Vec<(packed::Searcher, Vec<usize>)>> {
+    fn packed(patterns: &[String]) -> Option<Vec<Group>> {
         let ids: Vec<usize> = (0..patterns.len()).collect();
         ids.chunks(GROUP_SIZE)
-            .map(|group| {
-                let searcher = packed::Config::new()
-                    .match_kind(packed::MatchKind::LeftmostFirst)
-                    .builder()
-                    .extend(group.iter().map(|&i| &patterns[i]))
-                    .build()?;
-                Some((searcher, group.to_vec()))
-            })
+            .map(|group| build_group(patterns, group.to_vec()))
             .collect()
     }
 
@@ -89,44 +82,121 @@ impl<T: Copy> Prefilter<T> {
     /// already ASCII-lowercased), until it returns `false`. One non-overlapping pass
     /// per searcher; keywords that start inside a match and end after it are
     /// checked in place from the overlap table.
-    pub fn scan(&self, lower: &str, mut found: impl FnMut(&[T]) -> bool) {
-        // A keyword's owners are reported once; later occurrences only matter for
-        // the overlapping keywords not seen yet.
-        let mut seen = vec![false; self.patterns.len()];
-        let mut report = |pattern: usize, at: usize| {
-            if !std::mem::replace(&mut seen[pattern], true) && !found(&self.owners[pattern]) {
-                return false;
-            }
-            for &(offset, other) in &self.overlaps[pattern] {
-                if seen[other] {
-                    continue;
-                }
-                let rest = &lower.as_bytes()[at + offset..];
-                if rest.starts_with(self.patterns[other].as_bytes()) {
-                    seen[other] = true;
-                    if !found(&self.owners[other]) {
-                        return false;
-                    }
-                }
-            }
-            true
+    pub fn scan(&self, lower: &str, found: impl FnMut(&[T]) -> bool) {
+        let mut scan = Scan {
+            prefilter: self,
+            lower: lower.as_bytes(),
+            seen: vec![false; self.patterns.len()],
+            found,
         };
         match &self.engine {
             Engine::Packed(groups) => {
-                for (searcher, ids) in groups {
-                    for m in searcher.find_iter(lower) {
-                        if !report(ids[m.pattern().as_usize()], m.start()) {
-                            return;
-                        }
+                for group in groups {
+                    if !scan.group(group) {
+                        return;
                     }
                 }
             }
             Engine::Automaton(ac) => {
                 for m in ac.find_iter(lower) {
-                    if !report(m.pattern().as_usize(), m.start()) {
+                    if !scan.report(m.pattern().as_usize(), m.start()) {
                         return;
                     }
                 }
+            }
+        }
+    }
+}
+
+/// A Teddy searcher over a few patterns, with their global ids.
+type Group = (packed::Searcher, Vec<usize>);
+
+/// A searcher over the patterns `ids`; `None` where the CPU has no Teddy.
+fn build_group(patterns: &[String], ids: Vec<usize>) -> Option<Group> {
+    let searcher = packed::Config::new()
+        .match_kind(packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(ids.iter().map(|&i| &patterns[i]))
+        .build()?;
+    Some((searcher, ids))
+}
+
+/// Matches of keywords already reported that a group's search may return before
+/// the group is rebuilt without them: in dense output every near-miss token is a
+/// match, and each would otherwise cost a callback and a restart of the search.
+const SPENT_BEFORE_REBUILD: usize = 16;
+
+/// Rebuilds of one group in one scan (each costs a searcher build).
+const MAX_REBUILDS: usize = 3;
+
+/// The state of one `Prefilter::scan`.
+struct Scan<'a, T, F> {
+    prefilter: &'a Prefilter<T>,
+    lower: &'a [u8],
+    /// Per pattern: its owners were reported.
+    seen: Vec<bool>,
+    found: F,
+}
+
+impl<T: Copy, F: FnMut(&[T]) -> bool> Scan<'_, T, F> {
+    /// Reports the keyword `pattern` found at `at`, and the keywords that start inside
+    /// it and end after it; `false` when `found` asked to stop.
+    fn report(&mut self, pattern: usize, at: usize) -> bool {
+        let pf = self.prefilter;
+        // A keyword's owners are reported once; later occurrences only matter for
+        // the overlapping keywords not seen yet.
+        if !std::mem::replace(&mut self.seen[pattern], true) && !(self.found)(&pf.owners[pattern]) {
+            return false;
+        }
+        for &(offset, other) in &pf.overlaps[pattern] {
+            if self.seen[other]
+                || !self.lower[at + offset..].starts_with(pf.patterns[other].as_bytes())
+            {
+                continue;
+            }
+            self.seen[other] = true;
+            if !(self.found)(&pf.owners[other]) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Runs one group's searcher over the text. When its matches are mostly keywords
+    /// already reported, the search goes on from there with a searcher over the
+    /// group's unreported keywords only (dropping keywords can only uncover
+    /// occurrences of the others, never hide them); `false` to stop the scan.
+    fn group(&mut self, initial: &Group) -> bool {
+        let mut rebuilt: Option<Group> = None;
+        let (mut from, mut rebuilds) = (0, 0);
+        loop {
+            let (searcher, ids) = rebuilt.as_ref().unwrap_or(initial);
+            let mut spent = 0;
+            let mut restart = None;
+            for m in searcher.find_iter(&self.lower[from..]) {
+                let pattern = ids[m.pattern().as_usize()];
+                spent += usize::from(self.seen[pattern]);
+                if !self.report(pattern, from + m.start()) {
+                    return false;
+                }
+                if spent >= SPENT_BEFORE_REBUILD && rebuilds < MAX_REBUILDS {
+                    restart = Some(from + m.end());
+                    break;
+                }
+            }
+            let Some(next) = restart else {
+                return true;
+            };
+            let unseen: Vec<usize> = ids.iter().copied().filter(|&p| !self.seen[p]).collect();
+            if unseen.is_empty() {
+                return true;
+            }
+            rebuilds += 1;
+            from = next;
+            match build_group(&self.prefilter.patterns, unseen) {
+                Some(group) => rebuilt = Some(group),
+                // Go on with the current searcher.
+                None => rebuilds = MAX_REBUILDS,
             }
         }
     }
@@ -200,6 +270,17 @@ mod tests {
         let borrowed: Vec<(&str, u8)> = keywords.iter().map(|(k, o)| (k.as_str(), *o)).collect();
         for simd in [true, false] {
             assert_eq!(seen(&borrowed, "a KW07X b kw39x", simd), vec![7, 39]);
+        }
+    }
+
+    #[test]
+    fn keywords_after_dense_repeats_are_still_found() {
+        // Hundreds of matches of "ab" make the group rebuild without it; "bcx"
+        // (hidden inside "abcx" by "ab") and the later "zz" must still be seen.
+        let keywords = [("ab", 1), ("bcx", 2), ("zz", 3), ("never", 4)];
+        let text = format!("{}abcx {} zz", "ab ".repeat(300), "ab ".repeat(300));
+        for simd in [true, false] {
+            assert_eq!(seen(&keywords, &text, simd), vec![1, 2, 3], "simd {simd}");
         }
     }
 }
