@@ -93,6 +93,12 @@ pub enum Heuristic {
     DynamicNamespace,
     /// `__import__`/`importlib.import_module` with a module name that is not a constant.
     DynamicImport,
+    /// An attribute or namespace key computed only from literals in a way folding
+    /// cannot follow (`str.translate`, code-point arithmetic, loops adding characters).
+    ObfuscatedName,
+    /// A lookup by computed name on the interpreter's own objects (builtins,
+    /// literals, or what another computed lookup returned), e.g. `getattr(print, input())`.
+    DynamicInterpreterAttribute,
 }
 
 impl Heuristic {
@@ -107,6 +113,8 @@ impl Heuristic {
             Heuristic::DynamicAttribute => "dynamic-attribute",
             Heuristic::DynamicNamespace => "dynamic-namespace",
             Heuristic::DynamicImport => "dynamic-import",
+            Heuristic::ObfuscatedName => "obfuscated-name",
+            Heuristic::DynamicInterpreterAttribute => "dynamic-interpreter-attribute",
         }
     }
 

@@ -6,6 +6,7 @@
 mod fold;
 mod guard;
 mod pool;
+mod provenance;
 mod shadow;
 mod tokens;
 mod walk;

@@ -4,6 +4,7 @@
 //! new node kind is a compile error, not a blind spot.
 
 use super::fold::{Env, Value, fold};
+use super::provenance::Provenance;
 use super::shadow::Shadows;
 use crate::facts::{Anomaly, Fact, FactKind, Heuristic, Pos};
 use crate::position::LineIndex;
@@ -24,6 +25,49 @@ const IMPORTERS: [&str; 4] = [
 ];
 /// Calls whose second argument names an attribute.
 const ATTR_FUNCS: [&str; 4] = ["getattr", "setattr", "delattr", "hasattr"];
+/// Builtins that are the interpreter's objects unless the program rebinds them.
+const BUILTIN_OBJECTS: [&str; 40] = [
+    "print",
+    "object",
+    "type",
+    "exit",
+    "quit",
+    "help",
+    "license",
+    "credits",
+    "copyright",
+    "int",
+    "str",
+    "bytes",
+    "bytearray",
+    "float",
+    "complex",
+    "bool",
+    "list",
+    "dict",
+    "tuple",
+    "set",
+    "frozenset",
+    "len",
+    "open",
+    "id",
+    "repr",
+    "vars",
+    "dir",
+    "getattr",
+    "setattr",
+    "globals",
+    "locals",
+    "super",
+    "input",
+    "iter",
+    "next",
+    "map",
+    "classmethod",
+    "staticmethod",
+    "property",
+    "Exception",
+];
 /// Attributes that expose a namespace dictionary.
 const NAMESPACE_ATTRS: [&str; 6] = [
     "__dict__",
@@ -51,6 +95,8 @@ pub(crate) struct Walker<'a> {
     pub expired: bool,
     /// The program's own module-level definitions.
     shadows: Shadows,
+    /// Which local names hold literal-derived values or constant choices.
+    provenance: Provenance,
 }
 
 impl<'a> Walker<'a> {
@@ -67,6 +113,7 @@ impl<'a> Walker<'a> {
             callee: false,
             expired: false,
             shadows: Shadows::default(),
+            provenance: Provenance::default(),
         }
     }
 
@@ -142,7 +189,14 @@ impl<'a> Walker<'a> {
                 self.type_params(&t.type_params);
                 self.each(&[&t.name, &t.value]);
             }
-            Stmt::AugAssign(a) => self.each(&[&a.target, &a.value]),
+            Stmt::AugAssign(a) => {
+                self.each(&[&a.target, &a.value]);
+                if let Expr::Name(n) = a.target.as_ref() {
+                    // Loops run it many times: the name no longer holds one constant.
+                    self.provenance.augment(n.id.as_str(), &a.value, &self.env);
+                    self.env.remove(n.id.as_str());
+                }
+            }
             Stmt::AnnAssign(a) => {
                 self.expr(&a.annotation);
                 self.assign(std::slice::from_ref(a.target.as_ref()), a.value.as_deref());
@@ -259,6 +313,10 @@ impl<'a> Walker<'a> {
     fn for_loop(&mut self, target: &Expr, iter: &Expr, body: &[Stmt], orelse: &[Stmt]) {
         self.expr(target);
         self.expr(iter);
+        self.provenance.loop_target(target, iter, &self.env);
+        if let Expr::Name(n) = target {
+            self.env.remove(n.id.as_str());
+        }
         self.body(body);
         self.body(orelse);
     }
@@ -341,6 +399,8 @@ impl<'a> Walker<'a> {
                 continue;
             }
             let full = format!("{module}.{name}");
+            // `from m import n` reads the attribute `n` of `m` (`from random import _os`).
+            self.push(FactKind::Attribute(name.clone()), pos);
             self.push(FactKind::Import(full.clone()), pos);
             self.push(FactKind::Name(full.clone()), pos);
             let bound = match &alias.asname {
@@ -366,9 +426,11 @@ impl<'a> Walker<'a> {
             self.alias(name.clone(), path);
         }
         match fold(value, &self.env) {
-            Some(v) => self.env.insert(name, v),
+            Some(v) => self.env.insert(name.clone(), v),
             None => self.env.remove(&name),
         };
+        let looked_up = self.is_dynamic_lookup(value);
+        self.provenance.bind(&name, value, &self.env, looked_up);
     }
 
     fn expr(&mut self, e: &Expr) {
@@ -436,7 +498,7 @@ impl<'a> Walker<'a> {
 
     fn constant(&mut self, c: &Constant, pos: Pos) {
         match c {
-            Constant::Str(s) => self.push(FactKind::Str(s.clone()), pos),
+            Constant::Str(s) => self.string(s.clone(), pos),
             Constant::Bytes(b) => {
                 self.push(FactKind::Str(String::from_utf8_lossy(b).into_owned()), pos)
             }
@@ -453,6 +515,18 @@ impl<'a> Walker<'a> {
             _ => return,
         };
         let pos = self.pos(e);
+        self.string(text, pos);
+    }
+
+    /// A string constant; one spelling an attribute path through a dunder
+    /// (`"0.__init__.__self__"` for `Formatter.get_field`, `attrgetter`, format
+    /// fields) also counts as reading each attribute on the path.
+    fn string(&mut self, text: String, pos: Pos) {
+        if let Some(parts) = dunder_path(&text) {
+            parts
+                .into_iter()
+                .for_each(|p| self.push(FactKind::Attribute(p), pos));
+        }
         self.push(FactKind::Str(text), pos);
     }
 
@@ -510,7 +584,10 @@ impl<'a> Walker<'a> {
             }
             Some(_) => {}
             None if self.is_namespace(&s.value) => {
-                self.push(FactKind::Heuristic(Heuristic::DynamicNamespace, 1), pos)
+                self.push(FactKind::Heuristic(Heuristic::DynamicNamespace, 1), pos);
+                if self.provenance.is_literal(&s.slice, &self.env) {
+                    self.push(FactKind::Heuristic(Heuristic::ObfuscatedName, 1), pos);
+                }
             }
             None => {}
         }
@@ -532,6 +609,8 @@ impl<'a> Walker<'a> {
             self.push(FactKind::Call(callee.clone()), pos);
             self.special_call(callee, c, pos);
         }
+        self.dunder_lookup(c, pos);
+        self.applied_getter(c, pos);
         self.callee = matches!(c.func.as_ref(), Expr::Name(_));
         self.expr(&c.func);
         self.callee = false;
@@ -554,10 +633,14 @@ impl<'a> Walker<'a> {
                 _ => self.push(FactKind::Heuristic(Heuristic::DynamicImport, 1), pos),
             }
         } else if ATTR_FUNCS.contains(&callee) {
-            match arg(1, "name").and_then(|a| fold(a, &self.env)) {
-                Some(Value::Str(attr)) => self.push(FactKind::Attribute(attr), pos),
-                _ => self.push(FactKind::Heuristic(Heuristic::DynamicAttribute, 1), pos),
-            }
+            self.attribute_name(arg(1, "name"), arg(0, "obj"), pos);
+        } else if callee == "operator.attrgetter" {
+            // `attrgetter("a.b", "c")`: every argument names attributes.
+            c.args
+                .iter()
+                .for_each(|a| self.attribute_name(Some(a), None, pos));
+        } else if callee == "operator.methodcaller" {
+            self.attribute_name(c.args.first(), None, pos);
         } else if matches!(callee, "open" | "io.open" | "codecs.open" | "os.open") {
             self.open_call(arg(0, "file"), arg(1, "mode"), pos);
         } else if callee == "range" {
@@ -569,6 +652,111 @@ impl<'a> Walker<'a> {
                 self.push(FactKind::Heuristic(Heuristic::HugeRange, n), pos);
             }
         }
+    }
+
+    /// An expression naming an attribute of `target` (when known): constant,
+    /// one of a loop's constants, or computed.
+    fn attribute_name(&mut self, name: Option<&Expr>, target: Option<&Expr>, pos: Pos) {
+        let Some(name) = name else {
+            return self.push(FactKind::Heuristic(Heuristic::DynamicAttribute, 1), pos);
+        };
+        if let Some(Value::Str(attr)) = fold(name, &self.env) {
+            for part in attr.split('.') {
+                self.push(FactKind::Attribute(part.to_string()), pos);
+            }
+            return;
+        }
+        if let Some(choices) = self.provenance.choices(name) {
+            let facts: Vec<FactKind> = choices.iter().cloned().map(FactKind::Attribute).collect();
+            facts.into_iter().for_each(|f| self.push(f, pos));
+            return;
+        }
+        self.push(FactKind::Heuristic(Heuristic::DynamicAttribute, 1), pos);
+        if self.provenance.is_literal(name, &self.env) {
+            self.push(FactKind::Heuristic(Heuristic::ObfuscatedName, 1), pos);
+        }
+        if target.is_some_and(|t| self.interpreter_object(t)) {
+            self.push(
+                FactKind::Heuristic(Heuristic::DynamicInterpreterAttribute, 1),
+                pos,
+            );
+        }
+    }
+
+    /// Whether `e` is the interpreter's own object (a builtin, a literal, or
+    /// what a computed lookup returned) rather than one the program made:
+    /// computed lookups on those walk the interpreter, not the program.
+    fn interpreter_object(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Constant(_)
+            | Expr::List(_)
+            | Expr::Tuple(_)
+            | Expr::Dict(_)
+            | Expr::Set(_)
+            | Expr::JoinedStr(_) => true,
+            Expr::Name(n) => {
+                let id = n.id.as_str();
+                self.provenance.is_looked_up(id)
+                    || (BUILTIN_OBJECTS.contains(&id)
+                        && !self.provenance.is_bound(id)
+                        && !self.shadows.hides(id, n.range().start().to_usize()))
+            }
+            Expr::Attribute(a) => self.interpreter_object(&a.value),
+            Expr::Call(_) => self.is_dynamic_lookup(e),
+            _ => false,
+        }
+    }
+
+    /// `getattr(o, name)` with a name that is neither constant nor a loop's constant.
+    fn is_dynamic_lookup(&self, e: &Expr) -> bool {
+        let Expr::Call(c) = e else { return false };
+        let Some(name) = c.args.get(1) else {
+            return false;
+        };
+        self.paths(&c.func).iter().any(|p| p == "getattr")
+            && fold(name, &self.env).is_none()
+            && self.provenance.choices(name).is_none()
+    }
+
+    /// `attrgetter(name)(o)` / `methodcaller(name)(o)`: the object is known only here.
+    fn applied_getter(&mut self, c: &ast::ExprCall, pos: Pos) {
+        let Expr::Call(getter) = c.func.as_ref() else {
+            return;
+        };
+        let is_getter = self
+            .paths(&getter.func)
+            .iter()
+            .any(|p| matches!(p.as_str(), "operator.attrgetter" | "operator.methodcaller"));
+        let computed = getter
+            .args
+            .first()
+            .is_some_and(|n| fold(n, &self.env).is_none() && self.provenance.choices(n).is_none());
+        if is_getter && computed && c.args.first().is_some_and(|t| self.interpreter_object(t)) {
+            self.push(
+                FactKind::Heuristic(Heuristic::DynamicInterpreterAttribute, 1),
+                pos,
+            );
+        }
+    }
+
+    /// `o.__getattribute__(name)`, `object.__getattribute__(o, name)`, `o.__setattr__(name, v)` …
+    fn dunder_lookup(&mut self, c: &ast::ExprCall, pos: Pos) {
+        let Expr::Attribute(a) = c.func.as_ref() else {
+            return;
+        };
+        let from_end = match a.attr.as_str() {
+            "__getattribute__" | "__getattr__" | "__delattr__" => 1,
+            "__setattr__" => 2,
+            _ => return,
+        };
+        let index = c.args.len().checked_sub(from_end);
+        let name = index.and_then(|i| c.args.get(i));
+        // Unbound form (`object.__getattribute__(o, name)`): the object is the first argument.
+        let target = match index {
+            Some(i) if i > 0 => c.args.first(),
+            _ => Some(a.value.as_ref()),
+        };
+        self.attribute_name(name, target, pos);
     }
 
     fn open_call(&mut self, file: Option<&Expr>, mode: Option<&Expr>, pos: Pos) {
@@ -734,6 +922,24 @@ impl<'a> Walker<'a> {
             _ => false,
         }
     }
+}
+
+/// The segments of `a.b.__c__[0].d` when the whole string is such a path with a dunder segment.
+fn dunder_path(text: &str) -> Option<Vec<String>> {
+    if text.len() > 256 || !text.contains('.') {
+        return None;
+    }
+    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']');
+    if !text.chars().all(allowed) {
+        return None;
+    }
+    let parts: Vec<String> = text
+        .split(['.', '[', ']'])
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    let dunder = |p: &String| p.len() > 4 && p.starts_with("__") && p.ends_with("__");
+    parts.iter().any(dunder).then_some(parts)
 }
 
 /// `builtins.eval`, `__builtins__.eval` and `eval` are one name.

@@ -1,0 +1,181 @@
+//! Where a computed name comes from. Folding cannot compute everything
+//! (`str.translate`, arithmetic on code points, loops appending characters),
+//! but a name built *only* from literals and pure built-ins is an obfuscated
+//! constant: an ordinary program asks for an attribute it can spell, or for
+//! one that depends on its input. This module tracks which variables hold
+//! such literal-derived values, and which constant choices a loop variable
+//! takes, so that `getattr(x, name)` can be judged by where `name` came from.
+
+use super::fold::{Env, Value, fold};
+use rustpython_parser::ast::{self, Expr};
+use std::collections::{HashMap, HashSet};
+
+/// Built-ins that compute a value from their arguments alone (no input, no state).
+const PURE_BUILTINS: [&str; 27] = [
+    "chr",
+    "ord",
+    "str",
+    "bytes",
+    "bytearray",
+    "map",
+    "filter",
+    "reversed",
+    "sorted",
+    "list",
+    "tuple",
+    "int",
+    "hex",
+    "oct",
+    "bin",
+    "len",
+    "range",
+    "sum",
+    "zip",
+    "enumerate",
+    "min",
+    "max",
+    "abs",
+    "divmod",
+    "pow",
+    "format",
+    "repr",
+];
+
+/// What is known about the origin of local names.
+#[derive(Debug, Default)]
+pub(crate) struct Provenance {
+    /// Names last bound to a value built only from literals.
+    literal: HashSet<String>,
+    /// Loop variables iterating over a constant sequence of strings.
+    choices: HashMap<String, Vec<String>>,
+    /// Every name the program assigns or loops over (it no longer means a builtin).
+    bound: HashSet<String>,
+    /// Names last bound to the result of a lookup by a computed name.
+    looked_up: HashSet<String>,
+}
+
+impl Provenance {
+    /// `name = value` was executed.
+    pub fn bind(&mut self, name: &str, value: &Expr, env: &Env, looked_up: bool) {
+        self.bound.insert(name.to_string());
+        if looked_up {
+            self.looked_up.insert(name.to_string());
+        } else {
+            self.looked_up.remove(name);
+        }
+        self.choices.remove(name);
+        if self.is_literal(value, env) {
+            self.literal.insert(name.to_string());
+        } else {
+            self.literal.remove(name);
+        }
+    }
+
+    /// `name op= value`: stays literal only if both sides are.
+    pub fn augment(&mut self, name: &str, value: &Expr, env: &Env) {
+        self.choices.remove(name);
+        if !(self.literal.contains(name) && self.is_literal(value, env)) {
+            self.literal.remove(name);
+        }
+    }
+
+    /// `for target in iter`: a constant sequence gives the target its choices.
+    pub fn loop_target(&mut self, target: &Expr, iter: &Expr, env: &Env) {
+        let Expr::Name(n) = target else { return };
+        let name = n.id.as_str();
+        self.bound.insert(name.to_string());
+        self.looked_up.remove(name);
+        self.literal.remove(name);
+        self.choices.remove(name);
+        let strings = match fold(iter, env) {
+            Some(Value::Seq(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>(),
+            Some(Value::Str(s)) => Some(s.chars().map(String::from).collect()),
+            _ => None,
+        };
+        match strings {
+            Some(strings) => {
+                self.choices.insert(name.to_string(), strings);
+            }
+            None if self.is_literal(iter, env) => {
+                self.literal.insert(name.to_string());
+            }
+            None => {}
+        }
+    }
+
+    /// Whether the program rebinds `name` somewhere (so it is not the builtin).
+    pub fn is_bound(&self, name: &str) -> bool {
+        self.bound.contains(name)
+    }
+
+    /// Whether `name` holds what a lookup by computed name returned.
+    pub fn is_looked_up(&self, name: &str) -> bool {
+        self.looked_up.contains(name)
+    }
+
+    /// The constant strings `e` may be, when it is a loop variable over constants.
+    pub fn choices(&self, e: &Expr) -> Option<&[String]> {
+        let Expr::Name(n) = e else { return None };
+        self.choices.get(n.id.as_str()).map(Vec::as_slice)
+    }
+
+    /// Whether `e` is computed only from literals, literal-derived names and pure built-ins.
+    pub fn is_literal(&self, e: &Expr, env: &Env) -> bool {
+        match e {
+            Expr::Constant(_) => true,
+            Expr::Name(n) => {
+                let id = n.id.as_str();
+                env.contains_key(id) || self.literal.contains(id) || PURE_BUILTINS.contains(&id)
+            }
+            Expr::Attribute(a) => self.is_literal(&a.value, env),
+            Expr::Call(c) => {
+                self.is_literal(&c.func, env)
+                    && c.args.iter().all(|a| self.is_literal(a, env))
+                    && c.keywords.iter().all(|k| self.is_literal(&k.value, env))
+            }
+            Expr::BinOp(b) => self.is_literal(&b.left, env) && self.is_literal(&b.right, env),
+            Expr::UnaryOp(u) => self.is_literal(&u.operand, env),
+            Expr::JoinedStr(j) => j.values.iter().all(|v| self.is_literal(v, env)),
+            Expr::FormattedValue(f) => self.is_literal(&f.value, env),
+            Expr::List(l) => l.elts.iter().all(|v| self.is_literal(v, env)),
+            Expr::Tuple(t) => t.elts.iter().all(|v| self.is_literal(v, env)),
+            Expr::Subscript(s) => self.is_literal(&s.value, env) && self.is_literal(&s.slice, env),
+            Expr::Slice(s) => [&s.lower, &s.upper, &s.step]
+                .into_iter()
+                .flatten()
+                .all(|b| self.is_literal(b, env)),
+            Expr::GeneratorExp(g) => self.comprehension(&g.elt, &g.generators, env),
+            Expr::ListComp(g) => self.comprehension(&g.elt, &g.generators, env),
+            _ => false,
+        }
+    }
+
+    /// A comprehension over literal iterables whose element uses only them and its own targets.
+    fn comprehension(&self, elt: &Expr, generators: &[ast::Comprehension], env: &Env) -> bool {
+        let mut inner = Provenance {
+            literal: self.literal.clone(),
+            ..Provenance::default()
+        };
+        for g in generators {
+            if !inner.is_literal(&g.iter, env) {
+                return false;
+            }
+            let mut targets = Vec::new();
+            collect_names(&g.target, &mut targets);
+            inner.literal.extend(targets);
+        }
+        inner.is_literal(elt, env)
+    }
+}
+
+fn collect_names(target: &Expr, out: &mut Vec<String>) {
+    match target {
+        Expr::Name(n) => out.push(n.id.to_string()),
+        Expr::Tuple(t) => t.elts.iter().for_each(|e| collect_names(e, out)),
+        Expr::List(l) => l.elts.iter().for_each(|e| collect_names(e, out)),
+        _ => {}
+    }
+}
