@@ -13,7 +13,9 @@ pub(super) fn find(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
     let bytes = text.as_bytes();
     let mut covered = 0;
     for sep in memchr::memchr2_iter(b'=', b':', bytes) {
-        if sep < covered {
+        // `NAME: value` counts only quoted (`'NAME': …`): most colons are
+        // rejected here, before the name is looked for.
+        if sep < covered || (bytes[sep] == b':' && !quote_before(bytes, sep)) {
             continue;
         }
         let Some((name, quoted)) = name_before(bytes, sep) else {
@@ -35,6 +37,15 @@ pub(super) fn find(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
             });
         }
     }
+}
+
+/// Whether the last byte before `sep`, blanks skipped, is a quote.
+fn quote_before(bytes: &[u8], sep: usize) -> bool {
+    bytes[..sep]
+        .iter()
+        .rev()
+        .find(|b| !matches!(b, b' ' | b'\t'))
+        .is_some_and(|b| matches!(b, b'\'' | b'"'))
 }
 
 /// The span of the variable name that ends before the separator at `sep`, and

@@ -91,7 +91,11 @@ fn is_private_v4(ip: Ipv4Addr) -> bool {
 /// Adds a hit for every host name under one of the policy's internal suffixes.
 pub(super) fn find_hosts(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
     let bytes = text.as_bytes();
+    let follows = SuffixStarts::new(&policy.internal_hosts);
     for dot in memchr::memchr_iter(b'.', bytes) {
+        if !follows.may_start(bytes.get(dot + 1).copied()) {
+            continue;
+        }
         for suffix in &policy.internal_hosts {
             let suffix = suffix.as_bytes();
             let Some(candidate) = bytes.get(dot..dot + suffix.len()) else {
@@ -109,6 +113,37 @@ pub(super) fn find_hosts(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>)
                 hits.push(hit(start, end, builtin::INTERNAL_HOST));
             }
         }
+    }
+}
+
+/// The bytes that can follow the dot of an internal suffix (`.internal` → `i`, `I`):
+/// most dots of a text are followed by none of them and are skipped at once.
+struct SuffixStarts {
+    table: [bool; 256],
+    /// A suffix of the dot alone: every dot may start one.
+    any: bool,
+}
+
+impl SuffixStarts {
+    fn new(suffixes: &[String]) -> Self {
+        let mut starts = Self {
+            table: [false; 256],
+            any: false,
+        };
+        for suffix in suffixes {
+            match suffix.as_bytes().get(1) {
+                Some(&b) => {
+                    starts.table[usize::from(b.to_ascii_lowercase())] = true;
+                    starts.table[usize::from(b.to_ascii_uppercase())] = true;
+                }
+                None => starts.any = true,
+            }
+        }
+        starts
+    }
+
+    fn may_start(&self, next: Option<u8>) -> bool {
+        self.any || next.is_some_and(|b| self.table[usize::from(b)])
     }
 }
 

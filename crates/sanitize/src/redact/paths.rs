@@ -17,6 +17,8 @@ pub(super) fn find(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
         }
         let span = match bytes[at] {
             b'/' => unix_path(policy, text, at),
+            // `file://` and `C:\` both go on with a slash: other colons are skipped.
+            b':' if !matches!(bytes.get(at + 1), Some(b'/' | b'\\')) => None,
             b':' => file_url(bytes, at).or_else(|| drive_path(bytes, at)),
             _ => unc_path(bytes, at),
         };
