@@ -5,7 +5,7 @@
 //! and with it the whole pid namespace. The cgroup is removed at the end.
 
 use crate::sandbox::cgroup::{CgroupHost, CgroupLimits, RunCgroup};
-use crate::spec::{EVENT_FD, Event, PAYLOAD_FD, SPEC_FD, SandboxSpec};
+use crate::spec::{Event, SandboxSpec};
 use crate::verdict::{Observed, Start, Status, Verdict, classify};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
@@ -87,25 +87,27 @@ fn pipe_pair() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// In the forked child before exec: puts each `(src, dst)` fd in place.
-/// Only async-signal-safe calls (fcntl, dup2).
-fn remap_fds(pairs: &[(i32, i32)]) -> std::io::Result<()> {
-    let mut moved = [(-1, -1); 3];
-    for (slot, &(src, dst)) in moved.iter_mut().zip(pairs) {
-        // SAFETY: duplicating an fd the parent passed in; no memory is touched.
-        let high = unsafe { libc::fcntl(src, libc::F_DUPFD_CLOEXEC, 16) };
-        if high < 0 {
+/// Serialises helper spawns: the helper's fds are inheritable only between
+/// `spawn_inheriting` clearing close-on-exec and closing them, under this lock,
+/// so no other spawn of this process can pick them up.
+static SPAWN_LOCK: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
+/// Spawns `cmd` with `fds` inherited (their numbers are on its command line),
+/// then closes them here. Without a `pre_exec` hook the spawn goes through
+/// `posix_spawn` (vfork-style): the multi-threaded runner's address space is
+/// neither copied nor marked copy-on-write, which made every spawn (and every
+/// write the runner did afterwards) pay page faults.
+fn spawn_inheriting(cmd: &mut Command, fds: Vec<OwnedFd>) -> std::io::Result<Child> {
+    let _serial = SPAWN_LOCK.lock();
+    for fd in &fds {
+        // SAFETY: fcntl on an fd we own; only its close-on-exec flag changes.
+        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, 0) } < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        *slot = (high, dst);
     }
-    for &(high, dst) in moved.iter().take(pairs.len()) {
-        // SAFETY: dup2 between fds of this process; clears close-on-exec on dst.
-        if unsafe { libc::dup2(high, dst) } < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
+    let child = cmd.spawn();
+    drop(fds);
+    child
 }
 
 impl Engine {
@@ -159,28 +161,26 @@ impl Engine {
         let (ev_r, ev_w) = pipe_pair()?;
         let (spec_r, spec_w) = pipe_pair()?;
         let payload = if spec.warm { Some(pipe_pair()?) } else { None };
-        let mut pairs = vec![(ev_w.as_raw_fd(), EVENT_FD), (spec_r.as_raw_fd(), SPEC_FD)];
-        if let Some((r, _)) = &payload {
-            pairs.push((r.as_raw_fd(), PAYLOAD_FD));
-        }
         let mut cmd = Command::new(&self.helper);
         cmd.args(&self.helper_args)
+            .arg(ev_w.as_raw_fd().to_string())
+            .arg(spec_r.as_raw_fd().to_string())
             .env_clear()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        // SAFETY: the closure only calls fcntl and dup2, which are async-signal-safe.
-        unsafe { cmd.pre_exec(move || remap_fds(&pairs)) };
-        let mut child = cmd.spawn()?;
-        drop((ev_w, spec_r));
+        let mut inherited = vec![ev_w, spec_r];
         let payload = match payload {
             Some((r, w)) => {
-                drop(r);
-                Some(pipe::Sender::from_owned_fd(w)?)
+                cmd.arg(r.as_raw_fd().to_string());
+                inherited.push(r);
+                Some(w)
             }
             None => None,
         };
+        let mut child = spawn_inheriting(&mut cmd, inherited)?;
+        let payload = payload.map(pipe::Sender::from_owned_fd).transpose()?;
         let spec_json = serde_json::to_vec(spec).map_err(std::io::Error::other)?;
         let mut spec_tx = pipe::Sender::from_owned_fd(spec_w)?;
         spec_tx.write_all(&spec_json).await?;

@@ -18,11 +18,11 @@ mod sys;
 pub mod user;
 mod uts;
 
-use crate::spec::{Event, MAX_SPEC_BYTES, SPEC_FD, SandboxSpec};
+use crate::spec::{EVENT_FD, Event, MAX_SPEC_BYTES, PAYLOAD_FD, SPEC_FD, SandboxSpec};
 use std::io::Read;
 use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
-use sys::{SetupError, Step, StepResult};
+use sys::{SetupError, Step, StepResult, check};
 
 /// Namespaces of a new sandbox (the cgroup namespace follows after the cgroup join).
 const CLONE_FLAGS: libc::c_int = libc::CLONE_NEWUSER
@@ -61,7 +61,9 @@ pub fn sandbox_init_main() -> ! {
     // SAFETY: prctl with integer arguments: die with the runner.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     set_handler(libc::SIGTERM, on_stop as *const () as libc::sighandler_t);
-    let result = read_spec().and_then(|spec| helper(&spec));
+    let result = place_fds()
+        .and_then(|()| read_spec())
+        .and_then(|spec| helper(&spec));
     match result {
         Ok(()) => sys::exit_now(0),
         Err(e) => {
@@ -69,6 +71,46 @@ pub fn sandbox_init_main() -> ! {
             sys::exit_now(1)
         }
     }
+}
+
+/// Moves the fds the runner passed (numbers after `sandbox-init`: events,
+/// spec, and a warm sandbox's payload) to their fixed places and closes every
+/// other inherited fd. The runner spawns through `posix_spawn`, which cannot
+/// place them itself.
+fn place_fds() -> StepResult {
+    let bad = |detail: String| SetupError {
+        step: Step::ReadSpec,
+        errno: libc::EBADF,
+        detail,
+    };
+    let passed: Vec<i32> = std::env::args()
+        .skip(2)
+        .map(|a| a.parse().map_err(|_| bad(format!("fd argument {a:?}"))))
+        .collect::<Result<_, _>>()?;
+    let places = [EVENT_FD, SPEC_FD, PAYLOAD_FD];
+    if !(2..=places.len()).contains(&passed.len()) {
+        return Err(bad(format!("{} fd arguments", passed.len())));
+    }
+    // Two passes, through fds above every target, so no move overwrites a source.
+    let mut high = Vec::with_capacity(passed.len());
+    for &fd in &passed {
+        // SAFETY: fcntl duplicates an fd of this process; no memory is touched.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 16) };
+        check(dup.into(), Step::ReadSpec, "passed fd")?;
+        high.push(dup);
+    }
+    for (&dup, &place) in high.iter().zip(&places) {
+        // SAFETY: dup2 between fds of this process.
+        check(
+            unsafe { libc::dup2(dup, place) }.into(),
+            Step::ReadSpec,
+            "dup2",
+        )?;
+    }
+    let first_free = places[passed.len() - 1] + 1;
+    // SAFETY: closes fds of this process only; the ones in use are below first_free.
+    let ret = unsafe { libc::close_range(first_free as libc::c_uint, libc::c_uint::MAX, 0) };
+    check(ret.into(), Step::ReadSpec, "close_range")
 }
 
 fn read_spec() -> Result<SandboxSpec, SetupError> {
