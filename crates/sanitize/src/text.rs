@@ -7,7 +7,7 @@ use crate::policy::{FieldKind, OutputPolicy};
 use crate::redact;
 use crate::report::{LeakFinding, Redaction, Tally, leak_score, withheld_explanation};
 use crate::rules::OutputRules;
-use crate::truncate::truncate;
+use crate::truncate::{truncate, truncate_in_place};
 
 /// A sanitized plain text and what was done to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,12 +48,20 @@ pub(crate) fn process(
 ) -> FieldOutcome {
     let active = rules.active(text);
     let findings = leak::scan(rules, &active, field, text);
-    let redacted = redact::redact(rules, policy, &active, text, tally);
-    let current = redacted.as_deref().unwrap_or(text);
-    let cut = truncate(current, policy.cap_for(kind));
-    let truncated = cut.is_some();
+    let cap = policy.cap_for(kind);
+    let (text, truncated) = match redact::redact(rules, policy, &active, text, tally) {
+        Some(mut redacted) => {
+            let truncated = truncate_in_place(&mut redacted, cap);
+            (Some(redacted), truncated)
+        }
+        None => {
+            let cut = truncate(text, cap);
+            let truncated = cut.is_some();
+            (cut, truncated)
+        }
+    };
     FieldOutcome {
-        text: cut.or(redacted),
+        text,
         findings,
         truncated,
     }

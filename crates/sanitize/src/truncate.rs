@@ -8,8 +8,31 @@ pub(crate) fn truncate(text: &str, cap: usize) -> Option<String> {
         return None;
     }
     let cut = floor_char_boundary(text, cap);
+    let mut out = String::with_capacity(cut + MARKER_ROOM);
+    out.push_str(&text[..cut]);
+    mark(&mut out, text.len() - cut);
+    Some(out)
+}
+
+/// `truncate` on an owned text, in place (no copy of what is kept); `true` if cut.
+pub(crate) fn truncate_in_place(text: &mut String, cap: usize) -> bool {
+    if text.len() <= cap {
+        return false;
+    }
+    let cut = floor_char_boundary(text, cap);
     let dropped = text.len() - cut;
-    Some(format!("{}…[truncated {dropped} bytes]", &text[..cut]))
+    text.truncate(cut);
+    mark(text, dropped);
+    true
+}
+
+/// Room for the marker with any byte count.
+const MARKER_ROOM: usize = 48;
+
+fn mark(out: &mut String, dropped: usize) {
+    out.push_str("…[truncated ");
+    out.push_str(&dropped.to_string());
+    out.push_str(" bytes]");
 }
 
 /// The largest char boundary of `text` at or below `at`.
@@ -40,5 +63,9 @@ mod tests {
             truncate("abcdef", 4).as_deref(),
             Some("abcd…[truncated 2 bytes]")
         );
+        let mut owned = String::from("aéz");
+        assert!(truncate_in_place(&mut owned, 2));
+        assert_eq!(owned, "a…[truncated 3 bytes]");
+        assert!(!truncate_in_place(&mut owned, 100));
     }
 }

@@ -155,7 +155,7 @@ impl<'a> Job<'a> {
             for (spec, segments) in fields.iter().zip(&parsed) {
                 pointer::visit(&mut doc, segments, &mut String::new(), &mut |_, value| {
                     if value.is_string() {
-                        *value = Value::String(encode(spec, &text));
+                        *value = Value::String(encode(spec, text.clone()));
                     }
                 });
             }
@@ -179,7 +179,7 @@ impl<'a> Job<'a> {
                 Some(text) => Cow::Owned(text),
                 None => {
                     self.tally.add(INVALID_BASE64);
-                    return Some(encode(spec, INVALID_BASE64_TEXT));
+                    return Some(encode(spec, INVALID_BASE64_TEXT.to_string()));
                 }
             }
         } else {
@@ -207,7 +207,7 @@ impl<'a> Job<'a> {
         if was_cut && !outcome.truncated {
             text.push_str(CUT_MARKER);
         }
-        Some(encode(spec, &text))
+        Some(encode(spec, text))
     }
 }
 
@@ -229,11 +229,11 @@ fn drop_partial_token(mut text: String) -> String {
     text
 }
 
-/// Writes `text` the way the field carries it.
-fn encode(spec: &FieldSpec, text: &str) -> String {
+/// Writes `text` the way the field carries it (a plain field takes it as it is).
+fn encode(spec: &FieldSpec, text: String) -> String {
     if spec.base64 {
-        field::encode_base64(text)
+        field::encode_base64(&text)
     } else {
-        text.to_string()
+        text
     }
 }

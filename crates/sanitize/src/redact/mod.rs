@@ -92,14 +92,19 @@ fn merge(mut hits: Vec<Hit>) -> Vec<Hit> {
 }
 
 fn apply(rules: &OutputRules, text: &str, hits: &[Hit], tally: &mut Tally) -> String {
-    let mut out = String::with_capacity(text.len());
+    let id = |hit: &Hit| match hit.label {
+        Label::Rule(i) => rules.redact[i].id.as_str(),
+        Label::Builtin(id) => id,
+    };
+    // Sized exactly: a 100 KB output is not copied again as it grows.
+    let len = hits.iter().fold(text.len(), |len, hit| {
+        len - (hit.end - hit.start) + "[REDACTED:]".len() + id(hit).len()
+    });
+    let mut out = String::with_capacity(len);
     let mut at = 0;
     for hit in hits {
         out.push_str(&text[at..hit.start]);
-        let id = match hit.label {
-            Label::Rule(i) => rules.redact[i].id.as_str(),
-            Label::Builtin(id) => id,
-        };
+        let id = id(hit);
         out.push_str("[REDACTED:");
         out.push_str(id);
         out.push(']');
