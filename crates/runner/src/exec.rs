@@ -4,7 +4,7 @@
 //! Any limit crossed kills the helper, whose death kills the sandbox's init
 //! and with it the whole pid namespace. The cgroup is removed at the end.
 
-use crate::sandbox::cgroup::{CgroupHost, CgroupLimits, RunCgroup};
+use crate::sandbox::cgroup::{CgroupHost, CgroupLimits, CpuPriority, RunCgroup};
 use crate::spec::{Event, SandboxSpec};
 use crate::verdict::{Observed, Start, Status, Verdict, classify};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -303,12 +303,21 @@ impl Started {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Sets the memory cap of a warm sandbox to the request's before its payload goes in.
-    pub fn set_memory(&self, bytes: u64) -> std::io::Result<()> {
+    /// Readies a warm sandbox for a request before its payload goes in: the
+    /// request's memory cap, and the normal CPU weight it was built without.
+    pub fn claim(&self, memory_bytes: u64) -> std::io::Result<()> {
         match self.cgroup.get() {
-            Some(cg) => cg.set_memory(bytes),
+            Some(cg) => {
+                cg.set_memory(memory_bytes)?;
+                cg.set_priority(CpuPriority::Normal)
+            }
             None => Ok(()),
         }
+    }
+
+    /// The run's CPU weight as the cgroup has it (`None` if unreadable).
+    pub fn cpu_priority(&self) -> Option<CpuPriority> {
+        self.cgroup.get().and_then(RunCgroup::priority)
     }
 
     /// Feeds the program (payload for warm sandboxes, then stdin) and watches it to the end.

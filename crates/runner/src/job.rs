@@ -5,7 +5,7 @@
 
 use crate::config::{LanguageConfig, RunnerConfig, StageLimits};
 use crate::exec::{Engine, RunLimits};
-use crate::sandbox::cgroup::CgroupLimits;
+use crate::sandbox::cgroup::{CgroupLimits, CpuPriority};
 use crate::spec::{Rlimits, SandboxFile, SandboxSpec};
 use crate::verdict::{Status, Verdict};
 use crate::warm::WarmPool;
@@ -193,6 +193,7 @@ impl Runner {
                 memory_bytes: memory,
                 pids: sandbox.processes,
                 cpu_millis: (sandbox.cpus * 1000.0) as u64,
+                priority: CpuPriority::Normal,
             },
             output_max: sandbox.output_max.as_usize(),
         })
@@ -300,7 +301,7 @@ impl Runner {
         stdin: Vec<u8>,
     ) -> Verdict {
         if let Some(warm) = self.warm.take_or_wait(&lang.cfg.name, WARM_WAIT).await
-            && warm.set_memory(limits.cgroup.memory_bytes).is_ok()
+            && warm.claim(limits.cgroup.memory_bytes).is_ok()
         {
             let payload = crate::warm::payload(&files, argv.get(1..).unwrap_or_default());
             let mut verdict = warm.finish(limits, stdin, Some(payload)).await;

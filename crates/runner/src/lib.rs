@@ -23,7 +23,7 @@ use api::{AppState, gate::Gate, tokens::TokenStore};
 use exec::Engine;
 use execgate_core::SystemClock;
 use job::{Catalog, Runner};
-use sandbox::cgroup::CgroupHost;
+use sandbox::cgroup::{CgroupHost, CpuPriority};
 use std::path::PathBuf;
 use std::sync::Arc;
 use warm::{WarmPool, WarmRecipe};
@@ -94,7 +94,8 @@ fn warm_recipes(runner: &Runner) -> Vec<WarmRecipe> {
                 cpu_time: Some(bounds.max_cpu_time.get()),
                 memory: Some(bounds.max_memory.bytes()),
             };
-            let limits = runner.limits("run", max, lang.cfg.run_limits).ok()?;
+            let mut limits = runner.limits("run", max, lang.cfg.run_limits).ok()?;
+            limits.cgroup.priority = CpuPriority::Background;
             let mut spec = runner.spec(lang, argv, Vec::new(), limits.cpu);
             spec.warm = true;
             Some(WarmRecipe {

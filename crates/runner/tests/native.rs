@@ -4,7 +4,7 @@
 mod support;
 
 use execgate_runner::exec::RunLimits;
-use execgate_runner::sandbox::cgroup::CgroupLimits;
+use execgate_runner::sandbox::cgroup::{CgroupLimits, CpuPriority};
 use execgate_runner::spec::SandboxFile;
 use serde_json::Value;
 use std::time::Duration;
@@ -87,6 +87,7 @@ async fn planted_symlink_is_not_followed_when_collecting() {
             memory_bytes: 64 << 20,
             pids: 16,
             cpu_millis: 1000,
+            priority: CpuPriority::Normal,
         },
         output_max: 4096,
     };
@@ -97,4 +98,15 @@ async fn planted_symlink_is_not_followed_when_collecting() {
         detail.contains("collect") && detail.contains("a.out"),
         "{detail}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_sandboxes_build_at_background_weight_and_run_at_normal() {
+    let server = support::server(Mode::Warm);
+    let pool = &server.runner.warm;
+    support::eventually(|| pool.ready("python") > 0).await;
+    let warm = pool.take("python").expect("a ready warm sandbox");
+    assert_eq!(warm.cpu_priority(), Some(CpuPriority::Background));
+    warm.claim(64 << 20).unwrap();
+    assert_eq!(warm.cpu_priority(), Some(CpuPriority::Normal));
 }

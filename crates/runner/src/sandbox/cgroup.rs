@@ -27,6 +27,28 @@ pub struct CgroupHost {
     cpuacct: PathBuf,
 }
 
+/// How a run's processes compete for CPU with the other runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CpuPriority {
+    /// The kernel's default weight.
+    #[default]
+    Normal,
+    /// Lowest weight: a warm sandbox being built only takes CPU that the
+    /// running programs and the runner leave idle, so refills never slow
+    /// the runs they are meant to speed up.
+    Background,
+}
+
+impl CpuPriority {
+    /// v2 `cpu.weight` and v1 `cpu.shares` values.
+    fn weights(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Normal => ("100", "1024"),
+            Self::Background => ("1", "2"),
+        }
+    }
+}
+
 /// Caps of one run's cgroup.
 #[derive(Debug, Clone, Copy)]
 pub struct CgroupLimits {
@@ -36,6 +58,8 @@ pub struct CgroupLimits {
     pub pids: u64,
     /// CPU bandwidth in thousandths of a CPU (1000 = one full core).
     pub cpu_millis: u64,
+    /// CPU weight against the other runs.
+    pub priority: CpuPriority,
 }
 
 /// One run's cgroup; `cleanup` removes it.
@@ -200,7 +224,7 @@ impl RunCgroup {
                 write(
                     &self.cpu.join("cpu.max"),
                     &format!("{quota} {CPU_PERIOD_US}"),
-                )
+                )?;
             }
             Version::V1 => {
                 write(&self.memory.join("memory.limit_in_bytes"), &mem)?;
@@ -213,8 +237,37 @@ impl RunCgroup {
                     &self.cpu.join("cpu.cfs_period_us"),
                     &CPU_PERIOD_US.to_string(),
                 )?;
-                write(&self.cpu.join("cpu.cfs_quota_us"), &quota)
+                write(&self.cpu.join("cpu.cfs_quota_us"), &quota)?;
             }
+        }
+        // A new cgroup starts at the default weight.
+        match limits.priority {
+            CpuPriority::Normal => Ok(()),
+            other => self.set_priority(other),
+        }
+    }
+
+    /// The run's CPU weight, read back from the cgroup.
+    pub fn priority(&self) -> Option<CpuPriority> {
+        let value = match self.version {
+            Version::V2 => read_u64(&self.cpu.join("cpu.weight"))?,
+            Version::V1 => read_u64(&self.cpu.join("cpu.shares"))?,
+        };
+        [CpuPriority::Normal, CpuPriority::Background]
+            .into_iter()
+            .find(|p| {
+                let (v2, v1) = p.weights();
+                let expected = if self.version == Version::V2 { v2 } else { v1 };
+                expected.parse() == Ok(value)
+            })
+    }
+
+    /// Changes the CPU weight of a live run.
+    pub fn set_priority(&self, priority: CpuPriority) -> std::io::Result<()> {
+        let (v2, v1) = priority.weights();
+        match self.version {
+            Version::V2 => write(&self.cpu.join("cpu.weight"), v2),
+            Version::V1 => write(&self.cpu.join("cpu.shares"), v1),
         }
     }
 
