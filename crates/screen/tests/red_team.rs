@@ -531,6 +531,142 @@ mod escapes {
         "if (g := getattr) and (b := g(print, '__self__')):\n    pass"
     );
     escape!(genexp_next_exec, "next(exec(c) for c in ['x = 1'])");
+
+    // second round: stdin-driven lookups, dotted-name strings, module reach
+    escape!(
+        func_builtins_dict_stdin,
+        "def f():\n    pass\nb = getattr(f, input())\nb[input()](input())"
+    );
+    escape!(
+        func_builtins_inline_stdin,
+        "def f():\n    pass\ngetattr(f, input())[input()](input())"
+    );
+    escape!(
+        method_builtins_stdin,
+        "class A:\n    def m(self):\n        pass\ngetattr(A().m, input())[input()](input())"
+    );
+    escape!(
+        stdin_chain_through_subscript,
+        "def f():\n    pass\ng = getattr(f, input())\nb = g[input()]\ngetattr(b, input())(input())"
+    );
+    escape!(
+        stdin_getattr_print_chain,
+        "x = getattr(print, input())\ny = getattr(x, input())\ny(input())"
+    );
+    escape!(
+        module_private_os_kill,
+        "import logging\nlogging.os.kill(1, 9)"
+    );
+    escape!(
+        uuid_os_reach_getpid,
+        "import uuid\nuuid.os.kill(uuid.os.getppid(), 9)"
+    );
+    escape!(
+        asyncio_subprocess_module,
+        "import asyncio\nasyncio.subprocess.PIPE"
+    );
+    escape!(
+        logging_dictconfig_factory,
+        "import logging.config\nlogging.config.dictConfig({'version': 1, 'handlers': {'h': {'()': 'os.system', 'command': 'id'}}})"
+    );
+    escape!(
+        logging_config_listen,
+        "import logging.config\nt = logging.config.listen(9999)\nt.start()"
+    );
+    escape!(
+        resolve_name_string_ext,
+        "import logging.config\nlogging.config.dictConfig({'version': 1, 'root': {'handlers': []}, 'x': 'ext://subprocess.getoutput'})"
+    );
+    escape!(
+        mock_patch_target_string,
+        "from unittest import mock\nwith mock.patch('subprocess.getoutput') as g:\n    pass"
+    );
+    escape!(
+        type_hints_eval,
+        "import typing\ndef f(x: \"__import__('os').system('id')\"):\n    pass\ntyping.get_type_hints(f)"
+    );
+    escape!(
+        forward_ref_evaluate,
+        "import typing\ntyping.ForwardRef(\"__import__('os')\")._evaluate(globals(), None, frozenset())"
+    );
+    escape!(help_passed_as_value, "list(map(help, ['os']))");
+    escape!(breakpoint_in_list, "hooks = [breakpoint]\nhooks[0]()");
+    escape!(
+        wsgiref_server,
+        "from wsgiref.simple_server import make_server\nmake_server('', 8000, lambda e, s: []).serve_forever()"
+    );
+    escape!(
+        sys_dict_modules,
+        "import sys\nsys.__dict__['modules']['os'].system('id')"
+    );
+    escape!(
+        vars_sys_modules,
+        "import sys\nvars(sys)['modules']['posix'].system('id')"
+    );
+    escape!(format_from_stdin, "fmt = input()\nprint(fmt.format(print))");
+    escape!(
+        getattr_default_builtins,
+        "print(getattr(print, '__self__', None))"
+    );
+    escape!(
+        setattr_builtin_patch,
+        "import sys\nsetattr(sys, 'excepthook', print)"
+    );
+    escape!(
+        loop_var_dunder_choice,
+        "for n in ['__self__']:\n    print(getattr(print, n))"
+    );
+    escape!(
+        class_attr_alias_eval,
+        "class K:\n    run = eval\nK.run('1')"
+    );
+    escape!(tuple_unpack_eval, "a, b = eval, exec\na('1')");
+    escape!(star_import_builtins, "from builtins import *\nprint(1)");
+    escape!(
+        dict_get_builtins,
+        "f = globals().get('__builtins__')\nprint(f)"
+    );
+    escape!(
+        aug_assign_name_build,
+        "n = ''\nfor c in (95, 95, 115, 101, 108, 102, 95, 95):\n    n += chr(c)\nprint(getattr(print, n))"
+    );
+    escape!(
+        while_loop_name_build,
+        "n = ''\ni = 0\ncodes = [95, 95, 115, 101, 108, 102, 95, 95]\nwhile i < len(codes):\n    n = n + chr(codes[i])\n    i += 1\nprint(getattr(print, n))"
+    );
+    escape!(
+        os_environ_via_posixpath,
+        "import posixpath\nprint(posixpath.expandvars('$HOME'))"
+    );
+    escape!(
+        signal_via_asyncio_loop,
+        "import asyncio\nasyncio.get_event_loop().add_signal_handler(15, print)"
+    );
+    escape!(
+        atexit_register_alias,
+        "import atexit\natexit.register(print, 'x')\natexit._run_exitfuncs\nimport os"
+    );
+    escape!(
+        sqlite_load_extension,
+        "import sqlite3\nc = sqlite3.connect(':memory:')\nc.enable_load_extension(True)\nc.load_extension('/tmp/evil.so')"
+    );
+    escape!(
+        zipfile_write_pth,
+        "import zipfile\nwith open('evil.pth', 'w') as f:\n    f.write('import os')"
+    );
+    escape!(
+        json_object_hook_eval,
+        "import json\njson.loads('{\"a\": \"1\"}', object_hook=lambda d: eval(d['a']))"
+    );
+    escape!(exec_via_sorted_key, "sorted(['1'], key=exec)");
+    escape!(
+        thread_target_system,
+        "import threading\nthreading.Thread(target=__import__('os').system, args=('id',)).start()"
+    );
+    escape!(
+        weakref_finalize_system,
+        "import weakref\nclass A:\n    pass\na = A()\nweakref.finalize(a, getattr(print, input()), input())"
+    );
 }
 
 mod benign_programs {
@@ -767,5 +903,47 @@ mod benign_programs {
     benign!(
         str_methods_on_input_names,
         "name = 'system'\nprint(name.upper(), name.replace('sys', 'eco'), 'os'.join(['a', 'b']))"
+    );
+
+    // guards for the provenance heuristics: ordinary dispatch and formatting
+    benign!(
+        leetcode_harness_dispatch,
+        "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n        for i, x in enumerate(nums):\n            if target - x in seen:\n                return [seen[target - x], i]\n            seen[x] = i\nmethod = input() or 'twoSum'\nprint(getattr(Solution(), method)([2, 7, 11], 9))"
+    );
+    benign!(
+        setattr_loop_constants,
+        "class Cfg:\n    pass\nc = Cfg()\nfor name in ('width', 'height'):\n    setattr(c, name, 0)\nprint(vars(c))"
+    );
+    benign!(
+        copy_function_metadata,
+        "def deco(f):\n    def wrapper(*a):\n        return f(*a)\n    for attr in ('__name__', '__doc__'):\n        setattr(wrapper, attr, getattr(f, attr))\n    return wrapper\n@deco\ndef g(x):\n    return x\nprint(g.__name__)"
+    );
+    benign!(
+        field_list_index,
+        "class Row:\n    def __init__(self):\n        self.cells = [1, 2, 3]\nr = Row()\nfield = 'cells'\nfor i in range(3):\n    print(getattr(r, field)[i])"
+    );
+    benign!(
+        built_format_template,
+        "n = int(input() or 3)\na = list(range(n))\nprint(' '.join(['{:>3}'] * n).format(*a))\nw = 6\nfmt = '{:>' + str(w) + '}'\nprint(fmt.format('x'))"
+    );
+    benign!(
+        file_and_version_strings,
+        "files = ['data.txt', 'main.py', 'code.json', 'site.html']\nversion = '3.11.4'\nprint(files, version, 'see math.pi and sys.stdin', 'np.array')"
+    );
+    benign!(
+        loop_built_strings,
+        "s = ''\nfor ch in 'hello':\n    s += ch.upper()\nword = ''\ni = 0\nwhile i < 3:\n    word = word + chr(97 + i)\n    i += 1\nprint(s, word, getattr(s, 'lower')())"
+    );
+    benign!(
+        builtins_as_values,
+        "data = [[3, 1], [2]]\nprint(list(map(sorted, data)), sorted(data, key=len), list(map(str, [1, 2])))\nfrom collections import defaultdict\nd = defaultdict(list)\nprint(max(['a', 'bb'], key=len), d)"
+    );
+    benign!(
+        attrgetter_field_from_input,
+        "from operator import attrgetter\nfrom collections import namedtuple\nP = namedtuple('P', 'x y')\nkey = input() or 'x'\nprint(sorted([P(2, 1), P(1, 2)], key=attrgetter(key)))"
+    );
+    benign!(
+        random_module_functions,
+        "import random, math, typing\nrandom.seed(3)\nprint(random.random(), math.floor(2.5), typing.List[int])"
     );
 }

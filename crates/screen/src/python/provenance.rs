@@ -7,7 +7,7 @@
 //! takes, so that `getattr(x, name)` can be judged by where `name` came from.
 
 use super::fold::{Env, Value, fold};
-use rustpython_parser::ast::{self, Expr};
+use rustpython_parser::ast::{self, Expr, Stmt};
 use std::collections::{HashMap, HashSet};
 
 /// Built-ins that compute a value from their arguments alone (no input, no state).
@@ -41,6 +41,23 @@ const PURE_BUILTINS: [&str; 27] = [
     "repr",
 ];
 
+/// Where a bound value came from, as the walker judged it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Origin {
+    /// A lookup by computed name (or an item of one).
+    pub looked_up: bool,
+    /// Text read from stdin, a file or the command line.
+    pub external: bool,
+}
+
+fn set(names: &mut HashSet<String>, name: &str, member: bool) {
+    if member {
+        names.insert(name.to_string());
+    } else {
+        names.remove(name);
+    }
+}
+
 /// What is known about the origin of local names.
 #[derive(Debug, Default)]
 pub(crate) struct Provenance {
@@ -52,17 +69,22 @@ pub(crate) struct Provenance {
     bound: HashSet<String>,
     /// Names last bound to the result of a lookup by a computed name.
     looked_up: HashSet<String>,
+    /// Names of the program's functions (`def`, or a lambda bound to a name).
+    functions: HashSet<String>,
+    /// Names last bound to text read from stdin, a file or the command line.
+    external: HashSet<String>,
+    /// Names bound by `import` to a module.
+    modules: HashSet<String>,
 }
 
 impl Provenance {
     /// `name = value` was executed.
-    pub fn bind(&mut self, name: &str, value: &Expr, env: &Env, looked_up: bool) {
+    pub fn bind(&mut self, name: &str, value: &Expr, env: &Env, origin: Origin) {
         self.bound.insert(name.to_string());
-        if looked_up {
-            self.looked_up.insert(name.to_string());
-        } else {
-            self.looked_up.remove(name);
-        }
+        self.modules.remove(name);
+        set(&mut self.looked_up, name, origin.looked_up);
+        set(&mut self.external, name, origin.external);
+        set(&mut self.functions, name, matches!(value, Expr::Lambda(_)));
         self.choices.remove(name);
         if self.is_literal(value, env) {
             self.literal.insert(name.to_string());
@@ -85,6 +107,8 @@ impl Provenance {
         let name = n.id.as_str();
         self.bound.insert(name.to_string());
         self.looked_up.remove(name);
+        self.external.remove(name);
+        self.functions.remove(name);
         self.literal.remove(name);
         self.choices.remove(name);
         let strings = match fold(iter, env) {
@@ -104,6 +128,33 @@ impl Provenance {
             }
             None => {}
         }
+    }
+
+    /// `import name` was executed.
+    pub fn import(&mut self, name: &str) {
+        self.modules.insert(name.to_string());
+    }
+
+    /// Whether `name` is a module the program imported (and did not rebind).
+    pub fn is_module(&self, name: &str) -> bool {
+        self.modules.contains(name)
+    }
+
+    /// `def name(…)` was executed.
+    pub fn define(&mut self, name: &str) {
+        self.functions.insert(name.to_string());
+        self.looked_up.remove(name);
+        self.external.remove(name);
+    }
+
+    /// Whether `name` is one of the program's functions.
+    pub fn is_function(&self, name: &str) -> bool {
+        self.functions.contains(name)
+    }
+
+    /// Whether `name` holds text read from outside the program.
+    pub fn is_external(&self, name: &str) -> bool {
+        self.external.contains(name)
     }
 
     /// Whether the program rebinds `name` somewhere (so it is not the builtin).
@@ -177,5 +228,47 @@ fn collect_names(target: &Expr, out: &mut Vec<String>) {
         Expr::Tuple(t) => t.elts.iter().for_each(|e| collect_names(e, out)),
         Expr::List(l) => l.elts.iter().for_each(|e| collect_names(e, out)),
         _ => {}
+    }
+}
+
+/// Names a loop body may assign: their values change from one pass to the
+/// next, so no single folded constant describes them inside the loop.
+pub(crate) fn assigned_in(body: &[Stmt], out: &mut Vec<String>) {
+    for s in body {
+        match s {
+            Stmt::Assign(a) => a.targets.iter().for_each(|t| collect_names(t, out)),
+            Stmt::AugAssign(a) => collect_names(&a.target, out),
+            Stmt::AnnAssign(a) => collect_names(&a.target, out),
+            Stmt::For(f) => {
+                collect_names(&f.target, out);
+                assigned_in(&f.body, out);
+                assigned_in(&f.orelse, out);
+            }
+            Stmt::While(w) => {
+                assigned_in(&w.body, out);
+                assigned_in(&w.orelse, out);
+            }
+            Stmt::If(i) => {
+                assigned_in(&i.body, out);
+                assigned_in(&i.orelse, out);
+            }
+            Stmt::With(w) => {
+                w.items
+                    .iter()
+                    .filter_map(|i| i.optional_vars.as_deref())
+                    .for_each(|t| collect_names(t, out));
+                assigned_in(&w.body, out);
+            }
+            Stmt::Try(t) => {
+                assigned_in(&t.body, out);
+                for ast::ExceptHandler::ExceptHandler(h) in &t.handlers {
+                    assigned_in(&h.body, out);
+                }
+                assigned_in(&t.orelse, out);
+                assigned_in(&t.finalbody, out);
+            }
+            Stmt::Match(m) => m.cases.iter().for_each(|c| assigned_in(&c.body, out)),
+            _ => {}
+        }
     }
 }

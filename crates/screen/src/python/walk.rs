@@ -4,7 +4,7 @@
 //! new node kind is a compile error, not a blind spot.
 
 use super::fold::{Env, Value, fold};
-use super::provenance::Provenance;
+use super::provenance::{Origin, Provenance, assigned_in};
 use super::shadow::Shadows;
 use crate::facts::{Anomaly, Fact, FactKind, Heuristic, Pos};
 use crate::position::LineIndex;
@@ -13,6 +13,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Instant;
 use unicode_normalization::UnicodeNormalization;
+
+mod lookup;
 
 /// Most candidate paths kept per expression, so alias fan-out stays small.
 const MAX_PATHS: usize = 8;
@@ -25,49 +27,6 @@ const IMPORTERS: [&str; 4] = [
 ];
 /// Calls whose second argument names an attribute.
 const ATTR_FUNCS: [&str; 4] = ["getattr", "setattr", "delattr", "hasattr"];
-/// Builtins that are the interpreter's objects unless the program rebinds them.
-const BUILTIN_OBJECTS: [&str; 40] = [
-    "print",
-    "object",
-    "type",
-    "exit",
-    "quit",
-    "help",
-    "license",
-    "credits",
-    "copyright",
-    "int",
-    "str",
-    "bytes",
-    "bytearray",
-    "float",
-    "complex",
-    "bool",
-    "list",
-    "dict",
-    "tuple",
-    "set",
-    "frozenset",
-    "len",
-    "open",
-    "id",
-    "repr",
-    "vars",
-    "dir",
-    "getattr",
-    "setattr",
-    "globals",
-    "locals",
-    "super",
-    "input",
-    "iter",
-    "next",
-    "map",
-    "classmethod",
-    "staticmethod",
-    "property",
-    "Exception",
-];
 /// Attributes that expose a namespace dictionary.
 const NAMESPACE_ATTRS: [&str; 6] = [
     "__dict__",
@@ -174,10 +133,12 @@ impl<'a> Walker<'a> {
         }
         match s {
             Stmt::FunctionDef(f) => {
+                self.provenance.define(f.name.as_str());
                 self.signature(&f.decorator_list, &f.args, &f.returns, &f.type_params);
                 self.body(&f.body);
             }
             Stmt::AsyncFunctionDef(f) => {
+                self.provenance.define(f.name.as_str());
                 self.signature(&f.decorator_list, &f.args, &f.returns, &f.type_params);
                 self.body(&f.body);
             }
@@ -205,6 +166,7 @@ impl<'a> Walker<'a> {
             Stmt::AsyncFor(f) => self.for_loop(&f.target, &f.iter, &f.body, &f.orelse),
             Stmt::While(w) => {
                 self.infinite_loop(w);
+                self.forget_loop_assignments(&w.body);
                 self.block(&w.test, &w.body, &w.orelse);
             }
             Stmt::If(i) => self.block(&i.test, &i.body, &i.orelse),
@@ -317,8 +279,18 @@ impl<'a> Walker<'a> {
         if let Expr::Name(n) = target {
             self.env.remove(n.id.as_str());
         }
+        self.forget_loop_assignments(body);
         self.body(body);
         self.body(orelse);
+    }
+
+    /// Names assigned in a loop hold no single constant there (`n = n + chr(c)`).
+    fn forget_loop_assignments(&mut self, body: &[Stmt]) {
+        let mut names = Vec::new();
+        assigned_in(body, &mut names);
+        names.iter().for_each(|n| {
+            self.env.remove(n);
+        });
     }
 
     fn with(&mut self, items: &[ast::WithItem], body: &[Stmt]) {
@@ -378,10 +350,12 @@ impl<'a> Walker<'a> {
             match &alias.asname {
                 Some(as_name) => {
                     let as_name = self.ident(as_name.as_str(), pos).into_owned();
+                    self.provenance.import(&as_name);
                     self.alias(as_name, module);
                 }
                 None => {
                     let top = module.split('.').next().unwrap_or(&module).to_string();
+                    self.provenance.import(&top);
                     self.alias(top.clone(), top);
                 }
             }
@@ -429,8 +403,11 @@ impl<'a> Walker<'a> {
             Some(v) => self.env.insert(name.clone(), v),
             None => self.env.remove(&name),
         };
-        let looked_up = self.is_dynamic_lookup(value);
-        self.provenance.bind(&name, value, &self.env, looked_up);
+        let origin = Origin {
+            looked_up: self.lookup_result(value),
+            external: self.external(value),
+        };
+        self.provenance.bind(&name, value, &self.env, origin);
     }
 
     fn expr(&mut self, e: &Expr) {
@@ -527,6 +504,12 @@ impl<'a> Walker<'a> {
                 .into_iter()
                 .for_each(|p| self.push(FactKind::Attribute(p), pos));
         }
+        if let Some(path) = dotted_reference(&text) {
+            // `"os.system"` handed to `logging.config`, `mock.patch`,
+            // `pkgutil.resolve_name`: APIs that import and resolve it.
+            self.push(FactKind::Import(path.clone()), pos);
+            self.push(FactKind::Name(normalise(&path)), pos);
+        }
         self.push(FactKind::Str(text), pos);
     }
 
@@ -539,7 +522,15 @@ impl<'a> Walker<'a> {
         }
         // Binding a name is not using it; loads and deletes are.
         if !matches!(n.ctx, ExprContext::Store) {
+            // A builtin handed over (`map(help, …)`, `[breakpoint]`) is called
+            // by whoever receives it; the program's own names are its data.
+            let handed_over = matches!(n.ctx, ExprContext::Load)
+                && !self.callee
+                && !self.provenance.is_bound(&id);
             for path in self.name_paths(&id, n.range().start().to_usize()) {
+                if handed_over && !path.contains('.') {
+                    self.push(FactKind::Call(path.clone()), pos);
+                }
                 self.push(FactKind::Name(path), pos);
             }
         }
@@ -557,7 +548,22 @@ impl<'a> Walker<'a> {
         for path in paths {
             self.push(FactKind::Name(normalise(&format!("{path}.{attr}"))), pos);
         }
+        if let Some(module) = reached_module(&attr)
+            && self.module_root(&a.value)
+        {
+            // `random._os`, `logging.os`: a module reached through another is imported.
+            self.push(FactKind::Import(module.to_string()), pos);
+        }
         self.expr(&a.value);
+    }
+
+    /// Whether `e` is an imported module or an attribute path inside one.
+    fn module_root(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Name(n) => self.provenance.is_module(n.id.as_str()),
+            Expr::Attribute(a) => self.module_root(&a.value),
+            _ => false,
+        }
     }
 
     fn bin_op(&mut self, e: &Expr, b: &ast::ExprBinOp) {
@@ -589,7 +595,7 @@ impl<'a> Walker<'a> {
                     self.push(FactKind::Heuristic(Heuristic::ObfuscatedName, 1), pos);
                 }
             }
-            None => {}
+            None => self.computed_subscript(s, pos),
         }
         self.expr(&s.value);
         self.expr(&s.slice);
@@ -609,8 +615,7 @@ impl<'a> Walker<'a> {
             self.push(FactKind::Call(callee.clone()), pos);
             self.special_call(callee, c, pos);
         }
-        self.dunder_lookup(c, pos);
-        self.applied_getter(c, pos);
+        self.call_lookups(c, pos);
         self.callee = matches!(c.func.as_ref(), Expr::Name(_));
         self.expr(&c.func);
         self.callee = false;
@@ -652,111 +657,6 @@ impl<'a> Walker<'a> {
                 self.push(FactKind::Heuristic(Heuristic::HugeRange, n), pos);
             }
         }
-    }
-
-    /// An expression naming an attribute of `target` (when known): constant,
-    /// one of a loop's constants, or computed.
-    fn attribute_name(&mut self, name: Option<&Expr>, target: Option<&Expr>, pos: Pos) {
-        let Some(name) = name else {
-            return self.push(FactKind::Heuristic(Heuristic::DynamicAttribute, 1), pos);
-        };
-        if let Some(Value::Str(attr)) = fold(name, &self.env) {
-            for part in attr.split('.') {
-                self.push(FactKind::Attribute(part.to_string()), pos);
-            }
-            return;
-        }
-        if let Some(choices) = self.provenance.choices(name) {
-            let facts: Vec<FactKind> = choices.iter().cloned().map(FactKind::Attribute).collect();
-            facts.into_iter().for_each(|f| self.push(f, pos));
-            return;
-        }
-        self.push(FactKind::Heuristic(Heuristic::DynamicAttribute, 1), pos);
-        if self.provenance.is_literal(name, &self.env) {
-            self.push(FactKind::Heuristic(Heuristic::ObfuscatedName, 1), pos);
-        }
-        if target.is_some_and(|t| self.interpreter_object(t)) {
-            self.push(
-                FactKind::Heuristic(Heuristic::DynamicInterpreterAttribute, 1),
-                pos,
-            );
-        }
-    }
-
-    /// Whether `e` is the interpreter's own object (a builtin, a literal, or
-    /// what a computed lookup returned) rather than one the program made:
-    /// computed lookups on those walk the interpreter, not the program.
-    fn interpreter_object(&self, e: &Expr) -> bool {
-        match e {
-            Expr::Constant(_)
-            | Expr::List(_)
-            | Expr::Tuple(_)
-            | Expr::Dict(_)
-            | Expr::Set(_)
-            | Expr::JoinedStr(_) => true,
-            Expr::Name(n) => {
-                let id = n.id.as_str();
-                self.provenance.is_looked_up(id)
-                    || (BUILTIN_OBJECTS.contains(&id)
-                        && !self.provenance.is_bound(id)
-                        && !self.shadows.hides(id, n.range().start().to_usize()))
-            }
-            Expr::Attribute(a) => self.interpreter_object(&a.value),
-            Expr::Call(_) => self.is_dynamic_lookup(e),
-            _ => false,
-        }
-    }
-
-    /// `getattr(o, name)` with a name that is neither constant nor a loop's constant.
-    fn is_dynamic_lookup(&self, e: &Expr) -> bool {
-        let Expr::Call(c) = e else { return false };
-        let Some(name) = c.args.get(1) else {
-            return false;
-        };
-        self.paths(&c.func).iter().any(|p| p == "getattr")
-            && fold(name, &self.env).is_none()
-            && self.provenance.choices(name).is_none()
-    }
-
-    /// `attrgetter(name)(o)` / `methodcaller(name)(o)`: the object is known only here.
-    fn applied_getter(&mut self, c: &ast::ExprCall, pos: Pos) {
-        let Expr::Call(getter) = c.func.as_ref() else {
-            return;
-        };
-        let is_getter = self
-            .paths(&getter.func)
-            .iter()
-            .any(|p| matches!(p.as_str(), "operator.attrgetter" | "operator.methodcaller"));
-        let computed = getter
-            .args
-            .first()
-            .is_some_and(|n| fold(n, &self.env).is_none() && self.provenance.choices(n).is_none());
-        if is_getter && computed && c.args.first().is_some_and(|t| self.interpreter_object(t)) {
-            self.push(
-                FactKind::Heuristic(Heuristic::DynamicInterpreterAttribute, 1),
-                pos,
-            );
-        }
-    }
-
-    /// `o.__getattribute__(name)`, `object.__getattribute__(o, name)`, `o.__setattr__(name, v)` …
-    fn dunder_lookup(&mut self, c: &ast::ExprCall, pos: Pos) {
-        let Expr::Attribute(a) = c.func.as_ref() else {
-            return;
-        };
-        let from_end = match a.attr.as_str() {
-            "__getattribute__" | "__getattr__" | "__delattr__" => 1,
-            "__setattr__" => 2,
-            _ => return,
-        };
-        let index = c.args.len().checked_sub(from_end);
-        let name = index.and_then(|i| c.args.get(i));
-        // Unbound form (`object.__getattribute__(o, name)`): the object is the first argument.
-        let target = match index {
-            Some(i) if i > 0 => c.args.first(),
-            _ => Some(a.value.as_ref()),
-        };
-        self.attribute_name(name, target, pos);
     }
 
     fn open_call(&mut self, file: Option<&Expr>, mode: Option<&Expr>, pos: Pos) {
@@ -892,6 +792,21 @@ impl<'a> Walker<'a> {
 
     /// `globals()["eval"]` is `eval`; `sys.modules["os"]` is `os`.
     fn subscript_paths(&self, value: &Expr, key: &str) -> Vec<String> {
+        // `sys.__dict__["modules"]` and `vars(sys)["modules"]` are `sys.modules`.
+        let owner = match value {
+            Expr::Attribute(a) if a.attr.as_str() == "__dict__" => Some(a.value.as_ref()),
+            Expr::Call(c) if self.paths(&c.func).iter().any(|p| p == "vars") => c.args.first(),
+            _ => None,
+        };
+        if let Some(owner) = owner {
+            let paths = self.paths(owner);
+            if !paths.is_empty() {
+                return paths
+                    .iter()
+                    .map(|p| normalise(&format!("{p}.{key}")))
+                    .collect();
+            }
+        }
         if self.is_namespace(value) {
             return vec![normalise(key)];
         }
@@ -922,6 +837,59 @@ impl<'a> Walker<'a> {
             _ => false,
         }
     }
+}
+
+/// Modules that other modules import and expose as attributes, by the
+/// attribute's name (`_os` is `os`); only these, so `numpy.trace` stays a function.
+fn reached_module(attr: &str) -> Option<&str> {
+    const REACHED: [&str; 16] = [
+        "os",
+        "sys",
+        "subprocess",
+        "posix",
+        "nt",
+        "builtins",
+        "socket",
+        "shutil",
+        "ctypes",
+        "importlib",
+        "pty",
+        "pickle",
+        "marshal",
+        "tempfile",
+        "pathlib",
+        "glob",
+    ];
+    let bare = attr.strip_prefix('_').unwrap_or(attr);
+    REACHED.contains(&bare).then_some(bare)
+}
+
+/// File-name endings: `"data.txt"` names a file, not `data.txt` the attribute.
+const FILE_ENDINGS: [&str; 24] = [
+    "txt", "py", "pyc", "json", "csv", "tsv", "in", "out", "ans", "html", "md", "log", "dat",
+    "xml", "yaml", "yml", "ini", "cfg", "toml", "png", "jpg", "gz", "zip", "db",
+];
+
+/// The dotted name a string spells for APIs that resolve names
+/// (`"os.system"`, `"ext://sys.modules"`, `"os:system"`), if it spells one.
+fn dotted_reference(text: &str) -> Option<String> {
+    let path = text
+        .strip_prefix("ext://")
+        .unwrap_or(text)
+        .replacen(':', ".", 1);
+    if path.len() > 200 || path.starts_with("builtins.") {
+        return None;
+    }
+    let segments: Vec<&str> = path.split('.').collect();
+    let identifier = |s: &&str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let last = segments.last()?;
+    (segments.len() >= 2 && segments.iter().all(identifier) && !FILE_ENDINGS.contains(last))
+        .then_some(path)
 }
 
 /// The segments of `a.b.__c__[0].d` when the whole string is such a path with a dunder segment.
