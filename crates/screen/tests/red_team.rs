@@ -667,6 +667,18 @@ mod escapes {
         weakref_finalize_system,
         "import weakref\nclass A:\n    pass\na = A()\nweakref.finalize(a, getattr(print, input()), input())"
     );
+    escape!(
+        globals_alias_stdin_chain,
+        "g = globals()\nb = g[input()]\nprint(getattr(b, input())(input()))"
+    );
+    escape!(
+        namespace_item_dict_stdin,
+        "g = globals()[input()]\nf = g.__dict__[input()]\nf(input())"
+    );
+    escape!(
+        instance_dict_stdin_key,
+        "class A:\n    pass\nv = vars(A)[input()]\nprint(getattr(v, input()))"
+    );
 }
 
 mod benign_programs {

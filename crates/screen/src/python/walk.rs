@@ -594,6 +594,7 @@ impl<'a> Walker<'a> {
                 if self.provenance.is_literal(&s.slice, &self.env) {
                     self.push(FactKind::Heuristic(Heuristic::ObfuscatedName, 1), pos);
                 }
+                self.computed_subscript(s, pos);
             }
             None => self.computed_subscript(s, pos),
         }
@@ -823,7 +824,7 @@ impl<'a> Walker<'a> {
             .any(|p| p == "sys.modules" || p.ends_with(".sys.modules"))
     }
 
-    fn is_namespace(&self, e: &Expr) -> bool {
+    pub(super) fn is_namespace(&self, e: &Expr) -> bool {
         match e {
             Expr::Call(c) => self
                 .paths(&c.func)

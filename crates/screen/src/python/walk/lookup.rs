@@ -87,12 +87,14 @@ impl Walker<'_> {
 
     /// What a computed lookup returned: `getattr(o, name)`, a name bound to it,
     /// or an item or attribute of one.
+    /// Namespace dictionaries (`globals()`, `vars(o)`, `o.__dict__`) count:
+    /// their items are whatever the program or the interpreter bound.
     pub(super) fn lookup_result(&self, e: &Expr) -> bool {
         match e {
             Expr::Name(n) => self.provenance.is_looked_up(n.id.as_str()),
             Expr::Subscript(s) => self.lookup_result(&s.value),
-            Expr::Attribute(a) => self.lookup_result(&a.value),
-            Expr::Call(_) => self.is_dynamic_lookup(e),
+            Expr::Attribute(a) => self.is_namespace(e) || self.lookup_result(&a.value),
+            Expr::Call(_) => self.is_dynamic_lookup(e) || self.is_namespace(e),
             _ => false,
         }
     }
