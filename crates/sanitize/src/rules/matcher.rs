@@ -3,7 +3,7 @@
 //! cannot be prefiltered by a literal (`^name:x:0:0:` line shapes) from costing a
 //! full regex pass on every output.
 
-use aho_corasick::{AhoCorasick, Input, MatchKind};
+use aho_corasick::{AhoCorasick, Input, MatchKind, Span, packed};
 use regex::{Captures, Match, Regex};
 use regex_syntax::hir::Look;
 use serde::Deserialize;
@@ -27,7 +27,43 @@ pub(crate) struct Matcher {
     /// match of the rule's regex starts a line.
     regex: Regex,
     /// For line scope: a searcher over the lowercased keywords.
-    lines: Option<AhoCorasick>,
+    lines: Option<Keywords>,
+}
+
+/// A line-scoped rule's keyword search: Teddy (SIMD) where the CPU has it, which
+/// is several times faster on dense text, else an Aho-Corasick automaton.
+#[derive(Debug, Clone)]
+enum Keywords {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Keywords {
+    fn new(keywords: &[String]) -> Result<Self, String> {
+        let lower: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
+        let packed = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(&lower)
+            .build();
+        if let Some(searcher) = packed {
+            return Ok(Self::Packed(searcher));
+        }
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&lower)
+            .map(Self::Automaton)
+            .map_err(|e| format!("keywords: cannot build the line searcher: {e}"))
+    }
+
+    /// Where the first keyword at or after `from` starts in `lower`.
+    fn find(&self, lower: &str, from: usize) -> Option<usize> {
+        let m = match self {
+            Self::Packed(s) => s.find_in(lower, Span::from(from..lower.len())),
+            Self::Automaton(ac) => ac.find(Input::new(lower).span(from..lower.len())),
+        };
+        m.map(|m| m.start())
+    }
 }
 
 impl Matcher {
@@ -36,10 +72,7 @@ impl Matcher {
     pub fn new(regex: Regex, scope: Scope, keywords: &[String]) -> Result<Self, String> {
         let lines = match scope {
             Scope::Text => return Ok(Self { regex, lines: None }),
-            Scope::Line => AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(keywords.iter().map(|k| k.to_ascii_lowercase()))
-                .map_err(|e| format!("keywords: cannot build the line searcher: {e}"))?,
+            Scope::Line => Keywords::new(keywords)?,
         };
         Ok(Self {
             regex: anchor_at_line_start(regex),
@@ -87,8 +120,7 @@ impl Matcher {
         let bytes = text.as_bytes();
         let mut from = 0;
         let mut last = None;
-        while let Some(found) = keywords.find(Input::new(lower).span(from..lower.len())) {
-            let at = found.start();
+        while let Some(at) = keywords.find(lower, from) {
             let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
             let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
             // The rest of the line is skipped: it is run once, whatever it holds.
