@@ -15,9 +15,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Which requests to send (`LOAD_MIX`): `mixed` (default; 3 executions : 1 listing),
+/// `exec` (executions only) or `get` (runtimes listings only).
+fn mix_kind() -> String {
+    std::env::var("LOAD_MIX").unwrap_or_else(|_| "mixed".into())
+}
+
 /// One request of the mix: an execution (screened, clamped, sanitized) or a runtimes listing.
-fn mix(i: usize) -> (reqwest::Method, &'static str, Option<String>) {
-    if i % 4 == 3 {
+fn mix(i: usize, kind: &str) -> (reqwest::Method, &'static str, Option<String>) {
+    let listing = match kind {
+        "get" => true,
+        "exec" => false,
+        _ => i % 4 == 3,
+    };
+    if listing {
         (reqwest::Method::GET, "/api/v2/runtimes", None)
     } else {
         let code =
@@ -61,8 +72,9 @@ async fn drive(addr: SocketAddr, conns: usize, secs: u64) -> Result {
             let client = client.clone();
             tokio::spawn(async move {
                 let (mut lat, mut errors, mut i) = (Vec::new(), 0usize, c);
+                let kind = mix_kind();
                 while Instant::now() < deadline {
-                    let (method, path, body) = mix(i);
+                    let (method, path, body) = mix(i, &kind);
                     i += 1;
                     let mut req = client.request(method, format!("http://{addr}{path}"));
                     if let Some(b) = body {
@@ -99,9 +111,10 @@ async fn drive(addr: SocketAddr, conns: usize, secs: u64) -> Result {
 
 fn gateway(upstream: SocketAddr) -> (server::Running, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
+    let guard = std::env::var("LOAD_GUARD").map_or(true, |v| v != "0");
     let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     let text = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nthreads = 2\nmax_connections = 1024\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nthreads = 2\nmax_connections = 1024\naccept_guard = {guard}\n\
          [upstream]\naddresses = [\"{upstream}\"]\n\
          [rules]\nscreen = [\"{screen}\"]\noutput = [\"{output}\"]\nwatch = false\n\
          [limits]\npassthrough = \"100000000/1s\"\n\
@@ -156,7 +169,10 @@ fn main() {
     let direct = rt.block_on(drive(exec.addr, conns, secs));
     rt.block_on(drive(gw.proxy_addr, conns, 1));
     let through = rt.block_on(drive(gw.proxy_addr, conns, secs));
-    println!("\nload: {conns} connections, {secs}s each, mix 3 executions : 1 runtimes listing");
+    println!(
+        "\nload: {conns} connections, {secs}s each, mix {}",
+        mix_kind()
+    );
     report("direct", &direct);
     report("through gateway", &through);
     println!(

@@ -141,20 +141,32 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         side.block_on(tokio::net::TcpListener::bind(addr))
             .map_err(|e| format!("{key} {addr}: {e}"))
     };
-    let public = bind(settings.server.listen, "server.listen")?;
     let admin_listener = bind(settings.server.admin_listen, "server.admin_listen")?;
-    let proxy_addr = public.local_addr().map_err(|e| e.to_string())?;
     let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
-    let inner = free_loopback_port()?;
+    let (public, inner) = if settings.server.accept_guard {
+        (
+            Some(bind(settings.server.listen, "server.listen")?),
+            free_port(SocketAddr::from(([127, 0, 0, 1], 0)))?,
+        )
+    } else {
+        (None, free_port(settings.server.listen)?)
+    };
+    let proxy_addr = match &public {
+        Some(listener) => listener.local_addr().map_err(|e| e.to_string())?,
+        None => inner,
+    };
     let (stop_proxy, proxy_thread) =
         run_proxy(settings, gateway, health, inner, opts.unix_signals)?;
-    side.spawn(accept::serve(
-        public,
-        inner,
-        guard_limits(settings),
-        peers,
-        parts.metrics.requests.clone(),
-    ));
+    if let Some(public) = public {
+        let refusals = parts.metrics.requests.clone();
+        side.spawn(accept::serve(
+            public,
+            inner,
+            guard_limits(settings),
+            peers,
+            refusals,
+        ));
+    }
     let admin = admin::router(admin::GatewayAdmin {
         metrics: parts.metrics.clone(),
         reloader: parts.reloader.clone(),
@@ -294,10 +306,13 @@ fn run_proxy(
     Ok((tx, thread))
 }
 
-/// A loopback port nobody listens on, for Pingora behind the guard.
-fn free_loopback_port() -> Result<SocketAddr, String> {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| format!("no free loopback port: {e}"))?;
+/// `addr` with port 0 replaced by a port nobody listens on (Pingora binds it itself).
+fn free_port(addr: SocketAddr) -> Result<SocketAddr, String> {
+    if addr.port() != 0 {
+        return Ok(addr);
+    }
+    let probe =
+        std::net::TcpListener::bind(addr).map_err(|e| format!("no free port on {addr}: {e}"))?;
     probe.local_addr().map_err(|e| e.to_string())
 }
 

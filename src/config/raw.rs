@@ -58,6 +58,9 @@ pub struct RawServer {
     pub max_header_bytes: ByteSize,
     /// Most client connections open at once; more are refused with 503.
     pub max_connections: usize,
+    /// Front Pingora with the accept guard (connection cap, header deadline and size).
+    /// Off only when another layer enforces them: a slow client then holds a Pingora task.
+    pub accept_guard: bool,
 }
 
 impl Default for RawServer {
@@ -70,6 +73,7 @@ impl Default for RawServer {
             body_timeout: HumanDuration(std::time::Duration::from_secs(10)),
             max_header_bytes: ByteSize(32 * 1024),
             max_connections: 4096,
+            accept_guard: true,
         }
     }
 }

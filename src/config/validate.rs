@@ -63,6 +63,8 @@ pub struct ServerSettings {
     pub max_header_bytes: usize,
     /// Most open client connections.
     pub max_connections: usize,
+    /// Whether the accept guard fronts Pingora.
+    pub accept_guard: bool,
 }
 
 /// `[upstream]`, validated.
@@ -250,6 +252,7 @@ fn server(raw: &RawServer) -> Result<ServerSettings, Invalid> {
         body_timeout: positive(raw.body_timeout.get(), "server.body_timeout")?,
         max_header_bytes,
         max_connections: nonzero(raw.max_connections, "server.max_connections")?,
+        accept_guard: raw.accept_guard,
     })
 }
 

@@ -106,3 +106,15 @@ fn judge0_submissions_are_decoded_screened_clamped_and_their_base64_output_sanit
         "{sent}"
     );
 }
+
+#[test]
+fn without_the_accept_guard_pingora_serves_the_public_port_directly() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("server", "accept_guard = false")
+        .start();
+    let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(exec.requests()[0].headers["x-forwarded-for"], "127.0.0.1");
+}
