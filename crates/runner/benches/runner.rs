@@ -2,6 +2,13 @@
 //! `/usr/bin/python3 -c 'print(1)'` and `bwrap --unshare-all` measured in the
 //! same run: p50 / p99 latency, runs per second (4 at a time), and the ratios
 //! the issue sets targets for. Run with `cargo bench -p execgate-runner`.
+//!
+//! Fairness: the runner puts all its runs in one cgroup weighted like
+//! `max_concurrent` processes. On a busy host that group competes with other
+//! processes differently from a bare `python3`, so the bench first moves
+//! itself (and with it bare python, bwrap, the runner and its run cgroups,
+//! which nest under the bench's own cgroup) into one v1 cpu cgroup weighted
+//! like `PARALLEL` processes: every contender gets the same share of the host.
 
 use execgate_runner::{Helper, RunnerConfig, api, app_state, build};
 use serde_json::json;
@@ -11,9 +18,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const SAMPLES: usize = 60;
-const THROUGHPUT_RUNS: usize = 80;
+const SAMPLES: usize = 100;
+const THROUGHPUT_RUNS: usize = 200;
 const PARALLEL: usize = 4;
+/// The v1 cpu cgroup all contenders run in (see the module comment).
+const FAIR_GROUP: &str = "/sys/fs/cgroup/cpu/execgate-bench-fair";
 
 /// Latency percentiles and throughput of one contender.
 struct Figures {
@@ -190,8 +199,32 @@ fn print_table(rows: &[Figures]) {
     }
 }
 
+/// Moves this process into `FAIR_GROUP`; says so, or why not.
+fn enter_fair_group() {
+    let joined = std::fs::create_dir_all(FAIR_GROUP)
+        .and_then(|()| {
+            std::fs::write(
+                format!("{FAIR_GROUP}/cpu.shares"),
+                (1024 * PARALLEL).to_string(),
+            )
+        })
+        .and_then(|()| {
+            std::fs::write(
+                format!("{FAIR_GROUP}/cgroup.procs"),
+                std::process::id().to_string(),
+            )
+        });
+    match joined {
+        Ok(()) => println!("all contenders share {FAIR_GROUP} (weight of {PARALLEL} processes)"),
+        Err(e) => {
+            println!("no fair cpu group ({FAIR_GROUP}: {e}); figures on a busy host are skewed")
+        }
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    enter_fair_group();
     let bare =
         tokio::task::spawn_blocking(|| measure_blocking("bare python3 -c print(1)", bare_python))
             .await

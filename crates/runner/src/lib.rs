@@ -63,6 +63,9 @@ pub fn build(config: RunnerConfig, helper: Helper) -> Result<Arc<Runner>, Runner
     preflight(&config).map_err(RunnerError::Preflight)?;
     let cgroups = CgroupHost::detect(&config.cgroup.root, &config.cgroup.name)
         .map_err(|e| RunnerError::Preflight(vec![e]))?;
+    cgroups
+        .set_concurrency(config.max_concurrent)
+        .map_err(|e| RunnerError::Preflight(vec![format!("cgroup cpu weight: {e}")]))?;
     let engine = Arc::new(Engine::new(helper.program, helper.args, cgroups));
     let (catalog, skipped) = Catalog::from_config(&config);
     for (name, missing) in skipped {

@@ -4,7 +4,7 @@
 mod support;
 
 use execgate_runner::exec::RunLimits;
-use execgate_runner::sandbox::cgroup::{CgroupLimits, CpuPriority};
+use execgate_runner::sandbox::cgroup::{CgroupHost, CgroupLimits, CpuPriority, Version};
 use execgate_runner::spec::SandboxFile;
 use serde_json::Value;
 use std::time::Duration;
@@ -109,4 +109,18 @@ async fn warm_sandboxes_build_at_background_weight_and_run_at_normal() {
     assert_eq!(warm.cpu_priority(), Some(CpuPriority::Background));
     warm.claim(64 << 20).unwrap();
     assert_eq!(warm.cpu_priority(), Some(CpuPriority::Normal));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runner_group_weighs_as_much_as_its_concurrent_runs() {
+    let config = support::test_config("cold", 0);
+    support::server(Mode::Cold);
+    let host = CgroupHost::detect(&config.cgroup.root, &config.cgroup.name).unwrap();
+    let per_run = if host.version() == Version::V2 {
+        100
+    } else {
+        1024
+    };
+    let expected = per_run * config.max_concurrent as u64;
+    assert_eq!(host.cpu_weight(), Some(expected));
 }

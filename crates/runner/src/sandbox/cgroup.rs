@@ -180,6 +180,32 @@ impl CgroupHost {
         Ok(())
     }
 
+    /// Gives the runner's group the CPU weight of `runs` ordinary processes.
+    /// All runs share this one group; at the default weight, on a busy host,
+    /// `max_concurrent` sandboxes together would get the CPU of a single
+    /// process while as many bare processes get one share each.
+    pub fn set_concurrency(&self, runs: usize) -> std::io::Result<()> {
+        let runs = runs.max(1) as u64;
+        match self.version {
+            Version::V2 => write(
+                &self.cpu.join("cpu.weight"),
+                &(100 * runs).min(10_000).to_string(),
+            ),
+            Version::V1 => write(
+                &self.cpu.join("cpu.shares"),
+                &(1024 * runs).min(262_144).to_string(),
+            ),
+        }
+    }
+
+    /// The group's CPU weight (v2 `cpu.weight`, v1 `cpu.shares`).
+    pub fn cpu_weight(&self) -> Option<u64> {
+        match self.version {
+            Version::V2 => read_u64(&self.cpu.join("cpu.weight")),
+            Version::V1 => read_u64(&self.cpu.join("cpu.shares")),
+        }
+    }
+
     /// Which interface is in use.
     pub fn version(&self) -> Version {
         self.version
