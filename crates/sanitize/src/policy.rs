@@ -89,8 +89,12 @@ impl OutputPolicy {
             if prefix.is_empty() {
                 return true;
             }
-            path.strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            // Most prefixes differ in their first name byte: no full compare for them.
+            let second = |s: &str| s.as_bytes().get(1).copied();
+            (prefix.len() < 2 || second(prefix) == second(path))
+                && path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         })
     }
 

@@ -75,7 +75,8 @@ impl Label {
 /// Sorts spans and merges overlapping ones; a merged span takes the label of
 /// highest priority among its parts.
 fn merge(mut hits: Vec<Hit>) -> Vec<Hit> {
-    hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    // Unstable is enough: spans that compare equal merge into one with the same label.
+    hits.sort_unstable_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
     let mut merged: Vec<Hit> = Vec::with_capacity(hits.len());
     for hit in hits {
         match merged.last_mut() {
