@@ -64,8 +64,7 @@ pub fn screen(
         } else {
             python::Depth::Tree
         };
-        let analysis =
-            python::analyse_bounded(source.text.clone(), depth, policy.analysis_timeout.get());
+        let analysis = python::analyse_bounded(&source.text, depth, policy.analysis_timeout.get());
         facts.extend(analysis.facts);
         parse_error = analysis.parse_error;
     }

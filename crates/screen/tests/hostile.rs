@@ -183,3 +183,29 @@ fn arbitrary_bytes_never_panic() {
         let _ = screen_on_small_stack(code);
     }
 }
+
+/// Shallow sources are analysed on the caller's thread; whatever is deeper
+/// than that allowance (long `elif` chains, deep code inside a docstring, a
+/// source just over the inline depth) must still go to a big stack.
+#[test]
+fn inline_analysis_stays_within_a_small_stack() {
+    let at_limit = format!("x = {}1{}\n", "(".repeat(46), ")".repeat(46));
+    let elifs = format!(
+        "if x == 0:\n    pass\n{}",
+        "elif x == 1:\n    pass\n".repeat(20_000)
+    );
+    let deep_doc = format!(
+        "def f():\n    '''\n    >>> {}1{}\n    '''\n",
+        "(".repeat(150),
+        ")".repeat(150)
+    );
+    let deep_unary = format!("y = {}1\n", "-".repeat(1_500));
+    for prefix in [at_limit, elifs, deep_doc, deep_unary] {
+        let v = screen_on_small_stack(payload_after(prefix));
+        assert!(
+            v.refused,
+            "payload after a deep prefix missed: {:?}",
+            v.findings
+        );
+    }
+}

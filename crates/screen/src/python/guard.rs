@@ -19,6 +19,9 @@ pub(crate) struct Guarded {
     pub neutralised: Vec<usize>,
     /// Indentation too deep to fix statement by statement: do not parse at all.
     pub hopeless: bool,
+    /// Upper bound on the tree's depth: indentation levels plus the deepest
+    /// statement's estimated expression depth (neutralised statements excluded).
+    pub depth: usize,
 }
 
 /// Scans `text` (line ends `\n`) and neutralises statements that are too deep.
@@ -29,6 +32,7 @@ pub(crate) fn guard(text: &str) -> Guarded {
             text: text.to_string(),
             neutralised: scan.over_deep_starts(),
             hopeless: scan.hopeless,
+            depth: scan.depth + scan.elifs,
         };
     }
     let mut bytes = text.as_bytes().to_vec();
@@ -43,6 +47,7 @@ pub(crate) fn guard(text: &str) -> Guarded {
         text,
         neutralised: scan.over_deep_starts(),
         hopeless: false,
+        depth: scan.depth + scan.elifs,
     }
 }
 
@@ -63,6 +68,10 @@ fn neutralise(bytes: &mut [u8], start: usize, end: usize) {
 struct Scan {
     over_deep: Vec<(usize, usize)>,
     hopeless: bool,
+    /// Deepest statement: indentation plus estimated expression depth.
+    depth: usize,
+    /// `elif` clauses: each nests the next `If` inside the previous one's `orelse`.
+    elifs: usize,
 }
 
 impl Scan {
@@ -107,6 +116,8 @@ impl<'a> Scanner<'a> {
             out: Scan {
                 over_deep: Vec::new(),
                 hopeless: false,
+                depth: 0,
+                elifs: 0,
             },
         }
     }
@@ -159,6 +170,9 @@ impl<'a> Scanner<'a> {
             let too_deep = self.max_in_line > MAX_DEPTH || self.max_brackets > MAX_BRACKETS;
             if too_deep {
                 self.out.over_deep.push((start, end));
+            } else {
+                let depth = self.indents.len() + self.max_in_line.max(self.max_brackets);
+                self.out.depth = self.out.depth.max(depth);
             }
         }
         self.levels.clear();
@@ -252,6 +266,9 @@ impl<'a> Scanner<'a> {
             self.string(formatted);
             return;
         }
+        if word == b"elif" {
+            self.out.elifs += 1;
+        }
         if matches!(word, b"lambda" | b"not" | b"if" | b"await") {
             self.bump();
             self.prev = Prev::Other;
@@ -319,6 +336,22 @@ mod tests {
         let g = guard(src);
         assert_eq!(g.text, src);
         assert!(g.neutralised.is_empty() && !g.hopeless);
+    }
+
+    #[test]
+    fn depth_bounds_nesting_and_indentation() {
+        assert!(guard("x = 1\n").depth <= 3);
+        let nested = format!("x = {}1{}\n", "(".repeat(30), ")".repeat(30));
+        assert!(guard(&nested).depth >= 30);
+        let chained = format!("x = {}1\n", "-".repeat(50));
+        assert!(guard(&chained).depth >= 50);
+        let indented = "if a:\n    if b:\n        if c:\n            pass\n";
+        assert!(guard(indented).depth >= 4);
+        let elifs = format!("if a:\n    pass\n{}", "elif a:\n    pass\n".repeat(60));
+        assert!(
+            guard(&elifs).depth >= 60,
+            "each elif nests one level deeper"
+        );
     }
 
     #[test]

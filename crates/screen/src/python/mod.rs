@@ -40,12 +40,35 @@ pub(crate) enum Depth {
     Tokens,
 }
 
-/// Analyses `text` on an analysis thread, giving up after `budget`.
-pub(crate) fn analyse_bounded(text: String, depth: Depth, budget: Duration) -> Analysis {
+/// Sources at most this deep and this large are analysed on the caller's
+/// thread: their recursion needs a few hundred KiB of stack at most, and the
+/// hop to an analysis thread would cost more than the analysis itself.
+const INLINE_MAX_DEPTH: usize = 48;
+const INLINE_MAX_BYTES: usize = 64 << 10;
+
+/// Which stack the analysis runs on, and so what it may parse directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stack {
+    /// An analysis thread with `pool::STACK_BYTES` of stack.
+    Big,
+    /// The caller's thread: only trees within `INLINE_MAX_DEPTH`.
+    Caller,
+}
+
+/// Analyses `text`, giving up after `budget`: shallow sources on this thread,
+/// the rest on an analysis thread.
+pub(crate) fn analyse_bounded(text: &str, depth: Depth, budget: Duration) -> Analysis {
     let deadline = Instant::now() + budget;
+    if depth == Depth::Tree && text.len() <= INLINE_MAX_BYTES {
+        let guarded = guard::guard(text);
+        if !guarded.hopeless && guarded.depth <= INLINE_MAX_DEPTH {
+            return analyse(text, guarded, deadline, Stack::Caller);
+        }
+    }
+    let text = text.to_string();
     // The walk stops itself at the deadline; the extra second covers the parse.
     let job = move || match depth {
-        Depth::Tree => analyse(&text, deadline),
+        Depth::Tree => analyse(&text, guard::guard(&text), deadline, Stack::Big),
         Depth::Tokens => analyse_tokens(&text, deadline),
     };
     let outcome = pool::run(job, budget + Duration::from_secs(1));
@@ -61,11 +84,10 @@ pub(crate) fn analyse_bounded(text: String, depth: Depth, budget: Duration) -> A
     })
 }
 
-/// Analyses `text`; must run on a thread with `pool::STACK_BYTES` of stack.
-fn analyse(text: &str, deadline: Instant) -> Analysis {
+/// Analyses `text` (already guarded) on a stack that fits `guarded.depth`.
+fn analyse(text: &str, guarded: guard::Guarded, deadline: Instant, stack: Stack) -> Analysis {
     let lines = LineIndex::new(text);
     let mut out = Analysis::default();
-    let guarded = guard::guard(text);
     for at in &guarded.neutralised {
         out.facts.push(Fact {
             kind: FactKind::Anomaly(Anomaly::TooComplex),
@@ -100,7 +122,7 @@ fn analyse(text: &str, deadline: Instant) -> Analysis {
             out.parse_error = Some(reason);
         }
     }
-    let nested = nested_code(&out.facts, 1, deadline);
+    let nested = nested_code(&out.facts, 1, deadline, stack);
     out.facts.extend(nested);
     out
 }
@@ -113,7 +135,7 @@ fn analyse_tokens(text: &str, deadline: Instant) -> Analysis {
         pos: Pos { line: 1, column: 0 },
     }];
     facts.extend(tokens::facts(text, &lines));
-    let nested = nested_code(&facts, 1, deadline);
+    let nested = nested_code(&facts, 1, deadline, Stack::Big);
     facts.extend(nested);
     Analysis {
         facts,
@@ -151,7 +173,7 @@ fn error_pos(reason: &str) -> Pos {
 
 /// Facts from string constants that are themselves Python code (doctests,
 /// docstrings handed to `exec`, payloads built by folding), reported at the string.
-fn nested_code(facts: &[Fact], depth: u32, deadline: Instant) -> Vec<Fact> {
+fn nested_code(facts: &[Fact], depth: u32, deadline: Instant, stack: Stack) -> Vec<Fact> {
     if depth > MAX_NESTING {
         return Vec::new();
     }
@@ -170,14 +192,31 @@ fn nested_code(facts: &[Fact], depth: u32, deadline: Instant) -> Vec<Fact> {
         if guarded.hopeless || !guarded.neutralised.is_empty() {
             continue;
         }
-        let lines = LineIndex::new(&guarded.text);
-        if let Ok((facts, _)) = walk_module(&guarded.text, &lines, Some(pos), deadline) {
-            let deeper = nested_code(&facts, depth + 1, deadline);
+        let facts = if stack == Stack::Big || guarded.depth <= INLINE_MAX_DEPTH {
+            walk_string(&guarded.text, pos, deadline)
+        } else {
+            // Too deep for the caller's stack: this string goes to an analysis thread.
+            let text = guarded.text;
+            let budget = deadline.saturating_duration_since(Instant::now());
+            pool::run(move || walk_string(&text, pos, deadline), budget)
+                .ok()
+                .flatten()
+        };
+        if let Some(facts) = facts {
+            let deeper = nested_code(&facts, depth + 1, deadline, stack);
             out.extend(facts);
             out.extend(deeper);
         }
     }
     out
+}
+
+/// The facts of one string's code, all reported at the string's position.
+fn walk_string(code: &str, pos: Pos, deadline: Instant) -> Option<Vec<Fact>> {
+    let lines = LineIndex::new(code);
+    walk_module(code, &lines, Some(pos), deadline)
+        .ok()
+        .map(|(facts, _)| facts)
 }
 
 /// The code a string may hold: its doctest examples, or the string dedented,
