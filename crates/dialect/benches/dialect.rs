@@ -36,7 +36,7 @@ fn judge0_batch() -> Vec<u8> {
 
 fn dialect(kind: DialectKind) -> Dialect {
     let config = DialectConfig {
-        kind,
+        kind: kind.into(),
         ..DialectConfig::default()
     };
     Dialect::new(config).expect("default dialects are valid")

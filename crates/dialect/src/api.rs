@@ -5,6 +5,7 @@ use crate::limits::{LimitField, clamp_limits};
 use crate::model::{
     ExecRequest, FieldSpec, RequestError, RouteKind, RunOutcome, Submission, TierLimits,
 };
+use crate::path::RoutePattern;
 use http::Method;
 use serde_json::Value;
 
@@ -43,6 +44,21 @@ impl Parsed {
 pub(crate) trait Api: std::fmt::Debug + Send + Sync {
     /// The route of `method` on the decoded path `segments`.
     fn route(&self, method: &Method, segments: &[String]) -> RouteKind;
+
+    /// Whether any route of this API, whatever its method, is on `segments`:
+    /// the API owns that path when several are served side by side.
+    fn claims(&self, segments: &[String]) -> bool {
+        [Method::GET, Method::POST]
+            .iter()
+            .any(|m| self.route(m, segments) != RouteKind::Unknown)
+    }
+
+    /// The shapes of this API's paths, for checking that APIs served
+    /// together never share one.
+    fn patterns(&self) -> Vec<RoutePattern>;
+
+    /// Whether a parsed response has this API's shape (for verdicts when the path is unknown).
+    fn answers(&self, body: &Value) -> bool;
 
     /// The submissions and flags of an executing request's parsed body.
     fn parse(

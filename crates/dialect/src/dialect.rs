@@ -2,23 +2,34 @@
 //! It holds the configured API and does the steps all dialects share.
 
 use crate::api::{Api, Bounds};
-use crate::config::{DialectConfig, DialectKind};
+use crate::config::{DialectConfig, DialectKind, DialectKinds};
 use crate::generic::Generic;
 use crate::judge0::Judge0;
 use crate::model::{ExecRequest, FieldSpec, RequestError, RouteKind, RunOutcome, TierLimits};
+use crate::overlap::check_disjoint;
 use crate::path::{path_part, segments};
 use crate::piston::Piston;
 use crate::read::parse_body;
 use http::Method;
+use serde_json::Value;
 
 /// The content type of every forwarded execution body: executors such as
 /// Judge0 (Rails) would parse a form-encoded body differently from the JSON
 /// the gateway checked, so the gateway must set this header, not pass the client's.
 pub const FORWARD_CONTENT_TYPE: &str = "application/json";
 
-/// A configured executor dialect; cheap to share between requests.
+/// A configured executor dialect: one API, or several served side by side
+/// on disjoint paths. Cheap to share between requests.
 #[derive(Debug)]
 pub struct Dialect {
+    kinds: DialectKinds,
+    /// One API per kind, in the order of `kinds`; never empty.
+    apis: Vec<Served>,
+}
+
+/// One API and the kind it is.
+#[derive(Debug)]
+struct Served {
     kind: DialectKind,
     api: Box<dyn Api>,
 }
@@ -32,47 +43,41 @@ impl Dialect {
         if config.max_submissions == 0 {
             return Err("dialect.max_submissions: must be at least 1".into());
         }
-        let bounds = Bounds {
-            max_files: config.max_files,
-            max_submissions: config.max_submissions,
-        };
-        let api: Box<dyn Api> = match config.kind {
-            DialectKind::Piston => Box::new(Piston::new(bounds)),
-            DialectKind::Judge0 => Box::new(Judge0::new(&config.judge0, bounds)?),
-            DialectKind::Generic => {
-                let generic = config
-                    .generic
-                    .as_ref()
-                    .ok_or("dialect.generic: required when kind = \"generic\"")?;
-                Box::new(Generic::new(generic)?)
-            }
-        };
+        let apis = config
+            .kind
+            .as_slice()
+            .iter()
+            .map(|&kind| api(kind, &config).map(|api| Served { kind, api }))
+            .collect::<Result<Vec<_>, _>>()?;
+        let pairs: Vec<(DialectKind, &dyn Api)> =
+            apis.iter().map(|s| (s.kind, s.api.as_ref())).collect();
+        check_disjoint(&pairs)?;
         Ok(Dialect {
-            kind: config.kind,
-            api,
+            kinds: config.kind,
+            apis,
         })
     }
 
-    /// The executor API this dialect speaks.
-    pub fn kind(&self) -> DialectKind {
-        self.kind
+    /// The executor APIs this dialect speaks, in configured order.
+    pub fn kinds(&self) -> &[DialectKind] {
+        self.kinds.as_slice()
     }
 
-    /// What `method` on `path` (which may carry `?query`) does at the executor.
+    /// What `method` on `path` (which may carry `?query`) does at the executor:
+    /// the first API's answer that is not `Unknown`.
     /// `Unknown` routes should be refused: the gateway cannot vouch for them.
     /// `HEAD` is answered like `GET` (as Express and Rails do), but only ever passes through.
     pub fn route(&self, method: &Method, path: &str) -> RouteKind {
         let segments = segments(path_part(path));
-        if *method == Method::HEAD {
-            return match self.api.route(&Method::GET, &segments) {
-                RouteKind::Passthrough => RouteKind::Passthrough,
-                _ => RouteKind::Unknown,
-            };
-        }
-        self.api.route(method, &segments)
+        self.apis
+            .iter()
+            .map(|served| route_one(served.api.as_ref(), method, &segments))
+            .find(|route| *route != RouteKind::Unknown)
+            .unwrap_or(RouteKind::Unknown)
     }
 
-    /// Decodes an executing request's body; refusals name the offending field.
+    /// Decodes an executing request's body with the API that owns the path;
+    /// refusals name the offending field.
     pub fn parse_request(
         &self,
         route: RouteKind,
@@ -86,12 +91,14 @@ impl Dialect {
             ));
         }
         let document = parse_body(body)?;
-        let parsed = self.api.parse(route, path_and_query, &document)?;
+        let owner = self.owner(path_and_query);
+        let parsed = owner.api.parse(route, path_and_query, &document)?;
         Ok(ExecRequest {
             submissions: parsed.submissions,
             base64: parsed.base64,
             wait: parsed.wait,
             route,
+            dialect: owner.kind,
             document,
         })
     }
@@ -101,8 +108,18 @@ impl Dialect {
     /// Always forward these bytes, never the client's: then the executor reads
     /// exactly the JSON the gateway checked (no duplicate keys, no parser tricks).
     pub fn clamp(&self, req: &ExecRequest, limits: &TierLimits) -> Result<Vec<u8>, RequestError> {
+        let served = self.apis.iter().find(|s| s.kind == req.dialect);
+        let served = served.ok_or_else(|| {
+            RequestError::new(
+                "route",
+                format!(
+                    "was parsed as {}, which this gateway does not serve",
+                    req.dialect
+                ),
+            )
+        })?;
         let mut document = req.document.clone();
-        self.api.clamp(req, &mut document, limits)?;
+        served.api.clamp(req, &mut document, limits)?;
         serde_json::to_vec(&document)
             .map_err(|e| RequestError::new("body", format!("cannot be re-encoded: {e}")))
     }
@@ -117,7 +134,9 @@ impl Dialect {
         route: RouteKind,
         path_and_query: &str,
     ) -> Result<String, RequestError> {
-        self.api.forward_path(route, path_and_query)
+        self.owner(path_and_query)
+            .api
+            .forward_path(route, path_and_query)
     }
 
     /// The response fields that carry program output, for the sanitizer;
@@ -128,16 +147,80 @@ impl Dialect {
         req: Option<&ExecRequest>,
     ) -> Vec<FieldSpec> {
         let segments = segments(path_part(path_and_query));
-        self.api.response_fields(path_and_query, &segments, req)
+        self.owner(path_and_query)
+            .api
+            .response_fields(path_and_query, &segments, req)
     }
 
     /// How each run in an executor's JSON response ended; nothing for non-JSON.
+    /// With several APIs the body's shape picks the API (Piston `run`/`compile`
+    /// objects, Judge0 `status`/`token`, batches and arrays, the generic
+    /// verdict field); [`Dialect::verdicts_for`] picks it by path instead.
     pub fn verdicts(&self, body: &[u8]) -> Vec<RunOutcome> {
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            return Vec::new();
+        };
+        let served = match self.apis.as_slice() {
+            [only] => Some(only),
+            all => all.iter().find(|s| s.api.answers(&value)),
+        };
+        served.map_or_else(Vec::new, |s| s.api.verdicts(&value))
+    }
+
+    /// Like [`Dialect::verdicts`], read by the API that owns `path_and_query`
+    /// (the request's path): exact whatever the body looks like.
+    pub fn verdicts_for(&self, path_and_query: &str, body: &[u8]) -> Vec<RunOutcome> {
         match serde_json::from_slice(body) {
-            Ok(value) => self.api.verdicts(&value),
+            Ok(value) => self.owner(path_and_query).api.verdicts(&value),
             Err(_) => Vec::new(),
         }
     }
+
+    /// The API that owns the path of `path_and_query`: the only one, or the
+    /// one claiming the path (at most one does, checked at construction),
+    /// or else the first, whose answers for a path it does not know stand.
+    fn owner(&self, path_and_query: &str) -> &Served {
+        // Never empty: `DialectKinds` holds at least one kind.
+        let first = &self.apis[0];
+        if self.apis.len() == 1 {
+            return first;
+        }
+        let segments = segments(path_part(path_and_query));
+        self.apis
+            .iter()
+            .find(|s| s.api.claims(&segments))
+            .unwrap_or(first)
+    }
+}
+
+/// Builds the API of `kind` from `config`.
+fn api(kind: DialectKind, config: &DialectConfig) -> Result<Box<dyn Api>, String> {
+    let bounds = Bounds {
+        max_files: config.max_files,
+        max_submissions: config.max_submissions,
+    };
+    Ok(match kind {
+        DialectKind::Piston => Box::new(Piston::new(bounds)),
+        DialectKind::Judge0 => Box::new(Judge0::new(&config.judge0, bounds)?),
+        DialectKind::Generic => {
+            let generic = config
+                .generic
+                .as_ref()
+                .ok_or("dialect.generic: required when kind = \"generic\"")?;
+            Box::new(Generic::new(generic)?)
+        }
+    })
+}
+
+/// One API's route; `HEAD` only ever passes through, like `GET`.
+fn route_one(api: &dyn Api, method: &Method, segments: &[String]) -> RouteKind {
+    if *method == Method::HEAD {
+        return match api.route(&Method::GET, segments) {
+            RouteKind::Passthrough => RouteKind::Passthrough,
+            _ => RouteKind::Unknown,
+        };
+    }
+    api.route(method, segments)
 }
 
 #[cfg(test)]
@@ -150,6 +233,6 @@ mod tests {
     fn a_dialect_can_be_shared_between_worker_threads() {
         let dialect = Dialect::new(DialectConfig::default()).unwrap();
         shared(&dialect);
-        assert_eq!(dialect.kind(), DialectKind::Piston);
+        assert_eq!(dialect.kinds(), [DialectKind::Piston]);
     }
 }

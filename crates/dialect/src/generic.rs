@@ -149,6 +149,24 @@ impl Api for Generic {
             .map_or(RouteKind::Unknown, |r| r.kind)
     }
 
+    /// Any method: a path is owned whole, so output fields follow the path.
+    fn claims(&self, segments: &[String]) -> bool {
+        self.routes
+            .iter()
+            .any(|r| r.pattern.matches(segments, false))
+    }
+
+    fn patterns(&self) -> Vec<RoutePattern> {
+        self.routes.iter().map(|r| r.pattern.clone()).collect()
+    }
+
+    /// A generic response is recognised by its configured verdict field.
+    fn answers(&self, body: &Value) -> bool {
+        self.verdict
+            .as_ref()
+            .is_some_and(|v| body.pointer(&v.pointer).is_some())
+    }
+
     fn parse(
         &self,
         _route: RouteKind,
@@ -204,11 +222,7 @@ impl Api for Generic {
         segments: &[String],
         _request: Option<&ExecRequest>,
     ) -> Vec<FieldSpec> {
-        let known = self
-            .routes
-            .iter()
-            .any(|r| r.pattern.matches(segments, false));
-        if !known {
+        if !self.claims(segments) {
             return Vec::new();
         }
         self.outputs

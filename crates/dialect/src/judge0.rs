@@ -11,7 +11,7 @@ use crate::model::{
     TierLimits,
 };
 use crate::options::check_compiler_options;
-use crate::path::{flag_lenient, flag_strict, query_names, with_param};
+use crate::path::{RoutePattern, flag_lenient, flag_strict, query_names, with_param};
 use crate::read::{Fields, index};
 use http::Method;
 use serde_json::Value;
@@ -234,6 +234,37 @@ impl Api for Judge0 {
             RouteKind::Passthrough
         } else {
             RouteKind::Unknown
+        }
+    }
+
+    /// Every passthrough path (the executing ones are among them), also with
+    /// the `.json` format suffix Rails accepts.
+    fn patterns(&self) -> Vec<RoutePattern> {
+        PASSTHROUGH
+            .iter()
+            .flat_map(|path| {
+                let mut suffixed: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+                if let Some(last) = suffixed.last_mut().filter(|last| *last != "{}") {
+                    last.push_str(".json");
+                }
+                let suffixed: Vec<&str> = suffixed.iter().map(String::as_str).collect();
+                [RoutePattern::of(path), RoutePattern::of(&suffixed)]
+            })
+            .collect()
+    }
+
+    /// Judge0 answers an array (batch POST), `{"submissions": […]}` (batch
+    /// GET) or one submission with a `token` or `status`.
+    fn answers(&self, body: &Value) -> bool {
+        match body {
+            Value::Array(_) => true,
+            Value::Object(map) => {
+                map.get("submissions").is_some_and(Value::is_array)
+                    || map.get("status").is_some_and(Value::is_object)
+                    || map.contains_key("status_id")
+                    || map.get("token").is_some_and(Value::is_string)
+            }
+            _ => false,
         }
     }
 

@@ -12,7 +12,7 @@
 //! use http::Method;
 //! use std::time::Duration;
 //!
-//! let dialect = Dialect::new(DialectConfig { kind: DialectKind::Judge0, ..Default::default() })?;
+//! let dialect = Dialect::new(DialectConfig { kind: DialectKind::Judge0.into(), ..Default::default() })?;
 //! let path = "/submissions?wait=true";
 //! let route = dialect.route(&Method::POST, path);                // Execute
 //! let forward = dialect.forward_path(route, path)?;              // "…&base64_encoded=false"
@@ -38,12 +38,14 @@ mod judge0;
 mod limits;
 mod model;
 mod options;
+mod overlap;
 mod path;
 mod piston;
 mod read;
 
 pub use config::{
-    DialectConfig, DialectKind, GenericConfig, Judge0Config, OutputField, VerdictConfig,
+    DialectConfig, DialectKind, DialectKinds, GenericConfig, Judge0Config, OutputField,
+    VerdictConfig,
 };
 pub use decode::{Encoding, encode_base64};
 pub use dialect::{Dialect, FORWARD_CONTENT_TYPE};

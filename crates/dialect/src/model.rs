@@ -1,6 +1,7 @@
 //! The dialect-neutral picture of a request and a response that the gateway
 //! reasons about, whatever executor API the client speaks.
 
+use crate::config::DialectKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub struct ExecRequest {
     pub wait: bool,
     /// The route the request was parsed for.
     pub route: RouteKind,
+    /// The executor API that parsed it, so `clamp` rewrites it in that API's terms.
+    pub dialect: DialectKind,
     /// The parsed body, kept so that `clamp` rewrites it with unknown fields intact.
     pub document: serde_json::Value,
 }

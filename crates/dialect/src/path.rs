@@ -145,6 +145,53 @@ impl RoutePattern {
         Ok(Self { segments, rest })
     }
 
+    /// A pattern from fixed segments, `{}` standing for any one segment.
+    pub(crate) fn of(segments: &[&str]) -> Self {
+        let segments = segments
+            .iter()
+            .map(|s| match *s {
+                "{}" => PatternSegment::Any,
+                s => PatternSegment::Literal(s.to_string()),
+            })
+            .collect();
+        Self {
+            segments,
+            rest: false,
+        }
+    }
+
+    /// Concrete paths (as segments) that both `self` and `other` may match:
+    /// one spelled as `self` spells literals, one as `other` does, since
+    /// either side may match case-insensitively. Callers confirm each
+    /// candidate against the real routers.
+    pub(crate) fn common_paths(&self, other: &RoutePattern) -> Vec<Vec<String>> {
+        [self.unify(other), other.unify(self)]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// The path both patterns match, preferring `self`'s spelling; `None`
+    /// when their lengths or literals cannot agree. Wildcards become `x`.
+    fn unify(&self, other: &RoutePattern) -> Option<Vec<String>> {
+        let len = self.segments.len().max(other.segments.len());
+        let reaches = |p: &RoutePattern| p.rest || p.segments.len() == len;
+        if !reaches(self) || !reaches(other) {
+            return None;
+        }
+        (0..len)
+            .map(|i| match (self.segments.get(i), other.segments.get(i)) {
+                (Some(PatternSegment::Literal(a)), Some(PatternSegment::Literal(b))) => {
+                    a.eq_ignore_ascii_case(b).then(|| a.clone())
+                }
+                (Some(PatternSegment::Literal(a)), _) | (_, Some(PatternSegment::Literal(a))) => {
+                    Some(a.clone())
+                }
+                _ => Some("x".to_string()),
+            })
+            .collect()
+    }
+
     /// Whether the decoded `segments` match; literals compare ASCII-case-insensitively
     /// when `ignore_case` (Express routes do).
     pub(crate) fn matches(&self, segments: &[String], ignore_case: bool) -> bool {
@@ -236,6 +283,33 @@ mod tests {
         assert!(rest.matches(&segs("/files"), false));
         assert!(rest.matches(&segs("/files/a/b"), false));
         assert!(RoutePattern::parse("files").is_err());
+        let token = RoutePattern::of(&["submissions", "{}"]);
+        assert!(token.matches(&segs("/submissions/abc"), false));
+        assert!(!token.matches(&segs("/submissions"), false));
         assert!(RoutePattern::parse("/a/*/b").is_err());
+    }
+
+    #[test]
+    fn common_paths_unify_literals_wildcards_and_rests() {
+        let p = |s: &str| RoutePattern::parse(s).unwrap();
+        let joined = |a: &str, b: &str| -> Vec<String> {
+            p(a).common_paths(&p(b))
+                .iter()
+                .map(|s| format!("/{}", s.join("/")))
+                .collect()
+        };
+        assert_eq!(joined("/{a}/b", "/a/{b}"), ["/a/b", "/a/b"]);
+        assert_eq!(
+            joined("/API/v2/{x}", "/api/v2/execute"),
+            ["/API/v2/execute", "/api/v2/execute"]
+        );
+        assert_eq!(
+            joined("/*", "/languages/{id}"),
+            ["/languages/x", "/languages/x"]
+        );
+        assert_eq!(joined("/files/*", "/files"), ["/files", "/files"]);
+        assert!(joined("/a/b", "/a/c").is_empty());
+        assert!(joined("/a", "/a/b").is_empty());
+        assert!(joined("/a/b/*", "/a").is_empty());
     }
 }

@@ -7,6 +7,7 @@ use crate::limits::{LimitField, LimitRole, LimitUnit, read_limits};
 use crate::model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RouteKind, RunOutcome, Submission,
 };
+use crate::path::RoutePattern;
 use crate::read::{Fields, index, mistyped};
 use http::Method;
 use serde_json::Value;
@@ -56,6 +57,20 @@ impl Api for Piston {
             m if m == Method::GET && listing => RouteKind::Passthrough,
             _ => RouteKind::Unknown,
         }
+    }
+
+    fn patterns(&self) -> Vec<RoutePattern> {
+        ["execute", "runtimes", "packages"]
+            .iter()
+            .map(|last| RoutePattern::of(&["api", "v2", last]))
+            .collect()
+    }
+
+    /// Piston results keep each stage in a `run` or `compile` object.
+    fn answers(&self, body: &Value) -> bool {
+        ["run", "compile"]
+            .iter()
+            .any(|stage| body.get(stage).is_some_and(Value::is_object))
     }
 
     fn parse(

@@ -21,7 +21,7 @@ fn judge0() -> Dialect {
 
 fn judge0_with(config: Judge0Config) -> Dialect {
     Dialect::new(DialectConfig {
-        kind: DialectKind::Judge0,
+        kind: DialectKind::Judge0.into(),
         judge0: config,
         ..DialectConfig::default()
     })
@@ -186,7 +186,7 @@ fn language_map_keys_must_be_ids() {
     let mut config = Judge0Config::default();
     config.languages.insert("py".into(), "python".into());
     let err = Dialect::new(DialectConfig {
-        kind: DialectKind::Judge0,
+        kind: DialectKind::Judge0.into(),
         judge0: config,
         ..Default::default()
     })

@@ -26,9 +26,9 @@ verdict = { pointer = "/status", outcomes = { ok = "ok" } }
 "#;
 
 fn dialects() -> Vec<(Dialect, RouteKind, &'static str)> {
-    let of = |kind| {
+    let of = |kind: DialectKind| {
         Dialect::new(DialectConfig {
-            kind,
+            kind: kind.into(),
             ..DialectConfig::default()
         })
         .unwrap()

@@ -16,7 +16,7 @@ pub const TIER: TierLimits = TierLimits {
 /// A dialect of `kind` with default settings.
 pub fn dialect(kind: DialectKind) -> Dialect {
     Dialect::new(DialectConfig {
-        kind,
+        kind: kind.into(),
         ..DialectConfig::default()
     })
     .unwrap()
