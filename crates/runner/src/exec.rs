@@ -140,16 +140,22 @@ impl Engine {
             std::process::id(),
             self.next_id.fetch_add(1, Ordering::Relaxed)
         );
-        let cgroup = self
-            .cgroups
-            .parent_setup(&id, limits.cgroup)
-            .map_err(|e| Verdict::internal(format!("cgroup: {e}")))?;
+        let cgroup = self.cgroups.run_cgroup(&id);
         spec.cgroup_procs = cgroup.procs_files();
-        let guard = CgroupGuard(Some(cgroup));
-        let mut started = self
-            .spawn(&spec, guard)
-            .await
+        let spec_json =
+            serde_json::to_vec(&spec).map_err(|e| Verdict::internal(format!("spec: {e}")))?;
+        // The helper starts (exec, dynamic linking) while the cgroup is made;
+        // it joins the cgroup only after reading the spec, sent once it exists.
+        let (mut started, spec_tx) = self
+            .spawn(spec.warm)
             .map_err(|e| Verdict::internal(format!("helper: {e}")))?;
+        if let Err(e) = cgroup.create(limits.cgroup) {
+            return Err(started.abort(format!("cgroup: {e}")).await);
+        }
+        started.cgroup = CgroupGuard(Some(cgroup));
+        if let Err(e) = send_spec(spec_tx, &spec_json).await {
+            return Err(started.abort(format!("helper: {e}")).await);
+        }
         match tokio::time::timeout(START_TIMEOUT, started.wait_started()).await {
             Ok(Ok(())) => Ok(started),
             Ok(Err(detail)) => Err(started.abort(detail).await),
@@ -157,10 +163,11 @@ impl Engine {
         }
     }
 
-    async fn spawn(&self, spec: &SandboxSpec, cgroup: CgroupGuard) -> std::io::Result<Started> {
+    /// Starts a helper; returns it and the pipe its spec goes into.
+    fn spawn(&self, warm: bool) -> std::io::Result<(Started, pipe::Sender)> {
         let (ev_r, ev_w) = pipe_pair()?;
         let (spec_r, spec_w) = pipe_pair()?;
-        let payload = if spec.warm { Some(pipe_pair()?) } else { None };
+        let payload = if warm { Some(pipe_pair()?) } else { None };
         let mut cmd = Command::new(&self.helper);
         cmd.args(&self.helper_args)
             .arg(ev_w.as_raw_fd().to_string())
@@ -181,21 +188,23 @@ impl Engine {
         };
         let mut child = spawn_inheriting(&mut cmd, inherited)?;
         let payload = payload.map(pipe::Sender::from_owned_fd).transpose()?;
-        let spec_json = serde_json::to_vec(spec).map_err(std::io::Error::other)?;
-        let mut spec_tx = pipe::Sender::from_owned_fd(spec_w)?;
-        spec_tx.write_all(&spec_json).await?;
-        drop(spec_tx);
         let missing = || std::io::Error::other("helper pipes missing");
-        Ok(Started {
+        let started = Started {
             events: BufReader::new(pipe::Receiver::from_owned_fd(ev_r)?),
             stdin: child.stdin.take(),
             stdout: child.stdout.take().ok_or_else(missing)?,
             stderr: child.stderr.take().ok_or_else(missing)?,
             child,
             payload,
-            cgroup,
-        })
+            cgroup: CgroupGuard(None),
+        };
+        Ok((started, pipe::Sender::from_owned_fd(spec_w)?))
     }
+}
+
+/// Writes the spec and closes the pipe (the helper reads to EOF).
+async fn send_spec(mut tx: pipe::Sender, spec_json: &[u8]) -> std::io::Result<()> {
+    tx.write_all(spec_json).await
 }
 
 /// Reads one event line; `None` at EOF or on garbage.

@@ -211,28 +211,33 @@ impl CgroupHost {
         self.version
     }
 
-    /// Runner side: creates the run's cgroup with its caps.
-    pub fn parent_setup(&self, run_id: &str, limits: CgroupLimits) -> std::io::Result<RunCgroup> {
+    /// The paths of run `run_id`'s cgroup; `RunCgroup::create` makes it.
+    pub fn run_cgroup(&self, run_id: &str) -> RunCgroup {
         let leaf = format!("run-{run_id}");
-        let run = RunCgroup {
+        RunCgroup {
             version: self.version,
             memory: self.memory.join(&leaf),
             pids: self.pids.join(&leaf),
             cpu: self.cpu.join(&leaf),
             cpuacct: self.cpuacct.join(&leaf),
-        };
-        for dir in run.dirs() {
-            std::fs::create_dir(dir)?;
         }
-        if let Err(e) = run.apply(limits) {
-            run.cleanup();
-            return Err(e);
-        }
-        Ok(run)
     }
 }
 
 impl RunCgroup {
+    /// Runner side: creates the cgroup with its caps (removed again on failure).
+    pub fn create(&self, limits: CgroupLimits) -> std::io::Result<()> {
+        let made = self
+            .dirs()
+            .into_iter()
+            .try_for_each(std::fs::create_dir)
+            .and_then(|()| self.apply(limits));
+        if made.is_err() {
+            self.cleanup();
+        }
+        made
+    }
+
     fn dirs(&self) -> Vec<&PathBuf> {
         let mut dirs = vec![&self.memory, &self.pids, &self.cpu, &self.cpuacct];
         dirs.dedup();
