@@ -83,7 +83,7 @@ pub fn sanitize_json(
 ) -> Result<SanitizedBody, SanitizeError> {
     let doc: Value =
         serde_json::from_slice(body).map_err(|e| SanitizeError::NotJson(e.to_string()))?;
-    Job::new(rules, policy, None).run(doc, fields)
+    Job::new(rules, policy, None).run(doc, fields, body.len())
 }
 
 /// Sanitizes a body that was cut at the buffer cap: the prefix is closed into valid
@@ -99,7 +99,8 @@ pub fn sanitize_truncated(
         .ok_or_else(|| SanitizeError::NotJson("cut before any JSON object or array".into()))?;
     let doc: Value =
         serde_json::from_str(&repaired.json).map_err(|e| SanitizeError::NotJson(e.to_string()))?;
-    let mut body = Job::new(rules, policy, repaired.cut_field).run(doc, fields)?;
+    let mut body =
+        Job::new(rules, policy, repaired.cut_field).run(doc, fields, repaired.json.len())?;
     body.truncated = true;
     Ok(body)
 }
@@ -126,7 +127,13 @@ impl<'a> Job<'a> {
         }
     }
 
-    fn run(mut self, mut doc: Value, fields: &[FieldSpec]) -> Result<SanitizedBody, SanitizeError> {
+    /// Sanitizes `doc`; `size` is the length of the body it was parsed from.
+    fn run(
+        mut self,
+        mut doc: Value,
+        fields: &[FieldSpec],
+        size: usize,
+    ) -> Result<SanitizedBody, SanitizeError> {
         let parsed = fields
             .iter()
             .map(|f| {
@@ -160,7 +167,10 @@ impl<'a> Job<'a> {
                 });
             }
         }
-        let body = serde_json::to_vec(&doc).map_err(|e| SanitizeError::NotJson(e.to_string()))?;
+        // Room for the markers up front: a large body is not copied as it grows.
+        let mut body = Vec::with_capacity(size + size / 4);
+        serde_json::to_writer(&mut body, &doc)
+            .map_err(|e| SanitizeError::NotJson(e.to_string()))?;
         Ok(SanitizedBody {
             body,
             redactions: self.tally.into_redactions(),
