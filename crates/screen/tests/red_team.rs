@@ -679,6 +679,22 @@ mod escapes {
         instance_dict_stdin_key,
         "class A:\n    pass\nv = vars(A)[input()]\nprint(getattr(v, input()))"
     );
+    escape!(
+        partial_getattr_builtin,
+        "import functools\nf = functools.partial(getattr, print)\nprint(f(input()))"
+    );
+    escape!(
+        reduce_getattr_builtin_stdin,
+        "import functools\nprint(functools.reduce(getattr, input().split(), print))"
+    );
+    escape!(
+        attrgetter_bound_then_applied,
+        "import operator\ng = operator.attrgetter(input())\nprint(g(print))"
+    );
+    escape!(
+        type_of_builtin_dir_walk,
+        "x = type(print)\nfor a in dir(x):\n    print(getattr(x, a))"
+    );
 }
 
 mod benign_programs {
@@ -957,5 +973,13 @@ mod benign_programs {
     benign!(
         random_module_functions,
         "import random, math, typing\nrandom.seed(3)\nprint(random.random(), math.floor(2.5), typing.List[int])"
+    );
+    benign!(
+        hackerrank_list_commands,
+        "l = []\nfor _ in range(int(input() or 0)):\n    cmd, *args = input().split()\n    if cmd == 'print':\n        print(l)\n    else:\n        getattr(l, cmd)(*map(int, args))"
+    );
+    benign!(
+        reduce_getattr_own_object,
+        "import functools\nclass Node:\n    def __init__(self):\n        self.child = None\n        self.value = 1\nroot = Node()\nroot.child = Node()\nprint(functools.reduce(getattr, ['child', 'value'], root))"
     );
 }

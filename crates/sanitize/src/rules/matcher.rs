@@ -193,4 +193,13 @@ mod tests {
         m.for_each("plain\nkw", "plain\nkw", |_, _| n += 1);
         assert_eq!(n, 1);
     }
+
+    #[test]
+    fn only_regexes_whose_every_match_starts_a_line_are_anchored() {
+        let anchored = |p: &str| anchor_at_line_start(Regex::new(p).unwrap()).as_str() != p;
+        assert!(anchored(r"(?m)^\w+:x:"));
+        assert!(anchored(r"^root"));
+        assert!(!anchored(r"(?m)^a|b"), "a match of `b` can start anywhere");
+        assert!(!anchored(r"\w+:x:"));
+    }
 }

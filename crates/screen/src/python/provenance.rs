@@ -48,6 +48,8 @@ pub(crate) struct Origin {
     pub looked_up: bool,
     /// Text read from stdin, a file or the command line.
     pub external: bool,
+    /// `attrgetter(name)` / `methodcaller(name)` with a computed name.
+    pub getter: bool,
 }
 
 fn set(names: &mut HashSet<String>, name: &str, member: bool) {
@@ -75,6 +77,8 @@ pub(crate) struct Provenance {
     external: HashSet<String>,
     /// Names bound by `import` to a module.
     modules: HashSet<String>,
+    /// Names bound to `attrgetter(name)` / `methodcaller(name)` with a computed name.
+    getters: HashSet<String>,
 }
 
 impl Provenance {
@@ -84,6 +88,7 @@ impl Provenance {
         self.modules.remove(name);
         set(&mut self.looked_up, name, origin.looked_up);
         set(&mut self.external, name, origin.external);
+        set(&mut self.getters, name, origin.getter);
         set(&mut self.functions, name, matches!(value, Expr::Lambda(_)));
         self.choices.remove(name);
         if self.is_literal(value, env) {
@@ -150,6 +155,11 @@ impl Provenance {
     /// Whether `name` is one of the program's functions.
     pub fn is_function(&self, name: &str) -> bool {
         self.functions.contains(name)
+    }
+
+    /// Whether `name` holds a getter of a computed attribute name.
+    pub fn is_getter(&self, name: &str) -> bool {
+        self.getters.contains(name)
     }
 
     /// Whether `name` holds text read from outside the program.

@@ -404,8 +404,9 @@ impl<'a> Walker<'a> {
             None => self.env.remove(&name),
         };
         let origin = Origin {
-            looked_up: self.lookup_result(value),
+            looked_up: self.lookup_result(value) || self.interpreter_binding(value),
             external: self.external(value),
+            getter: self.computed_getter(value),
         };
         self.provenance.bind(&name, value, &self.env, origin);
     }

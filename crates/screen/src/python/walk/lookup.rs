@@ -81,8 +81,40 @@ impl Walker<'_> {
                         && !self.shadows.hides(id, n.range().start().to_usize()))
             }
             Expr::Attribute(a) => self.interpreter_object(&a.value),
+            // `type(print)`, `type(1)`: the class of an interpreter object is one too.
+            Expr::Call(c)
+                if c.args.len() == 1 && self.paths(&c.func).iter().any(|p| p == "type") =>
+            {
+                self.interpreter_object(&c.args[0])
+            }
             _ => self.lookup_result(e),
         }
+    }
+
+    /// An interpreter object that is not written as a literal: what a name bound
+    /// to it stands for (`x = type(print)`); `stack = []` stays the program's own list.
+    pub(super) fn interpreter_binding(&self, e: &Expr) -> bool {
+        let literal = matches!(
+            e,
+            Expr::Constant(_)
+                | Expr::List(_)
+                | Expr::Tuple(_)
+                | Expr::Dict(_)
+                | Expr::Set(_)
+                | Expr::JoinedStr(_)
+                | Expr::Lambda(_)
+        );
+        !literal && self.interpreter_object(e)
+    }
+
+    /// `attrgetter(name)` / `methodcaller(name)` with a computed name.
+    pub(super) fn computed_getter(&self, e: &Expr) -> bool {
+        let Expr::Call(getter) = e else { return false };
+        let is_getter = self
+            .paths(&getter.func)
+            .iter()
+            .any(|p| matches!(p.as_str(), "operator.attrgetter" | "operator.methodcaller"));
+        is_getter && getter.args.first().is_some_and(|n| self.computed(n))
     }
 
     /// What a computed lookup returned: `getattr(o, name)`, a name bound to it,
@@ -131,16 +163,26 @@ impl Walker<'_> {
         self.input_format(c, pos);
     }
 
+    /// `attrgetter(name)(o)`, or `g(o)` with `g` bound to such a getter, and
+    /// `partial(getattr, o)` / `reduce(getattr, names, o)`: `getattr` handed
+    /// over together with an interpreter object.
     fn applied_getter(&mut self, c: &ast::ExprCall, pos: Pos) {
-        let Expr::Call(getter) = c.func.as_ref() else {
-            return;
+        let getter = match c.func.as_ref() {
+            Expr::Name(n) => self.provenance.is_getter(n.id.as_str()),
+            f => self.computed_getter(f),
         };
-        let is_getter = self
-            .paths(&getter.func)
-            .iter()
-            .any(|p| matches!(p.as_str(), "operator.attrgetter" | "operator.methodcaller"));
-        let computed = getter.args.first().is_some_and(|n| self.computed(n));
-        if is_getter && computed && c.args.first().is_some_and(|t| self.interpreter_object(t)) {
+        let on_interpreter =
+            |w: &Self, t: Option<&Expr>| t.is_some_and(|t| w.interpreter_object(t));
+        if getter && on_interpreter(self, c.args.first()) {
+            return self.interpreter_lookup(pos);
+        }
+        let hands_over_getattr = c.args.iter().any(|a| {
+            matches!(a, Expr::Name(n) if n.id.as_str() == "getattr" && !self.provenance.is_bound("getattr"))
+        });
+        let with_object = c.args.iter().any(|a| {
+            !matches!(a, Expr::Name(n) if n.id.as_str() == "getattr") && self.interpreter_binding(a)
+        });
+        if hands_over_getattr && with_object {
             self.interpreter_lookup(pos);
         }
     }
