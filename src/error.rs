@@ -36,6 +36,16 @@ pub enum BlockCategory {
     Blocklist,
 }
 
+impl From<execgate_dialect::RequestError> for Refusal {
+    /// A body or query the dialect cannot read: 400 naming the field.
+    fn from(e: execgate_dialect::RequestError) -> Self {
+        Refusal::InvalidRequest {
+            field: Some(e.field),
+            message: e.message,
+        }
+    }
+}
+
 impl BlockCategory {
     /// The name shown in errors and metrics.
     pub fn as_str(self) -> &'static str {

@@ -10,7 +10,7 @@ use super::limits::Charge;
 use super::request::prepare;
 use crate::error::{BlockCategory, Refusal};
 use bytes::Bytes;
-use execgate_dialect::RouteKind;
+use execgate_dialect::{FORWARD_CONTENT_TYPE, RouteKind};
 use execgate_state::BlockQuery;
 use pingora_http::RequestHeader;
 use pingora_proxy::Session;
@@ -55,6 +55,10 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
     if ctx.route == RouteKind::Unknown {
         return Err(Refusal::UnknownRoute);
     }
+    ctx.forward_path = gw
+        .dialect
+        .forward_path(ctx.route, &ctx.path_and_query)
+        .map_err(Refusal::from)?;
     let tier = gw.tier(&identity);
     let charge = if ctx.route.executes() {
         Charge::Execution
@@ -150,9 +154,16 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
     Ok(Bytes::from(prepared.body))
 }
 
-/// Rewrites the head sent upstream: identity encoding, request id, the client's
-/// address, no client credentials, and chunked framing for rewritten bodies.
+/// Rewrites the head sent upstream: the dialect's explicit path, identity
+/// encoding, request id, the client's address, no client credentials, and
+/// chunked JSON framing for rewritten bodies.
 pub fn rewrite_upstream_head(up: &mut RequestHeader, ctx: &RequestCtx) -> pingora_core::Result<()> {
+    if ctx.forward_path != ctx.path_and_query {
+        let uri = ctx.forward_path.parse::<http::Uri>().map_err(|e| {
+            pingora_core::Error::because(pingora_core::ErrorType::InternalError, "forward path", e)
+        })?;
+        up.set_uri(uri);
+    }
     up.insert_header("Accept-Encoding", "identity")?;
     up.insert_header("X-Request-Id", ctx.request_id.as_str())?;
     up.remove_header("x-api-key");
@@ -165,6 +176,10 @@ pub fn rewrite_upstream_head(up: &mut RequestHeader, ctx: &RequestCtx) -> pingor
     if ctx.route.executes() || has_body {
         up.remove_header("content-length");
         up.insert_header("Transfer-Encoding", "chunked")?;
+    }
+    if ctx.route.executes() {
+        // The body forwarded is the dialect's re-encoded JSON, whatever the client declared.
+        up.insert_header("Content-Type", FORWARD_CONTENT_TYPE)?;
     }
     Ok(())
 }

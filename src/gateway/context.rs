@@ -3,9 +3,9 @@
 
 use super::body::BodyHold;
 use super::identity::Identity;
-use super::response::ResponseHold;
 use crate::error::Refusal;
 use execgate_dialect::{ExecRequest, RouteKind};
+use execgate_sanitize::ResponseBuffer;
 use std::time::Instant;
 
 /// What happened to a request, for the audit line and metrics.
@@ -42,6 +42,8 @@ pub struct RequestCtx {
     pub identity: Option<Identity>,
     /// The request's path and query, as the dialect reads it.
     pub path_and_query: String,
+    /// The path and query sent upstream (the dialect's explicit form of the above).
+    pub forward_path: String,
     /// What the route does.
     pub route: RouteKind,
     /// The tier's limits apply to this body.
@@ -63,7 +65,7 @@ pub struct RequestCtx {
     /// When the request was sent upstream, for the total timeout.
     pub upstream_sent: Option<Instant>,
     /// The response body, held for inspection.
-    pub response: ResponseHold,
+    pub response: ResponseBuffer,
     /// Replace the upstream body with this error (the status line is already out).
     pub replace_body: Option<Refusal>,
     /// Whether the upstream response body is inspected at all.
@@ -85,6 +87,7 @@ impl Default for RequestCtx {
             started: Instant::now(),
             identity: None,
             path_and_query: String::new(),
+            forward_path: String::new(),
             route: RouteKind::Unknown,
             body: BodyHold::default(),
             body_complete: false,
@@ -95,7 +98,7 @@ impl Default for RequestCtx {
             decision: Decision::Pending,
             upstream_started: None,
             upstream_sent: None,
-            response: ResponseHold::default(),
+            response: ResponseBuffer::default(),
             replace_body: None,
             inspect_response: false,
             status: 0,

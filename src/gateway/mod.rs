@@ -29,7 +29,7 @@ use bytes::Bytes;
 use context::RequestCtx;
 use execgate_core::{Live, TierName};
 use execgate_dialect::Dialect;
-use execgate_sanitize::OutputPolicy;
+use execgate_sanitize::{OutputPolicy, ResponseBuffer};
 use execgate_screen::{ScreenPolicy, Verdict};
 use execgate_state::{BlockStore, RateLimiter, Reputation};
 use identity::{Identifier, Identity};
@@ -158,23 +158,25 @@ impl Gateway {
 
     /// Sanitizes a held executor response with the current output rules; a body
     /// cut at the hold's cap is closed into valid JSON and marked truncated.
-    fn sanitize(&self, ctx: &mut RequestCtx, held: &[u8]) -> Result<Bytes, Refusal> {
-        ctx.run.outcomes = self.dialect.verdicts(held);
+    fn sanitize(&self, ctx: &mut RequestCtx, held: ResponseBuffer) -> Result<Bytes, Refusal> {
+        let cut = held.overflowed();
+        let held = held.into_bytes();
+        ctx.run.outcomes = self.dialect.verdicts_for(&ctx.forward_path, &held);
         let identity = ctx.identity.clone().ok_or(Refusal::Internal)?;
         let policy = &self.policies(&identity).output;
         let fields: Vec<execgate_sanitize::FieldSpec> = self
             .dialect
-            .response_fields(&ctx.path_and_query, ctx.exec.as_ref())
+            .response_fields(&ctx.forward_path, ctx.exec.as_ref())
             .into_iter()
             .map(output_field)
             .collect();
         let rules = self.rules.load();
-        let sanitize = if ctx.response.overflowed() {
+        let sanitize = if cut {
             execgate_sanitize::sanitize_truncated
         } else {
             execgate_sanitize::sanitize_json
         };
-        let clean = sanitize(&rules.output, policy, held, &fields).map_err(|_| {
+        let clean = sanitize(&rules.output, policy, &held, &fields).map_err(|_| {
             Refusal::UpstreamFailed {
                 message: "the executor answered with invalid JSON".into(),
             }

@@ -3,9 +3,10 @@
 
 use super::Gateway;
 use super::context::RequestCtx;
-use super::response::{ResponseHold, harden, is_encoded, is_json};
+use super::response::{harden, is_encoded, is_json};
 use crate::error::Refusal;
 use bytes::Bytes;
+use execgate_sanitize::ResponseBuffer;
 use pingora_http::ResponseHeader;
 
 /// Response head: latency, hygiene, and the decision to inspect or replace the body.
@@ -48,7 +49,7 @@ pub fn on_head(
         return Ok(());
     }
     ctx.inspect_response = true;
-    ctx.response = ResponseHold::new(gw.response_cap(ctx));
+    ctx.response = ResponseBuffer::new(gw.response_cap(ctx));
     Ok(())
 }
 
@@ -67,8 +68,8 @@ pub fn on_body(gw: &Gateway, body: &mut Option<Bytes>, end: bool, ctx: &mut Requ
         *body = Some(Bytes::from(refusal.render(&ctx.request_id).body));
         return;
     }
-    let held = ctx.response.take();
-    *body = Some(match gw.sanitize(ctx, &held) {
+    let held = std::mem::take(&mut ctx.response);
+    *body = Some(match gw.sanitize(ctx, held) {
         Ok(clean) => clean,
         Err(refusal) => {
             ctx.reason = Some(format!("executor response unusable: {}", refusal.code()));

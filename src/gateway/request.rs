@@ -4,7 +4,7 @@
 
 use crate::config::Tier;
 use crate::error::{Refusal, ShownFinding};
-use execgate_dialect::{Dialect, ExecRequest, RequestError, RouteKind, TierLimits};
+use execgate_dialect::{Dialect, ExecRequest, RouteKind, TierLimits};
 use execgate_screen::{Language, RuleSet, ScreenPolicy, Verdict};
 
 /// The body to forward, and what it asks to run.
@@ -31,7 +31,7 @@ pub fn prepare(
     let no_verdicts = |r: Refusal| (r, Vec::new());
     let exec = dialect
         .parse_request(route, path_and_query, body)
-        .map_err(|e| no_verdicts(invalid(e)))?;
+        .map_err(|e| no_verdicts(e.into()))?;
     check_code_size(&exec, tier).map_err(no_verdicts)?;
     let limits = TierLimits {
         run_time: tier.run_time,
@@ -39,7 +39,7 @@ pub fn prepare(
     };
     let rewritten = dialect
         .clamp(&exec, &limits)
-        .map_err(|e| no_verdicts(invalid(e)))?;
+        .map_err(|e| no_verdicts(e.into()))?;
     let verdicts = screen_all(&exec, rules, policy);
     if let Some(refusal) = refusal_of(&verdicts) {
         return Err((refusal, verdicts));
@@ -49,13 +49,6 @@ pub fn prepare(
         exec,
         verdicts,
     })
-}
-
-fn invalid(e: RequestError) -> Refusal {
-    Refusal::InvalidRequest {
-        field: Some(e.field),
-        message: e.message,
-    }
 }
 
 /// All files of all submissions together must fit the tier's code cap.

@@ -1,19 +1,22 @@
-//! Response hygiene: strip headers that fingerprint the executor, add security
-//! headers, and hold the body (capped) so it can be inspected before it leaves.
+//! Response hygiene: only the executor headers a client needs pass, add security
+//! headers, and say whether the body is JSON the sanitizer can read.
 
-use bytes::{Bytes, BytesMut};
 use pingora_http::ResponseHeader;
 
-/// Headers that tell an attacker what runs behind the gateway.
-const FINGERPRINTS: [&str; 8] = [
-    "server",
-    "x-powered-by",
-    "via",
-    "x-aspnet-version",
-    "x-aspnetmvc-version",
-    "x-runtime",
-    "x-version",
-    "x-generator",
+/// The executor's headers a client may see; every other one is dropped, since
+/// executors and their frameworks announce themselves in headers nobody can list
+/// in advance (`Server`, `X-Powered-By`, `X-Judge0-Version`, the runner's
+/// `X-Execgate-Sandbox`, cookies…).
+const PASSED_THROUGH: [&str; 9] = [
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "location",
+    "etag",
+    "last-modified",
+    "vary",
+    "retry-after",
 ];
 
 /// Security headers on every response the gateway sends.
@@ -27,10 +30,16 @@ pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     ),
 ];
 
-/// Removes fingerprinting headers and adds the security headers.
+/// Keeps only the executor headers a client needs and adds the security headers.
 pub fn harden(resp: &mut ResponseHeader) -> pingora_core::Result<()> {
-    for name in FINGERPRINTS {
-        resp.remove_header(name);
+    let dropped: Vec<http::HeaderName> = resp
+        .headers
+        .keys()
+        .filter(|name| !PASSED_THROUGH.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    for name in dropped {
+        resp.remove_header(&name);
     }
     for (name, value) in SECURITY_HEADERS {
         resp.insert_header(name, value)?;
@@ -63,44 +72,6 @@ pub fn is_encoded(resp: &ResponseHeader) -> bool {
         .is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity") && !e.trim().is_empty())
 }
 
-/// A response body held until complete; past the cap it is cut, never streamed raw.
-#[derive(Debug, Default)]
-pub struct ResponseHold {
-    buf: BytesMut,
-    cap: usize,
-    overflowed: bool,
-}
-
-impl ResponseHold {
-    /// Holds at most `cap` bytes.
-    pub fn new(cap: usize) -> Self {
-        Self {
-            buf: BytesMut::new(),
-            cap,
-            overflowed: false,
-        }
-    }
-
-    /// Adds a chunk, dropping whatever passes the cap.
-    pub fn push(&mut self, chunk: &[u8]) {
-        let room = self.cap.saturating_sub(self.buf.len());
-        if chunk.len() > room {
-            self.overflowed = true;
-        }
-        self.buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-    }
-
-    /// Whether bytes were dropped.
-    pub fn overflowed(&self) -> bool {
-        self.overflowed
-    }
-
-    /// The held bytes.
-    pub fn take(&mut self) -> Bytes {
-        std::mem::take(&mut self.buf).freeze()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,22 +81,18 @@ mod tests {
         let mut resp = ResponseHeader::build(200, None).unwrap();
         resp.insert_header("Server", "nginx/1.2").unwrap();
         resp.insert_header("X-Powered-By", "Express").unwrap();
+        resp.insert_header("X-Execgate-Sandbox", "warm").unwrap();
+        resp.insert_header("Set-Cookie", "sid=1").unwrap();
+        resp.insert_header("Location", "/submissions/abc").unwrap();
         harden(&mut resp).unwrap();
-        assert!(resp.headers.get("server").is_none());
-        assert!(resp.headers.get("x-powered-by").is_none());
+        for gone in ["server", "x-powered-by", "x-execgate-sandbox", "set-cookie"] {
+            assert!(resp.headers.get(gone).is_none(), "{gone} passed");
+        }
+        assert_eq!(resp.headers.get("location").unwrap(), "/submissions/abc");
         assert_eq!(
             resp.headers.get("x-content-type-options").unwrap(),
             "nosniff"
         );
         assert_eq!(resp.headers.get("cache-control").unwrap(), "no-store");
-    }
-
-    #[test]
-    fn held_responses_are_cut_at_the_cap() {
-        let mut hold = ResponseHold::new(4);
-        hold.push(b"abc");
-        hold.push(b"def");
-        assert!(hold.overflowed());
-        assert_eq!(&hold.take()[..], b"abcd");
     }
 }

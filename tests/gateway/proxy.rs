@@ -25,6 +25,7 @@ fn an_execution_is_forwarded_clamped_and_its_response_hardened() {
     assert_eq!(reply.header("x-request-id").as_deref(), Some("abc-123"));
     assert_eq!(reply.header("server"), None);
     assert_eq!(reply.header("x-powered-by"), None);
+    assert_eq!(reply.header("x-execgate-sandbox"), None);
     assert_eq!(
         reply.header("x-content-type-options").as_deref(),
         Some("nosniff")
@@ -55,6 +56,15 @@ fn an_execution_is_forwarded_clamped_and_its_response_hardened() {
 
 #[test]
 fn judge0_submissions_are_decoded_screened_clamped_and_their_base64_output_sanitized() {
+    judge0_round_trip("kind = \"judge0\"");
+}
+
+#[test]
+fn judge0_beside_piston_is_judged_by_the_api_that_owns_the_path() {
+    judge0_round_trip("kind = [\"piston\", \"judge0\"]");
+}
+
+fn judge0_round_trip(kind: &str) {
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let exec = MockExecutor::with(Behaviour::Raw {
@@ -67,7 +77,7 @@ fn judge0_submissions_are_decoded_screened_clamped_and_their_base64_output_sanit
     });
     let gw = TestGateway::builder()
         .upstream(exec.addr)
-        .with("dialect", "kind = \"judge0\"")
+        .with("dialect", kind)
         .start();
     let url = gw.url("/submissions?base64_encoded=true&wait=true");
     let refused = post(
@@ -117,4 +127,57 @@ fn without_the_accept_guard_pingora_serves_the_public_port_directly() {
     let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(exec.requests()[0].headers["x-forwarded-for"], "127.0.0.1");
+}
+
+#[test]
+fn the_shipped_config_serves_piston_and_judge0_side_by_side() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("dialect", "kind = [\"piston\", \"judge0\"]")
+        .start();
+    let piston_run = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+    assert_eq!(
+        piston_run.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&piston_run.body)
+    );
+    // Text/plain from the client; Judge0's base64 default left implicit.
+    let judge0_run = post_with(
+        &gw.url("/submissions?wait=true"),
+        json!({"source_code": "print(2)", "language_id": 71})
+            .to_string()
+            .into_bytes(),
+        &[("content-type", "text/plain")],
+    );
+    assert_eq!(
+        judge0_run.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&judge0_run.body)
+    );
+    let seen = exec.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].path, "/api/v2/execute");
+    assert_eq!(
+        seen[1].path, "/submissions?wait=true&base64_encoded=false",
+        "the executor is told the encoding the gateway decoded with"
+    );
+    let types: Vec<_> = seen[1].headers.get_all("content-type").iter().collect();
+    assert_eq!(
+        types,
+        ["application/json"],
+        "the re-encoded body is declared JSON"
+    );
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/execgate.toml");
+    let settings = execgate::config::load(&shipped).expect("the shipped config loads");
+    assert_eq!(
+        settings.dialect.kind.as_slice(),
+        [
+            execgate_dialect::DialectKind::Piston,
+            execgate_dialect::DialectKind::Judge0
+        ],
+        "execgate up serves both APIs of the bundled runner"
+    );
 }

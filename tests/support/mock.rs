@@ -158,5 +158,8 @@ fn piston(stdout: &str) -> Response {
         .insert("server", "piston-mock/1.0".parse().unwrap());
     resp.headers_mut()
         .insert("x-powered-by", "Express".parse().unwrap());
+    // What the bundled runner says about its sandbox: internal, never for the client.
+    resp.headers_mut()
+        .insert("x-execgate-sandbox", "warm".parse().unwrap());
     resp
 }
