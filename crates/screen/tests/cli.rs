@@ -170,7 +170,7 @@ fn rules_check_validates_directories() {
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(
         stderr.starts_with(&format!(
-            "{}:1: X: match.regex: invalid regex",
+            "{}:7: X: match.regex: invalid regex: unclosed group",
             dir.path().join("bad.toml").display()
         )),
         "{stderr}"

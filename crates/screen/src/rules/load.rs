@@ -163,12 +163,15 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<Vec<Rule>, Vec<RuleE
             }
         };
         if rules.iter().any(|r| r.id == raw_rule.id) {
-            errors.push(fail(None, "duplicate id in this file".to_string()));
+            let line = key_line(text, start, end, "id");
+            errors.push(fail(line, "duplicate id in this file".to_string()));
             continue;
         }
         match validate(raw_rule) {
             Ok(rule) => rules.push(rule),
-            Err(reason) => errors.push(fail(None, reason)),
+            Err(Invalid { key, reason }) => {
+                errors.push(fail(key_line(text, start, end, key), reason))
+            }
         }
     }
     if errors.is_empty() {
@@ -229,23 +232,44 @@ fn key_line(text: &str, start: Option<usize>, end: Option<usize>, key: &str) -> 
         .map(|(n, _)| n + 1)
 }
 
-fn validate(raw: RawRule) -> Result<Rule, String> {
+/// A rule that parsed but is not valid: the key at fault (to find its line) and why.
+struct Invalid {
+    key: &'static str,
+    reason: String,
+}
+
+impl Invalid {
+    fn new(key: &'static str, reason: impl Into<String>) -> Self {
+        Invalid {
+            key,
+            reason: reason.into(),
+        }
+    }
+}
+
+fn validate(raw: RawRule) -> Result<Rule, Invalid> {
     if raw.id.is_empty()
         || !raw
             .id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        return Err("id must be non-empty ASCII letters, digits, '-', '_' or '.'".to_string());
+        return Err(Invalid::new(
+            "id",
+            "id must be non-empty ASCII letters, digits, '-', '_' or '.'",
+        ));
     }
     if raw.message.trim().is_empty() {
-        return Err("message must not be empty".to_string());
+        return Err(Invalid::new("message", "message must not be empty"));
     }
     let languages = raw.language.languages();
     let matcher = compile_match(raw.matcher)?;
     let python_only = !matches!(matcher, Matcher::Regex(_) | Matcher::Anomaly(_));
     if python_only && languages != [crate::Language::Python] {
-        return Err("this match kind analyses Python: it needs language = \"python\"".to_string());
+        return Err(Invalid::new(
+            "language",
+            "this match kind analyses Python: it needs language = \"python\"",
+        ));
     }
     Ok(Rule {
         id: raw.id,
@@ -259,7 +283,7 @@ fn validate(raw: RawRule) -> Result<Rule, String> {
     })
 }
 
-fn compile_match(m: RawMatch) -> Result<Matcher, String> {
+fn compile_match(m: RawMatch) -> Result<Matcher, Invalid> {
     let kinds = [
         m.import.is_some(),
         m.call.is_some(),
@@ -272,49 +296,62 @@ fn compile_match(m: RawMatch) -> Result<Matcher, String> {
     ];
     match kinds.iter().filter(|k| **k).count() {
         1 => {}
-        0 => return Err(
-            "match needs one of import, call, name, attribute, string, regex, anomaly, heuristic"
-                .into(),
-        ),
-        _ => return Err("match must have exactly one kind; split it into several rules".into()),
+        0 => {
+            return Err(Invalid::new(
+                "match",
+                "match needs one of import, call, name, attribute, string, regex, anomaly, heuristic",
+            ));
+        }
+        _ => {
+            return Err(Invalid::new(
+                "match",
+                "match must have exactly one kind; split it into several rules",
+            ));
+        }
     }
     if m.min.is_some() && m.heuristic.is_none() {
-        return Err("match.min is only allowed with match.heuristic".into());
+        return Err(Invalid::new(
+            "match.min",
+            "match.min is only allowed with match.heuristic",
+        ));
     }
     if let Some(list) = m.import {
-        return names(list, "import", false).map(Matcher::Import);
+        return names(list, "match.import", false).map(Matcher::Import);
     }
     if let Some(list) = m.call {
-        return names(list, "call", true).map(Matcher::Call);
+        return names(list, "match.call", true).map(Matcher::Call);
     }
     if let Some(list) = m.name {
-        return names(list, "name", true).map(Matcher::Name);
+        return names(list, "match.name", true).map(Matcher::Name);
     }
     if let Some(list) = m.attribute {
-        return names(list, "attribute", false).map(Matcher::Attribute);
+        return names(list, "match.attribute", false).map(Matcher::Attribute);
     }
     if let Some(re) = m.string {
-        return regex(&re, "string").map(Matcher::Str);
+        return regex(&re, "match.string").map(Matcher::Str);
     }
     if let Some(re) = m.regex {
-        return regex(&re, "regex").map(Matcher::Regex);
+        return regex(&re, "match.regex").map(Matcher::Regex);
     }
     if let Some(kinds) = m.anomaly {
         if kinds.is_empty() {
-            return Err("match.anomaly must not be empty".into());
+            return Err(Invalid::new(
+                "match.anomaly",
+                "match.anomaly must not be empty",
+            ));
         }
         return Ok(Matcher::Anomaly(kinds));
     }
     match m.heuristic {
         Some(h) => Ok(Matcher::Heuristic(h, m.min.unwrap_or(h.default_min()))),
-        None => Err("match has no kind".into()),
+        None => Err(Invalid::new("match", "match has no kind")),
     }
 }
 
 /// Validates a list of dotted identifiers (`*` allowed at the end when `glob`).
-fn names(list: Vec<String>, key: &str, glob: bool) -> Result<Vec<String>, String> {
+fn names(list: Vec<String>, key: &'static str, glob: bool) -> Result<Vec<String>, Invalid> {
     if list.is_empty() {
-        return Err(format!("match.{key} must not be empty"));
+        return Err(Invalid::new(key, format!("{key} must not be empty")));
     }
     for name in &list {
         let body = if glob {
@@ -329,16 +366,36 @@ fn names(list: Vec<String>, key: &str, glob: bool) -> Result<Vec<String>, String
                     && part.chars().all(|c| c == '_' || c.is_alphanumeric())
             });
         if !ok {
-            return Err(format!("match.{key}: `{name}` is not a dotted Python name"));
+            return Err(Invalid::new(
+                key,
+                format!("{key}: `{name}` is not a dotted Python name"),
+            ));
         }
     }
     Ok(list)
 }
 
-fn regex(pattern: &str, key: &str) -> Result<Regex, String> {
-    RegexBuilder::new(pattern)
+/// Compiles a rule's regex; one that matches the empty string would fire on every input.
+fn regex(pattern: &str, key: &'static str) -> Result<Regex, Invalid> {
+    let re = RegexBuilder::new(pattern)
         .multi_line(true)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|e| format!("match.{key}: invalid regex: {e}"))
+        .map_err(|e| Invalid::new(key, format!("{key}: invalid regex: {}", one_line(&e))))?;
+    if re.is_match("") {
+        return Err(Invalid::new(
+            key,
+            format!("{key}: the pattern matches the empty string, so it would fire on every input"),
+        ));
+    }
+    Ok(re)
+}
+
+/// regex's parse errors span several lines (pattern, caret, cause); a rule
+/// error is one line, so only the cause is kept.
+fn one_line(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let cause = lines.next_back().unwrap_or_default();
+    cause.strip_prefix("error: ").unwrap_or(cause).to_string()
 }
