@@ -314,14 +314,14 @@ impl Started {
 
     /// Readies a warm sandbox for a request before its payload goes in: the
     /// request's memory cap, and the normal CPU weight it was built without.
-    pub fn claim(&self, memory_bytes: u64) -> std::io::Result<()> {
-        match self.cgroup.get() {
-            Some(cg) => {
-                cg.set_memory(memory_bytes)?;
-                cg.set_priority(CpuPriority::Normal)
-            }
-            None => Ok(()),
+    pub fn claim(&self, memory_bytes: Option<u64>) -> std::io::Result<()> {
+        let Some(cg) = self.cgroup.get() else {
+            return Ok(());
+        };
+        if let Some(bytes) = memory_bytes {
+            cg.set_memory(bytes)?;
         }
+        cg.set_priority(CpuPriority::Normal)
     }
 
     /// The run's CPU weight as the cgroup has it (`None` if unreadable).

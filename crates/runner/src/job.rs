@@ -190,9 +190,9 @@ impl Runner {
             wall,
             cpu,
             cgroup: CgroupLimits {
-                memory_bytes: memory,
-                pids: sandbox.processes,
-                cpu_millis: (sandbox.cpus * 1000.0) as u64,
+                memory_bytes: Some(memory),
+                pids: Some(sandbox.processes),
+                cpu_millis: Some((sandbox.cpus * 1000.0) as u64),
                 priority: CpuPriority::Normal,
             },
             output_max: sandbox.output_max.as_usize(),

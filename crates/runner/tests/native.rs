@@ -84,9 +84,9 @@ async fn planted_symlink_is_not_followed_when_collecting() {
         wall: Duration::from_secs(2),
         cpu: Duration::from_secs(1),
         cgroup: CgroupLimits {
-            memory_bytes: 64 << 20,
-            pids: 16,
-            cpu_millis: 1000,
+            memory_bytes: Some(64 << 20),
+            pids: Some(16),
+            cpu_millis: Some(1000),
             priority: CpuPriority::Normal,
         },
         output_max: 4096,
@@ -107,7 +107,7 @@ async fn warm_sandboxes_build_at_background_weight_and_run_at_normal() {
     support::eventually(|| pool.ready("python") > 0).await;
     let warm = pool.take("python").expect("a ready warm sandbox");
     assert_eq!(warm.cpu_priority(), Some(CpuPriority::Background));
-    warm.claim(64 << 20).unwrap();
+    warm.claim(Some(64 << 20)).unwrap();
     assert_eq!(warm.cpu_priority(), Some(CpuPriority::Normal));
 }
 

@@ -49,15 +49,15 @@ impl CpuPriority {
     }
 }
 
-/// Caps of one run's cgroup.
+/// Caps of one run's cgroup; a cap left `None` is not set.
 #[derive(Debug, Clone, Copy)]
 pub struct CgroupLimits {
     /// Memory cap in bytes, swap included.
-    pub memory_bytes: u64,
+    pub memory_bytes: Option<u64>,
     /// Most processes and threads at once.
-    pub pids: u64,
+    pub pids: Option<u64>,
     /// CPU bandwidth in thousandths of a CPU (1000 = one full core).
-    pub cpu_millis: u64,
+    pub cpu_millis: Option<u64>,
     /// CPU weight against the other runs.
     pub priority: CpuPriority,
 }
@@ -105,38 +105,80 @@ fn own_path(ctrl: &str) -> Option<String> {
     })
 }
 
+/// The v2 controllers a run's caps need.
+const V2_CONTROLLERS: [&str; 3] = ["memory", "pids", "cpu"];
+/// v2 leaf of the runner itself under its base dir: a cgroup that enables
+/// controllers for children may hold no processes of its own.
+const SUPERVISOR: &str = "supervisor";
+
 impl CgroupHost {
-    /// Finds a usable hierarchy under `root` and makes `<own cgroup>/<name>` in it.
+    /// Finds a usable hierarchy under `root` and makes `<own cgroup>/<name>` in
+    /// it: v2 when its memory, pids and cpu controllers are available, else v1.
     pub fn detect(root: &Path, name: &str) -> Result<Self, String> {
-        let host = Self::locate_v2(root, name).or_else(|| Self::locate_v1(root, name)).ok_or_else(|| {
-            format!(
-                "no usable cgroup under {}: need cgroup v2 with memory, pids and cpu controllers, \
-                 or cgroup v1 memory, pids, cpu and cpuacct hierarchies",
-                root.display()
-            )
-        })?;
+        let v2 = Self::locate_v2(root, name).and_then(|host| {
+            let missing = host.missing_v2_controllers();
+            if missing.is_empty() {
+                return Ok(host);
+            }
+            Err(format!(
+                "cgroup v2 at {} lacks the {} controller(s) (bound to cgroup v1 hierarchies or not enabled for this cgroup)",
+                host.memory.display(),
+                missing.join(", ")
+            ))
+        });
+        let host = v2
+            .or_else(|v2_problem| {
+                Self::locate_v1(root, name).ok_or_else(|| {
+                    format!(
+                        "no usable cgroup under {}: {v2_problem}; and no cgroup v1 memory, pids, cpu and cpuacct hierarchies",
+                        root.display()
+                    )
+                })
+            })?;
         host.prepare()
             .map_err(|e| format!("cannot prepare cgroup {}: {e}", host.memory.display()))?;
         Ok(host)
     }
 
-    fn locate_v2(root: &Path, name: &str) -> Option<Self> {
+    /// The unified (v2) hierarchy under `root` (or `root/unified`), prepared,
+    /// whatever controllers it offers: runs get only the caps those allow, and
+    /// setting a missing one fails. `detect` insists on memory, pids and cpu.
+    pub fn unified(root: &Path, name: &str) -> Result<Self, String> {
+        let host = Self::locate_v2(root, name)?;
+        host.prepare()
+            .map_err(|e| format!("cannot prepare cgroup {}: {e}", host.memory.display()))?;
+        Ok(host)
+    }
+
+    /// v2 paths for `name`, without touching anything.
+    fn locate_v2(root: &Path, name: &str) -> Result<Self, String> {
         let mount = [root.to_path_buf(), root.join("unified")]
             .into_iter()
-            .find(|p| p.join("cgroup.controllers").exists())?;
-        let controllers = std::fs::read_to_string(mount.join("cgroup.controllers")).ok()?;
-        let have = |c: &str| controllers.split_whitespace().any(|x| x == c);
-        if !(have("memory") && have("pids") && have("cpu")) {
-            return None;
-        }
-        let dir = mount.join(own_path("")?).join(name);
-        Some(Self {
+            .find(|p| p.join("cgroup.controllers").exists())
+            .ok_or_else(|| format!("no cgroup v2 mount at {} or its unified/", root.display()))?;
+        let own = own_path("").ok_or("this process has no cgroup v2 path in /proc/self/cgroup")?;
+        // A runner started earlier in this process may have moved it into its supervisor leaf.
+        let own = own
+            .strip_suffix(&format!("{name}/{SUPERVISOR}"))
+            .map_or(own.as_str(), |o| o.trim_end_matches('/'));
+        let dir = mount.join(own).join(name);
+        Ok(Self {
             version: Version::V2,
             memory: dir.clone(),
             pids: dir.clone(),
             cpu: dir.clone(),
             cpuacct: dir,
         })
+    }
+
+    /// Of the controllers runs need, those the parent of the base dir cannot hand down.
+    fn missing_v2_controllers(&self) -> Vec<&'static str> {
+        let parent = self.memory.parent().unwrap_or(&self.memory);
+        let have = std::fs::read_to_string(parent.join("cgroup.controllers")).unwrap_or_default();
+        V2_CONTROLLERS
+            .into_iter()
+            .filter(|c| !have.split_whitespace().any(|h| h == *c))
+            .collect()
     }
 
     fn locate_v1(root: &Path, name: &str) -> Option<Self> {
@@ -160,7 +202,8 @@ impl CgroupHost {
         dirs
     }
 
-    /// Creates the base dirs and removes runs a crashed runner left behind.
+    /// Creates the base dirs, removes runs a crashed runner left behind, and
+    /// (v2) hands the controllers down to the runs.
     fn prepare(&self) -> std::io::Result<()> {
         for dir in self.dirs() {
             std::fs::create_dir_all(dir)?;
@@ -172,10 +215,35 @@ impl CgroupHost {
             }
         }
         if self.version == Version::V2 {
-            write(
-                &self.memory.join("cgroup.subtree_control"),
-                "+memory +pids +cpu",
-            )?;
+            self.delegate_v2()?;
+        }
+        Ok(())
+    }
+
+    /// v2's "no internal processes" rule: a non-root cgroup that enables
+    /// controllers for children may hold no process. The runner moves itself
+    /// into `<base>/supervisor`, then enables the available ones of memory,
+    /// pids and cpu in its own cgroup and in the base.
+    fn delegate_v2(&self) -> std::io::Result<()> {
+        let base = &self.memory;
+        let Some(own) = base.parent() else {
+            return Ok(());
+        };
+        let own_is_root = !own.join("cgroup.type").exists();
+        if !own_is_root {
+            let leaf = base.join(SUPERVISOR);
+            std::fs::create_dir_all(&leaf)?;
+            write(&leaf.join("cgroup.procs"), &std::process::id().to_string())?;
+        }
+        for dir in [own, base.as_path()] {
+            enable_v2_controllers(dir).map_err(|e| {
+                let hint = if e.raw_os_error() == Some(libc::EBUSY) {
+                    " (other processes share the runner's cgroup: give the runner a cgroup of its own, e.g. systemd Delegate=yes)"
+                } else {
+                    ""
+                };
+                std::io::Error::new(e.kind(), format!("{e}{hint}"))
+            })?;
         }
         Ok(())
     }
@@ -245,36 +313,40 @@ impl RunCgroup {
     }
 
     fn apply(&self, limits: CgroupLimits) -> std::io::Result<()> {
-        let mem = limits.memory_bytes.to_string();
-        let quota = (limits.cpu_millis.max(10) * CPU_PERIOD_US / 1000).to_string();
-        match self.version {
-            Version::V2 => {
-                write(&self.memory.join("memory.max"), &mem)?;
+        if let Some(bytes) = limits.memory_bytes {
+            self.set_memory(bytes)?;
+            if self.version == Version::V2 {
                 write(&self.memory.join("memory.swap.max"), "0")?;
-                write(&self.pids.join("pids.max"), &limits.pids.to_string())?;
-                write(
-                    &self.cpu.join("cpu.max"),
-                    &format!("{quota} {CPU_PERIOD_US}"),
-                )?;
             }
-            Version::V1 => {
-                write(&self.memory.join("memory.limit_in_bytes"), &mem)?;
-                let memsw = self.memory.join("memory.memsw.limit_in_bytes");
-                if memsw.exists() {
-                    write(&memsw, &mem)?;
-                }
-                write(&self.pids.join("pids.max"), &limits.pids.to_string())?;
-                write(
-                    &self.cpu.join("cpu.cfs_period_us"),
-                    &CPU_PERIOD_US.to_string(),
-                )?;
-                write(&self.cpu.join("cpu.cfs_quota_us"), &quota)?;
-            }
+        }
+        if let Some(pids) = limits.pids {
+            write(&self.pids.join("pids.max"), &pids.to_string())?;
+        }
+        if let Some(millis) = limits.cpu_millis {
+            self.set_cpu_bandwidth(millis)?;
         }
         // A new cgroup starts at the default weight.
         match limits.priority {
             CpuPriority::Normal => Ok(()),
             other => self.set_priority(other),
+        }
+    }
+
+    /// CPU quota per period: `millis` thousandths of a core (at least 1%).
+    fn set_cpu_bandwidth(&self, millis: u64) -> std::io::Result<()> {
+        let quota = (millis.max(10) * CPU_PERIOD_US / 1000).to_string();
+        match self.version {
+            Version::V2 => write(
+                &self.cpu.join("cpu.max"),
+                &format!("{quota} {CPU_PERIOD_US}"),
+            ),
+            Version::V1 => {
+                write(
+                    &self.cpu.join("cpu.cfs_period_us"),
+                    &CPU_PERIOD_US.to_string(),
+                )?;
+                write(&self.cpu.join("cpu.cfs_quota_us"), &quota)
+            }
         }
     }
 
@@ -393,6 +465,23 @@ impl RunCgroup {
         }
         false
     }
+}
+
+/// Enables in `dir`'s subtree those of memory, pids and cpu that `dir` has
+/// and has not enabled yet (writing nothing when none is left).
+fn enable_v2_controllers(dir: &Path) -> std::io::Result<()> {
+    let have = std::fs::read_to_string(dir.join("cgroup.controllers"))?;
+    let on = std::fs::read_to_string(dir.join("cgroup.subtree_control"))?;
+    let wanted: Vec<String> = V2_CONTROLLERS
+        .into_iter()
+        .filter(|c| have.split_whitespace().any(|h| h == *c))
+        .filter(|c| !on.split_whitespace().any(|h| h == *c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    write(&dir.join("cgroup.subtree_control"), &wanted.join(" "))
 }
 
 /// A `run-<pid>-<n>` dir whose runner process is gone.
