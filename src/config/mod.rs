@@ -14,8 +14,8 @@ pub use rate::{Rate, Window};
 pub use raw::RawConfig;
 pub use tiers::Tier;
 pub use validate::{
-    ApiClient, GeoIpSettings, IdentitySettings, IpPolicySettings, JwtAlgorithm, JwtSettings,
-    LimitSettings, ServerSettings, Settings, UpstreamSettings,
+    ApiClient, IdentitySettings, IpPolicySettings, JwtAlgorithm, JwtSettings, LimitSettings,
+    ServerSettings, Settings, UpstreamSettings,
 };
 
 use execgate_core::FileError;

@@ -134,23 +134,6 @@ pub struct IdentitySettings {
     pub jwt: Option<JwtSettings>,
 }
 
-/// `[ip_policy.geoip]`, validated (databases exist and open).
-#[derive(Debug, Clone, Default)]
-pub struct GeoIpSettings {
-    /// Country database.
-    pub country_db: Option<PathBuf>,
-    /// ASN database.
-    pub asn_db: Option<PathBuf>,
-    /// Allowed countries (upper-case ISO codes).
-    pub allow_countries: Vec<String>,
-    /// Denied countries.
-    pub deny_countries: Vec<String>,
-    /// Allowed AS numbers.
-    pub allow_asns: Vec<u32>,
-    /// Denied AS numbers.
-    pub deny_asns: Vec<u32>,
-}
-
 /// `[ip_policy]`, validated: inline lists and list files merged.
 #[derive(Debug, Clone, Default)]
 pub struct IpPolicySettings {
@@ -159,7 +142,7 @@ pub struct IpPolicySettings {
     /// Denied networks.
     pub deny: Vec<IpNet>,
     /// GeoIP rules.
-    pub geoip: GeoIpSettings,
+    pub geoip: RawGeoIp,
 }
 
 /// `[limits]`, validated.
@@ -488,7 +471,9 @@ pub fn net_file(path: &Path) -> Result<Vec<IpNet>, String> {
     Ok(nets)
 }
 
-fn geoip(raw: &RawGeoIp, base: &Path) -> Result<GeoIpSettings, Invalid> {
+/// `[ip_policy.geoip]` checked: databases open (paths resolved against the
+/// config's folder), country codes upper-cased.
+fn geoip(raw: &RawGeoIp, base: &Path) -> Result<RawGeoIp, Invalid> {
     let open = |p: &Option<PathBuf>, k: &str| -> Result<Option<PathBuf>, Invalid> {
         let Some(p) = p else { return Ok(None) };
         let path = base.join(p);
@@ -526,7 +511,7 @@ fn geoip(raw: &RawGeoIp, base: &Path) -> Result<GeoIpSettings, Invalid> {
             "ASN rules need ip_policy.geoip.asn_db",
         ));
     }
-    Ok(GeoIpSettings {
+    Ok(RawGeoIp {
         country_db,
         asn_db,
         allow_countries,

@@ -102,12 +102,64 @@ fn peer_ip(gw: &Gateway, session: &Session) -> IpAddr {
     }
 }
 
+/// Bodies up to this size are read whole, and decided, before an executor is
+/// even chosen: Pingora replays them from its retry buffer, which holds 64 KiB.
+/// Larger bodies (tiers with a larger `body_max`) are held back as they stream.
+const READ_AHEAD_MAX: u64 = 64 << 10;
+
+/// Whether the body can be read and decided before any upstream contact.
+pub fn reads_ahead(ctx: &RequestCtx, headers: &http::HeaderMap) -> bool {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let most = declared.unwrap_or(ctx.body.cap() as u64);
+    most <= READ_AHEAD_MAX
+}
+
+/// Reads the whole body (within the body deadline) and decides it; the
+/// decided body waits in `ctx` for the upstream. `Ok(Err(_))` is a refusal to
+/// send, `Err(_)` a broken client connection.
+pub async fn read_ahead(
+    gw: &Gateway,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<Result<(), Refusal>> {
+    session.enable_retry_buffering();
+    let deadline = tokio::time::Instant::now() + gw.body_timeout;
+    loop {
+        let read = tokio::time::timeout_at(deadline, session.read_request_body()).await;
+        let chunk = match read {
+            Err(_) => return Ok(Err(Refusal::BodyTimeout)),
+            Ok(chunk) => chunk?,
+        };
+        match chunk {
+            Some(chunk) => {
+                if let Err(refusal) = ctx.body.push(&chunk) {
+                    return Ok(Err(refusal));
+                }
+            }
+            None => break,
+        }
+    }
+    ctx.body_complete = true;
+    let whole = ctx.body.take();
+    Ok(decide(gw, ctx, whole).await.map(|forward| {
+        ctx.decided_body = Some(forward);
+    }))
+}
+
 /// Holds every chunk back; returns the whole body once the stream ends.
+/// A body decided ahead replaces what Pingora replays of it.
 pub fn hold_body(
     ctx: &mut RequestCtx,
     body: &mut Option<Bytes>,
     end: bool,
 ) -> Result<Option<Bytes>, Refusal> {
+    if ctx.body_complete {
+        *body = ctx.decided_body.take();
+        return Ok(None);
+    }
     if let Some(chunk) = body.take() {
         ctx.body.push(&chunk)?;
     }

@@ -53,6 +53,11 @@ impl BodyHold {
         Ok(())
     }
 
+    /// The most bytes held.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
     /// The whole body.
     pub fn take(&mut self) -> Bytes {
         std::mem::take(&mut self.buf).freeze()

@@ -50,6 +50,8 @@ pub struct RequestCtx {
     pub body: BodyHold,
     /// Whether the client's whole body has arrived.
     pub body_complete: bool,
+    /// The body to forward, decided before any upstream contact (see `read_ahead`).
+    pub decided_body: Option<bytes::Bytes>,
     /// The decoded execution request, once the body is complete.
     pub exec: Option<ExecRequest>,
     /// `RateLimit*` headers for the response.
@@ -91,6 +93,7 @@ impl Default for RequestCtx {
             route: RouteKind::Unknown,
             body: BodyHold::default(),
             body_complete: false,
+            decided_body: None,
             exec: None,
             limit_headers: Vec::new(),
             refusal: None,

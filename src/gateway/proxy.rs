@@ -21,7 +21,11 @@ impl ProxyHttp for Gateway {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         admission::start(self, session, ctx);
-        match admission::admit(self, session, ctx) {
+        let mut admitted = admission::admit(self, session, ctx);
+        if admitted.is_ok() && admission::reads_ahead(ctx, &session.req_header().headers) {
+            admitted = admission::read_ahead(self, session, ctx).await?;
+        }
+        match admitted {
             Ok(()) => Ok(false),
             Err(refusal) => {
                 let refusal = self.refuse(ctx, refusal);
@@ -147,6 +151,12 @@ impl ProxyHttp for Gateway {
             error_code: refusal.status(),
             can_reuse_downstream: false,
         }
+    }
+
+    /// A refusal of the client's request is the audit line's business, not an
+    /// error of the proxy; executor failures (5xx) stay in the error log.
+    fn suppress_error_log(&self, _session: &Session, ctx: &RequestCtx, _e: &Error) -> bool {
+        ctx.refusal.as_ref().is_some_and(|r| r.status() < 500)
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {

@@ -44,6 +44,62 @@ fn a_chunked_body_over_the_cap_is_counted_while_streaming_and_never_forwarded() 
     assert!(exec.requests().is_empty(), "no body reached the executor");
 }
 
+/// Sends a chunked Piston request in two halves with a pause between them.
+fn slow_chunked(gw: &TestGateway, code: &str, exec: &WireExecutor) -> (u16, String, usize) {
+    let body = piston(code).to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut s = std::net::TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+    s.write_all(format!("{:x}\r\n{first}\r\n", first.len()).as_bytes())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let while_streaming = exec.bytes_received();
+    s.write_all(format!("{:x}\r\n{rest}\r\n0\r\n\r\n", rest.len()).as_bytes())
+        .unwrap();
+    let (status, text) = crate::support::http::read_response(&mut s);
+    (status, text, while_streaming)
+}
+
+#[test]
+fn no_executor_hears_of_a_request_until_its_body_is_decided() {
+    let exec = WireExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let (status, text, while_streaming) = slow_chunked(&gw, "import os", &exec);
+    assert_eq!(status, 403, "{text}");
+    assert_eq!(
+        while_streaming, 0,
+        "a request head left while the body was arriving"
+    );
+    assert_eq!(
+        exec.bytes_received(),
+        0,
+        "the executor was contacted for a refused body"
+    );
+    let mut s = std::net::TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .unwrap();
+    for _ in 0..10 {
+        let _ = s.write_all(format!("{:x}\r\n{}\r\n", 8192, "a".repeat(8192)).as_bytes());
+    }
+    let (status, text) = crate::support::http::read_response(&mut s);
+    assert_eq!(status, 413, "{text}");
+    assert_eq!(
+        exec.bytes_received(),
+        0,
+        "the executor was contacted for an oversized body"
+    );
+    let (status, text, while_streaming) = slow_chunked(&gw, "print(1)", &exec);
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("wire"), "{text}");
+    assert_eq!(
+        while_streaming, 0,
+        "the accepted request too waits for its whole body"
+    );
+    assert!(exec.bytes_received() > 0);
+}
+
 #[test]
 fn a_refused_body_never_reaches_the_executor() {
     let exec = MockExecutor::start();
@@ -207,4 +263,36 @@ fn unknown_routes_are_404_json() {
             .is_some_and(|s| !s.is_empty())
     );
     assert!(exec.requests().is_empty());
+}
+
+#[test]
+fn bodies_past_the_read_ahead_size_are_still_held_and_forwarded_whole() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("tiers.anonymous", "body_max = \"512KB\"")
+        .with("tiers.anonymous", "code_max = \"400KB\"")
+        .start();
+    let code = format!("# {}\nprint(1)", "x".repeat(300 << 10));
+    let ok = post(&gw.url("/api/v2/execute"), &piston(&code));
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(
+        exec.requests()[0].json()["files"][0]["content"],
+        code.as_str()
+    );
+    let refused = post(
+        &gw.url("/api/v2/execute"),
+        &piston(&format!("# {}\nimport os", "x".repeat(300 << 10))),
+    );
+    assert_eq!(
+        refused.status,
+        403,
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    assert_eq!(
+        exec.requests().len(),
+        1,
+        "the refused large body was not forwarded"
+    );
 }

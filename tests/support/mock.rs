@@ -163,3 +163,56 @@ fn piston(stdout: &str) -> Response {
         .insert("x-execgate-sandbox", "warm".parse().unwrap());
     resp
 }
+
+/// An executor seen from the wire: counts every byte any connection sends it
+/// (a health check's bare connect sends none) and answers a chunked request
+/// once its last chunk has arrived. Shows whether a request head ever left the
+/// gateway, which the HTTP-level mock cannot (it records whole requests only).
+pub struct WireExecutor {
+    pub addr: SocketAddr,
+    received: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl WireExecutor {
+    /// Starts listening on an ephemeral port.
+    pub fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = received.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let counter = counter.clone();
+                std::thread::spawn(move || serve_wire(conn, &counter));
+            }
+        });
+        Self { addr, received }
+    }
+
+    /// Bytes received so far, over all connections.
+    pub fn bytes_received(&self) -> usize {
+        self.received.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn serve_wire(mut conn: std::net::TcpStream, counter: &std::sync::atomic::AtomicUsize) {
+    use std::io::{Read, Write};
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = conn.read(&mut buf) {
+        if n == 0 {
+            return;
+        }
+        counter.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+        seen.extend_from_slice(&buf[..n]);
+        if seen.windows(5).any(|w| w == b"0\r\n\r\n") {
+            let body = piston_result("wire\n").to_string();
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(reply.as_bytes());
+            return;
+        }
+    }
+}

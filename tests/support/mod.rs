@@ -9,7 +9,7 @@ pub mod mock;
 
 pub use gateway::TestGateway;
 pub use http::{Reply, get, post, post_with, raw};
-pub use mock::{Behaviour, MockExecutor};
+pub use mock::{Behaviour, MockExecutor, WireExecutor};
 
 use std::time::{Duration, Instant};
 
