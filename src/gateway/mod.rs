@@ -142,6 +142,15 @@ impl Gateway {
         }
     }
 
+    /// Whether the response to a non-executing route carries program output
+    /// (Judge0 `GET /submissions/{token}` and batch polling): sanitized like a run.
+    fn returns_output(&self, ctx: &RequestCtx) -> bool {
+        !self
+            .dialect
+            .response_fields(&ctx.forward_path, None)
+            .is_empty()
+    }
+
     /// The most response bytes held for inspection: room for both capped
     /// streams with JSON escaping, plus the envelope.
     fn response_cap(&self, ctx: &RequestCtx) -> usize {

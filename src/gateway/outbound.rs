@@ -1,5 +1,6 @@
-//! The response side: harden headers, hold the executor's body (capped), run it
-//! through the output sanitizer, and turn broken executor answers into 502 JSON.
+//! The response side: harden headers, hold the executor's body (capped) when it
+//! carries program output (runs, and Judge0 result polling), run it through the
+//! output sanitizer, and turn broken executor answers into 502 JSON.
 
 use super::Gateway;
 use super::context::RequestCtx;
@@ -26,7 +27,7 @@ pub fn on_head(
         resp.insert_header(*name, value.as_str())?;
     }
     ctx.status = resp.status.as_u16();
-    if !ctx.route.executes() {
+    if !ctx.route.executes() && !gw.returns_output(ctx) {
         return Ok(());
     }
     let broken = if is_encoded(resp) {

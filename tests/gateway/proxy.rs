@@ -181,3 +181,44 @@ fn the_shipped_config_serves_piston_and_judge0_side_by_side() {
         "execgate up serves both APIs of the bundled runner"
     );
 }
+
+#[test]
+fn judge0_result_polling_is_sanitized_and_capped_like_a_run() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let flood = format!("tok_abcdefgh12345678 {}", "y".repeat(300 << 10));
+    let exec = MockExecutor::with(Behaviour::Raw {
+        status: 200,
+        content_type: "application/json".into(),
+        body: json!({"stdout": b64(&flood), "status": {"id": 3, "description": "Accepted"}})
+            .to_string()
+            .into_bytes(),
+        extra: vec![],
+    });
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("dialect", "kind = \"judge0\"")
+        .start();
+    let reply = get(&gw.url("/submissions/2f4c1a?base64_encoded=true"));
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let stdout = base64::engine::general_purpose::STANDARD
+        .decode(reply.json()["stdout"].as_str().unwrap())
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&stdout);
+    assert!(
+        stdout.starts_with("[REDACTED:test-token]"),
+        "{}",
+        &stdout[..60]
+    );
+    assert!(
+        stdout.len() <= (100 << 10) + 200,
+        "stdout capped at the tier's 100KB, got {} bytes",
+        stdout.len()
+    );
+    assert_eq!(exec.requests()[0].method, "GET");
+}
