@@ -5,7 +5,8 @@
 //! and with it the whole pid namespace. The cgroup is removed at the end.
 
 use crate::sandbox::cgroup::{CgroupHost, CgroupLimits, CpuPriority, RunCgroup};
-use crate::spec::{Event, SandboxSpec};
+use crate::sandbox::rlimit;
+use crate::spec::{Event, Rlimits, SandboxSpec};
 use crate::verdict::{Observed, Start, Status, Verdict, classify};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
@@ -313,14 +314,16 @@ impl Started {
     }
 
     /// Readies a warm sandbox for a request before its payload goes in: the
-    /// request's memory cap, and the normal CPU weight it was built without.
-    pub fn claim(&self, memory_bytes: Option<u64>) -> std::io::Result<()> {
+    /// request's memory cap and CPU backstop, and the normal CPU weight it
+    /// was built without.
+    pub fn claim(&self, limits: &RunLimits) -> std::io::Result<()> {
         let Some(cg) = self.cgroup.get() else {
             return Ok(());
         };
-        if let Some(bytes) = memory_bytes {
+        if let Some(bytes) = limits.cgroup.memory_bytes {
             cg.set_memory(bytes)?;
         }
+        rlimit::lower_cpu(&cg.pids(), Rlimits::cpu_backstop(limits.cpu))?;
         cg.set_priority(CpuPriority::Normal)
     }
 

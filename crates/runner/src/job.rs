@@ -222,7 +222,7 @@ impl Runner {
             tmp_inodes: sandbox.tmp_inodes,
             shm_bytes: sandbox.shm_size.bytes(),
             rlimits: Rlimits {
-                cpu_secs: Some(cpu.as_secs() + 2),
+                cpu_secs: Some(Rlimits::cpu_backstop(cpu)),
                 address_space: lang.cfg.address_space.map(|b| b.bytes()),
                 nproc: Some(sandbox.processes),
                 nofile: Some(sandbox.open_files),
@@ -301,7 +301,7 @@ impl Runner {
         stdin: Vec<u8>,
     ) -> Verdict {
         if let Some(warm) = self.warm.take_or_wait(&lang.cfg.name, WARM_WAIT).await
-            && warm.claim(limits.cgroup.memory_bytes).is_ok()
+            && warm.claim(&limits).is_ok()
         {
             let payload = crate::warm::payload(&files, argv.get(1..).unwrap_or_default());
             let mut verdict = warm.finish(limits, stdin, Some(payload)).await;

@@ -102,6 +102,14 @@ pub enum Event {
     },
 }
 
+impl Rlimits {
+    /// RLIMIT_CPU in whole seconds for a run limited to `cpu`: two seconds
+    /// above it, so it only fires if the runner's own watch failed.
+    pub fn cpu_backstop(cpu: std::time::Duration) -> u64 {
+        cpu.as_secs() + 2
+    }
+}
+
 /// Serde helper: bytes as standard base64 strings.
 mod b64 {
     use base64::Engine;

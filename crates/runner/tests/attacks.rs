@@ -85,6 +85,16 @@ cold_and_warm!(
     binary_and_nul_bytes,
     no_capabilities_and_no_new_privs,
     exit_semantics_match_plain_python,
+    own_namespaces_and_unprivileged_ids,
+    filesystem_view,
+    environment_is_minimal,
+    rlimits_are_set,
+    seccomp_denies_the_issue_list,
+    foreign_syscall_abis_are_killed,
+    stack_overflow,
+    invalid_utf8_source,
+    cpu_bandwidth_is_one_core,
+    limits_are_precise,
 );
 
 async fn fork_bomb(mode: Mode) {
@@ -414,4 +424,215 @@ async fn exit_semantics_match_plain_python(mode: Mode) {
     .await;
     assert_eq!(run_of(&v)["code"], 7, "{v}");
     assert_eq!(run_of(&v)["stdout"], "['x y'] __main__\n", "{v}");
+}
+
+/// Every namespace of the issue is new: none is the host's (the test's own).
+async fn own_namespaces_and_unprivileged_ids(mode: Mode) {
+    let kinds = ["user", "pid", "mnt", "net", "ipc", "uts", "cgroup"];
+    let code = format!(
+        "for k in {kinds:?}:\n    print(k, os.readlink('/proc/self/ns/' + k))\nprint('uid_map', open('/proc/self/uid_map').read().split())\nprint('gid_map', open('/proc/self/gid_map').read().split())\nprint('ids', os.getresuid(), os.getresgid(), os.getgroups())\n"
+    );
+    let v = py(mode, &code).await;
+    let out = stdout(&v);
+    for kind in kinds {
+        let host = std::fs::read_link(format!("/proc/self/ns/{kind}")).unwrap();
+        let inside = out
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{kind} ")))
+            .unwrap_or_else(|| panic!("no {kind} line: {v}"));
+        assert_ne!(
+            inside,
+            host.to_str().unwrap(),
+            "{kind} namespace is the host's"
+        );
+    }
+    let base = support::test_config("ids", 0).host_id_base;
+    let map = format!("['0', '{base}', '1', '1000', '{}', '1']", base + 1);
+    assert!(out.contains(&format!("uid_map {map}")), "{v}");
+    assert!(out.contains(&format!("gid_map {map}")), "{v}");
+    assert!(
+        out.contains("ids (1000, 1000, 1000) (1000, 1000, 1000) []"),
+        "{v}"
+    );
+    assert_contained(&v);
+}
+
+/// A tmpfs root with read-only, nosuid, nodev binds; a capped /tmp; a
+/// four-device /dev; nothing of the host writable.
+async fn filesystem_view(mode: Mode) {
+    let code = "mounts = [l.split() for l in open('/proc/self/mountinfo')]\nfor m in mounts:\n    sep = m.index('-')\n    print('mount', m[4], m[5], m[sep + 1])\nprint('dev', sorted(os.listdir('/dev')))\nst = os.statvfs('/tmp')\nprint('tmp', st.f_blocks * st.f_frsize, st.f_files)\nfor p in ['/usr/lib/x', '/x', '/dev/x', '/proc/x']:\n    try:\n        open(p, 'w')\n        print(p, 'WRITABLE')\n    except OSError as e:\n        print(p, 'refused', e.errno)\n";
+    let v = py(mode, code).await;
+    let out = stdout(&v);
+    let mounts: Vec<Vec<&str>> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("mount "))
+        .map(|l| l.split(' ').collect())
+        .collect();
+    let root = mounts.iter().find(|m| m[0] == "/").unwrap();
+    assert_eq!(root[2], "tmpfs", "{v}");
+    assert!(root[1].starts_with("ro,"), "{v}");
+    let binds: Vec<_> = mounts
+        .iter()
+        .filter(|m| m[0].starts_with("/usr") || m[0].starts_with("/lib"))
+        .collect();
+    assert!(!binds.is_empty(), "{v}");
+    for m in binds {
+        for flag in ["ro", "nosuid", "nodev"] {
+            assert!(
+                m[1].split(',').any(|f| f == flag),
+                "{flag} missing on {m:?}"
+            );
+        }
+    }
+    let expected =
+        "['fd', 'null', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'urandom', 'zero']";
+    assert!(out.contains(&format!("dev {expected}")), "{v}");
+    assert!(out.contains(&format!("tmp {} 4096", 16 << 20)), "{v}");
+    assert!(!out.contains("WRITABLE"), "{v}");
+    assert_contained(&v);
+}
+
+async fn environment_is_minimal(mode: Mode) {
+    let v = py(mode, "print('env', sorted(os.environ.items()))\n").await;
+    let expected =
+        "env [('HOME', '/tmp'), ('LANG', 'C.UTF-8'), ('PATH', '/usr/local/bin:/usr/bin:/bin')]";
+    assert!(stdout(&v).contains(expected), "{v}");
+    assert_contained(&v);
+}
+
+async fn rlimits_are_set(mode: Mode) {
+    let code = "import resource as r\nfor n in ['CPU', 'AS', 'NPROC', 'NOFILE', 'FSIZE', 'CORE', 'STACK']:\n    print('limit', n, r.getrlimit(getattr(r, 'RLIMIT_' + n)))\n";
+    let v = py(mode, code).await;
+    let out = stdout(&v);
+    for (name, value) in [
+        ("CPU", 3u64), // the 1 s CPU limit + 2 s: a backstop behind the runner's watch
+        ("AS", 1 << 30),
+        ("NPROC", 64),
+        ("NOFILE", 256),
+        ("FSIZE", 16 << 20),
+        ("CORE", 0),
+        ("STACK", 8 << 20),
+    ] {
+        let line = format!("limit {name} ({value}, {value})");
+        assert!(out.contains(&line), "{line} missing: {v}");
+    }
+    assert_contained(&v);
+}
+
+/// The issue's deny list, each called with zero arguments: EPERM from the
+/// filter where the kernel would otherwise say EFAULT, EINVAL, EBADF or succeed.
+async fn seccomp_denies_the_issue_list(mode: Mode) {
+    let denied = [
+        ("ptrace", 101),
+        ("process_vm_readv", 310),
+        ("process_vm_writev", 311),
+        ("mount", 165),
+        ("umount2", 166),
+        ("pivot_root", 155),
+        ("chroot", 161),
+        ("unshare", 272),
+        ("setns", 308),
+        ("keyctl", 250),
+        ("add_key", 248),
+        ("request_key", 249),
+        ("bpf", 321),
+        ("perf_event_open", 298),
+        ("userfaultfd", 323),
+        ("io_uring_setup", 425),
+        ("io_uring_enter", 426),
+        ("io_uring_register", 427),
+        ("kexec_load", 246),
+        ("kexec_file_load", 320),
+        ("init_module", 175),
+        ("finit_module", 313),
+        ("reboot", 169),
+        ("swapon", 167),
+    ];
+    let numbers: Vec<u32> = denied.iter().map(|d| d.1).collect();
+    let code = format!(
+        "import ctypes, errno\nlibc = ctypes.CDLL(None, use_errno=True)\nfor nr in {numbers:?}:\n    r = libc.syscall(nr, 0, 0, 0, 0, 0)\n    print('nr', nr, r, errno.errorcode.get(ctypes.get_errno(), 0))\n"
+    );
+    let v = py(mode, &code).await;
+    let out = stdout(&v);
+    for (name, nr) in denied {
+        let line = format!("nr {nr} -1 EPERM");
+        assert!(out.contains(&line), "{name}: {line} missing: {v}");
+    }
+    assert_contained(&v);
+}
+
+/// i386 (`int 0x80` from machine code) and x32 syscalls kill the process.
+async fn foreign_syscall_abis_are_killed(mode: Mode) {
+    let i386 = "import mmap\nbuf = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)\nbuf.write(bytes([0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0xc3]))\naddr = ctypes.addressof(ctypes.c_char.from_buffer(buf))\nctypes.CFUNCTYPE(ctypes.c_int)(addr)()\nprint('survived')\n";
+    let x32 = "ctypes.CDLL(None).syscall(0x40000000 | 39)\nprint('survived')\n";
+    for code in [i386, x32] {
+        let v = py(mode, code).await;
+        assert_eq!(status(&v), "SG", "{v}");
+        assert_eq!(run_of(&v)["signal"], "SIGSYS", "{v}");
+        assert!(!stdout(&v).contains("survived"), "{v}");
+        assert_contained(&v);
+    }
+}
+
+async fn stack_overflow(mode: Mode) {
+    // Python 3.11 frames live on the heap; nested containers recurse in C.
+    let code =
+        "sys.setrecursionlimit(10**8)\na = []\nfor _ in range(300000):\n    a = [a]\nstr(a)\n";
+    let v = py(mode, code).await;
+    assert_eq!(status(&v), "SG", "{v}");
+    assert_eq!(run_of(&v)["signal"], "SIGSEGV", "{v}");
+    assert_contained(&v);
+}
+
+/// Source that is not UTF-8 (sent as base64) is the program's error, not the runner's.
+async fn invalid_utf8_source(mode: Mode) {
+    use base64::Engine;
+    let source = b"print('ok')\n# \xff\xfe\x00\n";
+    let files = json!([{"name": "main.py", "content": base64::engine::general_purpose::STANDARD.encode(source), "encoding": "base64"}]);
+    let v = run_with(mode, "python", "", &[], "", json!({"files": files})).await;
+    assert_eq!(status(&v), "RE", "{v}");
+    assert!(
+        run_of(&v)["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("SyntaxError"),
+        "{v}"
+    );
+}
+
+/// Two spinning processes for one wall-clock second get one core between them.
+async fn cpu_bandwidth_is_one_core(mode: Mode) {
+    let code = "os.fork()\nwhile True:\n    pass\n";
+    let limits = json!({"run_timeout": 1000, "run_cpu_time": 5000});
+    let v = run_with(mode, "python", &format!("{NS}{code}"), &[], "", limits).await;
+    assert_eq!(status(&v), "TO", "{v}");
+    let cpu = run_of(&v)["cpu_time"].as_u64().unwrap();
+    assert!(cpu <= 1150, "{cpu} ms of CPU in 1 s of wall clock: {v}");
+    assert_contained(&v);
+}
+
+/// The runner stops a run within 50 ms of its wall-clock or CPU limit.
+async fn limits_are_precise(mode: Mode) {
+    let cases = [
+        (
+            "import time\ntime.sleep(30)\n",
+            json!({"run_timeout": 300}),
+            "wall_time",
+        ),
+        (
+            "while True:\n    pass\n",
+            json!({"run_timeout": 5000, "run_cpu_time": 300}),
+            "cpu_time",
+        ),
+    ];
+    for (code, limits, measure) in cases {
+        let v = run_with(mode, "python", &format!("{NS}{code}"), &[], "", limits).await;
+        assert_eq!(status(&v), "TO", "{v}");
+        let took = run_of(&v)[measure].as_u64().unwrap();
+        assert!(
+            (300..350).contains(&took),
+            "{measure} {took} ms for a 300 ms limit: {v}"
+        );
+        assert_contained(&v);
+    }
 }

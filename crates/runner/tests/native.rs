@@ -67,6 +67,21 @@ async fn setuid_binaries_do_not_elevate() {
     assert!(out.trim_end().ends_with("1000"), "{v}");
 }
 
+/// Limits of a direct engine run: 2 s wall, 1 s CPU, 64 MiB, 16 processes.
+fn small_limits() -> RunLimits {
+    RunLimits {
+        wall: Duration::from_secs(2),
+        cpu: Duration::from_secs(1),
+        cgroup: CgroupLimits {
+            memory_bytes: Some(64 << 20),
+            pids: Some(16),
+            cpu_millis: Some(1000),
+            priority: CpuPriority::Normal,
+        },
+        output_max: 4096,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planted_symlink_is_not_followed_when_collecting() {
     let server = support::server(Mode::Cold);
@@ -80,18 +95,7 @@ async fn planted_symlink_is_not_followed_when_collecting() {
     };
     let mut spec = runner.spec(&lang, argv, vec![plant], Duration::from_secs(1));
     spec.collect = Some("a.out".into());
-    let limits = RunLimits {
-        wall: Duration::from_secs(2),
-        cpu: Duration::from_secs(1),
-        cgroup: CgroupLimits {
-            memory_bytes: Some(64 << 20),
-            pids: Some(16),
-            cpu_millis: Some(1000),
-            priority: CpuPriority::Normal,
-        },
-        output_max: 4096,
-    };
-    let verdict = runner.engine.run(spec, limits, Vec::new()).await;
+    let verdict = runner.engine.run(spec, small_limits(), Vec::new()).await;
     assert!(verdict.artifact.is_none(), "a symlink was followed");
     let detail = verdict.detail.unwrap_or_default();
     assert!(
@@ -107,7 +111,7 @@ async fn warm_sandboxes_build_at_background_weight_and_run_at_normal() {
     support::eventually(|| pool.ready("python") > 0).await;
     let warm = pool.take("python").expect("a ready warm sandbox");
     assert_eq!(warm.cpu_priority(), Some(CpuPriority::Background));
-    warm.claim(Some(64 << 20)).unwrap();
+    warm.claim(&small_limits()).unwrap();
     assert_eq!(warm.cpu_priority(), Some(CpuPriority::Normal));
 }
 

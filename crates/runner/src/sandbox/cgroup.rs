@@ -404,6 +404,12 @@ impl RunCgroup {
             .collect()
     }
 
+    /// Host pids of the run's processes (threads' groups), as the kernel lists them.
+    pub fn pids(&self) -> Vec<i32> {
+        let text = std::fs::read_to_string(self.memory.join("cgroup.procs")).unwrap_or_default();
+        text.lines().filter_map(|l| l.trim().parse().ok()).collect()
+    }
+
     /// CPU time of every process of the run so far, in nanoseconds.
     pub fn cpu_ns(&self) -> u64 {
         match self.version {

@@ -12,7 +12,7 @@ mod child;
 mod files;
 mod mount;
 mod net;
-mod rlimit;
+pub mod rlimit;
 pub mod seccomp;
 mod sys;
 pub mod user;

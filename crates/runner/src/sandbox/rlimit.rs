@@ -28,3 +28,21 @@ pub fn child_setup(limits: &Rlimits) -> StepResult {
     }
     Ok(())
 }
+
+/// Runner side, when a request claims a warm sandbox (built with the
+/// configured maxima): lowers the RLIMIT_CPU backstop of its waiting
+/// processes (host pids) to the request's, so warm and cold match.
+pub fn lower_cpu(pids: &[i32], secs: u64) -> std::io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: secs,
+        rlim_max: secs,
+    };
+    for &pid in pids {
+        // SAFETY: prlimit reads the local struct and writes nothing back (null old).
+        let ret = unsafe { libc::prlimit(pid, libc::RLIMIT_CPU, &lim, std::ptr::null_mut()) };
+        if ret < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
