@@ -9,6 +9,7 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 [ -x /usr/bin/python3 ] || need_apt+=(python3)
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)   # only for the runner benchmark's baseline
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)     # the RS256 JWT test makes its key pair with it
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "deps: installing ${need_apt[*]}" >&2
