@@ -20,16 +20,25 @@ pub struct GatewayAdmin {
     pub reloader: Reloader,
     /// Executor pool, for readiness.
     pub upstreams: Upstreams,
+    /// The admin API's state: its tokens guard rule reload too.
+    pub state_admin: execgate_state::admin::AdminState,
 }
 
-/// The gateway's admin routes.
+/// The gateway's admin routes, merged with the blocklist/clients API.
+/// Probes and metrics are open (loopback by default); reload needs a token.
 pub fn router(state: GatewayAdmin) -> Router {
+    let token = axum::middleware::from_fn_with_state(
+        state.state_admin.clone(),
+        execgate_state::admin::require_token,
+    );
+    let api = execgate_state::admin::router(state.state_admin.clone());
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
-        .route("/v1/rules/reload", post(reload))
+        .route("/v1/rules/reload", post(reload).route_layer(token))
         .with_state(state)
+        .merge(api)
 }
 
 async fn metrics(State(state): State<GatewayAdmin>) -> Response {

@@ -171,8 +171,8 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         metrics: parts.metrics.clone(),
         reloader: parts.reloader.clone(),
         upstreams,
-    })
-    .merge(execgate_state::admin::router(parts.state_admin));
+        state_admin: parts.state_admin,
+    });
     side.spawn(async move {
         if let Err(e) = axum::serve(admin_listener, admin).await {
             tracing::error!("admin listener failed: {e}");

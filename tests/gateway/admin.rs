@@ -55,13 +55,23 @@ fn a_bad_rule_file_keeps_the_old_rules_and_a_good_one_is_swapped_in() {
     let gw = TestGateway::builder()
         .upstream(exec.addr)
         .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
+        .with("admin", "tokens = [\"admin-token-0123456789abcdef\"]")
         .start();
-    let reload = || {
-        reqwest::blocking::Client::new()
-            .post(gw.admin_url("/v1/rules/reload"))
-            .send()
-            .unwrap()
+    let post_reload = |token: Option<&str>| {
+        let req = reqwest::blocking::Client::new().post(gw.admin_url("/v1/rules/reload"));
+        let req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        req.send().unwrap()
     };
+    let reload = || post_reload(Some("admin-token-0123456789abcdef"));
+    assert_eq!(
+        post_reload(None).status(),
+        401,
+        "reload needs an admin token"
+    );
+    assert_eq!(post_reload(Some("wrong-token-0123456789")).status(), 401);
     let extra = gw.dir.path().join("screen/extra.toml");
     std::fs::write(&extra, "[[rule]]\nid = \"BAD-RULE\"\nlanguage = \"python\"\nseverity = \"fatal\"\naction = \"block\"\nmessage = \"x\"\nmatch.import = [\"sys\"]\n").unwrap();
     let bad = reload();

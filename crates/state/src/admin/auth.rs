@@ -123,7 +123,7 @@ impl AdminTokens {
 }
 
 /// Middleware: 401 JSON without a valid `Authorization: Bearer` token; else records the caller.
-pub(super) async fn require_token(
+pub async fn require_token(
     State(state): State<AdminState>,
     mut request: Request,
     next: Next,

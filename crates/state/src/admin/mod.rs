@@ -8,7 +8,7 @@ mod clients;
 mod error;
 mod openapi;
 
-pub use auth::{AdminTokens, Caller, MIN_TOKEN_LEN, TOKEN_ENV};
+pub use auth::{AdminTokens, Caller, MIN_TOKEN_LEN, TOKEN_ENV, require_token};
 pub use error::ApiError;
 pub use openapi::document as openapi_document;
 
