@@ -78,9 +78,12 @@ fn scores_add_up_across_rules_to_the_threshold() {
     assert!(result.withheld);
 }
 
+/// Every leak rule in `rules/output.toml` has an example here that fires it; the
+/// rules worth the default threshold (4 points) withhold the output on their own.
 #[test]
-fn each_leak_kind_is_detected() {
-    let cases: [(&str, String); 7] = [
+fn every_shipped_leak_rule_detects_its_example() {
+    let cases: [(&str, String); 9] = [
+        ("etc-passwd", PASSWD.into()),
         ("etc-shadow", "root:$6$salt$hashhashhash:19000:0:99999:7:::\n".into()),
         ("proc-environ", "PATH=/usr/bin\0HOME=/root\0SECRET=abc\0".into()),
         (
@@ -93,17 +96,33 @@ fn each_leak_kind_is_detected() {
         ),
         ("gcp-service-account", r#"{"type": "service_account", "project_id": "p"}"#.into()),
         ("kubernetes-service-account", "ls /var/run/secrets/kubernetes.io/serviceaccount\n".into()),
+        ("metadata-endpoint", "curl: (7) Failed to connect to 169.254.169.254 port 80\n".into()),
         ("tenant-marker", "found EXECGATE-TENANT-7f3a9c21d0 in /tmp/cache\n".into()),
     ];
-    for (rule, stdout) in cases {
-        let result = leak(&stdout, &OutputPolicy::default());
+    for rule in RULES.leak_rules() {
+        let Some((_, stdout)) = cases.iter().find(|(id, _)| *id == rule.id) else {
+            panic!("no example for the shipped leak rule {:?}", rule.id);
+        };
+        let result = leak(stdout, &OutputPolicy::default());
         assert!(
-            finding_ids(&result).contains(&rule),
-            "{rule}: {:?}",
+            finding_ids(&result).contains(&rule.id.as_str()),
+            "{}: {:?}",
+            rule.id,
             finding_ids(&result)
         );
-        assert!(result.withheld, "{rule} reaches the default threshold");
+        assert_eq!(
+            result.withheld,
+            rule.severity.default_points() >= 4,
+            "{} ({:?}) withholds at the default threshold exactly when it is worth 4 points",
+            rule.id,
+            rule.severity
+        );
     }
+    assert_eq!(
+        cases.len(),
+        RULES.leak_rules().len(),
+        "an example without a rule"
+    );
 }
 
 #[test]

@@ -60,6 +60,129 @@ fn cloud_and_vcs_tokens_are_redacted() {
     }
 }
 
+/// One example per shipped redaction rule: (rule id, output text, the secret in it).
+const EXAMPLES: &[(&str, &str, &str)] = &[
+    (
+        "aws-access-key",
+        "AKIAZ7VRSQ5TQLYXW3KE",
+        "AKIAZ7VRSQ5TQLYXW3KE",
+    ),
+    (
+        "aws-secret-key",
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8Zr2LxW9",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8Zr2LxW9",
+    ),
+    (
+        "github-token",
+        "ghp_4F8a9Lq2Zx7Vb1Nc3Md5Kf6Gh8Jk0Pq2Rs4T",
+        "4F8a9Lq2Zx7Vb1Nc3Md5Kf6Gh8Jk0Pq2Rs4T",
+    ),
+    (
+        "gitlab-token",
+        "glrt-x7Kp2Lm9Qr4Tv6Wz8Yb1",
+        "x7Kp2Lm9Qr4Tv6Wz8Yb1",
+    ),
+    (
+        "slack-token",
+        "xoxp-1234567890-x7Kp2Lm9Qr4Tv6Wz8Yb1",
+        "x7Kp2Lm9Qr4Tv6Wz8Yb1",
+    ),
+    (
+        "slack-webhook",
+        "https://hooks.slack.com/services/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",
+        "Wz8Yb1Nc3Md5Kf6Gh8Jk0Pq2",
+    ),
+    (
+        "stripe-key",
+        "rk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "4eC39HqLyjWDarjtT1zdp7dc",
+    ),
+    (
+        "google-api-key",
+        "AIzaSyD3x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf6Gh",
+        "SyD3x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf6Gh",
+    ),
+    (
+        "google-oauth-token",
+        "ya29.a0AfH6SMBx7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5",
+        "a0AfH6SMBx7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5",
+    ),
+    (
+        "openai-key",
+        "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",
+        "T3BlbkFJNc3Md5Kf6Gh8Jk0Pq2Rs",
+    ),
+    (
+        "anthropic-key",
+        "sk-ant-api03-x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf6Gh8Jk0Pq2Rs4TuV6x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf6Gh8Jk0Pq2Rs4TuV6",
+        "x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf6Gh8Jk0Pq2Rs4TuV6",
+    ),
+    (
+        "npm-token",
+        "npm_x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf6Gh8Jk0P",
+        "x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf6Gh8Jk0P",
+    ),
+    (
+        "huggingface-token",
+        "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",
+        "xKpLmQrTvWzYbNcMdKfGhJkPqRsTuVwXyZ",
+    ),
+    (
+        "sendgrid-key",
+        "SG.x7Kp2Lm9Qr4Tv6Wz8Yb1Nc.3Md5Kf6Gh8Jk0Pq2Rs4TuV6x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf",
+        "3Md5Kf6Gh8Jk0Pq2Rs4TuV6x7Kp2Lm9Qr4Tv6Wz8Yb1Nc3Md5Kf",
+    ),
+    (
+        "private-key",
+        "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBx7Kp2Lm9Qr4Tv6\n-----END EC PRIVATE KEY-----",
+        "MHcCAQEEIBx7Kp2Lm9Qr4Tv6",
+    ),
+    (
+        "jwt",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "eyJzdWIiOiIxMjM0NTY3ODkwIn0",
+    ),
+    (
+        "url-password",
+        "redis://default:Zx9Kq2Lm7@cache.example.com:6379",
+        "Zx9Kq2Lm7",
+    ),
+    (
+        "generic-secret",
+        "client_secret: q8Zr2LxW9vKp4TfN7mYc",
+        "q8Zr2LxW9vKp4TfN7mYc",
+    ),
+];
+
+/// Every rule in `rules/output.toml` has an example here, and the example is
+/// redacted by that very rule alone (a rule that stops matching, or a new rule
+/// without an example, fails this test).
+#[test]
+fn every_shipped_redaction_rule_redacts_its_example() {
+    for rule in RULES.redact_rules() {
+        let Some((_, example, secret)) = EXAMPLES.iter().find(|(id, ..)| *id == rule.id) else {
+            panic!("no example for the shipped rule {:?}", rule.id);
+        };
+        let (out, ids) = redact_stdout(&format!("found {example}\nbye\n"));
+        assert!(
+            !out.contains(secret),
+            "{}: secret still in {out:?}",
+            rule.id
+        );
+        assert!(
+            out.contains(&format!("[REDACTED:{}]", rule.id)),
+            "{}: no marker in {out:?}",
+            rule.id
+        );
+        assert_eq!(ids, vec![rule.id.clone()], "{}: {out:?}", rule.id);
+    }
+    assert_eq!(
+        EXAMPLES.len(),
+        RULES.redact_rules().len(),
+        "an example without a rule"
+    );
+}
+
 #[test]
 fn documented_example_keys_are_allowed() {
     let (out, ids) = redact_stdout("key AKIAIOSFODNN7EXAMPLE\n");
