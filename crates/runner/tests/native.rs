@@ -128,3 +128,119 @@ async fn runner_group_weighs_as_much_as_its_concurrent_runs() {
     let expected = per_run * config.max_concurrent as u64;
     assert_eq!(host.cpu_weight(), Some(expected));
 }
+
+/// After the verdicts, every run's cgroup is removed from every hierarchy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_cgroups_are_removed() {
+    let config = support::test_config("cleanup", 0);
+    let server = support::start(config.clone());
+    for code in ["print(1)", "import os\nos.fork()\nwhile True: pass"] {
+        let body = serde_json::json!({"language": "python", "version": "*", "files": [{"content": code}], "run_timeout": 300});
+        let (status, _, v) = support::post(&format!("{}/api/v2/execute", server.url), &body).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let bases: Vec<std::path::PathBuf> = ["memory", "pids", "cpu", "cpuacct"]
+        .iter()
+        .filter_map(|ctrl| {
+            let path = own.lines().find_map(|l| {
+                let mut parts = l.splitn(3, ':');
+                let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
+                ctrls
+                    .split(',')
+                    .any(|c| c == *ctrl)
+                    .then(|| path.trim_start_matches('/'))
+            })?;
+            Some(
+                config
+                    .cgroup
+                    .root
+                    .join(ctrl)
+                    .join(path)
+                    .join(&config.cgroup.name),
+            )
+        })
+        .collect();
+    assert!(
+        !bases.is_empty() && bases.iter().all(|b| b.is_dir()),
+        "{bases:?}"
+    );
+    let runs_left = || {
+        bases
+            .iter()
+            .flat_map(|b| std::fs::read_dir(b).unwrap().flatten())
+            .any(|e| e.file_name().to_string_lossy().starts_with("run-"))
+    };
+    support::eventually(|| !runs_left()).await;
+}
+
+/// Warm sandboxes are refilled to the pool size in the background and each
+/// is used once: interpreter state set by one run never reaches another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_pool_refills_and_never_reuses() {
+    let server = support::start(support::test_config("refill", 2));
+    let pool = &server.runner.warm;
+    support::eventually(|| pool.ready("python") == 2).await;
+    let leak = "import builtins, sys\nprint(hasattr(builtins, 'LEAK'), len(sys.argv))\nbuiltins.LEAK = 1\n";
+    for _ in 0..4 {
+        let body =
+            serde_json::json!({"language": "python", "version": "*", "files": [{"content": leak}]});
+        let (status, start, v) =
+            support::post(&format!("{}/api/v2/execute", server.url), &body).await;
+        assert_eq!((status, start.as_str()), (200, "warm"), "{v}");
+        assert_eq!(v["run"]["stdout"], "False 1\n", "{v}");
+        support::eventually(|| pool.ready("python") == 2).await;
+    }
+}
+
+/// `execgate-runner runner --config FILE` checks the host, then serves both APIs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_serves_the_shipped_config() {
+    let text = std::fs::read_to_string(support::config_path()).unwrap();
+    let text = text.replace("name = \"execgate-runner\"", "name = \"execgate-test-cli\"");
+    assert!(text.contains("execgate-test-cli"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runner.toml");
+    std::fs::write(&path, text).unwrap();
+    let bin = env!("CARGO_BIN_EXE_execgate-runner");
+    let check = std::process::Command::new(bin)
+        .args(["runner", "--check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(bin)
+        .args([
+            "runner",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&path)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut answer = None;
+    for _ in 0..200 {
+        if let Ok(resp) = reqwest::get(format!("{url}/languages/71")).await {
+            answer = Some(resp.json::<Value>().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body = serde_json::json!({"language": "python", "version": "*", "files": [{"content": "print(6 * 7)"}]});
+    let (status, _, v) = support::post(&format!("{url}/api/v2/execute"), &body).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(answer.expect("the runner never answered")["id"], 71);
+    assert_eq!(
+        (status, &v["run"]["stdout"]),
+        (200, &serde_json::json!("42\n")),
+        "{v}"
+    );
+}

@@ -519,6 +519,25 @@ async fn config_info(State(state): State<AppState>) -> Json<Value> {
         "redirect_stderr_to_stdout": false,
         "max_submission_batch_size": MAX_BATCH,
         "submission_cache_duration": secs(config.tokens.retention.get()),
+        // The rest of Judge0 CE's keys (the official SDK requires every one),
+        // set to what this runner does: no per-run extras, no network, no callbacks.
+        "enable_batched_submissions": true,
+        "cpu_extra_time": 0.0,
+        "max_cpu_extra_time": 0.0,
+        "stack_limit": config.sandbox.stack.bytes() / 1024,
+        "max_stack_limit": config.sandbox.stack.bytes() / 1024,
+        "max_max_processes_and_or_threads": config.sandbox.processes,
+        "max_max_file_size": config.sandbox.file_size.bytes() / 1024,
+        "enable_per_process_and_thread_time_limit": false,
+        "allow_enable_per_process_and_thread_time_limit": false,
+        "enable_per_process_and_thread_memory_limit": false,
+        "allow_enable_per_process_and_thread_memory_limit": false,
+        "max_extract_size": 0,
+        "callbacks_max_tries": 0,
+        "callbacks_timeout": 0.0,
+        "enable_network": false,
+        "allow_enable_network": false,
+        "use_docs_as_homepage": false,
     }))
 }
 

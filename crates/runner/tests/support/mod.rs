@@ -3,6 +3,7 @@
 //! to call them and to look for processes that outlived their run.
 #![allow(dead_code)]
 
+use execgate_runner::api::gate::Gate;
 use execgate_runner::job::Runner;
 use execgate_runner::{Helper, RunnerConfig, api, app_state, build};
 use serde_json::{Value, json};
@@ -16,6 +17,8 @@ pub struct Server {
     pub url: String,
     /// The runner behind it (for warm-pool state).
     pub runner: Arc<Runner>,
+    /// Its concurrency gate (for queue state).
+    pub gate: Arc<Gate>,
 }
 
 /// Cold-only or with a warm pool for python.
@@ -72,14 +75,13 @@ pub fn start(config: RunnerConfig) -> Server {
             runner.warm.fill();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = format!("http://{}", listener.local_addr().unwrap());
-            tx.send(Ok((url, runner.clone()))).unwrap();
-            axum::serve(listener, api::router(app_state(runner)))
-                .await
-                .unwrap();
+            let state = app_state(runner.clone());
+            tx.send(Ok((url, runner, state.gate.clone()))).unwrap();
+            axum::serve(listener, api::router(state)).await.unwrap();
         });
     });
     match rx.recv().unwrap() {
-        Ok((url, runner)) => Server { url, runner },
+        Ok((url, runner, gate)) => Server { url, runner, gate },
         Err(e) => panic!("{e}"),
     }
 }
