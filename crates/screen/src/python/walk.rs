@@ -678,26 +678,7 @@ impl<'a> Walker<'a> {
 
     fn repetition(&mut self, b: &ast::ExprBinOp) {
         let count = match b.op {
-            Operator::Mult => {
-                let seq_like = |e: &Expr| {
-                    matches!(
-                        e,
-                        Expr::List(_)
-                            | Expr::Tuple(_)
-                            | Expr::Constant(ast::ExprConstant {
-                                value: Constant::Str(_) | Constant::Bytes(_),
-                                ..
-                            })
-                    )
-                };
-                if seq_like(&b.left) {
-                    self.int(&b.right)
-                } else if seq_like(&b.right) {
-                    self.int(&b.left)
-                } else {
-                    None
-                }
-            }
+            Operator::Mult => self.repeated_items(&b.left, &b.right),
             Operator::Pow | Operator::LShift => self.int(&b.right),
             _ => None,
         };
@@ -705,6 +686,35 @@ impl<'a> Walker<'a> {
             let pos = self.pos(b);
             self.push(FactKind::Heuristic(Heuristic::HugeRepetition, n), pos);
         }
+    }
+
+    /// How many items `left * right` builds when one side is a sequence
+    /// literal (or a repetition of one) and the other a constant count:
+    /// `b"x" * 1024 * 1024 * 1024` builds 2**30 bytes.
+    fn repeated_items(&self, left: &Expr, right: &Expr) -> Option<u64> {
+        match (self.sequence_items(left), self.sequence_items(right)) {
+            (Some(n), None) => Some(n.saturating_mul(self.int(right)?)),
+            (None, Some(n)) => Some(n.saturating_mul(self.int(left)?)),
+            _ => None,
+        }
+    }
+
+    /// The items of a sequence literal, or of a constant repetition of one.
+    fn sequence_items(&self, e: &Expr) -> Option<u64> {
+        let items = match e {
+            Expr::List(l) => l.elts.len(),
+            Expr::Tuple(t) => t.elts.len(),
+            Expr::Constant(c) => match &c.value {
+                Constant::Str(s) => s.chars().count(),
+                Constant::Bytes(b) => b.len(),
+                _ => return None,
+            },
+            Expr::BinOp(b) if b.op == Operator::Mult => {
+                return self.repeated_items(&b.left, &b.right);
+            }
+            _ => return None,
+        };
+        u64::try_from(items.max(1)).ok()
     }
 
     fn int(&self, e: &Expr) -> Option<u64> {
