@@ -52,7 +52,8 @@ pub struct RawServer {
     pub threads: usize,
     /// The whole request head must arrive within this time (slowloris guard).
     pub header_timeout: HumanDuration,
-    /// The request body must keep arriving: no read may wait longer than this.
+    /// The whole request body must arrive within this time (a body larger than
+    /// 64 KiB, held while it streams: no read may wait longer than this).
     pub body_timeout: HumanDuration,
     /// Largest request head accepted; larger → 431.
     pub max_header_bytes: ByteSize,
@@ -269,12 +270,10 @@ pub struct RawWindow {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawRules {
-    /// Directories (or files) of screening rules.
+    /// Directories of screening rules (every `*.toml` directly inside).
     pub screen: Vec<PathBuf>,
-    /// Directories (or files) of output redaction and leak rules.
+    /// Files of output redaction and leak rules.
     pub output: Vec<PathBuf>,
-    /// Log findings but never refuse (all rules).
-    pub detection_only: bool,
     /// Reload rules when files in these directories change.
     pub watch: bool,
 }
@@ -282,9 +281,8 @@ pub struct RawRules {
 impl Default for RawRules {
     fn default() -> Self {
         Self {
-            screen: vec![PathBuf::from("rules")],
+            screen: vec![PathBuf::from("rules/screen")],
             output: vec![PathBuf::from("rules/output.toml")],
-            detection_only: false,
             watch: true,
         }
     }

@@ -157,10 +157,11 @@ pub struct LimitSettings {
 /// Validates `raw`; relative paths are resolved against `base` (the config's directory).
 pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
     let tiers = merge_tiers(&raw.tiers)?;
+    check_tier_owned(&raw)?;
     raw.reputation
         .validate()
-        .map_err(|e| key("reputation", e))?;
-    execgate_dialect::Dialect::new(raw.dialect.clone()).map_err(|e| key("dialect", e))?;
+        .map_err(|e| nested("reputation", e))?;
+    execgate_dialect::Dialect::new(raw.dialect.clone()).map_err(|e| nested("dialect", e))?;
     let settings = Settings {
         server: server(&raw.server)?,
         upstream: upstream(&raw.upstream)?,
@@ -194,6 +195,47 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
 
 fn key(k: &str, reason: impl Into<String>) -> Invalid {
     (k.to_string(), reason.into())
+}
+
+/// A section's own error (`"reputation.half_life: reason"` or just a reason),
+/// keyed by the deepest key it names.
+fn nested(section: &str, e: String) -> Invalid {
+    let names_key = |k: &str| {
+        k.strip_prefix(section)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    };
+    match e.split_once(": ") {
+        Some((k, reason)) if names_key(k) => key(k, reason),
+        _ => key(section, e),
+    }
+}
+
+/// `[screen] threshold` and `[output]` size caps are set per tier; a value
+/// there would be silently overridden, so it is refused with where it goes.
+fn check_tier_owned(raw: &RawConfig) -> Result<(), Invalid> {
+    let screen = execgate_screen::ScreenPolicy::default();
+    let output = execgate_sanitize::OutputPolicy::default();
+    let moved = [
+        (
+            raw.screen.threshold != screen.threshold,
+            "screen.threshold",
+            "inbound_threshold",
+        ),
+        (
+            raw.output.stdout_max_bytes != output.stdout_max_bytes,
+            "output.stdout_max_bytes",
+            "stdout_max",
+        ),
+        (
+            raw.output.stderr_max_bytes != output.stderr_max_bytes,
+            "output.stderr_max_bytes",
+            "stderr_max",
+        ),
+    ];
+    match moved.iter().find(|(set, _, _)| *set) {
+        Some((_, k, tier_key)) => Err(key(k, format!("set per tier: tiers.NAME.{tier_key}"))),
+        None => Ok(()),
+    }
 }
 
 fn nonzero(v: usize, k: &str) -> Result<usize, Invalid> {
@@ -525,8 +567,8 @@ fn admin_tokens(
     raw: &super::raw::RawAdmin,
     base: &Path,
 ) -> Result<execgate_state::AdminTokens, Invalid> {
-    let mut tokens =
-        execgate_state::AdminTokens::from_list(&raw.tokens).map_err(|e| key("admin.tokens", e))?;
+    let mut tokens = execgate_state::AdminTokens::from_list(&raw.tokens)
+        .map_err(|e| nested("admin.tokens", e))?;
     if let Some(file) = &raw.token_file {
         let from_file = execgate_state::AdminTokens::from_file(&base.join(file))
             .map_err(|e| key("admin.token_file", e.to_string()))?;

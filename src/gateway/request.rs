@@ -40,6 +40,7 @@ pub fn prepare(
     let rewritten = dialect
         .clamp(&exec, &limits)
         .map_err(|e| no_verdicts(e.into()))?;
+    check_languages(&exec, policy).map_err(no_verdicts)?;
     let verdicts = screen_all(&exec, rules, policy);
     if let Some(refusal) = refusal_of(&verdicts) {
         return Err((refusal, verdicts));
@@ -65,6 +66,30 @@ fn check_code_size(exec: &ExecRequest, tier: &Tier) -> Result<(), Refusal> {
         });
     }
     Ok(())
+}
+
+/// A language no rule pack covers cannot be screened: with
+/// `refuse_unknown_language` that is the client's error, named like any other field.
+fn check_languages(exec: &ExecRequest, policy: &ScreenPolicy) -> Result<(), Refusal> {
+    if !policy.refuse_unknown_language {
+        return Ok(());
+    }
+    let Some(unknown) = exec
+        .submissions
+        .iter()
+        .find(|s| Language::from_name(&s.language).is_none())
+    else {
+        return Ok(());
+    };
+    let screened: Vec<&str> = Language::ALL.iter().map(|l| l.as_str()).collect();
+    Err(Refusal::InvalidRequest {
+        field: Some("language".into()),
+        message: format!(
+            "language {:?} cannot be screened here; accepted: {}",
+            unknown.language,
+            screened.join(", ")
+        ),
+    })
 }
 
 /// Screens every file of every submission in the submission's language.

@@ -232,11 +232,9 @@ fn code_over_the_tier_cap_is_413() {
 }
 
 #[test]
-fn unknown_languages_pass_with_any_rules_or_are_refused_when_configured() {
+fn unknown_languages_are_400_by_default_or_pass_with_any_rules_when_allowed() {
     let exec = MockExecutor::start();
-    let gw = gateway(&exec);
     let body = json!({"language": "brainfuck", "version": "2", "files": [{"content": "+++"}]});
-    assert_eq!(post(&gw.url("/api/v2/execute"), &body).status, 200);
     let strict = TestGateway::builder()
         .upstream(exec.addr)
         .with("screen", "refuse_unknown_language = true")
@@ -244,10 +242,23 @@ fn unknown_languages_pass_with_any_rules_or_are_refused_when_configured() {
     let r = post(&strict.url("/api/v2/execute"), &body);
     assert_eq!(
         (r.status, r.code()),
-        (403, "code_rejected".to_string()),
+        (400, "invalid_request".to_string()),
         "{}",
         String::from_utf8_lossy(&r.body)
     );
+    assert_eq!(r.json()["error"]["field"], "language");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("brainfuck")
+    );
+    assert!(exec.requests().is_empty());
+    let lenient = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("screen", "refuse_unknown_language = false")
+        .start();
+    assert_eq!(post(&lenient.url("/api/v2/execute"), &body).status, 200);
     assert_eq!(exec.requests().len(), 1);
 }
 

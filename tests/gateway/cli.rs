@@ -123,7 +123,19 @@ fn check_config_names_file_line_and_key_and_exits_2() {
         ),
         (
             "[admin]\ntokens = [\"short\"]\n",
-            "DIR/gw.toml:2: admin.tokens: admin.tokens[0]: an admin token must be at least",
+            "DIR/gw.toml:2: admin.tokens[0]: an admin token must be at least",
+        ),
+        (
+            "[reputation]\nban_base = \"5m\"\nhalf_life = \"0s\"\n",
+            "DIR/gw.toml:3: reputation.half_life: must be longer than zero",
+        ),
+        (
+            "[screen]\nthreshold = 9\n",
+            "DIR/gw.toml:2: screen.threshold: set per tier: tiers.NAME.inbound_threshold",
+        ),
+        (
+            "[output]\nstdout_max_bytes = \"1MB\"\n",
+            "DIR/gw.toml:2: output.stdout_max_bytes: set per tier: tiers.NAME.stdout_max",
         ),
     ];
     for (text, expected) in cases {
