@@ -9,8 +9,6 @@ pub struct Metrics {
     pub registry: Registry,
     /// Requests by decision (`forwarded` or the refusal code).
     pub requests: IntCounterVec,
-    /// Rate-limit refusals by window.
-    pub rate_limited: IntCounterVec,
     /// IP-level refusals by reason category.
     pub blocks: IntCounterVec,
     /// Time from sending upstream to the response head.
@@ -37,11 +35,6 @@ impl Metrics {
             "execgate_requests_total",
             "Requests by decision",
             "decision",
-        )?;
-        let rate_limited = counter(
-            "execgate_rate_limited_total",
-            "Rate-limit refusals by window",
-            "window",
         )?;
         let blocks = counter(
             "execgate_blocks_total",
@@ -73,7 +66,6 @@ impl Metrics {
         Ok(Self {
             registry,
             requests,
-            rate_limited,
             blocks,
             upstream_latency,
             in_flight,

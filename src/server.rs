@@ -75,10 +75,12 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         .map_err(|errs| format!("rules not loaded:\n  {}", errs.join("\n  ")))?;
     let live = Arc::new(Live::new(rules));
     let reloader = Reloader::new(live.clone(), settings.rules.clone(), metrics.clone());
-    let limiter = Arc::new(MemoryRateLimiter::new(
-        clock.clone(),
-        settings.limits.max_tracked_clients,
-    ));
+    let state_metrics =
+        StateMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
+    let limiter = Arc::new(
+        MemoryRateLimiter::new(clock.clone(), settings.limits.max_tracked_clients)
+            .with_metrics(state_metrics.clone()),
+    );
     if let Some(dir) = settings.blocklist.path.as_deref().and_then(|p| p.parent()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("blocklist.path: cannot create {}: {e}", dir.display()))?;
@@ -87,8 +89,6 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         MemoryBlockStore::open(settings.blocklist.path.as_deref(), clock.clone())
             .map_err(|e| format!("blocklist: {e}"))?,
     );
-    let state_metrics =
-        StateMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
     let events = Arc::new(EventLog::new(EVENT_LOG_CAPACITY, clock.clone()));
     let reputation = Arc::new(
         Reputation::new(

@@ -198,16 +198,12 @@ fn classify(e: &Error, body_complete: bool) -> Option<Refusal> {
 impl Gateway {
     /// Records `refusal` in `ctx` and in the refusal metrics.
     fn refuse(&self, ctx: &mut RequestCtx, refusal: Refusal) -> Refusal {
-        match &refusal {
-            Refusal::RateLimited { window, .. } => {
-                self.metrics.rate_limited.with_label_values(&[window]).inc()
-            }
-            Refusal::IpBlocked { category, .. } => self
-                .metrics
+        // Rate-limit refusals are counted by the limiter itself, by window.
+        if let Refusal::IpBlocked { category, .. } = &refusal {
+            self.metrics
                 .blocks
                 .with_label_values(&[category.as_str()])
-                .inc(),
-            _ => {}
+                .inc();
         }
         ctx.refuse(refusal)
     }

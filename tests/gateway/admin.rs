@@ -31,7 +31,7 @@ fn metrics_count_decisions_windows_blocks_findings_and_latency() {
         "execgate_requests_total{decision=\"code_rejected\"} 1",
         "execgate_requests_total{decision=\"rate_limited\"} 1",
         "execgate_requests_total{decision=\"ip_blocked\"} 1",
-        "execgate_rate_limited_total{window=\"burst\"} 1",
+        "execgate_rate_limit_refusals_total{window=\"burst\"} 1",
         "execgate_blocks_total{reason=\"deny_list\"} 1",
         "execgate_findings_total{rule=\"TEST-IMPORT-PROCESS\"} 1",
         "execgate_upstream_latency_seconds_count 2",
