@@ -32,6 +32,10 @@ pub enum EventKind {
     UpstreamError,
     /// Any other refusal.
     Refused,
+    /// More requests in one activity window than allowed.
+    HighRequestRate,
+    /// Too large a share of the client's requests failed in one activity window.
+    HighErrorRate,
     /// The client was put on the blocklist.
     Banned,
     /// Detection-only mode: the client would have been banned.

@@ -25,7 +25,10 @@ pub mod setup;
 
 pub use events::{EventKind, EventLog, EventRecord};
 pub use maintenance::spawn_maintenance;
-pub use reputation::{BanOutcome, Reputation, ReputationConfig, SecurityEvent, Weights};
+pub use reputation::{
+    ActivityConfig, BanOutcome, Reputation, ReputationConfig, RequestOutcome, SecurityEvent,
+    Weights,
+};
 pub mod admin;
 pub mod cli;
 

@@ -255,6 +255,13 @@ fn config_validation_names_the_key() {
         toml::from_str("half_life = \"1h\"\n[weights]\nrate_limited = 2.5\n").unwrap();
     assert_eq!(c.weights.rate_limited, 2.5);
     assert!(toml::from_str::<ReputationConfig>("ban_treshold = 3").is_err());
+    let c: ReputationConfig =
+        toml::from_str("[activity]\nwindow = \"10s\"\nmin_requests = 0\n").unwrap();
+    assert_eq!(c.activity.window.get(), Duration::from_secs(10));
+    assert_eq!(
+        c.validate().unwrap_err(),
+        "reputation.activity.min_requests: must be at least 1"
+    );
     assert!(ReputationConfig::default().validate().is_ok());
 }
 
@@ -317,4 +324,82 @@ fn a_flood_of_fresh_keys_does_not_wipe_a_repeat_offender() {
         s.rep.record(&k, ip(), SecurityEvent::RateLimited, false);
     }
     assert_eq!(s.rep.offences(&key()), 1, "the ban history survived");
+}
+
+fn activity_config() -> ReputationConfig {
+    let mut c = config();
+    c.activity.max_requests = 5;
+    c.activity.min_requests = 4;
+    c.activity.max_error_ratio = 0.5;
+    c.weights.high_request_rate = 10.0;
+    c.weights.high_error_rate = 6.0;
+    c
+}
+
+#[test]
+fn a_client_sending_too_many_requests_in_a_window_is_banned() {
+    let s = setup(activity_config());
+    for _ in 0..5 {
+        let served = execgate_state::RequestOutcome::Served;
+        assert!(s.rep.observe_request(&key(), ip(), served, false).is_none());
+        s.clock.advance(Duration::from_secs(1));
+    }
+    assert_eq!(s.rep.score(&key()), 0.0, "within the limit nothing counts");
+    let outcome = s
+        .rep
+        .observe_request(&key(), ip(), execgate_state::RequestOutcome::Served, false)
+        .expect("the sixth request in the window bans");
+    let BanOutcome::Banned(decision) = outcome else {
+        panic!("not banned: {outcome:?}")
+    };
+    assert!(
+        decision.reason.contains("high_request_rate"),
+        "{}",
+        decision.reason
+    );
+    let kinds: Vec<EventKind> = s
+        .events
+        .for_key(&key(), 10)
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, vec![EventKind::HighRequestRate, EventKind::Banned]);
+}
+
+#[test]
+fn a_high_error_rate_counts_once_per_window_and_decays() {
+    let s = setup(activity_config());
+    let failed = execgate_state::RequestOutcome::Failed;
+    for _ in 0..4 {
+        s.rep.observe_request(&key(), ip(), failed, false);
+    }
+    assert_eq!(s.rep.score(&key()), 6.0, "one high_error_rate event");
+    s.rep.observe_request(&key(), ip(), failed, false);
+    assert_eq!(s.rep.score(&key()), 6.0, "once per window");
+    s.clock.advance(Duration::from_secs(600));
+    assert!(
+        (s.rep.score(&key()) - 3.0).abs() < 1e-9,
+        "decays like any score"
+    );
+    let normal = setup(activity_config());
+    for i in 0..5 {
+        let outcome = if i == 0 {
+            failed
+        } else {
+            execgate_state::RequestOutcome::Served
+        };
+        normal.rep.observe_request(&key(), ip(), outcome, false);
+    }
+    assert_eq!(normal.rep.score(&key()), 0.0, "1 of 5 failed is normal");
+}
+
+#[test]
+fn allow_listed_clients_may_hammer_without_a_ban() {
+    let s = setup(activity_config());
+    for _ in 0..100 {
+        let served = execgate_state::RequestOutcome::Served;
+        assert!(s.rep.observe_request(&key(), ip(), served, true).is_none());
+    }
+    assert!(s.rep.score(&key()) >= 10.0, "scored all the same");
+    assert!(s.blocks.is_empty());
 }

@@ -265,7 +265,7 @@ fn client_schemas() -> Value {
             "type": "object", "required": ["seq", "at", "kind", "key", "ip", "detail"],
             "properties": {
                 "seq": {"type": "integer"}, "at": time,
-                "kind": {"type": "string", "enum": ["code_rejected", "rate_limited", "body_too_large", "exec_timeout", "memory_killed", "output_limit", "output_leak", "upstream_error", "refused", "banned", "would_ban", "forgiven"]},
+                "kind": {"type": "string", "enum": ["code_rejected", "rate_limited", "body_too_large", "exec_timeout", "memory_killed", "output_limit", "output_leak", "upstream_error", "refused", "high_request_rate", "high_error_rate", "banned", "would_ban", "forgiven"]},
                 "key": {"type": "string"}, "ip": {"type": ["string", "null"]}, "detail": {"type": "string"},
             },
         },

@@ -1,7 +1,8 @@
 //! Client reputation: security events raise a score that decays with a
 //! half-life; past the threshold the client is banned through the blocklist
 //! for `ban_base × 2^n` (n = earlier bans, capped at `ban_max`), like
-//! fail2ban's `bantime.increment`.
+//! fail2ban's `bantime.increment`. Besides the events a request reports, each
+//! client's request frequency and error rate are watched (see `activity`).
 //!
 //! The `[reputation]` config section, every key optional (defaults shown):
 //!
@@ -25,12 +26,24 @@
 //! output_leak_per_point = 1.0     # × the outbound leak score
 //! upstream_error = 0.5
 //! refused = 1.0                   # any other refusal
+//! high_request_rate = 5.0         # a window over activity.max_requests
+//! high_error_rate = 5.0           # a window at activity.max_error_ratio
+//!
+//! [reputation.activity]    # request frequency and error rate, per client
+//! window = "1m"            # fixed window the requests are counted in
+//! max_requests = 300       # more requests in one window: high_request_rate (0 = off)
+//! max_error_ratio = 0.5    # this share of failed requests: high_error_rate (0 = off)
+//! min_requests = 10        # requests a window needs before its error ratio counts
 //! # "#;
 //! # #[derive(serde::Deserialize)]
 //! # struct File { reputation: execgate_state::ReputationConfig }
 //! # let file: File = toml::from_str(text).unwrap();
 //! # assert_eq!(file.reputation, execgate_state::ReputationConfig::default());
 //! ```
+
+mod activity;
+
+pub use activity::{ActivityConfig, RequestOutcome};
 
 use crate::blocklist::{BlockDecision, BlockFilter, BlockStore, NewBlock, Origin, Target};
 use crate::events::{EventKind, EventLog};
@@ -61,6 +74,8 @@ pub struct ReputationConfig {
     pub max_clients: usize,
     /// Points per event.
     pub weights: Weights,
+    /// Request frequency and error rate limits (the `[reputation.activity]` table).
+    pub activity: ActivityConfig,
 }
 
 /// Points each event adds to a client's score (the `[reputation.weights]` table).
@@ -85,6 +100,10 @@ pub struct Weights {
     pub upstream_error: f64,
     /// Per other refusal, e.g. invalid credentials or malformed bodies (default 1).
     pub refused: f64,
+    /// Per activity window with more requests than `activity.max_requests` (default 5).
+    pub high_request_rate: f64,
+    /// Per activity window whose failed share reached `activity.max_error_ratio` (default 5).
+    pub high_error_rate: f64,
 }
 
 impl Default for ReputationConfig {
@@ -97,6 +116,7 @@ impl Default for ReputationConfig {
             detection_only: false,
             max_clients: 100_000,
             weights: Weights::default(),
+            activity: ActivityConfig::default(),
         }
     }
 }
@@ -113,6 +133,8 @@ impl Default for Weights {
             output_leak_per_point: 1.0,
             upstream_error: 0.5,
             refused: 1.0,
+            high_request_rate: 5.0,
+            high_error_rate: 5.0,
         }
     }
 }
@@ -149,12 +171,14 @@ impl ReputationConfig {
             ("output_leak_per_point", w.output_leak_per_point),
             ("upstream_error", w.upstream_error),
             ("refused", w.refused),
+            ("high_request_rate", w.high_request_rate),
+            ("high_error_rate", w.high_error_rate),
         ];
         match weights.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
             Some((key, _)) => Err(format!(
                 "reputation.weights.{key}: must be a number of zero or more"
             )),
-            None => Ok(()),
+            None => self.activity.validate(),
         }
     }
 }
@@ -186,6 +210,10 @@ pub enum SecurityEvent {
     UpstreamError,
     /// Any other refusal.
     Refused,
+    /// More requests in one activity window than `activity.max_requests`.
+    HighRequestRate,
+    /// The failed share of an activity window reached `activity.max_error_ratio`.
+    HighErrorRate,
 }
 
 impl SecurityEvent {
@@ -201,6 +229,8 @@ impl SecurityEvent {
             SecurityEvent::OutputLeak { .. } => EventKind::OutputLeak,
             SecurityEvent::UpstreamError => EventKind::UpstreamError,
             SecurityEvent::Refused => EventKind::Refused,
+            SecurityEvent::HighRequestRate => EventKind::HighRequestRate,
+            SecurityEvent::HighErrorRate => EventKind::HighErrorRate,
         }
     }
 
@@ -215,6 +245,8 @@ impl SecurityEvent {
             EventKind::OutputLimit => "output_limit",
             EventKind::OutputLeak => "output_leak",
             EventKind::UpstreamError => "upstream_error",
+            EventKind::HighRequestRate => "high_request_rate",
+            EventKind::HighErrorRate => "high_error_rate",
             _ => "refused",
         }
     }
@@ -230,6 +262,8 @@ impl SecurityEvent {
             SecurityEvent::OutputLeak { score } => w.output_leak_per_point * f64::from(score),
             SecurityEvent::UpstreamError => w.upstream_error,
             SecurityEvent::Refused => w.refused,
+            SecurityEvent::HighRequestRate => w.high_request_rate,
+            SecurityEvent::HighErrorRate => w.high_error_rate,
         }
     }
 }
@@ -267,6 +301,7 @@ struct Standing {
     score: f64,
     at: SystemTime,
     offences: u32,
+    window: activity::Window,
 }
 
 /// The reputation engine.
@@ -355,6 +390,30 @@ impl Reputation {
         Some(outcome)
     }
 
+    /// Counts a finished request toward the client's request frequency and error
+    /// rate (call it once per request of a known client). A window that crosses a
+    /// limit is recorded as `HighRequestRate` / `HighErrorRate`, like `record`.
+    pub fn observe_request(
+        &self,
+        key: &ClientKey,
+        ip: IpAddr,
+        outcome: RequestOutcome,
+        allow_listed: bool,
+    ) -> Option<BanOutcome> {
+        let now = self.clock.now();
+        let anomalies = {
+            let mut clients = self.clients.lock();
+            let standing = self.standing(&mut clients, key, now);
+            standing.window.count(&self.config.activity, now, outcome)
+        };
+        let mut ban = None;
+        for event in anomalies {
+            let outcome = self.record(key, ip, event, allow_listed);
+            ban = ban.or(outcome);
+        }
+        ban
+    }
+
     /// Clears the score after a ban; counts the offence when one was made.
     fn settle(&self, key: &ClientKey, offence: bool) {
         if let Some(standing) = self.clients.lock().get_mut(key) {
@@ -416,17 +475,28 @@ impl Reputation {
     /// Decays, adds `points` and returns (score, earlier offences).
     fn add_points(&self, key: &ClientKey, points: f64, now: SystemTime) -> (f64, u32) {
         let mut clients = self.clients.lock();
-        if !clients.contains_key(key) && clients.len() >= self.config.max_clients {
-            self.forget_lowest(&mut clients, now);
-        }
-        let standing = clients.entry(key.clone()).or_insert(Standing {
-            score: 0.0,
-            at: now,
-            offences: 0,
-        });
+        let standing = self.standing(&mut clients, key, now);
         standing.score = self.decayed(standing, now) + points;
         standing.at = now;
         (standing.score, standing.offences)
+    }
+
+    /// The client's standing, made (room permitting) if it is new.
+    fn standing<'m>(
+        &self,
+        clients: &'m mut HashMap<ClientKey, Standing>,
+        key: &ClientKey,
+        now: SystemTime,
+    ) -> &'m mut Standing {
+        if !clients.contains_key(key) && clients.len() >= self.config.max_clients {
+            self.forget_lowest(clients, now);
+        }
+        clients.entry(key.clone()).or_insert(Standing {
+            score: 0.0,
+            at: now,
+            offences: 0,
+            window: activity::Window::default(),
+        })
     }
 
     /// Makes room in constant time: among a sample of clients, the one with
