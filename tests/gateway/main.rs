@@ -7,6 +7,7 @@ mod accept;
 mod admin;
 mod body;
 mod cli;
+mod dialects;
 mod identity;
 mod ip_policy;
 mod limits;
