@@ -188,6 +188,47 @@ mod tests {
         );
     }
 
+    /// Set in the child process of the test below: what `from_env` must do there.
+    const CHILD_EXPECTS: &str = "EXECGATE_STATE_TEST_ENV_TOKEN_EXPECTS";
+
+    /// The environment is process-wide (and setting it is unsafe), so the test
+    /// runs itself again in a child process with `EXECGATE_ADMIN_TOKEN` set.
+    #[test]
+    fn the_admin_token_environment_variable_is_a_token_source() {
+        const NAME: &str =
+            "admin::auth::tests::the_admin_token_environment_variable_is_a_token_source";
+        match std::env::var(CHILD_EXPECTS).as_deref() {
+            Ok("accepted") => {
+                let tokens = AdminTokens::from_sources::<&str>(&[], None).unwrap();
+                assert_eq!(tokens.authenticate("env-token-0123456789"), Some("env"));
+                return;
+            }
+            Ok("refused") => {
+                let err = AdminTokens::from_env().unwrap_err();
+                assert!(err.starts_with("EXECGATE_ADMIN_TOKEN: "), "{err}");
+                return;
+            }
+            _ => {}
+        }
+        let child = |expects: &str, token: &str| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", NAME, "--test-threads=1"])
+                .env(CHILD_EXPECTS, expects)
+                .env(TOKEN_ENV, token)
+                .output()
+                .unwrap()
+        };
+        for (expects, token) in [("accepted", "env-token-0123456789"), ("refused", "short")] {
+            let out = child(expects, token);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{expects}: {stdout}");
+            assert!(
+                stdout.contains("1 passed"),
+                "the child ran the test: {stdout}"
+            );
+        }
+    }
+
     #[test]
     fn sources_are_merged_and_file_errors_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
