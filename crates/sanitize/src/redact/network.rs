@@ -90,6 +90,9 @@ fn is_private_v4(ip: Ipv4Addr) -> bool {
 
 /// Adds a hit for every host name under one of the policy's internal suffixes.
 pub(super) fn find_hosts(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
+    if policy.internal_hosts.is_empty() {
+        return;
+    }
     let bytes = text.as_bytes();
     let follows = SuffixStarts::new(&policy.internal_hosts);
     for dot in memchr::memchr_iter(b'.', bytes) {
