@@ -157,7 +157,8 @@ pub fn hold_body(
     end: bool,
 ) -> Result<Option<Bytes>, Refusal> {
     if ctx.body_complete {
-        *body = ctx.decided_body.take();
+        // Kept (a cheap clone) for a retry on the next executor.
+        *body = ctx.decided_body.clone();
         return Ok(None);
     }
     if let Some(chunk) = body.take() {

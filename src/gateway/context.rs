@@ -62,6 +62,8 @@ pub struct RequestCtx {
     pub reason: Option<String>,
     /// The outcome.
     pub decision: Decision,
+    /// Connections to executors that failed for this request.
+    pub connect_failures: usize,
     /// When the request was sent upstream (taken when the latency is observed).
     pub upstream_started: Option<Instant>,
     /// When the request was sent upstream, for the total timeout.
@@ -99,6 +101,7 @@ impl Default for RequestCtx {
             refusal: None,
             reason: None,
             decision: Decision::Pending,
+            connect_failures: 0,
             upstream_started: None,
             upstream_sent: None,
             response: ResponseBuffer::default(),

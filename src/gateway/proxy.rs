@@ -49,6 +49,7 @@ impl ProxyHttp for Gateway {
         };
         match decided {
             Ok(forward) => {
+                ctx.decided_body = Some(forward.clone());
                 *body = Some(forward);
                 Ok(())
             }
@@ -74,6 +75,22 @@ impl ProxyHttp for Gateway {
                 "no healthy executor",
             )
         })
+    }
+
+    /// An executor that refuses connections (down, not yet marked by the health
+    /// check) costs the client nothing: the next one in the rotation is tried.
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        if self.upstreams.may_retry(ctx.connect_failures) {
+            ctx.connect_failures += 1;
+            e.set_retry(true);
+        }
+        e
     }
 
     async fn upstream_request_filter(

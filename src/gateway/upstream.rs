@@ -13,6 +13,7 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct Upstreams {
     pool: Arc<LoadBalancer<RoundRobin>>,
+    count: usize,
     connect_timeout: Duration,
     read_timeout: Duration,
     total_timeout: Duration,
@@ -32,6 +33,7 @@ pub fn build(
     let service = background_service("upstream health check", pool);
     let upstreams = Upstreams {
         pool: service.task(),
+        count: settings.addresses.len(),
         connect_timeout: settings.connect_timeout,
         read_timeout: settings.read_timeout,
         total_timeout: settings.total_timeout,
@@ -52,6 +54,12 @@ impl Upstreams {
         peer.options.read_timeout = Some(self.read_timeout);
         peer.options.write_timeout = Some(self.read_timeout);
         Ok(Box::new(peer))
+    }
+
+    /// Whether a request whose connection failed `tries` times may try the
+    /// next executor: each executor is tried at most once per request.
+    pub fn may_retry(&self, tries: usize) -> bool {
+        tries + 1 < self.count
     }
 
     /// Whether any executor is healthy now.

@@ -147,3 +147,75 @@ fn a_response_trickling_past_the_total_timeout_is_cut_off() {
         "the trickled body was never released: {text}"
     );
 }
+
+fn pool(addresses: &[std::net::SocketAddr]) -> TestGateway {
+    let list: Vec<String> = addresses.iter().map(|a| format!("\"{a}\"")).collect();
+    TestGateway::builder()
+        .with("upstream", &format!("addresses = [{}]", list.join(", ")))
+        .with("upstream", "health_check_interval = \"100ms\"")
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"1000/10s\" }]")
+        .start()
+}
+
+#[test]
+fn executions_go_round_robin_over_the_executors() {
+    let (a, b) = (MockExecutor::start(), MockExecutor::start());
+    let gw = pool(&[a.addr, b.addr]);
+    for _ in 0..6 {
+        let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    assert_eq!((a.requests().len(), b.requests().len()), (3, 3));
+}
+
+#[test]
+fn a_dead_executor_is_skipped_and_used_again_once_it_is_back() {
+    let alive = MockExecutor::start();
+    let dead = MockExecutor::dead_address();
+    let gw = pool(&[alive.addr, dead]);
+    for _ in 0..6 {
+        let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    assert_eq!(
+        alive.requests().len(),
+        6,
+        "every request reached the live executor"
+    );
+    let back = MockExecutor::at(
+        dead,
+        Behaviour::Piston {
+            stdout: "back\n".into(),
+        },
+    );
+    eventually("the executor is healthy again and gets traffic", || {
+        post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+        !back.requests().is_empty()
+    });
+}
+
+#[test]
+fn an_executor_that_dies_between_health_checks_costs_no_request() {
+    let (a, b) = (MockExecutor::start(), MockExecutor::start());
+    let gw = TestGateway::builder()
+        .with(
+            "upstream",
+            &format!("addresses = [\"{}\", \"{}\"]", a.addr, b.addr),
+        )
+        .with("upstream", "health_check_interval = \"1h\"")
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"1000/10s\" }]")
+        .start();
+    assert_eq!(
+        post(&gw.url("/api/v2/execute"), &piston("print(1)")).status,
+        200
+    );
+    drop(b);
+    for _ in 0..4 {
+        let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    assert!(
+        a.requests().len() >= 4,
+        "the live executor took the dead one's turns"
+    );
+}

@@ -65,6 +65,11 @@ impl MockExecutor {
 
     /// Starts a mock with `behaviour`.
     pub fn with(behaviour: Behaviour) -> Self {
+        Self::at("127.0.0.1:0".parse().unwrap(), behaviour)
+    }
+
+    /// Starts a mock listening on `addr` (an executor coming back where one was down).
+    pub fn at(addr: SocketAddr, behaviour: Behaviour) -> Self {
         let state = State {
             seen: Arc::default(),
             behaviour: Arc::new(Mutex::new(behaviour)),
@@ -75,7 +80,7 @@ impl MockExecutor {
             .build()
             .unwrap();
         let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .block_on(tokio::net::TcpListener::bind(addr))
             .unwrap();
         let addr = listener.local_addr().unwrap();
         let app = Router::new().fallback(handle).with_state(state.clone());
