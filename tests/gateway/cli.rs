@@ -159,3 +159,80 @@ fn the_shipped_config_is_valid_and_its_rules_load() {
         panic!("shipped rules do not load:\n{}", errors.join("\n"));
     }
 }
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn the_gateway_binary_logs_one_json_audit_line_per_request() {
+    use crate::support::{self, MockExecutor};
+    let exec = MockExecutor::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("screen")).unwrap();
+    std::fs::write(
+        dir.path().join("screen/test.toml"),
+        support::gateway::SCREEN_RULES,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("output.toml"),
+        support::gateway::OUTPUT_RULES,
+    )
+    .unwrap();
+    let (proxy, admin) = (free_port(), free_port());
+    let config = format!(
+        "[server]\nlisten = \"127.0.0.1:{proxy}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+         [upstream]\naddresses = [\"{}\"]\n\
+         [rules]\nscreen = [\"screen\"]\noutput = [\"output.toml\"]\nwatch = false\n",
+        exec.addr
+    );
+    let path = dir.path().join("gw.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_execgate"))
+        .args(["gateway", "--config"])
+        .arg(&path)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{proxy}/api/v2/execute");
+    support::eventually("the gateway listens", || {
+        std::net::TcpStream::connect(("127.0.0.1", proxy)).is_ok()
+    });
+    let ok = support::post(&url, &support::piston("print(1)"));
+    let refused = support::post(&url, &support::piston("import os"));
+    assert_eq!((ok.status, refused.status), (200, 403));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let audits: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["target"] == "execgate::audit")
+        .map(|l| l["fields"].clone())
+        .collect();
+    assert_eq!(audits.len(), 2, "one audit line per request: {audits:?}");
+    let (first, second) = (&audits[0], &audits[1]);
+    assert_eq!(first["client"], "ip:127.0.0.1");
+    assert_eq!(first["tier"], "anonymous");
+    assert_eq!(first["route"], "Execute");
+    assert_eq!(first["decision"], "forwarded");
+    assert_eq!(first["status"], 200);
+    assert!(first["latency_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(second["decision"], "code_rejected");
+    assert_eq!(second["status"], 403);
+    assert!(
+        second["reason"]
+            .as_str()
+            .unwrap()
+            .contains("TEST-IMPORT-PROCESS"),
+        "{second}"
+    );
+    assert_eq!(second["request_id"], refused.json()["error"]["request_id"]);
+}
