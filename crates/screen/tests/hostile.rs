@@ -209,3 +209,28 @@ fn inline_analysis_stays_within_a_small_stack() {
         );
     }
 }
+
+#[test]
+fn a_megabyte_of_code_is_analysed_on_its_tree() {
+    let line = "total = sum(i * i for i in range(100)) + len('abcdef')\n";
+    let mut code = line.repeat(((1 << 20) - 100) / line.len());
+    code.push_str("import socket\n");
+    assert!(code.len() < 1 << 20);
+    let v = screen_on_small_stack(code.into_bytes());
+    assert!(v.parse_error.is_none(), "{:?}", v.parse_error);
+    assert!(
+        v.findings.iter().any(|f| f.rule == "PY-IMPORT-NETWORK"),
+        "{:?}",
+        v.findings
+    );
+}
+
+#[test]
+fn a_megabyte_of_nesting_just_under_the_limits_is_screened() {
+    // Every statement as deep as CPython allows: the worst shallow-enough input.
+    let deep = format!("x = {}1{}\n", "(".repeat(190), ")".repeat(190));
+    let mut code = deep.repeat((1 << 20) / deep.len() - 1);
+    code.push_str("__import__('os')\n");
+    let v = screen_on_small_stack(code.into_bytes());
+    assert!(v.refused, "{:?}", v.findings);
+}
