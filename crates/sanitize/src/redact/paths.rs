@@ -95,7 +95,7 @@ fn unix_path(policy: &OutputPolicy, text: &str, at: usize) -> Option<(usize, usi
     if single && !HOST_ROOTS.contains(&path[1..].trim_end_matches('/')) {
         return None;
     }
-    (!policy.path_allowed(path)).then_some((at, end))
+    (!policy.path_allowed(path)).then(|| (at, across_spaces(bytes, end, b'/')))
 }
 
 /// `file://…`, with `at` on its colon.
@@ -105,6 +105,43 @@ fn file_url(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
     (scheme && bytes.get(at + 1..at + 3) == Some(b"//")).then(|| (start, path_end(bytes, at)))
 }
 
+/// Words a path is followed across spaces to find more of it.
+const SPACED_WORDS: usize = 3;
+
+/// Extends a path that ends at `end` across spaces while one of the next few
+/// words still holds its separator `sep` (`C:\Program Files (x86)\App\x.exe`,
+/// `/Users/x/Library/Application Support/Code`); a word that starts a path of
+/// its own ends the search.
+fn across_spaces(bytes: &[u8], mut end: usize, sep: u8) -> usize {
+    'extend: while bytes.get(end) == Some(&b' ') {
+        let mut word_end = end;
+        for _ in 0..SPACED_WORDS {
+            if bytes.get(word_end) != Some(&b' ') {
+                break;
+            }
+            let next = path_end(bytes, word_end + 1);
+            let word = &bytes[word_end + 1..next];
+            if word.is_empty() || starts_a_path(word) {
+                break;
+            }
+            if word.contains(&sep) {
+                end = next;
+                continue 'extend;
+            }
+            word_end = next;
+        }
+        break;
+    }
+    end
+}
+
+/// Whether `word` begins a path of its own (`\\host`, `\x`, `/x`, `D:\`) rather
+/// than going on with the one before it.
+fn starts_a_path(word: &[u8]) -> bool {
+    matches!(word.first(), Some(b'\\' | b'/'))
+        || (word.get(1) == Some(&b':') && matches!(word.get(2), Some(b'\\' | b'/')))
+}
+
 /// `C:\…` or `C:/…`, with `at` on the colon; the drive letter must stand alone.
 fn drive_path(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
     let start = at.checked_sub(1)?;
@@ -112,7 +149,8 @@ fn drive_path(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
     let alone =
         start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
     let slash = matches!(bytes.get(at + 1), Some(b'\\' | b'/'));
-    (letter && alone && slash).then(|| (start, path_end(bytes, at + 1)))
+    (letter && alone && slash)
+        .then(|| (start, across_spaces(bytes, path_end(bytes, at + 1), b'\\')))
 }
 
 /// `\\server\share…`, with `at` on the first backslash.
@@ -125,7 +163,8 @@ fn unc_path(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
         .position(|&b| !(b.is_ascii_alphanumeric() || b == b'.' || b == b'-'))
         .unwrap_or(bytes.len() - at - 2);
     let sep = at + 2 + host;
-    (host > 0 && bytes.get(sep) == Some(&b'\\')).then(|| (at, path_end(bytes, sep)))
+    (host > 0 && bytes.get(sep) == Some(&b'\\'))
+        .then(|| (at, across_spaces(bytes, path_end(bytes, sep), b'\\')))
 }
 
 #[cfg(test)]
@@ -162,6 +201,43 @@ mod tests {
                 r"C:\Users\admin\app.cs",
                 r"\\fileserver\share\x",
                 "file:///etc/hosts."
+            ]
+        );
+    }
+
+    #[test]
+    fn unix_host_paths_with_spaces_are_hidden_whole() {
+        let text = "at /Users/jo/Library/Application Support/Code/x.js:3\n\
+                    /home/deploy/x.py line 3 in /tmp/y.py\n\
+                    ls /home/a /home/b\n\
+                    /tmp/a b/c";
+        assert_eq!(
+            redacted(text),
+            vec![
+                "/Users/jo/Library/Application Support/Code/x.js:3",
+                "/home/deploy/x.py",
+                "/home/a",
+                "/home/b",
+            ]
+        );
+    }
+
+    #[test]
+    fn windows_paths_with_spaces_are_hidden_whole() {
+        let text = "File \"C:\\Users\\John Doe\\app.py\", line 3\n\
+                    C:\\Program Files (x86)\\Tool\\t.exe failed\n\
+                    C:\\dir\\file.txt and more words here\n\
+                    C:\\a\\b.txt and D:\\c\\d.txt\n\
+                    \\\\fs\\My Share\\x.txt ok";
+        assert_eq!(
+            redacted(text),
+            vec![
+                r"C:\Users\John Doe\app.py",
+                r"C:\Program Files (x86)\Tool\t.exe",
+                r"C:\dir\file.txt",
+                r"C:\a\b.txt",
+                r"D:\c\d.txt",
+                r"\\fs\My Share\x.txt",
             ]
         );
     }
