@@ -24,23 +24,44 @@ const PARALLEL: usize = 4;
 /// The v1 cpu cgroup all contenders run in (see the module comment).
 const FAIR_GROUP: &str = "/sys/fs/cgroup/cpu/execgate-bench-fair";
 
-/// Latency percentiles and throughput of one contender.
+/// Latency percentiles, throughput and CPU cost of one contender.
 struct Figures {
     name: &'static str,
     p50: Duration,
     p99: Duration,
     per_sec: f64,
+    /// CPU time (this process and every reaped descendant) per run while
+    /// measuring throughput; kernel work deferred to kworkers is not in it.
+    cpu_per_run: Duration,
+}
+
+/// CPU time used so far by this process and its reaped descendants.
+fn cpu_used() -> Duration {
+    let total = |who| {
+        // SAFETY: getrusage fills the zeroed local struct.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(who, &mut usage) };
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        tv(usage.ru_utime) + tv(usage.ru_stime)
+    };
+    total(libc::RUSAGE_SELF) + total(libc::RUSAGE_CHILDREN)
 }
 
 impl Figures {
-    /// Figures from latency samples and the time `THROUGHPUT_RUNS` runs took.
-    fn new(name: &'static str, mut latencies: Vec<Duration>, throughput_time: Duration) -> Self {
+    /// Figures from latency samples, and the time and CPU `THROUGHPUT_RUNS` runs took.
+    fn new(
+        name: &'static str,
+        mut latencies: Vec<Duration>,
+        throughput_time: Duration,
+        cpu: Duration,
+    ) -> Self {
         latencies.sort();
         Self {
             name,
             p50: percentile(&latencies, 0.5),
             p99: percentile(&latencies, 0.99),
             per_sec: THROUGHPUT_RUNS as f64 / throughput_time.as_secs_f64(),
+            cpu_per_run: cpu / THROUGHPUT_RUNS as u32,
         }
     }
 }
@@ -106,12 +127,12 @@ fn measure_blocking(name: &'static str, action: fn()) -> Figures {
             t.elapsed()
         })
         .collect();
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_used());
     let threads: Vec<_> = (0..PARALLEL)
         .map(|_| std::thread::spawn(move || (0..THROUGHPUT_RUNS / PARALLEL).for_each(|_| action())))
         .collect();
     threads.into_iter().for_each(|h| h.join().unwrap());
-    Figures::new(name, lat, t.elapsed())
+    Figures::new(name, lat, t.elapsed(), cpu_used() - cpu)
 }
 
 /// Measures an async action the same way; `before` runs untimed before each sample.
@@ -129,7 +150,7 @@ where
         action().await;
         lat.push(t.elapsed());
     }
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_used());
     let tasks: Vec<_> = (0..PARALLEL)
         .map(|_| {
             let action = action.clone();
@@ -143,7 +164,7 @@ where
     for task in tasks {
         task.await.unwrap();
     }
-    Figures::new(name, lat, t.elapsed())
+    Figures::new(name, lat, t.elapsed(), cpu_used() - cpu)
 }
 
 /// Starts a runner from the shipped config on this runtime; returns its URL and runner.
@@ -184,17 +205,18 @@ async fn wait_ready(runner: &execgate_runner::job::Runner) {
 
 fn print_table(rows: &[Figures]) {
     println!(
-        "\n{:<28} {:>10} {:>10} {:>10}",
-        "contender", "p50 ms", "p99 ms", "runs/s"
+        "\n{:<28} {:>10} {:>10} {:>10} {:>12}",
+        "contender", "p50 ms", "p99 ms", "runs/s", "CPU ms/run"
     );
     for r in rows {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "{:<28} {:>10.2} {:>10.2} {:>10.1}",
+            "{:<28} {:>10.2} {:>10.2} {:>10.1} {:>12.2}",
             r.name,
             ms(r.p50),
             ms(r.p99),
-            r.per_sec
+            r.per_sec,
+            ms(r.cpu_per_run)
         );
     }
 }
