@@ -135,3 +135,37 @@ fn operators_can_add_tiers_and_keys_name_them() {
         "the custom tier's run time is the clamp: {forwarded}"
     );
 }
+
+#[test]
+fn the_seed_defaults_refuse_on_the_hourly_then_the_daily_window() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    // 10 s apart the burst window never binds; the 11th in the hour does.
+    for i in 0..10 {
+        assert_eq!(execute(&gw).status, 200, "execution {i}");
+        gw.clock.advance(Duration::from_secs(10));
+    }
+    let hourly = execute(&gw);
+    assert_eq!(hourly.status, 429);
+    assert_eq!(hourly.json()["error"]["window"], "hourly");
+    let retry = hourly.header("retry-after").unwrap();
+    assert_eq!(
+        hourly.header("ratelimit").unwrap(),
+        format!("\"hourly\";r=0;t={retry}"),
+        "RateLimit names the binding window and the same wait"
+    );
+    // One every 6 minutes keeps the hourly window open until the daily 50 binds.
+    let mut forwarded = 10;
+    let refusal = loop {
+        gw.clock.advance(Duration::from_secs(360));
+        let r = execute(&gw);
+        if r.status != 200 {
+            break r;
+        }
+        forwarded += 1;
+        assert!(forwarded < 200, "the daily window never refused");
+    };
+    assert_eq!(refusal.json()["error"]["window"], "daily");
+    assert!((50..=70).contains(&forwarded), "{forwarded} forwarded");
+    assert_eq!(exec.requests().len(), forwarded);
+}
