@@ -543,3 +543,42 @@ fn verdicts_measure_their_own_time() {
     let v = py(&shipped(), "print(1)");
     assert!(v.elapsed > std::time::Duration::ZERO);
 }
+
+/// The attributes the issue names: those that reach frames, globals, code or
+/// every loaded class are refused on sight; walking the class hierarchy
+/// (`__mro__`, `__bases__`) is ordinary introspection and only scores, so it
+/// is refused once it leads to one of the others.
+#[test]
+fn every_attribute_the_issue_names_is_screened_by_dot_and_by_getattr() {
+    let rules = shipped();
+    let refused = [
+        "__subclasses__",
+        "__globals__",
+        "__builtins__",
+        "__code__",
+        "f_back",
+        "gi_frame",
+    ];
+    for attr in refused.into_iter().chain(["__mro__", "__bases__"]) {
+        for code in [
+            format!("def f():\n    pass\nprint(f.{attr})"),
+            format!("def f():\n    pass\nprint(getattr(f, '{attr}'))"),
+        ] {
+            let v = py(&rules, &code);
+            assert!(!v.findings.is_empty(), "{code:?}");
+            assert_eq!(
+                v.refused,
+                refused.contains(&attr),
+                "{code:?}: {:?}",
+                v.findings
+            );
+        }
+    }
+    let chain = py(&rules, "print(int.__mro__[-1].__subclasses__())");
+    assert!(chain.refused);
+    let bases = py(
+        &rules,
+        "print(getattr(int, '__ba' + 'ses__')[0].__subclasses__())",
+    );
+    assert!(bases.refused);
+}

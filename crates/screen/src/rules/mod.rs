@@ -209,3 +209,42 @@ fn build_index(rules: &[Rule], language: Option<Language>) -> Result<LangIndex, 
     ix.regexes = RegexIndex::build(regexes).map_err(set_error)?;
     Ok(ix)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(id: &str, language: &str, regex: &str) -> String {
+        format!(
+            "[[rule]]\nid = \"{id}\"\nlanguage = {language}\nseverity = \"notice\"\naction = \"log\"\nmessage = \"m\"\nmatch.regex = \"{regex}\"\n"
+        )
+    }
+
+    #[test]
+    fn each_language_gets_one_regex_set_of_its_own_and_any_rules() {
+        let text = [
+            rule("JS", "\"javascript\"", "eval"),
+            rule("JAVA", "\"java\"", "Runtime"),
+            rule("NATIVE", "[\"c\", \"cpp\"]", "system"),
+            rule("CPP", "\"cpp\"", "fstream"),
+            rule("ALL", "\"any\"", "curl"),
+        ]
+        .concat();
+        let set = RuleSet::from_toml("t.toml", &text).expect("valid");
+        let ids = |language: Option<Language>| -> Vec<&str> {
+            let ix = set.index(language);
+            assert_eq!(ix.regexes.set.len(), ix.regexes.rules.len());
+            ix.regexes
+                .rules
+                .iter()
+                .map(|(r, _)| set.rule(*r).id.as_str())
+                .collect()
+        };
+        assert_eq!(ids(Some(Language::Javascript)), ["JS", "ALL"]);
+        assert_eq!(ids(Some(Language::Java)), ["JAVA", "ALL"]);
+        assert_eq!(ids(Some(Language::C)), ["NATIVE", "ALL"]);
+        assert_eq!(ids(Some(Language::Cpp)), ["NATIVE", "CPP", "ALL"]);
+        assert_eq!(ids(Some(Language::Python)), ["ALL"]);
+        assert_eq!(ids(None), ["ALL"]);
+    }
+}
