@@ -47,7 +47,7 @@ fn identifier() -> Identifier {
         api_keys,
         jwt: None,
     };
-    Identifier::new(&settings, &builtin_tiers()).unwrap()
+    Identifier::new(&settings, &builtin_tiers(), TierName::anonymous()).unwrap()
 }
 
 /// Mean time per call of `f` over `n` calls.

@@ -217,9 +217,10 @@ fn tier_lookup(settings: &Settings) -> execgate_state::admin::TierLookup {
         .values()
         .map(|c| (format!("client:{}", c.client), c.tier.clone()))
         .collect();
+    let anonymous = settings.anonymous_tier.clone();
     Arc::new(move |key: &execgate_core::ClientKey| {
         if key.as_str().starts_with("ip:") {
-            Some(execgate_core::TierName::anonymous())
+            Some(anonymous.clone())
         } else {
             by_client.get(key.as_str()).cloned()
         }

@@ -238,6 +238,10 @@ impl Default for RawLimits {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawTier {
+    /// A built-in tier this one renames: it starts from that tier's values and
+    /// the old name is gone (`replaces = "anonymous"`: the tier of anonymous clients).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
     /// Rate windows, checked together: `[{ name = "burst", rate = "3/10s" }, …]`.
     pub windows: Option<Vec<RawWindow>>,
     /// Longest run time an execution may ask for.
@@ -309,6 +313,7 @@ pub struct RawBlocklist {
 impl From<&super::tiers::Tier> for RawTier {
     fn from(t: &super::tiers::Tier) -> Self {
         RawTier {
+            replaces: None,
             windows: Some(
                 t.windows
                     .iter()

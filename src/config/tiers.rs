@@ -101,32 +101,79 @@ pub fn builtin_tiers() -> BTreeMap<TierName, Tier> {
         .collect()
 }
 
-/// Merges operator tiers onto the built-ins. Errors are `(dotted key, reason)`.
-pub fn merge_tiers(
-    raw: &BTreeMap<String, RawTier>,
-) -> Result<BTreeMap<TierName, Tier>, (String, String)> {
+/// The tiers in effect, and which one anonymous clients get.
+#[derive(Debug, Clone)]
+pub struct MergedTiers {
+    /// Every tier by name.
+    pub tiers: BTreeMap<TierName, Tier>,
+    /// The tier of clients without credentials (`anonymous`, unless renamed).
+    pub anonymous: TierName,
+}
+
+/// Merges operator tiers onto the built-ins: renames first (`replaces`), then
+/// overrides and new tiers. Errors are `(dotted key, reason)`.
+pub fn merge_tiers(raw: &BTreeMap<String, RawTier>) -> Result<MergedTiers, (String, String)> {
     let mut tiers = builtin_tiers();
-    let anonymous = builtin_tier(&BUILTIN[0]);
+    let mut anonymous = TierName::anonymous();
+    let anonymous_values = builtin_tier(&BUILTIN[0]);
+    for (name, table) in raw {
+        check_name(name)?;
+        let Some(old) = &table.replaces else { continue };
+        let key = format!("tiers.{name}.replaces");
+        if !BUILTIN.iter().any(|b| b.name == old) {
+            return Err((
+                key,
+                format!("{old:?} is not a built-in tier (anonymous, free, paid)"),
+            ));
+        }
+        let Some(values) = tiers.remove(&TierName(old.clone())) else {
+            return Err((key, format!("{old:?} is already renamed")));
+        };
+        if old == anonymous.as_str() {
+            anonymous = TierName(name.clone());
+        }
+        tiers.insert(
+            TierName(name.clone()),
+            Tier {
+                name: TierName(name.clone()),
+                ..values
+            },
+        );
+    }
     for (name, overrides) in raw {
         let key = format!("tiers.{name}");
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        if overrides.replaces.is_none()
+            && BUILTIN.iter().any(|b| b.name == name)
+            && !tiers.contains_key(&TierName(name.clone()))
         {
-            return Err((key, "tier names use letters, digits, '-' and '_'".into()));
+            return Err((key, format!("{name:?} was renamed; configure the new name")));
         }
         let base = tiers
             .get(&TierName(name.clone()))
             .cloned()
             .unwrap_or_else(|| Tier {
                 name: TierName(name.clone()),
-                ..anonymous.clone()
+                ..anonymous_values.clone()
             });
         let tier = apply(base, overrides, &key)?;
         tiers.insert(tier.name.clone(), tier);
     }
-    Ok(tiers)
+    Ok(MergedTiers { tiers, anonymous })
+}
+
+fn check_name(name: &str) -> Result<(), (String, String)> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            format!("tiers.{name}"),
+            "tier names use letters, digits, '-' and '_'".into(),
+        ))
+    }
 }
 
 fn apply(mut tier: Tier, raw: &RawTier, key: &str) -> Result<Tier, (String, String)> {

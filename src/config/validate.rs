@@ -3,7 +3,7 @@
 
 use super::rate::Rate;
 use super::raw::{RawConfig, RawGeoIp, RawIdentity, RawIpPolicy, RawJwt, RawServer, RawUpstream};
-use super::tiers::{Tier, merge_tiers};
+use super::tiers::{MergedTiers, Tier, merge_tiers};
 use execgate_core::TierName;
 use ipnet::IpNet;
 use std::collections::{BTreeMap, HashMap};
@@ -28,6 +28,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Tiers by name (always includes `anonymous`).
     pub tiers: BTreeMap<TierName, Tier>,
+    /// The tier of clients without credentials.
+    pub anonymous_tier: TierName,
     /// Rule paths and modes, as written.
     pub rules: super::raw::RawRules,
     /// Where the blocklist is kept, as written.
@@ -156,7 +158,10 @@ pub struct LimitSettings {
 
 /// Validates `raw`; relative paths are resolved against `base` (the config's directory).
 pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
-    let tiers = merge_tiers(&raw.tiers)?;
+    let MergedTiers {
+        tiers,
+        anonymous: anonymous_tier,
+    } = merge_tiers(&raw.tiers)?;
     check_tier_owned(&raw)?;
     raw.reputation
         .validate()
@@ -189,6 +194,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
         admin_tokens: admin_tokens(&raw.admin, base)?,
         effective: effective(raw, &tiers),
         tiers,
+        anonymous_tier,
     };
     Ok(settings)
 }
@@ -588,7 +594,14 @@ fn resolve_rules(mut rules: super::raw::RawRules, base: &Path) -> super::raw::Ra
 fn effective(mut raw: RawConfig, tiers: &BTreeMap<TierName, Tier>) -> RawConfig {
     raw.tiers = tiers
         .values()
-        .map(|t| (t.name.to_string(), super::raw::RawTier::from(t)))
+        .map(|t| {
+            let mut table = super::raw::RawTier::from(t);
+            table.replaces = raw
+                .tiers
+                .get(t.name.as_str())
+                .and_then(|r| r.replaces.clone());
+            (t.name.to_string(), table)
+        })
         .collect();
     raw.admin.tokens = raw
         .admin

@@ -66,6 +66,8 @@ pub struct Identifier {
     api_keys: HashMap<[u8; 32], ApiClient>,
     jwt: Option<JwtVerifier>,
     tiers: Vec<TierName>,
+    /// The tier of clients without credentials.
+    anonymous_tier: TierName,
 }
 
 impl Identifier {
@@ -73,9 +75,11 @@ impl Identifier {
     pub fn new(
         settings: &IdentitySettings,
         tiers: &BTreeMap<TierName, Tier>,
+        anonymous_tier: TierName,
     ) -> Result<Self, String> {
         let jwt = settings.jwt.as_ref().map(jwt_verifier).transpose()?;
         Ok(Self {
+            anonymous_tier,
             trusted: settings.trusted_proxies.clone(),
             ipv6_prefix: settings.ipv6_prefix,
             api_keys: settings.api_keys.clone(),
@@ -91,7 +95,7 @@ impl Identifier {
             ip,
             key: ClientKey::from_ip(ip, self.ipv6_prefix),
             client: None,
-            tier: TierName::anonymous(),
+            tier: self.anonymous_tier.clone(),
             credential: Credential::Anonymous,
         };
         match presented_credential(headers)? {
@@ -288,7 +292,7 @@ mod tests {
             api_keys: HashMap::new(),
             jwt: None,
         };
-        Identifier::new(&settings, &builtin_tiers()).unwrap()
+        Identifier::new(&settings, &builtin_tiers(), TierName::anonymous()).unwrap()
     }
 
     fn xff(v: &str) -> HeaderMap {

@@ -92,12 +92,16 @@ impl Gateway {
             .map(|t| (t.name.clone(), Arc::new(policies(settings, t))))
             .collect();
         let fallback = tiers
-            .get(&TierName::anonymous())
+            .get(&settings.anonymous_tier)
             .or_else(|| tiers.values().next())
             .cloned()
             .ok_or("config has no tiers")?;
         Ok(Self {
-            identifier: Identifier::new(&settings.identity, &settings.tiers)?,
+            identifier: Identifier::new(
+                &settings.identity,
+                &settings.tiers,
+                settings.anonymous_tier.clone(),
+            )?,
             ip_policy: IpPolicy::new(&settings.ip_policy)?,
             blocks: shared.blocks,
             limits: Limits::new(

@@ -130,6 +130,17 @@ fn check_config_names_file_line_and_key_and_exits_2() {
             "DIR/gw.toml:3: reputation.half_life: must be longer than zero",
         ),
         (
+            "[tiers.gold]\nreplaces = \"platinum\"\n",
+            "DIR/gw.toml:2: tiers.gold.replaces: \"platinum\" is not a built-in tier",
+        ),
+        (
+            &format!(
+                "[tiers.hobby]\nreplaces = \"free\"\n[[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"a\"\ntier = \"free\"\n",
+                "a".repeat(64)
+            ),
+            "DIR/gw.toml:6: identity.api_keys[0].tier: unknown tier \"free\"",
+        ),
+        (
             "[screen]\nthreshold = 9\n",
             "DIR/gw.toml:2: screen.threshold: set per tier: tiers.NAME.inbound_threshold",
         ),

@@ -169,3 +169,21 @@ fn the_seed_defaults_refuse_on_the_hourly_then_the_daily_window() {
     assert!((50..=70).contains(&forwarded), "{forwarded} forwarded");
     assert_eq!(exec.requests().len(), forwarded);
 }
+
+#[test]
+fn operators_can_rename_tiers_including_the_anonymous_one() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .raw("[tiers.guest]\nreplaces = \"anonymous\"\nwindows = [{ name = \"burst\", rate = \"1/10s\" }]\nrun_time = \"2s\"")
+        .start();
+    let ok = execute(&gw);
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(
+        ok.header("ratelimit-policy").as_deref(),
+        Some("\"burst\";q=1;w=10"),
+        "anonymous clients are in the renamed tier"
+    );
+    assert_eq!(exec.requests()[0].json()["run_timeout"], 2000);
+    assert_eq!(execute(&gw).status, 429);
+}
