@@ -80,7 +80,10 @@ fn geoip_country_and_asn_rules_use_the_configured_databases() {
     );
     let asns = mmdb::write(
         "GeoLite2-ASN",
-        &[("198.51.100.0".parse().unwrap(), 24, mmdb::asn(64500))],
+        &[
+            ("198.51.100.0".parse().unwrap(), 24, mmdb::asn(64500)),
+            ("198.18.0.0".parse().unwrap(), 24, mmdb::asn(64501)),
+        ],
     );
     let gw = builder(&exec)
         .file("country.mmdb", countries)
@@ -88,11 +91,37 @@ fn geoip_country_and_asn_rules_use_the_configured_databases() {
         .with("ip_policy.geoip", "country_db = \"country.mmdb\"")
         .with("ip_policy.geoip", "asn_db = \"asn.mmdb\"")
         .with("ip_policy.geoip", "deny_countries = [\"XX\"]")
-        .with("ip_policy.geoip", "deny_asns = [64500]")
+        .with("ip_policy.geoip", "deny_asns = [64500, 64501]")
+        .with("ip_policy", "allow = [\"203.0.113.200/32\"]")
+        .with("ip_policy.geoip", "allow_asns = [64500]")
         .start();
     blocked(&from(&gw, "203.0.113.9"), "country");
-    blocked(&from(&gw, "198.51.100.9"), "asn");
+    blocked(&from(&gw, "198.18.0.9"), "asn");
     assert_eq!(from(&gw, "192.0.2.9").status, 200);
+    assert_eq!(
+        from(&gw, "203.0.113.200").status,
+        200,
+        "an allow-listed address beats its country's deny"
+    );
+    assert_eq!(
+        from(&gw, "198.51.100.9").status,
+        200,
+        "an allowed ASN beats the same ASN's deny"
+    );
+    gw.blocks()
+        .add(NewBlock {
+            value: "203.0.113.200".into(),
+            duration: None,
+            reason: "test".into(),
+            origin: Origin::Manual,
+            created_by: "test".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        from(&gw, "203.0.113.200").status,
+        200,
+        "the allow list beats the dynamic blocklist too"
+    );
 }
 
 #[test]
