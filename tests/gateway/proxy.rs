@@ -222,3 +222,20 @@ fn judge0_result_polling_is_sanitized_and_capped_like_a_run() {
     );
     assert_eq!(exec.requests()[0].method, "GET");
 }
+
+#[test]
+fn an_insane_request_id_is_replaced_with_a_fresh_one() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let hostile = format!("x\"; DROP{}", "y".repeat(300));
+    let reply = post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        &[("x-request-id", hostile.as_str())],
+    );
+    assert_eq!(reply.status, 200);
+    let id = reply.header("x-request-id").unwrap();
+    assert_ne!(id, hostile);
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    assert_eq!(exec.requests()[0].headers["x-request-id"], id.as_str());
+}
