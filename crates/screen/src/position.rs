@@ -13,6 +13,8 @@ pub(crate) struct LineIndex {
     /// Last non-ASCII lookup `(line, byte offset, column)`: facts come mostly in
     /// source order, so counting resumes there instead of at the line start.
     last: Cell<(usize, usize, usize)>,
+    /// The line of the last lookup, tried before a binary search for the same reason.
+    last_line: Cell<usize>,
 }
 
 impl LineIndex {
@@ -32,16 +34,14 @@ impl LineIndex {
             starts,
             ascii,
             last: Cell::new((usize::MAX, 0, 0)),
+            last_line: Cell::new(0),
         }
     }
 
     /// The position of byte `offset` in `text` (the text given to `new`).
     pub fn pos(&self, text: &str, offset: usize) -> Pos {
         let offset = offset.min(text.len());
-        let line = match self.starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
+        let line = self.line_of(offset);
         let start = self.starts[line];
         let column = if self.ascii.get(line).copied().unwrap_or(true) {
             offset - start
@@ -52,6 +52,27 @@ impl LineIndex {
             line: saturate(line + 1),
             column: saturate(column),
         }
+    }
+
+    /// The 0-based line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        let hint = self.last_line.get();
+        let within = |line: usize| {
+            self.starts.get(line).is_some_and(|&s| s <= offset)
+                && self.starts.get(line + 1).is_none_or(|&next| offset < next)
+        };
+        let line = if within(hint) {
+            hint
+        } else if within(hint + 1) {
+            hint + 1
+        } else {
+            match self.starts.binary_search(&offset) {
+                Ok(i) => i,
+                Err(i) => i - 1,
+            }
+        };
+        self.last_line.set(line);
+        line
     }
 
     fn char_column(&self, text: &str, line: usize, start: usize, offset: usize) -> usize {
@@ -92,5 +113,25 @@ mod tests {
         let paren = text.find('(').unwrap();
         assert_eq!(ix.pos(text, paren), Pos { line: 2, column: 4 });
         assert_eq!(ix.pos(text, 10_000).line, 3);
+    }
+
+    #[test]
+    fn lookups_in_any_order_agree_with_a_fresh_index() {
+        let text = "a\nbb\n\nccc\nｄ = 1\n";
+        let warm = LineIndex::new(text);
+        let offsets: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for &at in offsets
+            .iter()
+            .chain(offsets.iter().rev())
+            .chain(offsets.iter().step_by(3))
+        {
+            assert_eq!(
+                warm.pos(text, at),
+                LineIndex::new(text).pos(text, at),
+                "{at}"
+            );
+        }
     }
 }

@@ -45,7 +45,11 @@ pub(crate) fn decode(code: &[u8], python: bool) -> Source {
     if let Some((Cookie::Foreign, line_start)) = cookie {
         anomalies.push((Anomaly::ForeignEncoding, line_start.min(text.len())));
     }
-    if let Some(at) = text.find(is_bidi_control) {
+    // ASCII text (most code) holds no bidi control: skip the per-character scan.
+    if let Some(at) = (!text.is_ascii())
+        .then(|| text.find(is_bidi_control))
+        .flatten()
+    {
         anomalies.push((Anomaly::BidiControl, at));
     }
     Source { text, anomalies }

@@ -4,9 +4,9 @@
 //! are seen as the names they spell. Sizes are capped: folding never allocates
 //! more than `MAX_LEN` per value, so `"a" * 10**12` is not computed.
 
+use crate::Map;
 use base64::Engine;
 use rustpython_parser::ast::{self, Constant, Expr, Operator};
-use std::collections::HashMap;
 
 /// Longest string, bytes or sequence folding will build.
 pub(crate) const MAX_LEN: usize = 1 << 16;
@@ -48,7 +48,7 @@ impl Value {
 }
 
 /// Names bound to constants (module-level assignments, comprehension variables).
-pub(crate) type Env = HashMap<String, Value>;
+pub(crate) type Env = Map<String, Value>;
 
 /// The constant `expr` evaluates to, if it is one we can compute.
 pub(crate) fn fold(expr: &Expr, env: &Env) -> Option<Value> {
@@ -303,7 +303,7 @@ fn call(c: &ast::ExprCall, env: &Env) -> Option<Value> {
     if !c.keywords.is_empty() {
         return method_with_keywords(c, env);
     }
-    if callee(&c.func).is_some_and(|f| f == "map") {
+    if matches!(c.func.as_ref(), Expr::Name(n) if n.id.as_str() == "map") {
         return map_call(c, env);
     }
     let args: Vec<Value> = c.args.iter().map(|a| fold(a, env)).collect::<Option<_>>()?;
@@ -327,7 +327,7 @@ fn method_with_keywords(c: &ast::ExprCall, env: &Env) -> Option<Value> {
         return None;
     };
     let args: Vec<Value> = c.args.iter().map(|a| fold(a, env)).collect::<Option<_>>()?;
-    let mut named = HashMap::new();
+    let mut named = Map::default();
     for k in &c.keywords {
         named.insert(k.arg.as_ref()?.to_string(), fold(&k.value, env)?);
     }
@@ -354,7 +354,7 @@ fn method(receiver: &Value, name: &str, args: &[Value]) -> Option<Value> {
                 .collect::<Option<_>>()?;
             Bytes(parts.join(sep.as_slice()))
         }
-        (Str(fmt), "format", _) => Str(brace_format(fmt, args, &HashMap::new())?),
+        (Str(fmt), "format", _) => Str(brace_format(fmt, args, &Map::default())?),
         (Str(s), "lower", []) => Str(s.to_lowercase()),
         (Str(s), "upper", []) => Str(s.to_uppercase()),
         (Str(s), "swapcase", []) => Str(s.chars().map(swap_case).collect()),
@@ -466,7 +466,7 @@ fn rot13(c: char) -> char {
 }
 
 /// `str.format` with `{}`, `{0}`, `{name}` fields (no format specs or attribute access).
-fn brace_format(fmt: &str, args: &[Value], named: &HashMap<String, Value>) -> Option<String> {
+fn brace_format(fmt: &str, args: &[Value], named: &Map<String, Value>) -> Option<String> {
     let mut out = String::new();
     let mut auto = 0;
     let mut chars = fmt.chars().peekable();
@@ -508,7 +508,7 @@ mod tests {
         let ast::Mod::Expression(e) = module else {
             return None;
         };
-        fold(&e.body, &Env::new())
+        fold(&e.body, &Env::default())
     }
 
     fn s(v: &str) -> Option<Value> {

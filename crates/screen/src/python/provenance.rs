@@ -7,8 +7,8 @@
 //! takes, so that `getattr(x, name)` can be judged by where `name` came from.
 
 use super::fold::{Env, Value, fold};
+use crate::{Map, Set};
 use rustpython_parser::ast::{self, Expr, Stmt};
-use std::collections::{HashMap, HashSet};
 
 /// Built-ins that compute a value from their arguments alone (no input, no state).
 const PURE_BUILTINS: [&str; 27] = [
@@ -52,7 +52,7 @@ pub(crate) struct Origin {
     pub getter: bool,
 }
 
-fn set(names: &mut HashSet<String>, name: &str, member: bool) {
+fn set(names: &mut Set<String>, name: &str, member: bool) {
     if member {
         names.insert(name.to_string());
     } else {
@@ -64,21 +64,21 @@ fn set(names: &mut HashSet<String>, name: &str, member: bool) {
 #[derive(Debug, Default)]
 pub(crate) struct Provenance {
     /// Names last bound to a value built only from literals.
-    literal: HashSet<String>,
+    literal: Set<String>,
     /// Loop variables iterating over a constant sequence of strings.
-    choices: HashMap<String, Vec<String>>,
+    choices: Map<String, Vec<String>>,
     /// Every name the program assigns or loops over (it no longer means a builtin).
-    bound: HashSet<String>,
+    bound: Set<String>,
     /// Names last bound to the result of a lookup by a computed name.
-    looked_up: HashSet<String>,
+    looked_up: Set<String>,
     /// Names of the program's functions (`def`, or a lambda bound to a name).
-    functions: HashSet<String>,
+    functions: Set<String>,
     /// Names last bound to text read from stdin, a file or the command line.
-    external: HashSet<String>,
+    external: Set<String>,
     /// Names bound by `import` to a module.
-    modules: HashSet<String>,
+    modules: Set<String>,
     /// Names bound to `attrgetter(name)` / `methodcaller(name)` with a computed name.
-    getters: HashSet<String>,
+    getters: Set<String>,
 }
 
 impl Provenance {

@@ -5,8 +5,8 @@
 //! and in a program that has no way to undo a binding (`del`, `global`,
 //! namespace dictionaries, `delattr`) — otherwise every use stays suspect.
 
+use crate::Map;
 use rustpython_parser::ast::{Ranged, Stmt};
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Words that can unbind or rebind module names behind the tree's back.
@@ -23,7 +23,7 @@ fn undoers() -> Option<&'static regex::Regex> {
 
 /// Module-level definitions and the byte from which uses mean them.
 #[derive(Debug, Default)]
-pub(crate) struct Shadows(HashMap<String, usize>);
+pub(crate) struct Shadows(Map<String, usize>);
 
 impl Shadows {
     /// The definitions of `body` (the module's statements) that shadow safely.
@@ -31,7 +31,7 @@ impl Shadows {
         let Some(re) = undoers() else {
             return Self::default();
         };
-        let mut map = HashMap::new();
+        let mut map = Map::default();
         for stmt in body {
             // A function's body runs only once the name is bound (recursion is
             // the program's own function); a class body runs before it is.

@@ -6,11 +6,11 @@
 use super::fold::{Env, Value, fold};
 use super::provenance::{Origin, Provenance, assigned_in};
 use super::shadow::Shadows;
+use crate::Map;
 use crate::facts::{Anomaly, Fact, FactKind, Heuristic, Pos};
 use crate::position::LineIndex;
 use rustpython_parser::ast::{self, Constant, Expr, ExprContext, Operator, Ranged, Stmt};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::time::Instant;
 use unicode_normalization::UnicodeNormalization;
 
@@ -43,7 +43,7 @@ pub(crate) struct Walker<'a> {
     lines: &'a LineIndex,
     /// When set, every fact is reported here (code found inside a string).
     fixed: Option<Pos>,
-    aliases: HashMap<String, Vec<String>>,
+    aliases: Map<String, Vec<String>>,
     env: Env,
     pub facts: Vec<Fact>,
     deadline: Instant,
@@ -64,8 +64,8 @@ impl<'a> Walker<'a> {
             text,
             lines,
             fixed,
-            aliases: HashMap::new(),
-            env: Env::new(),
+            aliases: Map::default(),
+            env: Env::default(),
             facts: Vec::new(),
             deadline,
             ticks: 0,

@@ -6,11 +6,11 @@ mod load;
 
 pub use load::RuleError;
 
+use crate::Map;
 use crate::facts::{Anomaly, Heuristic};
 use crate::language::Language;
 use execgate_core::{Action, Severity};
 use regex::{Regex, RegexSet};
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// A validated rule.
@@ -49,20 +49,20 @@ pub(crate) enum Matcher {
 /// Lookup tables for the rules that apply to one language.
 #[derive(Debug, Default)]
 pub(crate) struct LangIndex {
-    pub imports: HashMap<String, Vec<usize>>,
+    pub imports: Map<String, Vec<usize>>,
     pub calls: NameIndex,
     pub names: NameIndex,
-    pub attributes: HashMap<String, Vec<usize>>,
+    pub attributes: Map<String, Vec<usize>>,
     pub strings: RegexIndex,
     pub regexes: RegexIndex,
-    pub anomalies: HashMap<Anomaly, Vec<usize>>,
+    pub anomalies: Map<Anomaly, Vec<usize>>,
     pub heuristics: Vec<(Heuristic, u64, usize)>,
 }
 
 /// Dotted names: exact entries, plus `prefix*` entries checked in order.
 #[derive(Debug, Default)]
 pub(crate) struct NameIndex {
-    pub exact: HashMap<String, Vec<usize>>,
+    pub exact: Map<String, Vec<usize>>,
     pub prefixes: Vec<(String, usize)>,
 }
 
@@ -117,7 +117,7 @@ impl RegexIndex {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    by_language: HashMap<Language, LangIndex>,
+    by_language: Map<Language, LangIndex>,
     unknown_language: LangIndex,
 }
 
@@ -136,7 +136,7 @@ impl RuleSet {
     }
 
     fn from_rules(rules: Vec<Rule>) -> Result<RuleSet, RuleError> {
-        let mut by_language = HashMap::new();
+        let mut by_language = Map::default();
         for lang in Language::ALL {
             by_language.insert(lang, build_index(&rules, Some(lang))?);
         }
