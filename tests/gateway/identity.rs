@@ -154,6 +154,17 @@ fn jwts_are_verified_for_signature_expiry_and_tier() {
         execute(&gw, &[("authorization", &format!("Bearer {unknown_tier}"))]).status,
         401
     );
+    let no_expiry = token(json!({"uid": "u1", "plan": "paid"}));
+    let no_subject = token(json!({"plan": "paid", "exp": now() + 600}));
+    for (what, bad) in [("no exp", no_expiry), ("no subject", no_subject)] {
+        let r = execute(&gw, &[("authorization", &format!("Bearer {bad}"))]);
+        assert_eq!(
+            (r.status, r.code()),
+            (401, "unauthorized".to_string()),
+            "{what}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
     assert_eq!(exec.requests().len(), 1, "only the valid token got through");
 }
 
