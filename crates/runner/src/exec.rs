@@ -25,6 +25,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 /// How long the helper gets to tear the sandbox down before it is SIGKILLed.
 const STOP_GRACE: Duration = Duration::from_secs(2);
+/// Most cold-run helpers kept exec'd and waiting for their spec.
+const IDLE_HELPERS: usize = 4;
 
 /// Limits of one stage, already bounded by config.
 #[derive(Debug, Clone, Copy)]
@@ -40,12 +42,25 @@ pub struct RunLimits {
 }
 
 /// Starts sandboxes: knows the helper binary and the cgroup hierarchy.
-#[derive(Debug)]
 pub struct Engine {
     helper: PathBuf,
     helper_args: Vec<String>,
     cgroups: CgroupHost,
     next_id: AtomicU64,
+    /// Helpers already exec'd (binary loaded, linked) and blocked reading their
+    /// spec: a cold run takes one instead of waiting for the exec. They hold
+    /// no sandbox yet; each is used once.
+    idle: parking_lot::Mutex<Vec<(Started, pipe::Sender)>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("helper", &self.helper)
+            .field("cgroups", &self.cgroups)
+            .field("idle_helpers", &self.idle.lock().len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A sandbox whose program has started (cold) or is waiting for its payload (warm).
@@ -119,6 +134,7 @@ impl Engine {
             helper_args,
             cgroups,
             next_id: AtomicU64::new(0),
+            idle: parking_lot::Mutex::new(Vec::new()),
         }
     }
 
@@ -147,9 +163,12 @@ impl Engine {
             serde_json::to_vec(&spec).map_err(|e| Verdict::internal(format!("spec: {e}")))?;
         // The helper starts (exec, dynamic linking) while the cgroup is made;
         // it joins the cgroup only after reading the spec, sent once it exists.
-        let (mut started, spec_tx) = self
-            .spawn(spec.warm)
-            .map_err(|e| Verdict::internal(format!("helper: {e}")))?;
+        let (mut started, spec_tx) = match self.take_idle(spec.warm) {
+            Some(idle) => idle,
+            None => self
+                .spawn(spec.warm)
+                .map_err(|e| Verdict::internal(format!("helper: {e}")))?,
+        };
         if let Err(e) = cgroup.create(limits.cgroup) {
             return Err(started.abort(format!("cgroup: {e}")).await);
         }
@@ -158,9 +177,40 @@ impl Engine {
             return Err(started.abort(format!("helper: {e}")).await);
         }
         match tokio::time::timeout(START_TIMEOUT, started.wait_started()).await {
-            Ok(Ok(())) => Ok(started),
+            Ok(Ok(())) => {
+                // The program runs: ready the next cold run's helper meanwhile.
+                if !spec.warm {
+                    self.add_idle();
+                }
+                Ok(started)
+            }
             Ok(Err(detail)) => Err(started.abort(detail).await),
             Err(_) => Err(started.abort("sandbox start timed out".into()).await),
+        }
+    }
+
+    /// A live idle helper for a cold run (warm sandboxes need a payload pipe).
+    fn take_idle(&self, warm: bool) -> Option<(Started, pipe::Sender)> {
+        if warm {
+            return None;
+        }
+        let mut idle = self.idle.lock();
+        while let Some(mut helper) = idle.pop() {
+            if helper.0.is_alive() {
+                return Some(helper);
+            }
+        }
+        None
+    }
+
+    /// Starts one more idle helper unless enough are waiting.
+    fn add_idle(&self) {
+        if self.idle.lock().len() >= IDLE_HELPERS {
+            return;
+        }
+        match self.spawn(false) {
+            Ok(helper) => self.idle.lock().push(helper),
+            Err(e) => tracing::warn!(error = %e, "cannot start an idle sandbox helper"),
         }
     }
 
