@@ -17,17 +17,17 @@ async fn execute(body: Value) -> (u16, Value) {
     (status, v)
 }
 
+/// The `language` of every entry of a runtimes answer.
+fn runtime_names(runtimes: &Value) -> Vec<&str> {
+    let list = runtimes.as_array().unwrap().iter();
+    list.map(|r| r["language"].as_str().unwrap()).collect()
+}
+
 #[tokio::test]
 async fn runtimes_list_only_present_languages() {
     let (status, v) = get(&url("/api/v2/runtimes")).await;
     assert_eq!(status, 200);
-    let names: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["language"].as_str().unwrap())
-        .collect();
-    assert!(names.contains(&"python"), "{v}");
+    assert!(runtime_names(&v).contains(&"python"), "{v}");
     for r in v.as_array().unwrap() {
         assert!(r["version"].is_string() && r["aliases"].is_array(), "{r}");
     }
@@ -144,12 +144,7 @@ async fn only_present_languages_are_offered() {
     config.languages.push(ghost);
     let server = support::start(config);
     let (_, runtimes) = get(&format!("{}/api/v2/runtimes", server.url)).await;
-    let names: Vec<&str> = runtimes
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["language"].as_str().unwrap())
-        .collect();
+    let names = runtime_names(&runtimes);
     assert!(!names.contains(&"ghost"), "{runtimes}");
     let node = std::path::Path::new("/usr/bin/node").exists();
     assert_eq!(names.contains(&"javascript"), node, "{runtimes}");
