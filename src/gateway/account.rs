@@ -1,12 +1,12 @@
 //! Accounting: what a finished request says about its client feeds the
-//! reputation engine (refusals, executor verdicts, output leaks), which bans
-//! repeat offenders through the blocklist.
+//! reputation engine (refusals, executor verdicts, output leaks, request
+//! frequency and error rate), which bans repeat offenders through the blocklist.
 
 use super::Gateway;
 use super::context::RequestCtx;
 use crate::error::Refusal;
 use execgate_dialect::RunOutcome;
-use execgate_state::SecurityEvent;
+use execgate_state::{BanOutcome, RequestOutcome, SecurityEvent};
 
 /// What the response told us about the run, noted by the outbound stage.
 #[derive(Debug, Clone, Default)]
@@ -29,14 +29,27 @@ pub fn account(gw: &Gateway, ctx: &RequestCtx) {
             score: ctx.run.leak_score,
         });
     }
-    for event in events {
-        if let Some(ban) = gw
-            .reputation
-            .record(&identity.key, identity.ip, event, ctx.allow_listed)
-        {
+    let log_ban = |ban: Option<BanOutcome>| {
+        if let Some(ban) = ban {
             tracing::warn!(request_id = %ctx.request_id, client = %identity.key, ?ban, "client banned");
         }
+    };
+    for event in events {
+        log_ban(
+            gw.reputation
+                .record(&identity.key, identity.ip, event, ctx.allow_listed),
+        );
     }
+    // Frequency and error rate are judged over many requests, not this one.
+    let outcome = if ctx.status >= 400 {
+        RequestOutcome::Failed
+    } else {
+        RequestOutcome::Served
+    };
+    log_ban(
+        gw.reputation
+            .observe_request(&identity.key, identity.ip, outcome, ctx.allow_listed),
+    );
 }
 
 /// The event a refusal counts as; blocks themselves count nothing (the client is already out).

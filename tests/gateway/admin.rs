@@ -193,3 +193,43 @@ fn sighup_reloads_the_rules() {
         execute(&gw, "import csv").status == 403
     });
 }
+
+#[test]
+fn a_high_request_frequency_or_error_rate_bans_the_client() {
+    let exec = MockExecutor::start();
+    let frequent = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("reputation", "ban_threshold = 5.0")
+        .with("reputation.activity", "max_requests = 5")
+        .with("reputation.activity", "max_error_ratio = 0.0")
+        .with("reputation.weights", "high_request_rate = 10.0")
+        .start();
+    for i in 0..6 {
+        assert_eq!(
+            get(&frequent.url("/api/v2/runtimes")).status,
+            200,
+            "request {i}"
+        );
+    }
+    eventually("the frequent client is banned", || {
+        let r = get(&frequent.url("/api/v2/runtimes"));
+        r.status == 403 && r.json()["error"]["detail"] == "anomaly"
+    });
+
+    let failing = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("reputation", "ban_threshold = 5.0")
+        .with("reputation.activity", "max_requests = 0")
+        .with("reputation.activity", "min_requests = 4")
+        .with("reputation.activity", "max_error_ratio = 0.5")
+        .with("reputation.weights", "high_error_rate = 10.0")
+        .with("reputation.weights", "refused = 0.0")
+        .start();
+    for _ in 0..4 {
+        assert_eq!(get(&failing.url("/no/such/route")).status, 404);
+    }
+    eventually("the failing client is banned", || {
+        let r = get(&failing.url("/api/v2/runtimes"));
+        r.status == 403 && r.json()["error"]["detail"] == "anomaly"
+    });
+}
