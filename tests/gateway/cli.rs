@@ -247,3 +247,28 @@ fn the_gateway_binary_logs_one_json_audit_line_per_request() {
     );
     assert_eq!(second["request_id"], refused.json()["error"]["request_id"]);
 }
+
+#[test]
+fn the_bundled_runner_accepts_the_largest_limits_a_shipped_tier_forwards() {
+    // The gateway sets absent limits to the tier's maximum; a runner bound
+    // below a tier would answer every run of that tier with 400.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let settings = execgate::config::load(&root.join("config/execgate.toml")).unwrap();
+    let runner = execgate_runner::RunnerConfig::load(&root.join("config/runner.toml")).unwrap();
+    for tier in settings.tiers.values() {
+        assert!(
+            tier.run_time <= runner.limits.max_timeout.get()
+                && tier.run_time <= runner.limits.max_cpu_time.get(),
+            "tier {} runs {:?}; the runner allows {:?} wall, {:?} cpu",
+            tier.name,
+            tier.run_time,
+            runner.limits.max_timeout.get(),
+            runner.limits.max_cpu_time.get()
+        );
+        assert!(
+            tier.memory.bytes() <= runner.limits.max_memory.bytes(),
+            "tier {} memory",
+            tier.name
+        );
+    }
+}
