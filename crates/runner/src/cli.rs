@@ -17,10 +17,19 @@ pub struct RunnerArgs {
     /// Only validate the config and check the host, then exit.
     #[arg(long)]
     pub check: bool,
+    /// Exit when the process with this pid, the parent that started the runner
+    /// (`execgate up`), exits.
+    #[arg(long, hide = true)]
+    pub parent: Option<u32>,
 }
 
 /// Runs the runner; returns the process exit code.
 pub fn cli_main(args: &RunnerArgs) -> i32 {
+    if let Some(parent) = args.parent
+        && !crate::exit_with_parent(parent)
+    {
+        return 1;
+    }
     let mut config = match RunnerConfig::load(&args.config) {
         Ok(c) => c,
         Err(e) => {

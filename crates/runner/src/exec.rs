@@ -72,6 +72,8 @@ pub struct Started {
     stderr: ChildStderr,
     payload: Option<pipe::Sender>,
     cgroup: CgroupGuard,
+    /// The limits it was built with.
+    built: Option<RunLimits>,
 }
 
 /// Removes the run's cgroup when dropped on an unusual path (warm sandbox discarded).
@@ -173,6 +175,7 @@ impl Engine {
             return Err(started.abort(format!("cgroup: {e}")).await);
         }
         started.cgroup = CgroupGuard(Some(cgroup));
+        started.built = Some(limits);
         if let Err(e) = send_spec(spec_tx, &spec_json).await {
             return Err(started.abort(format!("helper: {e}")).await);
         }
@@ -248,6 +251,7 @@ impl Engine {
             child,
             payload,
             cgroup: CgroupGuard(None),
+            built: None,
         };
         Ok((started, pipe::Sender::from_owned_fd(spec_w)?))
     }
@@ -364,16 +368,20 @@ impl Started {
     }
 
     /// Readies a warm sandbox for a request before its payload goes in: the
-    /// request's memory cap and CPU backstop, and the normal CPU weight it
-    /// was built without.
+    /// request's memory cap and CPU backstop where they differ from those it
+    /// was built with (the backstop only ever goes down: see
+    /// `rlimit::lower_cpu`), and the normal CPU weight it was built without.
     pub fn claim(&self, limits: &RunLimits) -> std::io::Result<()> {
-        let Some(cg) = self.cgroup.get() else {
+        let (Some(cg), Some(built)) = (self.cgroup.get(), self.built) else {
             return Ok(());
         };
         if let Some(bytes) = limits.cgroup.memory_bytes {
-            cg.set_memory(bytes)?;
+            cg.set_memory(built.cgroup.memory_bytes.unwrap_or(u64::MAX), bytes)?;
         }
-        rlimit::lower_cpu(&cg.pids(), Rlimits::cpu_backstop(limits.cpu))?;
+        let backstop = Rlimits::cpu_backstop(limits.cpu);
+        if backstop != Rlimits::cpu_backstop(built.cpu) {
+            rlimit::lower_cpu(&cg.pids(), backstop)?;
+        }
         cg.set_priority(CpuPriority::Normal)
     }
 

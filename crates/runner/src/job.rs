@@ -300,9 +300,15 @@ impl Runner {
         limits: RunLimits,
         stdin: Vec<u8>,
     ) -> Verdict {
-        if let Some(warm) = self.warm.take_or_wait(&lang.cfg.name, WARM_WAIT).await
-            && warm.claim(&limits).is_ok()
-        {
+        let warm = self.warm.take_or_wait(&lang.cfg.name, WARM_WAIT).await;
+        let claimed = warm.filter(|w| match w.claim(&limits) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "warm sandbox refused the request's limits; running cold");
+                false
+            }
+        });
+        if let Some(warm) = claimed {
             let payload = crate::warm::payload(&files, argv.get(1..).unwrap_or_default());
             let mut verdict = warm.finish(limits, stdin, Some(payload)).await;
             verdict.start = crate::verdict::Start::Warm;

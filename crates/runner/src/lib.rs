@@ -17,7 +17,7 @@ pub mod warm;
 pub use cli::{RunnerArgs, cli_main};
 pub use config::RunnerConfig;
 pub use preflight::preflight;
-pub use sandbox::sandbox_init_main;
+pub use sandbox::{exit_with_parent, sandbox_init_main};
 
 use api::{AppState, gate::Gate, tokens::TokenStore};
 use exec::Engine;
@@ -82,9 +82,10 @@ pub fn build(config: RunnerConfig, helper: Helper) -> Result<Arc<Runner>, Runner
     Ok(Arc::new(runner))
 }
 
-/// One recipe per language with `warm > 0`, built at the configured maxima.
+/// One recipe per language with `warm > 0`: the language's default memory
+/// cap (a request asking for another has it set when it claims one) and the
+/// largest CPU limit (its RLIMIT_CPU backstop can then only go down).
 fn warm_recipes(runner: &Runner) -> Vec<WarmRecipe> {
-    let bounds = &runner.config.limits;
     runner
         .catalog
         .all()
@@ -92,12 +93,11 @@ fn warm_recipes(runner: &Runner) -> Vec<WarmRecipe> {
         .filter(|l| l.cfg.warm > 0)
         .filter_map(|lang| {
             let argv = lang.cfg.warm_run.clone()?;
-            let max = job::Requested {
-                timeout: Some(bounds.max_timeout.get()),
-                cpu_time: Some(bounds.max_cpu_time.get()),
-                memory: Some(bounds.max_memory.bytes()),
+            let build = job::Requested {
+                cpu_time: Some(runner.config.limits.max_cpu_time.get()),
+                ..job::Requested::default()
             };
-            let mut limits = runner.limits("run", max, lang.cfg.run_limits).ok()?;
+            let mut limits = runner.limits("run", build, lang.cfg.run_limits).ok()?;
             limits.cgroup.priority = CpuPriority::Background;
             let mut spec = runner.spec(lang, argv, Vec::new(), limits.cpu);
             spec.warm = true;

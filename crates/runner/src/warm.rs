@@ -26,7 +26,8 @@ pub struct WarmRecipe {
     pub size: usize,
     /// The spec (argv = the bootstrap, `warm = true`).
     pub spec: SandboxSpec,
-    /// Cgroup caps at build time (memory is lowered to the request's on take).
+    /// Limits at build time: the language's default memory, the largest CPU
+    /// time (a request's own are set when it claims the sandbox).
     pub limits: RunLimits,
 }
 

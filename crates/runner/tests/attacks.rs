@@ -95,6 +95,7 @@ cold_and_warm!(
     invalid_utf8_source,
     cpu_bandwidth_is_one_core,
     limits_are_precise,
+    requested_limits_replace_the_defaults,
 );
 
 async fn fork_bomb(mode: Mode) {
@@ -632,6 +633,41 @@ async fn limits_are_precise(mode: Mode) {
         assert!(
             (300..350).contains(&took),
             "{measure} {took} ms for a 300 ms limit: {v}"
+        );
+        assert_contained(&v);
+    }
+}
+
+/// A request's memory and CPU limits, below and above the language's
+/// defaults (64 MB, 1 s), are the ones the run gets (warm sandboxes are
+/// built with the defaults and changed when claimed).
+async fn requested_limits_replace_the_defaults(mode: Mode) {
+    let code = "import resource, sys\nprint('cpu', resource.getrlimit(resource.RLIMIT_CPU), flush=True)\na = bytearray(int(sys.argv[1]) << 20)\nprint('allocated')\n";
+    let cases = [
+        (json!({}), "40", "OK", 3),
+        (json!({"run_memory_limit": 32 << 20}), "40", "OOM", 3),
+        (
+            json!({"run_memory_limit": 128 << 20, "run_cpu_time": 4000}),
+            "80",
+            "OK",
+            6,
+        ),
+        (json!({"run_cpu_time": 4000}), "80", "OOM", 6),
+    ];
+    for (limits, mb, expected, cpu) in cases {
+        let v = run_with(
+            mode,
+            "python",
+            &format!("{NS}{code}"),
+            &[mb],
+            "",
+            limits.clone(),
+        )
+        .await;
+        assert_eq!(status(&v), expected, "{limits} {mb} MB: {v}");
+        assert!(
+            stdout(&v).contains(&format!("cpu ({cpu}, {cpu})")),
+            "{limits}: {v}"
         );
         assert_contained(&v);
     }

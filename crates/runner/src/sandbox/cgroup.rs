@@ -25,6 +25,8 @@ pub struct CgroupHost {
     pids: PathBuf,
     cpu: PathBuf,
     cpuacct: PathBuf,
+    /// v1: the memory controller has `memory.memsw.*` (swap accounting).
+    memsw: bool,
 }
 
 /// How a run's processes compete for CPU with the other runs.
@@ -70,6 +72,7 @@ pub struct RunCgroup {
     pids: PathBuf,
     cpu: PathBuf,
     cpuacct: PathBuf,
+    memsw: bool,
 }
 
 const CPU_PERIOD_US: u64 = 100_000;
@@ -168,6 +171,7 @@ impl CgroupHost {
             pids: dir.clone(),
             cpu: dir.clone(),
             cpuacct: dir,
+            memsw: false,
         })
     }
 
@@ -193,6 +197,7 @@ impl CgroupHost {
             pids: dir("pids")?,
             cpu: dir("cpu")?,
             cpuacct: dir("cpuacct")?,
+            memsw: root.join("memory/memory.memsw.limit_in_bytes").exists(),
         })
     }
 
@@ -288,6 +293,7 @@ impl CgroupHost {
             pids: self.pids.join(&leaf),
             cpu: self.cpu.join(&leaf),
             cpuacct: self.cpuacct.join(&leaf),
+            memsw: self.memsw,
         }
     }
 }
@@ -314,7 +320,7 @@ impl RunCgroup {
 
     fn apply(&self, limits: CgroupLimits) -> std::io::Result<()> {
         if let Some(bytes) = limits.memory_bytes {
-            self.set_memory(bytes)?;
+            self.set_memory(u64::MAX, bytes)?;
             if self.version == Version::V2 {
                 write(&self.memory.join("memory.swap.max"), "0")?;
             }
@@ -340,13 +346,8 @@ impl RunCgroup {
                 &self.cpu.join("cpu.max"),
                 &format!("{quota} {CPU_PERIOD_US}"),
             ),
-            Version::V1 => {
-                write(
-                    &self.cpu.join("cpu.cfs_period_us"),
-                    &CPU_PERIOD_US.to_string(),
-                )?;
-                write(&self.cpu.join("cpu.cfs_quota_us"), &quota)
-            }
+            // A new cgroup's period is the kernel's default, CPU_PERIOD_US.
+            Version::V1 => write(&self.cpu.join("cpu.cfs_quota_us"), &quota),
         }
     }
 
@@ -374,20 +375,23 @@ impl RunCgroup {
         }
     }
 
-    /// Changes the memory cap (swap included) of a live run.
-    pub fn set_memory(&self, bytes: u64) -> std::io::Result<()> {
+    /// Changes the memory cap (swap included) of a live run from `current`,
+    /// the cap it has now (`u64::MAX` for a new cgroup), to `bytes`.
+    pub fn set_memory(&self, current: u64, bytes: u64) -> std::io::Result<()> {
+        if current == bytes {
+            return Ok(());
+        }
         let value = bytes.to_string();
         if self.version == Version::V2 {
             return write(&self.memory.join("memory.max"), &value);
         }
         let limit = self.memory.join("memory.limit_in_bytes");
-        let memsw = self.memory.join("memory.memsw.limit_in_bytes");
-        if !memsw.exists() {
+        if !self.memsw {
             return write(&limit, &value);
         }
         // memsw must stay >= limit at every moment: order the writes by direction.
-        let raising = read_u64(&limit).is_some_and(|old| bytes > old);
-        if raising {
+        let memsw = self.memory.join("memory.memsw.limit_in_bytes");
+        if bytes > current {
             write(&memsw, &value)?;
             write(&limit, &value)
         } else {
@@ -448,20 +452,22 @@ impl RunCgroup {
     }
 
     /// Kills whatever is left and removes the cgroup; true when it is gone.
+    /// An empty cgroup is removed at once; only a busy one (some process
+    /// left, `rmdir` refused) costs a kill and a retry.
     pub fn cleanup(&self) -> bool {
         for attempt in 0..200 {
-            if self.version == Version::V2 {
-                let _ = write(&self.memory.join("cgroup.kill"), "1");
-            }
-            for dir in self.dirs() {
-                kill_procs(dir);
-            }
             let gone = self
                 .dirs()
                 .into_iter()
                 .all(|d| std::fs::remove_dir(d).is_ok() || !d.exists());
             if gone {
                 return true;
+            }
+            if self.version == Version::V2 {
+                let _ = write(&self.memory.join("cgroup.kill"), "1");
+            }
+            for dir in self.dirs() {
+                kill_procs(dir);
             }
             std::thread::sleep(std::time::Duration::from_millis(if attempt < 20 {
                 1

@@ -56,6 +56,17 @@ fn set_handler(signal: libc::c_int, handler: libc::sighandler_t) {
     }
 }
 
+/// Asks the kernel to end this process (SIGTERM) when its parent exits, so a
+/// runner started by `execgate up` never outlives it, even if `up` is killed.
+/// `false` when the parent is no longer `expected` (it died before the ask).
+pub fn exit_with_parent(expected: u32) -> bool {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) };
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    u32::try_from(parent).is_ok_and(|p| p == expected)
+}
+
 /// Entry point of the hidden `sandbox-init` subcommand; never returns.
 pub fn sandbox_init_main() -> ! {
     // SAFETY: prctl with integer arguments: die with the runner.

@@ -29,9 +29,11 @@ pub fn child_setup(limits: &Rlimits) -> StepResult {
     Ok(())
 }
 
-/// Runner side, when a request claims a warm sandbox (built with the
-/// configured maxima): lowers the RLIMIT_CPU backstop of its waiting
-/// processes (host pids) to the request's, so warm and cold match.
+/// Runner side, when a request claims a warm sandbox (built for the largest
+/// CPU limit): lowers the RLIMIT_CPU backstop of its waiting processes (host
+/// pids) to the request's, so warm and cold match. Raising a hard limit
+/// would need CAP_SYS_RESOURCE, which a root without it (some VMs and
+/// containers) lacks; lowering never does.
 pub fn lower_cpu(pids: &[i32], secs: u64) -> std::io::Result<()> {
     let lim = libc::rlimit {
         rlim_cur: secs,
