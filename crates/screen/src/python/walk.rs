@@ -547,7 +547,9 @@ impl<'a> Walker<'a> {
             self.paths(&a.value)
         };
         for path in paths {
-            self.push(FactKind::Name(normalise(&format!("{path}.{attr}"))), pos);
+            let mut name = format!("{path}.{attr}");
+            normalise_in_place(&mut name);
+            self.push(FactKind::Name(name), pos);
         }
         if let Some(module) = reached_module(&attr)
             && self.module_root(&a.value)
@@ -763,7 +765,7 @@ impl<'a> Walker<'a> {
             Expr::BoolOp(b) => b.values.iter().flat_map(|v| self.paths(v)).collect(),
             _ => Vec::new(),
         };
-        out.iter_mut().for_each(|p| *p = normalise(p));
+        out.iter_mut().for_each(normalise_in_place);
         out.truncate(MAX_PATHS);
         out
     }
@@ -924,6 +926,19 @@ fn dunder_path(text: &str) -> Option<Vec<String>> {
 
 /// `builtins.eval`, `__builtins__.eval` and `eval` are one name.
 fn normalise(path: &str) -> String {
+    path[builtins_prefix(path)..].to_string()
+}
+
+/// [`normalise`] in place: most paths have no such prefix and keep their buffer.
+fn normalise_in_place(path: &mut String) {
+    let cut = builtins_prefix(path);
+    if cut > 0 {
+        path.drain(..cut);
+    }
+}
+
+/// How many leading bytes name the builtins module (`builtins.`, `__builtins__.__dict__.` …).
+fn builtins_prefix(path: &str) -> usize {
     let mut p = path;
     for prefix in [
         "builtins.",
@@ -935,7 +950,7 @@ fn normalise(path: &str) -> String {
             p = rest;
         }
     }
-    p.to_string()
+    path.len() - p.len()
 }
 
 /// Whether a loop body can leave: `break` (not inside a nested loop), `return`,
