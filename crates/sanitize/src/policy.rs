@@ -108,6 +108,28 @@ impl OutputPolicy {
             })
     }
 
+    /// Adds the names of this process's environment (the gateway's own: tokens,
+    /// database URLs, cloud credentials) to `env_names`, except the common
+    /// harmless ones every program has (`PATH`, `HOME`, `LANG`…).
+    pub fn with_process_env(mut self) -> Self {
+        let names = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
+        self.add_env_names(names);
+        self
+    }
+
+    /// Adds `names` to `env_names`, skipping harmless, malformed and already listed ones.
+    pub fn add_env_names(&mut self, names: impl IntoIterator<Item = String>) {
+        for name in names {
+            let valid = !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            let harmless = HARMLESS_ENV.contains(&name.as_str()) || name.starts_with("LC_");
+            if valid && !harmless && !self.env_name_listed(&name) {
+                self.env_names.push(name);
+            }
+        }
+    }
+
     /// Whether leak findings worth `score` withhold the output.
     pub fn withholds(&self, score: u32) -> bool {
         !self.detection_only && self.leak_threshold > 0 && score >= self.leak_threshold
@@ -146,6 +168,12 @@ impl OutputPolicy {
     }
 }
 
+/// Environment names every process has whose values say nothing about the host's secrets.
+const HARMLESS_ENV: &[&str] = &[
+    "PATH", "HOME", "LANG", "LANGUAGE", "TERM", "PWD", "OLDPWD", "SHELL", "USER", "LOGNAME",
+    "SHLVL", "HOSTNAME", "TZ", "TMPDIR", "_",
+];
+
 /// What an output field carries; decides its cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FieldKind {
@@ -177,6 +205,40 @@ mod tests {
         assert!(policy.env_name_listed("DATABASE_URL"));
         assert!(!policy.env_name_listed("DATABASE_URL2"));
         assert!(!policy.env_name_listed("HOME"));
+    }
+
+    #[test]
+    fn added_env_names_skip_harmless_malformed_and_listed_ones() {
+        let mut policy = OutputPolicy::default();
+        let before = policy.env_names.len();
+        policy.add_env_names(
+            [
+                "JUDGE0_SECRET",
+                "PATH",
+                "LC_ALL",
+                "AWS_REGION",
+                "1BAD",
+                "A-B",
+                "JUDGE0_SECRET",
+            ]
+            .map(String::from),
+        );
+        assert_eq!(policy.env_names[before..], ["JUDGE0_SECRET"]);
+    }
+
+    #[test]
+    fn the_process_environment_is_listed_but_path_is_not() {
+        let policy = OutputPolicy::default().with_process_env();
+        // Cargo runs tests with its own variables set.
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| k.starts_with("CARGO_") && !k.contains('-'))
+            .collect();
+        assert!(!names.is_empty(), "cargo sets CARGO_* for tests");
+        for name in names {
+            assert!(policy.env_name_listed(&name), "{name} not listed");
+        }
+        assert!(!policy.env_name_listed("PATH"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::{Hit, Label, builtin};
 use crate::policy::OutputPolicy;
+use std::collections::HashSet;
 
 /// Adds a hit for the value of every listed variable in `text`.
 pub(super) fn find(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
@@ -12,6 +13,8 @@ pub(super) fn find(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
     }
     let bytes = text.as_bytes();
     let mut covered = 0;
+    // Built at the first candidate name: a text without one costs nothing.
+    let mut listed: Option<Names> = None;
     for sep in memchr::memchr2_iter(b'=', b':', bytes) {
         // `NAME: value` counts only quoted (`'NAME': …`): most colons are
         // rejected here, before the name is looked for.
@@ -25,7 +28,10 @@ pub(super) fn find(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
             continue;
         }
         let name = &text[name.0..name.1];
-        if !policy.env_name_listed(name) {
+        if !listed
+            .get_or_insert_with(|| Names::new(policy))
+            .contains(name)
+        {
             continue;
         }
         if let Some((start, end)) = value_after(bytes, sep + 1) {
@@ -36,6 +42,36 @@ pub(super) fn find(policy: &OutputPolicy, text: &str, hits: &mut Vec<Hit>) {
                 label: Label::Builtin(builtin::ENV_VALUE),
             });
         }
+    }
+}
+
+/// The policy's `env_names` indexed for the many lookups of one text (the
+/// gateway lists its whole process environment: dozens of names).
+struct Names<'p> {
+    exact: HashSet<&'p str>,
+    prefixes: Vec<&'p str>,
+}
+
+impl<'p> Names<'p> {
+    fn new(policy: &'p OutputPolicy) -> Self {
+        let mut names = Names {
+            exact: HashSet::with_capacity(policy.env_names.len()),
+            prefixes: Vec::new(),
+        };
+        for entry in &policy.env_names {
+            match entry.strip_suffix('*') {
+                Some(prefix) => names.prefixes.push(prefix),
+                None => {
+                    names.exact.insert(entry);
+                }
+            }
+        }
+        names
+    }
+
+    /// `OutputPolicy::env_name_listed`, in constant time for exact names.
+    fn contains(&self, name: &str) -> bool {
+        self.exact.contains(name) || self.prefixes.iter().any(|p| name.starts_with(p))
     }
 }
 
@@ -117,6 +153,24 @@ mod tests {
             values(text),
             vec!["abc/def+1", "postgres://u@db/x", "eu-west-1", "t1", "k2"]
         );
+    }
+
+    #[test]
+    fn the_index_agrees_with_the_policy() {
+        let mut policy = OutputPolicy::default();
+        policy.add_env_names(["SERVICE_TOKEN".to_string()]);
+        let names = Names::new(&policy);
+        for name in [
+            "AWS_X",
+            "AWS",
+            "SERVICE_TOKEN",
+            "SERVICE_TOKEN_2",
+            "API_KEY",
+            "HOME",
+            "",
+        ] {
+            assert_eq!(names.contains(name), policy.env_name_listed(name), "{name}");
+        }
     }
 
     #[test]
