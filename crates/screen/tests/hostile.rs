@@ -36,6 +36,15 @@ fn screen_with(code: Vec<u8>, policy: ScreenPolicy) -> Verdict {
         .expect("screening must not panic")
 }
 
+/// Fails unless `rule` is among the verdict's findings.
+fn assert_found(v: &Verdict, rule: &str) {
+    assert!(
+        v.findings.iter().any(|f| f.rule == rule),
+        "{rule} not in {:?}",
+        v.findings
+    );
+}
+
 fn payload_after(prefix: String) -> Vec<u8> {
     format!("{prefix}\n__import__('os').system('id')\n").into_bytes()
 }
@@ -50,7 +59,7 @@ fn hundred_thousand_nested_brackets_do_not_overflow() {
         ));
         let v = screen_on_small_stack(code);
         assert!(v.refused, "payload after deep {open}: {:?}", v.findings);
-        assert!(v.findings.iter().any(|f| f.rule == "PY-TOO-COMPLEX"));
+        assert_found(&v, "PY-TOO-COMPLEX");
     }
 }
 
@@ -87,7 +96,7 @@ fn expressions_just_under_the_guard_are_analysed_on_their_tree() {
     let code = format!("x = {}1\nimport os\n", "-".repeat(1_500));
     let v = screen_on_small_stack(code.into_bytes());
     assert!(v.parse_error.is_none(), "{:?}", v.parse_error);
-    assert!(v.findings.iter().any(|f| f.rule == "PY-IMPORT-PROCESS"));
+    assert_found(&v, "PY-IMPORT-PROCESS");
     assert!(!v.findings.iter().any(|f| f.rule == "PY-TOO-COMPLEX"));
 }
 
@@ -119,37 +128,38 @@ fn a_ten_megabyte_line_is_screened_as_text_in_bounded_time() {
 
 #[test]
 fn an_exhausted_time_budget_still_yields_a_verdict() {
-    let line = "total = sum(i * i for i in range(100)) + len('abcdef')\n";
-    let code = line.repeat(2_000).into_bytes();
+    let code = ordinary_code_then(100 << 10, "").into_bytes();
     let zero = ScreenPolicy {
         analysis_timeout: execgate_core::HumanDuration(Duration::ZERO),
         ..ScreenPolicy::default()
     };
     let v = screen_with(code, zero);
-    assert!(
-        v.findings.iter().any(|f| f.rule == "PY-TOO-COMPLEX"),
-        "{:?}",
-        v.findings
-    );
+    assert_found(&v, "PY-TOO-COMPLEX");
 }
 
 #[test]
 fn nul_bytes_and_invalid_utf8_are_findings_not_failures() {
     let v = screen_on_small_stack(b"x = 1\0\0\nimport os\n".to_vec());
     assert!(v.refused);
-    assert!(v.findings.iter().any(|f| f.rule == "ANY-NUL-BYTE"));
+    assert_found(&v, "ANY-NUL-BYTE");
     let v = screen_on_small_stack(b"x = '\xff\xfe'\nprint(x)\n".to_vec());
-    assert!(v.findings.iter().any(|f| f.rule == "ANY-INVALID-UTF8"));
+    assert_found(&v, "ANY-INVALID-UTF8");
     assert!(!v.refused, "invalid UTF-8 alone only scores");
     let v = screen_on_small_stack((0u8..=255).cycle().take(100_000).collect());
-    assert!(v.findings.iter().any(|f| f.rule == "ANY-INVALID-UTF8"));
+    assert_found(&v, "ANY-INVALID-UTF8");
+}
+
+/// About `bytes` of ordinary statements, then `payload`.
+fn ordinary_code_then(bytes: usize, payload: &str) -> String {
+    let line = "total = sum(i * i for i in range(100)) + len('abcdef')\n";
+    let mut code = line.repeat(bytes / line.len());
+    code.push_str(payload);
+    code
 }
 
 #[test]
 fn code_at_the_size_cap_is_screened_on_its_tree() {
-    let line = "total = sum(i * i for i in range(100)) + len('abcdef')\n";
-    let mut code = line.repeat((100 << 10) / line.len());
-    code.push_str("import socket\n");
+    let code = ordinary_code_then(100 << 10, "import socket\n");
     let v = screen_on_small_stack(code.into_bytes());
     assert!(v.parse_error.is_none());
     assert!(v.refused);
@@ -158,11 +168,7 @@ fn code_at_the_size_cap_is_screened_on_its_tree() {
 #[test]
 fn folding_never_builds_huge_values() {
     let v = screen_on_small_stack(b"x = 'a' * 10 ** 12\ny = ('b' * 65536) * 65536\n".to_vec());
-    assert!(
-        v.findings.iter().any(|f| f.rule == "PY-HUGE-REPETITION"),
-        "{:?}",
-        v.findings
-    );
+    assert_found(&v, "PY-HUGE-REPETITION");
 }
 
 #[test]
@@ -212,17 +218,11 @@ fn inline_analysis_stays_within_a_small_stack() {
 
 #[test]
 fn a_megabyte_of_code_is_analysed_on_its_tree() {
-    let line = "total = sum(i * i for i in range(100)) + len('abcdef')\n";
-    let mut code = line.repeat(((1 << 20) - 100) / line.len());
-    code.push_str("import socket\n");
-    assert!(code.len() < 1 << 20);
+    let code = ordinary_code_then((1 << 20) - 100, "import socket\n");
+    assert!(code.len() < 1 << 20, "within the default max_ast_size");
     let v = screen_on_small_stack(code.into_bytes());
     assert!(v.parse_error.is_none(), "{:?}", v.parse_error);
-    assert!(
-        v.findings.iter().any(|f| f.rule == "PY-IMPORT-NETWORK"),
-        "{:?}",
-        v.findings
-    );
+    assert_found(&v, "PY-IMPORT-NETWORK");
 }
 
 #[test]
