@@ -110,6 +110,8 @@ impl RunnerChild {
             .arg("runner")
             .arg("--config")
             .arg(config)
+            .arg("--parent")
+            .arg(std::process::id().to_string())
             .spawn();
         let mut child = match child {
             Ok(c) => c,

@@ -272,3 +272,91 @@ fn the_bundled_runner_accepts_the_largest_limits_a_shipped_tier_forwards() {
         );
     }
 }
+
+/// `execgate up` with the shipped configs on free ports, in `dir`.
+fn up_in(dir: &std::path::Path) -> (std::process::Child, u16, u16) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (proxy, admin, runner) = (free_port(), free_port(), free_port());
+    let gateway = std::fs::read_to_string(root.join("config/execgate.toml"))
+        .unwrap()
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{proxy}"))
+        .replace("127.0.0.1:9090", &format!("127.0.0.1:{admin}"))
+        .replace("127.0.0.1:2358", &format!("127.0.0.1:{runner}"))
+        .replace("\"../rules/", &format!("\"{}/rules/", root.display()))
+        .replace("\"../state/", "\"state/");
+    let runner_config = std::fs::read_to_string(root.join("config/runner.toml"))
+        .unwrap()
+        .replace("127.0.0.1:2358", &format!("127.0.0.1:{runner}"));
+    std::fs::write(dir.join("execgate.toml"), gateway).unwrap();
+    std::fs::write(dir.join("runner.toml"), runner_config).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_execgate"))
+        .arg("up")
+        .arg("--config")
+        .arg(dir.join("execgate.toml"))
+        .arg("--runner-config")
+        .arg(dir.join("runner.toml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    (child, proxy, runner)
+}
+
+/// Polls `check` for up to a minute (the runner builds its warm sandboxes first).
+fn within_a_minute(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+#[test]
+fn execgate_up_runs_piston_and_judge0_code_in_the_bundled_runner_and_takes_it_down_with_it() {
+    use crate::support::post;
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut up, proxy, runner) = up_in(dir.path());
+    let base = format!("http://127.0.0.1:{proxy}");
+    within_a_minute("the gateway listens", || {
+        std::net::TcpStream::connect(("127.0.0.1", proxy)).is_ok()
+    });
+    let mut piston = None;
+    within_a_minute("a Piston run through execgate up", || {
+        let reply = post(
+            &format!("{base}/api/v2/execute"),
+            &json!({"language": "python", "version": "*", "files": [{"content": "print(6*7)"}]}),
+        );
+        let done = reply.status == 200;
+        piston = Some(reply);
+        done
+    });
+    assert_eq!(piston.unwrap().json()["run"]["stdout"], "42\n");
+    let judge0 = post(
+        &format!("{base}/submissions?wait=true"),
+        &json!({"source_code": "print(6*7)", "language_id": 71}),
+    );
+    assert_eq!(
+        judge0.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&judge0.body)
+    );
+    assert_eq!(judge0.json()["stdout"], "42\n");
+    let escape = post(
+        &format!("{base}/api/v2/execute"),
+        &json!({"language": "python", "version": "*", "files": [{"content": "__import__(\"o\"+\"s\").system(\"id\")"}]}),
+    );
+    assert_eq!(escape.status, 403);
+    assert_eq!(escape.json()["error"]["code"], "code_rejected");
+
+    // Killed outright, `up` cannot clean up: the kernel ends the runner with it.
+    up.kill().unwrap();
+    up.wait().unwrap();
+    within_a_minute("the bundled runner exits with execgate up", || {
+        std::net::TcpStream::connect(("127.0.0.1", runner)).is_err()
+    });
+}
