@@ -176,3 +176,28 @@ fn rules_check_validates_directories() {
         "{stderr}"
     );
 }
+
+#[test]
+fn rules_may_come_from_several_directories() {
+    let extra = tempfile::tempdir().expect("tempdir");
+    write(
+        extra.path(),
+        "site.toml",
+        "[[rule]]\nid = \"SITE-NO-PRINT\"\nlanguage = \"python\"\nseverity = \"critical\"\naction = \"block\"\nmessage = \"{name} is not allowed here\"\nmatch.call = [\"print\"]\n",
+    );
+    let extra_dir = extra.path().display().to_string();
+    let out = scan(
+        &["--rules", &extra_dir, "--language", "python", "-"],
+        Some("print(1)\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "-:1:1 SITE-NO-PRINT critical print is not allowed here\n"
+    );
+    let shipped_still_apply = scan(
+        &["--rules", &extra_dir, "--language", "python", "-"],
+        Some("import os\n"),
+    );
+    assert!(String::from_utf8_lossy(&shipped_still_apply.stdout).contains("PY-IMPORT-PROCESS"));
+}
