@@ -52,7 +52,12 @@ fn rules() -> RuleSet {
 }
 
 fn corpus_files() -> Vec<Vec<u8>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    let root = if shared.is_dir() {
+        shared
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus")
+    };
     let mut files: Vec<PathBuf> = ["benign", "escapes", "runtime"]
         .iter()
         .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
