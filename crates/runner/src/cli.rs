@@ -51,6 +51,7 @@ pub fn cli_main(args: &RunnerArgs) -> i32 {
         println!("{}: ok", args.config.display());
         return 0;
     }
+    crate::prioritize_runner_threads();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -49,8 +49,9 @@ pub struct Engine {
     next_id: AtomicU64,
     /// Helpers already exec'd (binary loaded, linked) and blocked reading their
     /// spec: a cold run takes one instead of waiting for the exec. They hold
-    /// no sandbox yet; each is used once.
-    idle: parking_lot::Mutex<Vec<(Started, pipe::Sender)>>,
+    /// no sandbox yet; each is used once. Their pipes belong to the async
+    /// runtime that started them, whose id is kept with them.
+    idle: parking_lot::Mutex<Vec<(tokio::runtime::Id, Started, pipe::Sender)>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -192,15 +193,17 @@ impl Engine {
         }
     }
 
-    /// A live idle helper for a cold run (warm sandboxes need a payload pipe).
+    /// A live idle helper of this runtime for a cold run (warm sandboxes
+    /// need a payload pipe); those of other runtimes are dropped (killed).
     fn take_idle(&self, warm: bool) -> Option<(Started, pipe::Sender)> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?.id();
         if warm {
             return None;
         }
         let mut idle = self.idle.lock();
-        while let Some(mut helper) = idle.pop() {
-            if helper.0.is_alive() {
-                return Some(helper);
+        while let Some((id, mut started, spec_tx)) = idle.pop() {
+            if id == runtime && started.is_alive() {
+                return Some((started, spec_tx));
             }
         }
         None
@@ -208,11 +211,14 @@ impl Engine {
 
     /// Starts one more idle helper unless enough are waiting.
     fn add_idle(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         if self.idle.lock().len() >= IDLE_HELPERS {
             return;
         }
         match self.spawn(false) {
-            Ok(helper) => self.idle.lock().push(helper),
+            Ok((started, spec_tx)) => self.idle.lock().push((runtime.id(), started, spec_tx)),
             Err(e) => tracing::warn!(error = %e, "cannot start an idle sandbox helper"),
         }
     }
@@ -424,11 +430,11 @@ impl Started {
             let tick = tokio::time::sleep(TICK);
             tokio::select! {
                 r = &mut out_fut, if out.is_none() => {
-                    if r.1 { w.kill(&mut self.child, Status::StdoutLimit); }
+                    if r.1 { w.kill(&mut self.child, self.cgroup.get(), Status::StdoutLimit); }
                     out = Some(r.0);
                 }
                 r = &mut err_fut, if err.is_none() => {
-                    if r.1 { w.kill(&mut self.child, Status::StderrLimit); }
+                    if r.1 { w.kill(&mut self.child, self.cgroup.get(), Status::StderrLimit); }
                     err = Some(r.0);
                 }
                 ev = next_event(&mut self.events), if !events_done => match ev {
@@ -440,8 +446,9 @@ impl Started {
                     }
                 },
                 () = tick => {
-                    let cpu = self.cgroup.get().map_or(0, RunCgroup::cpu_ns);
-                    w.check_clock(&mut self.child, cpu);
+                    let cgroup = self.cgroup.get();
+                    let cpu = cgroup.map_or(0, RunCgroup::cpu_ns);
+                    w.check_clock(&mut self.child, cgroup, cpu);
                 }
             }
             // The init reports Exited only after killing and reaping every
@@ -515,15 +522,21 @@ impl Watch {
         }
     }
 
-    /// Stops the run: SIGTERM asks the helper to kill the init and reap it
-    /// (the whole pid namespace dies with it); SIGKILL after `STOP_GRACE`.
-    fn kill(&mut self, child: &mut Child, reason: Status) {
+    /// Stops the run: SIGKILL to every process of its cgroup at once (the
+    /// program stops using CPU now, not when the helper next gets a CPU on a
+    /// busy host), and SIGTERM asks the helper to kill the init and reap it
+    /// (the whole pid namespace dies with it); the helper gets SIGKILL after
+    /// `STOP_GRACE`.
+    fn kill(&mut self, child: &mut Child, cgroup: Option<&RunCgroup>, reason: Status) {
         if self.seen.killed_for.is_none() && self.seen.exit.is_none() {
             self.seen.killed_for = Some(reason);
             self.end = Some(Instant::now());
         }
         if self.stop_sent.is_none() {
             self.stop_sent = Some(Instant::now());
+            if let Some(cg) = cgroup {
+                cg.kill_all();
+            }
             if let Some(pid) = child.id() {
                 // SAFETY: kill(2) on our own child, not yet reaped (id() is Some).
                 unsafe { libc::kill(pid as i32, libc::SIGTERM) };
@@ -550,7 +563,7 @@ impl Watch {
         }
     }
 
-    fn check_clock(&mut self, child: &mut Child, cpu_ns: u64) {
+    fn check_clock(&mut self, child: &mut Child, cgroup: Option<&RunCgroup>, cpu_ns: u64) {
         if self.stop_sent.is_some_and(|at| at.elapsed() > STOP_GRACE) {
             let _ = child.start_kill();
         }
@@ -559,7 +572,7 @@ impl Watch {
         }
         let cpu = Duration::from_nanos(cpu_ns.saturating_sub(self.cpu0));
         if self.t0.elapsed() > self.limits.wall || cpu > self.limits.cpu {
-            self.kill(child, Status::TimedOut);
+            self.kill(child, cgroup, Status::TimedOut);
         }
     }
 }

@@ -98,12 +98,12 @@ cold_and_warm!(
     requested_limits_replace_the_defaults,
 );
 
+/// The pids cap holds the bomb; memory is ample (64 Pythons dirty ~1 MB
+/// each, which at the 64 MB default would end it as OOM or TO by chance).
 async fn fork_bomb(mode: Mode) {
-    let v = py(
-        mode,
-        "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
-    )
-    .await;
+    let code = "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n";
+    let limits = json!({"run_memory_limit": 256 << 20});
+    let v = run_with(mode, "python", &format!("{NS}{code}"), &[], "", limits).await;
     assert_eq!(status(&v), "TO", "{v}");
     assert_contained(&v);
 }
@@ -502,7 +502,7 @@ async fn environment_is_minimal(mode: Mode) {
 }
 
 async fn rlimits_are_set(mode: Mode) {
-    let code = "import resource as r\nfor n in ['CPU', 'AS', 'NPROC', 'NOFILE', 'FSIZE', 'CORE', 'STACK']:\n    print('limit', n, r.getrlimit(getattr(r, 'RLIMIT_' + n)))\n";
+    let code = "import resource as r\nprint('nice', os.nice(0))\nfor n in ['CPU', 'AS', 'NPROC', 'NOFILE', 'FSIZE', 'CORE', 'STACK']:\n    print('limit', n, r.getrlimit(getattr(r, 'RLIMIT_' + n)))\n";
     let v = py(mode, code).await;
     let out = stdout(&v);
     for (name, value) in [
@@ -517,6 +517,10 @@ async fn rlimits_are_set(mode: Mode) {
         let line = format!("limit {name} ({value}, {value})");
         assert!(out.contains(&line), "{line} missing: {v}");
     }
+    assert!(
+        out.contains("nice 0\n"),
+        "the runner's priority leaked: {v}"
+    );
     assert_contained(&v);
 }
 

@@ -442,6 +442,16 @@ impl RunCgroup {
         }
     }
 
+    /// SIGKILLs every process of the run now (v2: `cgroup.kill`, which also
+    /// catches processes forked meanwhile; v1: each listed pid, the init
+    /// among them, whose death takes its whole pid namespace along).
+    pub fn kill_all(&self) {
+        if self.version == Version::V2 && write(&self.memory.join("cgroup.kill"), "1").is_ok() {
+            return;
+        }
+        kill_procs(&self.memory);
+    }
+
     /// True when no process of the run is left.
     pub fn is_empty(&self) -> bool {
         self.procs_files().iter().all(|f| {

@@ -59,6 +59,7 @@ pub fn start(config: RunnerConfig) -> Server {
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        execgate_runner::prioritize_runner_threads();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
