@@ -45,8 +45,9 @@ pub enum RunnerError {
 pub const RUNNER_NICE: i32 = -10;
 
 /// Gives the calling thread, and every thread it starts afterwards, the
-/// runner's priority; call before building the async runtime. The sandbox
-/// helper puts its own nice value back to 0, so programs never inherit it.
+/// runner's priority; call before building the async runtime. Sandbox
+/// helpers inherit it while they build a sandbox (setup is on the run's
+/// critical path); the program is put back to nice 0 just before its exec.
 pub fn prioritize_runner_threads() {
     // SAFETY: setpriority with integer arguments, on the calling thread.
     let ret = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, RUNNER_NICE) };

@@ -502,7 +502,7 @@ async fn environment_is_minimal(mode: Mode) {
 }
 
 async fn rlimits_are_set(mode: Mode) {
-    let code = "import resource as r\nprint('nice', os.nice(0))\nfor n in ['CPU', 'AS', 'NPROC', 'NOFILE', 'FSIZE', 'CORE', 'STACK']:\n    print('limit', n, r.getrlimit(getattr(r, 'RLIMIT_' + n)))\n";
+    let code = "import resource as r\nprint('nice', os.nice(0))\ntry:\n    os.setpriority(os.PRIO_PROCESS, 0, -5)\n    print('RENICED')\nexcept PermissionError:\n    pass\nfor n in ['CPU', 'AS', 'NPROC', 'NOFILE', 'FSIZE', 'CORE', 'STACK']:\n    print('limit', n, r.getrlimit(getattr(r, 'RLIMIT_' + n)))\n";
     let v = py(mode, code).await;
     let out = stdout(&v);
     for (name, value) in [
@@ -520,6 +520,10 @@ async fn rlimits_are_set(mode: Mode) {
     assert!(
         out.contains("nice 0\n"),
         "the runner's priority leaked: {v}"
+    );
+    assert!(
+        !out.contains("RENICED"),
+        "the program raised its priority: {v}"
     );
     assert_contained(&v);
 }

@@ -107,11 +107,16 @@ fn exec_args(spec: &SandboxSpec) -> Result<ExecArgs, SetupError> {
     Ok((argv, env))
 }
 
-/// The program process: fds in place, then exec. Exec failure goes back as an errno.
+/// The program process: the normal priority, fds in place, then exec. Exec
+/// failure goes back as an errno.
 fn program(warm: bool, argv: &[CString], env: &[CString], exec_w: i32) -> ! {
     // SAFETY: fd juggling and execve on pointers into live CStrings; the
-    // pointer arrays are NULL-terminated.
+    // pointer arrays are NULL-terminated; setpriority takes integers.
     unsafe {
+        // The helper and the init build the sandbox at the runner's raised
+        // priority (see `prioritize_runner_threads`); the program gets none
+        // of it, and without CAP_SYS_NICE or RLIMIT_NICE cannot take it back.
+        libc::setpriority(libc::PRIO_PROCESS, 0, 0);
         let first_closed = if warm {
             libc::dup2(PAYLOAD_FD, 3);
             4

@@ -71,9 +71,6 @@ pub fn exit_with_parent(expected: u32) -> bool {
 pub fn sandbox_init_main() -> ! {
     // SAFETY: prctl with integer arguments: die with the runner.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-    // SAFETY: setpriority with integers: drop the runner's raised priority
-    // (lowering one's own priority needs no privilege).
-    unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 0) };
     set_handler(libc::SIGTERM, on_stop as *const () as libc::sighandler_t);
     let result = place_fds()
         .and_then(|()| read_spec())

@@ -1,6 +1,7 @@
 //! Rlimits of the program. They back up the cgroup and the runner's own
 //! watch (e.g. RLIMIT_CPU catches a spin even if the runner stalls); a limit
-//! left `None` is not touched. Core dumps are always off.
+//! left `None` is not touched. Core dumps are always off, and so is raising
+//! one's priority (RLIMIT_NICE 0).
 
 use super::sys::{Step, StepResult, check};
 use crate::spec::Rlimits;
@@ -15,6 +16,8 @@ pub fn child_setup(limits: &Rlimits) -> StepResult {
         (libc::RLIMIT_FSIZE, limits.fsize, "RLIMIT_FSIZE"),
         (libc::RLIMIT_STACK, limits.stack, "RLIMIT_STACK"),
         (libc::RLIMIT_CORE, Some(0), "RLIMIT_CORE"),
+        // No raising one's priority back (the sandbox is built at the runner's).
+        (libc::RLIMIT_NICE, Some(0), "RLIMIT_NICE"),
     ];
     for (resource, value, name) in table {
         let Some(value) = value else { continue };
