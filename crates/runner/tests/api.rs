@@ -132,6 +132,28 @@ async fn piston_files_encodings_and_versions() {
     }
 }
 
+/// The shipped bash and (where installed) node languages run in their sandboxes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bash_and_node_run_where_installed() {
+    let bash = json!({"language": "sh", "version": "*", "files": [{"content": "echo $((6 * 7)) $(hostname)"}]});
+    let (status, v) = execute(bash).await;
+    assert_eq!(
+        (status, &v["run"]["stdout"]),
+        (200, &json!("42 sandbox\n")),
+        "{v}"
+    );
+    if !std::path::Path::new("/usr/bin/node").exists() {
+        return; // not offered: `only_present_languages_are_offered` checks that
+    }
+    let node = json!({"language": "js", "version": "*", "files": [{"content": "console.log(6 * 7, require('os').hostname())"}], "run_memory_limit": 256 << 20});
+    let (status, v) = execute(node).await;
+    assert_eq!(
+        (status, &v["run"]["stdout"]),
+        (200, &json!("42 sandbox\n")),
+        "{v}"
+    );
+}
+
 /// A configured language whose files are missing is not offered by either API.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_present_languages_are_offered() {
