@@ -116,12 +116,12 @@ impl Window {
 mod tests {
     use super::*;
 
+    /// The defaults (a 60 s window, ratio 0.5) with small counts.
     fn config() -> ActivityConfig {
         ActivityConfig {
-            window: HumanDuration(Duration::from_secs(60)),
             max_requests: 5,
-            max_error_ratio: 0.5,
             min_requests: 4,
+            ..ActivityConfig::default()
         }
     }
 
