@@ -219,3 +219,79 @@ fn an_executor_that_dies_between_health_checks_costs_no_request() {
         "the live executor took the dead one's turns"
     );
 }
+
+#[test]
+fn a_compressed_executor_body_is_never_passed_unchecked() {
+    let exec = MockExecutor::with(Behaviour::Raw {
+        status: 200,
+        content_type: "application/json".into(),
+        body: vec![0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef],
+        extra: vec![("content-encoding".into(), "gzip".into())],
+    });
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+    assert_eq!(
+        (r.status, r.code()),
+        (502, "upstream_error".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.header("content-encoding"), None);
+    assert!(!r.body.windows(2).any(|w| w == [0x1f, 0x8b]));
+}
+
+#[test]
+fn a_hundred_megabyte_executor_body_is_cut_to_the_tier_cap_as_valid_json() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                let _ = s.read(&mut buf);
+                let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                let chunk = |s: &mut std::net::TcpStream, data: &[u8]| {
+                    s.write_all(format!("{:x}\r\n", data.len()).as_bytes())
+                        .and_then(|()| s.write_all(data))
+                        .and_then(|()| s.write_all(b"\r\n"))
+                };
+                let _ = s.write_all(head);
+                let _ = chunk(&mut s, br#"{"run":{"stdout":""#);
+                let block = vec![b'x'; 1 << 20];
+                for _ in 0..100 {
+                    if chunk(&mut s, &block).is_err() {
+                        return;
+                    }
+                }
+                let _ = chunk(&mut s, br#"","stderr":"","code":0}}"#);
+                let _ = s.write_all(b"0\r\n\r\n");
+            });
+        }
+    });
+    let gw = TestGateway::builder()
+        .upstream(addr)
+        .with("upstream", "read_timeout = \"20s\"")
+        .with("upstream", "total_timeout = \"30s\"")
+        .start();
+    let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+    assert_eq!(
+        r.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&r.body[..200.min(r.body.len())])
+    );
+    let stdout = r.json()["run"]["stdout"].as_str().unwrap().to_string();
+    assert!(
+        stdout.len() <= (100 << 10) + 200,
+        "stdout capped at the tier's 100KB, got {}",
+        stdout.len()
+    );
+    assert!(stdout.starts_with("xxxx"));
+    assert!(
+        r.body.len() < 1 << 20,
+        "never the raw 100 MB: {}",
+        r.body.len()
+    );
+}
