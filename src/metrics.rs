@@ -19,6 +19,10 @@ pub struct Metrics {
     pub findings: IntCounterVec,
     /// Rule reloads by result (`ok` / `error`).
     pub reloads: IntCounterVec,
+    /// Output redactions by rule.
+    pub redactions: IntCounterVec,
+    /// Outbound leak findings by rule.
+    pub outbound_findings: IntCounterVec,
 }
 
 impl Metrics {
@@ -51,6 +55,16 @@ impl Metrics {
             "Rule reloads by result",
             "result",
         )?;
+        let redactions = counter(
+            "execgate_redactions_total",
+            "Output redactions by rule",
+            "rule",
+        )?;
+        let outbound_findings = counter(
+            "execgate_outbound_findings_total",
+            "Outbound leak findings by rule",
+            "rule",
+        )?;
         let upstream_latency = Histogram::with_opts(
             HistogramOpts::new(
                 "execgate_upstream_latency_seconds",
@@ -71,6 +85,8 @@ impl Metrics {
             in_flight,
             findings,
             reloads,
+            redactions,
+            outbound_findings,
         })
     }
 

@@ -163,6 +163,10 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
         anonymous: anonymous_tier,
     } = merge_tiers(&raw.tiers)?;
     check_tier_owned(&raw)?;
+    raw.output.validate().map_err(|problems| {
+        let first = problems.first().cloned().unwrap_or_default();
+        nested("output", format!("output.{first}"))
+    })?;
     raw.reputation
         .validate()
         .map_err(|e| nested("reputation", e))?;

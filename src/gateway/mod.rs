@@ -189,12 +189,27 @@ impl Gateway {
         } else {
             execgate_sanitize::sanitize_json
         };
-        let clean = sanitize(&rules.output, policy, &held, &fields).map_err(|_| {
+        let clean = sanitize(&rules.output, policy, &held, &fields).map_err(|e| {
+            if !matches!(e, execgate_sanitize::SanitizeError::NotJson(_)) {
+                tracing::error!(request_id = %ctx.request_id, "output fields unusable: {e}");
+            }
             Refusal::UpstreamFailed {
                 message: "the executor answered with invalid JSON".into(),
             }
         })?;
         ctx.run.leak_score = clean.leak_score;
+        for redaction in &clean.redactions {
+            self.metrics
+                .redactions
+                .with_label_values(&[&redaction.rule])
+                .inc_by(u64::from(redaction.count));
+        }
+        for finding in &clean.findings {
+            self.metrics
+                .outbound_findings
+                .with_label_values(&[&finding.rule])
+                .inc();
+        }
         if clean.withheld || !clean.redactions.is_empty() {
             ctx.reason = Some(format!(
                 "output: {} redactions, leak score {}, withheld {}",
@@ -222,7 +237,8 @@ fn output_field(spec: execgate_dialect::FieldSpec) -> execgate_sanitize::FieldSp
 fn policies(settings: &Settings, tier: &Tier) -> TierPolicies {
     let mut screen = settings.screen.clone();
     screen.threshold = tier.inbound_threshold;
-    let mut output = settings.output.clone();
+    // The gateway's own environment is a secret as much as the listed names.
+    let mut output = settings.output.clone().with_process_env();
     output.stdout_max_bytes = tier.stdout_max;
     output.stderr_max_bytes = tier.stderr_max;
     TierPolicies {

@@ -233,3 +233,32 @@ fn a_high_request_frequency_or_error_rate_bans_the_client() {
         r.status == 403 && r.json()["error"]["detail"] == "anomaly"
     });
 }
+
+#[test]
+fn output_rules_are_reloaded_with_the_screening_rules() {
+    let token = "admin-token-0123456789abcdef";
+    let exec = MockExecutor::with(Behaviour::Piston {
+        stdout: "ticket INC-2024-0042\n".into(),
+    });
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .start();
+    let stdout = |gw: &TestGateway| {
+        let r = execute(gw, "print(1)");
+        r.json()["run"]["stdout"].as_str().unwrap().to_string()
+    };
+    assert_eq!(stdout(&gw), "ticket INC-2024-0042\n");
+    let rules = format!(
+        "{}\n[[redact]]\nid = \"ticket-id\"\nregex = \"INC-[0-9]{{4}}-[0-9]{{4}}\"\n",
+        crate::support::gateway::OUTPUT_RULES
+    );
+    std::fs::write(gw.dir.path().join("output.toml"), rules).unwrap();
+    let reloaded = reqwest::blocking::Client::new()
+        .post(gw.admin_url("/v1/rules/reload"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
+    assert_eq!(reloaded.status(), 200);
+    assert_eq!(stdout(&gw), "ticket [REDACTED:ticket-id]\n");
+}

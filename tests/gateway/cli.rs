@@ -141,6 +141,10 @@ fn check_config_names_file_line_and_key_and_exits_2() {
             "DIR/gw.toml:6: identity.api_keys[0].tier: unknown tier \"free\"",
         ),
         (
+            "[output]\nallowed_paths = [\"tmp\"]\n",
+            "DIR/gw.toml:2: output.allowed_paths: \"tmp\" is not an absolute path",
+        ),
+        (
             "[screen]\nthreshold = 9\n",
             "DIR/gw.toml:2: screen.threshold: set per tier: tiers.NAME.inbound_threshold",
         ),
@@ -180,22 +184,17 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[test]
-fn the_gateway_binary_logs_one_json_audit_line_per_request() {
-    use crate::support::{self, MockExecutor};
-    let exec = MockExecutor::start();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("screen")).unwrap();
-    std::fs::write(
-        dir.path().join("screen/test.toml"),
-        support::gateway::SCREEN_RULES,
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("output.toml"),
-        support::gateway::OUTPUT_RULES,
-    )
-    .unwrap();
+/// `execgate gateway` as a process in `dir`, in front of `exec`, with the test
+/// rules, `env` set and stdout captured; returns it and its proxy port.
+fn gateway_binary(
+    dir: &std::path::Path,
+    exec: &crate::support::MockExecutor,
+    env: &[(&str, &str)],
+) -> (std::process::Child, u16) {
+    use crate::support::gateway::{OUTPUT_RULES, SCREEN_RULES};
+    std::fs::create_dir_all(dir.join("screen")).unwrap();
+    std::fs::write(dir.join("screen/test.toml"), SCREEN_RULES).unwrap();
+    std::fs::write(dir.join("output.toml"), OUTPUT_RULES).unwrap();
     let (proxy, admin) = (free_port(), free_port());
     let config = format!(
         "[server]\nlisten = \"127.0.0.1:{proxy}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
@@ -203,20 +202,30 @@ fn the_gateway_binary_logs_one_json_audit_line_per_request() {
          [rules]\nscreen = [\"screen\"]\noutput = [\"output.toml\"]\nwatch = false\n",
         exec.addr
     );
-    let path = dir.path().join("gw.toml");
+    let path = dir.join("gw.toml");
     std::fs::write(&path, config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_execgate"))
+    let child = Command::new(env!("CARGO_BIN_EXE_execgate"))
         .args(["gateway", "--config"])
         .arg(&path)
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let url = format!("http://127.0.0.1:{proxy}/api/v2/execute");
-    support::eventually("the gateway listens", || {
+    crate::support::eventually("the gateway listens", || {
         std::net::TcpStream::connect(("127.0.0.1", proxy)).is_ok()
     });
+    (child, proxy)
+}
+
+#[test]
+fn the_gateway_binary_logs_one_json_audit_line_per_request() {
+    use crate::support::{self, MockExecutor};
+    let exec = MockExecutor::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, proxy) = gateway_binary(dir.path(), &exec, &[]);
+    let url = format!("http://127.0.0.1:{proxy}/api/v2/execute");
     let ok = support::post(&url, &support::piston("print(1)"));
     let refused = support::post(&url, &support::piston("import os"));
     assert_eq!((ok.status, refused.status), (200, 403));
@@ -359,4 +368,28 @@ fn execgate_up_runs_piston_and_judge0_code_in_the_bundled_runner_and_takes_it_do
     within_a_minute("the bundled runner exits with execgate up", || {
         std::net::TcpStream::connect(("127.0.0.1", runner)).is_err()
     });
+}
+
+#[test]
+fn values_of_the_gateways_own_environment_are_redacted_from_output() {
+    use crate::support::{self, Behaviour, MockExecutor};
+    let exec = MockExecutor::with(Behaviour::Piston {
+        stdout: "ORCHESTRA_NODE_LABEL=bluefalcon7\n".into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, proxy) = gateway_binary(
+        dir.path(),
+        &exec,
+        &[("ORCHESTRA_NODE_LABEL", "bluefalcon7")],
+    );
+    let r = support::post(
+        &format!("http://127.0.0.1:{proxy}/api/v2/execute"),
+        &support::piston("print(1)"),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(r.status, 200);
+    let stdout = r.json()["run"]["stdout"].as_str().unwrap().to_string();
+    assert!(!stdout.contains("bluefalcon7"), "{stdout}");
+    assert!(stdout.contains("[REDACTED"), "{stdout}");
 }

@@ -239,3 +239,52 @@ fn an_insane_request_id_is_replaced_with_a_fresh_one() {
     assert_eq!(id.len(), 36, "a UUID: {id}");
     assert_eq!(exec.requests()[0].headers["x-request-id"], id.as_str());
 }
+
+#[test]
+fn leaked_output_is_withheld_counted_and_scored_against_the_client() {
+    let rules = format!(
+        "{}\n[[leak]]\nid = \"test-passwd\"\nseverity = \"critical\"\nmessage = \"passwd lines\"\nregex = '''(?m)^root:x:0:0:'''\n",
+        crate::support::gateway::OUTPUT_RULES
+    );
+    let token = "admin-token-0123456789abcdef";
+    let exec = MockExecutor::with(Behaviour::Piston {
+        stdout: "root:x:0:0:root:/root:/bin/bash\n".into(),
+    });
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .file("output.toml", rules)
+        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .start();
+    let leaked = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+    assert_eq!(leaked.status, 200);
+    let stdout = leaked.json()["run"]["stdout"].as_str().unwrap().to_string();
+    assert!(stdout.starts_with("[execgate: output withheld"), "{stdout}");
+    assert!(!stdout.contains("/root:/bin/bash"), "{stdout}");
+
+    exec.set(Behaviour::Piston {
+        stdout: "key tok_abcdefgh12345678\n".into(),
+    });
+    assert_eq!(
+        post(&gw.url("/api/v2/execute"), &piston("print(2)")).status,
+        200
+    );
+    let metrics = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    // Piston repeats stdout in `run.output`: each finding and redaction counts per field.
+    for series in [
+        "execgate_outbound_findings_total{rule=\"test-passwd\"} 2",
+        "execgate_redactions_total{rule=\"test-token\"} 2",
+    ] {
+        assert!(metrics.contains(series), "missing {series} in\n{metrics}");
+    }
+    let client: serde_json::Value = reqwest::blocking::Client::new()
+        .get(gw.admin_url("/v1/clients/ip:127.0.0.1"))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        client.to_string().contains("output_leak"),
+        "the leak is an event of the client: {client}"
+    );
+}
