@@ -173,9 +173,14 @@ pub fn hold_body(
     Ok(Some(ctx.body.take()))
 }
 
+/// Bodies up to this size are decided on the proxy's own thread: screening
+/// them takes well under a millisecond even at their worst (the screener bounds
+/// depth and time), less than handing them to another thread costs.
+const INLINE_DECISION_MAX: usize = 2 << 10;
+
 /// Decides a complete body: executing routes are decoded, clamped and screened
-/// (on a blocking thread: Python analysis may take a while); the result is the
-/// body to forward.
+/// (larger bodies on a blocking thread: Python analysis may take a while); the
+/// result is the body to forward.
 pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<Bytes, Refusal> {
     if !ctx.route.executes() {
         return Ok(whole);
@@ -184,7 +189,8 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
     let policies = gw.policies(identity).clone();
     let (dialect, rules) = (gw.dialect.clone(), gw.rules.load());
     let (route, pq) = (ctx.route, ctx.path_and_query.clone());
-    let outcome = tokio::task::spawn_blocking(move || {
+    let inline = whole.len() <= INLINE_DECISION_MAX;
+    let job = move || {
         prepare(
             &dialect,
             route,
@@ -194,9 +200,14 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
             &rules.screen,
             &policies.screen,
         )
-    })
-    .await
-    .map_err(|_| Refusal::Internal)?;
+    };
+    let outcome = if inline {
+        job()
+    } else {
+        tokio::task::spawn_blocking(job)
+            .await
+            .map_err(|_| Refusal::Internal)?
+    };
     let verdicts = match &outcome {
         Ok(p) => &p.verdicts,
         Err((_, v)) => v,
