@@ -108,25 +108,12 @@ fn output_over_the_tier_cap_is_truncated() {
 
 #[test]
 fn a_response_trickling_past_the_total_timeout_is_cut_off() {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 65536];
-                let _ = s.read(&mut buf);
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
-                for _ in 0..20 {
-                    std::thread::sleep(Duration::from_millis(400));
-                    if s.write_all(b"1\r\n \r\n").is_err() {
-                        return;
-                    }
-                }
-                let _ = s.write_all(b"2\r\n{}\r\n0\r\n\r\n");
-            });
+    let addr = chunked_executor(|w| {
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(400));
+            w.chunk(b" ")?;
         }
+        w.chunk(b"{}")
     });
     // read_timeout 1s is never hit (a byte every 400 ms); total_timeout 2s is.
     let gw = TestGateway::builder().upstream(addr).start();
@@ -242,33 +229,13 @@ fn a_compressed_executor_body_is_never_passed_unchecked() {
 
 #[test]
 fn a_hundred_megabyte_executor_body_is_cut_to_the_tier_cap_as_valid_json() {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 65536];
-                let _ = s.read(&mut buf);
-                let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-                let chunk = |s: &mut std::net::TcpStream, data: &[u8]| {
-                    s.write_all(format!("{:x}\r\n", data.len()).as_bytes())
-                        .and_then(|()| s.write_all(data))
-                        .and_then(|()| s.write_all(b"\r\n"))
-                };
-                let _ = s.write_all(head);
-                let _ = chunk(&mut s, br#"{"run":{"stdout":""#);
-                let block = vec![b'x'; 1 << 20];
-                for _ in 0..100 {
-                    if chunk(&mut s, &block).is_err() {
-                        return;
-                    }
-                }
-                let _ = chunk(&mut s, br#"","stderr":"","code":0}}"#);
-                let _ = s.write_all(b"0\r\n\r\n");
-            });
+    let addr = chunked_executor(|w| {
+        w.chunk(br#"{"run":{"stdout":""#)?;
+        let block = vec![b'x'; 1 << 20];
+        for _ in 0..100 {
+            w.chunk(&block)?;
         }
+        w.chunk(br#"","stderr":"","code":0}}"#)
     });
     let gw = TestGateway::builder()
         .upstream(addr)
@@ -282,7 +249,15 @@ fn a_hundred_megabyte_executor_body_is_cut_to_the_tier_cap_as_valid_json() {
         "{}",
         String::from_utf8_lossy(&r.body[..200.min(r.body.len())])
     );
-    let stdout = r.json()["run"]["stdout"].as_str().unwrap().to_string();
+    let stdout = r.json()["run"]["stdout"]
+        .as_str()
+        .unwrap_or_else(|| {
+            panic!(
+                "{}",
+                String::from_utf8_lossy(&r.body[..300.min(r.body.len())])
+            )
+        })
+        .to_string();
     assert!(
         stdout.len() <= (100 << 10) + 200,
         "stdout capped at the tier's 100KB, got {}",

@@ -221,3 +221,54 @@ fn serve_wire(mut conn: std::net::TcpStream, counter: &std::sync::atomic::Atomic
         }
     }
 }
+
+/// An executor answering every request with a chunked JSON response whose
+/// chunks `answer` writes (slowly, hugely…); the closing chunk follows unless
+/// `answer` fails (the gateway hung up).
+pub fn chunked_executor(
+    answer: impl Fn(&mut ChunkWriter) -> std::io::Result<()> + Send + Sync + 'static,
+) -> SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                // The whole (chunked) request first: closing on unread bytes
+                // would reset the connection and lose the response.
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 65536];
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                while !seen.ends_with(b"0\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+                let mut writer = ChunkWriter(s);
+                if answer(&mut writer).is_ok() {
+                    let _ = writer.0.write_all(b"0\r\n\r\n");
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Writes HTTP/1.1 chunks.
+pub struct ChunkWriter(std::net::TcpStream);
+
+impl ChunkWriter {
+    /// Sends `data` as one chunk.
+    pub fn chunk(&mut self, data: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        self.0
+            .write_all(format!("{:x}\r\n", data.len()).as_bytes())?;
+        self.0.write_all(data)?;
+        self.0.write_all(b"\r\n")
+    }
+}

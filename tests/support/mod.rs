@@ -9,7 +9,7 @@ pub mod mock;
 
 pub use gateway::TestGateway;
 pub use http::{Reply, get, post, post_with, raw};
-pub use mock::{Behaviour, MockExecutor, WireExecutor};
+pub use mock::{Behaviour, MockExecutor, WireExecutor, chunked_executor};
 
 use std::time::{Duration, Instant};
 

@@ -56,7 +56,7 @@ fn corpus_files() -> Vec<Vec<u8>> {
     let root = if shared.is_dir() {
         shared
     } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vendor/corpus")
     };
     let mut files: Vec<PathBuf> = ["benign", "escapes", "runtime"]
         .iter()

@@ -1,5 +1,5 @@
 //! The evaluation corpus (`shared/corpus` beside the repository, else the
-//! snapshot in `tests/corpus`): every escape is refused and no benign program
+//! snapshot in `vendor/corpus`): every escape is refused and no benign program
 //! is, under the default policy and the shipped rules. The test fails, not
 //! skips, when the corpus is missing.
 
@@ -13,7 +13,7 @@ fn corpus() -> PathBuf {
     if shared.join("escapes").is_dir() {
         shared
     } else {
-        root.join("../../tests/corpus")
+        root.join("../../vendor/corpus")
     }
 }
 
