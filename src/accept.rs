@@ -125,7 +125,10 @@ async fn relay(
     None
 }
 
-/// Reads until the end of the first request head (`\r\n\r\n`), at most `max` bytes.
+/// Reads until the end of the first request head (`\r\n\r\n`), at most `max`
+/// bytes. Empty lines before the request line are dropped, not relayed: the HTTP
+/// parser behind would skip them, and a head that starts with one would
+/// otherwise end the guard's watch at once.
 async fn read_head(client: &mut TcpStream, max: usize) -> Result<Vec<u8>, HeadError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
@@ -137,10 +140,14 @@ async fn read_head(client: &mut TcpStream, max: usize) -> Result<Vec<u8>, HeadEr
         if n == 0 {
             return Err(HeadError::Closed);
         }
-        let searched_from = buf.len().saturating_sub(3);
         buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = find_head_end(&buf[searched_from..]) {
-            if searched_from + end > max {
+        let blank = buf
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        buf.drain(..blank);
+        if let Some(end) = find_head_end(&buf) {
+            if end > max {
                 return Err(HeadError::TooLarge);
             }
             return Ok(buf);

@@ -14,19 +14,22 @@ use execgate_dialect::{FORWARD_CONTENT_TYPE, RouteKind};
 use execgate_state::BlockQuery;
 use pingora_http::RequestHeader;
 use pingora_proxy::Session;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
-/// Stamps the request id and counts the request in flight.
-pub fn start(gw: &Gateway, session: &Session, ctx: &mut RequestCtx) {
+/// Stamps the request id, counts the request in flight, and bounds how long
+/// the connection may then sit idle: only a connection's first head passes
+/// the accept guard's deadline.
+pub fn start(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) {
     ctx.request_id = super::request_id::request_id(&session.req_header().headers);
     gw.metrics.in_flight.inc();
     ctx.in_flight = true;
+    session.set_keepalive(Some(gw.idle_timeout.as_secs().max(1)));
 }
 
 /// Every check that needs only the request head; `Err` is sent before any upstream contact.
 pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Result<(), Refusal> {
+    let peer = peer_ip(gw, session)?;
     let head = session.req_header();
-    let peer = peer_ip(gw, session);
     let ip = gw.identifier.client_ip(peer, &head.headers);
     let geo = match gw.ip_policy.check(ip) {
         IpVerdict::Denied(category) => {
@@ -41,7 +44,14 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
         }
         IpVerdict::Neutral(geo) => Some(geo),
     };
-    let identity = gw.identifier.identify(peer, &head.headers)?;
+    let identity = match gw.identifier.identify(peer, &head.headers) {
+        Ok(identity) => identity,
+        Err(refusal) => {
+            // A failed login counts against the address it came from.
+            ctx.identity = Some(gw.identifier.anonymous(peer, &head.headers));
+            return Err(refusal);
+        }
+    };
     ctx.identity = Some(identity.clone());
     if let Some(geo) = geo {
         check_blocklist(gw, &identity, geo.country.as_deref(), geo.asn)?;
@@ -93,12 +103,19 @@ fn check_blocklist(
     }
 }
 
-/// The TCP peer: through the accept guard's table when the guard fronts Pingora.
-fn peer_ip(gw: &Gateway, session: &Session) -> IpAddr {
+/// The TCP peer: through the accept guard's table when the guard fronts
+/// Pingora. A relayed connection whose entry is gone (the client reset it
+/// early) is refused rather than taken for the guard's own loopback address.
+fn peer_ip(gw: &Gateway, session: &Session) -> Result<IpAddr, Refusal> {
     let addr = session.client_addr().and_then(|a| a.as_inet()).copied();
     match addr {
-        Some(a) => gw.peers.original(a).map_or(a.ip(), |orig| orig.ip()),
-        None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Some(a) if gw.guarded => gw
+            .peers
+            .original(a)
+            .map(|orig| orig.ip())
+            .ok_or(Refusal::Internal),
+        Some(a) => Ok(a.ip()),
+        None => Err(Refusal::Internal),
     }
 }
 
@@ -126,6 +143,13 @@ pub async fn read_ahead(
     ctx: &mut RequestCtx,
 ) -> pingora_core::Result<Result<(), Refusal>> {
     session.enable_retry_buffering();
+    if expects_continue(&session.req_header().headers) {
+        // The client waits for this before sending its body (curl: a second).
+        let go_on = pingora_http::ResponseHeader::build(100, None)?;
+        session
+            .write_response_header(Box::new(go_on), false)
+            .await?;
+    }
     let deadline = tokio::time::Instant::now() + gw.body_timeout;
     loop {
         let read = tokio::time::timeout_at(deadline, session.read_request_body()).await;
@@ -147,6 +171,14 @@ pub async fn read_ahead(
     Ok(decide(gw, ctx, whole).await.map(|forward| {
         ctx.decided_body = Some(forward);
     }))
+}
+
+/// Whether the client asked for `100 Continue` before sending its body.
+fn expects_continue(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
 }
 
 /// Holds every chunk back; returns the whole body once the stream ends.
@@ -218,6 +250,26 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
     Ok(Bytes::from(prepared.body))
 }
 
+/// Client headers never sent upstream: credentials; what the client says of its
+/// own address (the gateway says it in `X-Forwarded-For`); hop-by-hop and
+/// expectation headers (an executor's `100 Continue` or `101` is not the answer
+/// the gateway relays).
+const NOT_FORWARDED: [&str; 13] = [
+    "authorization",
+    "x-api-key",
+    "forwarded",
+    "x-real-ip",
+    "client-ip",
+    "true-client-ip",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "expect",
+    "upgrade",
+    "te",
+    "keep-alive",
+    "proxy-connection",
+];
+
 /// Rewrites the head sent upstream: the dialect's explicit path, identity
 /// encoding, request id, the client's address, no client credentials, and
 /// chunked JSON framing for rewritten bodies.
@@ -230,8 +282,9 @@ pub fn rewrite_upstream_head(up: &mut RequestHeader, ctx: &RequestCtx) -> pingor
     }
     up.insert_header("Accept-Encoding", "identity")?;
     up.insert_header("X-Request-Id", ctx.request_id.as_str())?;
-    up.remove_header("x-api-key");
-    up.remove_header("authorization");
+    for name in NOT_FORWARDED {
+        up.remove_header(name);
+    }
     if let Some(id) = &ctx.identity {
         up.insert_header("X-Forwarded-For", id.ip.to_string())?;
     }
@@ -244,6 +297,7 @@ pub fn rewrite_upstream_head(up: &mut RequestHeader, ctx: &RequestCtx) -> pingor
     if ctx.route.executes() {
         // The body forwarded is the dialect's re-encoded JSON, whatever the client declared.
         up.insert_header("Content-Type", FORWARD_CONTENT_TYPE)?;
+        up.remove_header("content-encoding");
     }
     Ok(())
 }

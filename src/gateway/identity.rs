@@ -88,16 +88,21 @@ impl Identifier {
         })
     }
 
-    /// Identifies a request from `peer` with `headers`.
-    pub fn identify(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Identity, Refusal> {
+    /// The request as if it carried no credentials: keyed by its client address.
+    pub fn anonymous(&self, peer: IpAddr, headers: &HeaderMap) -> Identity {
         let ip = self.client_ip(peer, headers);
-        let anonymous = Identity {
+        Identity {
             ip,
             key: ClientKey::from_ip(ip, self.ipv6_prefix),
             client: None,
             tier: self.anonymous_tier.clone(),
             credential: Credential::Anonymous,
-        };
+        }
+    }
+
+    /// Identifies a request from `peer` with `headers`.
+    pub fn identify(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Identity, Refusal> {
+        let anonymous = self.anonymous(peer, headers);
         match presented_credential(headers)? {
             None => Ok(anonymous),
             Some(token) => {
@@ -198,7 +203,12 @@ fn jwt_verifier(s: &JwtSettings) -> Result<JwtVerifier, String> {
     let mut validation = Validation::new(alg);
     validation.leeway = s.leeway.as_secs();
     validation.validate_exp = true;
-    validation.set_required_spec_claims(&["exp"]);
+    validation.validate_nbf = true;
+    // A configured issuer or audience must be in the token, not merely not contradicted.
+    let mut required = vec!["exp"];
+    required.extend(s.issuer.as_ref().map(|_| "iss"));
+    required.extend(s.audience.as_ref().map(|_| "aud"));
+    validation.set_required_spec_claims(&required);
     validation.validate_aud = s.audience.is_some();
     if let Some(aud) = &s.audience {
         validation.set_audience(&[aud]);

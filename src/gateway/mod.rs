@@ -81,6 +81,10 @@ pub struct Gateway {
     peers: Arc<PeerTable>,
     reputation: Arc<Reputation>,
     body_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request.
+    idle_timeout: Duration,
+    /// Connections come through the accept guard, which knows their real peers.
+    guarded: bool,
 }
 
 impl Gateway {
@@ -118,6 +122,8 @@ impl Gateway {
             peers: shared.peers,
             reputation: shared.reputation,
             body_timeout: settings.server.body_timeout,
+            idle_timeout: settings.server.header_timeout,
+            guarded: settings.server.accept_guard,
         })
     }
 

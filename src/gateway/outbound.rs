@@ -16,6 +16,10 @@ pub fn on_head(
     resp: &mut ResponseHeader,
     ctx: &mut RequestCtx,
 ) -> pingora_core::Result<()> {
+    // An interim answer (100 Continue) is not the executor's response.
+    if resp.status.is_informational() {
+        return Ok(());
+    }
     if let Some(started) = ctx.upstream_started.take() {
         gw.metrics
             .upstream_latency

@@ -94,3 +94,23 @@ fn accept_side_refusals_are_counted() {
         "{metrics}"
     );
 }
+
+#[test]
+fn blank_lines_before_the_request_line_do_not_end_the_header_deadline() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let started = Instant::now();
+    let mut s = TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"\r\n\r\nGET /api/v2/runtimes HTTP/1.1\r\n")
+        .unwrap();
+    for b in b"X-Slow: aaaaaaaaaa" {
+        if s.write_all(&[*b]).is_err() || started.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (status, text) = crate::support::http::read_response(&mut s);
+    assert_eq!(status, 408, "{text}");
+    assert!(text.contains("\"code\":\"header_timeout\""), "{text}");
+}

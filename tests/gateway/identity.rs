@@ -234,12 +234,39 @@ fn rs256_tokens_are_verified_with_the_configured_public_key() {
         .status,
         401
     );
+    let no_audience = sign(json!({"sub": "svc", "exp": now() + 600}));
+    let not_yet =
+        sign(json!({"sub": "svc", "aud": "execgate", "exp": now() + 600, "nbf": now() + 300}));
+    for (what, bad) in [("no aud", no_audience), ("nbf ahead", not_yet)] {
+        assert_eq!(
+            execute(&gw, &[("authorization", &format!("Bearer {bad}"))]).status,
+            401,
+            "{what}"
+        );
+    }
     let hs = token(json!({"sub": "svc", "aud": "execgate", "exp": now() + 600}));
     assert_eq!(
         execute(&gw, &[("authorization", &format!("Bearer {hs}"))]).status,
         401,
         "an HS256 token is not accepted by an RS256 gateway"
     );
+}
+
+#[test]
+fn failed_logins_count_against_the_address_they_come_from() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("reputation", "ban_threshold = 5.0")
+        .start();
+    for _ in 0..5 {
+        let r = execute(&gw, &[("x-api-key", "not-a-key-of-anyone")]);
+        assert_eq!(r.status, 401);
+    }
+    crate::support::eventually("the guessing address is banned", || {
+        let r = execute(&gw, &[]);
+        r.status == 403 && r.json()["error"]["detail"] == "anomaly"
+    });
 }
 
 #[test]

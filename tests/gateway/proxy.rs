@@ -288,3 +288,66 @@ fn leaked_output_is_withheld_counted_and_scored_against_the_client() {
         "the leak is an event of the client: {client}"
     );
 }
+
+#[test]
+fn expect_100_continue_is_answered_by_the_gateway_and_not_forwarded() {
+    use std::io::{Read, Write};
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let body = piston("print(1)").to_string();
+    let mut s = std::net::TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    s.write_all(
+        format!(
+            "POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).unwrap();
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100 Continue\r\n"),
+        "{}",
+        String::from_utf8_lossy(&interim)
+    );
+    s.write_all(body.as_bytes()).unwrap();
+    let (status, text) = crate::support::http::read_response(&mut s);
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"stdout\":\"hi\\n\""), "{text}");
+    assert!(exec.requests()[0].headers.get("expect").is_none());
+}
+
+#[test]
+fn an_interim_answer_from_the_executor_is_not_taken_for_its_response() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 8192];
+            while !seen.ends_with(b"0\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = crate::support::mock::piston_result("after continue\n").to_string();
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    let gw = TestGateway::builder().upstream(addr).start();
+    let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["run"]["stdout"], "after continue\n");
+}
