@@ -82,6 +82,9 @@ pub enum Refusal {
     UnknownRoute,
     /// The request body exceeds the tier's cap (413).
     BodyTooLarge { limit: u64 },
+    /// A body without `Content-Length` grew past what is decided before any
+    /// upstream contact (411).
+    LengthRequired { limit: u64 },
     /// The source code exceeds the tier's cap (413).
     CodeTooLarge { limit: u64 },
     /// A rate window is exhausted (429); `headers` carry the `RateLimit*` fields.
@@ -129,6 +132,7 @@ impl Refusal {
             Refusal::CodeRejected { .. } => "code_rejected",
             Refusal::UnknownRoute => "unknown_route",
             Refusal::BodyTooLarge { .. } => "body_too_large",
+            Refusal::LengthRequired { .. } => "length_required",
             Refusal::CodeTooLarge { .. } => "code_too_large",
             Refusal::RateLimited { .. } => "rate_limited",
             Refusal::HeaderTimeout => "header_timeout",
@@ -150,6 +154,7 @@ impl Refusal {
             Refusal::IpBlocked { .. } | Refusal::CodeRejected { .. } => 403,
             Refusal::UnknownRoute => 404,
             Refusal::HeaderTimeout | Refusal::BodyTimeout => 408,
+            Refusal::LengthRequired { .. } => 411,
             Refusal::BodyTooLarge { .. } | Refusal::CodeTooLarge { .. } => 413,
             Refusal::RateLimited { .. } => 429,
             Refusal::HeadersTooLarge { .. } => 431,
@@ -175,6 +180,9 @@ impl Refusal {
             }
             Refusal::CodeTooLarge { limit } => {
                 format!("source code exceeds the limit of {limit} bytes")
+            }
+            Refusal::LengthRequired { limit } => {
+                format!("a request body over {limit} bytes must declare its Content-Length")
             }
             Refusal::RateLimited { window, .. } => format!("rate limit exceeded ({window} window)"),
             Refusal::HeaderTimeout => "request headers were not received in time".into(),
@@ -203,7 +211,9 @@ impl Refusal {
                 out.insert("score".into(), json!(score));
                 out.insert("findings".into(), json!(findings));
             }
-            Refusal::BodyTooLarge { limit } | Refusal::CodeTooLarge { limit } => {
+            Refusal::BodyTooLarge { limit }
+            | Refusal::CodeTooLarge { limit }
+            | Refusal::LengthRequired { limit } => {
                 out.insert("limit_bytes".into(), json!(limit));
             }
             Refusal::RateLimited {

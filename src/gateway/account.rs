@@ -58,6 +58,7 @@ fn refusal_event(refusal: &Refusal) -> Option<SecurityEvent> {
         Refusal::CodeRejected { score, .. } => SecurityEvent::CodeRejected { score: *score },
         Refusal::RateLimited { .. } => SecurityEvent::RateLimited,
         Refusal::BodyTooLarge { .. } | Refusal::CodeTooLarge { .. } => SecurityEvent::BodyTooLarge,
+        Refusal::LengthRequired { .. } => SecurityEvent::Refused,
         Refusal::UpstreamTimeout | Refusal::UpstreamFailed { .. } => SecurityEvent::UpstreamError,
         Refusal::InvalidRequest { .. }
         | Refusal::Unauthorized { .. }

@@ -121,17 +121,18 @@ fn peer_ip(gw: &Gateway, session: &Session) -> Result<IpAddr, Refusal> {
 
 /// Bodies up to this size are read whole, and decided, before an executor is
 /// even chosen: Pingora replays them from its retry buffer, which holds 64 KiB.
-/// Larger bodies (tiers with a larger `body_max`) are held back as they stream.
+/// Larger bodies (tiers with a larger `body_max`) must declare their length and
+/// are held back as they stream.
 const READ_AHEAD_MAX: u64 = 64 << 10;
 
-/// Whether the body can be read and decided before any upstream contact.
-pub fn reads_ahead(ctx: &RequestCtx, headers: &http::HeaderMap) -> bool {
+/// Whether the body is read and decided before any upstream contact: every
+/// body but one declared larger than the read-ahead size.
+pub fn reads_ahead(headers: &http::HeaderMap) -> bool {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let most = declared.unwrap_or(ctx.body.cap() as u64);
-    most <= READ_AHEAD_MAX
+    declared.is_none_or(|n| n <= READ_AHEAD_MAX)
 }
 
 /// Reads the whole body (within the body deadline) and decides it; the
@@ -161,6 +162,13 @@ pub async fn read_ahead(
             Some(chunk) => {
                 if let Err(refusal) = ctx.body.push(&chunk) {
                     return Ok(Err(refusal));
+                }
+                // Past this Pingora cannot replay the body: only a declared
+                // length lets a larger one stream.
+                if ctx.body.len() as u64 > READ_AHEAD_MAX {
+                    return Ok(Err(Refusal::LengthRequired {
+                        limit: READ_AHEAD_MAX,
+                    }));
                 }
             }
             None => break,

@@ -53,9 +53,14 @@ impl BodyHold {
         Ok(())
     }
 
-    /// The most bytes held.
-    pub fn cap(&self) -> usize {
-        self.cap
+    /// The bytes held so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
     }
 
     /// The whole body.

@@ -22,7 +22,7 @@ impl ProxyHttp for Gateway {
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         admission::start(self, session, ctx);
         let mut admitted = admission::admit(self, session, ctx);
-        if admitted.is_ok() && admission::reads_ahead(ctx, &session.req_header().headers) {
+        if admitted.is_ok() && admission::reads_ahead(&session.req_header().headers) {
             admitted = admission::read_ahead(self, session, ctx).await?;
         }
         match admitted {

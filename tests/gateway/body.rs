@@ -307,3 +307,24 @@ fn bodies_past_the_read_ahead_size_are_still_held_and_forwarded_whole() {
         "the refused large body was not forwarded"
     );
 }
+
+#[test]
+fn a_chunked_body_past_the_read_ahead_size_must_declare_its_length() {
+    let exec = WireExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("tiers.anonymous", "body_max = \"512KB\"")
+        .with("tiers.anonymous", "code_max = \"400KB\"")
+        .start();
+    let mut s = std::net::TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .unwrap();
+    for _ in 0..12 {
+        let _ = s.write_all(format!("{:x}\r\n{}\r\n", 8192, "a".repeat(8192)).as_bytes());
+    }
+    let (status, text) = crate::support::http::read_response(&mut s);
+    assert_eq!(status, 411, "{text}");
+    assert!(text.contains("\"code\":\"length_required\""), "{text}");
+    assert_eq!(exec.bytes_received(), 0, "no executor heard of it");
+}
