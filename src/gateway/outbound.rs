@@ -79,6 +79,9 @@ pub fn on_body(gw: &Gateway, body: &mut Option<Bytes>, end: bool, ctx: &mut Requ
         Err(refusal) => {
             ctx.reason = Some(format!("executor response unusable: {}", refusal.code()));
             let bytes = Bytes::from(refusal.render(&ctx.request_id).body);
+            // The executor's status line is already out; audit and reputation
+            // record what the client really got.
+            ctx.status = refusal.status();
             ctx.replace_body = Some(refusal);
             bytes
         }

@@ -270,3 +270,30 @@ fn a_hundred_megabyte_executor_body_is_cut_to_the_tier_cap_as_valid_json() {
         r.body.len()
     );
 }
+
+#[test]
+fn a_response_replaced_after_its_status_line_counts_as_failed() {
+    let exec = MockExecutor::with(Behaviour::Raw {
+        status: 200,
+        content_type: "application/json".into(),
+        body: b"not json".to_vec(),
+        extra: vec![],
+    });
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("reputation", "ban_threshold = 5.0")
+        .with("reputation.activity", "min_requests = 2")
+        .with("reputation.activity", "max_error_ratio = 0.5")
+        .with("reputation.weights", "high_error_rate = 10.0")
+        .with("reputation.weights", "upstream_error = 0.0")
+        .start();
+    for _ in 0..2 {
+        assert_eq!(
+            post(&gw.url("/api/v2/execute"), &piston("print(1)")).code(),
+            "upstream_error"
+        );
+    }
+    eventually("two failed answers make a high error rate", || {
+        post(&gw.url("/api/v2/execute"), &piston("print(1)")).status == 403
+    });
+}
