@@ -256,9 +256,15 @@ fn nonzero(v: usize, k: &str) -> Result<usize, Invalid> {
     }
 }
 
+/// The longest timeout or interval accepted: beyond it a value is a typo, and
+/// deadlines computed from it could overflow.
+const LONGEST: Duration = Duration::from_secs(86_400);
+
 fn positive(d: Duration, k: &str) -> Result<Duration, Invalid> {
     if d.is_zero() {
         Err(key(k, "must be greater than 0"))
+    } else if d > LONGEST {
+        Err(key(k, "must be at most 1d"))
     } else {
         Ok(d)
     }
@@ -286,7 +292,12 @@ fn server(raw: &RawServer) -> Result<ServerSettings, Invalid> {
         header_timeout: positive(raw.header_timeout.get(), "server.header_timeout")?,
         body_timeout: positive(raw.body_timeout.get(), "server.body_timeout")?,
         max_header_bytes,
-        max_connections: nonzero(raw.max_connections, "server.max_connections")?,
+        max_connections: match nonzero(raw.max_connections, "server.max_connections")? {
+            n if n > 1_000_000 => {
+                return Err(key("server.max_connections", "must be at most 1000000"));
+            }
+            n => n,
+        },
         accept_guard: raw.accept_guard,
     })
 }
@@ -304,6 +315,12 @@ fn upstream(raw: &RawUpstream) -> Result<UpstreamSettings, Invalid> {
         .enumerate()
         .map(|(i, a)| socket_addr(a, &format!("upstream.addresses[{i}]")))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(i) = (1..addresses.len()).find(|&i| addresses[..i].contains(&addresses[i])) {
+        return Err(key(
+            &format!("upstream.addresses[{i}]"),
+            "listed twice (it would get twice the traffic)",
+        ));
+    }
     let total_timeout = positive(raw.total_timeout.get(), "upstream.total_timeout")?;
     let read_timeout = positive(raw.read_timeout.get(), "upstream.read_timeout")?;
     if read_timeout > total_timeout {
@@ -417,7 +434,12 @@ fn jwt(
         default_tier,
         issuer: raw.issuer.clone(),
         audience: raw.audience.clone(),
-        leeway: raw.leeway.get(),
+        leeway: match raw.leeway.get() {
+            l if l > Duration::from_secs(3600) => {
+                return Err(key("identity.jwt.leeway", "must be at most 1h"));
+            }
+            l => l,
+        },
     })
 }
 

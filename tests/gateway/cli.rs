@@ -145,6 +145,22 @@ fn check_config_names_file_line_and_key_and_exits_2() {
             "DIR/gw.toml:2: output.allowed_paths: \"tmp\" is not an absolute path",
         ),
         (
+            "[server]\nbody_timeout = \"3000y\"\n",
+            "DIR/gw.toml:2: server.body_timeout: must be at most 1d",
+        ),
+        (
+            "[server]\nmax_connections = 9000000000000000000\n",
+            "DIR/gw.toml:2: server.max_connections: must be at most 1000000",
+        ),
+        (
+            "[upstream]\naddresses = [\"127.0.0.1:1\", \"127.0.0.1:1\"]\n",
+            "DIR/gw.toml:2: upstream.addresses[1]: listed twice",
+        ),
+        (
+            "[identity.jwt]\nalgorithm = \"HS256\"\nsecret = \"0123456789abcdef0123456789abcdef\"\nleeway = \"100y\"\n",
+            "DIR/gw.toml:4: identity.jwt.leeway: must be at most 1h",
+        ),
+        (
             "[screen]\nthreshold = 9\n",
             "DIR/gw.toml:2: screen.threshold: set per tier: tiers.NAME.inbound_threshold",
         ),
