@@ -168,7 +168,10 @@ impl Gateway {
         let per_run = tier.map_or(110 << 10, |t| {
             t.stdout_max.as_usize() + t.stderr_max.as_usize()
         });
-        let runs = ctx.exec.as_ref().map_or(1, |e| e.submissions.len().max(1));
+        let runs = match &ctx.exec {
+            Some(exec) => exec.submissions.len().max(1),
+            None => polled_runs(&ctx.forward_path),
+        };
         per_run
             .saturating_mul(6)
             .saturating_mul(runs)
@@ -228,6 +231,20 @@ impl Gateway {
     }
 }
 
+/// How many runs a result-polling request asks for: the tokens of a Judge0
+/// batch poll (`?tokens=a,b,c`, at most Judge0's batch size of 20), else one.
+fn polled_runs(path_and_query: &str) -> usize {
+    const JUDGE0_MAX_BATCH: usize = 20;
+    let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
+    let tokens = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("tokens="))
+        .map_or(1, |tokens| {
+            tokens.split(',').filter(|t| !t.is_empty()).count()
+        });
+    tokens.clamp(1, JUDGE0_MAX_BATCH)
+}
+
 /// The dialect's description of an output field, in the sanitizer's terms.
 fn output_field(spec: execgate_dialect::FieldSpec) -> execgate_sanitize::FieldSpec {
     use execgate_dialect::FieldKind as D;
@@ -251,5 +268,25 @@ fn policies(settings: &Settings, tier: &Tier) -> TierPolicies {
         tier: tier.clone(),
         screen,
         output,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::polled_runs;
+
+    #[test]
+    fn batch_polls_hold_room_for_every_token_up_to_the_batch_size() {
+        assert_eq!(polled_runs("/submissions/abc"), 1);
+        assert_eq!(
+            polled_runs("/submissions/batch?tokens=a,b,c&base64_encoded=false"),
+            3
+        );
+        assert_eq!(polled_runs("/submissions/batch?tokens="), 1);
+        let many = vec!["t"; 500].join(",");
+        assert_eq!(
+            polled_runs(&format!("/submissions/batch?tokens={many}")),
+            20
+        );
     }
 }
