@@ -11,7 +11,7 @@ use std::net::IpAddr;
 /// What static policy says about an address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IpVerdict {
-    /// Explicitly allowed: no deny rule or blocklist entry applies.
+    /// On an allow-listed CIDR: no deny rule or blocklist entry applies, never banned.
     Allowed,
     /// Refused, with the category.
     Denied(BlockCategory),
@@ -70,8 +70,10 @@ impl IpPolicy {
         let geo = self.geo(ip);
         let country_in = |list: &[String]| geo.country.as_ref().is_some_and(|c| list.contains(c));
         let asn_in = |list: &[u32]| geo.asn.is_some_and(|a| list.contains(&a));
+        // A whole country or network allowed beats the static deny lists, but
+        // not the blocklist: its clients can still be blocked and banned one by one.
         if country_in(&self.allow_countries) || asn_in(&self.allow_asns) {
-            return IpVerdict::Allowed;
+            return IpVerdict::Neutral(geo);
         }
         if self.deny.iter().any(|n| n.contains(&ip)) {
             return IpVerdict::Denied(BlockCategory::DenyList);

@@ -122,6 +122,21 @@ fn geoip_country_and_asn_rules_use_the_configured_databases() {
         200,
         "the allow list beats the dynamic blocklist too"
     );
+    gw.blocks()
+        .add(NewBlock {
+            value: "198.51.100.9".into(),
+            duration: None,
+            reason: "test".into(),
+            origin: Origin::Manual,
+            created_by: "test".into(),
+        })
+        .unwrap();
+    blocked(&from(&gw, "198.51.100.9"), "blocklist");
+    assert_eq!(
+        from(&gw, "198.51.100.10").status,
+        200,
+        "an allowed network's clients are blocked one by one, not all"
+    );
 }
 
 #[test]
