@@ -53,6 +53,9 @@ pub struct GuardLimits {
     pub max_connections: usize,
 }
 
+/// Most connections being refused (answered 503) at once.
+const MAX_REFUSING: usize = 256;
+
 /// Accepts on `listener` forever, relaying admitted connections to `inner`;
 /// refusals are counted in `refusals` (by code) and logged.
 pub async fn serve(
@@ -63,6 +66,9 @@ pub async fn serve(
     refusals: prometheus::IntCounterVec,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    // Refusing at the cap takes a moment per connection; past this many at
+    // once, a flood is closed without an answer rather than piling up sockets.
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     loop {
         let (client, addr) = match listener.accept().await {
             Ok(c) => c,
@@ -74,7 +80,13 @@ pub async fn serve(
         };
         let _ = client.set_nodelay(true);
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tokio::spawn(refuse(client, addr, Refusal::Overloaded, refusals.clone()));
+            if let Ok(slot) = refusing.clone().try_acquire_owned() {
+                let refusals = refusals.clone();
+                tokio::spawn(async move {
+                    refuse(client, addr, Refusal::Overloaded, refusals).await;
+                    drop(slot);
+                });
+            }
             continue;
         };
         let (peers, refusals) = (peers.clone(), refusals.clone());
