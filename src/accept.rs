@@ -1,4 +1,5 @@
-//! Accept-side hardening Pingora lacks: a connection cap, a deadline for the
+//! Accept-side hardening Pingora lacks: connection caps (in all and per client
+//! address), a deadline for the
 //! whole request head (slowloris) and a cap on its size, answered in the
 //! gateway's JSON shape.
 //!
@@ -11,7 +12,7 @@
 use crate::error::Refusal;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,6 +52,48 @@ pub struct GuardLimits {
     pub max_header_bytes: usize,
     /// Most connections open at once.
     pub max_connections: usize,
+    /// Most connections open at once from one client address.
+    pub max_connections_per_ip: usize,
+}
+
+/// Open connections per client address; a slot is given back when dropped.
+#[derive(Debug, Default)]
+struct PerAddress {
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One open connection of an address.
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    ip: IpAddr,
+}
+
+impl PerAddress {
+    /// A slot for `ip`, unless it already has `max` connections open.
+    fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<AddressSlot> {
+        let mut open = self.open.lock();
+        let count = open.entry(ip).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            table: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock();
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// Most connections being refused (answered 503) at once.
@@ -69,6 +112,8 @@ pub async fn serve(
     // Refusing at the cap takes a moment per connection; past this many at
     // once, a flood is closed without an answer rather than piling up sockets.
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
+    // One address cannot take every slot (slow clients, idle keep-alives).
+    let per_address = Arc::new(PerAddress::default());
     loop {
         let (client, addr) = match listener.accept().await {
             Ok(c) => c,
@@ -79,7 +124,12 @@ pub async fn serve(
             }
         };
         let _ = client.set_nodelay(true);
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
+        let admitted = permits.clone().try_acquire_owned().ok().and_then(|permit| {
+            per_address
+                .take(addr.ip(), limits.max_connections_per_ip)
+                .map(|slot| (permit, slot))
+        });
+        let Some((permit, slot)) = admitted else {
             if let Ok(slot) = refusing.clone().try_acquire_owned() {
                 let refusals = refusals.clone();
                 tokio::spawn(async move {
@@ -94,7 +144,7 @@ pub async fn serve(
             if let Some((client, refusal)) = relay(client, addr, inner, limits, &peers).await {
                 refuse(client, addr, refusal, refusals).await;
             }
-            drop(permit);
+            drop((permit, slot));
         });
     }
 }

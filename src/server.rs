@@ -203,6 +203,7 @@ fn guard_limits(settings: &Settings) -> GuardLimits {
         header_timeout: settings.server.header_timeout,
         max_header_bytes: settings.server.max_header_bytes,
         max_connections: settings.server.max_connections,
+        max_connections_per_ip: settings.server.max_connections_per_ip,
     }
 }
 

@@ -59,6 +59,8 @@ pub struct RawServer {
     pub max_header_bytes: ByteSize,
     /// Most client connections open at once; more are refused with 503.
     pub max_connections: usize,
+    /// Most connections open at once from one client address.
+    pub max_connections_per_ip: usize,
     /// Front Pingora with the accept guard (connection cap, header deadline and size).
     /// Off only when another layer enforces them: a slow client then holds a Pingora task.
     pub accept_guard: bool,
@@ -74,6 +76,7 @@ impl Default for RawServer {
             body_timeout: HumanDuration(std::time::Duration::from_secs(10)),
             max_header_bytes: ByteSize(32 * 1024),
             max_connections: 4096,
+            max_connections_per_ip: 64,
             accept_guard: true,
         }
     }

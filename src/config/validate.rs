@@ -65,6 +65,8 @@ pub struct ServerSettings {
     pub max_header_bytes: usize,
     /// Most open client connections.
     pub max_connections: usize,
+    /// Most client connections from one address.
+    pub max_connections_per_ip: usize,
     /// Whether the accept guard fronts Pingora.
     pub accept_guard: bool,
 }
@@ -298,6 +300,10 @@ fn server(raw: &RawServer) -> Result<ServerSettings, Invalid> {
             }
             n => n,
         },
+        max_connections_per_ip: nonzero(
+            raw.max_connections_per_ip,
+            "server.max_connections_per_ip",
+        )?,
         accept_guard: raw.accept_guard,
     })
 }

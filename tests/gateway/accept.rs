@@ -114,3 +114,39 @@ fn blank_lines_before_the_request_line_do_not_end_the_header_deadline() {
     assert_eq!(status, 408, "{text}");
     assert!(text.contains("\"code\":\"header_timeout\""), "{text}");
 }
+
+#[test]
+fn one_address_cannot_take_every_connection() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("server", "max_connections_per_ip = 2")
+        .with("server", "header_timeout = \"3s\"")
+        .start();
+    let _held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(gw.addr()).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let request = b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let (status, text) = raw(gw.addr(), request);
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("\"code\":\"overloaded\""), "{text}");
+    // Another address is still served.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let other = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        socket.connect(gw.addr()).await.unwrap().into_std().unwrap()
+    });
+    other.set_nonblocking(false).unwrap();
+    other
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut other = other;
+    other.write_all(request).unwrap();
+    let (status, text) = crate::support::http::read_response(&mut other);
+    assert_eq!(status, 200, "{text}");
+}
