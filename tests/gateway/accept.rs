@@ -57,25 +57,31 @@ fn a_megabyte_of_headers_is_431_json() {
     assert!(exec.requests().is_empty());
 }
 
-#[test]
-fn connections_over_the_cap_are_refused_with_503() {
-    let exec = MockExecutor::start();
+const LISTING: &[u8] = b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+/// A gateway with `cap` (a `[server]` line of 2 connections) and two idle
+/// connections holding it; a third from this address is shown to get 503.
+fn at_the_cap(exec: &MockExecutor, cap: &str) -> (TestGateway, Vec<TcpStream>) {
     let gw = TestGateway::builder()
         .upstream(exec.addr)
-        .with("server", "max_connections = 2")
+        .with("server", cap)
         .with("server", "header_timeout = \"3s\"")
         .start();
-    let _held: Vec<TcpStream> = (0..2)
+    let held: Vec<TcpStream> = (0..2)
         .map(|_| TcpStream::connect(gw.addr()).unwrap())
         .collect();
     std::thread::sleep(Duration::from_millis(100));
-    let (status, text) = raw(
-        gw.addr(),
-        b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n\r\n",
-    );
+    let (status, text) = raw(gw.addr(), LISTING);
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("\"code\":\"overloaded\""), "{text}");
-    drop(_held);
+    (gw, held)
+}
+
+#[test]
+fn connections_over_the_cap_are_refused_with_503() {
+    let exec = MockExecutor::start();
+    let (gw, held) = at_the_cap(&exec, "max_connections = 2");
+    drop(held);
     eventually("a freed slot serves again", || {
         get(&gw.url("/api/v2/runtimes")).status == 200
     });
@@ -118,19 +124,7 @@ fn blank_lines_before_the_request_line_do_not_end_the_header_deadline() {
 #[test]
 fn one_address_cannot_take_every_connection() {
     let exec = MockExecutor::start();
-    let gw = TestGateway::builder()
-        .upstream(exec.addr)
-        .with("server", "max_connections_per_ip = 2")
-        .with("server", "header_timeout = \"3s\"")
-        .start();
-    let _held: Vec<TcpStream> = (0..2)
-        .map(|_| TcpStream::connect(gw.addr()).unwrap())
-        .collect();
-    std::thread::sleep(Duration::from_millis(100));
-    let request = b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let (status, text) = raw(gw.addr(), request);
-    assert_eq!(status, 503, "{text}");
-    assert!(text.contains("\"code\":\"overloaded\""), "{text}");
+    let (gw, _held) = at_the_cap(&exec, "max_connections_per_ip = 2");
     // Another address is still served.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -146,7 +140,7 @@ fn one_address_cannot_take_every_connection() {
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     let mut other = other;
-    other.write_all(request).unwrap();
+    other.write_all(LISTING).unwrap();
     let (status, text) = crate::support::http::read_response(&mut other);
     assert_eq!(status, 200, "{text}");
 }
