@@ -5,11 +5,13 @@
 //!
 //! The guard owns the public listener. It reads the first request head of each
 //! connection under a deadline, then relays the connection to Pingora on a
-//! loopback port, recording the client's real address in a `PeerTable` keyed
+//! loopback port, following its requests so that every later head is held to
+//! the same deadline and cap (a cut connection is closed), recording the client's real address in a `PeerTable` keyed
 //! by the relay's local port, where the identity stage finds it. A slow client
 //! only ever holds a cheap task here, never a proxy worker.
 
 use crate::error::Refusal;
+use crate::framing::Framer;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -141,8 +143,20 @@ pub async fn serve(
         };
         let (peers, refusals) = (peers.clone(), refusals.clone());
         tokio::spawn(async move {
-            if let Some((client, refusal)) = relay(client, addr, inner, limits, &peers).await {
-                refuse(client, addr, refusal, refusals).await;
+            match relay(client, addr, inner, limits, &peers).await {
+                Relayed::Refused(client, refusal) => {
+                    refuse(client, addr, refusal, refusals).await;
+                }
+                Relayed::CutOff(refusal) => {
+                    refusals.with_label_values(&[refusal.code()]).inc();
+                    tracing::info!(
+                        target: "execgate::audit",
+                        ip = %addr.ip(),
+                        decision = refusal.code(),
+                        "kept-alive connection cut: a later request head broke a limit"
+                    );
+                }
+                Relayed::Done => {}
             }
             drop((permit, slot));
         });
@@ -155,36 +169,113 @@ enum HeadError {
     Closed,
 }
 
-/// Reads the first head under the deadline and relays the connection;
-/// returns the connection with the refusal to send when it is not admitted.
+/// How a relayed connection ended.
+enum Relayed {
+    /// Its first head was refused: answer on the connection.
+    Refused(TcpStream, Refusal),
+    /// A later head broke a limit: the connection was closed.
+    CutOff(Refusal),
+    /// Served until either side closed.
+    Done,
+}
+
+/// Reads the first head under the deadline, then relays the connection,
+/// holding every later head of it to the same deadline and size cap.
 async fn relay(
     mut client: TcpStream,
     addr: SocketAddr,
     inner: SocketAddr,
     limits: GuardLimits,
     peers: &PeerTable,
-) -> Option<(TcpStream, Refusal)> {
+) -> Relayed {
     let read = read_head(&mut client, limits.max_header_bytes);
     let head = match tokio::time::timeout(limits.header_timeout, read).await {
-        Err(_) => return Some((client, Refusal::HeaderTimeout)),
+        Err(_) => return Relayed::Refused(client, Refusal::HeaderTimeout),
         Ok(Err(HeadError::TooLarge)) => {
             let limit = limits.max_header_bytes;
-            return Some((client, Refusal::HeadersTooLarge { limit }));
+            return Relayed::Refused(client, Refusal::HeadersTooLarge { limit });
         }
-        Ok(Err(HeadError::Closed)) => return None,
+        Ok(Err(HeadError::Closed)) => return Relayed::Done,
         Ok(Ok(head)) => head,
     };
-    let Ok(mut upstream) = TcpStream::connect(inner).await else {
-        return Some((client, Refusal::Internal));
+    let Ok(upstream) = TcpStream::connect(inner).await else {
+        return Relayed::Refused(client, Refusal::Internal);
     };
     let _ = upstream.set_nodelay(true);
-    let local = upstream.local_addr().ok()?;
-    peers.insert(local.port(), addr);
-    if upstream.write_all(&head).await.is_ok() {
-        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    let Ok(local) = upstream.local_addr() else {
+        return Relayed::Done;
+    };
+    let mut framer = Framer::new(limits.max_header_bytes);
+    if framer.feed(&head).is_err() {
+        let limit = limits.max_header_bytes;
+        return Relayed::Refused(client, Refusal::HeadersTooLarge { limit });
     }
+    peers.insert(local.port(), addr);
+    let (client_r, mut client_w) = client.into_split();
+    let (mut upstream_r, mut upstream_w) = upstream.into_split();
+    let outcome = match upstream_w.write_all(&head).await {
+        Err(_) => None,
+        Ok(()) => {
+            let answers = async move {
+                let _ = tokio::io::copy(&mut upstream_r, &mut client_w).await;
+                let _ = client_w.shutdown().await;
+            };
+            let requests = watch_requests(client_r, upstream_w, framer, limits);
+            tokio::pin!(answers);
+            tokio::select! {
+                cut = requests => {
+                    // The client is done (or cut off): let the last answer finish.
+                    answers.await;
+                    cut
+                }
+                () = &mut answers => None,
+            }
+        }
+    };
     peers.remove(local.port());
-    None
+    outcome.map_or(Relayed::Done, Relayed::CutOff)
+}
+
+/// Copies the client's bytes to the proxy while following its requests: a
+/// head that starts must end within the header deadline and the size cap,
+/// else the connection is cut (`Some(why)`). Idle time between requests is
+/// the proxy's keep-alive limit to enforce.
+async fn watch_requests(
+    mut client: tokio::net::tcp::OwnedReadHalf,
+    mut upstream: tokio::net::tcp::OwnedWriteHalf,
+    mut framer: Framer,
+    limits: GuardLimits,
+) -> Option<Refusal> {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut deadline = None;
+    let cut = loop {
+        let read = client.read(&mut buf);
+        let n = match deadline {
+            Some(at) => match tokio::time::timeout_at(at, read).await {
+                Ok(n) => n,
+                Err(_) => break Some(Refusal::HeaderTimeout),
+            },
+            None => read.await,
+        };
+        let n = match n {
+            Ok(0) | Err(_) => break None,
+            Ok(n) => n,
+        };
+        if framer.feed(&buf[..n]).is_err() {
+            let limit = limits.max_header_bytes;
+            break Some(Refusal::HeadersTooLarge { limit });
+        }
+        deadline = match (framer.head_in_progress(), deadline) {
+            (false, _) => None,
+            (true, None) => Some(tokio::time::Instant::now() + limits.header_timeout),
+            (true, kept) => kept,
+        };
+        if upstream.write_all(&buf[..n]).await.is_err() {
+            break None;
+        }
+    };
+    let _ = upstream.shutdown().await;
+    cut
 }
 
 /// Reads until the end of the first request head (`\r\n\r\n`), at most `max`

@@ -7,6 +7,7 @@ pub mod accept;
 pub mod admin;
 pub mod config;
 pub mod error;
+pub mod framing;
 pub mod gateway;
 pub mod metrics;
 pub mod rules;

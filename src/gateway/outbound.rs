@@ -41,8 +41,12 @@ pub fn on_head(
     } else {
         None
     };
+    // The body sent is the sanitized one, of a length known only at its end:
+    // chunked, so the connection stays reusable (without a length or chunking
+    // the body would end only with the connection).
     resp.remove_header("content-length");
     resp.remove_header("content-encoding");
+    resp.insert_header("Transfer-Encoding", "chunked")?;
     if let Some(message) = broken {
         let refusal = Refusal::UpstreamFailed {
             message: message.into(),

@@ -144,3 +144,74 @@ fn one_address_cannot_take_every_connection() {
     let (status, text) = crate::support::http::read_response(&mut other);
     assert_eq!(status, 200, "{text}");
 }
+
+/// Reads one chunked response off a kept-alive connection.
+fn read_chunked_response(s: &mut TcpStream) -> (u16, String) {
+    let mut out = Vec::new();
+    let mut byte = [0u8; 1];
+    while !out.ends_with(b"\r\n0\r\n\r\n") {
+        match std::io::Read::read(s, &mut byte) {
+            Ok(1) => out.push(byte[0]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+#[test]
+fn a_later_head_on_a_kept_alive_connection_is_held_to_the_deadline_too() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("server", "header_timeout = \"2s\"")
+        .start();
+    let mut s = TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let body = piston("print(1)").to_string();
+    // A first request, served, and the connection kept.
+    s.write_all(
+        format!(
+            "POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let (status, first) = read_chunked_response(&mut s);
+    assert_eq!(status, 200, "{first}");
+    // Then a second head, a byte at a time.
+    let started = Instant::now();
+    let mut cut = false;
+    for b in b"GET /api/v2/runtimes HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa" {
+        if s.write_all(&[*b]).is_err() {
+            cut = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        if started.elapsed() > Duration::from_secs(6) {
+            break;
+        }
+    }
+    let mut rest = Vec::new();
+    let closed = std::io::Read::read_to_end(&mut s, &mut rest).is_ok();
+    assert!(
+        cut || closed,
+        "the connection stays open to a dribbled head"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "cut at the 2 s deadline, took {:?}",
+        started.elapsed()
+    );
+    let metrics = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    assert!(
+        metrics.contains("execgate_requests_total{decision=\"header_timeout\"} 1"),
+        "{metrics}"
+    );
+}
