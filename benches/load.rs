@@ -114,7 +114,7 @@ fn gateway(upstream: SocketAddr) -> (server::Running, tempfile::TempDir) {
     let guard = std::env::var("LOAD_GUARD").map_or(true, |v| v != "0");
     let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     let text = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nthreads = 2\nmax_connections = 1024\naccept_guard = {guard}\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nthreads = 2\nmax_connections = 1024\nmax_connections_per_ip = 1024\naccept_guard = {guard}\n\
          [upstream]\naddresses = [\"{upstream}\"]\n\
          [rules]\nscreen = [\"{screen}\"]\noutput = [\"{output}\"]\nwatch = false\n\
          [limits]\npassthrough = \"100000000/1s\"\n\

@@ -59,9 +59,12 @@ pub struct GuardLimits {
 }
 
 /// Open connections per client address; a slot is given back when dropped.
+/// Trusted proxies (a load balancer, the platform's own backend) carry many
+/// clients' connections and are not capped.
 #[derive(Debug, Default)]
 struct PerAddress {
     open: Mutex<HashMap<IpAddr, usize>>,
+    exempt: Vec<ipnet::IpNet>,
 }
 
 /// One open connection of an address.
@@ -73,6 +76,11 @@ struct AddressSlot {
 impl PerAddress {
     /// A slot for `ip`, unless it already has `max` connections open.
     fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<AddressSlot> {
+        let max = if self.exempt.iter().any(|net| net.contains(&ip)) {
+            usize::MAX
+        } else {
+            max
+        };
         let mut open = self.open.lock();
         let count = open.entry(ip).or_default();
         if *count >= max {
@@ -101,12 +109,14 @@ impl Drop for AddressSlot {
 /// Most connections being refused (answered 503) at once.
 const MAX_REFUSING: usize = 256;
 
-/// Accepts on `listener` forever, relaying admitted connections to `inner`;
-/// refusals are counted in `refusals` (by code) and logged.
+/// Accepts on `listener` forever, relaying admitted connections to `inner`
+/// (connections of `trusted_proxies` are not capped per address); refusals
+/// are counted in `refusals` (by code) and logged.
 pub async fn serve(
     listener: TcpListener,
     inner: SocketAddr,
     limits: GuardLimits,
+    trusted_proxies: Vec<ipnet::IpNet>,
     peers: Arc<PeerTable>,
     refusals: prometheus::IntCounterVec,
 ) {
@@ -115,7 +125,10 @@ pub async fn serve(
     // once, a flood is closed without an answer rather than piling up sockets.
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     // One address cannot take every slot (slow clients, idle keep-alives).
-    let per_address = Arc::new(PerAddress::default());
+    let per_address = Arc::new(PerAddress {
+        exempt: trusted_proxies,
+        ..PerAddress::default()
+    });
     loop {
         let (client, addr) = match listener.accept().await {
             Ok(c) => c,

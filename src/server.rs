@@ -163,6 +163,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
             public,
             inner,
             guard_limits(settings),
+            settings.identity.trusted_proxies.clone(),
             peers,
             refusals,
         ));

@@ -215,3 +215,20 @@ fn a_later_head_on_a_kept_alive_connection_is_held_to_the_deadline_too() {
         "{metrics}"
     );
 }
+
+#[test]
+fn a_trusted_proxy_is_not_capped_per_address() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("server", "max_connections_per_ip = 2")
+        .with("server", "header_timeout = \"3s\"")
+        .with("identity", "trusted_proxies = [\"127.0.0.1/32\"]")
+        .start();
+    let _held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(gw.addr()).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let (status, text) = raw(gw.addr(), LISTING);
+    assert_eq!(status, 200, "{text}");
+}
