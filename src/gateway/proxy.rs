@@ -1,7 +1,7 @@
 //! The thin `ProxyHttp` implementation: each hook hands over to one stage.
 
 use super::context::{Decision, RequestCtx};
-use super::{Gateway, admission, outbound, respond};
+use super::{Gateway, admission, body, outbound, respond};
 use crate::error::Refusal;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -22,8 +22,8 @@ impl ProxyHttp for Gateway {
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         admission::start(self, session, ctx);
         let mut admitted = admission::admit(self, session, ctx);
-        if admitted.is_ok() && admission::reads_ahead(&session.req_header().headers) {
-            admitted = admission::read_ahead(self, session, ctx).await?;
+        if admitted.is_ok() && body::reads_ahead(&session.req_header().headers) {
+            admitted = body::read_ahead(self, session, ctx).await?;
         }
         match admitted {
             Ok(()) => Ok(false),
@@ -42,9 +42,9 @@ impl ProxyHttp for Gateway {
         end_of_stream: bool,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        let decided = match admission::hold_body(ctx, body, end_of_stream) {
+        let decided = match body::hold_body(ctx, body, end_of_stream) {
             Ok(None) => return Ok(()),
-            Ok(Some(whole)) => admission::decide(self, ctx, whole).await,
+            Ok(Some(whole)) => body::decide(self, ctx, whole).await,
             Err(refusal) => Err(refusal),
         };
         match decided {
