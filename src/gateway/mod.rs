@@ -2,7 +2,8 @@
 //!
 //! `Gateway` owns what the stages share (identity, policy, limits, dialect,
 //! rules, upstreams, metrics); `proxy` is the thin `ProxyHttp` impl that calls
-//! `admission` (request side) and `outbound` (response side) in order.
+//! `admission` (request head), `body` (request body and its decision) and
+//! `outbound` (response side) in order.
 
 pub mod account;
 pub mod admission;
