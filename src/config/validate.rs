@@ -378,8 +378,12 @@ fn identity(
     for (i, k) in raw.api_keys.iter().enumerate() {
         let at = format!("identity.api_keys[{i}]");
         let hash = parse_sha256(&k.sha256).map_err(|e| key(&format!("{at}.sha256"), e))?;
-        if k.client.is_empty() {
-            return Err(key(&format!("{at}.client"), "must not be empty"));
+        let id_chars = |c: char| c.is_ascii_alphanumeric() || "-_.@".contains(c);
+        if k.client.is_empty() || !k.client.chars().all(id_chars) {
+            return Err(key(
+                &format!("{at}.client"),
+                "use letters, digits, '-', '_', '.' and '@' (at least one)",
+            ));
         }
         let tier = tier_ref(&k.tier, tiers, &format!("{at}.tier"))?;
         if api_keys

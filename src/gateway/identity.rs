@@ -107,8 +107,14 @@ impl Identifier {
             None => Ok(anonymous),
             Some(token) => {
                 let (client, tier, credential) = self.authenticate(token)?;
+                // A token's subject and an API key's client live in separate key
+                // spaces: `sub = "alice"` never shares limits or bans with key owner alice.
+                let key = match credential {
+                    Credential::Jwt => ClientKey::from_client_id(&format!("jwt:{client}")),
+                    _ => ClientKey::from_client_id(&client),
+                };
                 Ok(Identity {
-                    key: ClientKey::from_client_id(&client),
+                    key,
                     client: Some(client),
                     tier,
                     credential,

@@ -161,6 +161,13 @@ fn check_config_names_file_line_and_key_and_exits_2() {
             "DIR/gw.toml:4: identity.jwt.leeway: must be at most 1h",
         ),
         (
+            &format!(
+                "[[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"jwt:alice\"\ntier = \"free\"\n",
+                "a".repeat(64)
+            ),
+            "DIR/gw.toml:3: identity.api_keys[0].client: use letters, digits",
+        ),
+        (
             "[screen]\nthreshold = 9\n",
             "DIR/gw.toml:2: screen.threshold: set per tier: tiers.NAME.inbound_threshold",
         ),

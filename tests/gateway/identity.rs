@@ -290,3 +290,26 @@ fn anonymous_ipv6_clients_share_limits_per_64() {
         "another /64"
     );
 }
+
+#[test]
+fn a_token_subject_and_an_api_key_client_of_the_same_name_are_different_clients() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .raw(&format!(
+            "[identity.jwt]\nalgorithm = \"HS256\"\nsecret = \"{SECRET}\"\ndefault_tier = \"free\"\n\
+             [[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"alice\"\ntier = \"free\"",
+            sha256("alice-key-1")
+        ))
+        .start();
+    for _ in 0..5 {
+        assert_eq!(execute(&gw, &[("x-api-key", "alice-key-1")]).status, 200);
+    }
+    assert_eq!(execute(&gw, &[("x-api-key", "alice-key-1")]).status, 429);
+    let alice_token = token(json!({"sub": "alice", "exp": now() + 600}));
+    assert_eq!(
+        execute(&gw, &[("authorization", &format!("Bearer {alice_token}"))]).status,
+        200,
+        "the token's alice has limits of her own"
+    );
+}
