@@ -18,7 +18,9 @@ use std::net::IpAddr;
 /// Stamps the request id, counts the request in flight, and bounds how long
 /// the connection may then sit idle before its next request.
 pub fn start(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) {
-    ctx.request_id = super::request_id::request_id(&session.req_header().headers);
+    let head = session.req_header();
+    ctx.request_id = super::request_id::request_id(&head.headers);
+    ctx.client_chunks = head.version >= http::Version::HTTP_11;
     gw.metrics.in_flight.inc();
     ctx.in_flight = true;
     session.set_keepalive(Some(gw.idle_timeout.as_secs().max(1)));

@@ -76,6 +76,8 @@ pub struct RequestCtx {
     pub inspect_response: bool,
     /// The response status sent.
     pub status: u16,
+    /// The client speaks HTTP/1.1 or later (may be sent chunked bodies).
+    pub client_chunks: bool,
     /// Counted in the in-flight gauge (and must be uncounted once).
     pub in_flight: bool,
     /// The client is on the allow list (never banned).
@@ -108,6 +110,7 @@ impl Default for RequestCtx {
             replace_body: None,
             inspect_response: false,
             status: 0,
+            client_chunks: false,
             in_flight: false,
             allow_listed: false,
             run: Default::default(),

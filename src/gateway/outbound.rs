@@ -43,10 +43,14 @@ pub fn on_head(
     };
     // The body sent is the sanitized one, of a length known only at its end:
     // chunked, so the connection stays reusable (without a length or chunking
-    // the body would end only with the connection).
+    // the body ends with the connection, all an HTTP/1.0 client understands).
     resp.remove_header("content-length");
     resp.remove_header("content-encoding");
-    resp.insert_header("Transfer-Encoding", "chunked")?;
+    if ctx.client_chunks {
+        resp.insert_header("Transfer-Encoding", "chunked")?;
+    } else {
+        resp.remove_header("transfer-encoding");
+    }
     if let Some(message) = broken {
         let refusal = Refusal::UpstreamFailed {
             message: message.into(),

@@ -351,3 +351,25 @@ fn an_interim_answer_from_the_executor_is_not_taken_for_its_response() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["run"]["stdout"], "after continue\n");
 }
+
+#[test]
+fn an_http_1_0_client_gets_a_body_it_can_read() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let body = piston("print(1)").to_string();
+    let request = format!(
+        "POST /api/v2/execute HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, text) = raw(gw.addr(), request.as_bytes());
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        !text
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "HTTP/1.0 has no chunked encoding: {text}"
+    );
+    let (_, payload) = text.split_once("\r\n\r\n").unwrap();
+    let json: serde_json::Value = serde_json::from_str(payload).expect("the body is the JSON");
+    assert_eq!(json["run"]["stdout"], "hi\n");
+}
