@@ -28,6 +28,23 @@ fn limits(tier: &execgate::config::Tier) -> Limits {
     )
 }
 
+const JWT_SECRET: &[u8] = b"bench-secret-0123456789abcdef0123456789";
+
+/// A valid HS256 token for the bench identifier.
+fn bench_token() -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &serde_json::json!({"sub": "bench-user", "tier": "paid", "exp": exp}),
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET),
+    )
+    .unwrap()
+}
+
 fn identifier() -> Identifier {
     let mut api_keys = HashMap::new();
     let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(b"bench-key-0123456789").into();
@@ -45,7 +62,16 @@ fn identifier() -> Identifier {
         ],
         ipv6_prefix: 64,
         api_keys,
-        jwt: None,
+        jwt: Some(execgate::config::JwtSettings {
+            algorithm: execgate::config::JwtAlgorithm::Hs256,
+            key: JWT_SECRET.to_vec(),
+            subject_claim: "sub".into(),
+            tier_claim: "tier".into(),
+            default_tier: Some(TierName("free".into())),
+            issuer: None,
+            audience: None,
+            leeway: Duration::from_secs(30),
+        }),
     };
     Identifier::new(&settings, &builtin_tiers(), TierName::anonymous()).unwrap()
 }
@@ -102,6 +128,18 @@ fn main() {
     c.bench_function("identify: API key", |b| {
         b.iter(|| black_box(id.identify(peer, &keyed).is_ok()))
     });
+    let mut bearer = HeaderMap::new();
+    bearer.insert(
+        "authorization",
+        format!("Bearer {}", bench_token()).parse().unwrap(),
+    );
+    assert!(
+        id.identify(peer, &bearer).is_ok(),
+        "the bench token verifies"
+    );
+    c.bench_function("identify: HS256 JWT", |b| {
+        b.iter(|| black_box(id.identify(peer, &bearer).is_ok()))
+    });
     c.final_summary();
 
     let n = 200_000;
@@ -126,6 +164,9 @@ fn main() {
     let api = per_call(n, |_| {
         black_box(id.identify(peer, &keyed).is_ok());
     });
+    let jwt = per_call(n, |_| {
+        black_box(id.identify(peer, &bearer).is_ok());
+    });
     println!("\nsummary (mean per call, same run):");
     println!(
         "  rate limit decision   {rl:>10.2?}  vs hashmap counter {base_rl:>10.2?}  ratio {:.1}x",
@@ -138,6 +179,10 @@ fn main() {
     println!(
         "  identify (API key)    {api:>10.2?}  vs ClientKey::from_ip {base_id:>8.2?}  ratio {:.1}x",
         ratio(api, base_id)
+    );
+    println!(
+        "  identify (HS256 JWT)  {jwt:>10.2?}  vs ClientKey::from_ip {base_id:>8.2?}  ratio {:.1}x",
+        ratio(jwt, base_id)
     );
 }
 
