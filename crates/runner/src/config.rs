@@ -50,7 +50,9 @@ pub struct CgroupConfig {
     /// Mount point of the cgroup file systems (default `/sys/fs/cgroup`).
     #[serde(default = "default_cgroup_root")]
     pub root: PathBuf,
-    /// Directory made under the runner's own cgroup for its runs (default `execgate-runner`).
+    /// Directory made under the runner's own cgroup for its runs (default
+    /// `execgate-runner`); a relative path such as `delegated/runner` points
+    /// into a subtree delegated (chowned) to an unprivileged runner.
     #[serde(default = "default_cgroup_name")]
     pub name: String,
 }

@@ -82,6 +82,16 @@ fn write(path: &Path, value: &str) -> std::io::Result<()> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
+/// Whether this process (by its effective ids) may write `path`.
+fn writable(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: faccessat reads a NUL-terminated path owned by this frame.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
+}
+
 fn read_u64(path: &Path) -> Option<u64> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
@@ -138,9 +148,42 @@ impl CgroupHost {
                     )
                 })
             })?;
+        host.check_delegated()?;
         host.prepare()
             .map_err(|e| format!("cannot prepare cgroup {}: {e}", host.memory.display()))?;
         Ok(host)
+    }
+
+    /// A runner that is not root needs its base dirs delegated: writable by
+    /// its uid where they exist, else their nearest existing ancestor; on v2
+    /// also its own cgroup's `cgroup.procs` and `cgroup.subtree_control`.
+    fn check_delegated(&self) -> Result<(), String> {
+        // SAFETY: geteuid has no preconditions.
+        let euid = unsafe { libc::geteuid() };
+        if euid == 0 {
+            return Ok(());
+        }
+        let mut needed: Vec<PathBuf> = self
+            .dirs()
+            .into_iter()
+            .filter_map(|d| d.ancestors().find(|a| a.exists()).map(Path::to_path_buf))
+            .collect();
+        if let (Version::V2, Some(own)) = (self.version, self.memory.parent()) {
+            needed.push(own.join("cgroup.procs"));
+            needed.push(own.join("cgroup.subtree_control"));
+        }
+        let missing: Vec<String> = needed
+            .iter()
+            .filter(|p| !writable(p))
+            .map(|p| p.display().to_string())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "not root (euid {euid}) and the cgroup is not delegated to this user: cannot write {} (chown the runner's cgroup, or a subtree that cgroup.name points into, to this user in the memory, pids, cpu and cpuacct hierarchies; on cgroup v2 delegate a subtree, e.g. systemd Delegate=yes)",
+            missing.join(", ")
+        ))
     }
 
     /// The unified (v2) hierarchy under `root` (or `root/unified`), prepared,

@@ -6,13 +6,14 @@
 //! other process of the namespace.
 
 use super::sys::{self, SetupError, Step, StepResult, check, cstr};
+use super::user::IdMap;
 use super::{cgroup, files, mount, net, rlimit, seccomp, user, uts};
 use crate::spec::{EVENT_FD, Event, PAYLOAD_FD, SandboxSpec};
 use std::ffi::CString;
 
 /// The containment steps, in order; seccomp is last before exec.
-fn contain(spec: &SandboxSpec) -> StepResult {
-    user::child_setup()?;
+fn contain(spec: &SandboxSpec, ids: IdMap) -> StepResult {
+    user::child_setup(ids)?;
     cgroup::child_setup()?;
     mount::child_setup(spec)?;
     net::child_setup()?;
@@ -44,14 +45,14 @@ pub fn emit_failed(err: &SetupError) {
 }
 
 /// Entry of the cloned init: waits for the helper's go, contains, starts the program.
-pub fn child_main(spec: &SandboxSpec, sync_fd: i32) -> ! {
+pub fn child_main(spec: &SandboxSpec, ids: IdMap, sync_fd: i32) -> ! {
     // SAFETY: prctl with integer arguments: die with the helper.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     if sys::read_byte(sync_fd) != Some(1) {
         sys::exit_now(1);
     }
     sys::close(sync_fd);
-    let prepared = contain(spec).and_then(|()| exec_args(spec));
+    let prepared = contain(spec, ids).and_then(|()| exec_args(spec));
     let (argv, env) = match prepared {
         Ok(v) => v,
         Err(e) => {

@@ -148,6 +148,7 @@ fn read_spec() -> Result<SandboxSpec, SetupError> {
 
 /// Clones the init, sets it up from outside, releases it, waits for it.
 fn helper(spec: &SandboxSpec) -> StepResult {
+    let ids = user::IdMap::for_this_process(spec.host_id_base);
     let (sync_r, sync_w) = sys::pipe(Step::Sync)?;
     // SAFETY: raw clone without a new stack behaves like fork; this process
     // is single-threaded, so the child may run arbitrary code.
@@ -167,7 +168,7 @@ fn helper(spec: &SandboxSpec) -> StepResult {
     if pid == 0 {
         set_handler(libc::SIGTERM, libc::SIG_DFL);
         sys::close(sync_w);
-        child::child_main(spec, sync_r);
+        child::child_main(spec, ids, sync_r);
     }
     INIT_PID.store(pid, Ordering::SeqCst);
     sys::close(sync_r);
@@ -175,8 +176,7 @@ fn helper(spec: &SandboxSpec) -> StepResult {
     for fd in 0..3 {
         sys::close(fd);
     }
-    let outside = user::parent_setup(pid, spec.host_id_base)
-        .and_then(|()| cgroup::join(pid, &spec.cgroup_procs));
+    let outside = user::parent_setup(pid, ids).and_then(|()| cgroup::join(pid, &spec.cgroup_procs));
     if let Err(e) = outside {
         // SAFETY: kill our own child; it has not been reaped, so the pid is still ours.
         unsafe { libc::kill(pid, libc::SIGKILL) };
