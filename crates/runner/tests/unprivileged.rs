@@ -167,10 +167,15 @@ fn write_config(tag: &str, cgroup_name: &str, warm: usize) -> PathBuf {
 
 /// The runner binary as `USER`, with no supplementary groups.
 fn as_user(ids: (u32, u32), args: &[&str]) -> Command {
+    as_user_in_groups(ids, None, args)
+}
+
+/// The runner binary as `USER`, with the supplementary `groups` (`1,2`) or none.
+fn as_user_in_groups(ids: (u32, u32), groups: Option<&str>, args: &[&str]) -> Command {
     let mut cmd = Command::new("setpriv");
     cmd.arg(format!("--reuid={}", ids.0))
         .arg(format!("--regid={}", ids.1))
-        .arg("--clear-groups")
+        .arg(groups.map_or("--clear-groups".into(), |g| format!("--groups={g}")))
         .arg(env!("CARGO_BIN_EXE_execgate-runner"))
         .arg("runner")
         .args(args);
@@ -354,4 +359,80 @@ fn unprivileged_check_without_delegated_cgroup_names_the_cgroup() {
     let memory = Path::new("/sys/fs/cgroup/memory").join(own_cgroup("memory"));
     assert!(err.contains(memory.to_str().unwrap()), "{err}");
     assert!(!err.contains("user namespaces"), "{err}");
+}
+
+/// With a delegated cgroup but a supplementary group (which its sandboxes
+/// would keep), the unprivileged runner refuses to start and names it.
+#[test]
+fn unprivileged_check_with_supplementary_groups_names_them() {
+    let ids = test_user();
+    let tag = format!("egunpriv-groups-{}", std::process::id());
+    let cgroup = Delegated::new(&tag, ids);
+    let config = write_config(&tag, &format!("{}/runner", cgroup.name), 0);
+    let path = config.to_str().unwrap();
+    let ok = as_user(ids, &["--config", path, "--check"])
+        .output()
+        .unwrap();
+    let bad = as_user_in_groups(ids, Some("27"), &["--config", path, "--check"])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&config).unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(err.contains("supplementary groups 27, which"), "{err}");
+    assert!(!err.contains("cgroup"), "{err}");
+}
+
+/// The program runs as the runner's own host uid, yet cannot reach the
+/// runner or any other host process of that uid: `kill(-1)`, kills of their
+/// host pids and /proc stay inside its pid namespace; a fork bomb meets the
+/// pids cap. Afterwards both are alive and the runner still serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unprivileged_sandbox_cannot_reach_processes_of_its_host_uid() {
+    let mut runner = Unprivileged::start("kill", 0);
+    let (uid, gid) = test_user();
+    let mut sleeper = Command::new("setpriv")
+        .args([
+            &format!("--reuid={uid}"),
+            &format!("--regid={gid}"),
+            "--clear-groups",
+        ])
+        .args(["/bin/sleep", "30"])
+        .spawn()
+        .unwrap();
+    let code = format!(
+        "import os\nprint('pids', len([p for p in os.listdir('/proc') if p.isdigit()]))\ntry:\n    os.kill(-1, 9)\nexcept ProcessLookupError:\n    pass\nfor pid in [{}, {}]:\n    try:\n        os.kill(pid, 9)\n        print(pid, 'SENT')\n    except OSError as e:\n        print(pid, 'refused')\nn = 0\nwhile True:\n    try:\n        os.fork() or os._exit(os.pause() or 0)\n        n += 1\n    except OSError:\n        break\nprint('forks', n)\n",
+        runner.child.id(),
+        sleeper.id()
+    );
+    let (_, run) = runner.python(&code, json!({})).await;
+    let out = stdout(&run);
+    assert!(out.starts_with("pids 2\n"), "{run}");
+    assert!(!out.contains("SENT"), "{run}");
+    let forks: u32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("forks "))
+        .unwrap_or_else(|| panic!("{run}"))
+        .parse()
+        .unwrap();
+    assert!(forks < 64, "{forks} forks: the pids cap did not hold");
+    assert!(
+        sleeper.try_wait().unwrap().is_none(),
+        "a host process of the uid was killed"
+    );
+    sleeper.kill().unwrap();
+    let _ = sleeper.wait();
+    assert!(
+        runner.child.try_wait().unwrap().is_none(),
+        "the runner died"
+    );
+    let (_, run) = runner.python("print(1)", json!({})).await;
+    assert_eq!(stdout(&run), "1\n", "{run}");
+    runner.cgroup.assert_runs_removed();
 }
