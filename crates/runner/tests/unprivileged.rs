@@ -436,3 +436,17 @@ async fn unprivileged_sandbox_cannot_reach_processes_of_its_host_uid() {
     assert_eq!(stdout(&run), "1\n", "{run}");
     runner.cgroup.assert_runs_removed();
 }
+
+/// The compile stage (its own sandbox) and the artifact's run work too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unprivileged_c_compiles_and_runs() {
+    let runner = Unprivileged::start("c", 0);
+    let code = "#include <stdio.h>\n#include <unistd.h>\nint main(void) { printf(\"%d\\n\", (int)getuid()); return 0; }\n";
+    let body =
+        json!({"language": "c", "version": "*", "files": [{"name": "main.c", "content": code}]});
+    let (status, _, v) = support::post(&format!("{}/api/v2/execute", runner.url), &body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["compile"]["code"], 0, "{v}");
+    assert_eq!(stdout(&v["run"]), "1000\n", "{v}");
+    runner.cgroup.assert_runs_removed();
+}
