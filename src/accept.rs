@@ -11,7 +11,7 @@
 //! only ever holds a cheap task here, never a proxy worker.
 
 use crate::error::Refusal;
-use crate::framing::Framer;
+use crate::framing::{FrameError, Framer, head_end};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -219,9 +219,8 @@ async fn relay(
         return Relayed::Done;
     };
     let mut framer = Framer::new(limits.max_header_bytes);
-    if framer.feed(&head).is_err() {
-        let limit = limits.max_header_bytes;
-        return Relayed::Refused(client, Refusal::HeadersTooLarge { limit });
+    if let Err(e) = framer.feed(&head) {
+        return Relayed::Refused(client, framing_refusal(e, limits));
     }
     peers.insert(local.port(), addr);
     let (client_r, mut client_w) = client.into_split();
@@ -274,9 +273,8 @@ async fn watch_requests(
             Ok(0) | Err(_) => break None,
             Ok(n) => n,
         };
-        if framer.feed(&buf[..n]).is_err() {
-            let limit = limits.max_header_bytes;
-            break Some(Refusal::HeadersTooLarge { limit });
+        if let Err(e) = framer.feed(&buf[..n]) {
+            break Some(framing_refusal(e, limits));
         }
         deadline = match (framer.head_in_progress(), deadline) {
             (false, _) => None,
@@ -291,7 +289,7 @@ async fn watch_requests(
     cut
 }
 
-/// Reads until the end of the first request head (`\r\n\r\n`), at most `max`
+/// Reads until the end of the first request head (its first empty line), at most `max`
 /// bytes. Empty lines before the request line are dropped, not relayed: the HTTP
 /// parser behind would skip them, and a head that starts with one would
 /// otherwise end the guard's watch at once.
@@ -312,7 +310,7 @@ async fn read_head(client: &mut TcpStream, max: usize) -> Result<Vec<u8>, HeadEr
             .take_while(|b| matches!(b, b'\r' | b'\n'))
             .count();
         buf.drain(..blank);
-        if let Some(end) = find_head_end(&buf) {
+        if let Some(end) = head_end(&buf) {
             if end > max {
                 return Err(HeadError::TooLarge);
             }
@@ -324,8 +322,17 @@ async fn read_head(client: &mut TcpStream, max: usize) -> Result<Vec<u8>, HeadEr
     }
 }
 
-fn find_head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+/// What a connection whose requests cannot be followed is told.
+fn framing_refusal(e: FrameError, limits: GuardLimits) -> Refusal {
+    match e {
+        FrameError::HeadTooLarge => Refusal::HeadersTooLarge {
+            limit: limits.max_header_bytes,
+        },
+        FrameError::Unreadable => Refusal::InvalidRequest {
+            field: None,
+            message: "the request's body framing cannot be read".into(),
+        },
+    }
 }
 
 /// Answers with `refusal` (fresh request id), logs and counts it, and closes the connection.
@@ -389,12 +396,6 @@ fn reason_phrase(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn head_end_is_found_across_reads() {
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\nbody"), Some(18));
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n"), None);
-    }
 
     #[test]
     fn only_loopback_relays_are_translated() {

@@ -4,42 +4,47 @@
 //! cap, not only the first.
 //!
 //! The framer only watches the client's bytes; it never changes them. It
-//! follows the framing rules the proxy behind applies: `Transfer-Encoding:
-//! chunked` wins over `Content-Length`, and a request without either has no
-//! body. A head it cannot read stops the watch (the proxy answers 400 and
-//! closes the connection).
+//! reads them as the proxy behind does (httparse): a head ends at its first
+//! empty line, lines may end in CRLF or a bare LF, blank lines before a
+//! request line are skipped, `Transfer-Encoding: chunked` wins over
+//! `Content-Length`, and a request with neither has no body. Framing it cannot
+//! follow is an error: the connection is cut rather than left unwatched.
 
-/// A head that grew past the cap.
+/// Why the watch over a connection ends.
 #[derive(Debug, PartialEq, Eq)]
-pub struct HeadTooLarge;
+pub enum FrameError {
+    /// A head grew past the cap.
+    HeadTooLarge,
+    /// The body framing cannot be followed (bad length, bad chunk size).
+    Unreadable,
+}
 
-/// Longest chunk-size or trailer line followed before the watch gives up.
+/// Longest chunk-size or trailer line accepted.
 const MAX_LINE: usize = 4096;
 
 /// Where in the request stream the next byte falls.
 #[derive(Debug, PartialEq, Eq)]
 enum State {
-    /// Reading a head (possibly not started).
-    Head,
+    /// Reading a head; `started` once any byte of it (or a blank line before it) came.
+    Head { started: bool },
     /// `n` body bytes still to come.
     Body(u64),
     /// A chunk-size line.
     ChunkSize,
     /// `n` bytes of chunk data still to come.
     ChunkData(u64),
-    /// The CRLF after chunk data: `n` bytes still to come.
-    ChunkEnd(u8),
+    /// The line end after chunk data.
+    ChunkEnd,
     /// Trailer lines, up to the empty line that ends the request.
     Trailer,
-    /// Framing unknown: no more watching.
-    Lost,
 }
 
 /// Follows the requests in a client's byte stream.
 #[derive(Debug)]
 pub struct Framer {
     state: State,
-    /// The current head, or the current chunk-size or trailer line.
+    /// The current head (blank lines before it left out), or the current
+    /// chunk-size, chunk-end or trailer line.
     line: Vec<u8>,
     max_head: usize,
 }
@@ -48,7 +53,7 @@ impl Framer {
     /// A framer for a connection whose heads may be at most `max_head` bytes.
     pub fn new(max_head: usize) -> Self {
         Self {
-            state: State::Head,
+            state: State::Head { started: false },
             line: Vec::new(),
             max_head,
         }
@@ -56,106 +61,136 @@ impl Framer {
 
     /// Whether a head has started and not yet ended: the header deadline runs.
     pub fn head_in_progress(&self) -> bool {
-        self.state == State::Head && !self.line.is_empty()
+        self.state == State::Head { started: true }
     }
 
     /// Follows `bytes`, the next bytes the client sent.
-    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), HeadTooLarge> {
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), FrameError> {
         while !bytes.is_empty() {
             let used = match self.state {
-                State::Head => self.head(bytes)?,
-                State::Body(left) => self.body(bytes, left),
-                State::ChunkSize => self.chunk_size(bytes),
+                State::Head { .. } => self.head(bytes)?,
+                State::Body(left) => {
+                    let used = clamp(bytes.len(), left);
+                    self.state = match left - used as u64 {
+                        0 => State::Head { started: false },
+                        rest => State::Body(rest),
+                    };
+                    used
+                }
+                State::ChunkSize => self.chunk_size(bytes)?,
                 State::ChunkData(left) => {
                     let used = clamp(bytes.len(), left);
                     self.state = match left - used as u64 {
-                        0 => State::ChunkEnd(2),
+                        0 => State::ChunkEnd,
                         rest => State::ChunkData(rest),
                     };
                     used
                 }
-                State::ChunkEnd(left) => {
-                    let used = clamp(bytes.len(), u64::from(left));
-                    self.state = match left - used as u8 {
-                        0 => State::ChunkSize,
-                        rest => State::ChunkEnd(rest),
-                    };
-                    used
-                }
-                State::Trailer => self.trailer(bytes),
-                State::Lost => bytes.len(),
+                State::ChunkEnd => self.chunk_end(bytes)?,
+                State::Trailer => self.trailer(bytes)?,
             };
             bytes = &bytes[used..];
         }
         Ok(())
     }
 
-    fn head(&mut self, bytes: &[u8]) -> Result<usize, HeadTooLarge> {
-        let searched_from = self.line.len().saturating_sub(3);
-        let take = match find_in(&self.line[searched_from..], bytes, b"\r\n\r\n") {
-            Some(end) => end,
-            None => bytes.len(),
+    fn head(&mut self, bytes: &[u8]) -> Result<usize, FrameError> {
+        self.state = State::Head { started: true };
+        // Blank lines before a request line are skipped (as the proxy does),
+        // but they count as the head having started.
+        let blank = if self.line.is_empty() {
+            bytes
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count()
+        } else {
+            0
         };
-        self.line.extend_from_slice(&bytes[..take]);
-        if self.line.len() > self.max_head {
-            return Err(HeadTooLarge);
+        let bytes = &bytes[blank..];
+        let before = self.line.len();
+        let searched_from = before.saturating_sub(2);
+        self.line.extend_from_slice(bytes);
+        let Some(end) = head_end(&self.line[searched_from..]).map(|e| searched_from + e) else {
+            if self.line.len() > self.max_head {
+                return Err(FrameError::HeadTooLarge);
+            }
+            return Ok(blank + bytes.len());
+        };
+        if end > self.max_head {
+            return Err(FrameError::HeadTooLarge);
         }
-        if self.line.ends_with(b"\r\n\r\n") {
-            self.state = body_of(&self.line);
-            self.line.clear();
-        }
-        Ok(take)
+        self.line.truncate(end);
+        self.state = body_of(&self.line)?;
+        self.line.clear();
+        Ok(blank + end.saturating_sub(before))
     }
 
-    fn body(&mut self, bytes: &[u8], left: u64) -> usize {
-        let used = clamp(bytes.len(), left);
-        self.state = match left - used as u64 {
-            0 => State::Head,
-            rest => State::Body(rest),
-        };
-        used
-    }
-
-    fn chunk_size(&mut self, bytes: &[u8]) -> usize {
-        let Some(used) = self.line_end(bytes) else {
-            return bytes.len();
+    fn chunk_size(&mut self, bytes: &[u8]) -> Result<usize, FrameError> {
+        let Some(used) = self.line_end(bytes)? else {
+            return Ok(bytes.len());
         };
         let line = std::mem::take(&mut self.line);
         let size = std::str::from_utf8(&line)
             .ok()
             .and_then(|l| l.split(';').next())
-            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok());
+            .map(str::trim)
+            .filter(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .ok_or(FrameError::Unreadable)?;
         self.state = match size {
-            Some(0) => State::Trailer,
-            Some(n) => State::ChunkData(n),
-            None => State::Lost,
+            0 => State::Trailer,
+            n => State::ChunkData(n),
         };
-        used
+        Ok(used)
     }
 
-    fn trailer(&mut self, bytes: &[u8]) -> usize {
-        let Some(used) = self.line_end(bytes) else {
-            return bytes.len();
+    fn chunk_end(&mut self, bytes: &[u8]) -> Result<usize, FrameError> {
+        let Some(used) = self.line_end(bytes)? else {
+            return Ok(bytes.len());
+        };
+        let line = std::mem::take(&mut self.line);
+        if !line.trim_ascii().is_empty() {
+            return Err(FrameError::Unreadable);
+        }
+        self.state = State::ChunkSize;
+        Ok(used)
+    }
+
+    fn trailer(&mut self, bytes: &[u8]) -> Result<usize, FrameError> {
+        let Some(used) = self.line_end(bytes)? else {
+            return Ok(bytes.len());
         };
         let line = std::mem::take(&mut self.line);
         if line.trim_ascii().is_empty() {
-            self.state = State::Head;
+            self.state = State::Head { started: false };
         }
-        used
+        Ok(used)
     }
 
     /// Collects a line; `Some(bytes used)` once its `\n` has arrived.
-    fn line_end(&mut self, bytes: &[u8]) -> Option<usize> {
+    fn line_end(&mut self, bytes: &[u8]) -> Result<Option<usize>, FrameError> {
         let end = bytes.iter().position(|b| *b == b'\n');
         let used = end.map_or(bytes.len(), |e| e + 1);
         self.line.extend_from_slice(&bytes[..used]);
         if self.line.len() > MAX_LINE {
-            self.state = State::Lost;
-            self.line.clear();
-            return Some(used);
+            return Err(FrameError::Unreadable);
         }
-        end.map(|_| used)
+        Ok(end.map(|_| used))
     }
+}
+
+/// Where a head ends: just past its first empty line (`\n\n` or `\n\r\n`).
+pub fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.iter().enumerate().find_map(|(i, b)| {
+        if *b != b'\n' {
+            return None;
+        }
+        match buf.get(i + 1..) {
+            Some([b'\n', ..]) => Some(i + 2),
+            Some([b'\r', b'\n', ..]) => Some(i + 3),
+            _ => None,
+        }
+    })
 }
 
 /// How many of `available` bytes a part with `left` bytes to go takes.
@@ -163,49 +198,48 @@ fn clamp(available: usize, left: u64) -> usize {
     usize::try_from(left).map_or(available, |l| l.min(available))
 }
 
-/// Where `needle` ends in `tail ++ bytes`, counted in `bytes`.
-fn find_in(tail: &[u8], bytes: &[u8], needle: &[u8]) -> Option<usize> {
-    let mut joined = Vec::with_capacity(tail.len() + bytes.len().min(4096));
-    joined.extend_from_slice(tail);
-    joined.extend_from_slice(bytes);
-    joined
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + needle.len() - tail.len())
+/// The body framing a complete head announces.
+fn body_of(head: &[u8]) -> Result<State, FrameError> {
+    let mut chunked = false;
+    let mut length: Option<u64> = None;
+    // The request line first, then one header per line.
+    for line in head.split(|b| *b == b'\n').skip(1) {
+        let Some((name, value)) = line.split_once_byte(b':') else {
+            continue;
+        };
+        let name = name.trim_ascii();
+        let value = String::from_utf8_lossy(value.trim_ascii()).to_ascii_lowercase();
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            chunked |= value.split(',').any(|coding| coding.trim() == "chunked");
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            let n = value
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| value.parse::<u64>().ok())
+                .flatten()
+                .ok_or(FrameError::Unreadable)?;
+            if length.is_some_and(|l| l != n) {
+                return Err(FrameError::Unreadable);
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match (chunked, length) {
+        (true, _) => State::ChunkSize,
+        (false, None | Some(0)) => State::Head { started: false },
+        (false, Some(n)) => State::Body(n),
+    })
 }
 
-/// The body framing a complete head announces.
-fn body_of(head: &[u8]) -> State {
-    let mut headers = [httparse::EMPTY_HEADER; 128];
-    let mut request = httparse::Request::new(&mut headers);
-    let parsed = httparse::ParserConfig::default()
-        .allow_multiple_spaces_in_request_line_delimiters(true)
-        .parse_request(&mut request, head);
-    if !matches!(parsed, Ok(httparse::Status::Complete(_))) {
-        return State::Lost;
-    }
-    let value = |name: &str| {
-        request
-            .headers
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase())
-            .collect::<Vec<_>>()
-    };
-    if value("transfer-encoding")
-        .iter()
-        .any(|v| v.contains("chunked"))
-    {
-        return State::ChunkSize;
-    }
-    match value("content-length")
-        .first()
-        .map(|v| v.trim().parse::<u64>())
-    {
-        None => State::Head,
-        Some(Ok(0)) => State::Head,
-        Some(Ok(n)) => State::Body(n),
-        Some(Err(_)) => State::Lost,
+/// `split_once` for byte slices.
+trait SplitOnceByte {
+    fn split_once_byte(&self, at: u8) -> Option<(&[u8], &[u8])>;
+}
+
+impl SplitOnceByte for [u8] {
+    fn split_once_byte(&self, at: u8) -> Option<(&[u8], &[u8])> {
+        let i = self.iter().position(|b| *b == at)?;
+        Some((&self[..i], &self[i + 1..]))
     }
 }
 
@@ -213,9 +247,8 @@ fn body_of(head: &[u8]) -> State {
 mod tests {
     use super::*;
 
-    /// Feeds `stream` in pieces of `split` bytes; returns whether a head is
-    /// in progress at the end.
-    fn after(stream: &[u8], split: usize) -> Result<bool, HeadTooLarge> {
+    /// Feeds `stream` in pieces of `split` bytes; whether a head is in progress at the end.
+    fn after(stream: &[u8], split: usize) -> Result<bool, FrameError> {
         let mut framer = Framer::new(1024);
         for piece in stream.chunks(split) {
             framer.feed(piece)?;
@@ -224,7 +257,7 @@ mod tests {
     }
 
     const TWO_WITH_BODIES: &[u8] = b"POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello\
-POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n";
+POST /b HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n5;ext=1 \r\nhello\r\n0\r\nX-T: 1\r\n\r\n";
 
     #[test]
     fn requests_with_and_without_bodies_end_where_they_end_whatever_the_split() {
@@ -235,6 +268,26 @@ POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX
             assert_eq!(after(&next, split), Ok(true), "split {split}");
         }
         assert_eq!(after(b"GET / HTTP/1.1\r\n\r\n", 3), Ok(false));
+    }
+
+    #[test]
+    fn bare_lf_line_ends_frame_like_crlf() {
+        let stream = b"POST /a HTTP/1.1\nContent-Length: 2\n\nhiPOST /b HTTP/1.1\nTransfer-Encoding: chunked\n\n2\nhi\n0\n\n";
+        for split in 1..stream.len() {
+            assert_eq!(after(stream, split), Ok(false), "split {split}");
+        }
+        assert_eq!(head_end(b"GET / HTTP/1.1\n\r\nrest"), Some(17));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Some(27));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\n"), None);
+    }
+
+    #[test]
+    fn blank_lines_before_a_request_start_the_deadline_but_not_the_head() {
+        assert_eq!(after(b"GET / HTTP/1.1\r\n\r\n\r\n", 1), Ok(true));
+        assert_eq!(
+            after(b"GET / HTTP/1.1\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n", 5),
+            Ok(false)
+        );
     }
 
     #[test]
@@ -252,28 +305,37 @@ POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX
     fn every_head_is_held_to_the_cap() {
         let mut stream = b"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n".to_vec();
         stream.extend_from_slice(format!("X-Pad: {}\r\n", "a".repeat(2000)).as_bytes());
-        assert_eq!(after(&stream, 100), Err(HeadTooLarge));
+        assert_eq!(after(&stream, 100), Err(FrameError::HeadTooLarge));
     }
 
     #[test]
-    fn unreadable_framing_stops_the_watch() {
+    fn framing_that_cannot_be_followed_ends_the_watch_as_an_error() {
         for stream in [
-            &b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\nGET /"[..],
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nGET /",
-            b"\x00\x01 nonsense\r\n\r\nGET /",
+            &b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n"[..],
+            b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc\r\n",
         ] {
             assert_eq!(
                 after(stream, 4),
-                Ok(false),
+                Err(FrameError::Unreadable),
                 "{}",
                 String::from_utf8_lossy(stream)
             );
         }
+        let long_line = format!(
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;{}",
+            "x".repeat(5000)
+        );
+        assert_eq!(after(long_line.as_bytes(), 64), Err(FrameError::Unreadable));
     }
 
     #[test]
-    fn chunked_wins_over_content_length() {
+    fn chunked_wins_over_content_length_and_repeated_equal_lengths_are_one() {
         let stream = b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
         assert_eq!(after(stream, 5), Ok(false));
+        let twice = b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi";
+        assert_eq!(after(twice, 3), Ok(false));
     }
 }

@@ -232,3 +232,15 @@ fn a_trusted_proxy_is_not_capped_per_address() {
     let (status, text) = raw(gw.addr(), LISTING);
     assert_eq!(status, 200, "{text}");
 }
+
+#[test]
+fn heads_with_bare_lf_line_ends_are_served_and_watched_like_any_other() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let mut s = TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /api/v2/runtimes HTTP/1.1\nHost: x\nConnection: close\n\n")
+        .unwrap();
+    let (status, text) = crate::support::http::read_response(&mut s);
+    assert_eq!(status, 200, "{text}");
+}
