@@ -22,9 +22,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 /// Real client addresses of relayed connections, by the relay's local port.
+/// Each entry carries the number of the relay that made it, so a relay only
+/// ever removes its own entry, even when its port was quickly reused.
 #[derive(Debug, Default)]
 pub struct PeerTable {
-    by_port: Mutex<HashMap<u16, SocketAddr>>,
+    by_port: Mutex<HashMap<u16, (u64, SocketAddr)>>,
+    next: std::sync::atomic::AtomicU64,
 }
 
 impl PeerTable {
@@ -33,15 +36,25 @@ impl PeerTable {
         if !relay.ip().is_loopback() {
             return None;
         }
-        self.by_port.lock().get(&relay.port()).copied()
+        self.by_port
+            .lock()
+            .get(&relay.port())
+            .map(|(_, addr)| *addr)
     }
 
-    fn insert(&self, port: u16, client: SocketAddr) {
-        self.by_port.lock().insert(port, client);
+    /// Records `client` behind `port`; the number returned removes it.
+    fn insert(&self, port: u16, client: SocketAddr) -> u64 {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.by_port.lock().insert(port, (id, client));
+        id
     }
 
-    fn remove(&self, port: u16) {
-        self.by_port.lock().remove(&port);
+    /// Removes the entry of `port` if it is still the one numbered `id`.
+    fn remove(&self, port: u16, id: u64) {
+        let mut table = self.by_port.lock();
+        if table.get(&port).is_some_and(|(owner, _)| *owner == id) {
+            table.remove(&port);
+        }
     }
 }
 
@@ -56,6 +69,8 @@ pub struct GuardLimits {
     pub max_connections: usize,
     /// Most connections open at once from one client address.
     pub max_connections_per_ip: usize,
+    /// The largest request body any tier accepts.
+    pub max_body: u64,
 }
 
 /// Open connections per client address; a slot is given back when dropped.
@@ -76,6 +91,7 @@ struct AddressSlot {
 impl PerAddress {
     /// A slot for `ip`, unless it already has `max` connections open.
     fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<AddressSlot> {
+        let ip = address_group(ip);
         let max = if self.exempt.iter().any(|net| net.contains(&ip)) {
             usize::MAX
         } else {
@@ -91,6 +107,20 @@ impl PerAddress {
             table: self.clone(),
             ip,
         })
+    }
+}
+
+/// What counts as one client address: IPv4 as it is (also when written as
+/// `::ffff:a.b.c.d`), IPv6 by its /64, the least any one client holds.
+fn address_group(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+        v4 => v4,
     }
 }
 
@@ -218,34 +248,59 @@ async fn relay(
     let Ok(local) = upstream.local_addr() else {
         return Relayed::Done;
     };
-    let mut framer = Framer::new(limits.max_header_bytes);
+    let mut framer = Framer::new(limits.max_header_bytes, limits.max_body);
     if let Err(e) = framer.feed(&head) {
         return Relayed::Refused(client, framing_refusal(e, limits));
     }
-    peers.insert(local.port(), addr);
+    let entry = peers.insert(local.port(), addr);
     let (client_r, mut client_w) = client.into_split();
     let (mut upstream_r, mut upstream_w) = upstream.into_split();
     let outcome = match upstream_w.write_all(&head).await {
         Err(_) => None,
         Ok(()) => {
-            let answers = async move {
-                let _ = tokio::io::copy(&mut upstream_r, &mut client_w).await;
+            let answers = async {
+                copy_to_client(&mut upstream_r, &mut client_w).await;
                 let _ = client_w.shutdown().await;
             };
             let requests = watch_requests(client_r, upstream_w, framer, limits);
             tokio::pin!(answers);
-            tokio::select! {
+            let cut = tokio::select! {
                 cut = requests => {
                     // The client is done (or cut off): let the last answer finish.
-                    answers.await;
+                    (&mut answers).await;
                     cut
                 }
                 () = &mut answers => None,
-            }
+            };
+            // While `upstream_r` still holds the port, so no other relay has it.
+            peers.remove(local.port(), entry);
+            cut
         }
     };
-    peers.remove(local.port());
+    peers.remove(local.port(), entry);
     outcome.map_or(Relayed::Done, Relayed::CutOff)
+}
+
+/// Longest a write to the client may wait: a client that stops reading must
+/// not hold its slot (and the proxy's session) forever.
+const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Copies the proxy's answers to the client, each write under a deadline.
+async fn copy_to_client(
+    upstream: &mut tokio::net::tcp::OwnedReadHalf,
+    client: &mut tokio::net::tcp::OwnedWriteHalf,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match upstream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        match tokio::time::timeout(CLIENT_WRITE_TIMEOUT, client.write_all(&buf[..n])).await {
+            Ok(Ok(())) => {}
+            _ => return,
+        }
+    }
 }
 
 /// Copies the client's bytes to the proxy while following its requests: a
@@ -259,7 +314,10 @@ async fn watch_requests(
     limits: GuardLimits,
 ) -> Option<Refusal> {
     let mut buf = vec![0u8; 16 * 1024];
-    let mut deadline = None;
+    // The first packet may already have started a second head.
+    let mut deadline = framer
+        .head_in_progress()
+        .then(|| tokio::time::Instant::now() + limits.header_timeout);
     let cut = loop {
         let read = client.read(&mut buf);
         let n = match deadline {
@@ -273,13 +331,16 @@ async fn watch_requests(
             Ok(0) | Err(_) => break None,
             Ok(n) => n,
         };
+        let heads = framer.heads_completed();
         if let Err(e) = framer.feed(&buf[..n]) {
             break Some(framing_refusal(e, limits));
         }
+        // Each head gets a deadline of its own, from its first byte.
+        let new_head = framer.heads_completed() != heads;
         deadline = match (framer.head_in_progress(), deadline) {
             (false, _) => None,
-            (true, None) => Some(tokio::time::Instant::now() + limits.header_timeout),
-            (true, kept) => kept,
+            (true, Some(kept)) if !new_head => Some(kept),
+            (true, _) => Some(tokio::time::Instant::now() + limits.header_timeout),
         };
         if upstream.write_all(&buf[..n]).await.is_err() {
             break None;
@@ -304,13 +365,16 @@ async fn read_head(client: &mut TcpStream, max: usize) -> Result<Vec<u8>, HeadEr
         if n == 0 {
             return Err(HeadError::Closed);
         }
+        let before = buf.len();
         buf.extend_from_slice(&chunk[..n]);
         let blank = buf
             .iter()
             .take_while(|b| matches!(b, b'\r' | b'\n'))
             .count();
         buf.drain(..blank);
-        if let Some(end) = head_end(&buf) {
+        // Only the new bytes (and the two before them) can end the head.
+        let from = before.saturating_sub(blank + 2);
+        if let Some(end) = head_end(&buf[from..]).map(|e| from + e) {
             if end > max {
                 return Err(HeadError::TooLarge);
             }
@@ -398,16 +462,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_ipv6_client_is_one_address_and_mapped_ipv4_is_ipv4() {
+        let table = Arc::new(PerAddress::default());
+        let a = table.take("2001:db8::1".parse().unwrap(), 1);
+        assert!(a.is_some());
+        assert!(
+            table.take("2001:db8::2".parse().unwrap(), 1).is_none(),
+            "same /64"
+        );
+        assert!(table.take("2001:db8:0:1::2".parse().unwrap(), 1).is_some());
+        let v4 = table.take("::ffff:192.0.2.1".parse().unwrap(), 1);
+        assert!(v4.is_some());
+        assert!(table.take("192.0.2.1".parse().unwrap(), 1).is_none());
+        drop(a);
+        assert!(
+            table.take("2001:db8::3".parse().unwrap(), 1).is_some(),
+            "slot given back"
+        );
+    }
+
+    #[test]
+    fn a_relay_removes_only_its_own_entry() {
+        let table = PeerTable::default();
+        let relay: SocketAddr = "127.0.0.1:5555".parse().unwrap();
+        let first = table.insert(5555, "203.0.113.5:4000".parse().unwrap());
+        let second = table.insert(5555, "198.51.100.9:4000".parse().unwrap());
+        table.remove(5555, first);
+        assert_eq!(
+            table.original(relay),
+            Some("198.51.100.9:4000".parse().unwrap())
+        );
+        table.remove(5555, second);
+        assert_eq!(table.original(relay), None);
+    }
+
+    #[test]
     fn only_loopback_relays_are_translated() {
         let table = PeerTable::default();
         let client: SocketAddr = "203.0.113.5:4000".parse().unwrap();
-        table.insert(5555, client);
+        let entry = table.insert(5555, client);
         assert_eq!(
             table.original("127.0.0.1:5555".parse().unwrap()),
             Some(client)
         );
         assert_eq!(table.original("198.51.100.1:5555".parse().unwrap()), None);
-        table.remove(5555);
+        table.remove(5555, entry);
         assert_eq!(table.original("127.0.0.1:5555".parse().unwrap()), None);
     }
 }

@@ -19,8 +19,11 @@ pub enum FrameError {
     Unreadable,
 }
 
-/// Longest chunk-size or trailer line accepted.
-const MAX_LINE: usize = 4096;
+/// Longest chunk-size line accepted (the proxy's own limit).
+const MAX_CHUNK_LINE: usize = 8 << 10;
+
+/// Largest trailer section accepted (the proxy's own limit).
+const MAX_TRAILERS: usize = 64 << 10;
 
 /// Where in the request stream the next byte falls.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,16 +50,32 @@ pub struct Framer {
     /// chunk-size, chunk-end or trailer line.
     line: Vec<u8>,
     max_head: usize,
+    /// The largest body any request may have: a larger claim is refused by
+    /// the proxy (which closes the connection), so no count runs past it.
+    max_body: u64,
+    /// Trailer bytes of the current request.
+    trailers: usize,
+    /// Heads completed so far (each gets a deadline of its own).
+    heads: u64,
 }
 
 impl Framer {
-    /// A framer for a connection whose heads may be at most `max_head` bytes.
-    pub fn new(max_head: usize) -> Self {
+    /// A framer for a connection whose heads may be at most `max_head` bytes
+    /// and bodies at most `max_body` bytes.
+    pub fn new(max_head: usize, max_body: u64) -> Self {
         Self {
             state: State::Head { started: false },
             line: Vec::new(),
             max_head,
+            max_body,
+            trailers: 0,
+            heads: 0,
         }
+    }
+
+    /// How many heads have been completed.
+    pub fn heads_completed(&self) -> u64 {
+        self.heads
     }
 
     /// Whether a head has started and not yet ended: the header deadline runs.
@@ -120,62 +139,76 @@ impl Framer {
             return Err(FrameError::HeadTooLarge);
         }
         self.line.truncate(end);
-        self.state = body_of(&self.line)?;
+        self.state = body_of(&self.line, self.max_body)?;
         self.line.clear();
+        self.heads += 1;
+        self.trailers = 0;
         Ok(blank + end.saturating_sub(before))
     }
 
+    /// A chunk-size line, read by httparse as the proxy reads it (an
+    /// extension ends only at CRLF, whatever it holds).
     fn chunk_size(&mut self, bytes: &[u8]) -> Result<usize, FrameError> {
-        let Some(used) = self.line_end(bytes)? else {
-            return Ok(bytes.len());
-        };
-        let line = std::mem::take(&mut self.line);
-        let size = std::str::from_utf8(&line)
-            .ok()
-            .and_then(|l| l.split(';').next())
-            .map(str::trim)
-            .filter(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
-            .ok_or(FrameError::Unreadable)?;
-        self.state = match size {
-            0 => State::Trailer,
-            n => State::ChunkData(n),
-        };
-        Ok(used)
+        let before = self.line.len();
+        self.line.extend_from_slice(bytes);
+        match httparse::parse_chunk_size(&self.line) {
+            Ok(httparse::Status::Complete((consumed, size))) => {
+                self.line.clear();
+                self.state = match size {
+                    0 => State::Trailer,
+                    // As for lengths: past the largest body the proxy closes.
+                    n => State::ChunkData(n.min(self.max_body.saturating_add(1))),
+                };
+                Ok(consumed.saturating_sub(before))
+            }
+            Ok(httparse::Status::Partial) if self.line.len() <= MAX_CHUNK_LINE => Ok(bytes.len()),
+            _ => Err(FrameError::Unreadable),
+        }
     }
 
+    /// The CRLF that must follow chunk data.
     fn chunk_end(&mut self, bytes: &[u8]) -> Result<usize, FrameError> {
-        let Some(used) = self.line_end(bytes)? else {
-            return Ok(bytes.len());
-        };
-        let line = std::mem::take(&mut self.line);
-        if !line.trim_ascii().is_empty() {
+        let used = bytes.len().min(2 - self.line.len());
+        self.line.extend_from_slice(&bytes[..used]);
+        if !b"\r\n".starts_with(&self.line) {
             return Err(FrameError::Unreadable);
         }
-        self.state = State::ChunkSize;
+        if self.line.len() == 2 {
+            self.line.clear();
+            self.state = State::ChunkSize;
+        }
         Ok(used)
     }
 
+    /// Trailer lines; only an exactly empty line (CRLF) ends them, as in the proxy.
     fn trailer(&mut self, bytes: &[u8]) -> Result<usize, FrameError> {
-        let Some(used) = self.line_end(bytes)? else {
-            return Ok(bytes.len());
+        let Some(used) = self.line_end(bytes) else {
+            self.trailers += bytes.len();
+            return self.trailers_fit().map(|()| bytes.len());
         };
+        self.trailers += used;
+        self.trailers_fit()?;
         let line = std::mem::take(&mut self.line);
-        if line.trim_ascii().is_empty() {
+        if line == b"\r\n" {
             self.state = State::Head { started: false };
         }
         Ok(used)
     }
 
+    fn trailers_fit(&self) -> Result<(), FrameError> {
+        if self.trailers > MAX_TRAILERS {
+            Err(FrameError::Unreadable)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Collects a line; `Some(bytes used)` once its `\n` has arrived.
-    fn line_end(&mut self, bytes: &[u8]) -> Result<Option<usize>, FrameError> {
+    fn line_end(&mut self, bytes: &[u8]) -> Option<usize> {
         let end = bytes.iter().position(|b| *b == b'\n');
         let used = end.map_or(bytes.len(), |e| e + 1);
         self.line.extend_from_slice(&bytes[..used]);
-        if self.line.len() > MAX_LINE {
-            return Err(FrameError::Unreadable);
-        }
-        Ok(end.map(|_| used))
+        end.map(|_| used)
     }
 }
 
@@ -199,7 +232,7 @@ fn clamp(available: usize, left: u64) -> usize {
 }
 
 /// The body framing a complete head announces.
-fn body_of(head: &[u8]) -> Result<State, FrameError> {
+fn body_of(head: &[u8], max_body: u64) -> Result<State, FrameError> {
     let mut chunked = false;
     let mut length: Option<u64> = None;
     // The request line first, then one header per line.
@@ -227,7 +260,9 @@ fn body_of(head: &[u8]) -> Result<State, FrameError> {
     Ok(match (chunked, length) {
         (true, _) => State::ChunkSize,
         (false, None | Some(0)) => State::Head { started: false },
-        (false, Some(n)) => State::Body(n),
+        // A longer claim is refused by the proxy, which then closes the
+        // connection; counting past it would only widen any miscount.
+        (false, Some(n)) => State::Body(n.min(max_body.saturating_add(1))),
     })
 }
 
@@ -249,7 +284,7 @@ mod tests {
 
     /// Feeds `stream` in pieces of `split` bytes; whether a head is in progress at the end.
     fn after(stream: &[u8], split: usize) -> Result<bool, FrameError> {
-        let mut framer = Framer::new(1024);
+        let mut framer = Framer::new(1024, 1 << 20);
         for piece in stream.chunks(split) {
             framer.feed(piece)?;
         }
@@ -272,13 +307,16 @@ POST /b HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n5;ext=1 \r\nhello\r\
 
     #[test]
     fn bare_lf_line_ends_frame_like_crlf() {
-        let stream = b"POST /a HTTP/1.1\nContent-Length: 2\n\nhiPOST /b HTTP/1.1\nTransfer-Encoding: chunked\n\n2\nhi\n0\n\n";
+        // Heads may use bare LF; chunk lines follow httparse, which wants CRLF.
+        let stream = b"POST /a HTTP/1.1\nContent-Length: 2\n\nhiPOST /b HTTP/1.1\nTransfer-Encoding: chunked\n\n2\r\nhi\r\n0\r\n\r\n";
         for split in 1..stream.len() {
             assert_eq!(after(stream, split), Ok(false), "split {split}");
         }
         assert_eq!(head_end(b"GET / HTTP/1.1\n\r\nrest"), Some(17));
         assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Some(27));
         assert_eq!(head_end(b"GET / HTTP/1.1\r\n"), None);
+        let lf_chunks = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\nhi\n0\n\n";
+        assert_eq!(after(lf_chunks, 3), Err(FrameError::Unreadable));
     }
 
     #[test]
@@ -326,9 +364,29 @@ POST /b HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n5;ext=1 \r\nhello\r\
         }
         let long_line = format!(
             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;{}",
-            "x".repeat(5000)
+            "x".repeat(9000)
         );
         assert_eq!(after(long_line.as_bytes(), 64), Err(FrameError::Unreadable));
+    }
+
+    #[test]
+    fn only_an_empty_line_ends_the_trailers_and_extensions_end_at_crlf() {
+        let blank_trailer = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n \r\nX\r\nContent-Length: 999\r\n\r\nGET / HT";
+        assert_eq!(
+            after(blank_trailer, 3),
+            Ok(true),
+            "still in the trailers, or a head"
+        );
+        let mut lf_extension =
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n20;a\nbbbbbbbbbbbb\r\n".to_vec();
+        lf_extension.extend_from_slice(b"xxxxxxxxxxxxxxxxxx\r\nffffffffffff");
+        lf_extension.extend_from_slice(b"\r\n0\r\n\r\nGET / HT");
+        assert_eq!(after(&lf_extension, 5), Ok(true), "framed like httparse");
+        // A huge claimed length is counted only to just past the largest body.
+        let mut huge = b"POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n".to_vec();
+        huge.extend(std::iter::repeat_n(b'x', (1 << 20) + 1));
+        huge.extend_from_slice(b"GET / HT");
+        assert_eq!(after(&huge, 4096), Ok(true));
     }
 
     #[test]
