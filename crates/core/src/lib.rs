@@ -3,12 +3,14 @@
 
 pub mod client;
 pub mod clock;
+pub mod encoding;
 pub mod file_error;
 pub mod severity;
 pub mod units;
 
 pub use client::{ClientKey, TierName};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use encoding::Encoding;
 pub use file_error::{FileError, load_toml};
 pub use severity::{Action, Severity};
 pub use units::{ByteSize, HumanDuration};

@@ -1,64 +1,31 @@
-//! Transfer encodings of code and stdin (utf8, base64, hex), decoded strictly:
-//! whatever the gateway accepts decodes to the same bytes in the executor, so
-//! the code that is screened is the code that runs.
+//! Request text decoded and checked, with the field named on failure: the
+//! transfer encodings themselves are `execgate_core::Encoding`, shared with the
+//! bundled runner, so the code that is screened is the code that runs.
 
 use crate::model::RequestError;
-use base64::Engine;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::{DecodePaddingMode, general_purpose};
-use serde::{Deserialize, Serialize};
+pub use execgate_core::Encoding;
+pub use execgate_core::encoding::encode_base64;
 
-/// How a text field carries its bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Encoding {
-    /// The JSON string is the content.
-    #[default]
-    Utf8,
-    /// Standard base64 (padding optional, whitespace ignored).
-    Base64,
-    /// Hexadecimal, either case.
-    Hex,
+/// Reads Piston's `encoding` value.
+pub(crate) fn encoding_named(name: &str, field: String) -> Result<Encoding, RequestError> {
+    Encoding::from_name(name).ok_or_else(|| {
+        RequestError::new(
+            field,
+            format!("unknown encoding {name:?}: use utf8, base64 or hex"),
+        )
+    })
 }
-
-impl Encoding {
-    /// Reads Piston's `encoding` value.
-    pub(crate) fn from_name(name: &str, field: String) -> Result<Self, RequestError> {
-        match name {
-            "utf8" => Ok(Encoding::Utf8),
-            "base64" => Ok(Encoding::Base64),
-            "hex" => Ok(Encoding::Hex),
-            other => Err(RequestError::new(
-                field,
-                format!("unknown encoding {other:?}: use utf8, base64 or hex"),
-            )),
-        }
-    }
-}
-
-/// Standard alphabet, padding optional (Node and Ruby accept both).
-const BASE64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// Decodes `text` as `encoding`, naming `field` on failure.
 pub(crate) fn decode(text: &str, encoding: Encoding, field: &str) -> Result<Vec<u8>, RequestError> {
-    match encoding {
-        Encoding::Utf8 => Ok(text.as_bytes().to_vec()),
-        Encoding::Base64 => decode_base64(text, field),
-        Encoding::Hex => {
-            hex::decode(text).map_err(|e| RequestError::new(field, format!("invalid hex: {e}")))
-        }
-    }
+    encoding
+        .decode(text)
+        .map_err(|e| RequestError::new(field, e))
 }
 
-/// Base64 with line breaks and spaces ignored (MIME-wrapped input is common).
+/// Base64 with line breaks and spaces ignored (Judge0's `base64_encoded`).
 pub(crate) fn decode_base64(text: &str, field: &str) -> Result<Vec<u8>, RequestError> {
-    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    BASE64
-        .decode(&compact)
-        .map_err(|e| RequestError::new(field, format!("invalid base64: {e}")))
+    decode(text, Encoding::Base64, field)
 }
 
 /// Code must be UTF-8 text without NUL bytes: screening reads it as text, and a
@@ -103,11 +70,6 @@ pub(crate) fn check_file_name(name: &str, field: &str) -> Result<(), RequestErro
     Ok(())
 }
 
-/// Encodes bytes as standard padded base64 (used by tests and benches to build Judge0 bodies).
-pub fn encode_base64(bytes: &[u8]) -> String {
-    general_purpose::STANDARD.encode(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,7 +98,7 @@ mod tests {
                 .contains("hex")
         );
         assert!(decode("zz", Encoding::Hex, "f").is_err());
-        let err = Encoding::from_name("latin1", "files[0].encoding".into()).unwrap_err();
+        let err = encoding_named("latin1", "files[0].encoding".into()).unwrap_err();
         assert!(err.message.contains("latin1"));
     }
 

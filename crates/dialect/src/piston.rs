@@ -2,7 +2,7 @@
 //! milliseconds and bytes; results under `run` and `compile`.
 
 use crate::api::{Api, Bounds, Parsed};
-use crate::decode::{Encoding, check_code, check_file_name, decode};
+use crate::decode::{Encoding, check_code, check_file_name, decode, encoding_named};
 use crate::limits::{LimitField, LimitRole, LimitUnit, read_limits};
 use crate::model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RouteKind, RunOutcome, Submission,
@@ -161,7 +161,7 @@ fn code_file(file: &Value, at: &str) -> Result<CodeFile, RequestError> {
         }
     };
     let encoding = match fields.string("encoding")? {
-        Some(e) => Encoding::from_name(e, fields.name("encoding"))?,
+        Some(e) => encoding_named(e, fields.name("encoding"))?,
         None => Encoding::Utf8,
     };
     let content_field = fields.name("content");

@@ -1,41 +1,14 @@
 //! Request files on the host side: names are checked to stay inside the
-//! sandbox's `/tmp` (no `..`, no absolute path), contents are decoded from
-//! the request's encoding. Nothing here touches the file system.
+//! sandbox's `/tmp` (no `..`, no absolute path); contents are decoded from
+//! the request's encoding (`execgate_core::Encoding`, the gateway's own
+//! decoding). Nothing here touches the file system.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
+pub use execgate_core::Encoding;
 
 /// Longest accepted file name.
 const MAX_NAME: usize = 255;
 /// Most files in one request.
 pub const MAX_FILES: usize = 64;
-
-/// How a file's content is encoded in a request.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Encoding {
-    /// Plain text (the default).
-    #[default]
-    Utf8,
-    /// Standard base64.
-    Base64,
-    /// Hexadecimal.
-    Hex,
-}
-
-impl Encoding {
-    /// Decodes `text` into bytes.
-    pub fn decode(self, text: &str) -> Result<Vec<u8>, String> {
-        match self {
-            Encoding::Utf8 => Ok(text.as_bytes().to_vec()),
-            Encoding::Base64 => STANDARD
-                .decode(text.trim())
-                .map_err(|e| format!("invalid base64: {e}")),
-            Encoding::Hex => hex::decode(text.trim()).map_err(|e| format!("invalid hex: {e}")),
-        }
-    }
-}
 
 /// Accepts a relative name whose every component is a plain name.
 pub fn check_name(name: &str) -> Result<(), String> {

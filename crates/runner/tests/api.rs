@@ -434,3 +434,23 @@ async fn full_runner_queues_then_answers_503_json() {
     let (status, _, v) = queued.await.unwrap();
     assert_eq!((status, &v["run"]["stdout"]), (200, &json!("1\n")), "{v}");
 }
+
+/// Base64 the gateway accepts (unpadded, wrapped across lines) runs the same
+/// bytes here: the gateway screens exactly what the runner runs.
+#[tokio::test]
+async fn base64_is_decoded_as_the_gateway_decodes_it() {
+    let wrapped: String = STANDARD
+        .encode("print('same bytes')\n")
+        .trim_end_matches('=')
+        .as_bytes()
+        .chunks(8)
+        .map(|c| format!("{}\n", String::from_utf8_lossy(c)))
+        .collect();
+    let gateway = execgate_core::Encoding::Base64.decode(&wrapped).unwrap();
+    assert_eq!(gateway, b"print('same bytes')\n");
+    let body = json!({"language": "python3", "version": "*",
+                      "files": [{"content": wrapped, "encoding": "base64"}]});
+    let (status, v) = execute(body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["run"]["stdout"], "same bytes\n");
+}

@@ -117,13 +117,9 @@ fn decode_text(
 ) -> Result<Option<Vec<u8>>, ApiError> {
     match value {
         None => Ok(None),
-        Some(text) if base64 => {
-            let compact: String = text.split_whitespace().collect();
-            STANDARD
-                .decode(compact)
-                .map(Some)
-                .map_err(|e| ApiError::bad_request(format!("{field}: invalid base64: {e}")))
-        }
+        Some(text) if base64 => execgate_core::encoding::decode_base64(&text)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(format!("{field}: {e}"))),
         Some(text) => Ok(Some(text.into_bytes())),
     }
 }
