@@ -180,11 +180,11 @@ impl Gateway {
     }
 
     /// Sanitizes a held executor response with the current output rules; a body
-    /// cut at the hold's cap is closed into valid JSON and marked truncated.
+    /// cut at the hold's cap is closed into valid JSON and marked truncated. A
+    /// whole body is parsed once, for the run's verdicts and the sanitizer.
     fn sanitize(&self, ctx: &mut RequestCtx, held: ResponseBuffer) -> Result<Bytes, Refusal> {
         let cut = held.overflowed();
         let held = held.into_bytes();
-        ctx.run.outcomes = self.dialect.verdicts_for(&ctx.forward_path, &held);
         let identity = ctx.identity.clone().ok_or(Refusal::Internal)?;
         let policy = &self.policies(&identity).output;
         let fields: Vec<execgate_sanitize::FieldSpec> = self
@@ -194,12 +194,24 @@ impl Gateway {
             .map(output_field)
             .collect();
         let rules = self.rules.load();
-        let sanitize = if cut {
-            execgate_sanitize::sanitize_truncated
+        let sanitized = if cut {
+            // A cut body may have lost its verdict fields: no outcome is read.
+            execgate_sanitize::sanitize_truncated(&rules.output, policy, &held, &fields)
         } else {
-            execgate_sanitize::sanitize_json
+            serde_json::from_slice::<serde_json::Value>(&held)
+                .map_err(|e| execgate_sanitize::SanitizeError::NotJson(e.to_string()))
+                .and_then(|doc| {
+                    ctx.run.outcomes = self.dialect.verdicts_for(&ctx.forward_path, &doc);
+                    execgate_sanitize::sanitize_value(
+                        &rules.output,
+                        policy,
+                        doc,
+                        &fields,
+                        held.len(),
+                    )
+                })
         };
-        let clean = sanitize(&rules.output, policy, &held, &fields).map_err(|e| {
+        let clean = sanitized.map_err(|e| {
             if !matches!(e, execgate_sanitize::SanitizeError::NotJson(_)) {
                 tracing::error!(request_id = %ctx.request_id, "output fields unusable: {e}");
             }

@@ -167,13 +167,11 @@ impl Dialect {
         served.map_or_else(Vec::new, |s| s.api.verdicts(&value))
     }
 
-    /// Like [`Dialect::verdicts`], read by the API that owns `path_and_query`
-    /// (the request's path): exact whatever the body looks like.
-    pub fn verdicts_for(&self, path_and_query: &str, body: &[u8]) -> Vec<RunOutcome> {
-        match serde_json::from_slice(body) {
-            Ok(value) => self.owner(path_and_query).api.verdicts(&value),
-            Err(_) => Vec::new(),
-        }
+    /// Like [`Dialect::verdicts`], read from the parsed response `doc` by the
+    /// API that owns `path_and_query` (the request's path): exact whatever the
+    /// body looks like.
+    pub fn verdicts_for(&self, path_and_query: &str, doc: &Value) -> Vec<RunOutcome> {
+        self.owner(path_and_query).api.verdicts(doc)
     }
 
     /// The API that owns the path of `path_and_query`: the only one, or the

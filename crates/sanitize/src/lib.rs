@@ -23,6 +23,7 @@ mod truncate;
 pub use buffer::ResponseBuffer;
 pub use json::{
     FieldSpec, INVALID_BASE64, SanitizeError, SanitizedBody, sanitize_json, sanitize_truncated,
+    sanitize_value,
 };
 pub use policy::{FieldKind, OutputPolicy};
 pub use redact::builtin;

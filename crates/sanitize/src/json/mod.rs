@@ -83,7 +83,19 @@ pub fn sanitize_json(
 ) -> Result<SanitizedBody, SanitizeError> {
     let doc: Value =
         serde_json::from_slice(body).map_err(|e| SanitizeError::NotJson(e.to_string()))?;
-    Job::new(rules, policy, None).run(doc, fields, body.len())
+    sanitize_value(rules, policy, doc, fields, body.len())
+}
+
+/// Sanitizes a body already parsed (`len` is its size in bytes), for a caller
+/// that read other things from the same document and should not parse it twice.
+pub fn sanitize_value(
+    rules: &OutputRules,
+    policy: &OutputPolicy,
+    doc: Value,
+    fields: &[FieldSpec],
+    len: usize,
+) -> Result<SanitizedBody, SanitizeError> {
+    Job::new(rules, policy, None).run(doc, fields, len)
 }
 
 /// Sanitizes a body that was cut at the buffer cap: the prefix is closed into valid
