@@ -22,14 +22,12 @@ outputs = [{ pointer = "/result/out", kind = "stdout" }]
 
 #[test]
 fn a_generic_executor_is_read_clamped_screened_and_sanitized_by_its_pointers() {
-    let exec = MockExecutor::with(Behaviour::Raw {
-        status: 200,
-        content_type: "application/json".into(),
-        body: json!({"result": {"out": "key tok_abcdefgh12345678\n"}})
+    let exec = MockExecutor::with(Behaviour::json(
+        200,
+        json!({"result": {"out": "key tok_abcdefgh12345678\n"}})
             .to_string()
             .into_bytes(),
-        extra: vec![],
-    });
+    ));
     let gw = TestGateway::builder()
         .upstream(exec.addr)
         .raw(GENERIC)

@@ -67,14 +67,9 @@ fn judge0_beside_piston_is_judged_by_the_api_that_owns_the_path() {
 fn judge0_round_trip(kind: &str) {
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    let exec = MockExecutor::with(Behaviour::Raw {
-        status: 201,
-        content_type: "application/json".into(),
-        body: json!({"stdout": b64("secret tok_abcdefgh12345678\n"), "status": {"id": 3, "description": "Accepted"}})
+    let exec = MockExecutor::with(Behaviour::json(201, json!({"stdout": b64("secret tok_abcdefgh12345678\n"), "status": {"id": 3, "description": "Accepted"}})
             .to_string()
-            .into_bytes(),
-        extra: vec![],
-    });
+            .into_bytes()));
     let gw = TestGateway::builder()
         .upstream(exec.addr)
         .with("dialect", kind)
@@ -187,14 +182,12 @@ fn judge0_result_polling_is_sanitized_and_capped_like_a_run() {
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let flood = format!("tok_abcdefgh12345678 {}", "y".repeat(300 << 10));
-    let exec = MockExecutor::with(Behaviour::Raw {
-        status: 200,
-        content_type: "application/json".into(),
-        body: json!({"stdout": b64(&flood), "status": {"id": 3, "description": "Accepted"}})
+    let exec = MockExecutor::with(Behaviour::json(
+        200,
+        json!({"stdout": b64(&flood), "status": {"id": 3, "description": "Accepted"}})
             .to_string()
             .into_bytes(),
-        extra: vec![],
-    });
+    ));
     let gw = TestGateway::builder()
         .upstream(exec.addr)
         .with("dialect", "kind = \"judge0\"")

@@ -54,12 +54,10 @@ fn an_executor_answering_non_json_is_502() {
 
 #[test]
 fn json_that_does_not_parse_is_replaced_by_an_error_body() {
-    let exec = MockExecutor::with(Behaviour::Raw {
-        status: 200,
-        content_type: "application/json".into(),
-        body: b"{\"run\": {\"stdout\": \"half".to_vec(),
-        extra: vec![],
-    });
+    let exec = MockExecutor::with(Behaviour::json(
+        200,
+        b"{\"run\": {\"stdout\": \"half".to_vec(),
+    ));
     let gw = TestGateway::builder().upstream(exec.addr).start();
     let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
     assert_eq!(
@@ -273,12 +271,7 @@ fn a_hundred_megabyte_executor_body_is_cut_to_the_tier_cap_as_valid_json() {
 
 #[test]
 fn a_response_replaced_after_its_status_line_counts_as_failed() {
-    let exec = MockExecutor::with(Behaviour::Raw {
-        status: 200,
-        content_type: "application/json".into(),
-        body: b"not json".to_vec(),
-        extra: vec![],
-    });
+    let exec = MockExecutor::with(Behaviour::json(200, b"not json".to_vec()));
     let gw = TestGateway::builder()
         .upstream(exec.addr)
         .with("reputation", "ban_threshold = 5.0")

@@ -42,6 +42,18 @@ pub enum Behaviour {
     Slow(Duration),
 }
 
+impl Behaviour {
+    /// This status and JSON body, verbatim.
+    pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Behaviour::Raw {
+            status,
+            content_type: "application/json".into(),
+            body: body.into(),
+            extra: vec![],
+        }
+    }
+}
+
 #[derive(Clone)]
 struct State {
     seen: Arc<Mutex<Vec<Recorded>>>,
