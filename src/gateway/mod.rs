@@ -30,7 +30,7 @@ use bytes::Bytes;
 use context::RequestCtx;
 use execgate_core::{Live, TierName};
 use execgate_dialect::Dialect;
-use execgate_sanitize::{OutputPolicy, ResponseBuffer};
+use execgate_sanitize::{OutputPolicy, Reader, ResponseBuffer};
 use execgate_screen::{ScreenPolicy, Verdict};
 use execgate_state::{BlockStore, RateLimiter, Reputation};
 use identity::{Identifier, Identity};
@@ -187,6 +187,12 @@ impl Gateway {
         let held = held.into_bytes();
         let identity = ctx.identity.clone().ok_or(Refusal::Internal)?;
         let policy = &self.policies(&identity).output;
+        // An authenticated client's id (API key id or token subject) is its tenant:
+        // its own canary markers are its data, not a leak.
+        let reader = identity
+            .client
+            .as_deref()
+            .map_or(Reader::ANYONE, Reader::tenant);
         let fields: Vec<execgate_sanitize::FieldSpec> = self
             .dialect
             .response_fields(&ctx.forward_path, ctx.exec.as_ref())
@@ -196,7 +202,7 @@ impl Gateway {
         let rules = self.rules.load();
         let sanitized = if cut {
             // A cut body may have lost its verdict fields: no outcome is read.
-            execgate_sanitize::sanitize_truncated(&rules.output, policy, &held, &fields)
+            execgate_sanitize::sanitize_truncated(&rules.output, policy, reader, &held, &fields)
         } else {
             serde_json::from_slice::<serde_json::Value>(&held)
                 .map_err(|e| execgate_sanitize::SanitizeError::NotJson(e.to_string()))
@@ -205,6 +211,7 @@ impl Gateway {
                     execgate_sanitize::sanitize_value(
                         &rules.output,
                         policy,
+                        reader,
                         doc,
                         &fields,
                         held.len(),

@@ -313,3 +313,46 @@ fn a_token_subject_and_an_api_key_client_of_the_same_name_are_different_clients(
         "the token's alice has limits of her own"
     );
 }
+
+/// The output of a tenant's own program may show its own canary marker; the same
+/// output returned to another client or to an anonymous one is withheld.
+#[test]
+fn a_clients_own_tenant_marker_is_its_data_and_withheld_from_others() {
+    let exec = MockExecutor::with(Behaviour::Piston {
+        stdout: "row 1 EXECGATE-TENANT-acme0001\n".into(),
+    });
+    let tenant_rule = execgate_sanitize::SHIPPED_RULES
+        .split("[[leak]]")
+        .find(|rule| rule.contains("id = \"tenant-marker\""))
+        .unwrap();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .file(
+            "output.toml",
+            format!(
+                "{}\n[[leak]]{tenant_rule}",
+                crate::support::gateway::OUTPUT_RULES
+            ),
+        )
+        .raw(&format!(
+            "[[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"acme0001\"\ntier = \"free\"\n\
+             [[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"globex01\"\ntier = \"free\"",
+            sha256("acme-key-1"),
+            sha256("globex-key-1")
+        ))
+        .start();
+    let stdout = |headers: &[(&str, &str)]| {
+        let reply = execute(&gw, headers);
+        assert_eq!(reply.status, 200);
+        reply.json()["run"]["stdout"].as_str().unwrap().to_string()
+    };
+    let own = stdout(&[("x-api-key", "acme-key-1")]);
+    assert_eq!(own, "row 1 EXECGATE-TENANT-acme0001\n");
+    for other in [&[("x-api-key", "globex-key-1")][..], &[]] {
+        let leaked = stdout(other);
+        assert!(
+            leaked.starts_with("[execgate: output withheld") && !leaked.contains("acme0001"),
+            "{other:?}: {leaked}"
+        );
+    }
+}

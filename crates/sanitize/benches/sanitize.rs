@@ -5,7 +5,7 @@
 //! time per 100 KB (target: ≤ 1 ms).
 
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
-use execgate_sanitize::{FieldKind, FieldSpec, OutputPolicy, OutputRules, sanitize_json};
+use execgate_sanitize::{FieldKind, FieldSpec, OutputPolicy, OutputRules, Reader, sanitize_json};
 use std::time::{Duration, Instant};
 
 const SIZE: usize = 100 * 1024;
@@ -90,6 +90,7 @@ fn summary(rules: &OutputRules, policy: &OutputPolicy, fields: &[FieldSpec]) {
             drop(black_box(sanitize_json(
                 rules,
                 policy,
+                Reader::ANYONE,
                 black_box(&body),
                 fields,
             )))
@@ -123,7 +124,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| baseline(black_box(&body)))
         });
         group.bench_function(format!("{name}/sanitize_json"), |b| {
-            b.iter(|| sanitize_json(&rules, &policy, black_box(&body), &fields))
+            b.iter(|| sanitize_json(&rules, &policy, Reader::ANYONE, black_box(&body), &fields))
         });
     }
     group.finish();

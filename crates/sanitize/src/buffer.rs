@@ -5,6 +5,7 @@
 
 use crate::json::{FieldSpec, SanitizeError, SanitizedBody, sanitize_json, sanitize_truncated};
 use crate::policy::OutputPolicy;
+use crate::reader::Reader;
 use crate::rules::OutputRules;
 
 /// A cap-bounded accumulator of response body chunks.
@@ -63,12 +64,13 @@ impl ResponseBuffer {
         self,
         rules: &OutputRules,
         policy: &OutputPolicy,
+        reader: Reader<'_>,
         fields: &[FieldSpec],
     ) -> Result<SanitizedBody, SanitizeError> {
         if self.overflowed() {
-            sanitize_truncated(rules, policy, &self.bytes, fields)
+            sanitize_truncated(rules, policy, reader, &self.bytes, fields)
         } else {
-            sanitize_json(rules, policy, &self.bytes, fields)
+            sanitize_json(rules, policy, reader, &self.bytes, fields)
         }
     }
 }

@@ -1,6 +1,6 @@
 //! execgate-sanitize: what comes back from a code executor. Program output is
 //! scanned by outbound leak rules (host files, process environments, cloud
-//! metadata, other tenants' markers), redacted (secrets by rule files, host
+//! metadata, other tenants' markers, not the reader's own), redacted (secrets by rule files, host
 //! paths, environment values, private addresses, internal host names) and cut to
 //! the tier's caps; at the leak threshold the output is withheld altogether.
 //!
@@ -14,6 +14,7 @@ mod buffer;
 mod json;
 mod leak;
 mod policy;
+mod reader;
 mod redact;
 mod report;
 mod rules;
@@ -26,6 +27,7 @@ pub use json::{
     sanitize_value,
 };
 pub use policy::{FieldKind, OutputPolicy};
+pub use reader::Reader;
 pub use redact::builtin;
 pub use report::{LeakFinding, Redaction};
 pub use rules::{LeakRule, OutputRules, RedactRule, SHIPPED_RULES, Scope};

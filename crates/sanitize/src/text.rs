@@ -4,6 +4,7 @@
 
 use crate::leak;
 use crate::policy::{FieldKind, OutputPolicy};
+use crate::reader::Reader;
 use crate::redact;
 use crate::report::{LeakFinding, Redaction, Tally, leak_score, withheld_explanation};
 use crate::rules::OutputRules;
@@ -41,13 +42,14 @@ pub(crate) struct FieldOutcome {
 pub(crate) fn process(
     rules: &OutputRules,
     policy: &OutputPolicy,
+    reader: Reader<'_>,
     kind: FieldKind,
     field: &str,
     text: &str,
     tally: &mut Tally,
 ) -> FieldOutcome {
     let active = rules.active(text);
-    let findings = leak::scan(rules, &active, field, text);
+    let findings = leak::scan(rules, &active, reader, field, text);
     let cap = policy.cap_for(kind);
     let (text, truncated) = match redact::redact(rules, policy, &active, text, tally) {
         Some(mut redacted) => {
@@ -67,15 +69,16 @@ pub(crate) fn process(
     }
 }
 
-/// Sanitizes one plain output text of the given kind.
+/// Sanitizes one plain output text of the given kind, returned to `reader`.
 pub fn sanitize_text(
     rules: &OutputRules,
     policy: &OutputPolicy,
+    reader: Reader<'_>,
     kind: FieldKind,
     text: &str,
 ) -> SanitizedText {
     let mut tally = Tally::default();
-    let outcome = process(rules, policy, kind, "", text, &mut tally);
+    let outcome = process(rules, policy, reader, kind, "", text, &mut tally);
     let score = leak_score(&outcome.findings);
     let withheld = policy.withholds(score);
     let text = if withheld {

@@ -6,7 +6,7 @@ mod support;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use execgate_sanitize::{
-    FieldKind, FieldSpec, OutputPolicy, ResponseBuffer, SanitizeError, sanitize_json,
+    FieldKind, FieldSpec, OutputPolicy, Reader, ResponseBuffer, SanitizeError, sanitize_json,
     sanitize_truncated,
 };
 use serde_json::{Value, json};
@@ -114,7 +114,14 @@ fn fields_are_cut_to_their_caps_on_a_char_boundary() {
 fn default_caps_are_100kb_stdout_and_10kb_stderr() {
     let big = "x".repeat(200 * 1024);
     let body = serde_json::to_vec(&json!({"run": {"stdout": big, "stderr": big}})).unwrap();
-    let result = sanitize_json(&RULES, &OutputPolicy::default(), &body, &piston_fields()).unwrap();
+    let result = sanitize_json(
+        &RULES,
+        &OutputPolicy::default(),
+        Reader::ANYONE,
+        &body,
+        &piston_fields(),
+    )
+    .unwrap();
     let out = doc(&result.body);
     assert!(
         out["run"]["stdout"]
@@ -146,7 +153,7 @@ fn a_body_over_the_buffer_cap_becomes_valid_truncated_json() {
         buf.push(&body);
         assert!(buf.overflowed());
         let result = buf
-            .sanitize(&RULES, &OutputPolicy::default(), &fields)
+            .sanitize(&RULES, &OutputPolicy::default(), Reader::ANYONE, &fields)
             .unwrap();
         let text = String::from_utf8(result.body.clone()).unwrap();
         let _: Value =
@@ -162,8 +169,14 @@ fn a_body_over_the_buffer_cap_becomes_valid_truncated_json() {
 #[test]
 fn the_field_cut_at_the_buffer_cap_is_marked() {
     let body = br#"{"run":{"stdout":"hello world and goodbye"#;
-    let result =
-        sanitize_truncated(&RULES, &OutputPolicy::default(), body, &piston_fields()).unwrap();
+    let result = sanitize_truncated(
+        &RULES,
+        &OutputPolicy::default(),
+        Reader::ANYONE,
+        body,
+        &piston_fields(),
+    )
+    .unwrap();
     assert_eq!(
         doc(&result.body)["run"]["stdout"],
         "hello world and …[truncated: response over the buffer cap]"
@@ -175,6 +188,7 @@ fn the_field_cut_at_the_buffer_cap_is_marked() {
     let result = sanitize_truncated(
         &RULES,
         &OutputPolicy::default(),
+        Reader::ANYONE,
         b.as_bytes(),
         &judge0_fields("", true),
     )
@@ -196,14 +210,15 @@ fn malformed_responses_are_errors_not_panics() {
         b"\x1f\x8b\x08\x00gzip",
         b"{\"a\":1}}",
     ] {
-        let err = sanitize_json(&RULES, &policy, bad, &fields).unwrap_err();
+        let err = sanitize_json(&RULES, &policy, Reader::ANYONE, bad, &fields).unwrap_err();
         assert!(matches!(err, SanitizeError::NotJson(_)), "{bad:?}: {err}");
     }
-    let err = sanitize_truncated(&RULES, &policy, b"plain text", &fields).unwrap_err();
+    let err =
+        sanitize_truncated(&RULES, &policy, Reader::ANYONE, b"plain text", &fields).unwrap_err();
     assert!(matches!(err, SanitizeError::NotJson(_)));
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     assert!(matches!(
-        sanitize_json(&RULES, &policy, deep.as_bytes(), &fields),
+        sanitize_json(&RULES, &policy, Reader::ANYONE, deep.as_bytes(), &fields),
         Err(SanitizeError::NotJson(_))
     ));
 }
@@ -211,7 +226,14 @@ fn malformed_responses_are_errors_not_panics() {
 #[test]
 fn a_bad_pointer_is_a_configuration_error() {
     let fields = [FieldSpec::new("run/stdout", FieldKind::Stdout, false)];
-    let err = sanitize_json(&RULES, &OutputPolicy::default(), b"{}", &fields).unwrap_err();
+    let err = sanitize_json(
+        &RULES,
+        &OutputPolicy::default(),
+        Reader::ANYONE,
+        b"{}",
+        &fields,
+    )
+    .unwrap_err();
     assert_eq!(err, SanitizeError::InvalidPointer("run/stdout".into()));
 }
 
@@ -220,8 +242,14 @@ fn a_bad_pointer_is_a_configuration_error() {
 #[test]
 fn regression_cut_after_multibyte_blank() {
     let body = "{\"run\":{\"stdout\":\"a\u{a0}b".as_bytes();
-    let result =
-        sanitize_truncated(&RULES, &OutputPolicy::default(), body, &piston_fields()).unwrap();
+    let result = sanitize_truncated(
+        &RULES,
+        &OutputPolicy::default(),
+        Reader::ANYONE,
+        body,
+        &piston_fields(),
+    )
+    .unwrap();
     assert_eq!(
         doc(&result.body)["run"]["stdout"],
         "a\u{a0}…[truncated: response over the buffer cap]"
@@ -240,7 +268,12 @@ fn a_100mb_body_is_capped_not_buffered() {
     assert_eq!(buf.len(), cap);
     assert!(buf.dropped_bytes() > 100_000_000);
     let result = buf
-        .sanitize(&RULES, &OutputPolicy::default(), &piston_fields())
+        .sanitize(
+            &RULES,
+            &OutputPolicy::default(),
+            Reader::ANYONE,
+            &piston_fields(),
+        )
         .unwrap();
     assert!(result.truncated);
     assert!(

@@ -4,7 +4,7 @@
 mod support;
 
 use execgate_core::Severity;
-use execgate_sanitize::{FieldKind, OutputPolicy, sanitize_text};
+use execgate_sanitize::{FieldKind, OutputPolicy, Reader, sanitize_text};
 use support::*;
 
 const PASSWD: &str =
@@ -125,6 +125,67 @@ fn every_shipped_leak_rule_detects_its_example() {
     );
 }
 
+/// The platform plants `EXECGATE-TENANT-<tenant id>` in each tenant's data: in
+/// the output of the tenant's own program the marker is its data, in anyone
+/// else's it is a cross-tenant leak.
+#[test]
+fn a_tenants_own_marker_is_its_data_and_another_tenants_is_a_leak() {
+    let policy = OutputPolicy::default();
+    let read_by = |stdout: &str, reader| {
+        sanitize_every_split_for(&policy, reader, &piston_body(stdout), &piston_fields())
+    };
+    let own_row = "invoice 17 EXECGATE-TENANT-acme0001\n";
+    let own = read_by(own_row, Reader::tenant("acme0001"));
+    assert!(own.findings.is_empty(), "{:?}", own.findings);
+    assert!(run_stdout(&own).contains("EXECGATE-TENANT-acme0001"));
+
+    for reader in [Reader::tenant("globex01"), Reader::ANYONE] {
+        let other = read_by(own_row, reader);
+        assert_eq!(finding_ids(&other), vec!["tenant-marker"], "{reader:?}");
+        assert!(other.withheld, "{reader:?}");
+    }
+    // An id that merely starts with the reader's is another tenant, and so is a second marker
+    // beside the reader's own.
+    for stdout in [
+        "EXECGATE-TENANT-acme00012\n",
+        "EXECGATE-TENANT-acme0001 EXECGATE-TENANT-globex01\n",
+    ] {
+        let mixed = read_by(stdout, Reader::tenant("acme0001"));
+        assert_eq!(finding_ids(&mixed), vec!["tenant-marker"], "{stdout}");
+    }
+}
+
+/// A rule names the marker's tenant with a group called `tenant`; without one
+/// every match counts, whoever reads it, and line-scoped rules keep the group.
+#[test]
+fn only_a_rule_with_a_tenant_group_spares_the_readers_own_marker() {
+    let rules = |regex: &str, scope: &str| {
+        let text = format!(
+            "[[leak]]\nid = \"canary\"\nseverity = \"critical\"\nmessage = \"m\"\n\
+             regex = '''{regex}'''\nscope = \"{scope}\"\nkeywords = [\"canary-\"]\n"
+        );
+        execgate_sanitize::OutputRules::parse(&[(std::path::Path::new("t.toml"), &text)]).unwrap()
+    };
+    let reader = Reader::tenant("acme0001");
+    let findings = |rules: &execgate_sanitize::OutputRules| {
+        let text = "CANARY-acme0001\n";
+        sanitize_text(
+            rules,
+            &OutputPolicy::default(),
+            reader,
+            FieldKind::Stdout,
+            text,
+        )
+        .findings
+    };
+    for scope in ["text", "line"] {
+        let named = rules(r"CANARY-(?P<tenant>[a-z0-9]+)", scope);
+        assert!(findings(&named).is_empty(), "{scope}");
+        let unnamed = rules(r"CANARY-([a-z0-9]+)", scope);
+        assert_eq!(findings(&unnamed).len(), 1, "{scope}");
+    }
+}
+
 #[test]
 fn ordinary_output_with_colons_is_not_a_leak() {
     for clean in [
@@ -143,7 +204,13 @@ fn ordinary_output_with_colons_is_not_a_leak() {
 
 #[test]
 fn sanitize_text_withholds_plain_text_too() {
-    let result = sanitize_text(&RULES, &OutputPolicy::default(), FieldKind::Stdout, PASSWD);
+    let result = sanitize_text(
+        &RULES,
+        &OutputPolicy::default(),
+        Reader::ANYONE,
+        FieldKind::Stdout,
+        PASSWD,
+    );
     assert!(result.withheld);
     assert!(result.text.contains("output withheld"));
     assert_eq!(result.findings[0].field, "");

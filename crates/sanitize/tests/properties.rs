@@ -7,7 +7,8 @@ mod support;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use execgate_sanitize::{
-    FieldKind, OutputPolicy, ResponseBuffer, sanitize_json, sanitize_text, sanitize_truncated,
+    FieldKind, OutputPolicy, Reader, ResponseBuffer, sanitize_json, sanitize_text,
+    sanitize_truncated,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -45,10 +46,10 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_and_ok_means_valid_json(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let fields = piston_fields();
-        if let Ok(out) = sanitize_json(&RULES, &OutputPolicy::default(), &bytes, &fields) {
+        if let Ok(out) = sanitize_json(&RULES, &OutputPolicy::default(), Reader::ANYONE, &bytes, &fields) {
             prop_assert!(serde_json::from_slice::<Value>(&out.body).is_ok());
         }
-        if let Ok(out) = sanitize_truncated(&RULES, &OutputPolicy::default(), &bytes, &fields) {
+        if let Ok(out) = sanitize_truncated(&RULES, &OutputPolicy::default(), Reader::ANYONE, &bytes, &fields) {
             prop_assert!(serde_json::from_slice::<Value>(&out.body).is_ok());
         }
     }
@@ -56,7 +57,7 @@ proptest! {
     #[test]
     fn any_output_gives_valid_json_within_caps(stdout in output_text(), stderr in output_text()) {
         let body = serde_json::to_vec(&json!({"run": {"stdout": stdout, "stderr": stderr}})).unwrap();
-        let out = sanitize_json(&RULES, &small_caps(), &body, &piston_fields()).unwrap();
+        let out = sanitize_json(&RULES, &small_caps(), Reader::ANYONE, &body, &piston_fields()).unwrap();
         let doc: Value = serde_json::from_slice(&out.body).unwrap();
         let marker_room = "…[truncated 99999 bytes]".len();
         if !out.withheld {
@@ -72,7 +73,7 @@ proptest! {
         "[A-Za-z0-9+/=%\n ]{0,40}",
     ]) {
         let body = serde_json::to_vec(&json!({"stdout": raw, "stderr": raw})).unwrap();
-        let out = sanitize_json(&RULES, &small_caps(), &body, &judge0_fields("", true)).unwrap();
+        let out = sanitize_json(&RULES, &small_caps(), Reader::ANYONE, &body, &judge0_fields("", true)).unwrap();
         let doc: Value = serde_json::from_slice(&out.body).unwrap();
         for field in ["stdout", "stderr"] {
             let value = doc[field].as_str().unwrap();
@@ -90,7 +91,7 @@ proptest! {
         let at = cut.index(body.len()).max(1);
         let mut buf = ResponseBuffer::new(at);
         buf.push(&body);
-        let out = buf.sanitize(&RULES, &OutputPolicy::default(), &piston_fields()).unwrap();
+        let out = buf.sanitize(&RULES, &OutputPolicy::default(), Reader::ANYONE, &piston_fields()).unwrap();
         prop_assert!(serde_json::from_slice::<Value>(&out.body).is_ok());
     }
 
@@ -98,7 +99,7 @@ proptest! {
     fn planted_keys_never_survive(before in "[a-z ]{0,20}", after in "[a-z ]{0,20}", body in "[A-Z2-7]{16}") {
         let key = format!("AKIA{body}");
         let text = format!("{before} {key} {after}");
-        let out = sanitize_text(&RULES, &OutputPolicy::default(), FieldKind::Stdout, &text);
+        let out = sanitize_text(&RULES, &OutputPolicy::default(), Reader::ANYONE, FieldKind::Stdout, &text);
         prop_assert!(!out.text.contains(&key));
     }
 
@@ -106,7 +107,7 @@ proptest! {
     fn unreported_changes_never_happen(text in any::<String>(), kind in prop_oneof![
         Just(FieldKind::Stdout), Just(FieldKind::Stderr), Just(FieldKind::Other)
     ]) {
-        let out = sanitize_text(&RULES, &small_caps(), kind, &text);
+        let out = sanitize_text(&RULES, &small_caps(), Reader::ANYONE, kind, &text);
         if !out.truncated && !out.withheld && out.redactions.is_empty() {
             prop_assert_eq!(out.text, text);
         }
@@ -134,7 +135,13 @@ fn pathological_outputs_stay_linear() {
         "-----BEGIN PRIVATE KEY-----".repeat(n / 27),
     ];
     for text in shapes {
-        let out = sanitize_text(&RULES, &OutputPolicy::default(), FieldKind::Stdout, &text);
+        let out = sanitize_text(
+            &RULES,
+            &OutputPolicy::default(),
+            Reader::ANYONE,
+            FieldKind::Stdout,
+            &text,
+        );
         assert!(out.text.len() <= 100 * 1024 + 64 || out.withheld);
     }
 }

@@ -9,6 +9,7 @@ mod pointer;
 mod repair;
 
 use crate::policy::{FieldKind, OutputPolicy};
+use crate::reader::Reader;
 use crate::report::{LeakFinding, Redaction, Tally, leak_score, withheld_explanation};
 use crate::rules::OutputRules;
 use crate::text::process;
@@ -74,16 +75,17 @@ const INVALID_BASE64_TEXT: &str = "[execgate: output withheld: the executor sent
 /// Marker appended to the field that was cut at the buffer cap.
 const CUT_MARKER: &str = "…[truncated: response over the buffer cap]";
 
-/// Sanitizes the output fields of a complete JSON body.
+/// Sanitizes the output fields of a complete JSON body returned to `reader`.
 pub fn sanitize_json(
     rules: &OutputRules,
     policy: &OutputPolicy,
+    reader: Reader<'_>,
     body: &[u8],
     fields: &[FieldSpec],
 ) -> Result<SanitizedBody, SanitizeError> {
     let doc: Value =
         serde_json::from_slice(body).map_err(|e| SanitizeError::NotJson(e.to_string()))?;
-    sanitize_value(rules, policy, doc, fields, body.len())
+    sanitize_value(rules, policy, reader, doc, fields, body.len())
 }
 
 /// Sanitizes a body already parsed (`len` is its size in bytes), for a caller
@@ -91,11 +93,12 @@ pub fn sanitize_json(
 pub fn sanitize_value(
     rules: &OutputRules,
     policy: &OutputPolicy,
+    reader: Reader<'_>,
     doc: Value,
     fields: &[FieldSpec],
     len: usize,
 ) -> Result<SanitizedBody, SanitizeError> {
-    Job::new(rules, policy, None).run(doc, fields, len)
+    Job::new(rules, policy, reader, None).run(doc, fields, len)
 }
 
 /// Sanitizes a body that was cut at the buffer cap: the prefix is closed into valid
@@ -104,6 +107,7 @@ pub fn sanitize_value(
 pub fn sanitize_truncated(
     rules: &OutputRules,
     policy: &OutputPolicy,
+    reader: Reader<'_>,
     prefix: &[u8],
     fields: &[FieldSpec],
 ) -> Result<SanitizedBody, SanitizeError> {
@@ -111,8 +115,11 @@ pub fn sanitize_truncated(
         .ok_or_else(|| SanitizeError::NotJson("cut before any JSON object or array".into()))?;
     let doc: Value =
         serde_json::from_str(&repaired.json).map_err(|e| SanitizeError::NotJson(e.to_string()))?;
-    let mut body =
-        Job::new(rules, policy, repaired.cut_field).run(doc, fields, repaired.json.len())?;
+    let mut body = Job::new(rules, policy, reader, repaired.cut_field).run(
+        doc,
+        fields,
+        repaired.json.len(),
+    )?;
     body.truncated = true;
     Ok(body)
 }
@@ -121,6 +128,7 @@ pub fn sanitize_truncated(
 struct Job<'a> {
     rules: &'a OutputRules,
     policy: &'a OutputPolicy,
+    reader: Reader<'a>,
     cut_field: Option<String>,
     tally: Tally,
     findings: Vec<LeakFinding>,
@@ -128,10 +136,16 @@ struct Job<'a> {
 }
 
 impl<'a> Job<'a> {
-    fn new(rules: &'a OutputRules, policy: &'a OutputPolicy, cut_field: Option<String>) -> Self {
+    fn new(
+        rules: &'a OutputRules,
+        policy: &'a OutputPolicy,
+        reader: Reader<'a>,
+        cut_field: Option<String>,
+    ) -> Self {
         Self {
             rules,
             policy,
+            reader,
             cut_field,
             tally: Tally::default(),
             findings: Vec::new(),
@@ -215,6 +229,7 @@ impl<'a> Job<'a> {
         let outcome = process(
             self.rules,
             self.policy,
+            self.reader,
             spec.kind,
             path,
             &decoded,

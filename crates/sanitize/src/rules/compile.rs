@@ -2,7 +2,7 @@
 //! `file:line: rule-id: reason` error, and all of a file's problems are reported at once.
 
 use super::format::{RawLeak, RawRedact, RuleFile};
-use super::{LeakRule, Matcher, RedactRule, Scope};
+use super::{LeakRule, Matcher, RedactRule, Scope, TENANT_GROUP};
 use execgate_core::FileError;
 use execgate_core::file_error::line_of;
 use regex::Regex;
@@ -187,6 +187,7 @@ impl<'a> Checker<'a> {
         if !(id_ok && keywords_ok) {
             return None;
         }
+        let names_tenant = regex.capture_names().any(|name| name == Some(TENANT_GROUP));
         let matcher = self.matcher(&raw.id, regex, raw.scope, &raw.keywords)?;
         Some({
             let rule = LeakRule {
@@ -197,6 +198,7 @@ impl<'a> Checker<'a> {
                 matcher,
                 min_count: raw.min_count,
                 allow,
+                names_tenant,
             };
             (rule, raw.keywords)
         })

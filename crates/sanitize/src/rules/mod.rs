@@ -48,7 +48,12 @@ pub struct LeakRule {
     pub(crate) matcher: Matcher,
     pub(crate) min_count: u32,
     pub(crate) allow: Vec<Regex>,
+    /// The regex has a group named `tenant`: a match naming the reader's own tenant is no finding.
+    pub(crate) names_tenant: bool,
 }
+
+/// The name of the leak-rule regex group that holds a marker's tenant id.
+pub(crate) const TENANT_GROUP: &str = "tenant";
 
 /// Which rule a prefilter keyword belongs to.
 #[derive(Debug, Clone, Copy)]

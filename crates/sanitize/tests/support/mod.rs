@@ -5,7 +5,8 @@
 #![allow(dead_code)]
 
 use execgate_sanitize::{
-    FieldKind, FieldSpec, OutputPolicy, OutputRules, ResponseBuffer, SanitizedBody, sanitize_json,
+    FieldKind, FieldSpec, OutputPolicy, OutputRules, Reader, ResponseBuffer, SanitizedBody,
+    sanitize_json,
 };
 use std::sync::LazyLock;
 
@@ -73,14 +74,24 @@ pub fn sanitize_every_split(
     body: &[u8],
     fields: &[FieldSpec],
 ) -> SanitizedBody {
-    let whole = sanitize_json(&RULES, policy, body, fields).expect("sanitizes");
+    sanitize_every_split_for(policy, Reader::ANYONE, body, fields)
+}
+
+/// `sanitize_every_split` for an output returned to `reader`.
+pub fn sanitize_every_split_for(
+    policy: &OutputPolicy,
+    reader: Reader<'_>,
+    body: &[u8],
+    fields: &[FieldSpec],
+) -> SanitizedBody {
+    let whole = sanitize_json(&RULES, policy, reader, body, fields).expect("sanitizes");
     let cap = body.len();
     for at in 0..=body.len() {
         let mut buf = ResponseBuffer::new(cap);
         buf.push(&body[..at]);
         buf.push(&body[at..]);
         let split = buf
-            .sanitize(&RULES, policy, fields)
+            .sanitize(&RULES, policy, reader, fields)
             .expect("sanitizes split");
         assert_eq!(split, whole, "split at {at} differs");
     }
@@ -92,7 +103,7 @@ pub fn sanitize_every_split(
                 buf.push(chunk);
             }
             let split = buf
-                .sanitize(&RULES, policy, fields)
+                .sanitize(&RULES, policy, reader, fields)
                 .expect("sanitizes split");
             assert_eq!(split, whole, "split at {a},{b} differs");
         }
