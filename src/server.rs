@@ -87,7 +87,8 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     }
     let blocks = Arc::new(
         MemoryBlockStore::open(settings.blocklist.path.as_deref(), clock.clone())
-            .map_err(|e| format!("blocklist: {e}"))?,
+            .map_err(|e| format!("blocklist: {e}"))?
+            .with_metrics(state_metrics.clone()),
     );
     let events = Arc::new(EventLog::new(EVENT_LOG_CAPACITY, clock.clone()));
     let reputation = Arc::new(

@@ -379,10 +379,11 @@ fn identity(
         let at = format!("identity.api_keys[{i}]");
         let hash = parse_sha256(&k.sha256).map_err(|e| key(&format!("{at}.sha256"), e))?;
         let id_chars = |c: char| c.is_ascii_alphanumeric() || "-_.@".contains(c);
-        if k.client.is_empty() || !k.client.chars().all(id_chars) {
+        // Bounded so that the client can always be blocked (ids up to 200 characters).
+        if k.client.is_empty() || k.client.len() > 128 || !k.client.chars().all(id_chars) {
             return Err(key(
                 &format!("{at}.client"),
-                "use letters, digits, '-', '_', '.' and '@' (at least one)",
+                "use 1 to 128 letters, digits, '-', '_', '.' and '@'",
             ));
         }
         let tier = tier_ref(&k.tier, tiers, &format!("{at}.tier"))?;

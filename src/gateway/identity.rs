@@ -110,7 +110,7 @@ impl Identifier {
                 // A token's subject and an API key's client live in separate key
                 // spaces: `sub = "alice"` never shares limits or bans with key owner alice.
                 let key = match credential {
-                    Credential::Jwt => ClientKey::from_client_id(&format!("jwt:{client}")),
+                    Credential::Jwt => subject_key(&client),
                     _ => ClientKey::from_client_id(&client),
                 };
                 Ok(Identity {
@@ -229,6 +229,30 @@ fn jwt_verifier(s: &JwtSettings) -> Result<JwtVerifier, String> {
         tier_claim: s.tier_claim.clone(),
         default_tier: s.default_tier.clone(),
     })
+}
+
+/// Longest subject kept readable in a key; the blocklist takes client ids of up
+/// to 200 printable characters.
+const SUBJECT_KEY_MAX: usize = 128;
+
+/// The key of a token's subject. The issuer may choose any subject (`José`, `Alice
+/// Smith`, 300 characters), but a key must be printable ASCII to be banned, blocked
+/// and typed into `clients show`: bytes outside letters, digits and `-_.@` are
+/// percent-encoded (so no two subjects share a key), and a subject still too long
+/// is keyed by its SHA-256.
+fn subject_key(subject: &str) -> ClientKey {
+    let mut encoded = String::with_capacity(subject.len());
+    for byte in subject.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.@".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    if encoded.len() > SUBJECT_KEY_MAX {
+        encoded = format!("sha256:{}", hex::encode(Sha256::digest(subject.as_bytes())));
+    }
+    ClientKey::from_client_id(&format!("jwt:{encoded}"))
 }
 
 fn unauthorized(message: &str) -> Refusal {

@@ -165,7 +165,7 @@ fn check_config_names_file_line_and_key_and_exits_2() {
                 "[[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"jwt:alice\"\ntier = \"free\"\n",
                 "a".repeat(64)
             ),
-            "DIR/gw.toml:3: identity.api_keys[0].client: use letters, digits",
+            "DIR/gw.toml:3: identity.api_keys[0].client: use 1 to 128 letters, digits",
         ),
         (
             "[screen]\nthreshold = 9\n",

@@ -356,3 +356,56 @@ fn a_clients_own_tenant_marker_is_its_data_and_withheld_from_others() {
         );
     }
 }
+
+/// An issuer may name its subjects in any script and at any length; each must
+/// still be a client that reputation can ban and the operator can look up.
+#[test]
+fn a_token_subject_of_any_characters_is_a_client_that_can_be_banned() {
+    let exec = MockExecutor::start();
+    let token_value = "admin-token-0123456789abcdef";
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .raw(&format!(
+            "[identity.jwt]\nalgorithm = \"HS256\"\nsecret = \"{SECRET}\"\ndefault_tier = \"free\""
+        ))
+        .with("reputation", "ban_threshold = 3.0")
+        .with("admin", &format!("tokens = [\"{token_value}\"]"))
+        .start();
+    let long = "ü".repeat(150);
+    for (subject, key) in [
+        ("José Smith", "client:jwt:Jos%C3%A9%20Smith".to_string()),
+        (
+            long.as_str(),
+            format!("client:jwt:sha256:{}", sha256(&long)),
+        ),
+    ] {
+        let bearer = format!(
+            "Bearer {}",
+            token(json!({"sub": subject, "exp": now() + 600}))
+        );
+        let auth = [("authorization", bearer.as_str())];
+        for _ in 0..5 {
+            assert_eq!(execute(&gw, &auth).status, 200, "free tier: burst 5");
+        }
+        eventually(&format!("{subject:?} is banned"), || {
+            let r = execute(&gw, &auth);
+            r.status == 403 && r.json()["error"]["detail"] == "anomaly"
+        });
+        let path = format!("/v1/clients/{}", key.replace('%', "%25"));
+        let shown = reqwest::blocking::Client::new()
+            .get(gw.admin_url(&path))
+            .bearer_auth(token_value)
+            .send()
+            .unwrap();
+        assert_eq!(shown.status(), 200, "{key}");
+        assert!(shown.text().unwrap().contains(&key), "{key}");
+    }
+    let metrics = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    for series in [
+        "execgate_bans_total{reason=\"anomaly:rate_limited\"} 2",
+        "execgate_active_decisions 2",
+        "execgate_reputation_score_count",
+    ] {
+        assert!(metrics.contains(series), "missing {series} in\n{metrics}");
+    }
+}
