@@ -262,3 +262,57 @@ fn output_rules_are_reloaded_with_the_screening_rules() {
     assert_eq!(reloaded.status(), 200);
     assert_eq!(stdout(&gw), "ticket [REDACTED:ticket-id]\n");
 }
+
+/// Time-outs, memory kills and output-limit kills are read from the executor's
+/// verdict and count against the client that caused them (4 + 4 + 2 points).
+#[test]
+fn executor_verdicts_feed_the_clients_reputation_until_it_is_banned() {
+    let verdict = |status: &str| {
+        Behaviour::json(
+            200,
+            serde_json::json!({
+                "language": "python", "version": "3.12.0",
+                "run": {"stdout": "", "stderr": "", "output": "", "code": null,
+                        "signal": "SIGKILL", "status": status}
+            })
+            .to_string(),
+        )
+    };
+    let exec = MockExecutor::start();
+    let token = "admin-token-0123456789abcdef";
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("reputation", "ban_threshold = 10.0")
+        .with("reputation.weights", "refused = 0.0")
+        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
+        .start();
+    for (status, event) in [
+        ("TO", "exec_timeout"),
+        ("OOM", "memory_killed"),
+        ("OL", "output_limit"),
+    ] {
+        let client = || -> serde_json::Value {
+            reqwest::blocking::Client::new()
+                .get(gw.admin_url("/v1/clients/ip:127.0.0.1"))
+                .bearer_auth(token)
+                .send()
+                .unwrap()
+                .json()
+                .unwrap()
+        };
+        assert!(!client().to_string().contains(event), "{event} before");
+        exec.set(verdict(status));
+        assert_eq!(execute(&gw, "print(1)").status, 200, "{status}");
+        eventually(&format!("{event} is an event of the client"), || {
+            client().to_string().contains(event)
+        });
+    }
+    exec.set(Behaviour::Piston {
+        stdout: "fine\n".into(),
+    });
+    eventually("the client is banned at 10 points", || {
+        let r = execute(&gw, "print(1)");
+        r.status == 403 && r.json()["error"]["detail"] == "anomaly"
+    });
+}
