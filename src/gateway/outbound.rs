@@ -31,10 +31,13 @@ pub fn on_head(
         resp.insert_header(*name, value.as_str())?;
     }
     ctx.status = resp.status.as_u16();
-    if !ctx.route.executes() && !gw.returns_output(ctx) {
+    // The executor was asked for identity encoding: an encoded body, even on a
+    // route whose body is not inspected, is one nothing here has checked.
+    let encoded = is_encoded(resp);
+    if !encoded && !ctx.route.executes() && !gw.returns_output(ctx) {
         return Ok(());
     }
-    let broken = if is_encoded(resp) {
+    let broken = if encoded {
         Some("the executor sent an encoded body")
     } else if !is_json(resp) {
         Some("the executor did not answer with JSON")

@@ -214,15 +214,20 @@ fn a_compressed_executor_body_is_never_passed_unchecked() {
         extra: vec![("content-encoding".into(), "gzip".into())],
     });
     let gw = TestGateway::builder().upstream(exec.addr).start();
-    let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
-    assert_eq!(
-        (r.status, r.code()),
-        (502, "upstream_error".to_string()),
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
-    assert_eq!(r.header("content-encoding"), None);
-    assert!(!r.body.windows(2).any(|w| w == [0x1f, 0x8b]));
+    // Executions, and routes whose body is passed without inspection alike.
+    for r in [
+        post(&gw.url("/api/v2/execute"), &piston("print(1)")),
+        get(&gw.url("/api/v2/runtimes")),
+    ] {
+        assert_eq!(
+            (r.status, r.code()),
+            (502, "upstream_error".to_string()),
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.header("content-encoding"), None);
+        assert!(!r.body.windows(2).any(|w| w == [0x1f, 0x8b]));
+    }
 }
 
 #[test]
