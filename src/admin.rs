@@ -4,12 +4,13 @@
 use crate::gateway::upstream::Upstreams;
 use crate::metrics::Metrics;
 use crate::rules::Reloader;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// What the gateway's own admin routes need.
 #[derive(Clone)]
@@ -39,6 +40,56 @@ pub fn router(state: GatewayAdmin) -> Router {
         .route("/v1/rules/reload", post(reload).route_layer(token))
         .with_state(state)
         .merge(api)
+        .layer(axum::middleware::from_fn(whole_document))
+}
+
+/// The state API serves its own document; on this listener the document must
+/// also describe the gateway's routes, so the request is answered here.
+async fn whole_document(req: Request, next: Next) -> Response {
+    if req.method() == Method::GET && req.uri().path() == "/v1/openapi.json" {
+        return Json(openapi_document()).into_response();
+    }
+    next.run(req).await
+}
+
+/// The admin listener's OpenAPI 3.1 document: the blocklist, clients and events
+/// API, plus metrics, probes and rule reload.
+pub fn openapi_document() -> Value {
+    let mut doc = execgate_state::admin::openapi_document();
+    let error = json!({"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let status = |description: &str| {
+        json!({"description": description, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}
+        }}}})
+    };
+    let ours = json!({
+        "/metrics": {"get": {
+            "operationId": "getMetrics", "summary": "Prometheus metrics", "security": [],
+            "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        }},
+        "/healthz": {"get": {
+            "operationId": "getHealth", "summary": "Liveness", "security": [],
+            "responses": {"200": status("The gateway is up")},
+        }},
+        "/readyz": {"get": {
+            "operationId": "getReadiness", "summary": "Readiness: an executor is healthy", "security": [],
+            "responses": {"200": status("Ready"), "503": error.clone()},
+        }},
+        "/v1/rules/reload": {"post": {
+            "operationId": "reloadRules",
+            "summary": "Reload screening and output rules; on an error the previous rules stay",
+            "responses": {
+                "200": status("Reloaded"),
+                "401": error.clone(),
+                "422": error.clone(),
+                "500": error,
+            },
+        }},
+    });
+    if let (Some(paths), Value::Object(ours)) = (doc["paths"].as_object_mut(), ours) {
+        paths.extend(ours);
+    }
+    doc
 }
 
 async fn metrics(State(state): State<GatewayAdmin>) -> Response {

@@ -316,3 +316,66 @@ fn executor_verdicts_feed_the_clients_reputation_until_it_is_banned() {
         r.status == 403 && r.json()["error"]["detail"] == "anomaly"
     });
 }
+
+/// Every path and method of the admin listener's OpenAPI document is served by
+/// the gateway, with and without the token, answering only documented statuses;
+/// and every route the listener serves is in the document.
+#[test]
+fn the_openapi_document_describes_every_route_of_the_admin_listener() {
+    let exec = MockExecutor::start();
+    let token = "admin-token-0123456789abcdef";
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .start();
+    let doc = get(&gw.admin_url("/v1/openapi.json")).json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for served in [
+        "/metrics",
+        "/healthz",
+        "/readyz",
+        "/v1/rules/reload",
+        "/v1/blocks",
+        "/v1/blocks/{id}",
+        "/v1/blocks/stream",
+        "/v1/clients/{key}",
+        "/v1/clients/{key}/reputation",
+        "/v1/events",
+        "/v1/openapi.json",
+    ] {
+        assert!(paths.contains_key(served), "{served} is not documented");
+    }
+    let http = reqwest::blocking::Client::new();
+    for (path, operations) in paths {
+        let url = gw.admin_url(
+            &path
+                .replace("{id}", "1")
+                .replace("{key}", "ip:203.0.113.50"),
+        );
+        for (method, operation) in operations.as_object().unwrap() {
+            let open = operation["security"] == serde_json::json!([]);
+            let documented = operation["responses"].as_object().unwrap();
+            for with_token in [true, false] {
+                let mut req = http.request(method.to_uppercase().parse().unwrap(), &url);
+                if with_token {
+                    req = req.bearer_auth(token);
+                }
+                if path == "/v1/blocks" && method == "post" {
+                    req = req.json(&serde_json::json!(
+                        {"value": "203.0.113.50", "duration": "1h", "reason": "walk"}
+                    ));
+                }
+                let status = req.send().unwrap().status().as_u16().to_string();
+                assert!(
+                    documented.contains_key(&status),
+                    "{method} {path} (token: {with_token}) answered {status}, documented {:?}",
+                    documented.keys().collect::<Vec<_>>()
+                );
+                if !open && !with_token {
+                    assert_eq!(status, "401", "{method} {path} without a token");
+                }
+            }
+        }
+    }
+}
