@@ -379,3 +379,58 @@ fn the_openapi_document_describes_every_route_of_the_admin_listener() {
         }
     }
 }
+
+/// A manual block and an anomaly ban are written to the blocklist file before
+/// they are acknowledged, so a new gateway on the same file refuses both clients.
+#[test]
+fn decisions_survive_a_restart_of_the_gateway() {
+    let exec = MockExecutor::start();
+    let kept = tempfile::tempdir().unwrap();
+    let store = kept.path().join("blocklist.json");
+    let token = "admin-token-0123456789abcdef";
+    let start = || {
+        TestGateway::builder()
+            .upstream(exec.addr)
+            .with(
+                "blocklist",
+                &format!("path = {:?}", store.display().to_string()),
+            )
+            .with("identity", "trusted_proxies = [\"127.0.0.1/32\"]")
+            .with("reputation", "ban_threshold = 3.0")
+            .with("admin", &format!("tokens = [\"{token}\"]"))
+            .start()
+    };
+    let from = |gw: &TestGateway, ip: &str| {
+        post_with(
+            &gw.url("/api/v2/execute"),
+            piston("print(1)").to_string().into_bytes(),
+            &[("x-forwarded-for", ip)],
+        )
+    };
+    let first = start();
+    let added = reqwest::blocking::Client::new()
+        .post(first.admin_url("/v1/blocks"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"value": "198.51.100.7", "duration": "4h", "reason": "manual"}))
+        .send()
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    for _ in 0..3 {
+        assert_eq!(from(&first, "203.0.113.8").status, 200);
+    }
+    eventually("the rate-limited client is banned", || {
+        let r = from(&first, "203.0.113.8");
+        r.status == 403 && r.json()["error"]["detail"] == "anomaly"
+    });
+    drop(first);
+
+    let second = start();
+    assert_eq!(from(&second, "198.51.100.7").status, 403, "manual block");
+    let banned = from(&second, "203.0.113.8");
+    assert_eq!(
+        (banned.status, banned.json()["error"]["detail"].clone()),
+        (403, serde_json::json!("anomaly")),
+        "anomaly ban"
+    );
+    assert_eq!(from(&second, "192.0.2.1").status, 200, "others still pass");
+}
