@@ -42,15 +42,49 @@ fn judge0_base64_fields_are_decoded_redacted_and_reencoded() {
 }
 
 #[test]
-fn clean_base64_fields_are_left_exactly_as_sent() {
-    let body = serde_json::to_vec(&json!({"stdout": "aGVsbG8K\n", "stderr": "//79"})).unwrap();
+fn clean_canonical_base64_fields_are_left_exactly_as_sent() {
+    let body = serde_json::to_vec(&json!({"stdout": "aGVsbG8K", "stderr": "//79"})).unwrap();
+    let result = sanitize_every_split(&OutputPolicy::default(), &body, &judge0_fields("", true));
+    assert_eq!(result.body, body);
+    assert!(result.redactions.is_empty());
+}
+
+/// The executor's decoder-accepted but non-canonical base64 (no padding, line
+/// breaks, blanks) is re-encoded even though the output needs no other change:
+/// clients with strict decoders must be able to read every base64 field.
+#[test]
+fn non_canonical_base64_fields_are_reencoded() {
+    for (raw, canonical) in [
+        ("aGk", "aGk="),
+        ("aGVsbG8", "aGVsbG8="),
+        ("aGVsbG8K\n", "aGVsbG8K"),
+        ("aGVs\r\nbG8K", "aGVsbG8K"),
+        (" aGk= ", "aGk="),
+        ("aA", "aA=="),
+    ] {
+        let body = serde_json::to_vec(&json!({"stdout": raw, "stderr": raw, "status": {"id": 3}}))
+            .unwrap();
+        let result =
+            sanitize_every_split(&OutputPolicy::default(), &body, &judge0_fields("", true));
+        let out = doc(&result.body);
+        assert_eq!(out["stdout"], canonical, "{raw:?}");
+        assert_eq!(out["stderr"], canonical, "{raw:?}");
+        assert_eq!(out["status"]["id"], 3);
+        assert!(
+            result.redactions.is_empty(),
+            "{raw:?}: re-encoding is no redaction"
+        );
+    }
+}
+
+#[test]
+fn non_canonical_binary_base64_keeps_its_bytes() {
+    // 0xff 0xfe is not UTF-8: re-encoding the decoded text would turn it into U+FFFD.
+    let body = serde_json::to_vec(&json!({"stdout": "//4", "stderr": "//79\n"})).unwrap();
     let result = sanitize_every_split(&OutputPolicy::default(), &body, &judge0_fields("", true));
     let out = doc(&result.body);
-    assert_eq!(out["stdout"], "aGVsbG8K\n");
-    assert_eq!(
-        out["stderr"], "//79",
-        "binary output that is not UTF-8 is kept"
-    );
+    assert_eq!(out["stdout"], "//4=");
+    assert_eq!(out["stderr"], "//79");
 }
 
 #[test]

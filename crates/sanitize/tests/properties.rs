@@ -66,10 +66,19 @@ proptest! {
         }
     }
 
+    /// Every base64 field comes out canonical (padded, no blanks): a strict decoder
+    /// reads it and re-encoding it gives the same text. Output that needed no change
+    /// keeps its bytes.
     #[test]
-    fn base64_fields_are_always_valid_base64(raw in prop_oneof![
+    fn base64_fields_are_always_canonical_base64(raw in prop_oneof![
         output_text().prop_map(|t| STANDARD.encode(t)),
         prop::collection::vec(any::<u8>(), 0..64).prop_map(|b| STANDARD.encode(b)),
+        prop::collection::vec(any::<u8>(), 0..64).prop_map(|b| STANDARD.encode(b).trim_end_matches('=').to_string()),
+        (prop::collection::vec(any::<u8>(), 0..64), 0usize..100).prop_map(|(b, at)| {
+            let mut text = STANDARD.encode(b);
+            text.insert_str(at.min(text.len()), "\r\n");
+            text
+        }),
         "[A-Za-z0-9+/=%\n ]{0,40}",
     ]) {
         let body = serde_json::to_vec(&json!({"stdout": raw, "stderr": raw})).unwrap();
@@ -77,11 +86,16 @@ proptest! {
         let doc: Value = serde_json::from_slice(&out.body).unwrap();
         for field in ["stdout", "stderr"] {
             let value = doc[field].as_str().unwrap();
-            let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            prop_assert!(
-                STANDARD.decode(&compact).is_ok() || value == raw,
-                "{field} is not base64: {value:?}"
-            );
+            let decoded = STANDARD.decode(value);
+            prop_assert!(decoded.is_ok(), "{field} is not strict base64: {value:?}");
+            prop_assert_eq!(STANDARD.encode(decoded.as_ref().unwrap()), value);
+            if out.redactions.is_empty() && !out.truncated && !out.withheld {
+                prop_assert_eq!(
+                    decoded.unwrap(),
+                    execgate_core::encoding::decode_base64(&raw).unwrap(),
+                    "unchanged output keeps its bytes"
+                );
+            }
         }
     }
 

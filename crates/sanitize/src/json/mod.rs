@@ -2,7 +2,9 @@
 //! by pointer; each is decoded (base64 if so), run through the text pipeline and
 //! written back encoded the same way. If the leak score reaches the threshold,
 //! every output field is replaced by an explanation. The body that comes out is
-//! always valid JSON, and base64 fields are always valid base64.
+//! always valid JSON, and base64 fields are always canonical standard padded
+//! base64 (an executor's unpadded or line-broken base64 is re-encoded even when
+//! its output needs no other change, so strict client decoders can read it).
 
 mod field;
 mod pointer;
@@ -210,16 +212,21 @@ impl<'a> Job<'a> {
     /// Processes one field's string; `Some(new)` replaces it.
     fn field(&mut self, spec: &FieldSpec, path: &str, raw: &str) -> Option<String> {
         let was_cut = self.cut_field.as_deref() == Some(path);
-        let decoded: Cow<str> = if spec.base64 {
+        let bytes = if spec.base64 {
             match field::decode_base64(raw, was_cut) {
-                Some(text) => Cow::Owned(text),
+                Some(bytes) => Some(bytes),
                 None => {
                     self.tally.add(INVALID_BASE64);
                     return Some(encode(spec, INVALID_BASE64_TEXT.to_string()));
                 }
             }
         } else {
-            Cow::Borrowed(raw)
+            None
+        };
+        // Invalid UTF-8 in base64 output becomes U+FFFD in the text the rules see.
+        let decoded: Cow<str> = match &bytes {
+            Some(bytes) => String::from_utf8_lossy(bytes),
+            None => Cow::Borrowed(raw),
         };
         let decoded = if was_cut {
             Cow::Owned(drop_partial_token(decoded.into_owned()))
@@ -238,7 +245,10 @@ impl<'a> Job<'a> {
         self.findings.extend(outcome.findings);
         self.truncated |= outcome.truncated;
         if outcome.text.is_none() && !was_cut {
-            return None;
+            // Unchanged output is still sent as canonical base64.
+            return bytes
+                .as_deref()
+                .and_then(|bytes| field::canonical_if_not(raw, bytes));
         }
         let mut text = outcome.text.unwrap_or_else(|| decoded.into_owned());
         if was_cut && !outcome.truncated {
