@@ -139,7 +139,19 @@ async fn bad_decisions_get_clear_400s() {
         ),
         (
             json!({"value": "1.2.3.4", "duration": "0s", "reason": "x"}),
-            "longer than zero",
+            "duration: must be at least 1s",
+        ),
+        (
+            json!({"value": "1.2.3.4", "duration": "1ns", "reason": "x"}),
+            "duration: must be at least 1s",
+        ),
+        (
+            json!({"value": "1.2.3.4", "duration": "500ms", "reason": "x"}),
+            "duration: must be at least 1s",
+        ),
+        (
+            json!([{"value": "1.2.3.4", "reason": "x"}, {"value": "1.2.3.5", "duration": "999ms", "reason": "x"}]),
+            "item 1: duration: must be at least 1s",
         ),
         (
             json!({"value": "1.2.3.4", "duration": 5, "reason": "x"}),

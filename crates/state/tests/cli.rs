@@ -103,6 +103,19 @@ async fn errors_have_messages_and_exit_codes() {
         "{}",
         stderr(&out)
     );
+    let out = cli(
+        &f,
+        &[
+            "block", "add", "10.0.0.1", "--for", "500ms", "--reason", "x",
+        ],
+        Some(TOKEN),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("invalid_request (400): duration: must be at least 1s"),
+        "{}",
+        stderr(&out)
+    );
     let out = cli(&f, &["block", "rm", "42"], Some(TOKEN));
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not_found (404)"), "{}", stderr(&out));

@@ -313,6 +313,18 @@ fn config_file_errors_name_file_line_and_key() {
 }
 
 #[test]
+fn a_sub_second_ban_base_is_refused() {
+    let c = ReputationConfig {
+        ban_base: HumanDuration(Duration::from_millis(500)),
+        ..ReputationConfig::default()
+    };
+    assert_eq!(
+        c.validate().unwrap_err(),
+        "reputation.ban_base: must be at least 1s"
+    );
+}
+
+#[test]
 fn a_flood_of_fresh_keys_does_not_wipe_a_repeat_offender() {
     let s = setup(ReputationConfig {
         max_clients: 50,

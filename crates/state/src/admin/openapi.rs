@@ -219,7 +219,7 @@ fn decision_schemas() -> Value {
             "type": "object", "required": ["value", "reason"], "additionalProperties": false,
             "properties": {
                 "value": {"type": "string", "description": "203.0.113.7 | 198.51.100.0/24 | client:abc | country:XX | asn:64500"},
-                "duration": {"type": "string", "description": "e.g. \"4h\"; omit for a decision that never expires; at most 3650 days"},
+                "duration": {"type": "string", "description": "e.g. \"4h\"; omit for a decision that never expires; at least 1s, at most 3650 days"},
                 "reason": {"type": "string", "maxLength": 1024},
                 "origin": {"type": "string", "enum": ["manual", "list"], "default": "manual"},
             },

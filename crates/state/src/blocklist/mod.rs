@@ -18,6 +18,9 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
+/// The shortest a decision may last.
+pub const MIN_DURATION: Duration = Duration::from_secs(1);
+
 /// The longest a decision may last (ten years); longer is surely a typo, use no duration for "forever".
 pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
@@ -136,8 +139,10 @@ impl NewBlock {
             .parse()
             .map_err(|m| BlockError::invalid("value", m))?;
         match self.duration {
-            Some(d) if d.is_zero() => {
-                return Err(BlockError::invalid("duration", "must be longer than zero"));
+            // Times are kept to the millisecond: anything shorter than a
+            // second would be a decision expired (or nearly) when made.
+            Some(d) if d < MIN_DURATION => {
+                return Err(BlockError::invalid("duration", "must be at least 1s"));
             }
             Some(d) if d > MAX_DURATION => {
                 return Err(BlockError::invalid(
@@ -340,6 +345,25 @@ mod tests {
         let ctrl = new_block("1.2.3.4", None, "a\u{1b}[31m");
         assert!(ctrl.validate().is_err());
         assert!(new_block("1.2.3.4", None, "ok").validate().is_ok());
+    }
+
+    #[test]
+    fn sub_second_durations_are_refused_naming_the_field() {
+        // Regression: "1ns" or "500ms" made a decision already expired once
+        // its times were cut to milliseconds.
+        for d in [
+            Duration::from_nanos(1),
+            Duration::from_millis(500),
+            Duration::from_millis(999),
+        ] {
+            let err = new_block("1.2.3.4", Some(d), "x").validate().unwrap_err();
+            assert_eq!(err.to_string(), "duration: must be at least 1s", "{d:?}");
+        }
+        assert!(
+            new_block("1.2.3.4", Some(Duration::from_secs(1)), "x")
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub enum BlockCommand {
     Add {
         /// The value to block.
         value: String,
-        /// How long, e.g. 4h (default: until removed).
+        /// How long, e.g. 4h; at least 1s (default: until removed).
         #[arg(long = "for", value_name = "DURATION")]
         duration: Option<String>,
         /// Why (goes to the audit log).

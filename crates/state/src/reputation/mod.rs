@@ -45,7 +45,9 @@ mod activity;
 
 pub use activity::{ActivityConfig, RequestOutcome};
 
-use crate::blocklist::{BlockDecision, BlockFilter, BlockStore, NewBlock, Origin, Target};
+use crate::blocklist::{
+    BlockDecision, BlockFilter, BlockStore, MIN_DURATION, NewBlock, Origin, Target,
+};
 use crate::events::{EventKind, EventLog};
 use crate::metrics::StateMetrics;
 use execgate_core::{ClientKey, Clock, HumanDuration};
@@ -64,7 +66,7 @@ pub struct ReputationConfig {
     pub half_life: HumanDuration,
     /// Score at which a client is banned (default 20).
     pub ban_threshold: f64,
-    /// Length of a first ban (default `"10m"`); each later ban doubles it.
+    /// Length of a first ban (default `"10m"`, at least `"1s"`); each later ban doubles it.
     pub ban_base: HumanDuration,
     /// Longest ban (default `"24h"`).
     pub ban_max: HumanDuration,
@@ -150,7 +152,10 @@ impl ReputationConfig {
             }
         };
         positive("half_life", self.half_life)?;
-        positive("ban_base", self.ban_base)?;
+        if self.ban_base.get() < MIN_DURATION {
+            // The blocklist refuses shorter decisions: every ban would fail.
+            return Err("reputation.ban_base: must be at least 1s".into());
+        }
         if self.ban_max < self.ban_base {
             return Err("reputation.ban_max: must not be shorter than ban_base".into());
         }
