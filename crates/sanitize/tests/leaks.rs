@@ -186,12 +186,42 @@ fn only_a_rule_with_a_tenant_group_spares_the_readers_own_marker() {
     }
 }
 
+/// A prefix on each line (indentation, `cat -n`, `nl`, `grep -n`) does not hide a
+/// passwd or shadow file.
+#[test]
+fn indented_and_numbered_passwd_and_shadow_lines_are_leaks() {
+    for (rule, stdout) in [
+        ("etc-passwd", "  root:x:0:0:root:/root:/bin/bash\n"),
+        ("etc-passwd", "\troot:x:0:0:root:/root:/bin/bash\n"),
+        (
+            "etc-passwd",
+            "users:\n    daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
+        ),
+        ("etc-passwd", "     1\troot:x:0:0:root:/root:/bin/bash\n"),
+        ("etc-passwd", "1:root:x:0:0:root:/root:/bin/bash\r\n"),
+        (
+            "etc-shadow",
+            "  root:$6$salt$hashhashhash:19000:0:99999:7:::\n",
+        ),
+        ("etc-shadow", "     2\tdaemon:*:19000:0:99999:7:::\n"),
+    ] {
+        let result = leak(stdout, &OutputPolicy::default());
+        assert_eq!(finding_ids(&result), vec![rule], "{stdout:?}");
+        assert!(result.withheld, "{stdout:?}");
+    }
+}
+
 #[test]
 fn ordinary_output_with_colons_is_not_a_leak() {
     for clean in [
         "a:b:c\nstd::vector<int>::iterator\nkey: value\n",
         "x=1\ny=2\n",
         "time 12:30:45\n",
+        "  a:b:c\n    std::map<int, int>::iterator\n\tkey: value\n",
+        "  10:30:45: started\n  1:2:3:4:5:6\n",
+        "    12\tstd::cout << x::y << std::endl;\n",
+        "  url: http://host:8080/a::b\n  ip6 fe80::1:2:3:4\n",
+        "  x::1:2::relative/path:sh\n",
     ] {
         let result = leak(clean, &OutputPolicy::default());
         assert!(
