@@ -144,8 +144,13 @@ fn exit(code: i32) -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The audit trail (requests, blocklist changes, bans) is a record, not
+    // diagnostics: a quieter RUST_LOG must not drop it.
+    if let Ok(audit) = "execgate::audit=info".parse() {
+        filter = filter.add_directive(audit);
+    }
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

@@ -247,19 +247,32 @@ fn the_gateway_binary_logs_one_json_audit_line_per_request() {
     use crate::support::{self, MockExecutor};
     let exec = MockExecutor::start();
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, proxy) = gateway_binary(dir.path(), &exec, &[]);
+    // Even with diagnostics turned down to warnings.
+    let (mut child, proxy) = gateway_binary(dir.path(), &exec, &[("RUST_LOG", "warn")]);
     let url = format!("http://127.0.0.1:{proxy}/api/v2/execute");
     let ok = support::post(&url, &support::piston("print(1)"));
     let refused = support::post(&url, &support::piston("import os"));
     assert_eq!((ok.status, refused.status), (200, 403));
+    // The audit line is written once the answer is sent: read as it comes.
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(stdout).map_while(Result::ok) {
+                if let Ok(l) = serde_json::from_str::<serde_json::Value>(&line)
+                    && l["target"] == "execgate::audit"
+                {
+                    lines.lock().unwrap().push(l["fields"].clone());
+                }
+            }
+        })
+    };
+    support::eventually("two audit lines", || lines.lock().unwrap().len() >= 2);
     let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    let audits: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|l| l["target"] == "execgate::audit")
-        .map(|l| l["fields"].clone())
-        .collect();
+    let _ = child.wait();
+    reader.join().unwrap();
+    let audits = lines.lock().unwrap().clone();
     assert_eq!(audits.len(), 2, "one audit line per request: {audits:?}");
     let (first, second) = (&audits[0], &audits[1]);
     assert_eq!(first["client"], "ip:127.0.0.1");
