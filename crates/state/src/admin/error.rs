@@ -102,3 +102,22 @@ impl From<PathRejection> for ApiError {
         ApiError::invalid(r.body_text())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storage_failure_is_a_500_saying_nothing_changed() {
+        let e = ApiError::from(BlockError::Io("blocks.json.journal: disk full".into()));
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "storage_error")
+        );
+        assert!(e.message.contains("nothing was changed"), "{}", e.message);
+        assert!(
+            !e.message.contains("disk full"),
+            "file details stay in the log"
+        );
+    }
+}

@@ -4,6 +4,9 @@
 use axum::Json;
 use serde_json::{Value, json};
 
+/// The 500 of a change the blocklist could not persist.
+const STORAGE_FAILED: &str = "The blocklist could not be saved; nothing was changed";
+
 /// `GET /v1/openapi.json`.
 pub(super) async fn serve() -> Json<Value> {
     Json(document())
@@ -100,7 +103,7 @@ fn block_paths() -> Value {
                         "description": "The decision, or {\"decisions\": [...]} for an array",
                         "content": { "application/json": { "schema": { "oneOf": [schema("Decision"), schema("DecisionBatch")] } } },
                     })),
-                    &[("413", "Body over 4 MiB"), ("415", "Not JSON"), ("507", "The blocklist is full")],
+                    &[("413", "Body over 4 MiB"), ("415", "Not JSON"), ("500", STORAGE_FAILED), ("507", "The blocklist is full")],
                 ),
             },
         },
@@ -126,7 +129,7 @@ fn block_paths() -> Value {
                 "operationId": "deleteBlock",
                 "summary": "Remove a decision",
                 "parameters": [id, param("reason", "query", false, json!({"type": "string"}), "Why, for the audit log")],
-                "responses": responses(("200", ok("The removed decision", "Decision")), &[("404", "No decision with this id")]),
+                "responses": responses(("200", ok("The removed decision", "Decision")), &[("404", "No decision with this id"), ("500", STORAGE_FAILED)]),
             },
         },
     })

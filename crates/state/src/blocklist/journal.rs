@@ -54,6 +54,13 @@ pub(super) struct Journal {
     journal: PathBuf,
     file: File,
     records: usize,
+    /// Bytes of acknowledged records in the journal file.
+    len: u64,
+    /// A failed append could not be cut off: the tail past `len` is torn.
+    torn: bool,
+    /// Test seam: the next append writes this many bytes, then fails.
+    #[cfg(test)]
+    pub(super) fault: Option<usize>,
 }
 
 impl Journal {
@@ -72,24 +79,59 @@ impl Journal {
             journal,
             file,
             records: 0,
+            len: 0,
+            torn: false,
+            #[cfg(test)]
+            fault: None,
         };
         this.compact(&loaded.decisions, loaded.next_id)?;
         Ok((this, loaded))
     }
 
-    /// Appends `records` and fsyncs; on error nothing may be considered written.
+    /// Appends `records` and fsyncs; on error nothing was written.
+    ///
+    /// A failed write or fsync may leave part of the records in the file:
+    /// they are cut off again, so that the next record does not follow a
+    /// torn line (which would refuse the next start as a corrupt journal).
     pub(super) fn append(&mut self, records: &[Record]) -> Result<(), BlockError> {
         let mut buf = Vec::new();
         for record in records {
             serde_json::to_writer(&mut buf, record).map_err(|e| BlockError::Io(e.to_string()))?;
             buf.push(b'\n');
         }
-        self.file
-            .write_all(&buf)
-            .and_then(|()| self.file.sync_data())
-            .map_err(|e| io_error(&self.journal, e))?;
+        if self.torn {
+            self.cut_back().map_err(|e| io_error(&self.journal, e))?;
+        }
+        if let Err(e) = self.write_synced(&buf) {
+            if let Err(cut) = self.cut_back() {
+                tracing::error!(journal = %self.journal.display(), error = %cut,
+                    "cannot cut a failed journal append off; appends wait until it can be");
+            }
+            return Err(io_error(&self.journal, e));
+        }
+        self.len += buf.len() as u64;
         self.records += records.len();
         Ok(())
+    }
+
+    /// Truncates the file to its acknowledged records; `torn` until that succeeds.
+    fn cut_back(&mut self) -> io::Result<()> {
+        self.torn = true;
+        self.file.set_len(self.len)?;
+        self.file.sync_data()?;
+        self.torn = false;
+        Ok(())
+    }
+
+    /// Writes and fsyncs `buf` at the end of the journal.
+    fn write_synced(&mut self, buf: &[u8]) -> io::Result<()> {
+        #[cfg(test)]
+        if let Some(keep) = self.fault.take() {
+            self.file.write_all(&buf[..keep.min(buf.len())])?;
+            return Err(io::Error::other("injected write failure"));
+        }
+        self.file.write_all(buf)?;
+        self.file.sync_data()
     }
 
     /// Records appended since the last snapshot.
@@ -116,6 +158,8 @@ impl Journal {
             .and_then(|()| self.file.sync_all())
             .map_err(|e| io_error(&self.journal, e))?;
         self.records = 0;
+        self.len = 0;
+        self.torn = false;
         Ok(())
     }
 }
@@ -223,4 +267,51 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fs::rename(&tmp, path)?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
     File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blocklist::{Origin, Scope};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn add(id: u64) -> Record {
+        Record::Add {
+            decision: BlockDecision {
+                id,
+                scope: Scope::Ip,
+                value: format!("192.0.2.{id}"),
+                r#type: "ban".into(),
+                origin: Origin::Manual,
+                reason: "unit".into(),
+                created_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+                expires_at: None,
+                created_by: "unit".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_failed_append_is_cut_off_so_later_records_and_restarts_stay_readable() {
+        // Regression: a failed write left its first bytes in the journal, the
+        // next record went after them, and the torn middle line refused the next start.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks.json");
+        let (mut j, _) = Journal::open(&path).unwrap();
+        j.append(&[add(1)]).unwrap();
+        let before = fs::read_to_string(journal_path(&path)).unwrap();
+        j.fault = Some(20);
+        let err = j.append(&[add(2)]).unwrap_err();
+        assert!(matches!(err, BlockError::Io(_)), "{err}");
+        let after = fs::read_to_string(journal_path(&path)).unwrap();
+        assert_eq!(after, before, "torn bytes cut off");
+        j.append(&[add(3)]).unwrap();
+        assert_eq!(j.records(), 2);
+        drop(j);
+        let (_, loaded) = Journal::open(&path).unwrap();
+        assert_eq!(
+            loaded.decisions.keys().copied().collect::<Vec<_>>(),
+            vec![1, 3]
+        );
+    }
 }

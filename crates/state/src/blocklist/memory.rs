@@ -438,6 +438,40 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_journal_write_is_an_error_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks.json");
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::default());
+        let s = MemoryBlockStore::open(Some(&path), clock.clone()).unwrap();
+        let kept = s.add(block("192.0.2.1", Origin::Manual)).unwrap();
+        let fail_next_append = |bytes| {
+            if let Some(j) = s.writer.lock().journal.as_mut() {
+                j.fault = Some(bytes);
+            }
+        };
+        fail_next_append(30);
+        let err = s.add(block("192.0.2.2", Origin::Manual)).unwrap_err();
+        assert!(matches!(err, BlockError::Io(_)), "{err}");
+        fail_next_append(5);
+        assert!(s.remove(kept.id).is_err());
+        let all = Page {
+            offset: 0,
+            limit: 10,
+        };
+        let values = |s: &MemoryBlockStore| {
+            s.list(&BlockFilter::default(), all)
+                .into_iter()
+                .map(|d| d.value)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(values(&s), vec!["192.0.2.1"], "nothing changed in memory");
+        s.add(block("192.0.2.3", Origin::Manual)).unwrap();
+        drop(s);
+        let reopened = MemoryBlockStore::open(Some(&path), clock).unwrap();
+        assert_eq!(values(&reopened), vec!["192.0.2.1", "192.0.2.3"]);
+    }
+
+    #[test]
     fn metrics_follow_active_decisions_and_count_manual_and_list_bans() {
         let registry = Registry::new();
         let metrics = StateMetrics::register(&registry).unwrap();
