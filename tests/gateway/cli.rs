@@ -429,3 +429,69 @@ fn values_of_the_gateways_own_environment_are_redacted_from_output() {
     assert!(!stdout.contains("bluefalcon7"), "{stdout}");
     assert!(stdout.contains("[REDACTED"), "{stdout}");
 }
+
+/// `execgate block` and `execgate clients` are thin clients of the admin API: a
+/// block added from the command line refuses the next request, and removing it
+/// lets the client back in.
+#[test]
+fn the_block_and_clients_commands_drive_a_running_gateway() {
+    use crate::support::{MockExecutor, TestGateway, piston, post};
+    let exec = MockExecutor::start();
+    let token = "admin-token-0123456789abcdef";
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .start();
+    let admin = gw.admin_url("");
+    let execgate = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_execgate"))
+            .args(args)
+            .env("EXECGATE_ADMIN_URL", &admin)
+            .env("EXECGATE_ADMIN_TOKEN", token)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let execute = || post(&gw.url("/api/v2/execute"), &piston("print(1)")).status;
+    assert_eq!(execute(), 200);
+
+    let added = execgate(&[
+        "block",
+        "add",
+        "127.0.0.1",
+        "--for",
+        "4h",
+        "--reason",
+        "cli test",
+    ]);
+    assert!(added.starts_with("added decision "), "{added}");
+    assert_eq!(execute(), 403, "the block applies to the next request");
+
+    let listed: serde_json::Value =
+        serde_json::from_str(&execgate(&["block", "list", "--json"])).unwrap();
+    let decision = &listed["decisions"][0];
+    assert_eq!(
+        (&decision["value"], &decision["reason"]),
+        (
+            &serde_json::json!("127.0.0.1"),
+            &serde_json::json!("cli test")
+        )
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&execgate(&["clients", "show", "ip:127.0.0.1", "--json"])).unwrap();
+    assert_eq!(shown["blocked"]["id"], decision["id"], "{shown}");
+    let table = execgate(&["clients", "show", "ip:127.0.0.1"]);
+    assert!(table.contains("ip:127.0.0.1"), "{table}");
+
+    let id = decision["id"].to_string();
+    let removed = execgate(&["block", "rm", &id, "--reason", "done"]);
+    assert!(removed.starts_with("removed decision "), "{removed}");
+    assert_eq!(execute(), 200, "removing the block lets the client back in");
+}
