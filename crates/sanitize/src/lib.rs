@@ -6,7 +6,10 @@
 //!
 //! Entry points: [`sanitize_json`] for an executor's JSON body (with the dialect's
 //! [`FieldSpec`]s), [`sanitize_truncated`] / [`ResponseBuffer::sanitize`] for a body
-//! cut at the buffer cap, [`sanitize_text`] for plain text.
+//! cut at the buffer cap, [`sanitize_text`] for plain text. An array or object at
+//! an output pointer is sanitized as structured output (every string and member
+//! name inside it, one cap for the whole value); base64 fields always go out as
+//! canonical padded base64.
 
 #![forbid(unsafe_code)]
 

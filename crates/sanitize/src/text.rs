@@ -38,19 +38,29 @@ pub(crate) struct FieldOutcome {
     pub truncated: bool,
 }
 
-/// Scans, redacts and caps one field's text; `field` names it in findings.
+/// The leak findings of a text that is only scanned, not sent as it is (the JSON
+/// text of structured output); `field` names it in findings.
+pub(crate) fn scan_leaks(
+    rules: &OutputRules,
+    reader: Reader<'_>,
+    field: &str,
+    text: &str,
+) -> Vec<LeakFinding> {
+    leak::scan(rules, &rules.active(text), reader, field, text)
+}
+
+/// Scans, redacts and cuts to `cap` bytes one field's text; `field` names it in findings.
 pub(crate) fn process(
     rules: &OutputRules,
     policy: &OutputPolicy,
     reader: Reader<'_>,
-    kind: FieldKind,
+    cap: usize,
     field: &str,
     text: &str,
     tally: &mut Tally,
 ) -> FieldOutcome {
     let active = rules.active(text);
     let findings = leak::scan(rules, &active, reader, field, text);
-    let cap = policy.cap_for(kind);
     let (text, truncated) = match redact::redact(rules, policy, &active, text, tally) {
         Some(mut redacted) => {
             let truncated = truncate_in_place(&mut redacted, cap);
@@ -78,7 +88,8 @@ pub fn sanitize_text(
     text: &str,
 ) -> SanitizedText {
     let mut tally = Tally::default();
-    let outcome = process(rules, policy, reader, kind, "", text, &mut tally);
+    let cap = policy.cap_for(kind);
+    let outcome = process(rules, policy, reader, cap, "", text, &mut tally);
     let score = leak_score(&outcome.findings);
     let withheld = policy.withholds(score);
     let text = if withheld {

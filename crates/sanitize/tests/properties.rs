@@ -1,6 +1,6 @@
 //! Property tests: whatever the executor sends, the sanitizer never panics, the
-//! body it returns is valid JSON, base64 fields are valid base64, caps hold, and
-//! planted secrets never survive.
+//! body it returns is valid JSON, base64 fields are canonical base64, caps hold
+//! (for structured output too), and planted secrets never survive.
 
 mod support;
 
@@ -38,6 +38,37 @@ fn output_text() -> impl Strategy<Value = String> {
         any::<String>(),
     ];
     prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+}
+
+/// A key planted in structured output; `output_text` may glue its own key to a
+/// word character (no longer a key to the rule), this one stands apart.
+const PLANTED: &str = "AKIAQ4MXN2B7C5D3E6F7";
+
+/// Output-like text, or a planted key between blanks.
+fn text_with_planted_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        output_text(),
+        ("[a-z ]{0,8}", "[a-z ]{0,8}").prop_map(|(a, b)| format!("{a} {PLANTED} {b}")),
+    ]
+}
+
+/// Nested arrays and objects of output-like strings (keys and values), with
+/// numbers, booleans and nulls.
+fn structured_output() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        text_with_planted_key().prop_map(Value::String),
+        any::<i64>().prop_map(Value::from),
+        any::<bool>().prop_map(Value::Bool),
+        Just(Value::Null),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((text_with_planted_key(), inner), 0..4)
+                .prop_map(|members| Value::Object(members.into_iter().collect())),
+        ]
+    })
+    .prop_filter("a container", |v| v.is_array() || v.is_object())
 }
 
 proptest! {
@@ -97,6 +128,23 @@ proptest! {
                 );
             }
         }
+    }
+
+    /// Arrays and objects at an output pointer: valid JSON out, the cap holds for
+    /// the whole value, and a planted key survives neither in a string nor in a
+    /// member name.
+    #[test]
+    fn structured_output_stays_within_caps_and_hides_planted_keys(stdout in structured_output()) {
+        let body = serde_json::to_vec(&json!({"run": {"stdout": stdout}})).unwrap();
+        let out = sanitize_json(&RULES, &small_caps(), Reader::ANYONE, &body, &piston_fields()).unwrap();
+        let doc: Value = serde_json::from_slice(&out.body).unwrap();
+        prop_assert!(!String::from_utf8_lossy(&out.body).contains(PLANTED));
+        let marker_room = "…[truncated 99999 bytes]".len();
+        let sent = match &doc["run"]["stdout"] {
+            Value::String(s) => s.len(),
+            other => other.to_string().len(),
+        };
+        prop_assert!(out.withheld || sent <= 64 + marker_room, "{} bytes", sent);
     }
 
     #[test]

@@ -5,10 +5,16 @@
 //! always valid JSON, and base64 fields are always canonical standard padded
 //! base64 (an executor's unpadded or line-broken base64 is re-encoded even when
 //! its output needs no other change, so strict client decoders can read it).
+//!
+//! An output pointer normally names a string. An array or object found there is
+//! structured output and is sanitized too (every string and member name inside,
+//! the leak rules on its JSON text as well, one cap for the whole value: see
+//! `structured`); numbers, booleans and null are kept as they are.
 
 mod field;
 mod pointer;
 mod repair;
+mod structured;
 
 use crate::policy::{FieldKind, OutputPolicy};
 use crate::reader::Reader;
@@ -22,6 +28,8 @@ use std::borrow::Cow;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldSpec {
     /// JSON pointer; a `*` segment matches every array element / object member.
+    /// A string there is the field's text; an array or object is sanitized as
+    /// structured output; numbers, booleans and null are kept.
     pub pointer: String,
     /// What the field carries (decides its cap).
     pub kind: FieldKind,
@@ -174,13 +182,7 @@ impl<'a> Job<'a> {
                 &mut doc,
                 segments,
                 &mut String::new(),
-                &mut |path, value| {
-                    if let Value::String(s) = value
-                        && let Some(new) = self.field(spec, path, s)
-                    {
-                        *s = new;
-                    }
-                },
+                &mut |path, value| self.output(spec, path, value),
             );
         }
         let score = leak_score(&self.findings);
@@ -189,7 +191,7 @@ impl<'a> Job<'a> {
             let text = withheld_explanation(&self.findings, score, self.policy.leak_threshold);
             for (spec, segments) in fields.iter().zip(&parsed) {
                 pointer::visit(&mut doc, segments, &mut String::new(), &mut |_, value| {
-                    if value.is_string() {
+                    if is_output(value) {
                         *value = Value::String(encode(spec, text.clone()));
                     }
                 });
@@ -209,8 +211,24 @@ impl<'a> Job<'a> {
         })
     }
 
-    /// Processes one field's string; `Some(new)` replaces it.
-    fn field(&mut self, spec: &FieldSpec, path: &str, raw: &str) -> Option<String> {
+    /// Sanitizes the value at an output pointer: a string as the field's text,
+    /// an array or object as structured output; numbers, booleans and null are kept.
+    fn output(&mut self, spec: &FieldSpec, path: &str, value: &mut Value) {
+        match value {
+            Value::String(s) => {
+                let cap = self.policy.cap_for(spec.kind);
+                if let Some(new) = self.field(spec, path, s, cap) {
+                    *s = new;
+                }
+            }
+            Value::Array(_) | Value::Object(_) => self.structured(spec, path, value),
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    /// Processes one string (a field, or a string inside structured output) cut to
+    /// `cap` bytes; `Some(new)` replaces it.
+    fn field(&mut self, spec: &FieldSpec, path: &str, raw: &str, cap: usize) -> Option<String> {
         let was_cut = self.cut_field.as_deref() == Some(path);
         let bytes = if spec.base64 {
             match field::decode_base64(raw, was_cut) {
@@ -237,7 +255,7 @@ impl<'a> Job<'a> {
             self.rules,
             self.policy,
             self.reader,
-            spec.kind,
+            cap,
             path,
             &decoded,
             &mut self.tally,
@@ -274,6 +292,12 @@ fn drop_partial_token(mut text: String) -> String {
         .map_or(window_start, |(i, c)| window_start + i + c.len_utf8());
     text.truncate(keep);
     text
+}
+
+/// Whether a value at an output pointer carries output (and is withheld with it):
+/// numbers, booleans and null carry none.
+fn is_output(value: &Value) -> bool {
+    matches!(value, Value::String(_) | Value::Array(_) | Value::Object(_))
 }
 
 /// Writes `text` the way the field carries it (a plain field takes it as it is).
