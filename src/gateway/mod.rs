@@ -29,7 +29,7 @@ use crate::rules::Rules;
 use bytes::Bytes;
 use context::RequestCtx;
 use execgate_core::{Live, TierName};
-use execgate_dialect::Dialect;
+use execgate_dialect::{Dialect, RunOutcome};
 use execgate_sanitize::{OutputPolicy, Reader, ResponseBuffer};
 use execgate_screen::{ScreenPolicy, Verdict};
 use execgate_state::{BlockStore, RateLimiter, Reputation};
@@ -201,7 +201,9 @@ impl Gateway {
             .collect();
         let rules = self.rules.load();
         let sanitized = if cut {
-            // A cut body may have lost its verdict fields: no outcome is read.
+            // A cut body may have lost its verdict fields; that the output ran
+            // past every cap the tier sets is itself the run's verdict.
+            ctx.run.outcomes = vec![RunOutcome::OutputLimit];
             execgate_sanitize::sanitize_truncated(&rules.output, policy, reader, &held, &fields)
         } else {
             serde_json::from_slice::<serde_json::Value>(&held)
