@@ -434,3 +434,51 @@ fn decisions_survive_a_restart_of_the_gateway() {
     );
     assert_eq!(from(&second, "192.0.2.1").status, 200, "others still pass");
 }
+
+/// Past the ban threshold, detection-only mode records "would ban" and an
+/// allow-listed address is left alone: neither is ever refused as an anomaly.
+#[test]
+fn detection_only_and_allow_listed_clients_are_never_banned() {
+    let exec = MockExecutor::start();
+    let token = "admin-token-0123456789abcdef";
+    let detecting = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("reputation", "ban_threshold = 3.0")
+        .with("reputation", "detection_only = true")
+        .with("admin", &format!("tokens = [\"{token}\"]"));
+    let allowing = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("reputation", "ban_threshold = 3.0")
+        .with("ip_policy", "allow = [\"127.0.0.1/32\"]")
+        .with("admin", &format!("tokens = [\"{token}\"]"));
+    for (name, gw, would_ban) in [
+        ("detection only", detecting.start(), true),
+        ("allow-listed", allowing.start(), false),
+    ] {
+        for _ in 0..3 {
+            assert_eq!(execute(&gw, "print(1)").status, 200, "{name}");
+        }
+        for _ in 0..10 {
+            assert_eq!(execute(&gw, "print(1)").status, 429, "{name}: not banned");
+        }
+        let client = reqwest::blocking::Client::new()
+            .get(gw.admin_url("/v1/clients/ip:127.0.0.1"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json::<serde_json::Value>()
+            .unwrap();
+        assert!(client["blocked"].is_null(), "{name}: {client}");
+        assert_eq!(
+            client.to_string().contains("would ban"),
+            would_ban,
+            "{name}: {client}"
+        );
+        gw.clock.advance(std::time::Duration::from_secs(11));
+        assert_eq!(
+            execute(&gw, "print(1)").status,
+            200,
+            "{name}: back once the window passes"
+        );
+    }
+}
