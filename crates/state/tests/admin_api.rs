@@ -118,6 +118,54 @@ async fn listing_is_paginated_and_filtered() {
 }
 
 #[tokio::test]
+async fn the_same_batch_twice_keeps_one_decision_per_value() {
+    let f = Fixture::start().await;
+    let batch = json!([
+        {"value": "203.0.113.7", "duration": "1h", "reason": "scan"},
+        {"value": "client:abc", "reason": "abuse"},
+        {"value": "ip:203.0.113.7", "duration": "2h", "reason": "scan again"},
+    ]);
+    let (status, first) = f.post("/v1/blocks", batch.clone()).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, second) = f.post("/v1/blocks", batch).await;
+    assert_eq!(status, 201, "{second}");
+    let ids = |b: &serde_json::Value| -> Vec<u64> {
+        b["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&first), ids(&second), "same ids");
+    assert_eq!(
+        ids(&first)[0],
+        ids(&first)[2],
+        "one decision per value in a batch"
+    );
+    assert_eq!(first["decisions"][0]["reason"], "scan again");
+    let (_, listed) = f.get("/v1/blocks?value=203.0.113.7").await;
+    assert_eq!(listed["decisions"].as_array().unwrap().len(), 1, "{listed}");
+    let (_, one) = f
+        .post(
+            "/v1/blocks",
+            json!({"value": "203.0.113.7", "duration": "30m", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(
+        one["id"].as_u64(),
+        Some(ids(&first)[0]),
+        "a single add merges too"
+    );
+    assert_eq!(one["expires_at"], first["decisions"][0]["expires_at"]);
+    let (status, _) = f.delete(&format!("/v1/blocks/{}", ids(&first)[0])).await;
+    assert_eq!(status, 200);
+    let (_, listed) = f.get("/v1/blocks?value=203.0.113.7").await;
+    assert_eq!(listed["decisions"], json!([]), "one delete unblocks");
+    assert_eq!(f.blocks.len(), 1);
+}
+
+#[tokio::test]
 async fn bad_decisions_get_clear_400s() {
     let f = Fixture::start().await;
     let cases = [

@@ -374,6 +374,83 @@ mod store {
         );
     }
 
+    /// Regression: adding a value already blocked made a second decision, and
+    /// deleting one left the value blocked.
+    pub fn one_active_decision_per_value(make: StoreFactory) {
+        let clock = ManualClock::default();
+        let s = make(clock.clone());
+        let first = s.add(new_block("192.0.2.1", Some(600))).unwrap();
+        let mut shorter = new_block("192.0.2.1", Some(60));
+        shorter.reason = "shorter".into();
+        assert_eq!(
+            s.add(shorter).unwrap(),
+            first,
+            "a shorter add changes nothing"
+        );
+        let mut longer = new_block("ip:192.0.2.1", Some(3600));
+        longer.reason = "longer".into();
+        longer.origin = Origin::List;
+        let extended = s.add(longer).unwrap();
+        assert_eq!(extended.id, first.id);
+        assert_eq!(extended.created_at, first.created_at);
+        assert_eq!(
+            extended.expires_at,
+            Some(first.created_at + Duration::from_secs(3600))
+        );
+        assert_eq!(
+            (extended.reason.as_str(), extended.origin),
+            ("longer", Origin::List),
+            "the add that extends names the decision"
+        );
+        let batch = vec![
+            new_block("192.0.2.2", Some(60)),
+            new_block("192.0.2.1", None),
+            new_block("192.0.2.2", Some(120)),
+        ];
+        let added = s.add_batch(batch.clone()).unwrap();
+        assert_eq!(
+            added[0], added[2],
+            "duplicates within a batch are one decision"
+        );
+        assert_eq!(added[1].id, first.id);
+        assert_eq!(added[1].expires_at, None, "forever is the latest expiry");
+        assert_eq!(s.add_batch(batch).unwrap(), added, "the same batch again");
+        assert_eq!(s.len(), 2);
+        s.remove(first.id).unwrap();
+        assert_eq!(
+            hit(s.as_ref(), "192.0.2.1", "client:nobody", None, None),
+            None,
+            "one delete unblocks"
+        );
+        clock.advance(Duration::from_secs(120));
+        let again = s.add(new_block("192.0.2.2", Some(60))).unwrap();
+        assert!(again.id > added[0].id, "an expired decision is not revived");
+    }
+
+    pub fn extensions_reach_stream_followers(make: StoreFactory) {
+        let clock = ManualClock::default();
+        let s = make(clock.clone());
+        let a = s.add(new_block("192.0.2.1", Some(60))).unwrap();
+        let start = s.changes_since(0);
+        let extended = s.add(new_block("192.0.2.1", Some(600))).unwrap();
+        let next = s.changes_since(start.cursor);
+        assert_eq!(
+            next.new,
+            vec![extended.clone()],
+            "an extension is new again"
+        );
+        assert!(next.deleted.is_empty());
+        s.add(new_block("192.0.2.1", Some(6000))).unwrap();
+        s.remove(a.id).unwrap();
+        let last = s.changes_since(next.cursor);
+        assert!(last.new.is_empty(), "{last:?}");
+        assert_eq!(
+            last.deleted.iter().map(|d| d.id).collect::<Vec<_>>(),
+            vec![a.id],
+            "extended then removed is still a deletion for a follower who had it"
+        );
+    }
+
     pub fn changes_since_a_cursor(make: StoreFactory) {
         let clock = ManualClock::default();
         let s = make(clock.clone());
@@ -454,6 +531,8 @@ macro_rules! store_suite {
                 invalid_blocks_are_refused_and_batches_are_all_or_none,
                 listing_filters_and_pages,
                 changes_since_a_cursor,
+                one_active_decision_per_value,
+                extensions_reach_stream_followers,
             ]
         );
     };

@@ -176,3 +176,59 @@ fn a_crash_between_snapshot_and_journal_truncation_replays_harmlessly() {
     std::fs::write(journal(&path), stale_journal).unwrap();
     assert_eq!(all(&open(&path, &clock).unwrap()), kept);
 }
+
+#[test]
+fn merged_decisions_replay_to_the_same_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let clock = ManualClock::default();
+    let kept = {
+        let s = open(&path, &clock).unwrap();
+        let a = s.add(block("203.0.113.7", Some(60))).unwrap();
+        s.add_batch(vec![
+            block("203.0.113.7", Some(3600)),
+            block("client:abc", Some(60)),
+            block("client:abc", None),
+        ])
+        .unwrap();
+        assert_eq!(s.add(block("203.0.113.7", Some(10))).unwrap().id, a.id);
+        all(&s)
+    };
+    assert_eq!(kept.len(), 2);
+    let s = open(&path, &clock).unwrap();
+    assert_eq!(all(&s), kept, "the journal replays merges");
+    drop(s);
+    assert_eq!(
+        all(&open(&path, &clock).unwrap()),
+        kept,
+        "and so does the snapshot"
+    );
+}
+
+#[test]
+fn duplicate_values_of_older_files_are_folded_into_one_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let decision = |id: u64, expires: &str, reason: &str| {
+        format!(
+            r#"{{"id":{id},"scope":"ip","value":"203.0.113.7","type":"ban","origin":"manual","reason":"{reason}","created_at":"2026-01-01T00:00:00Z","expires_at":{expires},"created_by":"t"}}"#
+        )
+    };
+    let snapshot = format!(
+        r#"{{"version":1,"next_id":4,"decisions":[{},{},{}]}}"#,
+        decision(1, r#""2126-01-01T00:00:00Z""#, "first"),
+        decision(2, "null", "forever"),
+        decision(3, r#""2100-01-01T00:00:00Z""#, "third"),
+    );
+    std::fs::write(&path, snapshot).unwrap();
+    let s = open(&path, &ManualClock::default()).unwrap();
+    let kept = all(&s);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        (kept[0].id, kept[0].expires_at, kept[0].reason.as_str()),
+        (1, None, "forever")
+    );
+    let removed = s.remove(1).unwrap();
+    assert!(removed.is_some());
+    assert!(s.is_empty(), "one delete unblocks");
+}

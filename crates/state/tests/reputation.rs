@@ -415,3 +415,28 @@ fn allow_listed_clients_may_hammer_without_a_ban() {
     assert!(s.rep.score(&key()) >= 10.0, "scored all the same");
     assert!(s.blocks.is_empty());
 }
+
+#[test]
+fn an_anomaly_ban_of_a_blocked_client_extends_its_decision() {
+    let s = setup(config());
+    let manual = s
+        .blocks
+        .add(execgate_state::NewBlock {
+            value: key().as_str().to_string(),
+            duration: Some(Duration::from_secs(60)),
+            reason: "by hand".into(),
+            origin: Origin::Manual,
+            created_by: "ops".into(),
+        })
+        .unwrap();
+    let BanOutcome::Banned(ban) = offend(&s) else {
+        panic!("not banned")
+    };
+    assert_eq!(ban.id, manual.id, "one decision for the client");
+    assert_eq!(
+        ban_length(&BanOutcome::Banned(ban.clone())),
+        Duration::from_secs(600)
+    );
+    assert_eq!(ban.origin, Origin::Anomaly);
+    assert_eq!(s.blocks.len(), 1);
+}

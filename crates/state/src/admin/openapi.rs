@@ -91,6 +91,7 @@ fn block_paths() -> Value {
             "post": {
                 "operationId": "addBlocks",
                 "summary": "Add one decision, or up to 10000 in an array (all or none)",
+                "description": "A value has at most one active decision. Adding a value already blocked (same scope and value, also twice in one array) keeps its decision and id and gives it the later of the two expiries (no duration is the latest); when the add extends it, its reason, origin and created_by replace the old ones and stream followers get it again in `new`. An add that does not extend it changes nothing. The reply holds the resulting decision of each item, in order.",
                 "requestBody": {
                     "required": true,
                     "content": { "application/json": { "schema": { "oneOf": [
@@ -100,7 +101,7 @@ fn block_paths() -> Value {
                 },
                 "responses": responses(
                     ("201", json!({
-                        "description": "The decision, or {\"decisions\": [...]} for an array",
+                        "description": "The resulting decision (an existing one when merged), or {\"decisions\": [...]}, one per item, for an array",
                         "content": { "application/json": { "schema": { "oneOf": [schema("Decision"), schema("DecisionBatch")] } } },
                     })),
                     &[("413", "Body over 4 MiB"), ("415", "Not JSON"), ("500", STORAGE_FAILED), ("507", "The blocklist is full")],

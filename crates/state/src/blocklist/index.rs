@@ -67,6 +67,21 @@ impl Index {
         }
     }
 
+    /// The ids indexed under exactly `target` (not under wider ranges).
+    pub(super) fn ids(&self, target: &Target) -> &[u64] {
+        let ids = match target {
+            Target::Ip(ip) => self.exact.get(ip),
+            Target::Range(ipnet::IpNet::V4(net)) => find_level(&self.v4, net.prefix_len())
+                .and_then(|m| m.get(&u32::from(net.network()))),
+            Target::Range(ipnet::IpNet::V6(net)) => find_level(&self.v6, net.prefix_len())
+                .and_then(|m| m.get(&u128::from(net.network()))),
+            Target::Client(key) => self.clients.get(key),
+            Target::Country(code) => self.countries.get(code),
+            Target::Asn(n) => self.asns.get(n),
+        };
+        ids.map_or(&[], Vec::as_slice)
+    }
+
     /// Calls `found` with each candidate id for `q`, most specific first, until it returns true.
     pub(super) fn find(&self, q: &BlockQuery, mut found: impl FnMut(u64) -> bool) -> bool {
         let ip = q.ip.to_canonical();
@@ -114,6 +129,12 @@ fn level<K>(levels: &mut Vec<(u8, IntMap<K>)>, len: u8) -> &mut IntMap<K> {
         }
     };
     &mut levels[at].1
+}
+
+/// The map for prefix length `len`, if any.
+fn find_level<K>(levels: &[(u8, IntMap<K>)], len: u8) -> Option<&IntMap<K>> {
+    let at = levels.binary_search_by(|(l, _)| len.cmp(l)).ok()?;
+    Some(&levels[at].1)
 }
 
 fn drop_level<K: std::hash::Hash + Eq>(
@@ -235,6 +256,8 @@ mod tests {
         assert_eq!(hits(&index, "11.0.0.1"), Vec::<u64>::new());
         assert_eq!(hits(&index, "2001:db8:ffff::1"), vec![3]);
         assert_eq!(hits(&index, "::ffff:10.1.0.1"), vec![2, 1]);
+        assert_eq!(index.ids(&narrow), &[2]);
+        assert_eq!(index.ids(&"10.1.0.0/17".parse().unwrap()), &[] as &[u64]);
         index.remove(&narrow, 2);
         assert_eq!(hits(&index, "10.1.2.3"), vec![1]);
         assert_eq!(index.v4.len(), 1, "empty prefix level dropped");

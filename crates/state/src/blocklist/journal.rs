@@ -20,7 +20,7 @@ const VERSION: u32 = 1;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
 pub(super) enum Record {
-    /// A decision was added.
+    /// A decision was added, or extended (same id, its new state).
     Add {
         /// The decision.
         decision: BlockDecision,
@@ -65,10 +65,19 @@ pub(super) struct Journal {
 
 impl Journal {
     /// Reads the snapshot and replays the journal; a corrupt file is an error naming it.
-    pub(super) fn open(snapshot: &Path) -> Result<(Self, Loaded), BlockError> {
-        let journal = journal_path(snapshot);
+    pub(super) fn load(snapshot: &Path) -> Result<Loaded, BlockError> {
         let mut loaded = read_snapshot(snapshot)?;
-        replay(&journal, &mut loaded)?;
+        replay(&journal_path(snapshot), &mut loaded)?;
+        Ok(loaded)
+    }
+
+    /// Opens the journal for appending, after a new snapshot of `decisions`.
+    pub(super) fn start(
+        snapshot: &Path,
+        decisions: &BTreeMap<u64, BlockDecision>,
+        next_id: u64,
+    ) -> Result<Self, BlockError> {
+        let journal = journal_path(snapshot);
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -84,8 +93,8 @@ impl Journal {
             #[cfg(test)]
             fault: None,
         };
-        this.compact(&loaded.decisions, loaded.next_id)?;
-        Ok((this, loaded))
+        this.compact(decisions, next_id)?;
+        Ok(this)
     }
 
     /// Appends `records` and fsyncs; on error nothing was written.
@@ -237,6 +246,7 @@ fn replay(path: &Path, loaded: &mut Loaded) -> Result<(), BlockError> {
         let record: Record = serde_json::from_slice(line)
             .map_err(|e| corrupt(path, Some(n + 1), format!("corrupt journal record: {e}")))?;
         match record {
+            // An add of a known id is an extension (see `merge`): the later state wins.
             Record::Add { decision } => {
                 loaded.next_id = loaded.next_id.max(decision.id + 1);
                 loaded.decisions.insert(decision.id, decision);
@@ -297,7 +307,7 @@ mod tests {
         // next record went after them, and the torn middle line refused the next start.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blocks.json");
-        let (mut j, _) = Journal::open(&path).unwrap();
+        let mut j = Journal::start(&path, &BTreeMap::new(), 1).unwrap();
         j.append(&[add(1)]).unwrap();
         let before = fs::read_to_string(journal_path(&path)).unwrap();
         j.fault = Some(20);
@@ -308,7 +318,7 @@ mod tests {
         j.append(&[add(3)]).unwrap();
         assert_eq!(j.records(), 2);
         drop(j);
-        let (_, loaded) = Journal::open(&path).unwrap();
+        let loaded = Journal::load(&path).unwrap();
         assert_eq!(
             loaded.decisions.keys().copied().collect::<Vec<_>>(),
             vec![1, 3]

@@ -1,6 +1,7 @@
 //! The memory block store: decisions in a B-tree by id, an [`Index`] for
 //! lookups, a bounded change log for stream consumers, and optionally a
 //! snapshot + journal on disk so that a restart or crash loses no decision.
+//! A value has at most one active decision (see [`super::merge`]).
 //!
 //! Writers take the `writer` lock, journal and fsync their change, and only
 //! then take the index's write lock for the in-memory update: a slow disk
@@ -8,6 +9,7 @@
 
 use super::index::Index;
 use super::journal::{Journal, Record};
+use super::merge::{Outcome, Plan, Touched, absorb};
 use super::time::to_millis;
 use super::{
     BlockChanges, BlockDecision, BlockError, BlockFilter, BlockQuery, BlockStore, NewBlock, Origin,
@@ -65,11 +67,15 @@ struct Entry {
 #[derive(Debug)]
 enum Change {
     Added(u64),
+    Extended(u64),
     Deleted(BlockDecision),
 }
 
 impl MemoryBlockStore {
     /// Opens the store; with `path`, loads `path` and `path.journal` and persists every change there.
+    ///
+    /// Active decisions of one value (left by versions before one decision
+    /// per value) are folded into the oldest, as a new add would be.
     pub fn open(path: Option<&Path>, clock: Arc<dyn Clock>) -> Result<Self, BlockError> {
         let mut inner = Inner::default();
         let mut writer = Writer {
@@ -77,7 +83,7 @@ impl MemoryBlockStore {
             journal: None,
         };
         if let Some(path) = path {
-            let (journal, loaded) = Journal::open(path)?;
+            let loaded = Journal::load(path)?;
             let now = clock.now();
             for (id, decision) in loaded.decisions {
                 let target: Target = decision.value.parse().map_err(|e| {
@@ -87,12 +93,11 @@ impl MemoryBlockStore {
                     ))
                 })?;
                 if decision.is_active(now) {
-                    inner.index.insert(&target, id);
-                    inner.decisions.insert(id, Entry { decision, target });
+                    inner.load(decision, target, now);
                 }
             }
             writer.next_id = loaded.next_id;
-            writer.journal = Some(journal);
+            writer.journal = Some(Journal::start(path, &inner.snapshot(), loaded.next_id)?);
         }
         Ok(Self {
             clock,
@@ -128,11 +133,6 @@ impl MemoryBlockStore {
                 ),
             ));
         }
-        if self.inner.read().decisions.len() + blocks.len() > self.max_entries {
-            return Err(BlockError::Full {
-                max: self.max_entries,
-            });
-        }
         let several = blocks.len() > 1;
         blocks
             .iter()
@@ -158,22 +158,16 @@ impl MemoryBlockStore {
         if journal.records() < COMPACT_AFTER {
             return;
         }
-        let decisions = self
-            .inner
-            .read()
-            .decisions
-            .iter()
-            .map(|(id, e)| (*id, e.decision.clone()))
-            .collect();
+        let decisions = self.inner.read().snapshot();
         if let Err(e) = journal.compact(&decisions, writer.next_id) {
             tracing::error!(error = %e, "blocklist snapshot failed; the journal still holds every change");
         }
     }
 
-    fn report(&self, inner: &Inner, added: &[BlockDecision]) {
+    fn report<'a>(&self, inner: &Inner, changed: impl Iterator<Item = &'a BlockDecision>) {
         let Some(metrics) = &self.metrics else { return };
         metrics.set_active(inner.decisions.len());
-        for d in added.iter().filter(|d| d.origin != Origin::Anomaly) {
+        for d in changed.filter(|d| d.origin != Origin::Anomaly) {
             metrics.banned(d.origin.as_str());
         }
     }
@@ -188,11 +182,54 @@ impl Inner {
         }
     }
 
-    fn put(&mut self, decision: BlockDecision, target: Target) {
+    /// Applies a created or extended decision. An extended decision purged
+    /// as expired since the batch was planned is put back, as journaled.
+    fn apply(&mut self, touched: &Touched) {
+        let decision = touched.decision.clone();
         let id = decision.id;
-        self.index.insert(&target, id);
-        self.decisions.insert(id, Entry { decision, target });
-        self.record(Change::Added(id));
+        match self.decisions.get_mut(&id) {
+            Some(entry) => entry.decision = decision,
+            None => {
+                self.index.insert(&touched.target, id);
+                let target = touched.target.clone();
+                self.decisions.insert(id, Entry { decision, target });
+            }
+        }
+        self.record(match touched.outcome {
+            Outcome::Created => Change::Added(id),
+            Outcome::Extended | Outcome::Unchanged => Change::Extended(id),
+        });
+    }
+
+    /// Adds a decision read at start-up, folded into an active one of the same value.
+    fn load(&mut self, decision: BlockDecision, target: Target, now: SystemTime) {
+        if let Some(id) = self.held(&target, now).map(|d| d.id) {
+            tracing::warn!(id = decision.id, into = id, value = %decision.value,
+                "folding a second decision of one value into the first");
+            if let Some(entry) = self.decisions.get_mut(&id) {
+                absorb(&mut entry.decision, decision);
+            }
+            return;
+        }
+        self.index.insert(&target, decision.id);
+        self.decisions
+            .insert(decision.id, Entry { decision, target });
+    }
+
+    /// The active decision of exactly `target`, if any.
+    fn held(&self, target: &Target, now: SystemTime) -> Option<&BlockDecision> {
+        self.index
+            .ids(target)
+            .iter()
+            .find_map(|id| self.active(*id, now))
+    }
+
+    /// Every decision, for a snapshot.
+    fn snapshot(&self) -> BTreeMap<u64, BlockDecision> {
+        self.decisions
+            .iter()
+            .map(|(id, e)| (*id, e.decision.clone()))
+            .collect()
     }
 
     fn take(&mut self, id: u64) -> Option<BlockDecision> {
@@ -215,18 +252,29 @@ impl Inner {
         if cursor == 0 || cursor > self.seq || oldest > cursor + 1 {
             return None;
         }
-        let mut added = BTreeSet::new();
+        // Decisions made after the cursor, and those made or extended after it.
+        let mut created = BTreeSet::new();
+        let mut touched = BTreeSet::new();
         let mut deleted = Vec::new();
         for (_, change) in self.changes.iter().filter(|(seq, _)| *seq > cursor) {
             match change {
                 Change::Added(id) => {
-                    added.insert(*id);
+                    created.insert(*id);
+                    touched.insert(*id);
                 }
-                Change::Deleted(d) if !added.remove(&d.id) => deleted.push(d.clone()),
-                Change::Deleted(_) => {}
+                Change::Extended(id) => {
+                    touched.insert(*id);
+                }
+                Change::Deleted(d) => {
+                    touched.remove(&d.id);
+                    // The follower never saw one made after its cursor.
+                    if !created.remove(&d.id) {
+                        deleted.push(d.clone());
+                    }
+                }
             }
         }
-        let new = added
+        let new = touched
             .iter()
             .filter_map(|id| self.active(*id, now).cloned())
             .collect();
@@ -238,10 +286,16 @@ impl Inner {
     }
 }
 
-fn audit_added(d: &BlockDecision) {
+/// Writes a created or extended decision to the audit log.
+fn audit(touched: &Touched) {
+    let d = &touched.decision;
+    let event = match touched.outcome {
+        Outcome::Created => "block.added",
+        Outcome::Extended | Outcome::Unchanged => "block.extended",
+    };
     tracing::info!(
         target: "execgate::audit",
-        event = "block.added",
+        event,
         id = d.id,
         scope = d.scope.as_str(),
         value = %d.value,
@@ -252,27 +306,28 @@ fn audit_added(d: &BlockDecision) {
     );
 }
 
-/// The decisions for `blocks`, numbered from `first_id`, made at `now`.
-fn decisions(
+/// The decisions `blocks` ask for, made at `now`, not yet numbered.
+fn candidates(
     blocks: Vec<NewBlock>,
-    targets: &[Target],
-    first_id: u64,
+    targets: Vec<Target>,
     now: SystemTime,
-) -> Vec<BlockDecision> {
+) -> Vec<(BlockDecision, Target)> {
     blocks
         .into_iter()
         .zip(targets)
-        .zip(first_id..)
-        .map(|((b, target), id)| BlockDecision {
-            id,
-            scope: target.scope(),
-            value: target.to_string(),
-            r#type: "ban".to_string(),
-            origin: b.origin,
-            reason: b.reason.trim().to_string(),
-            created_at: now,
-            expires_at: b.duration.map(|d| to_millis(now + d)),
-            created_by: b.created_by,
+        .map(|(b, target)| {
+            let decision = BlockDecision {
+                id: 0,
+                scope: target.scope(),
+                value: target.to_string(),
+                r#type: "ban".to_string(),
+                origin: b.origin,
+                reason: b.reason.trim().to_string(),
+                created_at: now,
+                expires_at: b.duration.map(|d| to_millis(now + d)),
+                created_by: b.created_by,
+            };
+            (decision, target)
         })
         .collect()
 }
@@ -297,31 +352,43 @@ impl BlockStore for MemoryBlockStore {
             .ok_or_else(|| BlockError::Io("empty batch".into()))
     }
 
+    /// Adds, or folds into the active decision of the same value (see
+    /// [`super::merge`]); one resulting decision per request, in order.
     fn add_batch(&self, blocks: Vec<NewBlock>) -> Result<Vec<BlockDecision>, BlockError> {
         let mut writer = self.writer.lock();
         let targets = self.validate_batch(&blocks)?;
         let now = to_millis(self.clock.now());
-        let added = decisions(blocks, &targets, writer.next_id, now);
-        if let Some(journal) = writer.journal.as_mut() {
-            let records: Vec<Record> = added
-                .iter()
-                .map(|d| Record::Add {
-                    decision: d.clone(),
-                })
-                .collect();
+        let plan = {
+            let inner = self.inner.read();
+            let held = |t: &Target| inner.held(t, now).cloned();
+            let plan = Plan::new(candidates(blocks, targets, now), held, writer.next_id);
+            if inner.decisions.len() + plan.created() > self.max_entries {
+                return Err(BlockError::Full {
+                    max: self.max_entries,
+                });
+            }
+            plan
+        };
+        let records: Vec<Record> = plan
+            .changed()
+            .map(|t| Record::Add {
+                decision: t.decision.clone(),
+            })
+            .collect();
+        if let Some(journal) = writer.journal.as_mut().filter(|_| !records.is_empty()) {
             journal.append(&records)?;
         }
-        writer.next_id += added.len() as u64;
+        writer.next_id = plan.next_id();
         {
             let mut inner = self.inner.write();
-            for (decision, target) in added.iter().zip(targets) {
-                audit_added(decision);
-                inner.put(decision.clone(), target);
+            for touched in plan.changed() {
+                audit(touched);
+                inner.apply(touched);
             }
-            self.report(&inner, &added);
+            self.report(&inner, plan.changed().map(|t| &t.decision));
         }
         self.maybe_compact(&mut writer);
-        Ok(added)
+        Ok(plan.replies())
     }
 
     fn remove(&self, id: u64) -> Result<Option<BlockDecision>, BlockError> {
@@ -334,7 +401,7 @@ impl BlockStore for MemoryBlockStore {
         }
         let mut inner = self.inner.write();
         let removed = inner.take(id);
-        self.report(&inner, &[]);
+        self.report(&inner, std::iter::empty());
         Ok(removed)
     }
 
@@ -393,7 +460,7 @@ impl BlockStore for MemoryBlockStore {
             .iter()
             .filter(|id| inner.take(**id).is_some())
             .count();
-        self.report(&inner, &[]);
+        self.report(&inner, std::iter::empty());
         purged
     }
 
@@ -435,6 +502,11 @@ mod tests {
         s.add(block("192.0.2.2", Origin::Manual)).unwrap();
         let err = s.add(block("192.0.2.3", Origin::Manual)).unwrap_err();
         assert!(matches!(err, BlockError::Full { max: 2 }), "{err}");
+        let batch = vec![
+            block("192.0.2.1", Origin::List),
+            block("192.0.2.2", Origin::List),
+        ];
+        assert_eq!(s.add_batch(batch).unwrap().len(), 2, "known values merge");
     }
 
     #[test]

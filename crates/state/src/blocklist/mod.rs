@@ -5,6 +5,7 @@
 mod index;
 mod journal;
 mod memory;
+mod merge;
 mod target;
 pub(crate) mod time;
 
@@ -272,9 +273,12 @@ impl BlockError {
 pub trait BlockStore: Send + Sync {
     /// The first active decision matching the request (IP, range, client, country, ASN).
     fn check(&self, q: &BlockQuery) -> Option<BlockDecision>;
-    /// Adds a decision; it applies from the next `check`.
+    /// Adds a decision; it applies from the next `check`. A value already
+    /// actively blocked keeps its one decision (same id), which takes the
+    /// later expiry, and the reason, origin and author of the add that extends it.
     fn add(&self, b: NewBlock) -> Result<BlockDecision, BlockError>;
-    /// Adds several decisions at once, all or none.
+    /// Adds several decisions at once, all or none, merging as `add` does
+    /// (also within the batch); the resulting decision of each, in order.
     fn add_batch(&self, blocks: Vec<NewBlock>) -> Result<Vec<BlockDecision>, BlockError> {
         blocks.into_iter().map(|b| self.add(b)).collect()
     }
