@@ -308,8 +308,9 @@ async fn the_stream_sends_everything_on_startup_then_only_changes_per_caller() {
     .await;
     let (_, first) = f.get("/v1/blocks/stream?startup=true").await;
     assert_eq!(first["new"].as_array().unwrap().len(), 2);
+    assert_eq!(first["resync"], true, "startup is the complete set");
     let (_, nothing) = f.get("/v1/blocks/stream").await;
-    assert_eq!(nothing, json!({"new": [], "deleted": []}));
+    assert_eq!(nothing, json!({"new": [], "deleted": [], "resync": false}));
 
     let (_, c) = f
         .post("/v1/blocks", json!({"value": "country:XX", "reason": "c"}))
@@ -319,6 +320,7 @@ async fn the_stream_sends_everything_on_startup_then_only_changes_per_caller() {
     let (_, changes) = f.get("/v1/blocks/stream").await;
     assert_eq!(changes["new"].as_array().unwrap().len(), 1);
     assert_eq!(changes["new"][0]["id"], c["id"]);
+    assert_eq!(changes["resync"], false, "an increment");
     let deleted: Vec<&str> = changes["deleted"]
         .as_array()
         .unwrap()
@@ -338,10 +340,51 @@ async fn the_stream_sends_everything_on_startup_then_only_changes_per_caller() {
         .bearer_auth(OTHER_TOKEN);
     let (_, theirs) = f.send(other).await;
     assert_eq!(theirs["new"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        theirs["resync"], true,
+        "an unknown caller gets the complete set"
+    );
     let (_, named) = f.get("/v1/blocks/stream?caller=firewall").await;
     assert_eq!(named["new"].as_array().unwrap().len(), 1);
     let (_, again) = f.get("/v1/blocks/stream?startup=true").await;
     assert_eq!(again["new"].as_array().unwrap().len(), 1);
+}
+
+/// Regression: after a restart a follower got every active decision with
+/// `deleted: []`, read it as an increment and kept what was deleted meanwhile.
+#[tokio::test]
+async fn after_a_restart_a_follower_is_told_to_resync() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let f = Fixture::start_at(&path).await;
+    let (_, kept) = f
+        .post(
+            "/v1/blocks",
+            json!({"value": "203.0.113.1", "reason": "kept"}),
+        )
+        .await;
+    let (_, gone) = f
+        .post(
+            "/v1/blocks",
+            json!({"value": "203.0.113.2", "reason": "gone"}),
+        )
+        .await;
+    let (_, first) = f.get("/v1/blocks/stream?caller=fw").await;
+    assert_eq!(first["new"].as_array().unwrap().len(), 2);
+    let (status, _) = f.delete(&format!("/v1/blocks/{}", gone["id"])).await;
+    assert_eq!(status, 200);
+    drop(f);
+    let f = Fixture::start_at(&path).await;
+    let (_, pulled) = f.get("/v1/blocks/stream?caller=fw").await;
+    assert_eq!(pulled["resync"], true, "{pulled}");
+    assert_eq!(
+        pulled["new"],
+        json!([kept]),
+        "the complete set: drop the rest"
+    );
+    assert_eq!(pulled["deleted"], json!([]));
+    let (_, next) = f.get("/v1/blocks/stream?caller=fw").await;
+    assert_eq!(next, json!({"new": [], "deleted": [], "resync": false}));
 }
 
 #[tokio::test]

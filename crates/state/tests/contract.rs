@@ -457,11 +457,13 @@ mod store {
         let a = s.add(new_block("192.0.2.1", None)).unwrap();
         let start = s.changes_since(0);
         assert_eq!(start.new, vec![a.clone()]);
+        assert!(start.resync, "cursor 0 is the complete set");
         let b = s.add(new_block("192.0.2.2", Some(10))).unwrap();
         let c = s.add(new_block("192.0.2.3", None)).unwrap();
         s.remove(c.id).unwrap();
         s.remove(a.id).unwrap();
         let next = s.changes_since(start.cursor);
+        assert!(!next.resync, "an increment");
         assert_eq!(next.new, vec![b.clone()], "added-then-removed nets out");
         assert_eq!(next.deleted, vec![a]);
         clock.advance(Duration::from_secs(10));

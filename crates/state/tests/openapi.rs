@@ -296,3 +296,25 @@ fn the_checker_catches_missing_fields_and_wrong_types() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn the_stream_schema_requires_and_explains_resync() {
+    let doc = execgate_state::admin::openapi_document();
+    let stream = json!({"$ref": "#/components/schemas/DecisionStream"});
+    let problems = check(&doc, &stream, &json!({"new": [], "deleted": []}), "$");
+    assert_eq!(problems, vec!["$: missing required resync"]);
+    let problems = check(
+        &doc,
+        &stream,
+        &json!({"new": [], "deleted": [], "resync": "yes"}),
+        "$",
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let resync = &doc["components"]["schemas"]["DecisionStream"]["properties"]["resync"];
+    assert!(
+        resync["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("complete set")),
+        "{resync}"
+    );
+}

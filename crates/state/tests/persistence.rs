@@ -232,3 +232,32 @@ fn duplicate_values_of_older_files_are_folded_into_one_decision() {
     assert!(removed.is_some());
     assert!(s.is_empty(), "one delete unblocks");
 }
+
+#[test]
+fn a_cursor_from_before_a_restart_gets_a_resync() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let clock = ManualClock::default();
+    let (kept, cursor) = {
+        let s = open(&path, &clock).unwrap();
+        let kept = s.add(block("203.0.113.7", None)).unwrap();
+        let gone = s.add(block("203.0.113.8", None)).unwrap();
+        let cursor = s.changes_since(0).cursor;
+        s.remove(gone.id).unwrap();
+        (kept, cursor)
+    };
+    let s = open(&path, &clock).unwrap();
+    let later = s.add(block("203.0.113.9", None)).unwrap();
+    for i in 0..5 {
+        s.add(block(&format!("client:c{i}"), None)).unwrap();
+    }
+    let pulled = s.changes_since(cursor);
+    assert!(
+        pulled.resync,
+        "the old cursor means nothing to the new store"
+    );
+    assert_eq!(pulled.new.len(), 7);
+    assert_eq!(pulled.new[..2], [kept, later]);
+    let next = s.changes_since(pulled.cursor);
+    assert!(!next.resync && next.new.is_empty() && next.deleted.is_empty());
+}

@@ -79,11 +79,17 @@ struct Batch {
     decisions: Vec<BlockDecision>,
 }
 
-/// The response of the stream endpoint (CrowdSec's `new` / `deleted`).
+/// The response of the stream endpoint (CrowdSec's `new` / `deleted`, plus `resync`).
 #[derive(Debug, Serialize)]
 pub(super) struct StreamBody {
+    /// Decisions added or extended since the last pull (all of them with `resync`).
     new: Vec<BlockDecision>,
+    /// Decisions removed or expired since the last pull.
     deleted: Vec<BlockDecision>,
+    /// `new` is the complete set of active decisions: drop anything not in
+    /// it. True on `startup=true`, for an unknown caller, and when the
+    /// caller's cursor is no longer known (restart, change log overflow, evicted caller).
+    resync: bool,
 }
 
 impl ListQuery {
@@ -275,5 +281,6 @@ pub(super) async fn stream(
     Ok(Json(StreamBody {
         new: changes.new,
         deleted: changes.deleted,
+        resync: changes.resync,
     }))
 }

@@ -112,8 +112,9 @@ fn block_paths() -> Value {
             "get": {
                 "operationId": "streamBlocks",
                 "summary": "All active decisions on start-up, then the changes since this caller's last pull",
+                "description": "A follower applies `deleted`, then `new`. When `resync` is true, `new` is the complete set of active decisions: the follower drops every decision it holds that is not in it. Callers are told apart by token and `caller`.",
                 "parameters": [
-                    param("startup", "query", false, json!({"type": "boolean"}), "Send every active decision and restart this caller's cursor"),
+                    param("startup", "query", false, json!({"type": "boolean"}), "Send every active decision (resync) and restart this caller's cursor"),
                     param("caller", "query", false, json!({"type": "string", "maxLength": 64}), "Tells several consumers sharing a token apart"),
                 ],
                 "responses": responses(("200", ok("New and deleted decisions", "DecisionStream")), &[]),
@@ -240,10 +241,11 @@ fn decision_schemas() -> Value {
             "properties": { "decisions": {"type": "array", "items": schema("Decision")} },
         },
         "DecisionStream": {
-            "type": "object", "required": ["new", "deleted"],
+            "type": "object", "required": ["new", "deleted", "resync"],
             "properties": {
-                "new": {"type": "array", "items": schema("Decision")},
-                "deleted": {"type": "array", "items": schema("Decision")},
+                "new": {"type": "array", "items": schema("Decision"), "description": "Decisions added or extended since this caller's last pull; with resync, every active decision"},
+                "deleted": {"type": "array", "items": schema("Decision"), "description": "Decisions removed or expired since this caller's last pull; empty with resync"},
+                "resync": {"type": "boolean", "description": "When true, `new` is the complete set of active decisions, not an increment: drop anything not in it. True for startup=true, for a caller not seen before, and when the caller's position is lost (a restart, more changes than the change log keeps)"},
             },
         },
     })

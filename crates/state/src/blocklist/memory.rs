@@ -21,6 +21,7 @@ use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 /// The most decisions one `add_batch` (one API request) may carry.
@@ -77,7 +78,10 @@ impl MemoryBlockStore {
     /// Active decisions of one value (left by versions before one decision
     /// per value) are folded into the oldest, as a new add would be.
     pub fn open(path: Option<&Path>, clock: Arc<dyn Clock>) -> Result<Self, BlockError> {
-        let mut inner = Inner::default();
+        let mut inner = Inner {
+            seq: first_seq(),
+            ..Inner::default()
+        };
         let mut writer = Writer {
             next_id: 1,
             journal: None,
@@ -282,8 +286,17 @@ impl Inner {
             new,
             deleted,
             cursor: self.seq,
+            resync: false,
         })
     }
+}
+
+/// Where a store's change numbers (stream cursors) start: each store of the
+/// process gets its own range, so that a cursor handed out by another one
+/// (the store before a reopen) is never taken for a cursor of its own.
+fn first_seq() -> u64 {
+    static STORES: AtomicU64 = AtomicU64::new(1);
+    STORES.fetch_add(1, Ordering::Relaxed) << 40
 }
 
 /// Writes a created or extended decision to the audit log.
@@ -438,6 +451,7 @@ impl BlockStore for MemoryBlockStore {
                     .collect(),
                 deleted: Vec::new(),
                 cursor: inner.seq,
+                resync: true,
             })
     }
 

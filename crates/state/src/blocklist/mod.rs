@@ -223,10 +223,14 @@ pub struct Page {
 /// Decisions added and removed since a cursor, CrowdSec stream style.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BlockChanges {
-    /// Decisions added (and still active).
+    /// Decisions added or extended (and still active); with `resync`, every active decision.
     pub new: Vec<BlockDecision>,
-    /// Decisions removed or expired.
+    /// Decisions removed or expired; empty with `resync`.
     pub deleted: Vec<BlockDecision>,
+    /// `new` is the complete set of active decisions, not an increment: drop
+    /// anything not in it. Set for cursor 0 and for a cursor the store no
+    /// longer knows (another store instance, or older than its change log).
+    pub resync: bool,
     /// Pass this to the next `changes_since`.
     pub cursor: u64,
 }
@@ -299,7 +303,7 @@ pub trait BlockStore: Send + Sync {
         )
         .pop()
     }
-    /// Changes since `cursor` (0: every active decision).
+    /// Changes since `cursor`; every active decision, marked `resync`, for 0 or an unknown cursor.
     fn changes_since(&self, cursor: u64) -> BlockChanges;
     /// Drops expired decisions; how many.
     fn purge_expired(&self) -> usize;

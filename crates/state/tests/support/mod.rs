@@ -4,6 +4,7 @@
 use execgate_core::{ClientKey, ManualClock, TierName};
 use execgate_state::admin::{AdminState, AdminTokens, router};
 use execgate_state::{EventLog, MemoryBlockStore, MemoryRateLimiter, Reputation, ReputationConfig};
+use std::path::Path;
 use std::sync::Arc;
 
 pub const TOKEN: &str = "test-token-0123456789";
@@ -17,6 +18,14 @@ pub struct Fixture {
     pub events: Arc<EventLog>,
     pub base: String,
     pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Fixture {
+    /// Stops the server, so that a test can "restart" over the same files.
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }
 
 impl Fixture {
@@ -27,8 +36,18 @@ impl Fixture {
 
     /// Starts the admin API on an ephemeral port accepting `tokens`.
     pub async fn start_with_tokens(tokens: AdminTokens) -> Self {
+        Self::start_with(tokens, None).await
+    }
+
+    /// Starts the admin API over a blocklist persisted at `path` (a restart when it exists).
+    pub async fn start_at(path: &Path) -> Self {
+        let tokens = AdminTokens::from_list(&[TOKEN, OTHER_TOKEN]).unwrap();
+        Self::start_with(tokens, Some(path)).await
+    }
+
+    async fn start_with(tokens: AdminTokens, path: Option<&Path>) -> Self {
         let clock = ManualClock::default();
-        let blocks = Arc::new(MemoryBlockStore::open(None, Arc::new(clock.clone())).unwrap());
+        let blocks = Arc::new(MemoryBlockStore::open(path, Arc::new(clock.clone())).unwrap());
         let limiter = Arc::new(MemoryRateLimiter::new(Arc::new(clock.clone()), 1000));
         let events = Arc::new(EventLog::new(1000, Arc::new(clock.clone())));
         let reputation = Arc::new(Reputation::new(
@@ -51,7 +70,8 @@ impl Fixture {
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        let server =
+            tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
         Self {
             clock,
             blocks,
@@ -60,6 +80,7 @@ impl Fixture {
             events,
             base,
             http: reqwest::Client::new(),
+            server,
         }
     }
 
