@@ -350,6 +350,36 @@ async fn the_stream_sends_everything_on_startup_then_only_changes_per_caller() {
     assert_eq!(again["new"].as_array().unwrap().len(), 1);
 }
 
+/// Regression: 1024 caller names locked every new follower out for good.
+#[tokio::test]
+async fn stream_callers_past_the_cap_evict_the_least_recently_seen() {
+    let f = Fixture::start().await;
+    f.post("/v1/blocks", json!({"value": "203.0.113.1", "reason": "a"}))
+        .await;
+    let pull = |name: String| {
+        let f = &f;
+        async move {
+            let (status, body) = f.get(&format!("/v1/blocks/stream?caller={name}")).await;
+            assert_eq!(status, 200, "{name}: {body}");
+            body["resync"].as_bool().unwrap()
+        }
+    };
+    for i in 0..1024 {
+        assert!(pull(format!("c{i}")).await, "a first pull is a resync");
+    }
+    assert!(
+        !pull("c0".into()).await,
+        "c0 is known and now the most recent"
+    );
+    assert!(pull("newcomer".into()).await, "a new follower gets a slot");
+    assert!(
+        pull("c1".into()).await,
+        "c1, least recently seen, was forgotten"
+    );
+    assert!(!pull("c0".into()).await, "c0 kept its cursor");
+    assert!(!pull("newcomer".into()).await);
+}
+
 /// Regression: after a restart a follower got every active decision with
 /// `deleted: []`, read it as an increment and kept what was deleted meanwhile.
 #[tokio::test]

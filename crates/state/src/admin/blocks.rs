@@ -1,11 +1,11 @@
-//! `/v1/blocks…`: list, add (one or a batch), show, remove, and the
-//! CrowdSec-style change stream.
+//! `/v1/blocks…`: list, add (one or a batch), show and remove decisions
+//! (the change stream is in `stream`).
 
 use super::AdminState;
 use super::auth::Caller;
 use super::error::ApiError;
 use crate::blocklist::{
-    BlockChanges, BlockDecision, BlockFilter, MAX_BATCH, NewBlock, Origin, Page, Scope, Target,
+    BlockDecision, BlockFilter, MAX_BATCH, NewBlock, Origin, Page, Scope, Target,
 };
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -20,9 +20,6 @@ use serde_json::Value;
 const DEFAULT_LIMIT: usize = 100;
 /// Decisions per page at most.
 const MAX_LIMIT: usize = 1000;
-
-/// Stream callers remembered at most.
-const MAX_STREAM_CALLERS: usize = 1024;
 
 /// Query of `GET /v1/blocks`.
 #[derive(Debug, Deserialize)]
@@ -57,15 +54,6 @@ fn manual() -> Origin {
     Origin::Manual
 }
 
-/// Query of `GET /v1/blocks/stream`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct StreamQuery {
-    #[serde(default)]
-    startup: bool,
-    caller: Option<String>,
-}
-
 /// Query of `DELETE /v1/blocks/{id}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,19 +65,6 @@ pub(super) struct RemoveQuery {
 #[derive(Debug, Serialize)]
 struct Batch {
     decisions: Vec<BlockDecision>,
-}
-
-/// The response of the stream endpoint (CrowdSec's `new` / `deleted`, plus `resync`).
-#[derive(Debug, Serialize)]
-pub(super) struct StreamBody {
-    /// Decisions added or extended since the last pull (all of them with `resync`).
-    new: Vec<BlockDecision>,
-    /// Decisions removed or expired since the last pull.
-    deleted: Vec<BlockDecision>,
-    /// `new` is the complete set of active decisions: drop anything not in
-    /// it. True on `startup=true`, for an unknown caller, and when the
-    /// caller's cursor is no longer known (restart, change log overflow, evicted caller).
-    resync: bool,
 }
 
 impl ListQuery {
@@ -244,43 +219,4 @@ pub(super) async fn remove(
         reason = query.reason.as_deref().unwrap_or("(none given)"),
     );
     Ok(Json(removed))
-}
-
-/// `GET /v1/blocks/stream?startup=true&caller=NAME`: every active decision on
-/// start-up (or for an unknown caller), then only what changed since that
-/// caller's last pull. Callers are told apart by token and `caller`.
-pub(super) async fn stream(
-    State(state): State<AdminState>,
-    Extension(caller): Extension<Caller>,
-    query: Result<Query<StreamQuery>, QueryRejection>,
-) -> Result<Json<StreamBody>, ApiError> {
-    let Query(query) = query?;
-    let name = query.caller.as_deref().unwrap_or("");
-    if name.len() > 64 || name.chars().any(|c| !c.is_ascii_graphic()) {
-        return Err(ApiError::invalid(
-            "caller: at most 64 printable ASCII characters",
-        ));
-    }
-    let id = format!("{}/{name}", caller.0);
-    let changes: BlockChanges = {
-        let mut cursors = state.cursors.lock();
-        if !cursors.contains_key(&id) && cursors.len() >= MAX_STREAM_CALLERS {
-            return Err(ApiError::invalid(format!(
-                "caller: more than {MAX_STREAM_CALLERS} stream callers; reuse a caller name"
-            )));
-        }
-        let cursor = if query.startup {
-            0
-        } else {
-            cursors.get(&id).copied().unwrap_or(0)
-        };
-        let changes = state.blocks.changes_since(cursor);
-        cursors.insert(id, changes.cursor);
-        changes
-    };
-    Ok(Json(StreamBody {
-        new: changes.new,
-        deleted: changes.deleted,
-        resync: changes.resync,
-    }))
 }

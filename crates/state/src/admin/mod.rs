@@ -7,10 +7,12 @@ mod blocks;
 mod clients;
 mod error;
 mod openapi;
+mod stream;
 
 pub use auth::{AdminTokens, Caller, MIN_TOKEN_LEN, TOKEN_ENV, require_token};
 pub use error::ApiError;
 pub use openapi::document as openapi_document;
+pub use stream::{MAX_STREAM_CALLERS, StreamCursors};
 
 use crate::blocklist::BlockStore;
 use crate::events::EventLog;
@@ -21,8 +23,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use execgate_core::{ClientKey, TierName};
-use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Largest admin request body (10 000 decisions fit).
@@ -47,7 +47,7 @@ pub struct AdminState {
     /// The tier a client is in, when known.
     pub tier_of: TierLookup,
     /// Stream cursors per caller (token name + `caller` query parameter).
-    pub cursors: Arc<Mutex<HashMap<String, u64>>>,
+    pub cursors: Arc<StreamCursors>,
 }
 
 impl AdminState {
@@ -81,7 +81,7 @@ impl AdminState {
 pub fn router(state: AdminState) -> Router {
     let protected = Router::new()
         .route("/v1/blocks", get(blocks::list).post(blocks::add))
-        .route("/v1/blocks/stream", get(blocks::stream))
+        .route("/v1/blocks/stream", get(stream::pull))
         .route("/v1/blocks/{id}", get(blocks::show).delete(blocks::remove))
         .route("/v1/clients/{key}", get(clients::show))
         .route("/v1/clients/{key}/reputation", delete(clients::forgive))

@@ -112,7 +112,7 @@ fn block_paths() -> Value {
             "get": {
                 "operationId": "streamBlocks",
                 "summary": "All active decisions on start-up, then the changes since this caller's last pull",
-                "description": "A follower applies `deleted`, then `new`. When `resync` is true, `new` is the complete set of active decisions: the follower drops every decision it holds that is not in it. Callers are told apart by token and `caller`.",
+                "description": "A follower applies `deleted`, then `new`. When `resync` is true, `new` is the complete set of active decisions: the follower drops every decision it holds that is not in it. Callers are told apart by token and `caller`; 1024 are remembered, and past that the least recently seen is forgotten (its next pull is a resync).",
                 "parameters": [
                     param("startup", "query", false, json!({"type": "boolean"}), "Send every active decision (resync) and restart this caller's cursor"),
                     param("caller", "query", false, json!({"type": "string", "maxLength": 64}), "Tells several consumers sharing a token apart"),
@@ -245,7 +245,7 @@ fn decision_schemas() -> Value {
             "properties": {
                 "new": {"type": "array", "items": schema("Decision"), "description": "Decisions added or extended since this caller's last pull; with resync, every active decision"},
                 "deleted": {"type": "array", "items": schema("Decision"), "description": "Decisions removed or expired since this caller's last pull; empty with resync"},
-                "resync": {"type": "boolean", "description": "When true, `new` is the complete set of active decisions, not an increment: drop anything not in it. True for startup=true, for a caller not seen before, and when the caller's position is lost (a restart, more changes than the change log keeps)"},
+                "resync": {"type": "boolean", "description": "When true, `new` is the complete set of active decisions, not an increment: drop anything not in it. True for startup=true, for a caller not seen before, and when the caller's position is lost (a restart, more changes than the change log keeps, or the caller was forgotten as least recently seen)"},
             },
         },
     })

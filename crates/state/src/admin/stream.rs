@@ -1,0 +1,172 @@
+//! `GET /v1/blocks/stream`: the CrowdSec-style change stream that firewalls
+//! and bouncers follow, and the cursor each caller has reached. Callers are
+//! remembered in a bounded table; when it is full the least recently seen
+//! caller is forgotten, and its next pull is a resync (the complete set).
+
+use super::AdminState;
+use super::auth::Caller;
+use super::error::ApiError;
+use crate::blocklist::{BlockChanges, BlockDecision};
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Extension, Query, State};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Stream callers remembered at most.
+pub const MAX_STREAM_CALLERS: usize = 1024;
+
+/// Query of `GET /v1/blocks/stream`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StreamQuery {
+    #[serde(default)]
+    startup: bool,
+    caller: Option<String>,
+}
+
+/// The response of the stream endpoint (CrowdSec's `new` / `deleted`, plus `resync`).
+#[derive(Debug, Serialize)]
+pub(super) struct StreamBody {
+    /// Decisions added or extended since the last pull (all of them with `resync`).
+    new: Vec<BlockDecision>,
+    /// Decisions removed or expired since the last pull.
+    deleted: Vec<BlockDecision>,
+    /// `new` is the complete set of active decisions: drop anything not in
+    /// it. True on `startup=true`, for an unknown caller, and when the
+    /// caller's cursor is no longer known (restart, change log overflow, evicted caller).
+    resync: bool,
+}
+
+/// Each stream caller's cursor, least recently seen forgotten first.
+#[derive(Debug)]
+pub struct StreamCursors {
+    callers: Mutex<Callers>,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct Callers {
+    /// Cursor and last-seen tick by caller.
+    by_name: HashMap<String, (u64, u64)>,
+    /// Callers by last-seen tick, oldest first.
+    by_tick: BTreeMap<u64, String>,
+    tick: u64,
+}
+
+impl Default for StreamCursors {
+    fn default() -> Self {
+        Self::new(MAX_STREAM_CALLERS)
+    }
+}
+
+impl StreamCursors {
+    /// A table of at most `capacity` callers (at least one).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            callers: Mutex::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Runs `pull` from `caller`'s cursor (0 when unknown or on `startup`)
+    /// and keeps the cursor it returns; the caller becomes the most recently seen.
+    pub fn advance(
+        &self,
+        caller: &str,
+        startup: bool,
+        pull: impl FnOnce(u64) -> BlockChanges,
+    ) -> BlockChanges {
+        let mut callers = self.callers.lock();
+        let known = callers.by_name.remove(caller);
+        if let Some((_, tick)) = known {
+            callers.by_tick.remove(&tick);
+        }
+        let cursor = known.filter(|_| !startup).map_or(0, |(cursor, _)| cursor);
+        let changes = pull(cursor);
+        while callers.by_name.len() >= self.capacity {
+            let Some((_, oldest)) = callers.by_tick.pop_first() else {
+                break;
+            };
+            callers.by_name.remove(&oldest);
+        }
+        callers.tick += 1;
+        let tick = callers.tick;
+        callers.by_tick.insert(tick, caller.to_string());
+        callers
+            .by_name
+            .insert(caller.to_string(), (changes.cursor, tick));
+        changes
+    }
+
+    /// Callers remembered.
+    pub fn len(&self) -> usize {
+        self.callers.lock().by_name.len()
+    }
+
+    /// Whether no caller is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `GET /v1/blocks/stream?startup=true&caller=NAME`: every active decision on
+/// start-up (or for an unknown caller), then only what changed since that
+/// caller's last pull. Callers are told apart by token and `caller`.
+pub(super) async fn pull(
+    State(state): State<AdminState>,
+    Extension(caller): Extension<Caller>,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+) -> Result<Json<StreamBody>, ApiError> {
+    let Query(query) = query?;
+    let name = query.caller.as_deref().unwrap_or("");
+    if name.len() > 64 || name.chars().any(|c| !c.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            "caller: at most 64 printable ASCII characters",
+        ));
+    }
+    let id = format!("{}/{name}", caller.0);
+    let changes = state.cursors.advance(&id, query.startup, |cursor| {
+        state.blocks.changes_since(cursor)
+    });
+    Ok(Json(StreamBody {
+        new: changes.new,
+        deleted: changes.deleted,
+        resync: changes.resync,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pull that answers `cursor + 1`, marking a resync for cursor 0.
+    fn step(cursor: u64) -> BlockChanges {
+        BlockChanges {
+            cursor: cursor + 1,
+            resync: cursor == 0,
+            ..BlockChanges::default()
+        }
+    }
+
+    #[test]
+    fn the_least_recently_seen_caller_is_forgotten_first() {
+        let cursors = StreamCursors::new(2);
+        assert!(cursors.advance("a", false, step).resync);
+        assert!(cursors.advance("b", false, step).resync);
+        assert!(!cursors.advance("a", false, step).resync, "a is known");
+        assert!(cursors.advance("c", false, step).resync);
+        assert_eq!(cursors.len(), 2);
+        assert!(
+            !cursors.advance("a", false, step).resync,
+            "a was seen after b"
+        );
+        assert!(cursors.advance("b", false, step).resync, "b was forgotten");
+        assert!(
+            cursors.advance("a", true, step).resync,
+            "startup restarts a"
+        );
+        assert_eq!(cursors.len(), 2);
+    }
+}
