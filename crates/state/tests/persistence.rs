@@ -261,3 +261,28 @@ fn a_cursor_from_before_a_restart_gets_a_resync() {
     let next = s.changes_since(pulled.cursor);
     assert!(!next.resync && next.new.is_empty() && next.deleted.is_empty());
 }
+
+#[test]
+fn a_snapshot_with_a_duplicate_id_stops_start_up_naming_its_line() {
+    // Regression: the second decision of an id silently replaced the first.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let decision = |value: &str| {
+        format!(
+            r#"{{"id":2,"scope":"ip","value":"{value}","type":"ban","origin":"manual","reason":"r","created_at":"2026-01-01T00:00:00Z","expires_at":null,"created_by":"t"}}"#
+        )
+    };
+    let text = format!(
+        "{{\n  \"version\": 1,\n  \"next_id\": 3,\n  \"decisions\": [\n    {},\n    {}\n  ]\n}}\n",
+        decision("203.0.113.7"),
+        decision("203.0.113.8"),
+    );
+    std::fs::write(&path, text).unwrap();
+    let err = open(&path, &ManualClock::default()).unwrap_err();
+    assert!(matches!(err, BlockError::Corrupt(_)), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("{}:6: duplicate decision id 2", path.display())),
+        "{text}"
+    );
+}

@@ -8,7 +8,8 @@
 use super::{BlockDecision, BlockError};
 use execgate_core::FileError;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde_json::value::RawValue;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -216,6 +217,7 @@ fn read_snapshot(path: &Path) -> Result<Loaded, BlockError> {
             format!("unsupported snapshot version {}", snapshot.version),
         ));
     }
+    check_unique_ids(path, &text, &snapshot.decisions)?;
     let decisions: BTreeMap<u64, BlockDecision> =
         snapshot.decisions.into_iter().map(|d| (d.id, d)).collect();
     let next_id = decisions
@@ -224,6 +226,41 @@ fn read_snapshot(path: &Path) -> Result<Loaded, BlockError> {
         .map_or(1, |id| id + 1)
         .max(snapshot.next_id);
     Ok(Loaded { decisions, next_id })
+}
+
+/// Refuses a snapshot holding two decisions with one id: which one holds is unknowable.
+fn check_unique_ids(
+    path: &Path,
+    text: &str,
+    decisions: &[BlockDecision],
+) -> Result<(), BlockError> {
+    let mut seen = HashSet::new();
+    let Some(at) = decisions.iter().position(|d| !seen.insert(d.id)) else {
+        return Ok(());
+    };
+    Err(corrupt(
+        path,
+        line_of_decision(text, at),
+        format!(
+            "duplicate decision id {} (an earlier decision has it too); refusing to guess \
+             which one holds: fix the file or restore it from a backup",
+            decisions[at].id
+        ),
+    ))
+}
+
+/// The line where the snapshot's `index`-th decision starts.
+fn line_of_decision(text: &str, index: usize) -> Option<usize> {
+    #[derive(Deserialize)]
+    struct Raw<'a> {
+        #[serde(borrow)]
+        decisions: Vec<&'a RawValue>,
+    }
+    let raw: Raw = serde_json::from_str(text).ok()?;
+    // The raw value borrows from `text`: its offset there is its address's.
+    let start =
+        (raw.decisions.get(index)?.get().as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    Some(text.get(..start)?.matches('\n').count() + 1)
 }
 
 /// Applies the journal's records; a torn last line (a crash mid-append, never
