@@ -50,6 +50,8 @@ struct Inner {
     index: Index,
     seq: u64,
     changes: VecDeque<(u64, Change)>,
+    /// The most changes kept in `changes`.
+    changes_kept: usize,
 }
 
 /// What only writers touch: id allocation and the files.
@@ -80,6 +82,7 @@ impl MemoryBlockStore {
     pub fn open(path: Option<&Path>, clock: Arc<dyn Clock>) -> Result<Self, BlockError> {
         let mut inner = Inner {
             seq: first_seq(),
+            changes_kept: CHANGES_KEPT,
             ..Inner::default()
         };
         let mut writer = Writer {
@@ -115,6 +118,13 @@ impl MemoryBlockStore {
     /// Caps the number of decisions held (default one million).
     pub fn with_max_entries(mut self, max: usize) -> Self {
         self.max_entries = max;
+        self
+    }
+
+    /// Keeps only `n` changes for stream consumers.
+    #[cfg(test)]
+    fn with_change_log(self, n: usize) -> Self {
+        self.inner.write().changes_kept = n;
         self
     }
 
@@ -181,7 +191,7 @@ impl Inner {
     fn record(&mut self, change: Change) {
         self.seq += 1;
         self.changes.push_back((self.seq, change));
-        if self.changes.len() > CHANGES_KEPT {
+        if self.changes.len() > self.changes_kept {
             self.changes.pop_front();
         }
     }
@@ -555,6 +565,26 @@ mod tests {
         drop(s);
         let reopened = MemoryBlockStore::open(Some(&path), clock).unwrap();
         assert_eq!(values(&reopened), vec!["192.0.2.1", "192.0.2.3"]);
+    }
+
+    #[test]
+    fn a_cursor_older_than_the_change_log_gets_a_resync() {
+        let s = MemoryBlockStore::open(None, Arc::new(ManualClock::default()))
+            .unwrap()
+            .with_change_log(3);
+        let a = s.add(block("192.0.2.1", Origin::Manual)).unwrap();
+        let cursor = s.changes_since(0).cursor;
+        s.remove(a.id).unwrap();
+        let b = s.add(block("192.0.2.2", Origin::Manual)).unwrap();
+        let c = s.add(block("192.0.2.3", Origin::Manual)).unwrap();
+        let within = s.changes_since(cursor);
+        assert!(!within.resync);
+        assert_eq!(within.deleted, vec![a]);
+        let d = s.add(block("192.0.2.4", Origin::Manual)).unwrap();
+        let past = s.changes_since(cursor);
+        assert!(past.resync, "the deletion fell out of the log");
+        assert_eq!(past.new, vec![b, c, d]);
+        assert!(past.deleted.is_empty());
     }
 
     #[test]
