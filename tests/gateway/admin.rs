@@ -55,7 +55,7 @@ fn a_bad_rule_file_keeps_the_old_rules_and_a_good_one_is_swapped_in() {
     let gw = TestGateway::builder()
         .upstream(exec.addr)
         .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
-        .with("admin", "tokens = [\"admin-token-0123456789abcdef\"]")
+        .with_admin_token()
         .start();
     let post_reload = |token: Option<&str>| {
         let req = reqwest::blocking::Client::new().post(gw.admin_url("/v1/rules/reload"));
@@ -65,7 +65,7 @@ fn a_bad_rule_file_keeps_the_old_rules_and_a_good_one_is_swapped_in() {
         };
         req.send().unwrap()
     };
-    let reload = || post_reload(Some("admin-token-0123456789abcdef"));
+    let reload = || post_reload(Some(ADMIN_TOKEN));
     assert_eq!(
         post_reload(None).status(),
         401,
@@ -108,17 +108,14 @@ fn a_bad_rule_file_keeps_the_old_rules_and_a_good_one_is_swapped_in() {
 #[test]
 fn the_blocklist_api_is_served_on_the_admin_listener_behind_a_token() {
     let exec = MockExecutor::start();
-    let token = "admin-token-0123456789abcdef";
     let gw = TestGateway::builder()
         .upstream(exec.addr)
-        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .with_admin_token()
         .start();
     assert_eq!(get(&gw.admin_url("/v1/openapi.json")).status, 200);
     assert_eq!(get(&gw.admin_url("/v1/blocks")).status, 401);
-    let client = reqwest::blocking::Client::new();
-    let added = client
-        .post(gw.admin_url("/v1/blocks"))
-        .bearer_auth(token)
+    let added = gw
+        .admin(reqwest::Method::POST, "/v1/blocks")
         .json(&serde_json::json!({"value": "127.0.0.1", "duration": "1h", "reason": "test"}))
         .send()
         .unwrap();
@@ -236,13 +233,12 @@ fn a_high_request_frequency_or_error_rate_bans_the_client() {
 
 #[test]
 fn output_rules_are_reloaded_with_the_screening_rules() {
-    let token = "admin-token-0123456789abcdef";
     let exec = MockExecutor::with(Behaviour::Piston {
         stdout: "ticket INC-2024-0042\n".into(),
     });
     let gw = TestGateway::builder()
         .upstream(exec.addr)
-        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .with_admin_token()
         .start();
     let stdout = |gw: &TestGateway| {
         let r = execute(gw, "print(1)");
@@ -254,9 +250,8 @@ fn output_rules_are_reloaded_with_the_screening_rules() {
         crate::support::gateway::OUTPUT_RULES
     );
     std::fs::write(gw.dir.path().join("output.toml"), rules).unwrap();
-    let reloaded = reqwest::blocking::Client::new()
-        .post(gw.admin_url("/v1/rules/reload"))
-        .bearer_auth(token)
+    let reloaded = gw
+        .admin(reqwest::Method::POST, "/v1/rules/reload")
         .send()
         .unwrap();
     assert_eq!(reloaded.status(), 200);
@@ -279,12 +274,11 @@ fn executor_verdicts_feed_the_clients_reputation_until_it_is_banned() {
         )
     };
     let exec = MockExecutor::start();
-    let token = "admin-token-0123456789abcdef";
     let gw = TestGateway::builder()
         .upstream(exec.addr)
         .with("reputation", "ban_threshold = 10.0")
         .with("reputation.weights", "refused = 0.0")
-        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .with_admin_token()
         .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
         .start();
     for (status, event) in [
@@ -292,15 +286,7 @@ fn executor_verdicts_feed_the_clients_reputation_until_it_is_banned() {
         ("OOM", "memory_killed"),
         ("OL", "output_limit"),
     ] {
-        let client = || -> serde_json::Value {
-            reqwest::blocking::Client::new()
-                .get(gw.admin_url("/v1/clients/ip:127.0.0.1"))
-                .bearer_auth(token)
-                .send()
-                .unwrap()
-                .json()
-                .unwrap()
-        };
+        let client = || -> serde_json::Value { gw.client_view("ip:127.0.0.1") };
         assert!(!client().to_string().contains(event), "{event} before");
         exec.set(verdict(status));
         assert_eq!(execute(&gw, "print(1)").status, 200, "{status}");
@@ -323,10 +309,9 @@ fn executor_verdicts_feed_the_clients_reputation_until_it_is_banned() {
 #[test]
 fn the_openapi_document_describes_every_route_of_the_admin_listener() {
     let exec = MockExecutor::start();
-    let token = "admin-token-0123456789abcdef";
     let gw = TestGateway::builder()
         .upstream(exec.addr)
-        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .with_admin_token()
         .start();
     let doc = get(&gw.admin_url("/v1/openapi.json")).json();
     assert_eq!(doc["openapi"], "3.1.0");
@@ -359,7 +344,7 @@ fn the_openapi_document_describes_every_route_of_the_admin_listener() {
             for with_token in [true, false] {
                 let mut req = http.request(method.to_uppercase().parse().unwrap(), &url);
                 if with_token {
-                    req = req.bearer_auth(token);
+                    req = req.bearer_auth(ADMIN_TOKEN);
                 }
                 if path == "/v1/blocks" && method == "post" {
                     req = req.json(&serde_json::json!(
@@ -387,7 +372,6 @@ fn decisions_survive_a_restart_of_the_gateway() {
     let exec = MockExecutor::start();
     let kept = tempfile::tempdir().unwrap();
     let store = kept.path().join("blocklist.json");
-    let token = "admin-token-0123456789abcdef";
     let start = || {
         TestGateway::builder()
             .upstream(exec.addr)
@@ -397,7 +381,7 @@ fn decisions_survive_a_restart_of_the_gateway() {
             )
             .with("identity", "trusted_proxies = [\"127.0.0.1/32\"]")
             .with("reputation", "ban_threshold = 3.0")
-            .with("admin", &format!("tokens = [\"{token}\"]"))
+            .with_admin_token()
             .start()
     };
     let from = |gw: &TestGateway, ip: &str| {
@@ -408,9 +392,8 @@ fn decisions_survive_a_restart_of_the_gateway() {
         )
     };
     let first = start();
-    let added = reqwest::blocking::Client::new()
-        .post(first.admin_url("/v1/blocks"))
-        .bearer_auth(token)
+    let added = first
+        .admin(reqwest::Method::POST, "/v1/blocks")
         .json(&serde_json::json!({"value": "198.51.100.7", "duration": "4h", "reason": "manual"}))
         .send()
         .unwrap();
@@ -440,17 +423,16 @@ fn decisions_survive_a_restart_of_the_gateway() {
 #[test]
 fn detection_only_and_allow_listed_clients_are_never_banned() {
     let exec = MockExecutor::start();
-    let token = "admin-token-0123456789abcdef";
     let detecting = TestGateway::builder()
         .upstream(exec.addr)
         .with("reputation", "ban_threshold = 3.0")
         .with("reputation", "detection_only = true")
-        .with("admin", &format!("tokens = [\"{token}\"]"));
+        .with_admin_token();
     let allowing = TestGateway::builder()
         .upstream(exec.addr)
         .with("reputation", "ban_threshold = 3.0")
         .with("ip_policy", "allow = [\"127.0.0.1/32\"]")
-        .with("admin", &format!("tokens = [\"{token}\"]"));
+        .with_admin_token();
     for (name, gw, would_ban) in [
         ("detection only", detecting.start(), true),
         ("allow-listed", allowing.start(), false),
@@ -461,13 +443,7 @@ fn detection_only_and_allow_listed_clients_are_never_banned() {
         for _ in 0..10 {
             assert_eq!(execute(&gw, "print(1)").status, 429, "{name}: not banned");
         }
-        let client = reqwest::blocking::Client::new()
-            .get(gw.admin_url("/v1/clients/ip:127.0.0.1"))
-            .bearer_auth(token)
-            .send()
-            .unwrap()
-            .json::<serde_json::Value>()
-            .unwrap();
+        let client = gw.client_view("ip:127.0.0.1");
         assert!(client["blocked"].is_null(), "{name}: {client}");
         assert_eq!(
             client.to_string().contains("would ban"),

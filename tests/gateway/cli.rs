@@ -437,17 +437,16 @@ fn values_of_the_gateways_own_environment_are_redacted_from_output() {
 fn the_block_and_clients_commands_drive_a_running_gateway() {
     use crate::support::{MockExecutor, TestGateway, piston, post};
     let exec = MockExecutor::start();
-    let token = "admin-token-0123456789abcdef";
     let gw = TestGateway::builder()
         .upstream(exec.addr)
-        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .with_admin_token()
         .start();
     let admin = gw.admin_url("");
     let execgate = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_execgate"))
             .args(args)
             .env("EXECGATE_ADMIN_URL", &admin)
-            .env("EXECGATE_ADMIN_TOKEN", token)
+            .env("EXECGATE_ADMIN_TOKEN", crate::support::ADMIN_TOKEN)
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();

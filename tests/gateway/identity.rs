@@ -362,14 +362,13 @@ fn a_clients_own_tenant_marker_is_its_data_and_withheld_from_others() {
 #[test]
 fn a_token_subject_of_any_characters_is_a_client_that_can_be_banned() {
     let exec = MockExecutor::start();
-    let token_value = "admin-token-0123456789abcdef";
     let gw = TestGateway::builder()
         .upstream(exec.addr)
         .raw(&format!(
             "[identity.jwt]\nalgorithm = \"HS256\"\nsecret = \"{SECRET}\"\ndefault_tier = \"free\""
         ))
         .with("reputation", "ban_threshold = 3.0")
-        .with("admin", &format!("tokens = [\"{token_value}\"]"))
+        .with_admin_token()
         .start();
     let long = "ü".repeat(150);
     for (subject, key) in [
@@ -392,11 +391,7 @@ fn a_token_subject_of_any_characters_is_a_client_that_can_be_banned() {
             r.status == 403 && r.json()["error"]["detail"] == "anomaly"
         });
         let path = format!("/v1/clients/{}", key.replace('%', "%25"));
-        let shown = reqwest::blocking::Client::new()
-            .get(gw.admin_url(&path))
-            .bearer_auth(token_value)
-            .send()
-            .unwrap();
+        let shown = gw.admin(reqwest::Method::GET, &path).send().unwrap();
         assert_eq!(shown.status(), 200, "{key}");
         assert!(shown.text().unwrap().contains(&key), "{key}");
     }

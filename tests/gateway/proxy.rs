@@ -239,14 +239,13 @@ fn leaked_output_is_withheld_counted_and_scored_against_the_client() {
         "{}\n[[leak]]\nid = \"test-passwd\"\nseverity = \"critical\"\nmessage = \"passwd lines\"\nregex = '''(?m)^root:x:0:0:'''\n",
         crate::support::gateway::OUTPUT_RULES
     );
-    let token = "admin-token-0123456789abcdef";
     let exec = MockExecutor::with(Behaviour::Piston {
         stdout: "root:x:0:0:root:/root:/bin/bash\n".into(),
     });
     let gw = TestGateway::builder()
         .upstream(exec.addr)
         .file("output.toml", rules)
-        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .with_admin_token()
         .start();
     let leaked = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
     assert_eq!(leaked.status, 200);
@@ -269,13 +268,7 @@ fn leaked_output_is_withheld_counted_and_scored_against_the_client() {
     ] {
         assert!(metrics.contains(series), "missing {series} in\n{metrics}");
     }
-    let client: serde_json::Value = reqwest::blocking::Client::new()
-        .get(gw.admin_url("/v1/clients/ip:127.0.0.1"))
-        .bearer_auth(token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let client: serde_json::Value = gw.client_view("ip:127.0.0.1");
     assert!(
         client.to_string().contains("output_leak"),
         "the leak is an event of the client: {client}"

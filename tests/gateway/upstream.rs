@@ -240,12 +240,11 @@ fn a_hundred_megabyte_executor_body_is_cut_to_the_tier_cap_as_valid_json() {
         }
         w.chunk(br#"","stderr":"","code":0}}"#)
     });
-    let token = "admin-token-0123456789abcdef";
     let gw = TestGateway::builder()
         .upstream(addr)
         .with("upstream", "read_timeout = \"20s\"")
         .with("upstream", "total_timeout = \"30s\"")
-        .with("admin", &format!("tokens = [\"{token}\"]"))
+        .with_admin_token()
         .start();
     let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
     assert_eq!(
@@ -277,13 +276,8 @@ fn a_hundred_megabyte_executor_body_is_cut_to_the_tier_cap_as_valid_json() {
     // The verdict fields were cut off with the body; output past every cap is
     // an output-limit event of the client all the same.
     eventually("the output limit is an event of the client", || {
-        reqwest::blocking::Client::new()
-            .get(gw.admin_url("/v1/clients/ip:127.0.0.1"))
-            .bearer_auth(token)
-            .send()
-            .unwrap()
-            .text()
-            .unwrap()
+        gw.client_view("ip:127.0.0.1")
+            .to_string()
             .contains("output_limit")
     });
 }

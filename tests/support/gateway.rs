@@ -42,7 +42,15 @@ pub struct GatewayBuilder {
     files: Vec<(String, Vec<u8>)>,
 }
 
+/// The admin API token of gateways built `with_admin_token()`.
+pub const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
+
 impl GatewayBuilder {
+    /// Configures `ADMIN_TOKEN` for the admin API.
+    pub fn with_admin_token(self) -> Self {
+        self.with("admin", &format!("tokens = [\"{ADMIN_TOKEN}\"]"))
+    }
+
     /// Adds `line` to `[section]`.
     pub fn with(mut self, section: &str, line: &str) -> Self {
         self.sections
@@ -184,6 +192,22 @@ impl TestGateway {
     /// `http://admin/path`.
     pub fn admin_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.running().admin_addr)
+    }
+
+    /// A request to the admin listener carrying `ADMIN_TOKEN`.
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        reqwest::blocking::Client::new()
+            .request(method, self.admin_url(path))
+            .bearer_auth(ADMIN_TOKEN)
+    }
+
+    /// The admin API's view of client `key` (`GET /v1/clients/{key}`).
+    pub fn client_view(&self, key: &str) -> serde_json::Value {
+        self.admin(reqwest::Method::GET, &format!("/v1/clients/{key}"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
     }
 
     /// The blocklist.

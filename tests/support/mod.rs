@@ -7,7 +7,7 @@ pub mod http;
 pub mod mmdb;
 pub mod mock;
 
-pub use gateway::TestGateway;
+pub use gateway::{ADMIN_TOKEN, TestGateway};
 pub use http::{Reply, get, post, post_with, raw};
 pub use mock::{Behaviour, MockExecutor, WireExecutor, chunked_executor};
 
