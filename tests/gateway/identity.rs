@@ -264,8 +264,7 @@ fn failed_logins_count_against_the_address_they_come_from() {
         assert_eq!(r.status, 401);
     }
     crate::support::eventually("the guessing address is banned", || {
-        let r = execute(&gw, &[]);
-        r.status == 403 && r.json()["error"]["detail"] == "anomaly"
+        execute(&gw, &[]).is_anomaly_ban()
     });
 }
 
@@ -387,8 +386,7 @@ fn a_token_subject_of_any_characters_is_a_client_that_can_be_banned() {
             assert_eq!(execute(&gw, &auth).status, 200, "free tier: burst 5");
         }
         eventually(&format!("{subject:?} is banned"), || {
-            let r = execute(&gw, &auth);
-            r.status == 403 && r.json()["error"]["detail"] == "anomaly"
+            execute(&gw, &auth).is_anomaly_ban()
         });
         let path = format!("/v1/clients/{}", key.replace('%', "%25"));
         let shown = gw.admin(reqwest::Method::GET, &path).send().unwrap();

@@ -14,6 +14,11 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The client was refused because reputation banned it.
+    pub fn is_anomaly_ban(&self) -> bool {
+        self.status == 403 && self.json()["error"]["detail"] == "anomaly"
+    }
+
     /// The body as JSON (panics with the body when it is not).
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
