@@ -180,7 +180,16 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
             tracing::error!("admin listener failed: {e}");
         }
     });
-    side.spawn(evict_idle(parts.limiter));
+    {
+        // Expired decisions leave memory (and reach stream followers as
+        // deletions) without waiting for a pull; idle limiter keys go too.
+        let _runtime = side.enter();
+        execgate_state::spawn_maintenance(
+            parts.blocks.clone(),
+            Some(parts.limiter),
+            settings.blocklist.purge_interval.get(),
+        );
+    }
     let watcher = if opts.reload_triggers {
         start_reload_triggers(parts.reloader, settings.rules.watch)
     } else {
@@ -247,15 +256,6 @@ fn start_reload_triggers(reloader: Reloader, watch: bool) -> Option<notify::Reco
     rules::watch(reloader)
         .map_err(|e| tracing::warn!("rule file watching unavailable: {e}"))
         .ok()
-}
-
-/// Drops idle rate-limit keys every minute so memory stays bounded.
-async fn evict_idle(limiter: Arc<MemoryRateLimiter>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-    loop {
-        tick.tick().await;
-        limiter.evict_idle();
-    }
 }
 
 /// Stops Pingora when told to through a channel (used instead of Unix signals).

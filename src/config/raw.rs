@@ -306,11 +306,22 @@ pub struct RawAdmin {
 }
 
 /// `[blocklist]`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawBlocklist {
     /// File the dynamic blocklist is persisted to; none keeps it in memory only.
     pub path: Option<PathBuf>,
+    /// How often expired decisions are dropped (and idle rate-limit keys forgotten).
+    pub purge_interval: HumanDuration,
+}
+
+impl Default for RawBlocklist {
+    fn default() -> Self {
+        Self {
+            path: None,
+            purge_interval: HumanDuration(std::time::Duration::from_secs(10)),
+        }
+    }
 }
 
 impl From<&super::tiers::Tier> for RawTier {

@@ -4,7 +4,7 @@
 use super::rate::Rate;
 use super::raw::{RawConfig, RawGeoIp, RawIdentity, RawIpPolicy, RawJwt, RawServer, RawUpstream};
 use super::tiers::{MergedTiers, Tier, merge_tiers};
-use execgate_core::TierName;
+use execgate_core::{HumanDuration, TierName};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -192,6 +192,10 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
         rules: resolve_rules(raw.rules.clone(), base),
         blocklist: super::raw::RawBlocklist {
             path: raw.blocklist.path.as_ref().map(|p| base.join(p)),
+            purge_interval: HumanDuration(positive(
+                raw.blocklist.purge_interval.get(),
+                "blocklist.purge_interval",
+            )?),
         },
         screen: raw.screen.clone(),
         output: raw.output.clone(),

@@ -448,3 +448,33 @@ fn detection_only_and_allow_listed_clients_are_never_banned() {
         );
     }
 }
+
+/// Expired decisions leave the store in the background, not only when a stream
+/// follower pulls: the active-decisions gauge falls back to zero by itself.
+#[test]
+fn expired_decisions_are_purged_in_the_background() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with_admin_token()
+        .with("blocklist", "purge_interval = \"50ms\"")
+        .start();
+    let added = gw
+        .admin(reqwest::Method::POST, "/v1/blocks")
+        .json(&serde_json::json!({"value": "198.51.100.7", "duration": "1m", "reason": "t"}))
+        .send()
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let active = || {
+        let text = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("execgate_active_decisions "))
+            .map(str::to_string)
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(active().as_deref(), Some("1"), "still active: not purged");
+    gw.clock.advance(std::time::Duration::from_secs(61));
+    eventually("the expired decision is purged", || {
+        active().as_deref() == Some("0")
+    });
+}
