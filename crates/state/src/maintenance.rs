@@ -18,10 +18,20 @@ pub fn spawn_maintenance(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let purged = blocks.purge_expired();
-            let evicted = limiter.as_ref().map_or(0, |l| l.evict_idle());
-            if purged + evicted > 0 {
-                tracing::debug!(purged, evicted, "state maintenance");
+            let (blocks, limiter) = (blocks.clone(), limiter.clone());
+            // A snapshot of a large store takes a while to write: off the async workers.
+            let upkeep = tokio::task::spawn_blocking(move || {
+                let purged = blocks.purge_expired();
+                blocks.compact_if_due();
+                let evicted = limiter.as_ref().map_or(0, |l| l.evict_idle());
+                (purged, evicted)
+            });
+            match upkeep.await {
+                Ok((purged, evicted)) if purged + evicted > 0 => {
+                    tracing::debug!(purged, evicted, "state maintenance");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("state maintenance failed: {e}"),
             }
         }
     })
@@ -75,5 +85,40 @@ mod tests {
             0,
             "the task already purged the expired decision"
         );
+    }
+
+    /// The snapshot of a long journal is written by upkeep, not by a request.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn upkeep_writes_the_snapshot_of_a_long_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks.json");
+        let clock = ManualClock::default();
+        let blocks = Arc::new(MemoryBlockStore::open(Some(&path), Arc::new(clock)).unwrap());
+        let batch: Vec<NewBlock> = (0..10_000u32)
+            .map(|i| NewBlock {
+                value: format!("client:c{i}"),
+                duration: None,
+                reason: "t".into(),
+                origin: Origin::Manual,
+                created_by: "t".into(),
+            })
+            .collect();
+        blocks.add_batch(batch).unwrap();
+        let journal = dir.path().join("blocks.json.journal");
+        let journal_len = || std::fs::metadata(&journal).unwrap().len();
+        assert!(journal_len() > 100_000, "the request wrote no snapshot");
+        let task = spawn_maintenance(blocks.clone(), None, Duration::from_millis(10));
+        let mut compacted = false;
+        for _ in 0..500 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            if journal_len() == 0 {
+                compacted = true;
+                break;
+            }
+        }
+        task.abort();
+        assert!(compacted, "upkeep emptied the journal into the snapshot");
+        let reopened = MemoryBlockStore::open(Some(&path), Arc::new(ManualClock::default()));
+        assert_eq!(reopened.unwrap().len(), 10_000);
     }
 }

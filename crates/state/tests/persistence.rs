@@ -85,12 +85,40 @@ fn a_large_journal_is_compacted_into_the_snapshot_and_still_restores() {
         s.add_batch(batch(2)).unwrap();
         s.add(block("client:last", None)).unwrap();
         assert!(
+            std::fs::metadata(journal(&path)).unwrap().len() > 1_000_000,
+            "no request pays for the snapshot"
+        );
+        s.compact_if_due();
+        assert!(
             std::fs::metadata(journal(&path)).unwrap().len() < 1000,
-            "journal emptied after the snapshot"
+            "upkeep emptied the journal into the snapshot"
         );
     }
     let s = open(&path, &clock).unwrap();
     assert_eq!(s.len(), 12_001);
+}
+
+/// Without upkeep the journal is still bounded: past ten times the upkeep
+/// mark, the change that crosses it writes the snapshot.
+#[test]
+fn a_journal_without_upkeep_is_compacted_by_the_change_that_crosses_the_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocks.json");
+    let clock = ManualClock::default();
+    {
+        let s = open(&path, &clock).unwrap();
+        for base in 0..10u32 {
+            let batch: Vec<_> = (0..10_000u32)
+                .map(|i| block(&format!("10.{base}.{}.{}", i >> 8, i & 255), None))
+                .collect();
+            s.add_batch(batch).unwrap();
+        }
+        assert!(
+            std::fs::metadata(journal(&path)).unwrap().len() < 1000,
+            "the 100 000th record wrote the snapshot"
+        );
+    }
+    assert_eq!(open(&path, &clock).unwrap().len(), 100_000);
 }
 
 #[test]

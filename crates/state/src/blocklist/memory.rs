@@ -32,6 +32,10 @@ const DEFAULT_MAX_ENTRIES: usize = 1_000_000;
 const CHANGES_KEPT: usize = 100_000;
 /// Journal records after which the snapshot is rewritten.
 const COMPACT_AFTER: usize = 10_000;
+/// Journal records past which a change rewrites the snapshot itself, so the
+/// journal stays bounded when no upkeep runs (a snapshot of a million decisions
+/// is about 285 MB: upkeep, not a request, should write it).
+const COMPACT_INLINE_AFTER: usize = 10 * COMPACT_AFTER;
 
 /// The memory implementation of [`BlockStore`], optionally persisted.
 #[derive(Debug)]
@@ -164,12 +168,13 @@ impl MemoryBlockStore {
             .collect()
     }
 
-    /// Rewrites the snapshot once the journal is long; a failure is logged, the journal keeps everything.
-    fn maybe_compact(&self, writer: &mut Writer) {
+    /// Rewrites the snapshot once the journal holds `due` records; a failure is
+    /// logged, the journal keeps everything.
+    fn maybe_compact(&self, writer: &mut Writer, due: usize) {
         let Some(journal) = writer.journal.as_mut() else {
             return;
         };
-        if journal.records() < COMPACT_AFTER {
+        if journal.records() < due {
             return;
         }
         let decisions = self.inner.read().snapshot();
@@ -410,7 +415,7 @@ impl BlockStore for MemoryBlockStore {
             }
             self.report(&inner, plan.changed().map(|t| &t.decision));
         }
-        self.maybe_compact(&mut writer);
+        self.maybe_compact(&mut writer, COMPACT_INLINE_AFTER);
         Ok(plan.replies())
     }
 
@@ -463,6 +468,10 @@ impl BlockStore for MemoryBlockStore {
                 cursor: inner.seq,
                 resync: true,
             })
+    }
+
+    fn compact_if_due(&self) {
+        self.maybe_compact(&mut self.writer.lock(), COMPACT_AFTER);
     }
 
     fn purge_expired(&self) -> usize {

@@ -307,6 +307,9 @@ pub trait BlockStore: Send + Sync {
     fn changes_since(&self, cursor: u64) -> BlockChanges;
     /// Drops expired decisions; how many.
     fn purge_expired(&self) -> usize;
+    /// Background upkeep of a persisted store: rewrites the snapshot once the
+    /// journal is long, so no request pays for it. Nothing to do by default.
+    fn compact_if_due(&self) {}
     /// Active decisions in the store.
     fn len(&self) -> usize;
     /// Whether there is no active decision.
