@@ -168,6 +168,33 @@ impl MemoryBlockStore {
             .collect()
     }
 
+    /// Ids of the decisions expired at `now`; the scan runs under the read lock
+    /// only, so lookups go on meanwhile.
+    fn expired_ids(&self, now: SystemTime) -> Vec<u64> {
+        let inner = self.inner.read();
+        inner
+            .decisions
+            .iter()
+            .filter(|(_, e)| !e.decision.is_active(now))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Drops the decisions of `ids` that are still expired at `now`: one may
+    /// have been extended since the scan, and must stay.
+    fn drop_expired(&self, ids: &[u64], now: SystemTime) -> usize {
+        if ids.is_empty() {
+            return 0;
+        }
+        let mut inner = self.inner.write();
+        let purged = ids
+            .iter()
+            .filter(|id| inner.active(**id, now).is_none() && inner.take(**id).is_some())
+            .count();
+        self.report(&inner, std::iter::empty());
+        purged
+    }
+
     /// Rewrites the snapshot once the journal holds `due` records; a failure is
     /// logged, the journal keeps everything.
     fn maybe_compact(&self, writer: &mut Writer, due: usize) {
@@ -476,25 +503,8 @@ impl BlockStore for MemoryBlockStore {
 
     fn purge_expired(&self) -> usize {
         let now = self.clock.now();
-        let expired: Vec<u64> = {
-            let inner = self.inner.read();
-            inner
-                .decisions
-                .iter()
-                .filter(|(_, e)| !e.decision.is_active(now))
-                .map(|(id, _)| *id)
-                .collect()
-        };
-        if expired.is_empty() {
-            return 0;
-        }
-        let mut inner = self.inner.write();
-        let purged = expired
-            .iter()
-            .filter(|id| inner.take(**id).is_some())
-            .count();
-        self.report(&inner, std::iter::empty());
-        purged
+        let expired = self.expired_ids(now);
+        self.drop_expired(&expired, now)
     }
 
     /// Counts active decisions (a scan: for admin use, not per request).
@@ -524,6 +534,37 @@ mod tests {
             origin,
             created_by: "unit".into(),
         }
+    }
+
+    /// Purging scans for expired decisions before it takes the write lock; a
+    /// decision extended in between is active again and must not be dropped.
+    #[test]
+    fn a_decision_extended_after_the_expiry_scan_is_not_purged() {
+        let clock = ManualClock::default();
+        let s = MemoryBlockStore::open(None, Arc::new(clock.clone())).unwrap();
+        let short = NewBlock {
+            duration: Some(std::time::Duration::from_secs(10)),
+            ..block("192.0.2.1", Origin::Manual)
+        };
+        let id = s.add(short).unwrap().id;
+        // The add plans at t+5 s, when the decision is active, and applies after
+        // a purge that read the clock at t+20 s has scanned.
+        clock.advance(std::time::Duration::from_secs(5));
+        let purge_now = clock.now() + std::time::Duration::from_secs(15);
+        let expired = s.expired_ids(purge_now);
+        assert_eq!(expired, vec![id]);
+        let extended = s.add(block("192.0.2.1", Origin::Manual)).unwrap();
+        assert_eq!(extended.id, id, "the same decision, extended");
+        assert_eq!(s.drop_expired(&expired, purge_now), 0);
+        assert!(s.get(id).is_some(), "the extended decision stays");
+        let key = ClientKey::parse("ip:192.0.2.1").unwrap();
+        let query = BlockQuery {
+            ip: "192.0.2.1".parse().unwrap(),
+            client: &key,
+            country: None,
+            asn: None,
+        };
+        assert!(s.check(&query).is_some(), "the address is still blocked");
     }
 
     #[test]
