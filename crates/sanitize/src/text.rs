@@ -49,6 +49,16 @@ pub(crate) fn scan_leaks(
     leak::scan(rules, &rules.active(text), reader, field, text)
 }
 
+/// Redacts `text` alone (no leak scan, no cap); `None` when nothing changed.
+pub(crate) fn redact_text(
+    rules: &OutputRules,
+    policy: &OutputPolicy,
+    text: &str,
+    tally: &mut Tally,
+) -> Option<String> {
+    redact::redact(rules, policy, &rules.active(text), text, tally)
+}
+
 /// Scans, redacts and cuts to `cap` bytes one field's text; `field` names it in findings.
 pub(crate) fn process(
     rules: &OutputRules,

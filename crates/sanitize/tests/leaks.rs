@@ -148,10 +148,25 @@ fn a_tenants_own_marker_is_its_data_and_another_tenants_is_a_leak() {
     // beside the reader's own.
     for stdout in [
         "EXECGATE-TENANT-acme00012\n",
+        "EXECGATE-TENANT-acme0001-eu\n",
+        "EXECGATE-TENANT-acme0001_eu.\n",
         "EXECGATE-TENANT-acme0001 EXECGATE-TENANT-globex01\n",
     ] {
         let mixed = read_by(stdout, Reader::tenant("acme0001"));
         assert_eq!(finding_ids(&mixed), vec!["tenant-marker"], "{stdout}");
+    }
+    // Every client id is a tenant, short or with punctuation, and the marker
+    // may end a sentence.
+    for (id, stdout) in [
+        ("bob", "see EXECGATE-TENANT-bob.\n"),
+        ("acme_eu-1.x@y", "(EXECGATE-TENANT-acme_eu-1.x@y)\n"),
+    ] {
+        assert!(
+            read_by(stdout, Reader::tenant(id)).findings.is_empty(),
+            "{id}"
+        );
+        let other = read_by(stdout, Reader::tenant("globex01"));
+        assert_eq!(finding_ids(&other), vec!["tenant-marker"], "{id}");
     }
 }
 

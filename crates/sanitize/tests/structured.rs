@@ -98,6 +98,76 @@ fn member_names_are_sanitized_and_redacted_names_kept_apart() {
     assert!(!stdout.to_string().contains("AKIA"));
 }
 
+/// A secret named only by its member (`"aws_secret_access_key": "…"`) is in
+/// neither string alone; the value's JSON text shows both halves, and what the
+/// rules find there turns the field into that redacted text.
+#[test]
+fn secrets_named_by_their_member_are_redacted() {
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8Lw3Tv5B";
+    let token = "Zm9vYmFyYmF6cXV4MTIzNDU2";
+    let result = sanitize(
+        &OutputPolicy::default(),
+        &json!({"run": {"stdout": {
+            "aws_secret_access_key": secret,
+            "db": {"api_token": token},
+            "n": 1,
+        }}}),
+    );
+    let stdout = out(&result)["run"]["stdout"].to_string();
+    assert!(!stdout.contains(secret), "{stdout}");
+    assert!(!stdout.contains(token), "{stdout}");
+    let ids = redaction_ids(&result);
+    assert!(
+        ids.contains(&"aws-secret-key") && ids.contains(&"generic-secret"),
+        "{ids:?}"
+    );
+    // Nothing to find in the JSON text: the value keeps its shape.
+    let plain = sanitize(
+        &OutputPolicy::default(),
+        &json!({"run": {"stdout": {"aws_region": "eu-west-1", "n": 1}}}),
+    );
+    assert_eq!(
+        out(&plain)["run"]["stdout"],
+        json!({"aws_region": "eu-west-1", "n": 1})
+    );
+}
+
+/// Thousands of member names that redaction makes equal are all kept, each
+/// under its own suffix, beside members that already look like suffixed names.
+#[test]
+fn many_member_names_redacted_alike_are_all_kept_apart() {
+    let mut members = serde_json::Map::new();
+    members.insert("[REDACTED:aws-access-key] (3)".into(), json!(-1));
+    for i in 0..3000u32 {
+        const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let digits: String = (0..8)
+            .map(|d| char::from(BASE32[((u64::from(i) >> (5 * d)) & 31) as usize]))
+            .collect();
+        members.insert(format!("AKIAQ4MXN2B7{digits}"), json!(i));
+    }
+    let body = serde_json::to_vec(&json!({"run": {"stdout": Value::Object(members)}})).unwrap();
+    let policy = OutputPolicy {
+        stdout_max_bytes: ByteSize(10 << 20),
+        ..Default::default()
+    };
+    let result =
+        execgate_sanitize::sanitize_json(&RULES, &policy, Reader::ANYONE, &body, &piston_fields())
+            .unwrap();
+    let stdout = out(&result)["run"]["stdout"].clone();
+    let kept = stdout.as_object().unwrap();
+    let distinct_keys = kept.len();
+    assert!(
+        !stdout.to_string().contains("AKIA"),
+        "every key is redacted"
+    );
+    let mut values: Vec<i64> = kept.values().map(|v| v.as_i64().unwrap()).collect();
+    values.sort_unstable();
+    values.dedup();
+    assert_eq!(values.len(), distinct_keys, "no value is doubled");
+    assert_eq!(distinct_keys, 3001, "no value is lost");
+    assert_eq!(values[0], -1, "the member that looked suffixed is kept too");
+}
+
 #[test]
 fn a_passwd_line_inside_structured_output_withholds() {
     for stderr in [

@@ -25,9 +25,10 @@
 
 use super::pointer::escape;
 use super::{FieldSpec, Job, encode};
-use crate::text::{process, scan_leaks};
+use crate::text::{process, redact_text, scan_leaks};
 use crate::truncate::truncate;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 impl Job<'_> {
     /// Sanitizes the array or object `value` found at the output pointer `path`.
@@ -44,10 +45,21 @@ impl Job<'_> {
                 self.findings.push(finding);
             }
         }
+        // Rules that need a name beside its value (`aws_secret_access_key = …`,
+        // `api_token: …`) never see both halves in separate strings; the JSON
+        // text shows them together. What they find there cannot be split back
+        // into members, so the value becomes that redacted text.
+        let text = value.to_string();
+        let (text, flattened) = match redact_text(self.rules, self.policy, &text, &mut self.tally) {
+            Some(redacted) => (redacted, true),
+            None => (text, false),
+        };
         let cap = self.policy.cap_for(spec.kind);
-        if let Some(cut) = truncate(&value.to_string(), cap) {
+        if let Some(cut) = truncate(&text, cap) {
             self.truncated = true;
             *value = Value::String(encode(spec, cut));
+        } else if flattened {
+            *value = Value::String(encode(spec, text));
         }
     }
 
@@ -70,12 +82,13 @@ impl Job<'_> {
                 }
             }
             Value::Object(members) => {
+                let mut next_suffix = HashMap::new();
                 for (name, mut item) in std::mem::take(members) {
                     path.push('/');
                     path.push_str(&escape(&name));
                     self.strings(spec, path, &mut item);
                     let name = self.member_name(path, name);
-                    insert_apart(members, name, item);
+                    insert_apart(members, &mut next_suffix, name, item);
                     path.truncate(len);
                 }
             }
@@ -99,20 +112,26 @@ impl Job<'_> {
     }
 }
 
-/// Inserts `item` under `name`, or under `name (2)`, `name (3)`… if that is taken.
-fn insert_apart(members: &mut Map<String, Value>, name: String, item: Value) {
+/// Inserts `item` under `name`, or under `name (2)`, `name (3)`… if that is
+/// taken. `next_suffix` remembers where each name's search stopped, so n members
+/// redacted to one name cost n insertions, not n² probes.
+fn insert_apart(
+    members: &mut Map<String, Value>,
+    next_suffix: &mut HashMap<String, usize>,
+    name: String,
+    item: Value,
+) {
     if !members.contains_key(&name) {
         members.insert(name, item);
         return;
     }
-    // Each taken suffix is one member: the search ends within members.len() + 2.
-    let mut n = 2usize;
+    let n = next_suffix.entry(name.clone()).or_insert(2);
     loop {
         let candidate = format!("{name} ({n})");
+        *n += 1;
         if !members.contains_key(&candidate) {
             members.insert(candidate, item);
             return;
         }
-        n += 1;
     }
 }
