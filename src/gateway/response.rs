@@ -64,17 +64,55 @@ pub fn is_json(resp: &ResponseHeader) -> bool {
         .unwrap_or(false)
 }
 
-/// Whether the body arrives encoded (compressed) despite our `Accept-Encoding: identity`.
+/// Whether a body arrives encoded (compressed) despite our `Accept-Encoding:
+/// identity`: any coding but `identity` in any `Content-Encoding` header, and
+/// any value that is not plain text. Answers without a body (204, 304) carry none.
 pub fn is_encoded(resp: &ResponseHeader) -> bool {
+    if matches!(resp.status.as_u16(), 204 | 304) {
+        return false;
+    }
     resp.headers
-        .get(http::header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity") && !e.trim().is_empty())
+        .get_all(http::header::CONTENT_ENCODING)
+        .iter()
+        .any(|value| match value.to_str() {
+            Ok(codings) => codings.split(',').any(|coding| {
+                let coding = coding.trim();
+                !coding.is_empty() && !coding.eq_ignore_ascii_case("identity")
+            }),
+            Err(_) => true,
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_coding_but_identity_in_any_header_is_encoded() {
+        let with = |status: u16, values: &[&[u8]]| {
+            let mut resp = ResponseHeader::build(status, None).unwrap();
+            for v in values {
+                resp.append_header(
+                    "Content-Encoding",
+                    http::HeaderValue::from_bytes(v).unwrap(),
+                )
+                .unwrap();
+            }
+            is_encoded(&resp)
+        };
+        assert!(!with(200, &[]));
+        assert!(!with(200, &[b"identity"]));
+        assert!(!with(200, &[b" Identity , "]));
+        assert!(with(200, &[b"gzip"]));
+        assert!(with(200, &[b"identity, gzip"]));
+        assert!(with(200, &[b"identity", b"br"]), "a second header counts");
+        assert!(
+            with(200, &[b"gz\xffip"]),
+            "a value that is not text is not trusted"
+        );
+        assert!(!with(204, &[b"gzip"]), "no body to decode");
+        assert!(!with(304, &[b"gzip"]));
+    }
 
     #[test]
     fn hardening_strips_fingerprints_and_adds_security_headers() {
