@@ -4,6 +4,12 @@
 //! fsync, rename, fsync the directory) and then the journal is emptied.
 //! Replaying a journal over a snapshot that already holds its records changes
 //! nothing, so a crash between those two steps is harmless.
+//!
+//! A large snapshot is written while appends go on: the journal is first
+//! rotated to `<snapshot>.journal.old` (appends continue in a fresh journal),
+//! the snapshot of the state at the rotation is written without the writers'
+//! lock, then the old journal is deleted. Start-up replays the old journal, if
+//! any, before the current one, so a crash at any step loses nothing.
 
 use super::{BlockDecision, BlockError};
 use execgate_core::FileError;
@@ -68,6 +74,7 @@ impl Journal {
     /// Reads the snapshot and replays the journal; a corrupt file is an error naming it.
     pub(super) fn load(snapshot: &Path) -> Result<Loaded, BlockError> {
         let mut loaded = read_snapshot(snapshot)?;
+        replay(&old_journal_path(snapshot), &mut loaded)?;
         replay(&journal_path(snapshot), &mut loaded)?;
         Ok(loaded)
     }
@@ -79,11 +86,7 @@ impl Journal {
         next_id: u64,
     ) -> Result<Self, BlockError> {
         let journal = journal_path(snapshot);
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&journal)
-            .map_err(|e| io_error(&journal, e))?;
+        let file = open_for_append(&journal).map_err(|e| io_error(&journal, e))?;
         let mut this = Self {
             snapshot: snapshot.to_path_buf(),
             journal,
@@ -149,20 +152,24 @@ impl Journal {
         self.records
     }
 
-    /// Writes a new snapshot of `decisions` atomically, then empties the journal.
+    /// A rotated journal is still waiting for its snapshot (a write failed).
+    pub(super) fn rotated(&self) -> bool {
+        old_journal_path(&self.snapshot).exists()
+    }
+
+    /// Writes a new snapshot of `decisions` (the whole state) atomically, then
+    /// empties the journal and drops an old one. Callers make sure no rotated
+    /// snapshot is being written meanwhile.
     pub(super) fn compact(
         &mut self,
         decisions: &BTreeMap<u64, BlockDecision>,
         next_id: u64,
     ) -> Result<(), BlockError> {
-        let snapshot = Snapshot {
-            version: VERSION,
+        write_snapshot(
+            &self.snapshot,
+            decisions.values().cloned().collect(),
             next_id,
-            decisions: decisions.values().cloned().collect(),
-        };
-        let bytes =
-            serde_json::to_vec_pretty(&snapshot).map_err(|e| BlockError::Io(e.to_string()))?;
-        write_atomically(&self.snapshot, &bytes).map_err(|e| io_error(&self.snapshot, e))?;
+        )?;
         self.file
             .set_len(0)
             .and_then(|()| self.file.sync_all())
@@ -170,14 +177,107 @@ impl Journal {
         self.records = 0;
         self.len = 0;
         self.torn = false;
-        Ok(())
+        remove_if_present(&old_journal_path(&self.snapshot))
     }
+
+    /// Moves the journal aside so a snapshot of the current state (`decisions`)
+    /// can be written while appends go on in a fresh journal. If an old journal
+    /// is still there (its snapshot failed), appends stay where they are: the
+    /// snapshot of the whole state covers both.
+    pub(super) fn rotate(
+        &mut self,
+        decisions: Vec<BlockDecision>,
+        next_id: u64,
+    ) -> Result<PendingSnapshot, BlockError> {
+        let old_journal = old_journal_path(&self.snapshot);
+        if !old_journal.exists() {
+            if self.torn {
+                self.cut_back().map_err(|e| io_error(&self.journal, e))?;
+            }
+            fs::rename(&self.journal, &old_journal).map_err(|e| io_error(&self.journal, e))?;
+            match open_for_append(&self.journal)
+                .and_then(|file| sync_dir(&self.journal).map(|()| file))
+            {
+                Ok(file) => self.file = file,
+                Err(e) => {
+                    // Put the journal back: appends must not go to a moved file.
+                    let _ = fs::rename(&old_journal, &self.journal);
+                    return Err(io_error(&self.journal, e));
+                }
+            }
+            self.records = 0;
+            self.len = 0;
+        }
+        Ok(PendingSnapshot {
+            snapshot: self.snapshot.clone(),
+            old_journal,
+            decisions,
+            next_id,
+        })
+    }
+}
+
+/// A snapshot of the state at a journal rotation, to be written without the
+/// writers' lock.
+#[derive(Debug)]
+pub(super) struct PendingSnapshot {
+    snapshot: PathBuf,
+    old_journal: PathBuf,
+    decisions: Vec<BlockDecision>,
+    next_id: u64,
+}
+
+impl PendingSnapshot {
+    /// Writes the snapshot atomically, then deletes the rotated journal it covers.
+    pub(super) fn write(self) -> Result<(), BlockError> {
+        write_snapshot(&self.snapshot, self.decisions, self.next_id)?;
+        remove_if_present(&self.old_journal)
+    }
+}
+
+fn write_snapshot(
+    path: &Path,
+    decisions: Vec<BlockDecision>,
+    next_id: u64,
+) -> Result<(), BlockError> {
+    let snapshot = Snapshot {
+        version: VERSION,
+        next_id,
+        decisions,
+    };
+    let bytes = serde_json::to_vec_pretty(&snapshot).map_err(|e| BlockError::Io(e.to_string()))?;
+    write_atomically(path, &bytes).map_err(|e| io_error(path, e))
+}
+
+fn remove_if_present(path: &Path) -> Result<(), BlockError> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(path).map_err(|e| io_error(path, e)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error(path, e)),
+    }
+}
+
+fn open_for_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// Fsyncs the directory holding `path`, so a rename or removal in it is durable.
+fn sync_dir(path: &Path) -> io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
 }
 
 /// `<snapshot>.journal`.
 pub(super) fn journal_path(snapshot: &Path) -> PathBuf {
     let mut name = snapshot.as_os_str().to_owned();
     name.push(".journal");
+    PathBuf::from(name)
+}
+
+/// `<snapshot>.journal.old`: a rotated journal whose snapshot is being written.
+pub(super) fn old_journal_path(snapshot: &Path) -> PathBuf {
+    let mut name = journal_path(snapshot).into_os_string();
+    name.push(".old");
     PathBuf::from(name)
 }
 
@@ -312,8 +412,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         file.sync_all()?;
     }
     fs::rename(&tmp, path)?;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
+    sync_dir(path)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! delays other writers, never the lookups of requests in flight.
 
 use super::index::Index;
-use super::journal::{Journal, Record};
+use super::journal::{Journal, PendingSnapshot, Record};
 use super::merge::{Outcome, Plan, Touched, absorb};
 use super::time::to_millis;
 use super::{
@@ -43,6 +43,8 @@ pub struct MemoryBlockStore {
     clock: Arc<dyn Clock>,
     inner: RwLock<Inner>,
     writer: Mutex<Writer>,
+    /// Held while a snapshot is written, so two never overwrite each other.
+    snapshot_writer: Mutex<()>,
     max_entries: usize,
     metrics: Option<StateMetrics>,
 }
@@ -114,6 +116,7 @@ impl MemoryBlockStore {
             clock,
             inner: RwLock::new(inner),
             writer: Mutex::new(writer),
+            snapshot_writer: Mutex::new(()),
             max_entries: DEFAULT_MAX_ENTRIES,
             metrics: None,
         })
@@ -195,8 +198,9 @@ impl MemoryBlockStore {
         purged
     }
 
-    /// Rewrites the snapshot once the journal holds `due` records; a failure is
-    /// logged, the journal keeps everything.
+    /// Rewrites the snapshot once the journal holds `due` records, holding the
+    /// writers' lock; a failure is logged, the journal keeps everything. Skipped
+    /// while upkeep writes a rotated snapshot (it covers these records).
     fn maybe_compact(&self, writer: &mut Writer, due: usize) {
         let Some(journal) = writer.journal.as_mut() else {
             return;
@@ -204,6 +208,9 @@ impl MemoryBlockStore {
         if journal.records() < due {
             return;
         }
+        let Some(_writing) = self.snapshot_writer.try_lock() else {
+            return;
+        };
         let decisions = self.inner.read().snapshot();
         if let Err(e) = journal.compact(&decisions, writer.next_id) {
             tracing::error!(error = %e, "blocklist snapshot failed; the journal still holds every change");
@@ -497,8 +504,27 @@ impl BlockStore for MemoryBlockStore {
             })
     }
 
+    /// Rotates the journal under the writers' lock, then writes the snapshot
+    /// without it: adds, removes and bans go on while a large file is written.
     fn compact_if_due(&self) {
-        self.maybe_compact(&mut self.writer.lock(), COMPACT_AFTER);
+        let Some(_writing) = self.snapshot_writer.try_lock() else {
+            return;
+        };
+        let pending = {
+            let mut writer = self.writer.lock();
+            let next_id = writer.next_id;
+            let Some(journal) = writer.journal.as_mut() else {
+                return;
+            };
+            if journal.records() < COMPACT_AFTER && !journal.rotated() {
+                return;
+            }
+            let decisions = self.inner.read().snapshot().into_values().collect();
+            journal.rotate(decisions, next_id)
+        };
+        if let Err(e) = pending.and_then(PendingSnapshot::write) {
+            tracing::error!(error = %e, "blocklist snapshot failed; the journals still hold every change");
+        }
     }
 
     fn purge_expired(&self) -> usize {
@@ -581,6 +607,91 @@ mod tests {
             block("192.0.2.2", Origin::List),
         ];
         assert_eq!(s.add_batch(batch).unwrap().len(), 2, "known values merge");
+    }
+
+    /// Rotates the journal of `s` as upkeep does, returning the snapshot to write.
+    fn rotate(s: &MemoryBlockStore) -> PendingSnapshot {
+        let mut writer = s.writer.lock();
+        let next_id = writer.next_id;
+        let decisions = s.inner.read().snapshot().into_values().collect();
+        writer
+            .journal
+            .as_mut()
+            .unwrap()
+            .rotate(decisions, next_id)
+            .unwrap()
+    }
+
+    /// Between the rotation and the snapshot, changes go on in a fresh journal;
+    /// a crash before the snapshot is written, or after, loses none of them.
+    #[test]
+    fn changes_during_a_rotated_snapshot_survive_a_crash_at_any_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks.json");
+        let old = dir.path().join("blocks.json.journal.old");
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::default());
+        let values = |s: &MemoryBlockStore| {
+            let all = Page {
+                offset: 0,
+                limit: 100,
+            };
+            let mut v: Vec<String> = s
+                .list(&BlockFilter::default(), all)
+                .into_iter()
+                .map(|d| d.value)
+                .collect();
+            v.sort();
+            v
+        };
+        for write_snapshot in [false, true] {
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(dir.path().join("blocks.json.journal"));
+            let s = MemoryBlockStore::open(Some(&path), clock.clone()).unwrap();
+            let gone = s.add(block("192.0.2.1", Origin::Manual)).unwrap();
+            s.add(block("192.0.2.2", Origin::Manual)).unwrap();
+            let pending = rotate(&s);
+            assert!(old.exists());
+            // The writers' lock is free while the snapshot waits to be written.
+            s.add(block("192.0.2.3", Origin::Manual)).unwrap();
+            s.remove(gone.id).unwrap();
+            if write_snapshot {
+                pending.write().unwrap();
+                assert!(!old.exists(), "the snapshot covers the old journal");
+            } else {
+                drop(pending); // the process dies before writing it
+            }
+            s.add(block("192.0.2.4", Origin::Manual)).unwrap();
+            let expected = values(&s);
+            assert_eq!(expected, ["192.0.2.2", "192.0.2.3", "192.0.2.4"]);
+            drop(s);
+            let reopened = MemoryBlockStore::open(Some(&path), clock.clone()).unwrap();
+            assert_eq!(
+                values(&reopened),
+                expected,
+                "snapshot written: {write_snapshot}"
+            );
+            assert!(!old.exists(), "start-up folds the old journal in");
+        }
+    }
+
+    /// Upkeep's snapshot and a change's own compaction never run together: the
+    /// older of the two snapshots could otherwise overwrite the newer.
+    #[test]
+    fn no_inline_compaction_while_upkeep_writes_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks.json");
+        let s = MemoryBlockStore::open(Some(&path), Arc::new(ManualClock::default())).unwrap();
+        s.add(block("192.0.2.1", Origin::Manual)).unwrap();
+        let writing = s.snapshot_writer.lock();
+        s.maybe_compact(&mut s.writer.lock(), 1);
+        assert_eq!(
+            s.writer.lock().journal.as_ref().unwrap().records(),
+            1,
+            "skipped while a snapshot is being written"
+        );
+        drop(writing);
+        s.maybe_compact(&mut s.writer.lock(), 1);
+        assert_eq!(s.writer.lock().journal.as_ref().unwrap().records(), 0);
     }
 
     #[test]
