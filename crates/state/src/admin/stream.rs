@@ -126,7 +126,7 @@ pub(super) async fn pull(
             "caller: at most 64 printable ASCII characters",
         ));
     }
-    let id = format!("{}/{name}", caller.0);
+    let id = cursor_id(&caller.0, name);
     let changes = state.cursors.advance(&id, query.startup, |cursor| {
         state.blocks.changes_since(cursor)
     });
@@ -137,9 +137,25 @@ pub(super) async fn pull(
     }))
 }
 
+/// The cursor key of a (token, caller) pair, length-prefixed: a token's name
+/// (a file path and line) may itself hold a '/', and no two pairs may share a
+/// cursor.
+fn cursor_id(token: &str, caller: &str) -> String {
+    format!("{}:{token}/{caller}", token.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_two_tokens_and_callers_share_a_cursor() {
+        // Token names are `PATH:LINE`; a path may hold ':' and '/'.
+        let a = cursor_id("/etc/t:1", "x:2/");
+        let b = cursor_id("/etc/t:1/x:2", "");
+        assert_ne!(a, b);
+        assert_eq!(cursor_id("/etc/t:1", "fw"), cursor_id("/etc/t:1", "fw"));
+    }
 
     /// A pull that answers `cursor + 1`, marking a resync for cursor 0.
     fn step(cursor: u64) -> BlockChanges {
