@@ -117,7 +117,7 @@ fn block_paths() -> Value {
                     param("startup", "query", false, json!({"type": "boolean"}), "Send every active decision (resync) and restart this caller's cursor"),
                     param("caller", "query", false, json!({"type": "string", "maxLength": 64}), "Tells several consumers sharing a token apart"),
                 ],
-                "responses": responses(("200", ok("New and deleted decisions", "DecisionStream")), &[]),
+                "responses": responses(("200", ok("New and deleted decisions", "DecisionStream")), &[("500", "The pull failed; the caller's cursor is unchanged")]),
             },
         },
         "/v1/blocks/{id}": {

@@ -10,6 +10,7 @@ use crate::blocklist::{BlockChanges, BlockDecision};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Query, State};
+use axum::http::StatusCode;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -72,19 +73,27 @@ impl StreamCursors {
 
     /// Runs `pull` from `caller`'s cursor (0 when unknown or on `startup`)
     /// and keeps the cursor it returns; the caller becomes the most recently seen.
+    ///
+    /// The table is not locked during `pull` (a resync copies every decision),
+    /// so callers do not queue behind each other. Two pulls of one caller at
+    /// once may both answer the same changes; the later cursor is kept.
     pub fn advance(
         &self,
         caller: &str,
         startup: bool,
         pull: impl FnOnce(u64) -> BlockChanges,
     ) -> BlockChanges {
-        let mut callers = self.callers.lock();
-        let known = callers.by_name.remove(caller);
-        if let Some((_, tick)) = known {
-            callers.by_tick.remove(&tick);
-        }
-        let cursor = known.filter(|_| !startup).map_or(0, |(cursor, _)| cursor);
+        let cursor = match self.callers.lock().by_name.get(caller) {
+            Some(&(cursor, _)) if !startup => cursor,
+            _ => 0,
+        };
         let changes = pull(cursor);
+        let mut callers = self.callers.lock();
+        let mut keep = changes.cursor;
+        if let Some((stored, tick)) = callers.by_name.remove(caller) {
+            callers.by_tick.remove(&tick);
+            keep = keep.max(stored);
+        }
         while callers.by_name.len() >= self.capacity {
             let Some((_, oldest)) = callers.by_tick.pop_first() else {
                 break;
@@ -94,9 +103,7 @@ impl StreamCursors {
         callers.tick += 1;
         let tick = callers.tick;
         callers.by_tick.insert(tick, caller.to_string());
-        callers
-            .by_name
-            .insert(caller.to_string(), (changes.cursor, tick));
+        callers.by_name.insert(caller.to_string(), (keep, tick));
         changes
     }
 
@@ -127,9 +134,20 @@ pub(super) async fn pull(
         ));
     }
     let id = cursor_id(&caller.0, name);
-    let changes = state.cursors.advance(&id, query.startup, |cursor| {
-        state.blocks.changes_since(cursor)
-    });
+    // A resync copies every active decision: off the async workers.
+    let changes = tokio::task::spawn_blocking(move || {
+        state.cursors.advance(&id, query.startup, |cursor| {
+            state.blocks.changes_since(cursor)
+        })
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            format!("stream pull failed: {e}"),
+        )
+    })?;
     Ok(Json(StreamBody {
         new: changes.new,
         deleted: changes.deleted,
@@ -147,6 +165,28 @@ fn cursor_id(token: &str, caller: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pull runs with the table unlocked: another caller's pull (here, one
+    /// made from inside it) is not held up, and both cursors are kept.
+    #[test]
+    fn one_callers_pull_does_not_hold_up_another() {
+        let cursors = StreamCursors::new(4);
+        let outer = cursors.advance("slow", false, |cursor| {
+            let inner = cursors.advance("fast", false, step);
+            assert!(inner.resync, "the other caller was served meanwhile");
+            step(cursor)
+        });
+        assert!(outer.resync);
+        assert_eq!(cursors.len(), 2);
+        assert!(
+            !cursors.advance("slow", false, step).resync,
+            "slow's cursor kept"
+        );
+        assert!(
+            !cursors.advance("fast", false, step).resync,
+            "fast's cursor kept"
+        );
+    }
 
     #[test]
     fn no_two_tokens_and_callers_share_a_cursor() {
