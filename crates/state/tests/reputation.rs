@@ -440,3 +440,40 @@ fn an_anomaly_ban_of_a_blocked_client_extends_its_decision() {
     assert_eq!(ban.origin, Origin::Anomaly);
     assert_eq!(s.blocks.len(), 1);
 }
+
+/// A client already blocked by hand for longer than the ban it earns is not
+/// banned again: no event, no offence, the operator's decision stands.
+#[test]
+fn a_block_that_outlasts_the_ban_is_left_alone() {
+    let s = setup(config());
+    let manual = s
+        .blocks
+        .add(execgate_state::NewBlock {
+            value: key().as_str().to_string(),
+            duration: None,
+            reason: "by hand".into(),
+            origin: Origin::Manual,
+            created_by: "ops".into(),
+        })
+        .unwrap();
+    for _ in 0..10 {
+        assert!(
+            s.rep
+                .record(&key(), ip(), SecurityEvent::ExecTimeout, false)
+                .is_none()
+        );
+    }
+    assert_eq!(s.rep.offences(&key()), 0, "no offence counted");
+    let kept = s.blocks.get(manual.id).unwrap();
+    assert_eq!(
+        (kept.origin, kept.reason.as_str()),
+        (Origin::Manual, "by hand")
+    );
+    let banned = s
+        .events
+        .for_key(&key(), 100)
+        .into_iter()
+        .filter(|e| e.kind == execgate_state::EventKind::Banned)
+        .count();
+    assert_eq!(banned, 0, "no ban event");
+}

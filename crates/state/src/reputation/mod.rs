@@ -374,8 +374,10 @@ impl Reputation {
         if score < self.config.ban_threshold || allow_listed {
             return None;
         }
-        if !self.config.detection_only && self.already_banned(key) {
-            // Late events of requests in flight when the ban started: no second ban.
+        let duration = self.ban_length(offences);
+        if !self.config.detection_only && self.already_banned(key, now + duration) {
+            // Late events of requests in flight when the ban started, or a block
+            // that outlasts this ban anyway: no second ban.
             self.settle(key, false);
             return None;
         }
@@ -384,7 +386,7 @@ impl Reputation {
             ip,
             event,
             score,
-            duration: self.ban_length(offences),
+            duration,
         };
         let outcome = if self.config.detection_only {
             self.would_ban(&offence)
@@ -428,16 +430,19 @@ impl Reputation {
     }
 
     /// Whether an anomaly ban on `key` is still active.
-    fn already_banned(&self, key: &ClientKey) -> bool {
+    /// Whether the client's own key is already banned by reputation, or blocked
+    /// (by hand or by a list) at least `until`: a ban would change nothing.
+    fn already_banned(&self, key: &ClientKey, until: SystemTime) -> bool {
         let Ok(target) = key.as_str().parse::<Target>() else {
             return false;
         };
         let filter = BlockFilter {
             value: Some(target.to_string()),
-            origin: Some(Origin::Anomaly),
             ..BlockFilter::default()
         };
-        self.blocks.find(&filter).is_some()
+        self.blocks.find(&filter).is_some_and(|d| {
+            d.origin == Origin::Anomaly || d.expires_at.is_none_or(|expires| expires >= until)
+        })
     }
 
     /// The client's current (decayed) score; 0 for unknown clients.
