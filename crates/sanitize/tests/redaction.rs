@@ -334,3 +334,18 @@ fn sanitizing_twice_changes_nothing_more() {
     assert_eq!(run_stdout(&twice), run_stdout(&once));
     assert!(twice.redactions.is_empty(), "{:?}", twice.redactions);
 }
+
+/// Word boundaries are ASCII: a key glued to a letter of another script
+/// (`clé=AKIA…é`, `密钥AKIA…`) is still a key.
+#[test]
+fn secrets_glued_to_non_ascii_letters_are_redacted() {
+    for (rule, secret) in [
+        ("aws-access-key", "AKIAZ7VRSQ5TQLYXW3KE"),
+        ("github-token", "ghp_4F8a9Lq2Zx7Vb1Nc3Md5Kf6Gh8Jk0Pq2Rs4T"),
+        ("npm-token", "npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"),
+    ] {
+        for stdout in [format!("clé{secret}é\n"), format!("密钥{secret}密钥\n")] {
+            assert_redacted(&stdout, secret, rule);
+        }
+    }
+}
