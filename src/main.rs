@@ -59,7 +59,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum RulesCommand {
-    /// Validate the rule files in DIR…; exit non-zero with `file:rule-id: reason`.
+    /// Validate the rule files in DIR…; on an error print `file:line: RULE-ID: reason` and exit 2.
     Check(execgate_screen::cli::RulesCheckArgs),
 }
 

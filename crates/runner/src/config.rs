@@ -159,7 +159,7 @@ pub struct LanguageConfig {
     /// Warm sandboxes kept ready (default 0: cold starts only); needs `warm_run`.
     #[serde(default)]
     pub warm: usize,
-    /// Bootstrap run in a warm sandbox: reads `{"files":[{name,content(base64),executable}],"argv":[…]}` on fd 3.
+    /// Bootstrap run in a warm sandbox: reads the length-prefixed payload (files, then argv) on fd 3.
     #[serde(default)]
     pub warm_run: Option<Vec<String>>,
     /// Address-space cap (RLIMIT_AS); unset for runtimes that reserve huge mappings (node).
