@@ -454,3 +454,26 @@ async fn base64_is_decoded_as_the_gateway_decodes_it() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["run"]["stdout"], "same bytes\n");
 }
+
+/// Errors the HTTP layer answers by itself (a wrong method, a body over the
+/// limit) have the same `{"message"}` JSON shape as every other error.
+#[tokio::test]
+async fn a_wrong_method_and_an_oversized_body_get_json_errors() {
+    let client = reqwest::Client::new();
+    let wrong_method = client.delete(url("/api/v2/execute")).send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    let v: Value = wrong_method.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("method"), "{v}");
+
+    let huge = vec![b'x'; 9 << 20];
+    let too_large = client
+        .post(url("/api/v2/execute"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_large.status(), 413);
+    let v: Value = too_large.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("bytes"), "{v}");
+}

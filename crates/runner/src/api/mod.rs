@@ -90,5 +90,26 @@ pub fn router(state: AppState) -> Router {
         .merge(judge0::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
+}
+
+/// The HTTP layer answers some errors itself, in plain text or with no body (a
+/// wrong method, 405; a body over `MAX_BODY`, 413): they get the `{"message"}`
+/// shape of every other error.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this endpoint".to_string(),
+        StatusCode::PAYLOAD_TOO_LARGE => format!("request body over {MAX_BODY} bytes"),
+        other => other.canonical_reason().unwrap_or("error").to_string(),
+    };
+    ApiError { status, message }.into_response()
 }
