@@ -37,6 +37,19 @@ pub(super) enum Record {
         /// Its id.
         id: u64,
     },
+    /// The records of one change of several decisions, on one line: a torn
+    /// line is cut off at start-up, so a batch is replayed whole or not at all.
+    Batch {
+        /// The batch's records.
+        records: Vec<Record>,
+    },
+}
+
+/// How a batch is written (`Record::Batch` reads it back).
+#[derive(Serialize)]
+struct BatchLine<'a> {
+    op: &'static str,
+    records: &'a [Record],
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -108,10 +121,18 @@ impl Journal {
     /// torn line (which would refuse the next start as a corrupt journal).
     pub(super) fn append(&mut self, records: &[Record]) -> Result<(), BlockError> {
         let mut buf = Vec::new();
-        for record in records {
-            serde_json::to_writer(&mut buf, record).map_err(|e| BlockError::Io(e.to_string()))?;
-            buf.push(b'\n');
-        }
+        let written = match records {
+            [one] => serde_json::to_writer(&mut buf, one),
+            several => serde_json::to_writer(
+                &mut buf,
+                &BatchLine {
+                    op: "batch",
+                    records: several,
+                },
+            ),
+        };
+        written.map_err(|e| BlockError::Io(e.to_string()))?;
+        buf.push(b'\n');
         if self.torn {
             self.cut_back().map_err(|e| io_error(&self.journal, e))?;
         }
@@ -382,18 +403,27 @@ fn replay(path: &Path, loaded: &mut Loaded) -> Result<(), BlockError> {
         }
         let record: Record = serde_json::from_slice(line)
             .map_err(|e| corrupt(path, Some(n + 1), format!("corrupt journal record: {e}")))?;
-        match record {
-            // An add of a known id is an extension (see `merge`): the later state wins.
-            Record::Add { decision } => {
-                loaded.next_id = loaded.next_id.max(decision.id + 1);
-                loaded.decisions.insert(decision.id, decision);
-            }
-            Record::Remove { id } => {
-                loaded.decisions.remove(&id);
+        apply(loaded, record);
+    }
+    Ok(())
+}
+
+fn apply(loaded: &mut Loaded, record: Record) {
+    match record {
+        // An add of a known id is an extension (see `merge`): the later state wins.
+        Record::Add { decision } => {
+            loaded.next_id = loaded.next_id.max(decision.id + 1);
+            loaded.decisions.insert(decision.id, decision);
+        }
+        Record::Remove { id } => {
+            loaded.decisions.remove(&id);
+        }
+        Record::Batch { records } => {
+            for record in records {
+                apply(loaded, record);
             }
         }
     }
-    Ok(())
 }
 
 fn cut(path: &Path, len: usize) -> io::Result<()> {
@@ -435,6 +465,29 @@ mod tests {
                 created_by: "unit".into(),
             },
         }
+    }
+
+    /// A change of several decisions is one journal line: torn by a crash, it
+    /// is cut off whole at start-up, never replayed in part.
+    #[test]
+    fn a_batch_is_one_line_replayed_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks.json");
+        let mut j = Journal::start(&path, &BTreeMap::new(), 1).unwrap();
+        j.append(&[add(1)]).unwrap();
+        j.append(&[add(2), add(3), add(4)]).unwrap();
+        assert_eq!(j.records(), 4);
+        drop(j);
+        let text = fs::read_to_string(journal_path(&path)).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        let ids = |loaded: Loaded| loaded.decisions.into_keys().collect::<Vec<_>>();
+        assert_eq!(ids(Journal::load(&path).unwrap()), vec![1, 2, 3, 4]);
+
+        // A crash in the middle of the batch's line, past its first record.
+        let first_line = text.find('\n').unwrap() + 1;
+        let torn = &text[..first_line + (text.len() - first_line) * 2 / 3];
+        fs::write(journal_path(&path), torn).unwrap();
+        assert_eq!(ids(Journal::load(&path).unwrap()), vec![1]);
     }
 
     #[test]
