@@ -75,24 +75,30 @@ impl StreamCursors {
     /// and keeps the cursor it returns; the caller becomes the most recently seen.
     ///
     /// The table is not locked during `pull` (a resync copies every decision),
-    /// so callers do not queue behind each other. Two pulls of one caller at
-    /// once may both answer the same changes; the later cursor is kept.
+    /// so callers do not queue behind each other. If another pull of the same
+    /// caller finished meanwhile, the follower may apply the two answers in
+    /// either order, so no cursor is right: the caller is forgotten and its
+    /// next pull is a resync.
     pub fn advance(
         &self,
         caller: &str,
         startup: bool,
         pull: impl FnOnce(u64) -> BlockChanges,
     ) -> BlockChanges {
-        let cursor = match self.callers.lock().by_name.get(caller) {
-            Some(&(cursor, _)) if !startup => cursor,
+        let seen = self.callers.lock().by_name.get(caller).copied();
+        let cursor = match seen {
+            Some((cursor, _)) if !startup => cursor,
             _ => 0,
         };
         let changes = pull(cursor);
         let mut callers = self.callers.lock();
-        let mut keep = changes.cursor;
-        if let Some((stored, tick)) = callers.by_name.remove(caller) {
+        let now = callers.by_name.get(caller).copied();
+        if let Some((_, tick)) = now {
+            callers.by_name.remove(caller);
             callers.by_tick.remove(&tick);
-            keep = keep.max(stored);
+        }
+        if now.map(|(_, tick)| tick) != seen.map(|(_, tick)| tick) {
+            return changes;
         }
         while callers.by_name.len() >= self.capacity {
             let Some((_, oldest)) = callers.by_tick.pop_first() else {
@@ -103,7 +109,9 @@ impl StreamCursors {
         callers.tick += 1;
         let tick = callers.tick;
         callers.by_tick.insert(tick, caller.to_string());
-        callers.by_name.insert(caller.to_string(), (keep, tick));
+        callers
+            .by_name
+            .insert(caller.to_string(), (changes.cursor, tick));
         changes
     }
 
@@ -165,6 +173,27 @@ fn cursor_id(token: &str, caller: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two pulls of one caller overlapping: whichever answer the follower
+    /// applies last, its next pull must put it right, so it is a resync.
+    #[test]
+    fn overlapping_pulls_of_one_caller_end_in_a_resync() {
+        let cursors = StreamCursors::new(4);
+        assert!(cursors.advance("f", false, step).resync);
+        assert!(!cursors.advance("f", false, step).resync, "f is followed");
+        for startup in [true, false] {
+            cursors.advance("f", startup, |cursor| {
+                let inner = cursors.advance("f", false, step);
+                assert!(!inner.resync, "the inner pull finds f's cursor");
+                step(cursor)
+            });
+            assert!(
+                cursors.advance("f", false, step).resync,
+                "startup {startup}: the next pull resyncs"
+            );
+            assert!(!cursors.advance("f", false, step).resync);
+        }
+    }
 
     /// A pull runs with the table unlocked: another caller's pull (here, one
     /// made from inside it) is not held up, and both cursors are kept.
