@@ -382,12 +382,12 @@ fn identity(
     for (i, k) in raw.api_keys.iter().enumerate() {
         let at = format!("identity.api_keys[{i}]");
         let hash = parse_sha256(&k.sha256).map_err(|e| key(&format!("{at}.sha256"), e))?;
-        let id_chars = |c: char| c.is_ascii_alphanumeric() || "-_.@".contains(c);
-        // Bounded so that the client can always be blocked (ids up to 200 characters).
-        if k.client.is_empty() || k.client.len() > 128 || !k.client.chars().all(id_chars) {
+        // A client id is a tenant id: it can be blocked (up to 200 characters)
+        // and named by a tenant marker, where trailing punctuation is not part of it.
+        if !execgate_sanitize::is_tenant_id(&k.client) {
             return Err(key(
                 &format!("{at}.client"),
-                "use 1 to 128 letters, digits, '-', '_', '.' and '@'",
+                "use 1 to 128 letters, digits, '-', '_', '.' and '@', starting and ending with a letter or digit",
             ));
         }
         let tier = tier_ref(&k.tier, tiers, &format!("{at}.tier"))?;

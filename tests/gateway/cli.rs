@@ -168,6 +168,13 @@ fn check_config_names_file_line_and_key_and_exits_2() {
             "DIR/gw.toml:3: identity.api_keys[0].client: use 1 to 128 letters, digits",
         ),
         (
+            &format!(
+                "[[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"acme-\"\ntier = \"free\"\n",
+                "a".repeat(64)
+            ),
+            "DIR/gw.toml:3: identity.api_keys[0].client: use 1 to 128 letters, digits, '-', '_', '.' and '@', starting and ending with a letter or digit",
+        ),
+        (
             "[screen]\nthreshold = 9\n",
             "DIR/gw.toml:2: screen.threshold: set per tier: tiers.NAME.inbound_threshold",
         ),

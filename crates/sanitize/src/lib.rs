@@ -30,7 +30,7 @@ pub use json::{
     sanitize_value,
 };
 pub use policy::{FieldKind, OutputPolicy};
-pub use reader::Reader;
+pub use reader::{Reader, is_tenant_id};
 pub use redact::builtin;
 pub use report::{LeakFinding, Redaction};
 pub use rules::{LeakRule, OutputRules, RedactRule, SHIPPED_RULES, Scope};

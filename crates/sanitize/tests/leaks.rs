@@ -168,6 +168,20 @@ fn a_tenants_own_marker_is_its_data_and_another_tenants_is_a_leak() {
         let other = read_by(stdout, Reader::tenant("globex01"));
         assert_eq!(finding_ids(&other), vec!["tenant-marker"], "{id}");
     }
+    // Whatever follows the prefix, glued to any text, is a marker of someone.
+    for stdout in [
+        "EXECGATE-TENANT-_acme\n",
+        "EXECGATE-TENANT--acme\n",
+        "éEXECGATE-TENANT-victim\n",
+        "xEXECGATE-TENANT-victim\n",
+        "EXECGATE-TENANT-\n",
+    ] {
+        let leaked = read_by(stdout, Reader::tenant("acme"));
+        assert_eq!(finding_ids(&leaked), vec!["tenant-marker"], "{stdout}");
+    }
+    // A subject that cannot be a tenant id owns no marker.
+    let odd = read_by("EXECGATE-TENANT-acme-\n", Reader::tenant("acme-"));
+    assert_eq!(finding_ids(&odd), vec!["tenant-marker"]);
 }
 
 /// A rule names the marker's tenant with a group called `tenant`; without one
