@@ -116,6 +116,22 @@ fn secrets_named_by_their_member_are_redacted() {
     let stdout = out(&result)["run"]["stdout"].to_string();
     assert!(!stdout.contains(secret), "{stdout}");
     assert!(!stdout.contains(token), "{stdout}");
+    // Blanks before a value hide behind escapes in JSON text; the member is read
+    // as `name=value`, and the value keeps its place in the shape.
+    for blank in [" ", "\t"] {
+        let result = sanitize(
+            &OutputPolicy::default(),
+            &json!({"run": {"stdout": {
+                "api_token": format!("{blank}{token}"),
+                "aws_secret_access_key": format!("{blank}{secret}"),
+                "n": 1,
+            }}}),
+        );
+        let stdout = &out(&result)["run"]["stdout"];
+        let text = stdout.to_string();
+        assert!(!text.contains(token) && !text.contains(secret), "{text}");
+        assert_eq!(stdout["n"], 1, "the value keeps its shape: {text}");
+    }
     let ids = redaction_ids(&result);
     assert!(
         ids.contains(&"aws-secret-key") && ids.contains(&"generic-secret"),

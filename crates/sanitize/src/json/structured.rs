@@ -88,11 +88,27 @@ impl Job<'_> {
                     path.push_str(&escape(&name));
                     self.strings(spec, path, &mut item);
                     let name = self.member_name(path, name);
+                    if let (false, Value::String(value)) = (spec.base64, &mut item) {
+                        self.redact_named(&name, value);
+                    }
                     insert_apart(members, &mut next_suffix, name, item);
                     path.truncate(len);
                 }
             }
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    /// A value whose member name says it is a secret (`"api_token": " Zm9v…"`)
+    /// is redacted as the rules read `name=value`: neither string alone shows
+    /// both halves, and JSON text hides a value's leading blanks behind escapes.
+    fn redact_named(&mut self, name: &str, value: &mut String) {
+        let text = format!("{name}={value}");
+        let Some(redacted) = redact_text(self.rules, self.policy, &text, &mut self.tally) else {
+            return;
+        };
+        if let Some(rest) = redacted.strip_prefix(&format!("{name}=")) {
+            *value = rest.to_string();
         }
     }
 
