@@ -54,6 +54,9 @@ struct Callers {
     /// Callers by last-seen tick, oldest first.
     by_tick: BTreeMap<u64, String>,
     tick: u64,
+    /// Pulls in flight by caller, and whether two of them overlapped since
+    /// none was in flight.
+    in_flight: HashMap<String, (u32, bool)>,
 }
 
 impl Default for StreamCursors {
@@ -75,29 +78,46 @@ impl StreamCursors {
     /// and keeps the cursor it returns; the caller becomes the most recently seen.
     ///
     /// The table is not locked during `pull` (a resync copies every decision),
-    /// so callers do not queue behind each other. If another pull of the same
-    /// caller finished meanwhile, the follower may apply the two answers in
-    /// either order, so no cursor is right: the caller is forgotten and its
-    /// next pull is a resync.
+    /// so callers do not queue behind each other. If pulls of the same caller
+    /// overlap, the follower may apply their answers in any order, so no
+    /// cursor is right: the caller is forgotten and its next pull is a resync.
     pub fn advance(
         &self,
         caller: &str,
         startup: bool,
         pull: impl FnOnce(u64) -> BlockChanges,
     ) -> BlockChanges {
-        let seen = self.callers.lock().by_name.get(caller).copied();
-        let cursor = match seen {
-            Some((cursor, _)) if !startup => cursor,
-            _ => 0,
+        let cursor = {
+            let mut callers = self.callers.lock();
+            let flight = callers
+                .in_flight
+                .entry(caller.to_string())
+                .or_insert((0, false));
+            flight.0 += 1;
+            flight.1 |= flight.0 > 1;
+            match callers.by_name.get(caller) {
+                Some(&(cursor, _)) if !startup => cursor,
+                _ => 0,
+            }
         };
         let changes = pull(cursor);
         let mut callers = self.callers.lock();
-        let now = callers.by_name.get(caller).copied();
-        if let Some((_, tick)) = now {
-            callers.by_name.remove(caller);
+        let flight = callers.in_flight.get_mut(caller).map(|flight| {
+            flight.0 = flight.0.saturating_sub(1);
+            *flight
+        });
+        let overlapped = match flight {
+            Some((0, overlapped)) => {
+                callers.in_flight.remove(caller);
+                overlapped
+            }
+            Some((_, overlapped)) => overlapped,
+            None => false,
+        };
+        if let Some((_, tick)) = callers.by_name.remove(caller) {
             callers.by_tick.remove(&tick);
         }
-        if now.map(|(_, tick)| tick) != seen.map(|(_, tick)| tick) {
+        if overlapped {
             return changes;
         }
         while callers.by_name.len() >= self.capacity {
@@ -193,6 +213,35 @@ mod tests {
             );
             assert!(!cursors.advance("f", false, step).resync);
         }
+    }
+
+    /// Three first pulls of one caller, overlapping in a chain (A ⊃ B, A ⊃ C,
+    /// C ⊃ … ends after B): no cursor survives, however the caller's entry
+    /// came and went meanwhile.
+    #[test]
+    fn a_chain_of_overlapping_first_pulls_ends_in_a_resync() {
+        let cursors = StreamCursors::new(4);
+        cursors.advance("f", false, |a| {
+            cursors.advance("f", false, |c| {
+                cursors.advance("f", false, step);
+                step(c)
+            });
+            step(a)
+        });
+        assert!(cursors.advance("f", false, step).resync);
+        assert!(!cursors.advance("f", false, step).resync, "followed again");
+    }
+
+    /// Two overlapping first pulls while the caller is evicted meanwhile.
+    #[test]
+    fn overlapping_first_pulls_with_an_eviction_end_in_a_resync() {
+        let cursors = StreamCursors::new(1);
+        cursors.advance("f", false, |a| {
+            cursors.advance("f", false, step);
+            cursors.advance("other", false, step);
+            step(a)
+        });
+        assert!(cursors.advance("f", false, step).resync);
     }
 
     /// A pull runs with the table unlocked: another caller's pull (here, one
