@@ -116,6 +116,19 @@ fn secrets_named_by_their_member_are_redacted() {
     let stdout = out(&result)["run"]["stdout"].to_string();
     assert!(!stdout.contains(secret), "{stdout}");
     assert!(!stdout.contains(token), "{stdout}");
+    // A secret the rules read across the name: redacted where it stands, counted once.
+    let across = sanitize(
+        &OutputPolicy::default(),
+        &json!({"run": {"stdout": {"client:secret": "q8Zr2LxW9vKp4TfN7mYc", "n": 1}}}),
+    );
+    let stdout = &out(&across)["run"]["stdout"];
+    assert!(
+        !stdout.to_string().contains("q8Zr2LxW9vKp4TfN7mYc"),
+        "{stdout}"
+    );
+    assert_eq!(stdout["n"], 1, "the shape is kept: {stdout}");
+    assert_eq!(redaction_ids(&across), vec!["generic-secret"]);
+    assert_eq!(across.redactions[0].count, 1, "one secret, one count");
     // Blanks before a value hide behind escapes in JSON text; the member is read
     // as `name=value`, and the value keeps its place in the shape.
     for blank in [" ", "\t"] {

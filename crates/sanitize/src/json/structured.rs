@@ -102,14 +102,18 @@ impl Job<'_> {
     /// A value whose member name says it is a secret (`"api_token": " Zm9v…"`)
     /// is redacted as the rules read `name=value`: neither string alone shows
     /// both halves, and JSON text hides a value's leading blanks behind escapes.
+    /// A replacement that reaches into the name (`"key:prod": "…"`) cannot be
+    /// split back, so the value becomes the whole redacted text: every
+    /// replacement counted is one applied.
     fn redact_named(&mut self, name: &str, value: &mut String) {
         let text = format!("{name}={value}");
         let Some(redacted) = redact_text(self.rules, self.policy, &text, &mut self.tally) else {
             return;
         };
-        if let Some(rest) = redacted.strip_prefix(&format!("{name}=")) {
-            *value = rest.to_string();
-        }
+        *value = match redacted.strip_prefix(&format!("{name}=")) {
+            Some(rest) => rest.to_string(),
+            None => redacted,
+        };
     }
 
     /// A member name through the text pipeline (plain text, never base64).
