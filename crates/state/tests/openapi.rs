@@ -301,12 +301,17 @@ fn the_checker_catches_missing_fields_and_wrong_types() {
 fn the_stream_schema_requires_and_explains_resync() {
     let doc = execgate_state::admin::openapi_document();
     let stream = json!({"$ref": "#/components/schemas/DecisionStream"});
-    let problems = check(&doc, &stream, &json!({"new": [], "deleted": []}), "$");
+    let problems = check(
+        &doc,
+        &stream,
+        &json!({"new": [], "deleted": [], "cursor": 1}),
+        "$",
+    );
     assert_eq!(problems, vec!["$: missing required resync"]);
     let problems = check(
         &doc,
         &stream,
-        &json!({"new": [], "deleted": [], "resync": "yes"}),
+        &json!({"new": [], "deleted": [], "resync": "yes", "cursor": 1}),
         "$",
     );
     assert_eq!(problems.len(), 1, "{problems:?}");

@@ -116,6 +116,7 @@ fn block_paths() -> Value {
                 "parameters": [
                     param("startup", "query", false, json!({"type": "boolean"}), "Send every active decision (resync) and restart this caller's cursor"),
                     param("caller", "query", false, json!({"type": "string", "maxLength": 64}), "Tells several consumers sharing a token apart"),
+                    param("cursor", "query", false, json!({"type": "integer", "minimum": 0}), "The `cursor` of the last answer this follower applied: the pull resumes from it, so an answer lost on the way is sent again"),
                 ],
                 "responses": responses(("200", ok("New and deleted decisions", "DecisionStream")), &[("500", "The pull failed; the caller's cursor is unchanged")]),
             },
@@ -241,10 +242,11 @@ fn decision_schemas() -> Value {
             "properties": { "decisions": {"type": "array", "items": schema("Decision")} },
         },
         "DecisionStream": {
-            "type": "object", "required": ["new", "deleted", "resync"],
+            "type": "object", "required": ["new", "deleted", "resync", "cursor"],
             "properties": {
                 "new": {"type": "array", "items": schema("Decision"), "description": "Decisions added or extended since this caller's last pull; with resync, every active decision"},
                 "deleted": {"type": "array", "items": schema("Decision"), "description": "Decisions removed or expired since this caller's last pull; empty with resync"},
+                "cursor": {"type": "integer", "minimum": 0, "description": "Where this answer leaves the follower: send it back as `cursor=` on the next pull"},
                 "resync": {"type": "boolean", "description": "When true, `new` is the complete set of active decisions, not an increment: drop anything not in it. True for startup=true, for a caller not seen before, and when the caller's position is lost (a restart, more changes than the change log keeps, or the caller was forgotten as least recently seen)"},
             },
         },

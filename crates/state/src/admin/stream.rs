@@ -25,6 +25,9 @@ pub(super) struct StreamQuery {
     #[serde(default)]
     startup: bool,
     caller: Option<String>,
+    /// The `cursor` of the last answer the follower applied: it then resumes
+    /// from there, whatever answers were lost or applied out of order.
+    cursor: Option<u64>,
 }
 
 /// The response of the stream endpoint (CrowdSec's `new` / `deleted`, plus `resync`).
@@ -38,6 +41,9 @@ pub(super) struct StreamBody {
     /// it. True on `startup=true`, for an unknown caller, and when the
     /// caller's cursor is no longer known (restart, change log overflow, evicted caller).
     resync: bool,
+    /// Where this answer leaves the follower; sent back as `cursor=`, the
+    /// next pull resumes from it.
+    cursor: u64,
 }
 
 /// Each stream caller's cursor, least recently seen forgotten first.
@@ -87,6 +93,18 @@ impl StreamCursors {
         startup: bool,
         pull: impl FnOnce(u64) -> BlockChanges,
     ) -> BlockChanges {
+        self.advance_from(caller, startup, None, pull)
+    }
+
+    /// `advance`, resuming from `given` (the cursor of the last answer the
+    /// follower applied) instead of the stored cursor when there is one.
+    pub fn advance_from(
+        &self,
+        caller: &str,
+        startup: bool,
+        given: Option<u64>,
+        pull: impl FnOnce(u64) -> BlockChanges,
+    ) -> BlockChanges {
         let cursor = {
             let mut callers = self.callers.lock();
             let flight = callers
@@ -95,9 +113,11 @@ impl StreamCursors {
                 .or_insert((0, false));
             flight.0 += 1;
             flight.1 |= flight.0 > 1;
-            match callers.by_name.get(caller) {
-                Some(&(cursor, _)) if !startup => cursor,
-                _ => 0,
+            match (given, callers.by_name.get(caller)) {
+                _ if startup => 0,
+                (Some(given), _) => given,
+                (None, Some(&(cursor, _))) => cursor,
+                (None, None) => 0,
             }
         };
         let changes = pull(cursor);
@@ -164,9 +184,11 @@ pub(super) async fn pull(
     let id = cursor_id(&caller.0, name);
     // A resync copies every active decision: off the async workers.
     let changes = tokio::task::spawn_blocking(move || {
-        state.cursors.advance(&id, query.startup, |cursor| {
-            state.blocks.changes_since(cursor)
-        })
+        state
+            .cursors
+            .advance_from(&id, query.startup, query.cursor, |cursor| {
+                state.blocks.changes_since(cursor)
+            })
     })
     .await
     .map_err(|e| {
@@ -180,6 +202,7 @@ pub(super) async fn pull(
         new: changes.new,
         deleted: changes.deleted,
         resync: changes.resync,
+        cursor: changes.cursor,
     }))
 }
 
