@@ -24,6 +24,18 @@ fn doc(body: &[u8]) -> Value {
     serde_json::from_slice(body).unwrap()
 }
 
+/// A body cut at the buffer cap, sanitized with the default policy.
+fn cut(body: &[u8], fields: &[execgate_sanitize::FieldSpec]) -> execgate_sanitize::SanitizedBody {
+    sanitize_truncated(
+        &RULES,
+        &OutputPolicy::default(),
+        Reader::ANYONE,
+        body,
+        fields,
+    )
+    .unwrap()
+}
+
 #[test]
 fn judge0_base64_fields_are_decoded_redacted_and_reencoded() {
     let body = serde_json::to_vec(&json!({
@@ -203,14 +215,7 @@ fn a_body_over_the_buffer_cap_becomes_valid_truncated_json() {
 #[test]
 fn the_field_cut_at_the_buffer_cap_is_marked() {
     let body = br#"{"run":{"stdout":"hello world and goodbye"#;
-    let result = sanitize_truncated(
-        &RULES,
-        &OutputPolicy::default(),
-        Reader::ANYONE,
-        body,
-        &piston_fields(),
-    )
-    .unwrap();
+    let result = cut(body, &piston_fields());
     assert_eq!(
         doc(&result.body)["run"]["stdout"],
         "hello world and …[truncated: response over the buffer cap]"
@@ -219,14 +224,7 @@ fn the_field_cut_at_the_buffer_cap_is_marked() {
         r#"{{"stdout":"{}"#,
         &b64("a secret: AKIAZ7VRSQ5TQLYXW3KE\n")[..22]
     );
-    let result = sanitize_truncated(
-        &RULES,
-        &OutputPolicy::default(),
-        Reader::ANYONE,
-        b.as_bytes(),
-        &judge0_fields("", true),
-    )
-    .unwrap();
+    let result = cut(b.as_bytes(), &judge0_fields("", true));
     assert_eq!(
         unb64(&doc(&result.body)["stdout"]),
         "a secret: …[truncated: response over the buffer cap]"
@@ -276,14 +274,7 @@ fn a_bad_pointer_is_a_configuration_error() {
 #[test]
 fn regression_cut_after_multibyte_blank() {
     let body = "{\"run\":{\"stdout\":\"a\u{a0}b".as_bytes();
-    let result = sanitize_truncated(
-        &RULES,
-        &OutputPolicy::default(),
-        Reader::ANYONE,
-        body,
-        &piston_fields(),
-    )
-    .unwrap();
+    let result = cut(body, &piston_fields());
     assert_eq!(
         doc(&result.body)["run"]["stdout"],
         "a\u{a0}…[truncated: response over the buffer cap]"
