@@ -78,9 +78,17 @@ pub(super) struct Journal {
     len: u64,
     /// A failed append could not be cut off: the tail past `len` is torn.
     torn: bool,
+    /// A rotation moved the open journal to `<snapshot>.journal.old` and could
+    /// neither open a fresh one nor move it back: it must be back in place
+    /// before anything is appended, rotated or compacted.
+    moved_aside: bool,
     /// Test seam: the next append writes this many bytes, then fails.
     #[cfg(test)]
     pub(super) fault: Option<usize>,
+    /// Test seam: the next rotation finds the journal's name taken, so opening
+    /// a fresh journal and moving the old one back both fail.
+    #[cfg(test)]
+    pub(super) fail_rotation: bool,
 }
 
 impl Journal {
@@ -107,8 +115,11 @@ impl Journal {
             records: 0,
             len: 0,
             torn: false,
+            moved_aside: false,
             #[cfg(test)]
             fault: None,
+            #[cfg(test)]
+            fail_rotation: false,
         };
         this.compact(decisions, next_id)?;
         Ok(this)
@@ -132,6 +143,7 @@ impl Journal {
             ),
         };
         written.map_err(|e| BlockError::Io(e.to_string()))?;
+        self.ensure_in_place()?;
         buf.push(b'\n');
         if self.torn {
             self.cut_back().map_err(|e| io_error(&self.journal, e))?;
@@ -168,6 +180,33 @@ impl Journal {
         self.file.sync_data()
     }
 
+    /// Opens a fresh journal after a rotation and makes its name durable.
+    fn open_fresh(&mut self) -> io::Result<File> {
+        #[cfg(test)]
+        if std::mem::take(&mut self.fail_rotation) {
+            // Something takes the journal's name: opening a fresh journal and
+            // moving the old one back then both fail for real.
+            fs::create_dir_all(self.journal.join("blocker"))?;
+        }
+        let file = open_for_append(&self.journal)?;
+        sync_dir(&self.journal)?;
+        Ok(file)
+    }
+
+    /// Moves a journal left aside by a failed rotation back into place, or
+    /// refuses: appending to it, or snapshotting over it, would lose changes.
+    fn ensure_in_place(&mut self) -> Result<(), BlockError> {
+        if !self.moved_aside {
+            return Ok(());
+        }
+        let old_journal = old_journal_path(&self.snapshot);
+        fs::rename(&old_journal, &self.journal)
+            .and_then(|()| sync_dir(&self.journal))
+            .map_err(|e| io_error(&old_journal, e))?;
+        self.moved_aside = false;
+        Ok(())
+    }
+
     /// Records appended since the last snapshot.
     pub(super) fn records(&self) -> usize {
         self.records
@@ -186,6 +225,7 @@ impl Journal {
         decisions: &BTreeMap<u64, BlockDecision>,
         next_id: u64,
     ) -> Result<(), BlockError> {
+        self.ensure_in_place()?;
         write_snapshot(
             &self.snapshot,
             decisions.values().cloned().collect(),
@@ -210,19 +250,20 @@ impl Journal {
         decisions: Vec<BlockDecision>,
         next_id: u64,
     ) -> Result<PendingSnapshot, BlockError> {
+        self.ensure_in_place()?;
         let old_journal = old_journal_path(&self.snapshot);
         if !old_journal.exists() {
             if self.torn {
                 self.cut_back().map_err(|e| io_error(&self.journal, e))?;
             }
             fs::rename(&self.journal, &old_journal).map_err(|e| io_error(&self.journal, e))?;
-            match open_for_append(&self.journal)
-                .and_then(|file| sync_dir(&self.journal).map(|()| file))
-            {
+            match self.open_fresh() {
                 Ok(file) => self.file = file,
                 Err(e) => {
-                    // Put the journal back: appends must not go to a moved file.
-                    let _ = fs::rename(&old_journal, &self.journal);
+                    // Put the journal back: appends must not go to a moved file
+                    // that the next snapshot would delete.
+                    self.moved_aside = true;
+                    let _ = self.ensure_in_place();
                     return Err(io_error(&self.journal, e));
                 }
             }
@@ -488,6 +529,32 @@ mod tests {
         let torn = &text[..first_line + (text.len() - first_line) * 2 / 3];
         fs::write(journal_path(&path), torn).unwrap();
         assert_eq!(ids(Journal::load(&path).unwrap()), vec![1]);
+    }
+
+    /// A rotation that can neither open a fresh journal nor move the old one
+    /// back leaves nothing writable: appends, rotations and compactions refuse
+    /// (nothing is acknowledged into a file a snapshot would delete) until the
+    /// old journal can be moved back.
+    #[test]
+    fn a_journal_stuck_aside_refuses_changes_until_it_is_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks.json");
+        let mut j = Journal::start(&path, &BTreeMap::new(), 1).unwrap();
+        j.append(&[add(1)]).unwrap();
+        j.fail_rotation = true;
+        assert!(j.rotate(Vec::new(), 2).is_err());
+        assert!(
+            j.append(&[add(2)]).is_err(),
+            "nothing goes to the moved file"
+        );
+        assert!(j.rotate(Vec::new(), 2).is_err());
+        assert!(j.compact(&BTreeMap::new(), 2).is_err());
+        fs::remove_dir_all(journal_path(&path)).unwrap();
+        j.append(&[add(3)]).unwrap();
+        assert!(!old_journal_path(&path).exists(), "moved back");
+        drop(j);
+        let loaded = Journal::load(&path).unwrap();
+        assert_eq!(loaded.decisions.into_keys().collect::<Vec<_>>(), vec![1, 3]);
     }
 
     #[test]
