@@ -43,8 +43,9 @@ pub struct MemoryBlockStore {
     clock: Arc<dyn Clock>,
     inner: RwLock<Inner>,
     writer: Mutex<Writer>,
-    /// Held while a snapshot is written, so two never overwrite each other.
-    snapshot_writer: Mutex<()>,
+    /// Held while a snapshot is written, so two never overwrite each other;
+    /// it also paces upkeep's attempts after a failed one.
+    snapshot_writer: Mutex<SnapshotBackoff>,
     max_entries: usize,
     metrics: Option<StateMetrics>,
 }
@@ -59,6 +60,19 @@ struct Inner {
     /// The most changes kept in `changes`.
     changes_kept: usize,
 }
+
+/// Upkeep ticks to skip after failed snapshots: a failing disk is not asked
+/// to take a snapshot of every decision on every tick.
+#[derive(Debug, Default)]
+struct SnapshotBackoff {
+    /// Ticks left to skip.
+    skip: u32,
+    /// Ticks skipped after the last failure (doubles, up to the maximum).
+    after_failure: u32,
+}
+
+/// Most upkeep ticks skipped between two snapshot attempts.
+const MAX_SNAPSHOT_BACKOFF: u32 = 64;
 
 /// What only writers touch: id allocation and the files.
 #[derive(Debug)]
@@ -116,7 +130,7 @@ impl MemoryBlockStore {
             clock,
             inner: RwLock::new(inner),
             writer: Mutex::new(writer),
-            snapshot_writer: Mutex::new(()),
+            snapshot_writer: Mutex::new(SnapshotBackoff::default()),
             max_entries: DEFAULT_MAX_ENTRIES,
             metrics: None,
         })
@@ -507,9 +521,13 @@ impl BlockStore for MemoryBlockStore {
     /// Rotates the journal under the writers' lock, then writes the snapshot
     /// without it: adds, removes and bans go on while a large file is written.
     fn compact_if_due(&self) {
-        let Some(_writing) = self.snapshot_writer.try_lock() else {
+        let Some(mut backoff) = self.snapshot_writer.try_lock() else {
             return;
         };
+        if backoff.skip > 0 {
+            backoff.skip -= 1;
+            return;
+        }
         let pending = {
             let mut writer = self.writer.lock();
             let next_id = writer.next_id;
@@ -522,8 +540,14 @@ impl BlockStore for MemoryBlockStore {
             let decisions = self.inner.read().snapshot().into_values().collect();
             journal.rotate(decisions, next_id)
         };
-        if let Err(e) = pending.and_then(PendingSnapshot::write) {
-            tracing::error!(error = %e, "blocklist snapshot failed; the journals still hold every change");
+        match pending.and_then(PendingSnapshot::write) {
+            Ok(()) => *backoff = SnapshotBackoff::default(),
+            Err(e) => {
+                backoff.after_failure = (backoff.after_failure * 2).clamp(1, MAX_SNAPSHOT_BACKOFF);
+                backoff.skip = backoff.after_failure;
+                tracing::error!(error = %e, retry_in_ticks = backoff.skip,
+                    "blocklist snapshot failed; the journals still hold every change");
+            }
         }
     }
 
@@ -672,6 +696,34 @@ mod tests {
             );
             assert!(!old.exists(), "start-up folds the old journal in");
         }
+    }
+
+    /// After a failed snapshot, upkeep skips ticks (1, 2, 4… up to 64) before it
+    /// tries again; a success resets the pace. Nothing is lost meanwhile.
+    #[test]
+    fn upkeep_backs_off_after_a_failed_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blocks.json");
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::default());
+        let s = MemoryBlockStore::open(Some(&path), clock.clone()).unwrap();
+        let batch: Vec<NewBlock> = (0..COMPACT_AFTER)
+            .map(|i| block(&format!("client:c{i}"), Origin::Manual))
+            .collect();
+        s.add_batch(batch).unwrap();
+        // The snapshot's temporary file cannot be created: the write fails for real.
+        let blocker = dir.path().join("blocks.json.tmp");
+        std::fs::create_dir_all(blocker.join("x")).unwrap();
+        let old = dir.path().join("blocks.json.journal.old");
+        s.compact_if_due();
+        assert!(old.exists(), "rotated, but the snapshot failed");
+        std::fs::remove_dir_all(&blocker).unwrap();
+        s.compact_if_due();
+        assert!(old.exists(), "one tick skipped after the first failure");
+        s.compact_if_due();
+        assert!(!old.exists(), "the next tick writes the snapshot");
+        drop(s);
+        let reopened = MemoryBlockStore::open(Some(&path), clock).unwrap();
+        assert_eq!(reopened.len(), COMPACT_AFTER);
     }
 
     /// Upkeep's snapshot and a change's own compaction never run together: the
