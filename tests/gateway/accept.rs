@@ -94,7 +94,7 @@ fn accept_side_refusals_are_counted() {
     let mut req = b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n".to_vec();
     req.extend_from_slice(format!("X-Pad: {}\r\n\r\n", "a".repeat(40_000)).as_bytes());
     assert_eq!(raw(gw.addr(), &req).0, 431);
-    let metrics = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    let metrics = gw.metrics();
     assert!(
         metrics.contains("execgate_requests_total{decision=\"headers_too_large\"} 1"),
         "{metrics}"
@@ -209,7 +209,7 @@ fn a_later_head_on_a_kept_alive_connection_is_held_to_the_deadline_too() {
         "cut at the 2 s deadline, took {:?}",
         started.elapsed()
     );
-    let metrics = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    let metrics = gw.metrics();
     assert!(
         metrics.contains("execgate_requests_total{decision=\"header_timeout\"} 1"),
         "{metrics}"

@@ -25,7 +25,7 @@ fn metrics_count_decisions_windows_blocks_findings_and_latency() {
         &[("x-forwarded-for", "203.0.113.5")],
     );
     assert_eq!(denied.status, 403);
-    let text = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    let text = gw.metrics();
     for expected in [
         "execgate_requests_total{decision=\"forwarded\"} 2",
         "execgate_requests_total{decision=\"code_rejected\"} 1",
@@ -94,7 +94,7 @@ fn a_bad_rule_file_keeps_the_old_rules_and_a_good_one_is_swapped_in() {
     let r = execute(&gw, "import sys");
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["error"]["findings"][0]["rule"], "NO-SYS");
-    let metrics = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    let metrics = gw.metrics();
     assert!(
         metrics.contains("execgate_rule_reloads_total{result=\"error\"} 1"),
         "{metrics}"
@@ -114,12 +114,7 @@ fn the_blocklist_api_is_served_on_the_admin_listener_behind_a_token() {
         .start();
     assert_eq!(get(&gw.admin_url("/v1/openapi.json")).status, 200);
     assert_eq!(get(&gw.admin_url("/v1/blocks")).status, 401);
-    let added = gw
-        .admin(reqwest::Method::POST, "/v1/blocks")
-        .json(&serde_json::json!({"value": "127.0.0.1", "duration": "1h", "reason": "test"}))
-        .send()
-        .unwrap();
-    assert_eq!(added.status(), 201, "{}", added.text().unwrap());
+    gw.block("127.0.0.1", "1h");
     let r = execute(&gw, "print(1)");
     assert_eq!(
         (r.status, r.code()),
@@ -388,12 +383,7 @@ fn decisions_survive_a_restart_of_the_gateway() {
         )
     };
     let first = start();
-    let added = first
-        .admin(reqwest::Method::POST, "/v1/blocks")
-        .json(&serde_json::json!({"value": "198.51.100.7", "duration": "4h", "reason": "manual"}))
-        .send()
-        .unwrap();
-    assert_eq!(added.status(), 201);
+    first.block("198.51.100.7", "4h");
     for _ in 0..3 {
         assert_eq!(from(&first, "203.0.113.8").status, 200);
     }
@@ -459,14 +449,9 @@ fn expired_decisions_are_purged_in_the_background() {
         .with_admin_token()
         .with("blocklist", "purge_interval = \"50ms\"")
         .start();
-    let added = gw
-        .admin(reqwest::Method::POST, "/v1/blocks")
-        .json(&serde_json::json!({"value": "198.51.100.7", "duration": "1m", "reason": "t"}))
-        .send()
-        .unwrap();
-    assert_eq!(added.status(), 201);
+    gw.block("198.51.100.7", "1m");
     let active = || {
-        let text = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+        let text = gw.metrics();
         text.lines()
             .find_map(|l| l.strip_prefix("execgate_active_decisions "))
             .map(str::to_string)

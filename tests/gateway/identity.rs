@@ -393,7 +393,7 @@ fn a_token_subject_of_any_characters_is_a_client_that_can_be_banned() {
         assert_eq!(shown.status(), 200, "{key}");
         assert!(shown.text().unwrap().contains(&key), "{key}");
     }
-    let metrics = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    let metrics = gw.metrics();
     for series in [
         "execgate_bans_total{reason=\"anomaly:rate_limited\"} 2",
         "execgate_active_decisions 2",

@@ -260,7 +260,7 @@ fn leaked_output_is_withheld_counted_and_scored_against_the_client() {
         post(&gw.url("/api/v2/execute"), &piston("print(2)")).status,
         200
     );
-    let metrics = String::from_utf8(get(&gw.admin_url("/metrics")).body).unwrap();
+    let metrics = gw.metrics();
     // Piston repeats stdout in `run.output`: each finding and redaction counts per field.
     for series in [
         "execgate_outbound_findings_total{rule=\"test-passwd\"} 2",

@@ -201,6 +201,22 @@ impl TestGateway {
             .bearer_auth(ADMIN_TOKEN)
     }
 
+    /// The Prometheus text of the admin listener's `/metrics`.
+    pub fn metrics(&self) -> String {
+        String::from_utf8(crate::support::get(&self.admin_url("/metrics")).body).unwrap()
+    }
+
+    /// Blocks `value` for `duration` through the admin API; panics unless it is 201.
+    pub fn block(&self, value: &str, duration: &str) {
+        let added = self
+            .admin(reqwest::Method::POST, "/v1/blocks")
+            .json(&serde_json::json!({"value": value, "duration": duration, "reason": "test"}))
+            .send()
+            .unwrap();
+        let status = added.status();
+        assert_eq!(status, 201, "{}", added.text().unwrap());
+    }
+
     /// The admin API's view of client `key` (`GET /v1/clients/{key}`).
     pub fn client_view(&self, key: &str) -> serde_json::Value {
         self.admin(reqwest::Method::GET, &format!("/v1/clients/{key}"))
