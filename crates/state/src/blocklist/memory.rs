@@ -21,7 +21,8 @@ use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::time::SystemTime;
 
 /// The most decisions one `add_batch` (one API request) may carry.
@@ -354,12 +355,14 @@ impl Inner {
     }
 }
 
-/// Where a store's change numbers (stream cursors) start: each store of the
-/// process gets its own range, so that a cursor handed out by another one
-/// (the store before a reopen) is never taken for a cursor of its own.
+/// Where a store's change numbers (stream cursors) start: each store gets a
+/// random range of 2^40 changes, so that a cursor handed out by another store
+/// (before a reopen, or by an earlier process: followers send cursors back) is
+/// never taken for one of its own, and gets a resync.
 fn first_seq() -> u64 {
-    static STORES: AtomicU64 = AtomicU64::new(1);
-    STORES.fetch_add(1, Ordering::Relaxed) << 40
+    // RandomState is seeded from the OS once per process and differs per call.
+    let random = RandomState::new().build_hasher().finish();
+    ((random >> 41) | (1 << 22)) << 40
 }
 
 /// Writes a created or extended decision to the audit log.
@@ -584,6 +587,17 @@ mod tests {
             origin,
             created_by: "unit".into(),
         }
+    }
+
+    /// Stores draw their cursor ranges at random, so no store (of this process
+    /// or a later one) takes another store's cursor for its own.
+    #[test]
+    fn every_store_numbers_its_changes_in_a_range_of_its_own() {
+        let starts: BTreeSet<u64> = (0..64).map(|_| first_seq()).collect();
+        assert_eq!(starts.len(), 64, "distinct ranges");
+        assert!(starts.iter().all(|s| *s > 1 << 62 && s % (1 << 40) == 0));
+        let sequential: BTreeSet<u64> = (1..=64).map(|k| k << 40).collect();
+        assert!(starts.is_disjoint(&sequential), "not numbered by opening order");
     }
 
     /// Purging scans for expired decisions before it takes the write lock; a
