@@ -18,11 +18,11 @@ use super::{
 use crate::metrics::StateMetrics;
 use execgate_core::{Clock, FileError};
 use parking_lot::{Mutex, RwLock};
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 use std::sync::Arc;
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::time::SystemTime;
 
 /// The most decisions one `add_batch` (one API request) may carry.
@@ -74,6 +74,21 @@ struct SnapshotBackoff {
 
 /// Most upkeep ticks skipped between two snapshot attempts.
 const MAX_SNAPSHOT_BACKOFF: u32 = 64;
+
+impl SnapshotBackoff {
+    /// Resets the pace after a snapshot, or slows it after a failure (logged).
+    fn record(&mut self, written: Result<(), BlockError>) {
+        match written {
+            Ok(()) => *self = SnapshotBackoff::default(),
+            Err(e) => {
+                self.after_failure = (self.after_failure * 2).clamp(1, MAX_SNAPSHOT_BACKOFF);
+                self.skip = self.after_failure;
+                tracing::error!(error = %e, retry_in_ticks = self.skip,
+                    "blocklist snapshot failed; the journals still hold every change");
+            }
+        }
+    }
+}
 
 /// What only writers touch: id allocation and the files.
 #[derive(Debug)]
@@ -223,13 +238,17 @@ impl MemoryBlockStore {
         if journal.records() < due {
             return;
         }
-        let Some(_writing) = self.snapshot_writer.try_lock() else {
+        // A failing disk is not asked again by every change either: the
+        // backoff upkeep counts down holds for this path too.
+        let Some(mut backoff) = self.snapshot_writer.try_lock() else {
             return;
         };
-        let decisions = self.inner.read().snapshot();
-        if let Err(e) = journal.compact(&decisions, writer.next_id) {
-            tracing::error!(error = %e, "blocklist snapshot failed; the journal still holds every change");
+        if backoff.skip > 0 {
+            return;
         }
+        let decisions = self.inner.read().snapshot();
+        let written = journal.compact(&decisions, writer.next_id);
+        backoff.record(written);
     }
 
     fn report<'a>(&self, inner: &Inner, changed: impl Iterator<Item = &'a BlockDecision>) {
@@ -543,15 +562,7 @@ impl BlockStore for MemoryBlockStore {
             let decisions = self.inner.read().snapshot().into_values().collect();
             journal.rotate(decisions, next_id)
         };
-        match pending.and_then(PendingSnapshot::write) {
-            Ok(()) => *backoff = SnapshotBackoff::default(),
-            Err(e) => {
-                backoff.after_failure = (backoff.after_failure * 2).clamp(1, MAX_SNAPSHOT_BACKOFF);
-                backoff.skip = backoff.after_failure;
-                tracing::error!(error = %e, retry_in_ticks = backoff.skip,
-                    "blocklist snapshot failed; the journals still hold every change");
-            }
-        }
+        backoff.record(pending.and_then(PendingSnapshot::write));
     }
 
     fn purge_expired(&self) -> usize {
@@ -597,7 +608,10 @@ mod tests {
         assert_eq!(starts.len(), 64, "distinct ranges");
         assert!(starts.iter().all(|s| *s > 1 << 62 && s % (1 << 40) == 0));
         let sequential: BTreeSet<u64> = (1..=64).map(|k| k << 40).collect();
-        assert!(starts.is_disjoint(&sequential), "not numbered by opening order");
+        assert!(
+            starts.is_disjoint(&sequential),
+            "not numbered by opening order"
+        );
     }
 
     /// Purging scans for expired decisions before it takes the write lock; a
@@ -735,9 +749,21 @@ mod tests {
         assert!(old.exists(), "one tick skipped after the first failure");
         s.compact_if_due();
         assert!(!old.exists(), "the next tick writes the snapshot");
+        // A change's own compaction keeps the pace too.
+        std::fs::create_dir_all(blocker.join("x")).unwrap();
+        s.maybe_compact(&mut s.writer.lock(), 0);
+        assert_eq!(s.snapshot_writer.lock().skip, 1, "failed once");
+        std::fs::remove_dir_all(&blocker).unwrap();
+        s.add(block("client:late", Origin::Manual)).unwrap();
+        s.maybe_compact(&mut s.writer.lock(), 0);
+        let records = s.writer.lock().journal.as_ref().unwrap().records();
+        assert_eq!(records, 1, "no attempt while upkeep's pace says wait");
+        s.compact_if_due();
+        s.maybe_compact(&mut s.writer.lock(), 0);
+        assert_eq!(s.writer.lock().journal.as_ref().unwrap().records(), 0);
         drop(s);
         let reopened = MemoryBlockStore::open(Some(&path), clock).unwrap();
-        assert_eq!(reopened.len(), COMPACT_AFTER);
+        assert_eq!(reopened.len(), COMPACT_AFTER + 1);
     }
 
     /// Upkeep's snapshot and a change's own compaction never run together: the
