@@ -65,6 +65,24 @@ struct Callers {
     in_flight: HashMap<String, (u32, bool)>,
 }
 
+impl Callers {
+    /// Ends one pull of `caller`; whether another of its pulls overlapped it.
+    fn land(&mut self, caller: &str) -> bool {
+        let flight = self.in_flight.get_mut(caller).map(|flight| {
+            flight.0 = flight.0.saturating_sub(1);
+            *flight
+        });
+        match flight {
+            Some((0, overlapped)) => {
+                self.in_flight.remove(caller);
+                overlapped
+            }
+            Some((_, overlapped)) => overlapped,
+            None => false,
+        }
+    }
+}
+
 impl Default for StreamCursors {
     fn default() -> Self {
         Self::new(MAX_STREAM_CALLERS)
@@ -120,20 +138,18 @@ impl StreamCursors {
                 (None, None) => 0,
             }
         };
-        let changes = pull(cursor);
-        let mut callers = self.callers.lock();
-        let flight = callers.in_flight.get_mut(caller).map(|flight| {
-            flight.0 = flight.0.saturating_sub(1);
-            *flight
-        });
-        let overlapped = match flight {
-            Some((0, overlapped)) => {
-                callers.in_flight.remove(caller);
-                overlapped
+        // A pull that panics must still land, or the caller would count as
+        // overlapped (and resync) forever.
+        let changes = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pull(cursor)))
+        {
+            Ok(changes) => changes,
+            Err(panic) => {
+                self.callers.lock().land(caller);
+                std::panic::resume_unwind(panic)
             }
-            Some((_, overlapped)) => overlapped,
-            None => false,
         };
+        let mut callers = self.callers.lock();
+        let overlapped = callers.land(caller);
         if let Some((_, tick)) = callers.by_name.remove(caller) {
             callers.by_tick.remove(&tick);
         }
@@ -286,6 +302,23 @@ mod tests {
         assert!(
             !cursors.advance("fast", false, step).resync,
             "fast's cursor kept"
+        );
+    }
+
+    /// A pull that panics still lands: the caller is not taken for overlapped
+    /// ever after.
+    #[test]
+    fn a_pull_that_panics_leaves_no_pull_in_flight() {
+        let cursors = StreamCursors::new(4);
+        assert!(cursors.advance("f", false, step).resync);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cursors.advance("f", false, |_| panic!("pull failed"))
+        }));
+        assert!(panicked.is_err());
+        assert!(cursors.callers.lock().in_flight.is_empty());
+        assert!(
+            !cursors.advance("f", false, step).resync,
+            "f is still followed"
         );
     }
 
