@@ -91,12 +91,15 @@ struct AddressSlot {
 impl PerAddress {
     /// A slot for `ip`, unless it already has `max` connections open.
     fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<AddressSlot> {
-        let ip = address_group(ip);
-        let max = if self.exempt.iter().any(|net| net.contains(&ip)) {
+        // A trusted proxy is listed by its own address (`fd00::5/128`), not by
+        // the /64 its connections are counted under.
+        let own = ip.to_canonical();
+        let max = if self.exempt.iter().any(|net| net.contains(&own)) {
             usize::MAX
         } else {
             max
         };
+        let ip = address_group(ip);
         let mut open = self.open.lock();
         let count = open.entry(ip).or_default();
         if *count >= max {
@@ -113,13 +116,10 @@ impl PerAddress {
 /// What counts as one client address: IPv4 as it is (also when written as
 /// `::ffff:a.b.c.d`), IPv6 by its /64, the least any one client holds.
 fn address_group(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(std::net::Ipv6Addr::from(
-                u128::from(v6) & !((1u128 << 64) - 1),
-            )),
-        },
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(v6) & !((1u128 << 64) - 1),
+        )),
         v4 => v4,
     }
 }
@@ -460,6 +460,24 @@ fn reason_phrase(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A trusted IPv6 proxy is exempt by its own address; its /64 neighbours
+    /// are still capped.
+    #[test]
+    fn a_trusted_ipv6_proxy_is_exempt_by_its_own_address() {
+        let table = Arc::new(PerAddress {
+            exempt: vec!["fd00::5/128".parse().unwrap()],
+            ..PerAddress::default()
+        });
+        let proxy: IpAddr = "fd00::5".parse().unwrap();
+        let held: Vec<_> = (0..3).map(|_| table.take(proxy, 1)).collect();
+        assert!(held.iter().all(Option::is_some), "the proxy is not capped");
+        let neighbour: IpAddr = "fd00::6".parse().unwrap();
+        assert!(
+            table.take(neighbour, 1).is_none(),
+            "its /64 already holds one"
+        );
+    }
 
     #[test]
     fn one_ipv6_client_is_one_address_and_mapped_ipv4_is_ipv4() {
