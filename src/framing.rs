@@ -126,32 +126,54 @@ impl Framer {
             0
         };
         let bytes = &bytes[blank..];
+        // A head that starts and ends within these bytes is read in place:
+        // copying the rest of a read for each of many small pipelined heads
+        // would cost the square of the read.
+        if self.line.is_empty()
+            && let Some(end) = head_end(bytes)
+        {
+            return self.head_ended(&bytes[..end]).map(|()| blank + end);
+        }
         let before = self.line.len();
         let searched_from = before.saturating_sub(2);
-        self.line.extend_from_slice(bytes);
+        // Past `max_head` the head is refused, so no more than that is kept.
+        let take = bytes.len().min((self.max_head + 1).saturating_sub(before));
+        self.line.extend_from_slice(&bytes[..take]);
         let Some(end) = head_end(&self.line[searched_from..]).map(|e| searched_from + e) else {
             if self.line.len() > self.max_head {
                 return Err(FrameError::HeadTooLarge);
             }
-            return Ok(blank + bytes.len());
+            return Ok(blank + take);
         };
-        if end > self.max_head {
+        let head = std::mem::take(&mut self.line);
+        self.head_ended(&head[..end])?;
+        Ok(blank + end.saturating_sub(before))
+    }
+
+    /// A complete head: what follows it is decided by its framing headers.
+    fn head_ended(&mut self, head: &[u8]) -> Result<(), FrameError> {
+        if head.len() > self.max_head {
             return Err(FrameError::HeadTooLarge);
         }
-        self.line.truncate(end);
-        self.state = body_of(&self.line, self.max_body)?;
-        self.line.clear();
+        self.state = body_of(head, self.max_body)?;
         self.heads += 1;
         self.trailers = 0;
-        Ok(blank + end.saturating_sub(before))
+        Ok(())
     }
 
     /// A chunk-size line, read by httparse as the proxy reads it (an
     /// extension ends only at CRLF, whatever it holds).
     fn chunk_size(&mut self, bytes: &[u8]) -> Result<usize, FrameError> {
+        // Read in place when the line starts here (the usual case): copying the
+        // rest of the read for each of many tiny chunks would cost its square.
+        let in_place = self.line.is_empty();
         let before = self.line.len();
-        self.line.extend_from_slice(bytes);
-        match httparse::parse_chunk_size(&self.line) {
+        let take = bytes.len().min((MAX_CHUNK_LINE + 1).saturating_sub(before));
+        if !in_place {
+            self.line.extend_from_slice(&bytes[..take]);
+        }
+        let line = if in_place { bytes } else { &self.line[..] };
+        match httparse::parse_chunk_size(line) {
             Ok(httparse::Status::Complete((consumed, size))) => {
                 self.line.clear();
                 self.state = match size {
@@ -161,7 +183,12 @@ impl Framer {
                 };
                 Ok(consumed.saturating_sub(before))
             }
-            Ok(httparse::Status::Partial) if self.line.len() <= MAX_CHUNK_LINE => Ok(bytes.len()),
+            Ok(httparse::Status::Partial) if before + take <= MAX_CHUNK_LINE => {
+                if in_place {
+                    self.line.extend_from_slice(&bytes[..take]);
+                }
+                Ok(take)
+            }
             _ => Err(FrameError::Unreadable),
         }
     }
@@ -293,6 +320,25 @@ mod tests {
 
     const TWO_WITH_BODIES: &[u8] = b"POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello\
 POST /b HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n5;ext=1 \r\nhello\r\n0\r\nX-T: 1\r\n\r\n";
+
+    /// Many tiny chunks, or many pipelined heads, in one read are followed in
+    /// place: nothing of the read is copied for each (which cost its square).
+    #[test]
+    fn a_read_of_many_small_chunks_or_heads_is_not_copied_per_item() {
+        let mut stream = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for _ in 0..2000 {
+            stream.extend_from_slice(b"1\r\nx\r\n");
+        }
+        stream.extend_from_slice(b"0\r\n\r\n");
+        for _ in 0..500 {
+            stream.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
+        }
+        let mut framer = Framer::new(32 << 10, 1 << 20);
+        framer.feed(&stream).unwrap();
+        assert_eq!(framer.heads_completed(), 501);
+        assert!(!framer.head_in_progress());
+        assert!(framer.line.capacity() <= 2, "{}", framer.line.capacity());
+    }
 
     #[test]
     fn requests_with_and_without_bodies_end_where_they_end_whatever_the_split() {
