@@ -431,6 +431,12 @@ fn candidates(
 }
 
 impl BlockStore for MemoryBlockStore {
+    /// From the index: a reputation ban asks this of a store of up to a
+    /// million decisions, which `find` would scan.
+    fn held(&self, target: &Target) -> Option<BlockDecision> {
+        self.inner.read().held(target, self.clock.now()).cloned()
+    }
+
     fn check(&self, q: &BlockQuery) -> Option<BlockDecision> {
         let inner = self.inner.read();
         let mut hit = None;
@@ -599,6 +605,40 @@ mod tests {
             origin,
             created_by: "unit".into(),
         }
+    }
+
+    /// `held` finds the active decision on exactly a value, from the index, as
+    /// the scanning `find` of the trait does.
+    #[test]
+    fn held_is_the_active_decision_of_exactly_that_value() {
+        let clock = ManualClock::default();
+        let s = MemoryBlockStore::open(None, Arc::new(clock.clone())).unwrap();
+        let range = s.add(block("198.51.100.0/24", Origin::Manual)).unwrap();
+        let short = NewBlock {
+            duration: Some(std::time::Duration::from_secs(10)),
+            ..block("client:abc", Origin::Manual)
+        };
+        s.add(short).unwrap();
+        let target = |v: &str| v.parse::<Target>().unwrap();
+        let by_index = |v: &str| s.held(&target(v)).map(|d| d.id);
+        let by_scan = |v: &str| {
+            let filter = BlockFilter {
+                value: Some(target(v).to_string()),
+                ..BlockFilter::default()
+            };
+            s.find(&filter).map(|d| d.id)
+        };
+        for value in ["198.51.100.0/24", "198.51.100.7", "client:abc", "client:x"] {
+            assert_eq!(by_index(value), by_scan(value), "{value}");
+        }
+        assert_eq!(by_index("198.51.100.0/24"), Some(range.id));
+        assert_eq!(
+            by_index("198.51.100.7"),
+            None,
+            "inside the range, not the value"
+        );
+        clock.advance(std::time::Duration::from_secs(11));
+        assert_eq!(by_index("client:abc"), None, "expired");
     }
 
     /// Stores draw their cursor ranges at random, so no store (of this process

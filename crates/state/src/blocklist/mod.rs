@@ -303,6 +303,13 @@ pub trait BlockStore: Send + Sync {
         )
         .pop()
     }
+    /// The active decision on exactly `target` (one per value), if any.
+    fn held(&self, target: &Target) -> Option<BlockDecision> {
+        self.find(&BlockFilter {
+            value: Some(target.to_string()),
+            ..BlockFilter::default()
+        })
+    }
     /// Changes since `cursor`; every active decision, marked `resync`, for 0 or an unknown cursor.
     fn changes_since(&self, cursor: u64) -> BlockChanges;
     /// Drops expired decisions; how many.

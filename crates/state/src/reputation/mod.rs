@@ -45,9 +45,7 @@ mod activity;
 
 pub use activity::{ActivityConfig, RequestOutcome};
 
-use crate::blocklist::{
-    BlockDecision, BlockFilter, BlockStore, MIN_DURATION, NewBlock, Origin, Target,
-};
+use crate::blocklist::{BlockDecision, BlockStore, MIN_DURATION, NewBlock, Origin, Target};
 use crate::events::{EventKind, EventLog};
 use crate::metrics::StateMetrics;
 use execgate_core::{ClientKey, Clock, HumanDuration};
@@ -436,11 +434,7 @@ impl Reputation {
         let Ok(target) = key.as_str().parse::<Target>() else {
             return false;
         };
-        let filter = BlockFilter {
-            value: Some(target.to_string()),
-            ..BlockFilter::default()
-        };
-        self.blocks.find(&filter).is_some_and(|d| {
+        self.blocks.held(&target).is_some_and(|d| {
             d.origin == Origin::Anomaly || d.expires_at.is_none_or(|expires| expires >= until)
         })
     }
