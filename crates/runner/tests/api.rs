@@ -462,6 +462,15 @@ async fn a_wrong_method_and_an_oversized_body_get_json_errors() {
     let client = reqwest::Client::new();
     let wrong_method = client.delete(url("/api/v2/execute")).send().await.unwrap();
     assert_eq!(wrong_method.status(), 405);
+    let allow = wrong_method
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(
+        allow.as_deref(),
+        Some("POST"),
+        "the allowed method is still named"
+    );
     let v: Value = wrong_method.json().await.unwrap();
     assert!(v["message"].as_str().unwrap().contains("method"), "{v}");
 

@@ -9,7 +9,7 @@ pub mod tokens;
 
 use crate::job::Runner;
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::sync::Arc;
@@ -101,7 +101,7 @@ async fn json_errors(resp: Response) -> Response {
     let status = resp.status();
     let is_json = resp
         .headers()
-        .get(axum::http::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if is_json || !(status.is_client_error() || status.is_server_error()) {
         return resp;
@@ -111,5 +111,12 @@ async fn json_errors(resp: Response) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => format!("request body over {MAX_BODY} bytes"),
         other => other.canonical_reason().unwrap_or("error").to_string(),
     };
-    ApiError { status, message }.into_response()
+    let mut json = ApiError { status, message }.into_response();
+    // The layer's headers stay (`Allow` on a 405), except those of its body.
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = resp.headers().get(&name) {
+            json.headers_mut().insert(name, value.clone());
+        }
+    }
+    json
 }
