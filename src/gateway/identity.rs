@@ -12,6 +12,7 @@ use ipnet::IpNet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 /// How the client proved who it is.
@@ -246,7 +247,7 @@ fn subject_key(subject: &str) -> ClientKey {
         if byte.is_ascii_alphanumeric() || b"-_.@".contains(&byte) {
             encoded.push(char::from(byte));
         } else {
-            encoded.push_str(&format!("%{byte:02X}"));
+            let _ = write!(encoded, "%{byte:02X}");
         }
     }
     if encoded.len() > SUBJECT_KEY_MAX {
