@@ -585,9 +585,12 @@ async fn foreign_syscall_abis_are_killed(mode: Mode) {
 
 async fn stack_overflow(mode: Mode) {
     // Python 3.11 frames live on the heap; nested containers recurse in C.
+    // About a second of CPU runs before the overflow, more on a loaded machine:
+    // the limits are the runner's maximum so the verdict is the overflow, never the clock.
     let code =
         "sys.setrecursionlimit(10**8)\na = []\nfor _ in range(300000):\n    a = [a]\nstr(a)\n";
-    let v = py(mode, code).await;
+    let limits = json!({"run_timeout": 10000, "run_cpu_time": 10000});
+    let v = run_with(mode, "python", &format!("{NS}{code}"), &[], "", limits).await;
     assert_eq!(status(&v), "SG", "{v}");
     assert_eq!(run_of(&v)["signal"], "SIGSEGV", "{v}");
     assert_contained(&v);
