@@ -15,6 +15,10 @@ pub(crate) fn decode_base64(value: &str, cut: bool) -> Option<Vec<u8>> {
         return decode_lenient(value).ok();
     }
     let mut compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    // Base64 is ASCII; cutting other text at a quantum could split a character.
+    if !compact.is_ascii() {
+        return None;
+    }
     let trimmed = compact.trim_end_matches('=').len();
     compact.truncate(trimmed - trimmed % 4);
     decode_lenient(&compact).ok()
@@ -50,6 +54,14 @@ mod tests {
         assert_eq!(decode_base64("aGVsbG8K\n", false).unwrap(), b"hello\n");
         assert_eq!(decode_base64("aGVsbG8", false).unwrap(), b"hello");
         assert!(decode_base64("not base64!", false).is_none());
+    }
+
+    /// Regression (fuzz target sanitize_body): a cut field holding a multi-byte
+    /// character was truncated inside it, a panic on the response path.
+    #[test]
+    fn a_cut_string_that_is_not_ascii_is_not_base64() {
+        assert_eq!(decode_base64("aGVsbG8gd2é", true), None);
+        assert_eq!(decode_base64("aGVé", true), None);
     }
 
     #[test]
