@@ -75,27 +75,53 @@ fn path_end(bytes: &[u8], from: usize) -> usize {
         .map_or(bytes.len(), |n| from + n)
 }
 
-/// `/a/b/c` standing alone (not `x/y`, `1/2` or a URL's path) outside the allowed prefixes.
+/// `/a/b/c` standing alone (not `x/y`, `1/2` or a URL's path) outside the allowed
+/// prefixes. The kernel reads `//etc/hosts` and `/tmp/../etc/hosts` as `/etc/hosts`:
+/// the path is decided in that normal form, never as written.
 fn unix_path(policy: &OutputPolicy, text: &str, at: usize) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
-    let first = *bytes.get(at + 1)?;
-    if !is_segment_byte(first) || first.is_ascii_digit() {
-        return None;
-    }
     if at > 0 && !is_left_boundary(bytes[at - 1]) {
         return None;
     }
-    let len = bytes[at + 1..]
-        .iter()
-        .position(|&b| !(is_segment_byte(b) || b == b'/'))
-        .unwrap_or(bytes.len() - at - 1);
-    let end = at + 1 + len;
-    let path = &text[at..end];
-    let single = !path[1..].trim_end_matches('/').contains('/');
-    if single && !HOST_ROOTS.contains(&path[1..].trim_end_matches('/')) {
+    let slashes = bytes[at..].iter().take_while(|&&b| b == b'/').count();
+    if slashes > 1 && at > 0 && bytes[at - 1] == b':' {
+        // `scheme://host/…`: a URL's path, not the host's.
         return None;
     }
-    (!policy.path_allowed(path)).then(|| (at, across_spaces(bytes, end, b'/')))
+    let first = *bytes.get(at + slashes)?;
+    if !is_segment_byte(first) || first.is_ascii_digit() {
+        return None;
+    }
+    let len = bytes[at + slashes..]
+        .iter()
+        .position(|&b| !(is_segment_byte(b) || b == b'/'))
+        .unwrap_or(bytes.len() - at - slashes);
+    let end = at + slashes + len;
+    let written = text[at + slashes..end].trim_end_matches('/');
+    let normal = normalize(&text[at..end]);
+    // One segment as written (`/help`, `/s`) is more often a command or a unit
+    // than a path, unless it names a host root.
+    let single = !written.contains('/');
+    if single && !HOST_ROOTS.contains(&normal[1..].trim_end_matches('/')) {
+        return None;
+    }
+    (!policy.path_allowed(&normal)).then(|| (at, across_spaces(bytes, end, b'/')))
+}
+
+/// An absolute path in lexical normal form: repeated slashes, `.` and `..`
+/// resolved (`..` at the root stays at the root, as the kernel has it).
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            name => parts.push(name),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 /// `file://…`, with `at` on its colon.
@@ -240,6 +266,19 @@ mod tests {
                 r"\\fs\My Share\x.txt",
             ]
         );
+    }
+
+    #[test]
+    fn paths_are_decided_in_normal_form() {
+        assert_eq!(
+            redacted("cat /tmp/../etc/hosts //etc/hosts /usr/../root/.ssh/id_rsa /tmp/./x"),
+            vec!["/tmp/../etc/hosts", "//etc/hosts", "/usr/../root/.ssh/id_rsa"]
+        );
+        assert_eq!(
+            redacted("/tmp//a/../b ///usr/lib /tmp/.. /usr/lib/../../srv/x"),
+            vec!["/tmp/..", "/usr/lib/../../srv/x"]
+        );
+        assert_eq!(normalize("//a/./b/../../../c/"), "/c");
     }
 
     #[test]
