@@ -26,8 +26,8 @@ mod truncate;
 
 pub use buffer::ResponseBuffer;
 pub use json::{
-    FieldSpec, INVALID_BASE64, SanitizeError, SanitizedBody, sanitize_json, sanitize_truncated,
-    sanitize_value,
+    FieldSpec, INVALID_BASE64, SPLIT_SECRET, SanitizeError, SanitizedBody, sanitize_json,
+    sanitize_truncated, sanitize_value,
 };
 pub use policy::{FieldKind, OutputPolicy};
 pub use reader::{Reader, is_tenant_id};

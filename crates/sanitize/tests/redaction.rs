@@ -349,3 +349,61 @@ fn secrets_glued_to_non_ascii_letters_are_redacted() {
         }
     }
 }
+
+#[test]
+fn a_secret_split_over_stdout_and_stderr_withholds_both() {
+    let withheld = "[execgate: output withheld: stdout and stderr together hold a secret]";
+    for (stdout, stderr) in [
+        ("key: AKIAZ7VRSQ", "5TQLYXW3KE\n"),
+        ("5TQLYXW3KE\n", "key: AKIAZ7VRSQ"),
+        (
+            "DATABASE_URL=",
+            "postgres://app:Zq8xP2@db.internal:5432/app\n",
+        ),
+    ] {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "run": {"stdout": stdout, "stderr": stderr, "output": "[REDACTED:aws-access-key]", "code": 0}
+        }))
+        .unwrap();
+        let result = sanitize_every_split(&OutputPolicy::default(), &body, &piston_fields());
+        let doc: serde_json::Value = serde_json::from_slice(&result.body).unwrap();
+        assert_eq!(doc["run"]["stdout"], withheld, "{doc}");
+        assert_eq!(doc["run"]["stderr"], withheld, "{doc}");
+        assert!(
+            redaction_ids(&result).contains(&execgate_sanitize::SPLIT_SECRET),
+            "{:?}",
+            result.redactions
+        );
+    }
+}
+
+#[test]
+fn split_secrets_are_found_per_submission_and_in_base64() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let body = serde_json::to_vec(&serde_json::json!({"submissions": [
+        {"stdout": b64("AKIAZ7VRSQ"), "stderr": b64("5TQLYXW3KE"), "status": {"id": 3}},
+        {"stdout": b64("AKIAZ7VRSQ"), "stderr": null, "status": {"id": 3}},
+        {"stdout": b64("hello "), "stderr": b64("world"), "status": {"id": 3}},
+    ]}))
+    .unwrap();
+    let fields = judge0_fields("/submissions/*", true);
+    let result = sanitize_every_split(&OutputPolicy::default(), &body, &fields);
+    let doc: serde_json::Value = serde_json::from_slice(&result.body).unwrap();
+    let text = |v: &serde_json::Value| {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        String::from_utf8(bytes).unwrap()
+    };
+    let runs = doc["submissions"].as_array().unwrap();
+    assert!(text(&runs[0]["stdout"]).contains("together hold a secret"));
+    assert!(text(&runs[0]["stderr"]).contains("together hold a secret"));
+    assert_eq!(
+        text(&runs[1]["stdout"]),
+        "AKIAZ7VRSQ",
+        "a half alone is no secret"
+    );
+    assert_eq!(text(&runs[2]["stdout"]), "hello ");
+    assert_eq!(text(&runs[2]["stderr"]), "world");
+}

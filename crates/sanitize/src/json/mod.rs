@@ -11,6 +11,7 @@
 //! the leak rules on its JSON text as well, one cap for the whole value: see
 //! `structured`); numbers, booleans and null are kept as they are.
 
+mod combined;
 mod field;
 mod pointer;
 mod repair;
@@ -59,7 +60,8 @@ pub struct SanitizedBody {
     pub findings: Vec<LeakFinding>,
     /// Sum of the points of the distinct leak rules that matched.
     pub leak_score: u32,
-    /// The output fields were replaced by an explanation.
+    /// Output fields were replaced by an explanation: all of them at the leak
+    /// threshold, or a stdout/stderr pair that together held a secret.
     pub withheld: bool,
     /// A field was cut to its cap, or the body was cut at the buffer cap.
     pub truncated: bool,
@@ -75,6 +77,8 @@ pub enum SanitizeError {
     #[error("invalid JSON pointer {0:?}: it must start with '/'")]
     InvalidPointer(String),
 }
+
+pub use combined::SPLIT_SECRET;
 
 /// Id counted in `redactions` when a base64 field did not decode and was replaced.
 pub const INVALID_BASE64: &str = "invalid-base64";
@@ -143,6 +147,8 @@ struct Job<'a> {
     tally: Tally,
     findings: Vec<LeakFinding>,
     truncated: bool,
+    /// Stdout and stderr were withheld for a secret they hold together.
+    split_withheld: bool,
 }
 
 impl<'a> Job<'a> {
@@ -160,6 +166,7 @@ impl<'a> Job<'a> {
             tally: Tally::default(),
             findings: Vec::new(),
             truncated: false,
+            split_withheld: false,
         }
     }
 
@@ -177,14 +184,21 @@ impl<'a> Job<'a> {
                     .ok_or_else(|| SanitizeError::InvalidPointer(f.pointer.clone()))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let mut streams = Vec::new();
         for (spec, segments) in fields.iter().zip(&parsed) {
             pointer::visit(
                 &mut doc,
                 segments,
                 &mut String::new(),
-                &mut |path, value| self.output(spec, path, value),
+                &mut |path, value| {
+                    self.output(spec, path, value);
+                    if value.is_string() {
+                        streams.extend(combined::Stream::of(spec, path));
+                    }
+                },
             );
         }
+        self.split_secrets(&mut doc, &streams);
         let score = leak_score(&self.findings);
         let withheld = self.policy.withholds(score);
         if withheld {
@@ -206,7 +220,7 @@ impl<'a> Job<'a> {
             redactions: self.tally.into_redactions(),
             findings: self.findings,
             leak_score: score,
-            withheld,
+            withheld: withheld || self.split_withheld,
             truncated: self.truncated,
         })
     }

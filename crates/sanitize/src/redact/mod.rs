@@ -48,17 +48,62 @@ pub(crate) fn redact(
     text: &str,
     tally: &mut Tally,
 ) -> Option<String> {
+    let hits = find(rules, policy, active, text);
+    if hits.is_empty() {
+        return None;
+    }
+    let merged = merge(hits);
+    Some(apply(rules, text, &merged, tally))
+}
+
+/// Whether `text`, two texts joined at byte `seam`, holds something a redactor
+/// replaces only because of the join: a span that reaches the seam with text of
+/// its own on the right and, unless it starts at the seam (`API_KEY=` | `value`),
+/// on the left. What the parts' sanitizing already replaced is not their own
+/// text: a marker followed by the other part is no new secret.
+pub(crate) fn spans_seam(
+    rules: &OutputRules,
+    policy: &OutputPolicy,
+    text: &str,
+    seam: usize,
+) -> bool {
+    let hits = find(rules, policy, &rules.active(text), text);
+    merge(hits).iter().any(|hit| {
+        hit.start <= seam
+            && seam < hit.end
+            && has_own_text(&text[seam..hit.end])
+            && (hit.start == seam || has_own_text(&text[hit.start..seam]))
+    })
+}
+
+/// Whether `span` holds anything but blanks and `[REDACTED:…]` markers.
+fn has_own_text(span: &str) -> bool {
+    let mut rest = span;
+    loop {
+        let (before, after) = match rest.find("[REDACTED:") {
+            Some(at) => (&rest[..at], Some(&rest[at..])),
+            None => (rest, None),
+        };
+        if before.chars().any(|c| !c.is_whitespace()) {
+            return true;
+        }
+        match after.and_then(|m| m.find(']').map(|end| &m[end + 1..])) {
+            Some(next) => rest = next,
+            // An unclosed marker (cut by the window) is the marker's own text.
+            None => return false,
+        }
+    }
+}
+
+/// Every span some redactor reports in `text`, unsorted and unmerged.
+fn find(rules: &OutputRules, policy: &OutputPolicy, active: &Active, text: &str) -> Vec<Hit> {
     let mut hits = Vec::new();
     secrets::find(rules, active, text, &mut hits);
     paths::find(policy, text, &mut hits);
     network::find_ips(text, &mut hits);
     network::find_hosts(policy, text, &mut hits);
     env::find(policy, text, &mut hits);
-    if hits.is_empty() {
-        return None;
-    }
-    let merged = merge(hits);
-    Some(apply(rules, text, &merged, tally))
+    hits
 }
 
 impl Label {
@@ -119,6 +164,14 @@ fn apply(rules: &OutputRules, text: &str, hits: &[Hit], tally: &mut Tally) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_text_is_what_is_not_blank_or_a_marker() {
+        assert!(!has_own_text(" [REDACTED:env-value]\n[REDACTED:x] "));
+        assert!(!has_own_text("[REDACTED:env-va"));
+        assert!(has_own_text("[REDACTED:a] b"));
+        assert!(has_own_text("AKIA"));
+    }
 
     #[test]
     fn overlapping_spans_merge_into_one() {

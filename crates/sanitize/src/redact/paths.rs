@@ -272,7 +272,11 @@ mod tests {
     fn paths_are_decided_in_normal_form() {
         assert_eq!(
             redacted("cat /tmp/../etc/hosts //etc/hosts /usr/../root/.ssh/id_rsa /tmp/./x"),
-            vec!["/tmp/../etc/hosts", "//etc/hosts", "/usr/../root/.ssh/id_rsa"]
+            vec![
+                "/tmp/../etc/hosts",
+                "//etc/hosts",
+                "/usr/../root/.ssh/id_rsa"
+            ]
         );
         assert_eq!(
             redacted("/tmp//a/../b ///usr/lib /tmp/.. /usr/lib/../../srv/x"),
