@@ -7,6 +7,7 @@ use crate::error::Refusal;
 use execgate_core::{ClientKey, TierName};
 use execgate_state::{RateDecision, RateLimiter, WindowSpec, ratelimit_headers};
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 /// Which window set a request is charged to.
@@ -59,15 +60,23 @@ impl Limits {
     ) -> Result<LimitHeaders, Refusal> {
         let decision = match charge {
             Charge::Execution => match self.tiers.get(&tier.name) {
-                Some(windows) => self.limiter.check(&tier.name, key, windows),
-                None => self.limiter.check(&tier.name, key, &specs(&tier.windows)),
+                Some(windows) => self
+                    .limiter
+                    .check(&tier.name, key, windows, NonZeroU32::MIN),
+                None => self
+                    .limiter
+                    .check(&tier.name, key, &specs(&tier.windows), NonZeroU32::MIN),
             },
             Charge::Passthrough => {
                 // A separate key keeps light traffic from eating execution quota.
                 let key = ClientKey::parse(&format!("{key}#{PASSTHROUGH}"))
                     .unwrap_or_else(|| key.clone());
-                self.limiter
-                    .check(&TierName(PASSTHROUGH.into()), &key, &self.passthrough)
+                self.limiter.check(
+                    &TierName(PASSTHROUGH.into()),
+                    &key,
+                    &self.passthrough,
+                    NonZeroU32::MIN,
+                )
             }
         };
         let (policy, current) = ratelimit_headers(decision.windows());

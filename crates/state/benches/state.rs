@@ -140,7 +140,7 @@ fn lookup(s: &Setup, ip: IpAddr) -> bool {
 fn decide(s: &Setup, i: usize) -> bool {
     let key = &s.keys[i % s.keys.len()];
     s.limiter
-        .check(&TierName::anonymous(), key, &s.windows)
+        .check(&TierName::anonymous(), key, &s.windows, NonZeroU32::MIN)
         .is_allowed()
 }
 

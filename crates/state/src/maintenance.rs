@@ -63,7 +63,12 @@ mod tests {
             NonZeroU32::new(3).unwrap(),
             Duration::from_secs(10),
         )];
-        limiter.check(&TierName::anonymous(), &ClientKey::from_client_id("a"), &w);
+        limiter.check(
+            &TierName::anonymous(),
+            &ClientKey::from_client_id("a"),
+            &w,
+            NonZeroU32::MIN,
+        );
         let task = spawn_maintenance(
             blocks.clone(),
             Some(limiter.clone()),

@@ -432,7 +432,8 @@ async fn a_client_shows_tier_windows_reputation_block_and_events_and_can_be_forg
         NonZeroU32::new(3).unwrap(),
         Duration::from_secs(10),
     )];
-    f.limiter.check(&TierName("paid".into()), &key, &windows);
+    f.limiter
+        .check(&TierName("paid".into()), &key, &windows, NonZeroU32::MIN);
     let ip = "203.0.113.7".parse().unwrap();
     f.reputation
         .record(&key, ip, SecurityEvent::CodeRejected { score: 5 }, false);

@@ -36,11 +36,11 @@ mod limiter {
         let key = ClientKey::from_client_id("a");
         let w = [window("burst", 3, 10)];
         for left in [2, 1, 0] {
-            let d = l.check(&tier(), &key, &w);
+            let d = l.check(&tier(), &key, &w, NonZeroU32::MIN);
             assert!(d.is_allowed(), "{d:?}");
             assert_eq!(d.windows()[0].remaining, left);
         }
-        match l.check(&tier(), &key, &w) {
+        match l.check(&tier(), &key, &w, NonZeroU32::MIN) {
             RateDecision::Limited {
                 window,
                 retry_after,
@@ -61,17 +61,18 @@ mod limiter {
         let key = ClientKey::from_client_id("a");
         let w = [window("burst", 3, 9)];
         for _ in 0..3 {
-            l.check(&tier(), &key, &w);
+            l.check(&tier(), &key, &w, NonZeroU32::MIN);
         }
-        let RateDecision::Limited { retry_after, .. } = l.check(&tier(), &key, &w) else {
+        let RateDecision::Limited { retry_after, .. } = l.check(&tier(), &key, &w, NonZeroU32::MIN)
+        else {
             panic!("expected a refusal")
         };
         clock.advance(retry_after);
         assert!(
-            l.check(&tier(), &key, &w).is_allowed(),
+            l.check(&tier(), &key, &w, NonZeroU32::MIN).is_allowed(),
             "one unit back after retry_after"
         );
-        assert!(!l.check(&tier(), &key, &w).is_allowed());
+        assert!(!l.check(&tier(), &key, &w, NonZeroU32::MIN).is_allowed());
         clock.advance(Duration::from_secs(9));
         let usage = l.usage(&key);
         assert_eq!(
@@ -86,10 +87,10 @@ mod limiter {
         let key = ClientKey::from_client_id("a");
         let w = [window("burst", 3, 10), window("hourly", 5, 3600)];
         for _ in 0..3 {
-            assert!(l.check(&tier(), &key, &w).is_allowed());
+            assert!(l.check(&tier(), &key, &w, NonZeroU32::MIN).is_allowed());
         }
         for _ in 0..10 {
-            let d = l.check(&tier(), &key, &w);
+            let d = l.check(&tier(), &key, &w, NonZeroU32::MIN);
             assert!(
                 matches!(&d, RateDecision::Limited { window, .. } if window == "burst"),
                 "{d:?}"
@@ -101,9 +102,9 @@ mod limiter {
             "burst refusals took nothing from hourly"
         );
         clock.advance(Duration::from_secs(10));
-        assert!(l.check(&tier(), &key, &w).is_allowed());
-        assert!(l.check(&tier(), &key, &w).is_allowed());
-        let d = l.check(&tier(), &key, &w);
+        assert!(l.check(&tier(), &key, &w, NonZeroU32::MIN).is_allowed());
+        assert!(l.check(&tier(), &key, &w, NonZeroU32::MIN).is_allowed());
+        let d = l.check(&tier(), &key, &w, NonZeroU32::MIN);
         let RateDecision::Limited {
             window,
             retry_after,
@@ -129,13 +130,52 @@ mod limiter {
             ClientKey::from_client_id("b"),
         );
         let w = [window("burst", 1, 10)];
-        assert!(l.check(&tier(), &a, &w).is_allowed());
-        assert!(!l.check(&tier(), &a, &w).is_allowed());
+        assert!(l.check(&tier(), &a, &w, NonZeroU32::MIN).is_allowed());
+        assert!(!l.check(&tier(), &a, &w, NonZeroU32::MIN).is_allowed());
         assert!(l.usage(&b).is_empty(), "unknown keys have no windows");
         for _ in 0..5 {
             assert_eq!(l.usage(&a)[0].remaining, 0);
         }
-        assert!(l.check(&tier(), &b, &w).is_allowed());
+        assert!(l.check(&tier(), &b, &w, NonZeroU32::MIN).is_allowed());
+    }
+
+    pub fn a_cost_is_taken_whole_from_every_window_or_not_at_all(make: LimiterFactory) {
+        let clock = ManualClock::default();
+        let l = make(clock.clone());
+        let key = ClientKey::from_client_id("batch");
+        let w = [window("burst", 5, 10), window("hourly", 20, 3600)];
+        let cost = |n: u32| NonZeroU32::new(n).unwrap();
+        let d = l.check(&tier(), &key, &w, cost(3));
+        assert!(d.is_allowed(), "{d:?}");
+        assert_eq!(
+            (d.windows()[0].remaining, d.windows()[1].remaining),
+            (2, 17)
+        );
+        let before = l.usage(&key);
+        let d = l.check(&tier(), &key, &w, cost(3));
+        let RateDecision::Limited {
+            window,
+            retry_after,
+            ..
+        } = &d
+        else {
+            panic!("three runs fit in two: {d:?}")
+        };
+        assert_eq!(window, "burst");
+        // One unit comes back every 2 s: three are free 2 s after the first.
+        assert!(
+            *retry_after > Duration::from_secs(1) && *retry_after <= Duration::from_secs(2),
+            "{retry_after:?}"
+        );
+        assert_eq!(l.usage(&key), before, "a refused cost took nothing");
+        assert!(l.check(&tier(), &key, &w, cost(2)).is_allowed());
+        clock.advance(Duration::from_secs(6));
+        assert!(l.check(&tier(), &key, &w, cost(3)).is_allowed());
+        assert_eq!(l.usage(&key)[1].remaining, 12);
+        assert!(
+            !l.check(&tier(), &key, &w, cost(6)).is_allowed(),
+            "a cost above the quota never fits"
+        );
     }
 
     pub fn concurrent_callers_never_exceed_the_quota(make: LimiterFactory) {
@@ -148,7 +188,7 @@ mod limiter {
                 .map(|_| {
                     s.spawn(|| {
                         (0..40)
-                            .filter(|_| l.check(&tier(), &key, &w).is_allowed())
+                            .filter(|_| l.check(&tier(), &key, &w, NonZeroU32::MIN).is_allowed())
                             .count()
                     })
                 })
@@ -516,6 +556,7 @@ suite!(
         windows_refill_with_time,
         a_refusal_consumes_no_other_window,
         keys_are_independent_and_usage_takes_nothing,
+        a_cost_is_taken_whole_from_every_window_or_not_at_all,
         concurrent_callers_never_exceed_the_quota,
     ]
 );

@@ -25,7 +25,7 @@ fn run(quota: u32, period_ms: u64, gaps_ms: &[u64]) -> Vec<(u64, bool)> {
         clock.advance(Duration::from_millis(*gap));
         t += gap;
         let before = limiter.usage(&key);
-        let decision = limiter.check(&TierName::anonymous(), &key, &window);
+        let decision = limiter.check(&TierName::anonymous(), &key, &window, NonZeroU32::MIN);
         if !decision.is_allowed() {
             assert_eq!(limiter.usage(&key), before, "a refusal changed the window");
         }

@@ -11,6 +11,7 @@ use execgate_core::{ClientKey, Clock, TierName};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -68,9 +69,10 @@ impl Gcra {
         }
     }
 
-    /// How long until one more unit is free, given the backlog `d = TAT - now`.
-    fn wait(&self, d: u64) -> u64 {
-        (d + self.unit).saturating_sub(self.limit)
+    /// How long until `cost` more units are free, given the backlog `d = TAT - now`.
+    fn wait(&self, d: u64, cost: u64) -> u64 {
+        d.saturating_add(self.unit.saturating_mul(cost))
+            .saturating_sub(self.limit)
     }
 
     /// The client's standing in this window with backlog `d`.
@@ -205,12 +207,12 @@ fn align(entry: &mut Entry, windows: &[WindowSpec]) {
         .collect();
 }
 
-/// Decides all cells at `now`: takes a unit from each, or from none.
-fn decide(entry: &mut Entry, now: u64) -> RateDecision {
+/// Decides all cells at `now`: takes `cost` units from each, or from none.
+fn decide(entry: &mut Entry, now: u64, cost: u64) -> RateDecision {
     let mut refusal: Option<(usize, u64)> = None;
     for (i, cell) in entry.cells.iter().enumerate() {
         let gcra = Gcra::of(&cell.spec);
-        let wait = gcra.wait(cell.tat_ns.saturating_sub(now));
+        let wait = gcra.wait(cell.tat_ns.saturating_sub(now), cost);
         if wait > 0 && refusal.is_none_or(|(_, w)| wait > w) {
             refusal = Some((i, wait));
         }
@@ -224,7 +226,10 @@ fn decide(entry: &mut Entry, now: u64) -> RateDecision {
     }
     for cell in &mut entry.cells {
         let gcra = Gcra::of(&cell.spec);
-        cell.tat_ns = cell.tat_ns.max(now).saturating_add(gcra.unit);
+        cell.tat_ns = cell
+            .tat_ns
+            .max(now)
+            .saturating_add(gcra.unit.saturating_mul(cost));
     }
     RateDecision::Allowed {
         windows: states(entry, now),
@@ -240,7 +245,13 @@ fn states(entry: &Entry, now: u64) -> Vec<WindowState> {
 }
 
 impl RateLimiter for MemoryRateLimiter {
-    fn check(&self, _tier: &TierName, key: &ClientKey, windows: &[WindowSpec]) -> RateDecision {
+    fn check(
+        &self,
+        _tier: &TierName,
+        key: &ClientKey,
+        windows: &[WindowSpec],
+        cost: NonZeroU32,
+    ) -> RateDecision {
         let now = self.now_ns();
         let decision = {
             let mut map = self.shard(key).lock();
@@ -251,7 +262,7 @@ impl RateLimiter for MemoryRateLimiter {
                 .entry(key.clone())
                 .or_insert_with(|| Entry { cells: Vec::new() });
             align(entry, windows);
-            decide(entry, now)
+            decide(entry, now, u64::from(cost.get()))
         };
         if let (Some(metrics), RateDecision::Limited { window, .. }) = (&self.metrics, &decision) {
             metrics.rate_limited(window);
@@ -290,7 +301,7 @@ mod tests {
         let windows = [spec("burst", 3, 10)];
         for i in 0..50 {
             let key = ClientKey::from_client_id(&format!("c{i}"));
-            limiter.check(&TierName::anonymous(), &key, &windows);
+            limiter.check(&TierName::anonymous(), &key, &windows, NonZeroU32::MIN);
             assert!(limiter.len() <= 10, "{} keys kept", limiter.len());
         }
         clock.advance(Duration::from_secs(11));
@@ -305,17 +316,19 @@ mod tests {
         let busy = ClientKey::from_client_id("busy");
         let windows = [spec("burst", 3, 10)];
         for _ in 0..3 {
-            limiter.check(&TierName::anonymous(), &busy, &windows);
+            limiter.check(&TierName::anonymous(), &busy, &windows, NonZeroU32::MIN);
         }
         limiter.check(
             &TierName::anonymous(),
             &ClientKey::from_client_id("a"),
             &windows,
+            NonZeroU32::MIN,
         );
         limiter.check(
             &TierName::anonymous(),
             &ClientKey::from_client_id("b"),
             &windows,
+            NonZeroU32::MIN,
         );
         assert_eq!(limiter.usage(&busy)[0].remaining, 0, "busy key kept");
         assert!(limiter.usage(&ClientKey::from_client_id("a")).is_empty());
@@ -328,15 +341,15 @@ mod tests {
         let windows = [spec("daily", 50, 86_400)];
         let attacker = ClientKey::from_client_id("attacker");
         while limiter
-            .check(&TierName::anonymous(), &attacker, &windows)
+            .check(&TierName::anonymous(), &attacker, &windows, NonZeroU32::MIN)
             .is_allowed()
         {}
         for i in 0..10_000 {
             let key = ClientKey::from_ip(format!("2001:db8:{i:x}::1").parse().unwrap(), 64);
-            limiter.check(&TierName::anonymous(), &key, &windows);
+            limiter.check(&TierName::anonymous(), &key, &windows, NonZeroU32::MIN);
             assert!(limiter.len() <= 100);
         }
-        let d = limiter.check(&TierName::anonymous(), &attacker, &windows);
+        let d = limiter.check(&TierName::anonymous(), &attacker, &windows, NonZeroU32::MIN);
         assert!(!d.is_allowed(), "the exhausted key was forgotten: {d:?}");
     }
 
@@ -345,11 +358,17 @@ mod tests {
         let clock = ManualClock::default();
         let limiter = MemoryRateLimiter::new(Arc::new(clock), 10);
         let key = ClientKey::from_client_id("x");
-        limiter.check(&TierName::anonymous(), &key, &[spec("burst", 3, 10)]);
+        limiter.check(
+            &TierName::anonymous(),
+            &key,
+            &[spec("burst", 3, 10)],
+            NonZeroU32::MIN,
+        );
         let d = limiter.check(
             &TierName("free".into()),
             &key,
             &[spec("burst", 5, 10), spec("daily", 9, 86400)],
+            NonZeroU32::MIN,
         );
         let w = d.windows();
         assert_eq!((w[0].quota, w[0].remaining), (5, 2));
@@ -376,7 +395,7 @@ mod metrics_tests {
         )];
         let key = ClientKey::from_client_id("a");
         for _ in 0..3 {
-            limiter.check(&TierName::anonymous(), &key, &w);
+            limiter.check(&TierName::anonymous(), &key, &w, NonZeroU32::MIN);
         }
         let text = prometheus::TextEncoder::new()
             .encode_to_string(&registry.gather())

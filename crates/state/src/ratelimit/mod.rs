@@ -54,7 +54,7 @@ pub struct WindowState {
 /// The outcome of one rate-limit check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RateDecision {
-    /// Every window had room; one unit was taken from each.
+    /// Every window had room for the request's cost; it was taken from each.
     Allowed {
         /// The windows after this request.
         windows: Vec<WindowState>,
@@ -87,7 +87,16 @@ impl RateDecision {
 /// Keyed rate limiting shared by every gateway worker.
 pub trait RateLimiter: Send + Sync {
     /// Decides all `windows` of `tier` for `key` together; see [`RateDecision`].
-    fn check(&self, tier: &TierName, key: &ClientKey, windows: &[WindowSpec]) -> RateDecision;
+    /// The request costs `cost` units of every window (a batch of runs costs one
+    /// per run): all of them are taken, or none. A cost above a window's quota
+    /// never fits; callers refuse such a request before asking.
+    fn check(
+        &self,
+        tier: &TierName,
+        key: &ClientKey,
+        windows: &[WindowSpec],
+        cost: NonZeroU32,
+    ) -> RateDecision;
     /// The client's windows as last configured, without taking a unit (empty when unknown).
     fn usage(&self, key: &ClientKey) -> Vec<WindowState>;
 }
