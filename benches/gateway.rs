@@ -12,6 +12,7 @@ use execgate_state::MemoryRateLimiter;
 use http::HeaderMap;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -109,7 +110,11 @@ fn main() {
     c.bench_function("rate limit decision (3 windows + headers)", |b| {
         b.iter(|| {
             i = (i + 1) % keys.len();
-            black_box(limits.check(&tier, &keys[i], Charge::Execution).is_ok())
+            black_box(
+                limits
+                    .check(&tier, &keys[i], Charge::Execution, NonZeroU32::MIN)
+                    .is_ok(),
+            )
         })
     });
 
@@ -151,7 +156,12 @@ fn main() {
     let rl = per_call(n, |i| {
         black_box(
             limits
-                .check(&tier, &keys[i as usize % keys.len()], Charge::Execution)
+                .check(
+                    &tier,
+                    &keys[i as usize % keys.len()],
+                    Charge::Execution,
+                    NonZeroU32::MIN,
+                )
                 .is_ok(),
         );
     });

@@ -14,6 +14,7 @@ use execgate_state::BlockQuery;
 use pingora_http::RequestHeader;
 use pingora_proxy::Session;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 
 /// Stamps the request id, counts the request in flight, and bounds how long
 /// the connection may then sit idle before its next request.
@@ -70,12 +71,17 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
         .forward_path(ctx.route, &ctx.path_and_query)
         .map_err(Refusal::from)?;
     let tier = gw.tier(&identity);
-    let charge = if ctx.route.executes() {
-        Charge::Execution
-    } else {
-        Charge::Passthrough
+    ctx.limit_headers = match ctx.route {
+        // A batch costs one unit per run, known from its body: charged once decoded.
+        RouteKind::ExecuteBatch => gw.limits.peek(&identity.key)?,
+        RouteKind::Execute => {
+            gw.limits
+                .check(tier, &identity.key, Charge::Execution, NonZeroU32::MIN)?
+        }
+        _ => gw
+            .limits
+            .check(tier, &identity.key, Charge::Passthrough, NonZeroU32::MIN)?,
     };
-    ctx.limit_headers = gw.limits.check(tier, &identity.key, charge)?;
     check_declared(&head.headers, tier.body_max.bytes())?;
     ctx.body = BodyHold::new(tier.body_max.as_usize());
     session.set_read_timeout(Some(gw.body_timeout));

@@ -4,12 +4,18 @@
 //! bodies up to 64 KiB before an executor is even chosen.
 
 use super::Gateway;
+use super::TierPolicies;
 use super::context::RequestCtx;
-use super::request::prepare;
+use super::identity::Identity;
+use super::limits::Charge as LimitCharge;
+use super::request::{Charge, prepare};
 use crate::error::Refusal;
 use bytes::{Bytes, BytesMut};
+use execgate_dialect::{ExecRequest, RouteKind};
 use http::HeaderMap;
 use pingora_proxy::Session;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
 /// Refuses a request whose declared length is over `cap`, or unreadable.
 pub fn check_declared(headers: &HeaderMap, cap: u64) -> Result<(), Refusal> {
@@ -185,6 +191,7 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
     let (dialect, rules) = (gw.dialect.clone(), gw.rules.load());
     let (route, pq) = (ctx.route, ctx.path_and_query.clone());
     let inline = whole.len() <= INLINE_DECISION_MAX;
+    let charge = charge_runs(gw, identity, policies.clone());
     let job = move || {
         prepare(
             &dialect,
@@ -194,6 +201,7 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
             &policies.tier,
             &rules.screen,
             &policies.screen,
+            charge,
         )
     };
     let outcome = if inline {
@@ -209,8 +217,30 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
     };
     gw.record_findings(ctx, verdicts);
     let prepared = outcome.map_err(|(refusal, _)| refusal)?;
+    if let Some(headers) = prepared.limit_headers {
+        ctx.limit_headers = headers;
+    }
     ctx.exec = Some(prepared.exec);
     Ok(Bytes::from(prepared.body))
+}
+
+/// What a decoded request costs beyond the unit its head paid: a batch was
+/// charged nothing at its head and pays one unit per run, all or none.
+fn charge_runs(gw: &Gateway, identity: &Identity, policies: Arc<TierPolicies>) -> Charge<'static> {
+    let limits = gw.limits.clone();
+    let key = identity.key.clone();
+    Box::new(move |exec: &ExecRequest| {
+        if exec.route != RouteKind::ExecuteBatch {
+            return Ok(None);
+        }
+        let runs = u32::try_from(exec.submissions.len())
+            .ok()
+            .and_then(NonZeroU32::new)
+            .unwrap_or(NonZeroU32::MIN);
+        limits
+            .check(&policies.tier, &key, LimitCharge::Execution, runs)
+            .map(Some)
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! Rate limits: a tier's windows (burst, hourly, daily…) decided together for
-//! (tier, client key) — only code-executing routes count against them;
-//! other routes get one light `passthrough` window.
+//! (tier, client key) — only code-executing routes count against them, one
+//! unit per program run (a Judge0 batch of n costs n, charged once its body
+//! says n); other routes get one light `passthrough` window.
 
 use crate::config::{Rate, Tier, Window};
 use crate::error::Refusal;
 use execgate_core::{ClientKey, TierName};
-use execgate_state::{RateDecision, RateLimiter, WindowSpec, ratelimit_headers};
+use execgate_state::{RateDecision, RateLimiter, WindowSpec, WindowState, ratelimit_headers};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -51,22 +52,28 @@ impl Limits {
         }
     }
 
-    /// Takes one unit from every window, or refuses with 429 and takes none.
+    /// Takes `cost` units from every window, or refuses with 429 and takes none.
+    /// A cost no window of the tier could ever hold is the client's error (400).
     pub fn check(
         &self,
         tier: &Tier,
         key: &ClientKey,
         charge: Charge,
+        cost: NonZeroU32,
     ) -> Result<LimitHeaders, Refusal> {
         let decision = match charge {
-            Charge::Execution => match self.tiers.get(&tier.name) {
-                Some(windows) => self
-                    .limiter
-                    .check(&tier.name, key, windows, NonZeroU32::MIN),
-                None => self
-                    .limiter
-                    .check(&tier.name, key, &specs(&tier.windows), NonZeroU32::MIN),
-            },
+            Charge::Execution => {
+                let derived;
+                let windows = match self.tiers.get(&tier.name) {
+                    Some(windows) => windows,
+                    None => {
+                        derived = specs(&tier.windows);
+                        &derived
+                    }
+                };
+                check_fits(windows, cost)?;
+                self.limiter.check(&tier.name, key, windows, cost)
+            }
             Charge::Passthrough => {
                 // A separate key keeps light traffic from eating execution quota.
                 let key = ClientKey::parse(&format!("{key}#{PASSTHROUGH}"))
@@ -79,8 +86,7 @@ impl Limits {
                 )
             }
         };
-        let (policy, current) = ratelimit_headers(decision.windows());
-        let headers = vec![("RateLimit-Policy", policy), ("RateLimit", current)];
+        let headers = headers(decision.windows());
         match decision {
             RateDecision::Allowed { .. } => Ok(headers),
             RateDecision::Limited {
@@ -93,6 +99,50 @@ impl Limits {
                 headers,
             }),
         }
+    }
+
+    /// Refuses, taking nothing, a client whose execution windows have no unit
+    /// left at all: what a request whose cost is known only from its body
+    /// (a batch) is told before that body is read. It is charged once known.
+    pub fn peek(&self, key: &ClientKey) -> Result<LimitHeaders, Refusal> {
+        let windows = self.limiter.usage(key);
+        let empty = windows
+            .iter()
+            .filter(|w| w.remaining == 0)
+            .max_by_key(|w| w.reset_after);
+        match empty {
+            Some(w) => Err(Refusal::RateLimited {
+                window: w.name.clone(),
+                retry_after: w.reset_after,
+                headers: headers(&windows),
+            }),
+            None => Ok(headers(&windows)),
+        }
+    }
+}
+
+/// The `RateLimit-Policy` and `RateLimit` headers for `windows` (none when unknown).
+fn headers(windows: &[WindowState]) -> LimitHeaders {
+    if windows.is_empty() {
+        return Vec::new();
+    }
+    let (policy, current) = ratelimit_headers(windows);
+    vec![("RateLimit-Policy", policy), ("RateLimit", current)]
+}
+
+/// A cost larger than a window's whole quota would be refused forever.
+fn check_fits(windows: &[WindowSpec], cost: NonZeroU32) -> Result<(), Refusal> {
+    match windows.iter().find(|w| w.quota < cost) {
+        Some(w) => Err(Refusal::InvalidRequest {
+            field: Some("submissions".into()),
+            message: format!(
+                "{cost} runs in one request exceed the {} window of {} runs per {}s",
+                w.name,
+                w.quota,
+                w.period.as_secs()
+            ),
+        }),
+        None => Ok(()),
     }
 }
 

@@ -72,7 +72,7 @@ pub struct Gateway {
     identifier: Identifier,
     ip_policy: IpPolicy,
     blocks: Arc<dyn BlockStore>,
-    limits: Limits,
+    limits: Arc<Limits>,
     tiers: BTreeMap<TierName, Arc<TierPolicies>>,
     fallback: Arc<TierPolicies>,
     dialect: Arc<Dialect>,
@@ -109,11 +109,11 @@ impl Gateway {
             )?,
             ip_policy: IpPolicy::new(&settings.ip_policy)?,
             blocks: shared.blocks,
-            limits: Limits::new(
+            limits: Arc::new(Limits::new(
                 shared.limiter,
                 settings.tiers.values(),
                 settings.limits.passthrough,
-            ),
+            )),
             tiers,
             fallback,
             dialect: Arc::new(Dialect::new(settings.dialect.clone())?),

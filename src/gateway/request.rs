@@ -1,7 +1,9 @@
 //! The held-back body, decided: decode it with the executor's dialect, enforce
-//! the tier's code cap, clamp requested limits, and screen the code. Only the
-//! rewritten body that comes out of here is ever sent upstream.
+//! the tier's code cap, charge what the request costs (the runs of a batch),
+//! clamp requested limits, and screen the code. Only the rewritten body that
+//! comes out of here is ever sent upstream.
 
+use super::limits::LimitHeaders;
 use crate::config::Tier;
 use crate::error::{Refusal, ShownFinding};
 use execgate_dialect::{Dialect, ExecRequest, RouteKind, TierLimits};
@@ -16,9 +18,17 @@ pub struct Prepared {
     pub exec: ExecRequest,
     /// Screening verdicts, one per submission (findings feed metrics and logs).
     pub verdicts: Vec<Verdict>,
+    /// The client's standing after the charge made here, if one was.
+    pub limit_headers: Option<LimitHeaders>,
 }
 
+/// Charges a decoded request what it costs before it is screened; `Some`
+/// headers when it charged anything.
+pub type Charge<'a> =
+    Box<dyn FnOnce(&ExecRequest) -> Result<Option<LimitHeaders>, Refusal> + Send + 'a>;
+
 /// Decides an executing request's body; `Err` is the refusal to send.
+#[allow(clippy::too_many_arguments)]
 pub fn prepare(
     dialect: &Dialect,
     route: RouteKind,
@@ -27,12 +37,15 @@ pub fn prepare(
     tier: &Tier,
     rules: &RuleSet,
     policy: &ScreenPolicy,
+    charge: Charge<'_>,
 ) -> Result<Prepared, (Refusal, Vec<Verdict>)> {
     let no_verdicts = |r: Refusal| (r, Vec::new());
     let exec = dialect
         .parse_request(route, path_and_query, body)
         .map_err(|e| no_verdicts(e.into()))?;
     check_code_size(&exec, tier).map_err(no_verdicts)?;
+    // Before screening: a client past its quota costs no screening time.
+    let limit_headers = charge(&exec).map_err(no_verdicts)?;
     let limits = TierLimits {
         run_time: tier.run_time,
         memory_bytes: tier.memory.bytes(),
@@ -49,6 +62,7 @@ pub fn prepare(
         body: rewritten,
         exec,
         verdicts,
+        limit_headers,
     })
 }
 

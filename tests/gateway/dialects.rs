@@ -83,9 +83,11 @@ fn a_generic_executor_is_read_clamped_screened_and_sanitized_by_its_pointers() {
 #[test]
 fn judge0_batches_are_screened_and_clamped_per_submission_and_result_routes_pass() {
     let exec = MockExecutor::start();
+    // Each batch pays a unit per run, the refused one too.
     let gw = TestGateway::builder()
         .upstream(exec.addr)
         .with("dialect", "kind = \"judge0\"")
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
         .start();
     let batch = |first: &str| {
         json!({"submissions": [
