@@ -82,9 +82,32 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
             .limits
             .check(tier, &identity.key, Charge::Passthrough, NonZeroU32::MIN)?,
     };
+    check_tokens(gw, &head.method, &identity, ctx)?;
     check_declared(&head.headers, tier.body_max.bytes())?;
     ctx.body = BodyHold::new(tier.body_max.as_usize());
     session.set_read_timeout(Some(gw.body_timeout));
+    Ok(())
+}
+
+/// A route that reads results by token passes only with tokens of the
+/// caller's own; any other is answered as a path that does not exist.
+fn check_tokens(
+    gw: &Gateway,
+    method: &http::Method,
+    identity: &Identity,
+    ctx: &mut RequestCtx,
+) -> Result<(), Refusal> {
+    let Some(tokens) = gw.dialect.read_tokens(method, &ctx.path_and_query) else {
+        return Ok(());
+    };
+    if !gw
+        .tokens
+        .all_owned_by(&identity.key, &tokens, std::time::Instant::now())
+    {
+        ctx.reason = Some("result token of another client, or unknown".into());
+        return Err(Refusal::UnknownRoute);
+    }
+    ctx.read_tokens = Some(tokens);
     Ok(())
 }
 

@@ -84,6 +84,8 @@ pub struct RequestCtx {
     pub allow_listed: bool,
     /// What the executor's answer said about the run.
     pub run: super::account::RunReport,
+    /// The result tokens a polling request reads (all the client's own).
+    pub read_tokens: Option<Vec<String>>,
 }
 
 impl Default for RequestCtx {
@@ -114,6 +116,7 @@ impl Default for RequestCtx {
             in_flight: false,
             allow_listed: false,
             run: Default::default(),
+            read_tokens: None,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod request;
 pub mod request_id;
 pub mod respond;
 pub mod response;
+pub mod tokens;
 pub mod upstream;
 
 use crate::accept::PeerTable;
@@ -40,6 +41,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use upstream::Upstreams;
+
+/// How long a result token stays readable by its owner after its run was submitted.
+pub const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+/// The most result tokens remembered (about 200 bytes each); the oldest go first.
+pub const MAX_TOKENS: usize = 100_000;
 
 /// What the proxy needs from outside config: shared state and the rule set.
 pub struct Shared {
@@ -81,6 +87,8 @@ pub struct Gateway {
     metrics: Metrics,
     peers: Arc<PeerTable>,
     reputation: Arc<Reputation>,
+    /// Judge0 result tokens and who submitted them.
+    tokens: Arc<tokens::TokenOwners>,
     body_timeout: Duration,
     /// How long a kept-alive connection may wait for its next request.
     idle_timeout: Duration,
@@ -122,6 +130,7 @@ impl Gateway {
             metrics: shared.metrics,
             peers: shared.peers,
             reputation: shared.reputation,
+            tokens: Arc::new(tokens::TokenOwners::new(TOKEN_TTL, MAX_TOKENS)),
             body_timeout: settings.server.body_timeout,
             idle_timeout: settings.server.header_timeout,
             guarded: settings.server.accept_guard,
@@ -200,6 +209,7 @@ impl Gateway {
             .map(output_field)
             .collect();
         let rules = self.rules.load();
+        let tokens = ctx.read_tokens.take().unwrap_or_default();
         let sanitized = if cut {
             // A cut body may have lost its verdict fields; that the output ran
             // past every cap the tier sets is itself the run's verdict.
@@ -210,6 +220,7 @@ impl Gateway {
                 .map_err(|e| execgate_sanitize::SanitizeError::NotJson(e.to_string()))
                 .and_then(|doc| {
                     ctx.run.outcomes = self.dialect.verdicts_for(&ctx.forward_path, &doc);
+                    self.bind_tokens(ctx, &identity, &doc, tokens);
                     execgate_sanitize::sanitize_value(
                         &rules.output,
                         policy,
@@ -250,6 +261,40 @@ impl Gateway {
             ));
         }
         Ok(Bytes::from(clean.body))
+    }
+}
+
+impl Gateway {
+    /// Binds the result tokens a run's response hands out to its client, and
+    /// notes which runs' verdicts were scored: those of a response that carried
+    /// a verdict for every run it names (`read` are the tokens a poll named).
+    fn bind_tokens(
+        &self,
+        ctx: &RequestCtx,
+        identity: &Identity,
+        doc: &serde_json::Value,
+        read: Vec<String>,
+    ) {
+        let issued = if ctx.route.executes() {
+            let issued = self.dialect.issued_tokens(&ctx.forward_path, doc);
+            self.tokens.issue(
+                &identity.key,
+                identity.ip,
+                &issued,
+                std::time::Instant::now(),
+            );
+            issued
+        } else {
+            read
+        };
+        if !issued.is_empty() && ctx.run.outcomes.len() == issued.len() {
+            self.tokens.mark_scored(&issued);
+        }
+    }
+
+    /// The result tokens and their owners, for the unpolled-run scorer.
+    pub fn token_owners(&self) -> Arc<tokens::TokenOwners> {
+        self.tokens.clone()
     }
 }
 

@@ -123,23 +123,132 @@ fn judge0_batches_are_screened_and_clamped_per_submission_and_result_routes_pass
         "/submissions/batch?base64_encoded=false"
     );
 
+    assert_eq!(get(&gw.url("/languages")).status, 200);
     for path in [
-        "/languages",
         "/submissions/abc123?base64_encoded=false",
         "/submissions/batch?tokens=a,b",
+        "/submissions",
     ] {
-        assert_eq!(get(&gw.url(path)).status, 200, "{path}");
+        let unknown = get(&gw.url(path));
+        assert_eq!(
+            (unknown.status, unknown.code()),
+            (404, "unknown_route".to_string()),
+            "{path}: no token of this client"
+        );
     }
     let polled: Vec<String> = exec.requests()[1..]
         .iter()
         .map(|r| r.path.clone())
         .collect();
+    assert_eq!(polled, ["/languages"]);
+}
+
+const ALICE: &str = "alice-key-0123456789";
+const BOB: &str = "bob-key-0123456789ab";
+
+/// A Judge0 gateway with two API-key clients, alice and bob.
+fn two_clients(exec: &MockExecutor) -> TestGateway {
+    let key = |secret: &str, client: &str| {
+        let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(secret.as_bytes()));
+        format!(
+            "[[identity.api_keys]]\nsha256 = \"{hash}\"\nclient = \"{client}\"\ntier = \"team\"\n"
+        )
+    };
+    TestGateway::builder()
+        .upstream(exec.addr)
+        .with("dialect", "kind = \"judge0\"")
+        .raw(&key(ALICE, "alice"))
+        .raw(&key(BOB, "bob"))
+        .raw("[tiers.team]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
+        .start()
+}
+
+fn as_client(
+    gw: &TestGateway,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Reply {
+    let headers = [("x-api-key", key)];
+    match (method, body) {
+        ("POST", Some(body)) => post_with(&gw.url(path), body.to_string().into_bytes(), &headers),
+        _ => get_with(&gw.url(path), &headers),
+    }
+}
+
+#[test]
+fn regression_judge0_results_are_readable_only_by_the_client_that_submitted_them() {
+    let exec = MockExecutor::with(Behaviour::Judge0 { status: 3 });
+    let gw = two_clients(&exec);
+    let secret = "tok_abcdefgh12345678";
+    let submitted = as_client(
+        &gw,
+        ALICE,
+        "POST",
+        "/submissions",
+        Some(
+            json!({"source_code": format!("print('{secret}')"), "language_id": 71, "stdin": secret}),
+        ),
+    );
     assert_eq!(
-        polled,
-        [
-            "/languages",
-            "/submissions/abc123?base64_encoded=false",
-            "/submissions/batch?tokens=a,b&base64_encoded=false"
-        ]
+        submitted.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&submitted.body)
+    );
+    let token = submitted.json()["token"].as_str().unwrap().to_string();
+    let batch = as_client(
+        &gw,
+        ALICE,
+        "POST",
+        "/submissions/batch",
+        Some(json!({"submissions": [{"source_code": "print(2)", "language_id": 71}]})),
+    );
+    let second = batch.json()[0]["token"].as_str().unwrap().to_string();
+    let reached = exec.requests().len();
+
+    let fields = "?fields=stdout,source_code,stdin";
+    let own = as_client(
+        &gw,
+        ALICE,
+        "GET",
+        &format!("/submissions/{token}{fields}"),
+        None,
+    );
+    assert_eq!(own.status, 200, "{}", String::from_utf8_lossy(&own.body));
+    let doc = own.json();
+    assert_eq!(doc["stdout"], "out\n");
+    for field in ["source_code", "stdin"] {
+        let text = doc[field].as_str().unwrap();
+        assert!(!text.contains(secret), "{field} echoed unsanitized: {text}");
+        assert!(text.contains("[REDACTED:test-token]"), "{field}: {text}");
+    }
+    let both = format!("/submissions/batch?tokens={token},{second}");
+    assert_eq!(as_client(&gw, ALICE, "GET", &both, None).status, 200);
+
+    let missing = as_client(&gw, BOB, "GET", "/submissions/tok-9999-0", None);
+    for path in [
+        format!("/submissions/{token}{fields}"),
+        format!("/submissions/{token}.json"),
+        format!("/submissions/batch?tokens={token}"),
+        format!("/submissions/batch?tokens={second},{token}"),
+        format!("/submissions/batch?tokens[]={token}"),
+        "/submissions".to_string(),
+    ] {
+        let other = as_client(&gw, BOB, "GET", &path, None);
+        assert_eq!(
+            (other.status, other.code()),
+            (missing.status, missing.code()),
+            "{path}: another client's token must look like none"
+        );
+    }
+    assert_eq!(missing.status, 404);
+    let anonymous = get(&gw.url(&format!("/submissions/{token}")));
+    assert_eq!(anonymous.status, 404, "anonymous callers own no token");
+    assert_eq!(
+        exec.requests().len(),
+        reached + 2,
+        "only alice's two reads reached the executor"
     );
 }

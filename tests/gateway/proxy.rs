@@ -184,7 +184,7 @@ fn judge0_result_polling_is_sanitized_and_capped_like_a_run() {
     let flood = format!("tok_abcdefgh12345678 {}", "y".repeat(300 << 10));
     let exec = MockExecutor::with(Behaviour::json(
         200,
-        json!({"stdout": b64(&flood), "status": {"id": 3, "description": "Accepted"}})
+        json!({"token": "2f4c1a", "stdout": b64(&flood), "status": {"id": 3, "description": "Accepted"}})
             .to_string()
             .into_bytes(),
     ));
@@ -192,6 +192,12 @@ fn judge0_result_polling_is_sanitized_and_capped_like_a_run() {
         .upstream(exec.addr)
         .with("dialect", "kind = \"judge0\"")
         .start();
+    // Results are read with a token the client got from its own submission.
+    let submitted = post(
+        &gw.url("/submissions?base64_encoded=true"),
+        &json!({"source_code": b64("print(1)"), "language_id": 71}),
+    );
+    assert_eq!(submitted.status, 200);
     let reply = get(&gw.url("/submissions/2f4c1a?base64_encoded=true"));
     assert_eq!(
         reply.status,
@@ -213,7 +219,7 @@ fn judge0_result_polling_is_sanitized_and_capped_like_a_run() {
         "stdout capped at the tier's 100KB, got {} bytes",
         stdout.len()
     );
-    assert_eq!(exec.requests()[0].method, "GET");
+    assert_eq!(exec.requests()[1].method, "GET");
 }
 
 #[test]

@@ -64,6 +64,15 @@ pub fn get(url: &str) -> Reply {
     read(client().get(url).send().unwrap())
 }
 
+/// `GET url` with extra headers.
+pub fn get_with(url: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = client().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    read(req.send().unwrap())
+}
+
 /// `POST url` with a JSON body.
 pub fn post(url: &str, body: &serde_json::Value) -> Reply {
     post_with(url, body.to_string().into_bytes(), &[])

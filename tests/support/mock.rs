@@ -40,6 +40,9 @@ pub enum Behaviour {
     },
     /// Wait this long before answering like `Piston`.
     Slow(Duration),
+    /// A Judge0 queue: every submission gets a token and, once read by token
+    /// (one or a batch), this `status.id` with its source and stdin echoed.
+    Judge0 { status: u64 },
 }
 
 impl Behaviour {
@@ -58,6 +61,8 @@ impl Behaviour {
 struct State {
     seen: Arc<Mutex<Vec<Recorded>>>,
     behaviour: Arc<Mutex<Behaviour>>,
+    /// Judge0 submissions by token.
+    submissions: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
 }
 
 /// A running mock executor.
@@ -85,6 +90,7 @@ impl MockExecutor {
         let state = State {
             seen: Arc::default(),
             behaviour: Arc::new(Mutex::new(behaviour)),
+            submissions: Arc::default(),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -144,6 +150,7 @@ async fn handle(
     });
     let behaviour = state.behaviour.lock().clone();
     match behaviour {
+        Behaviour::Judge0 { status } => judge0(&state, status, &method, &uri, &body),
         Behaviour::Piston { stdout } => piston(&stdout),
         Behaviour::Slow(wait) => {
             tokio::time::sleep(wait).await;
@@ -167,6 +174,58 @@ async fn handle(
             resp
         }
     }
+}
+
+/// A Judge0 answer: tokens for submissions, results for tokens.
+fn judge0(state: &State, status: u64, method: &Method, uri: &Uri, body: &[u8]) -> Response {
+    let mut store = state.submissions.lock();
+    let mut submit = |item: serde_json::Value| {
+        let token = format!("tok-{:04}-{}", store.len(), uri.port_u16().unwrap_or(0));
+        store.push((token.clone(), item));
+        serde_json::json!({ "token": token })
+    };
+    let result = |token: &str, item: &serde_json::Value| {
+        serde_json::json!({
+            "token": token, "stdout": "out\n", "stderr": null,
+            "source_code": item["source_code"], "stdin": item["stdin"],
+            "status": {"id": status, "description": "as told"}
+        })
+    };
+    let doc: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let path = uri.path();
+    let answer = if *method == Method::POST && path == "/submissions/batch" {
+        let items = doc["submissions"].as_array().cloned().unwrap_or_default();
+        serde_json::Value::Array(items.into_iter().map(&mut submit).collect())
+    } else if *method == Method::POST {
+        submit(doc)
+    } else if path == "/submissions/batch" {
+        let wanted = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .find_map(|p| p.strip_prefix("tokens="))
+            .unwrap_or("")
+            .to_string();
+        let found: Vec<serde_json::Value> = wanted
+            .split(',')
+            .filter_map(|t| store.iter().find(|(k, _)| k == t))
+            .map(|(t, item)| result(t, item))
+            .collect();
+        serde_json::json!({ "submissions": found })
+    } else {
+        let token = path.trim_start_matches("/submissions/");
+        match store.iter().find(|(k, _)| k == token) {
+            Some((t, item)) => result(t, item),
+            None => {
+                return (
+                    StatusCode::NOT_FOUND,
+                    axum::Json(serde_json::json!({"error": "not found"})),
+                )
+                    .into_response();
+            }
+        }
+    };
+    axum::Json(answer).into_response()
 }
 
 fn piston(stdout: &str) -> Response {

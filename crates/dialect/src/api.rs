@@ -101,4 +101,22 @@ pub(crate) trait Api: std::fmt::Debug + Send + Sync {
 
     /// The outcomes a parsed response reports.
     fn verdicts(&self, body: &Value) -> Vec<RunOutcome>;
+
+    /// The result tokens an executing route's parsed response hands out
+    /// (Judge0 `token`s); none for APIs that answer with the result itself.
+    fn issued_tokens(&self, _body: &Value) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The result tokens a request on `segments` reads, when the route reads
+    /// results by token; `Some(empty)` for a route that reads results without
+    /// naming them (a listing of every submission).
+    fn read_tokens(
+        &self,
+        _method: &Method,
+        _path_and_query: &str,
+        _segments: &[String],
+    ) -> Option<Vec<String>> {
+        None
+    }
 }

@@ -174,6 +174,23 @@ impl Dialect {
         self.owner(path_and_query).api.verdicts(doc)
     }
 
+    /// The result tokens an executing route's parsed response `doc` hands out
+    /// (Judge0: one per submission); the gateway binds each to its client.
+    pub fn issued_tokens(&self, path_and_query: &str, doc: &Value) -> Vec<String> {
+        self.owner(path_and_query).api.issued_tokens(doc)
+    }
+
+    /// The result tokens `method` on `path_and_query` reads, when the route
+    /// reads results by token (Judge0 `GET /submissions/{token}`,
+    /// `GET /submissions/batch?tokens=…`); `Some(empty)` for a route that
+    /// reads results without naming them, which no client may use.
+    pub fn read_tokens(&self, method: &Method, path_and_query: &str) -> Option<Vec<String>> {
+        let segments = segments(path_part(path_and_query));
+        self.owner(path_and_query)
+            .api
+            .read_tokens(method, path_and_query, &segments)
+    }
+
     /// The API that owns the path of `path_and_query`: the only one, or the
     /// one claiming the path (at most one does, checked at construction),
     /// or else the first, whose answers for a path it does not know stand.

@@ -11,7 +11,7 @@ use crate::model::{
     TierLimits,
 };
 use crate::options::check_compiler_options;
-use crate::path::{RoutePattern, flag_lenient, flag_strict, query_names, with_param};
+use crate::path::{RoutePattern, flag_lenient, flag_strict, query_names, query_value, with_param};
 use crate::read::{Fields, index};
 use http::Method;
 use serde_json::Value;
@@ -350,11 +350,16 @@ impl Api for Judge0 {
             ["submissions", _] => &[""],
             _ => &[],
         };
+        // The request's own text comes back too when asked for (`?fields=`):
+        // it is output as much as stdout is, and goes through the same rules.
         let fields = [
             ("stdout", FieldKind::Stdout),
             ("stderr", FieldKind::Stderr),
             ("compile_output", FieldKind::Other),
             ("message", FieldKind::Other),
+            ("source_code", FieldKind::Other),
+            ("stdin", FieldKind::Other),
+            ("expected_output", FieldKind::Other),
         ];
         prefixes
             .iter()
@@ -366,6 +371,55 @@ impl Api for Judge0 {
                 })
             })
             .collect()
+    }
+
+    /// A single submission answers `{"token": …}` (with its result when it
+    /// waited), a batch `[{"token": …}, …]`.
+    fn issued_tokens(&self, body: &Value) -> Vec<String> {
+        let items: Vec<&Value> = match body {
+            Value::Array(list) => list.iter().collect(),
+            other => vec![other],
+        };
+        items
+            .into_iter()
+            .filter_map(|item| item.get("token").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn read_tokens(
+        &self,
+        method: &Method,
+        path_and_query: &str,
+        segments: &[String],
+    ) -> Option<Vec<String>> {
+        if *method != Method::GET && *method != Method::HEAD {
+            return None;
+        }
+        match without_format(segments).as_slice() {
+            // The listing of every submission: nobody's own.
+            ["submissions"] => Some(Vec::new()),
+            ["submissions", "batch"] => {
+                // Rails would read `tokens[]=` or `tokens[x]=` as another list.
+                let other_lists = query_names(path_and_query)
+                    .iter()
+                    .any(|name| name != "tokens" && name.starts_with("tokens"));
+                if other_lists {
+                    return Some(Vec::new());
+                }
+                let tokens = query_value(path_and_query, "tokens").unwrap_or_default();
+                Some(
+                    tokens
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                )
+            }
+            ["submissions", token] => Some(vec![(*token).to_string()]),
+            _ => None,
+        }
     }
 
     fn verdicts(&self, body: &Value) -> Vec<RunOutcome> {

@@ -469,7 +469,16 @@ fn response_fields_follow_route_and_base64_flag() {
     let single = d.response_fields("/submissions/abc?base64_encoded=true", None);
     assert_eq!(
         pointers(&single),
-        ["/stdout", "/stderr", "/compile_output", "/message"]
+        [
+            "/stdout",
+            "/stderr",
+            "/compile_output",
+            "/message",
+            "/source_code",
+            "/stdin",
+            "/expected_output"
+        ],
+        "the request's own text comes back sanitized like output"
     );
     assert!(single.iter().all(|f| f.base64));
     assert_eq!(single[0].kind, FieldKind::Stdout);
@@ -482,6 +491,41 @@ fn response_fields_follow_route_and_base64_flag() {
     assert!(pointers(&batch).contains(&"/*/stdout"));
     assert!(d.response_fields("/languages", None).is_empty());
     assert!(d.response_fields("/statuses", None).is_empty());
+}
+
+#[test]
+fn result_tokens_are_read_from_answers_and_result_routes() {
+    use http::Method;
+    let d = judge0();
+    assert_eq!(
+        d.issued_tokens("/submissions", &json!({"token": "a", "stdout": null})),
+        ["a"]
+    );
+    assert_eq!(
+        d.issued_tokens(
+            "/submissions/batch",
+            &json!([{"token": "a"}, {"token": "b"}, {"error": 1}])
+        ),
+        ["a", "b"]
+    );
+    let read = |path: &str| d.read_tokens(&Method::GET, path);
+    assert_eq!(
+        read("/submissions/abc?fields=stdout"),
+        Some(vec!["abc".into()])
+    );
+    assert_eq!(read("/submissions/abc.json"), Some(vec!["abc".into()]));
+    assert_eq!(
+        read("/submissions/batch?tokens=a,%20b,,c&fields=stdout"),
+        Some(vec!["a".into(), "b".into(), "c".into()])
+    );
+    assert_eq!(read("/submissions/batch?tokens[]=a"), Some(vec![]));
+    assert_eq!(
+        read("/submissions?page=2"),
+        Some(vec![]),
+        "the listing is nobody's"
+    );
+    assert_eq!(read("/languages"), None);
+    assert_eq!(d.read_tokens(&Method::POST, "/submissions"), None);
 }
 
 #[test]
