@@ -83,9 +83,27 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
             .check(tier, &identity.key, Charge::Passthrough, NonZeroU32::MIN)?,
     };
     check_tokens(gw, &head.method, &identity, ctx)?;
+    if !ctx.route.executes() {
+        check_no_body(&head.headers)?;
+    }
     check_declared(&head.headers, tier.body_max.bytes())?;
     ctx.body = BodyHold::new(tier.body_max.as_usize());
     session.set_read_timeout(Some(gw.body_timeout));
+    Ok(())
+}
+
+/// A route that runs nothing reads nothing from a body: one sent anyway is
+/// refused rather than handed to an executor that might read it.
+fn check_no_body(headers: &http::HeaderMap) -> Result<(), Refusal> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes().iter().any(|b| *b != b'0'));
+    if declared || headers.contains_key(http::header::TRANSFER_ENCODING) {
+        return Err(Refusal::InvalidRequest {
+            field: Some("body".into()),
+            message: "this route takes no request body".into(),
+        });
+    }
     Ok(())
 }
 
@@ -148,24 +166,18 @@ fn peer_ip(gw: &Gateway, session: &Session) -> Result<IpAddr, Refusal> {
     }
 }
 
-/// Client headers never sent upstream: credentials; what the client says of its
-/// own address (the gateway says it in `X-Forwarded-For`); hop-by-hop and
-/// expectation headers (an executor's `100 Continue` or `101` is not the answer
-/// the gateway relays).
-const NOT_FORWARDED: [&str; 13] = [
-    "authorization",
-    "x-api-key",
-    "forwarded",
-    "x-real-ip",
-    "client-ip",
-    "true-client-ip",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "expect",
-    "upgrade",
-    "te",
-    "keep-alive",
-    "proxy-connection",
+/// The only client headers sent upstream; the gateway adds its own
+/// (`X-Request-Id`, `X-Forwarded-For`, `Accept-Encoding`, framing). An allow
+/// list, since the headers an executor or its framework acts on cannot all be
+/// named in advance (`X-HTTP-Method-Override`, `X-Original-URL`, client
+/// address claims, cookies, credentials, hop-by-hop and expectation headers).
+const FORWARDED: [&str; 6] = [
+    "host",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "accept",
+    "user-agent",
 ];
 
 /// Rewrites the head sent upstream: the dialect's explicit path, identity
@@ -178,11 +190,17 @@ pub fn rewrite_upstream_head(up: &mut RequestHeader, ctx: &RequestCtx) -> pingor
         })?;
         up.set_uri(uri);
     }
+    let dropped: Vec<http::HeaderName> = up
+        .headers
+        .keys()
+        .filter(|name| !FORWARDED.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    for name in dropped {
+        up.remove_header(&name);
+    }
     up.insert_header("Accept-Encoding", "identity")?;
     up.insert_header("X-Request-Id", ctx.request_id.as_str())?;
-    for name in NOT_FORWARDED {
-        up.remove_header(name);
-    }
     if let Some(id) = &ctx.identity {
         up.insert_header("X-Forwarded-For", id.ip.to_string())?;
     }

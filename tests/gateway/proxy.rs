@@ -365,3 +365,58 @@ fn an_http_1_0_client_gets_a_body_it_can_read() {
     let json: serde_json::Value = serde_json::from_str(payload).expect("the body is the JSON");
     assert_eq!(json["run"]["stdout"], "hi\n");
 }
+
+#[test]
+fn regression_only_allowed_request_headers_reach_the_executor() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let hostile = [
+        ("x-http-method-override", "DELETE"),
+        ("x-original-url", "/admin"),
+        ("x-rewrite-url", "/admin"),
+        ("x-client-ip", "10.0.0.1"),
+        ("cf-connecting-ip", "10.0.0.1"),
+        ("x-real-ip", "10.0.0.1"),
+        ("cookie", "session=1"),
+        ("x-auth-token", "guess"),
+        ("forwarded", "for=10.0.0.1"),
+        ("x-forwarded-for", "10.0.0.1"),
+    ];
+    let reply = post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        &hostile,
+    );
+    assert_eq!(reply.status, 200);
+    let seen = &exec.requests()[0].headers;
+    for (name, _) in hostile.iter().filter(|(n, _)| *n != "x-forwarded-for") {
+        assert!(seen.get(*name).is_none(), "{name} reached the executor");
+    }
+    assert_eq!(
+        seen["x-forwarded-for"], "127.0.0.1",
+        "the gateway's own claim only"
+    );
+    assert_eq!(seen["content-type"], "application/json");
+    assert!(seen.get("x-request-id").is_some());
+}
+
+#[test]
+fn regression_a_body_on_a_route_that_runs_nothing_is_refused() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let client = reqwest::blocking::Client::new();
+    let with_body = client
+        .get(gw.url("/api/v2/runtimes"))
+        .body("{\"language\":\"python\"}")
+        .send()
+        .unwrap();
+    assert_eq!(with_body.status(), 400);
+    let error: serde_json::Value = with_body.json().unwrap();
+    assert_eq!(error["error"]["field"], "body");
+    assert!(exec.requests().is_empty(), "nothing reached the executor");
+    let (status, _) = raw(
+        gw.addr(),
+        b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200, "an empty body is no body");
+}
