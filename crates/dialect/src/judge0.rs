@@ -24,6 +24,16 @@ const FORCED_OFF: &[&str] = &[
     "enable_per_process_and_thread_memory_limit",
 ];
 
+/// Judge0 limits that are counts and sizes rather than times or memory, and
+/// the most any tier may ask for (Judge0's own defaults): set when absent,
+/// lowered when above, refused when zero or less.
+const BOUNDED: &[(&str, u64)] = &[
+    // Kilobytes a run may write to a file.
+    ("max_file_size", 1024),
+    // Processes and threads a run may start.
+    ("max_processes_and_or_threads", 60),
+];
+
 /// Query parameters an executing route accepts. Rails merges the query over
 /// the JSON body, so any other parameter (`source_code`, `memory_limit`…)
 /// would silently replace what the gateway screened and clamped.
@@ -171,6 +181,9 @@ impl Judge0 {
                 *flag = Value::Bool(false);
             }
         }
+        for (key, most) in BOUNDED {
+            bound(map, key, *most, at)?;
+        }
         if let Some(runs) = map
             .get_mut("number_of_runs")
             .filter(|v| v.as_u64() != Some(1))
@@ -179,6 +192,31 @@ impl Judge0 {
         }
         Ok(())
     }
+}
+
+/// Sets `key` of a submission object to at most `most` (to `most` when absent).
+fn bound(
+    map: &mut serde_json::Map<String, Value>,
+    key: &str,
+    most: u64,
+    at: &str,
+) -> Result<(), RequestError> {
+    let name = || crate::read::join(at, key);
+    match map.get(key) {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) => {
+            let value = n.as_f64().unwrap_or(f64::INFINITY);
+            if value <= 0.0 {
+                return Err(RequestError::new(name(), "must be greater than 0"));
+            }
+            if value <= most as f64 {
+                return Ok(());
+            }
+        }
+        Some(other) => return Err(crate::read::mistyped(name(), "a number", other)),
+    }
+    map.insert(key.to_string(), Value::from(most));
+    Ok(())
 }
 
 /// A flag in the body is read by Judge0 when the query lacks it: it may only

@@ -177,6 +177,14 @@ impl LimitField {
         if value < 0.0 {
             return Err(RequestError::new(self.name(at), "must not be negative"));
         }
+        // Executors read a zero limit as "none" (isolate, Judge0) or as a run
+        // that cannot start: neither is a limit the tier can vouch for.
+        if value == 0.0 && self.role != LimitRole::ExtraTime {
+            return Err(RequestError::new(
+                self.name(at),
+                "must be greater than 0 (leave it out for the tier's maximum)",
+            ));
+        }
         // JSON has no NaN; refusing it anyway keeps the Duration conversion total
         if value > ceiling || value.is_nan() {
             return Err(RequestError::new(
@@ -449,6 +457,16 @@ mod tests {
         assert_eq!(err.message, "must be a number, not a string");
         let err = read_limits(&fields, &json!({"wall": 86401}), "").unwrap_err();
         assert!(err.message.contains("at most 86400 s"), "{err}");
+    }
+
+    #[test]
+    fn zero_limits_are_refused_except_extra_time() {
+        let err = read_limits(&piston_like(), &json!({"run_timeout": 0}), "").unwrap_err();
+        assert_eq!(err.field, "run_timeout");
+        assert!(err.message.contains("greater than 0"), "{err}");
+        assert!(read_limits(&piston_like(), &json!({"mem": 0.0}), "").is_err());
+        let extra = LimitField::new("/cpu_extra_time", LimitRole::ExtraTime, LimitUnit::S);
+        assert!(read_limits(&[extra], &json!({"cpu_extra_time": 0}), "").is_ok());
     }
 
     #[test]

@@ -381,6 +381,7 @@ fn clamp_writes_seconds_and_kilobytes_exactly() {
         json!({
             "source_code": "print(input())", "language_id": 71, "stdin": "hi",
             "cpu_time_limit": 5.0, "wall_time_limit": 5.0, "memory_limit": 131_072,
+            "max_file_size": 1024, "max_processes_and_or_threads": 60,
             "base64_encoded": "false",
         })
     );
@@ -410,6 +411,40 @@ fn clamp_covers_extra_time_and_stack_without_inserting_them() {
     );
     let out = clamped(&judge0(), RouteKind::Execute, SUBMIT, &one());
     assert!(out.get("cpu_extra_time").is_none() && out.get("stack_limit").is_none());
+}
+
+#[test]
+fn regression_every_judge0_limit_is_clamped_and_zero_is_refused() {
+    let mut body = one();
+    body["max_file_size"] = json!(1e9);
+    body["max_processes_and_or_threads"] = json!(1_000_000);
+    let out = clamped(&judge0(), RouteKind::Execute, SUBMIT, &body);
+    assert_eq!(
+        (
+            out["max_file_size"].clone(),
+            out["max_processes_and_or_threads"].clone()
+        ),
+        (json!(1024), json!(60))
+    );
+    body["max_file_size"] = json!(64);
+    let out = clamped(&judge0(), RouteKind::Execute, SUBMIT, &body);
+    assert_eq!(out["max_file_size"], json!(64), "a lower ask is kept");
+    for (key, value) in [
+        ("memory_limit", json!(0)),
+        ("cpu_time_limit", json!(0)),
+        ("wall_time_limit", json!(0.0)),
+        ("stack_limit", json!(0)),
+        ("max_file_size", json!(0)),
+        ("max_processes_and_or_threads", json!(-1)),
+        ("max_processes_and_or_threads", json!("60")),
+    ] {
+        let d = judge0();
+        let body = with(one(), key, value.clone());
+        let err = parse(&d, RouteKind::Execute, SUBMIT, &body)
+            .and_then(|req| d.clamp(&req, &common::TIER))
+            .expect_err("refused");
+        assert_eq!(err.field, key, "{key} = {value}: {err}");
+    }
 }
 
 #[test]
