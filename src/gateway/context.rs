@@ -86,6 +86,8 @@ pub struct RequestCtx {
     pub run: super::account::RunReport,
     /// The result tokens a polling request reads (all the client's own).
     pub read_tokens: Option<Vec<String>>,
+    /// The executor answered with this error status; its body is replaced.
+    pub executor_error: Option<u16>,
 }
 
 impl Default for RequestCtx {
@@ -117,6 +119,7 @@ impl Default for RequestCtx {
             allow_listed: false,
             run: Default::default(),
             read_tokens: None,
+            executor_error: None,
         }
     }
 }
