@@ -132,6 +132,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let peers = parts.shared.peers.clone();
     let (upstreams, health) = upstream::build(&settings.upstream)?;
     let gateway = Gateway::new(settings, parts.shared, upstreams.clone())?;
+    let scorer = gateway.unpolled_scorer(settings.upstream.addresses.clone());
     let side = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("execgate-accept")
@@ -189,6 +190,9 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
             Some(parts.limiter),
             settings.blocklist.purge_interval.get(),
         );
+    }
+    if let Some(scorer) = scorer {
+        side.spawn(scorer.run());
     }
     let watcher = if opts.reload_triggers {
         start_reload_triggers(parts.reloader, settings.rules.watch)

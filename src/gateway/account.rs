@@ -73,7 +73,8 @@ fn refusal_event(refusal: &Refusal) -> Option<SecurityEvent> {
     })
 }
 
-fn outcome_event(outcome: RunOutcome) -> Option<SecurityEvent> {
+/// The event a run's outcome counts as, if any.
+pub fn outcome_event(outcome: RunOutcome) -> Option<SecurityEvent> {
     match outcome {
         RunOutcome::Timeout => Some(SecurityEvent::ExecTimeout),
         RunOutcome::MemoryKilled => Some(SecurityEvent::MemoryKilled),

@@ -20,6 +20,7 @@ pub mod request_id;
 pub mod respond;
 pub mod response;
 pub mod tokens;
+pub mod unpolled;
 pub mod upstream;
 
 use crate::accept::PeerTable;
@@ -268,28 +269,49 @@ impl Gateway {
     /// Binds the result tokens a run's response hands out to its client, and
     /// notes which runs' verdicts were scored: those of a response that carried
     /// a verdict for every run it names (`read` are the tokens a poll named).
+    /// A poll of runs already scored (by an earlier poll, or by the gateway's
+    /// own reading of unread runs) scores nothing again.
     fn bind_tokens(
         &self,
-        ctx: &RequestCtx,
+        ctx: &mut RequestCtx,
         identity: &Identity,
         doc: &serde_json::Value,
         read: Vec<String>,
     ) {
         let issued = if ctx.route.executes() {
             let issued = self.dialect.issued_tokens(&ctx.forward_path, doc);
-            self.tokens.issue(
-                &identity.key,
-                identity.ip,
-                &issued,
-                std::time::Instant::now(),
-            );
+            let owner = tokens::Owner {
+                key: identity.key.clone(),
+                ip: identity.ip,
+                allow_listed: ctx.allow_listed,
+            };
+            self.tokens
+                .issue(&owner, &issued, std::time::Instant::now());
             issued
         } else {
             read
         };
-        if !issued.is_empty() && ctx.run.outcomes.len() == issued.len() {
-            self.tokens.mark_scored(&issued);
+        let all_final = !issued.is_empty() && ctx.run.outcomes.len() == issued.len();
+        if all_final && !self.tokens.mark_scored(&issued) && !ctx.route.executes() {
+            ctx.run.outcomes.clear();
         }
+    }
+
+    /// The scorer of runs nobody reads, for a gateway that serves Judge0.
+    pub fn unpolled_scorer(
+        &self,
+        executors: Vec<std::net::SocketAddr>,
+    ) -> Option<unpolled::Scorer> {
+        self.dialect
+            .kinds()
+            .contains(&execgate_dialect::DialectKind::Judge0)
+            .then(|| unpolled::Scorer {
+                tokens: self.tokens.clone(),
+                reputation: self.reputation.clone(),
+                dialect: self.dialect.clone(),
+                executors,
+                timeout: self.upstreams.total_timeout(),
+            })
     }
 
     /// The result tokens and their owners, for the unpolled-run scorer.

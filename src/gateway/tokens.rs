@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 struct Entry {
     owner: ClientKey,
     ip: IpAddr,
+    allow_listed: bool,
     issued: Instant,
     scored: bool,
 }
@@ -35,6 +36,19 @@ pub struct Unscored {
     pub owner: ClientKey,
     /// Its address.
     pub ip: IpAddr,
+    /// It is on the allow list (never banned).
+    pub allow_listed: bool,
+}
+
+/// The client a token is issued to.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// Its key.
+    pub key: ClientKey,
+    /// Its address.
+    pub ip: IpAddr,
+    /// It is on the allow list.
+    pub allow_listed: bool,
 }
 
 /// The token → owner table.
@@ -66,7 +80,7 @@ impl TokenOwners {
     /// Binds `tokens` to `owner`, issued at `now`. A token already bound to
     /// someone else keeps its owner: executors issue fresh tokens, and one
     /// seen twice must not change hands.
-    pub fn issue(&self, owner: &ClientKey, ip: IpAddr, tokens: &[String], now: Instant) {
+    pub fn issue(&self, owner: &Owner, tokens: &[String], now: Instant) {
         let mut table = self.inner.lock();
         table.expire(now, self.ttl);
         for token in tokens {
@@ -79,8 +93,9 @@ impl TokenOwners {
             table.owners.insert(
                 token.clone(),
                 Entry {
-                    owner: owner.clone(),
-                    ip,
+                    owner: owner.key.clone(),
+                    ip: owner.ip,
+                    allow_listed: owner.allow_listed,
                     issued: now,
                     scored: false,
                 },
@@ -100,13 +115,17 @@ impl TokenOwners {
     }
 
     /// Marks `tokens` as scored: their verdicts reached the reputation engine.
-    pub fn mark_scored(&self, tokens: &[String]) {
+    /// Returns whether any of them was not scored before.
+    pub fn mark_scored(&self, tokens: &[String]) -> bool {
         let mut table = self.inner.lock();
+        let mut fresh = false;
         for token in tokens {
             if let Some(entry) = table.owners.get_mut(token) {
+                fresh |= !entry.scored;
                 entry.scored = true;
             }
         }
+        fresh
     }
 
     /// Up to `max` tokens issued at least `after` before `now` whose verdicts
@@ -124,6 +143,7 @@ impl TokenOwners {
                     token: token.clone(),
                     owner: entry.owner.clone(),
                     ip: entry.ip,
+                    allow_listed: entry.allow_listed,
                 })
             })
             .take(max)
@@ -171,6 +191,14 @@ mod tests {
         "192.0.2.1".parse().unwrap()
     }
 
+    fn owner(key: &ClientKey) -> Owner {
+        Owner {
+            key: key.clone(),
+            ip: ip(),
+            allow_listed: false,
+        }
+    }
+
     fn tokens(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
     }
@@ -183,8 +211,8 @@ mod tests {
             ClientKey::from_client_id("bob"),
         );
         let now = Instant::now();
-        table.issue(&alice, ip(), &tokens(&["a1", "a2"]), now);
-        table.issue(&bob, ip(), &tokens(&["b1", "a1"]), now);
+        table.issue(&owner(&alice), &tokens(&["a1", "a2"]), now);
+        table.issue(&owner(&bob), &tokens(&["b1", "a1"]), now);
         assert!(table.all_owned_by(&alice, &tokens(&["a1", "a2"]), now));
         assert!(
             !table.all_owned_by(&bob, &tokens(&["a1"]), now),
@@ -205,7 +233,7 @@ mod tests {
         let start = Instant::now();
         for i in 0..10u64 {
             let at = start + Duration::from_secs(i);
-            table.issue(&alice, ip(), &tokens(&[&format!("t{i}")]), at);
+            table.issue(&owner(&alice), &tokens(&[&format!("t{i}")]), at);
             assert!(table.len() <= 3);
         }
         let now = start + Duration::from_secs(10);
@@ -223,14 +251,14 @@ mod tests {
         let table = TokenOwners::new(Duration::from_secs(600), 100);
         let alice = ClientKey::from_client_id("alice");
         let start = Instant::now();
-        table.issue(&alice, ip(), &tokens(&["a", "b"]), start);
+        table.issue(&owner(&alice), &tokens(&["a", "b"]), start);
         table.issue(
-            &alice,
-            ip(),
+            &owner(&alice),
             &tokens(&["c"]),
             start + Duration::from_secs(5),
         );
-        table.mark_scored(&tokens(&["a"]));
+        assert!(table.mark_scored(&tokens(&["a"])));
+        assert!(!table.mark_scored(&tokens(&["a"])), "scored once");
         let due = table.unscored(start + Duration::from_secs(6), Duration::from_secs(3), 10);
         let names: Vec<&str> = due.iter().map(|u| u.token.as_str()).collect();
         assert_eq!(names, ["b"], "a is scored, c too young");

@@ -252,3 +252,81 @@ fn regression_judge0_results_are_readable_only_by_the_client_that_submitted_them
         "only alice's two reads reached the executor"
     );
 }
+
+#[test]
+fn regression_runs_nobody_polls_still_score_their_verdicts() {
+    let exec = MockExecutor::with(Behaviour::Judge0 { status: 5 });
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("dialect", "kind = \"judge0\"")
+        .with("reputation", "ban_threshold = 1000.0")
+        .with_admin_token()
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
+        .start();
+    let run = json!({"source_code": "while True: pass", "language_id": 71});
+    let submitted = post(
+        &gw.url("/submissions/batch?base64_encoded=false"),
+        &json!({ "submissions": vec![run; 8] }),
+    );
+    assert_eq!(
+        submitted.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&submitted.body)
+    );
+    let timeouts = || {
+        gw.client_view("ip:127.0.0.1")
+            .to_string()
+            .matches("\"kind\":\"exec_timeout\"")
+            .count()
+    };
+    // The gateway reads unread results after a grace period of its own:
+    // waited for with a wide margin, never timed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while timeouts() < 8 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        timeouts(),
+        8,
+        "every unread time-out scored once: {}",
+        gw.client_view("ip:127.0.0.1")
+    );
+    let polls: Vec<String> = exec
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(
+        polls
+            .iter()
+            .all(|p| p.starts_with("/submissions/batch?tokens=")),
+        "{polls:?}"
+    );
+
+    let tokens: Vec<String> = submitted
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["token"].as_str().unwrap().to_string())
+        .collect();
+    // One connection: its next request is read only once this one is accounted.
+    let client = reqwest::blocking::Client::new();
+    let read = client
+        .get(gw.url(&format!("/submissions/batch?tokens={}", tokens.join(","))))
+        .send()
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let read: serde_json::Value = read.json().unwrap();
+    assert_eq!(read["submissions"][0]["status"]["id"], 5);
+    let marker = client.get(gw.url("/not-a-route")).send().unwrap();
+    assert_eq!(marker.status(), 404);
+    eventually("the marker request is accounted", || {
+        gw.client_view("ip:127.0.0.1")
+            .to_string()
+            .contains("\"kind\":\"refused\"")
+    });
+    assert_eq!(timeouts(), 8, "reading them later scores nothing twice");
+}

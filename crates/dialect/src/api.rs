@@ -108,6 +108,12 @@ pub(crate) trait Api: std::fmt::Debug + Send + Sync {
         Vec::new()
     }
 
+    /// Each result of a parsed response that names its token, with the
+    /// outcome of its run (`None` while it is queued or running).
+    fn token_verdicts(&self, _body: &Value) -> Vec<(String, Option<RunOutcome>)> {
+        Vec::new()
+    }
+
     /// The result tokens a request on `segments` reads, when the route reads
     /// results by token; `Some(empty)` for a route that reads results without
     /// naming them (a listing of every submission).

@@ -180,6 +180,17 @@ impl Dialect {
         self.owner(path_and_query).api.issued_tokens(doc)
     }
 
+    /// Each result in a parsed response `doc` to `path_and_query` that names
+    /// its token, with its run's outcome (`None` while queued or running):
+    /// how the gateway scores runs whose results nobody read.
+    pub fn token_verdicts(
+        &self,
+        path_and_query: &str,
+        doc: &Value,
+    ) -> Vec<(String, Option<RunOutcome>)> {
+        self.owner(path_and_query).api.token_verdicts(doc)
+    }
+
     /// The result tokens `method` on `path_and_query` reads, when the route
     /// reads results by token (Judge0 `GET /submissions/{token}`,
     /// `GET /submissions/batch?tokens=…`); `Some(empty)` for a route that

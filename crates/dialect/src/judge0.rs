@@ -425,6 +425,16 @@ impl Api for Judge0 {
             .collect()
     }
 
+    fn token_verdicts(&self, body: &Value) -> Vec<(String, Option<RunOutcome>)> {
+        results(body)
+            .into_iter()
+            .filter_map(|item| {
+                let token = item.get("token")?.as_str()?;
+                Some((token.to_string(), judge0_outcome(item)))
+            })
+            .collect()
+    }
+
     fn read_tokens(
         &self,
         method: &Method,
@@ -461,15 +471,23 @@ impl Api for Judge0 {
     }
 
     fn verdicts(&self, body: &Value) -> Vec<RunOutcome> {
-        let items: Vec<&Value> = match body {
-            Value::Array(list) => list.iter().collect(),
-            Value::Object(map) => match map.get("submissions").and_then(Value::as_array) {
-                Some(list) => list.iter().collect(),
-                None => vec![body],
-            },
-            _ => Vec::new(),
-        };
-        items.into_iter().filter_map(judge0_outcome).collect()
+        results(body)
+            .into_iter()
+            .filter_map(judge0_outcome)
+            .collect()
+    }
+}
+
+/// The results in a response: a batch POST's array, a batch GET's
+/// `submissions`, or the one result.
+fn results(body: &Value) -> Vec<&Value> {
+    match body {
+        Value::Array(list) => list.iter().collect(),
+        Value::Object(map) => match map.get("submissions").and_then(Value::as_array) {
+            Some(list) => list.iter().collect(),
+            None => vec![body],
+        },
+        _ => Vec::new(),
     }
 }
 
