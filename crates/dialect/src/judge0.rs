@@ -132,6 +132,14 @@ impl Judge0 {
         if let Some(options) = options.filter(|_| !self.allow_any_compiler_options) {
             check_compiler_options(options, &fields.name("compiler_options"))?;
         }
+        if fields.get("callback_url").is_some_and(|v| !v.is_null()) {
+            // Judge0 would send the result there itself, past the output
+            // sanitizer and the token's owner, from inside the executor's network.
+            return Err(RequestError::new(
+                fields.name("callback_url"),
+                "is not accepted: results are read through the gateway",
+            ));
+        }
         if fields.get("additional_files").is_some() && !self.allow_additional_files {
             return Err(RequestError::new(
                 fields.name("additional_files"),

@@ -414,6 +414,21 @@ fn clamp_covers_extra_time_and_stack_without_inserting_them() {
 }
 
 #[test]
+fn regression_a_callback_url_is_refused() {
+    let body = with(
+        one(),
+        "callback_url",
+        json!("http://169.254.169.254/latest"),
+    );
+    let err = refused(body);
+    assert_eq!(err.field, "callback_url");
+    let batch =
+        json!({"submissions": [one(), with(one(), "callback_url", json!("http://10.0.0.1/"))]});
+    let err = refusal(&judge0(), RouteKind::ExecuteBatch, BATCH, &batch);
+    assert_eq!(err.field, "submissions[1].callback_url");
+}
+
+#[test]
 fn regression_every_judge0_limit_is_clamped_and_zero_is_refused() {
     let mut body = one();
     body["max_file_size"] = json!(1e9);
@@ -454,7 +469,6 @@ fn clamp_turns_off_limit_multipliers_and_network() {
     body["enable_per_process_and_thread_memory_limit"] = json!(true);
     body["enable_network"] = json!(true);
     body["number_of_runs"] = json!(20);
-    body["callback_url"] = json!("https://example.test/cb");
     let out = clamped(&judge0(), RouteKind::Execute, SUBMIT, &body);
     assert_eq!(
         out["enable_per_process_and_thread_time_limit"],
@@ -466,7 +480,6 @@ fn clamp_turns_off_limit_multipliers_and_network() {
     );
     assert_eq!(out["enable_network"], json!(false));
     assert_eq!(out["number_of_runs"], json!(1));
-    assert_eq!(out["callback_url"], json!("https://example.test/cb"));
     // absent options are not added: executors that lack them keep working
     let out = clamped(&judge0(), RouteKind::Execute, SUBMIT, &one());
     assert!(out.get("enable_network").is_none() && out.get("number_of_runs").is_none());
