@@ -313,11 +313,6 @@ impl Gateway {
                 timeout: self.upstreams.total_timeout(),
             })
     }
-
-    /// The result tokens and their owners, for the unpolled-run scorer.
-    pub fn token_owners(&self) -> Arc<tokens::TokenOwners> {
-        self.tokens.clone()
-    }
 }
 
 /// How many runs a result-polling request asks for: the tokens of a Judge0

@@ -271,3 +271,34 @@ fn regression_a_batch_larger_than_what_remains_is_refused_whole_and_takes_nothin
     assert_eq!(too_big.json()["error"]["field"], "submissions");
     assert_eq!(batch(&gw, 3).status, 200, "the whole quota fits the batch");
 }
+
+#[test]
+fn regression_path_variants_of_an_executing_route_share_one_limit() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let variants = [
+        "/api/v2/execute",
+        "/API/V2/EXECUTE",
+        "/api/v2/execute/",
+        "//api/v2/execute",
+        "/api/v2/./execute",
+        "/api/v2/%65xecute",
+        "/api/v2/execute?x=1",
+        "/api/v2/execute;x=1",
+    ];
+    let mut served = 0;
+    for round in 0..2 {
+        for path in variants {
+            let r = post(&gw.url(path), &piston("print(1)"));
+            assert!(
+                matches!(r.status, 200 | 400 | 404 | 429),
+                "{path}: {}",
+                r.status
+            );
+            served += usize::from(r.status == 200);
+            assert!(served <= 3, "round {round}: {path} ran past the burst of 3");
+        }
+    }
+    assert_eq!(exec.requests().len(), served);
+    assert_eq!(served, 3, "the burst was used, by whichever variants route");
+}
