@@ -328,3 +328,39 @@ fn a_chunked_body_past_the_read_ahead_size_must_declare_its_length() {
     assert!(text.contains("\"code\":\"length_required\""), "{text}");
     assert_eq!(exec.bytes_received(), 0, "no executor heard of it");
 }
+
+#[test]
+fn regression_duplicate_keys_run_what_was_screened() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
+        .start();
+    let body = |first: &str, last: &str| {
+        format!(
+            r#"{{"language":"python","version":"3.12.0","files":[{{"content":"{first}"}}],"files":[{{"content":"{last}"}}]}}"#
+        )
+        .into_bytes()
+    };
+    let hidden_last = post_with(
+        &gw.url("/api/v2/execute"),
+        body("print(1)", "import os"),
+        &[],
+    );
+    assert_eq!(hidden_last.status, 403, "the last key is the one screened");
+    let ok = post_with(
+        &gw.url("/api/v2/execute"),
+        body("import os", "print(2)"),
+        &[],
+    );
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    let sent = &exec.requests()[0];
+    let text = String::from_utf8_lossy(&sent.body);
+    assert_eq!(
+        text.matches("\"files\"").count(),
+        1,
+        "re-serialised: {text}"
+    );
+    assert!(!text.contains("import os"), "{text}");
+    assert_eq!(sent.json()["files"][0]["content"], "print(2)");
+}
