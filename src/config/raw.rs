@@ -226,6 +226,10 @@ pub struct RawLimits {
     pub passthrough: String,
     /// Most client keys tracked at once; idle ones are evicted first.
     pub max_tracked_clients: usize,
+    /// How long a Judge0 result token stays readable by the client that submitted it.
+    pub result_tokens_ttl: HumanDuration,
+    /// Most result tokens remembered with their clients; the oldest go first.
+    pub max_result_tokens: usize,
 }
 
 impl Default for RawLimits {
@@ -233,6 +237,8 @@ impl Default for RawLimits {
         Self {
             passthrough: "120/1m".into(),
             max_tracked_clients: 100_000,
+            result_tokens_ttl: HumanDuration(std::time::Duration::from_secs(24 * 3600)),
+            max_result_tokens: 100_000,
         }
     }
 }

@@ -156,6 +156,10 @@ pub struct LimitSettings {
     pub passthrough: Rate,
     /// Most client keys tracked.
     pub max_tracked_clients: usize,
+    /// How long a result token stays its submitter's.
+    pub result_tokens_ttl: Duration,
+    /// Most result tokens remembered.
+    pub max_result_tokens: usize,
 }
 
 /// Validates `raw`; relative paths are resolved against `base` (the config's directory).
@@ -188,6 +192,11 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
                 raw.limits.max_tracked_clients,
                 "limits.max_tracked_clients",
             )?,
+            result_tokens_ttl: positive(
+                raw.limits.result_tokens_ttl.get(),
+                "limits.result_tokens_ttl",
+            )?,
+            max_result_tokens: nonzero(raw.limits.max_result_tokens, "limits.max_result_tokens")?,
         },
         rules: resolve_rules(raw.rules.clone(), base),
         blocklist: super::raw::RawBlocklist {

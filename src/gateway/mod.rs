@@ -43,11 +43,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use upstream::Upstreams;
 
-/// How long a result token stays readable by its owner after its run was submitted.
-pub const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
-/// The most result tokens remembered (about 200 bytes each); the oldest go first.
-pub const MAX_TOKENS: usize = 100_000;
-
 /// What the proxy needs from outside config: shared state and the rule set.
 pub struct Shared {
     /// The rate limiter (memory by default).
@@ -131,7 +126,10 @@ impl Gateway {
             metrics: shared.metrics,
             peers: shared.peers,
             reputation: shared.reputation,
-            tokens: Arc::new(tokens::TokenOwners::new(TOKEN_TTL, MAX_TOKENS)),
+            tokens: Arc::new(tokens::TokenOwners::new(
+                settings.limits.result_tokens_ttl,
+                settings.limits.max_result_tokens,
+            )),
             body_timeout: settings.server.body_timeout,
             idle_timeout: settings.server.header_timeout,
             guarded: settings.server.accept_guard,

@@ -74,6 +74,14 @@ fn check_config_names_file_line_and_key_and_exits_2() {
             "DIR/gw.toml:2: upstream.addresses: list at least one executor address",
         ),
         (
+            "[limits]\nresult_tokens_ttl = \"0s\"\n",
+            "DIR/gw.toml:2: limits.result_tokens_ttl: must be greater than 0",
+        ),
+        (
+            "[limits]\nmax_result_tokens = 0\n",
+            "DIR/gw.toml:2: limits.max_result_tokens: must be",
+        ),
+        (
             "[dialect]\nkind = \"k8s\"\n",
             "DIR/gw.toml:2: dialect.kind: unknown variant `k8s`",
         ),

@@ -330,3 +330,26 @@ fn regression_runs_nobody_polls_still_score_their_verdicts() {
     });
     assert_eq!(timeouts(), 8, "reading them later scores nothing twice");
 }
+
+#[test]
+fn result_tokens_past_the_configured_maximum_are_forgotten_oldest_first() {
+    let exec = MockExecutor::with(Behaviour::Judge0 { status: 3 });
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("dialect", "kind = \"judge0\"")
+        .with("limits", "max_result_tokens = 2")
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
+        .start();
+    let tokens: Vec<String> = (0..3)
+        .map(|_| {
+            let r = post(
+                &gw.url("/submissions"),
+                &json!({"source_code": "print(1)", "language_id": 71}),
+            );
+            r.json()["token"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let read = |t: &str| get(&gw.url(&format!("/submissions/{t}"))).status;
+    assert_eq!(read(&tokens[0]), 404, "the oldest token was forgotten");
+    assert_eq!((read(&tokens[1]), read(&tokens[2])), (200, 200));
+}
