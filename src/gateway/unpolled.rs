@@ -56,7 +56,7 @@ impl Scorer {
         }
         let list: Vec<&str> = due.iter().map(|u| u.token.as_str()).collect();
         let path = format!(
-            "/submissions/batch?tokens={}&base64_encoded=false&fields=token,status_id,status,message",
+            "/submissions/batch?tokens={}&base64_encoded=false&fields=token,status,message",
             list.join(",")
         );
         let Some(doc) = self.read(&path).await else {
