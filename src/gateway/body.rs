@@ -8,7 +8,7 @@ use super::TierPolicies;
 use super::context::RequestCtx;
 use super::identity::Identity;
 use super::limits::Charge as LimitCharge;
-use super::request::{Charge, prepare};
+use super::request::{Charge, Held, prepare};
 use crate::error::Refusal;
 use bytes::{Bytes, BytesMut};
 use execgate_dialect::{ExecRequest, RouteKind};
@@ -195,9 +195,11 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
     let job = move || {
         prepare(
             &dialect,
-            route,
-            &pq,
-            &whole,
+            Held {
+                route,
+                path_and_query: &pq,
+                body: &whole,
+            },
             &policies.tier,
             &rules.screen,
             &policies.screen,

@@ -27,18 +27,30 @@ pub struct Prepared {
 pub type Charge<'a> =
     Box<dyn FnOnce(&ExecRequest) -> Result<Option<LimitHeaders>, Refusal> + Send + 'a>;
 
+/// The request to decide: its route, path and held-back body.
+pub struct Held<'a> {
+    /// What the route does.
+    pub route: RouteKind,
+    /// The path and query the client sent.
+    pub path_and_query: &'a str,
+    /// The whole body.
+    pub body: &'a [u8],
+}
+
 /// Decides an executing request's body; `Err` is the refusal to send.
-#[allow(clippy::too_many_arguments)]
 pub fn prepare(
     dialect: &Dialect,
-    route: RouteKind,
-    path_and_query: &str,
-    body: &[u8],
+    held: Held<'_>,
     tier: &Tier,
     rules: &RuleSet,
     policy: &ScreenPolicy,
     charge: Charge<'_>,
 ) -> Result<Prepared, (Refusal, Vec<Verdict>)> {
+    let Held {
+        route,
+        path_and_query,
+        body,
+    } = held;
     let no_verdicts = |r: Refusal| (r, Vec::new());
     let exec = dialect
         .parse_request(route, path_and_query, body)
