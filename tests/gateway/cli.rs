@@ -439,7 +439,7 @@ fn values_of_the_gateways_own_environment_are_redacted_from_output() {
     );
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let stdout = r.json()["run"]["stdout"].as_str().unwrap().to_string();
     assert!(!stdout.contains("bluefalcon7"), "{stdout}");
     assert!(stdout.contains("[REDACTED"), "{stdout}");
