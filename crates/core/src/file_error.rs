@@ -76,7 +76,13 @@ pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Fil
         let inner = err.into_inner();
         let line = inner.span().map(|s| line_of(text, s.start));
         let key = (key != "." && !key.is_empty()).then_some(key);
-        FileError::new(path, inner.message().to_string()).at(line, key)
+        // The TOML parser says nothing for some errors (a control character in a
+        // comment): a file error must always say why.
+        let message = match inner.message().trim() {
+            "" => "not valid TOML (a syntax error or a control character)",
+            message => message,
+        };
+        FileError::new(path, message.to_string()).at(line, key)
     })
 }
 
@@ -84,6 +90,16 @@ pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Fil
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    /// Regression (fuzz target screen_rules): a NUL in a comment was refused
+    /// with an empty reason.
+    #[test]
+    fn a_control_character_is_refused_with_a_reason_and_its_line() {
+        let text = "[server]\n# a comment \0 with a NUL\nport = 1\n";
+        let err = parse_toml::<Sample>(Path::new("f.toml"), text).unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(!err.reason.is_empty(), "{err}");
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
