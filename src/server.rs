@@ -159,6 +159,10 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     };
     let (stop_proxy, proxy_thread) =
         run_proxy(settings, gateway, health, inner, opts.unix_signals)?;
+    // The public port is bound already (connections wait in its backlog), but
+    // the guard relays to the proxy, so it accepts only once the proxy listens:
+    // a first request relayed any earlier was refused as an internal error.
+    wait_until_listening(inner)?;
     if let Some(public) = public {
         let refusals = parts.metrics.requests.clone();
         side.spawn(accept::serve(
@@ -199,7 +203,6 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     } else {
         None
     };
-    wait_until_listening(inner)?;
     tracing::info!(%proxy_addr, %admin_addr, "execgate gateway listening");
     Ok(Running {
         proxy_addr,
