@@ -136,13 +136,24 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let behaviour = state.behaviour.lock().clone();
+    // Health probes are not requests a test sent: they are answered (a slow
+    // executor is still a healthy one) but not recorded.
+    let probe = headers
+        .get("user-agent")
+        .is_some_and(|ua| ua == execgate::gateway::upstream::breaker::PROBE_USER_AGENT);
+    if probe {
+        return match behaviour {
+            Behaviour::Raw { status, .. } => StatusCode::from_u16(status).unwrap().into_response(),
+            _ => (StatusCode::OK, "[]").into_response(),
+        };
+    }
     state.seen.lock().push(Recorded {
         method: method.to_string(),
         path: uri.to_string(),
         headers,
         body: body.to_vec(),
     });
-    let behaviour = state.behaviour.lock().clone();
     match behaviour {
         Behaviour::Piston { stdout } => piston(&stdout),
         Behaviour::Slow(wait) => {
