@@ -1,8 +1,6 @@
 //! Prometheus metrics of the gateway, registered once and shared by every stage.
 
-use prometheus::{
-    Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 /// The gateway's counters, gauges and histograms.
 #[derive(Clone)]

@@ -356,14 +356,15 @@ fn upstream(raw: &RawUpstream) -> Result<UpstreamSettings, Invalid> {
             raw.health_check_interval.get(),
             "upstream.health_check_interval",
         )?,
-        health_check: raw
-            .health_check
-            .as_deref()
-            .map(probe_path)
-            .transpose()?,
+        health_check: raw.health_check.as_deref().map(probe_path).transpose()?,
         health_check_status: match raw.health_check_status {
             s @ 100..=599 => s,
-            _ => return Err(key("upstream.health_check_status", "must be an HTTP status")),
+            _ => {
+                return Err(key(
+                    "upstream.health_check_status",
+                    "must be an HTTP status",
+                ));
+            }
         },
         failure_threshold: at_least_one(raw.failure_threshold, "upstream.failure_threshold")?,
         success_threshold: at_least_one(raw.success_threshold, "upstream.success_threshold")?,

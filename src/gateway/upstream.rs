@@ -5,9 +5,9 @@
 pub mod breaker;
 
 use crate::config::UpstreamSettings;
+use crate::error::Refusal;
 use crate::metrics::Metrics;
 use breaker::{Probe, ProbeCheck, Thresholds};
-use crate::error::Refusal;
 use execgate_dialect::DialectKind;
 use pingora_core::services::background::{GenBackgroundService, background_service};
 use pingora_core::upstreams::peer::HttpPeer;

@@ -320,7 +320,10 @@ fn an_open_port_whose_api_fails_goes_out_of_rotation_and_comes_back() {
         .with("upstream", "success_threshold = 2")
         .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"1000/10s\" }]")
         .start();
-    sick.set(Behaviour::json(500, r#"{"message":"no runtime can start"}"#));
+    sick.set(Behaviour::json(
+        500,
+        r#"{"message":"no runtime can start"}"#,
+    ));
     let state = |gw: &TestGateway| {
         let metrics = gw.metrics();
         let line = format!("execgate_upstream_state{{upstream=\"{}\"}}", sick.addr);
@@ -337,11 +340,17 @@ fn an_open_port_whose_api_fails_goes_out_of_rotation_and_comes_back() {
         let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     }
-    assert_eq!(sick.requests().len(), before, "no run went to the open breaker");
+    assert_eq!(
+        sick.requests().len(),
+        before,
+        "no run went to the open breaker"
+    );
     sick.set(Behaviour::Piston {
         stdout: "back\n".into(),
     });
-    eventually("the breaker closes again", || state(&gw).as_deref() == Some("0"));
+    eventually("the breaker closes again", || {
+        state(&gw).as_deref() == Some("0")
+    });
     assert!(
         gw.metrics().contains(&format!(
             "execgate_upstream_transitions_total{{to=\"half_open\",upstream=\"{}\"}} 1",

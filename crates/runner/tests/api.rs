@@ -541,3 +541,52 @@ async fn a_wrong_method_and_an_oversized_body_get_json_errors() {
     let v: Value = too_large.json().await.unwrap();
     assert!(v["message"].as_str().unwrap().contains("bytes"), "{v}");
 }
+
+/// The count of `language` runs that ended `verdict` in the runner's `/metrics`.
+async fn runs_counted(language: &str, verdict: &str) -> u64 {
+    let text = reqwest::get(url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series =
+        format!("execgate_runner_runs_total{{language=\"{language}\",verdict=\"{verdict}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// `/health` names the offered languages; `/metrics` counts runs by language
+/// and verdict and shows the queue and the warm pools.
+#[tokio::test]
+async fn health_and_metrics_describe_the_runner() {
+    let (status, v) = get(&url("/health")).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["status"], "ok");
+    assert!(
+        v["languages"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("python")),
+        "{v}"
+    );
+    let before = runs_counted("python", "RE").await;
+    let body = json!({"language": "python", "version": "*", "files": [{"content": "raise SystemExit(4)"}]});
+    let (status, v) = execute(body).await;
+    assert_eq!((status, &v["run"]["status"]), (200, &json!("RE")), "{v}");
+    assert!(runs_counted("python", "RE").await > before);
+    let text = reqwest::get(url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        "execgate_runner_running ",
+        "execgate_runner_waiting ",
+        "execgate_runner_warm_ready{language=\"python\"} ",
+    ] {
+        assert!(text.contains(series), "{series} in {text}");
+    }
+}

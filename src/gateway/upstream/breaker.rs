@@ -239,7 +239,9 @@ mod tests {
     fn failures_in_a_row_open_and_successes_in_a_row_close() {
         assert_eq!(
             run(&[false, false, true, false, false, false, false, true, true]),
-            [Closed, Closed, Closed, Closed, Closed, Open, Open, HalfOpen, Closed]
+            [
+                Closed, Closed, Closed, Closed, Closed, Open, Open, HalfOpen, Closed
+            ]
         );
     }
 
