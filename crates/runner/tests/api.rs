@@ -111,6 +111,35 @@ async fn bad_piston_requests_get_400_with_a_message() {
     );
 }
 
+/// C++ compiles with g++ and runs, like C.
+#[tokio::test]
+async fn cpp_compiles_with_the_standard_library_and_runs() {
+    let source = "#include <iostream>\n#include <vector>\nint main(){ std::vector<int> v{6, 7}; std::cout << v[0] * v[1] << std::endl; }\n";
+    let body = json!({"language": "c++", "version": "*", "files": [{"content": source}]});
+    let (status, v) = execute(body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["language"], "cpp");
+    assert_eq!(v["compile"]["code"], 0, "{v}");
+    assert_eq!(v["run"]["stdout"], "42\n", "{v}");
+}
+
+/// Java runs where a JDK is installed (the single-file source launcher).
+#[tokio::test]
+async fn java_runs_where_a_jdk_is_installed() {
+    let (_, runtimes) = get(&url("/api/v2/runtimes")).await;
+    if !runtime_names(&runtimes).contains(&"java") {
+        assert!(!std::path::Path::new("/usr/lib/jvm/java-17-openjdk-amd64/bin/java").exists());
+        return;
+    }
+    let source =
+        "public class Main { public static void main(String[] a) { System.out.println(6 * 7); } }";
+    let body = json!({"language": "java", "version": "*", "files": [{"content": source}],
+                      "run_timeout": -1, "run_cpu_time": -1, "run_memory_limit": -1});
+    let (status, v) = execute(body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["run"]["stdout"], "42\n", "{v}");
+}
+
 /// Piston's `-1` asks for the configured maximum (here 512 MB where the
 /// language's default is 64 MB), and limits above the maximum are lowered to
 /// it, not refused: what the npm piston-client sends by default.
