@@ -243,8 +243,11 @@ fn gateway_binary(
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    crate::support::eventually("the gateway listens", || {
+    // The accept guard listens before Pingora behind it does: wait for an answer.
+    crate::support::eventually("the gateway answers", || {
         std::net::TcpStream::connect(("127.0.0.1", proxy)).is_ok()
+            && crate::support::get(&format!("http://127.0.0.1:{proxy}/api/v2/runtimes")).status
+                != 500
     });
     (child, proxy)
 }
@@ -267,8 +270,10 @@ fn the_gateway_binary_logs_one_json_audit_line_per_request() {
         let lines = lines.clone();
         std::thread::spawn(move || {
             for line in std::io::BufRead::lines(stdout).map_while(Result::ok) {
+                // (the harness's readiness GET has its own line)
                 if let Ok(l) = serde_json::from_str::<serde_json::Value>(&line)
                     && l["target"] == "execgate::audit"
+                    && l["fields"]["path"] == "/api/v2/execute"
                 {
                     lines.lock().unwrap().push(l["fields"].clone());
                 }
@@ -468,7 +473,7 @@ fn values_of_the_gateways_own_environment_are_redacted_from_output() {
     );
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let stdout = r.json()["run"]["stdout"].as_str().unwrap().to_string();
     assert!(!stdout.contains("bluefalcon7"), "{stdout}");
     assert!(stdout.contains("[REDACTED"), "{stdout}");
