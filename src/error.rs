@@ -228,6 +228,16 @@ impl Refusal {
         }
     }
 
+    /// The refusal in one sentence with its code, and the field when one is to blame.
+    fn client_message(&self) -> String {
+        match self {
+            Refusal::InvalidRequest { field: Some(f), .. } => {
+                format!("{}: {f}: {}", self.code(), self.message())
+            }
+            _ => format!("{}: {}", self.code(), self.message()),
+        }
+    }
+
     /// Renders the refusal for the request `request_id`.
     pub fn render(&self, request_id: &str) -> Rendered {
         let mut error = Map::new();
@@ -235,7 +245,10 @@ impl Refusal {
         error.insert("message".into(), json!(self.message()));
         error.insert("request_id".into(), json!(request_id));
         self.details(&mut error);
-        let body = serde_json::to_vec(&json!({ "error": error })).unwrap_or_default();
+        // Piston clients show a top-level `message`, Judge0 clients `message` or
+        // `error`: the refusal reads as a sentence in the clients people use.
+        let body = json!({ "error": error, "message": self.client_message() });
+        let body = serde_json::to_vec(&body).unwrap_or_default();
         let mut headers = Vec::new();
         if let Refusal::RateLimited {
             retry_after,
@@ -277,7 +290,26 @@ mod tests {
         assert_eq!(v["error"]["request_id"], "req-1");
         assert_eq!(v["error"]["window"], "burst");
         assert_eq!(v["error"]["retry_after"], 7);
+        assert_eq!(
+            v["message"],
+            "rate_limited: rate limit exceeded (burst window)"
+        );
         assert!(r.headers.contains(&("Retry-After", "7".into())));
+    }
+
+    #[test]
+    fn clients_read_a_top_level_message_naming_the_field() {
+        let r = Refusal::InvalidRequest {
+            field: Some("run_timeout".into()),
+            message: "must be a number, not a string".into(),
+        }
+        .render("r");
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            v["message"],
+            "invalid_request: run_timeout: must be a number, not a string"
+        );
+        assert_eq!(v["error"]["field"], "run_timeout");
     }
 
     #[test]

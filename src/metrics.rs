@@ -1,6 +1,6 @@
 //! Prometheus metrics of the gateway, registered once and shared by every stage.
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 /// The gateway's counters, gauges and histograms.
 #[derive(Clone)]
@@ -23,6 +23,10 @@ pub struct Metrics {
     pub redactions: IntCounterVec,
     /// Outbound leak findings by rule.
     pub outbound_findings: IntCounterVec,
+    /// Each executor's circuit breaker: 0 closed, 1 half-open, 2 open.
+    pub upstream_state: IntGaugeVec,
+    /// Breaker changes by executor and the state entered.
+    pub upstream_transitions: IntCounterVec,
 }
 
 impl Metrics {
@@ -77,6 +81,22 @@ impl Metrics {
         registry.register(Box::new(upstream_latency.clone()))?;
         let in_flight = IntGauge::new("execgate_in_flight_requests", "Requests being handled")?;
         registry.register(Box::new(in_flight.clone()))?;
+        let upstream_state = IntGaugeVec::new(
+            Opts::new(
+                "execgate_upstream_state",
+                "Executor circuit breaker: 0 closed, 1 half-open, 2 open",
+            ),
+            &["upstream"],
+        )?;
+        registry.register(Box::new(upstream_state.clone()))?;
+        let upstream_transitions = IntCounterVec::new(
+            Opts::new(
+                "execgate_upstream_transitions_total",
+                "Executor circuit breaker changes by the state entered",
+            ),
+            &["upstream", "to"],
+        )?;
+        registry.register(Box::new(upstream_transitions.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -87,6 +107,8 @@ impl Metrics {
             reloads,
             redactions,
             outbound_findings,
+            upstream_state,
+            upstream_transitions,
         })
     }
 

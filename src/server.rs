@@ -130,7 +130,8 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
 pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let parts = parts(settings, &opts.clock)?;
     let peers = parts.shared.peers.clone();
-    let (upstreams, health) = upstream::build(&settings.upstream)?;
+    let probe = upstream::probe(&settings.upstream, settings.dialect.kind.as_slice()[0]);
+    let (upstreams, health) = upstream::build(&settings.upstream, probe.as_ref(), &parts.metrics)?;
     let gateway = Gateway::new(settings, parts.shared, upstreams.clone())?;
     let scorer = gateway.unpolled_scorer(settings.upstream.addresses.clone());
     let side = tokio::runtime::Builder::new_multi_thread()

@@ -94,8 +94,17 @@ pub struct RawUpstream {
     pub read_timeout: HumanDuration,
     /// Longest time for a whole exchange with an executor.
     pub total_timeout: HumanDuration,
-    /// How often each executor is health-checked (TCP connect).
+    /// How often each executor is probed.
     pub health_check_interval: HumanDuration,
+    /// The probe, `"GET /path"`; default by dialect (Piston `/api/v2/runtimes`,
+    /// Judge0 `/about`); required for a generic executor, else only a TCP connect.
+    pub health_check: Option<String>,
+    /// The status a healthy executor answers the probe with.
+    pub health_check_status: u16,
+    /// Failed probes in a row that take an executor out of rotation.
+    pub failure_threshold: usize,
+    /// Passing probes in a row that bring it back.
+    pub success_threshold: usize,
 }
 
 impl Default for RawUpstream {
@@ -106,6 +115,10 @@ impl Default for RawUpstream {
             read_timeout: HumanDuration(std::time::Duration::from_secs(40)),
             total_timeout: HumanDuration(std::time::Duration::from_secs(60)),
             health_check_interval: HumanDuration(std::time::Duration::from_secs(5)),
+            health_check: None,
+            health_check_status: 200,
+            failure_threshold: 3,
+            success_threshold: 2,
         }
     }
 }

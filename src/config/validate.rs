@@ -84,6 +84,14 @@ pub struct UpstreamSettings {
     pub total_timeout: Duration,
     /// Health-check period.
     pub health_check_interval: Duration,
+    /// The probe path when configured (`GET` only); else the dialect's.
+    pub health_check: Option<String>,
+    /// The status a healthy executor answers.
+    pub health_check_status: u16,
+    /// Failed probes in a row that open an executor's breaker.
+    pub failure_threshold: usize,
+    /// Passing probes in a row that close it.
+    pub success_threshold: usize,
 }
 
 /// An API key's owner.
@@ -357,7 +365,39 @@ fn upstream(raw: &RawUpstream) -> Result<UpstreamSettings, Invalid> {
             raw.health_check_interval.get(),
             "upstream.health_check_interval",
         )?,
+        health_check: raw.health_check.as_deref().map(probe_path).transpose()?,
+        health_check_status: match raw.health_check_status {
+            s @ 100..=599 => s,
+            _ => {
+                return Err(key(
+                    "upstream.health_check_status",
+                    "must be an HTTP status",
+                ));
+            }
+        },
+        failure_threshold: at_least_one(raw.failure_threshold, "upstream.failure_threshold")?,
+        success_threshold: at_least_one(raw.success_threshold, "upstream.success_threshold")?,
     })
+}
+
+/// `"GET /path"`: the probe must not change anything at the executor.
+fn probe_path(probe: &str) -> Result<String, Invalid> {
+    match probe.split_once(' ') {
+        Some(("GET", path)) if path.starts_with('/') && !path.contains(char::is_whitespace) => {
+            Ok(path.to_string())
+        }
+        _ => Err(key(
+            "upstream.health_check",
+            "must be \"GET /path\" (a request that runs nothing)",
+        )),
+    }
+}
+
+fn at_least_one(n: usize, name: &str) -> Result<usize, Invalid> {
+    if n == 0 {
+        return Err(key(name, "must be at least 1"));
+    }
+    Ok(n)
 }
 
 fn tier_ref(name: &str, tiers: &BTreeMap<TierName, Tier>, k: &str) -> Result<TierName, Invalid> {

@@ -54,6 +54,29 @@ fn an_execution_is_forwarded_clamped_and_its_response_hardened() {
     assert_eq!(seen[0].headers["x-request-id"], "abc-123");
 }
 
+/// What the npm piston-client sends unless told otherwise: `-1` for both
+/// memory limits, "the most allowed".
+#[test]
+fn piston_minus_one_limits_are_forwarded_as_the_tier_maximum() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let mut body = piston("print('hi')");
+    body["run_memory_limit"] = json!(-1);
+    body["compile_memory_limit"] = json!(-1);
+    body["run_timeout"] = json!(-1);
+    let reply = post(&gw.url("/api/v2/execute"), &body);
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let forwarded = exec.requests()[0].json();
+    assert_eq!(forwarded["run_memory_limit"], json!(128u64 << 20));
+    assert_eq!(forwarded["compile_memory_limit"], json!(128u64 << 20));
+    assert_eq!(forwarded["run_timeout"], json!(5000));
+}
+
 #[test]
 fn judge0_submissions_are_decoded_screened_clamped_and_their_base64_output_sanitized() {
     judge0_round_trip("kind = \"judge0\"");

@@ -331,9 +331,10 @@ fn regression_executor_error_bodies_are_wrapped_in_the_gateway_shape() {
         !message.contains("/srv/piston") && !message.contains("tok_"),
         "{message}"
     );
+    let top = refused.json()["message"].as_str().unwrap().to_string();
     assert!(
-        refused.json().get("message").is_none(),
-        "not the executor's shape"
+        top.starts_with("invalid_request: "),
+        "the gateway's own message, not the executor's: {top}"
     );
     assert!(refused.header("x-request-id").is_some());
 
@@ -378,4 +379,65 @@ fn regression_executor_error_bodies_are_wrapped_in_the_gateway_shape() {
         (missing.status, missing.code()),
         (404, "unknown_route".to_string())
     );
+}
+
+/// An executor whose port is open but whose API fails is taken out of rotation
+/// by the probe (a TCP check would call it healthy), with an audit line and a
+/// metric, and comes back once its probes pass again.
+#[test]
+fn an_open_port_whose_api_fails_goes_out_of_rotation_and_comes_back() {
+    let (good, sick) = (MockExecutor::start(), MockExecutor::start());
+    let gw = TestGateway::builder()
+        .with(
+            "upstream",
+            &format!("addresses = [\"{}\", \"{}\"]", good.addr, sick.addr),
+        )
+        .with("upstream", "health_check_interval = \"50ms\"")
+        .with("upstream", "failure_threshold = 2")
+        .with("upstream", "success_threshold = 2")
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"1000/10s\" }]")
+        .start();
+    sick.set(Behaviour::json(
+        500,
+        r#"{"message":"no runtime can start"}"#,
+    ));
+    let state = |gw: &TestGateway| {
+        let metrics = gw.metrics();
+        let line = format!("execgate_upstream_state{{upstream=\"{}\"}}", sick.addr);
+        metrics
+            .lines()
+            .find(|l| l.starts_with(&line))
+            .map(|l| l.rsplit(' ').next().unwrap().to_string())
+    };
+    eventually("the failing executor's breaker opens", || {
+        state(&gw).as_deref() == Some("2")
+    });
+    let before = sick.requests().len();
+    for _ in 0..6 {
+        let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    assert_eq!(
+        sick.requests().len(),
+        before,
+        "no run went to the open breaker"
+    );
+    sick.set(Behaviour::Piston {
+        stdout: "back\n".into(),
+    });
+    eventually("the breaker closes again", || {
+        state(&gw).as_deref() == Some("0")
+    });
+    assert!(
+        gw.metrics().contains(&format!(
+            "execgate_upstream_transitions_total{{to=\"half_open\",upstream=\"{}\"}} 1",
+            sick.addr
+        )),
+        "open → half-open → closed: {}",
+        gw.metrics()
+    );
+    eventually("the executor gets runs again", || {
+        post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+        sick.requests().len() > before
+    });
 }

@@ -40,7 +40,7 @@ mod model;
 mod options;
 mod overlap;
 mod path;
-mod piston;
+pub mod piston;
 mod read;
 
 pub use config::{

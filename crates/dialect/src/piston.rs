@@ -3,14 +3,18 @@
 
 use crate::api::{Api, Bounds, Parsed};
 use crate::decode::{Encoding, check_code, check_file_name, decode, encoding_named};
-use crate::limits::{LimitField, LimitRole, LimitUnit, read_limits};
+use crate::limits::{
+    LimitField, LimitRole, LimitUnit, MAX_MEMORY_BYTES, MAX_TIME_SECS, clamp_limits,
+};
 use crate::model::{
-    CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RouteKind, RunOutcome, Submission,
+    CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RequestedLimits, RouteKind,
+    RunOutcome, Submission, TierLimits,
 };
 use crate::path::RoutePattern;
 use crate::read::{Fields, index, mistyped};
 use http::Method;
 use serde_json::Value;
+use std::time::Duration;
 
 /// The Piston v2 API.
 #[derive(Debug)]
@@ -79,28 +83,26 @@ impl Api for Piston {
         _path_and_query: &str,
         body: &Value,
     ) -> Result<Parsed, RequestError> {
-        let fields = Fields::of(body, "")?;
-        let language = fields.required_string("language")?;
-        if language.trim().is_empty() {
-            return Err(RequestError::new("language", "must not be empty"));
-        }
-        let version = fields.string("version")?.map(str::to_string);
-        let files = self.files(&fields)?;
-        let stdin = fields.string("stdin")?.unwrap_or("").as_bytes().to_vec();
-        for (i, arg) in fields.array("args")?.into_iter().flatten().enumerate() {
-            if !arg.is_string() {
-                return Err(mistyped(index("args", i), "a string", arg));
+        let request = read_execute(body, self.bounds.max_files)?;
+        Ok(Parsed::single(request.submission()))
+    }
+
+    /// `-1` asks for the most allowed: the tier's maximum, as an absent limit gets.
+    fn clamp(
+        &self,
+        _request: &ExecRequest,
+        body: &mut Value,
+        tier: &TierLimits,
+    ) -> Result<(), RequestError> {
+        if let Value::Object(map) = body {
+            for field in &self.limits {
+                let key = &field.pointer[1..];
+                if map.get(key).is_some_and(is_most) {
+                    map.remove(key);
+                }
             }
         }
-        let limits = read_limits(&self.limits, body, "")?;
-        let submission = Submission {
-            language: language.to_string(),
-            version,
-            files,
-            stdin,
-            limits,
-        };
-        Ok(Parsed::single(submission))
+        clamp_limits(&self.limits, body, "", tier)
     }
 
     fn limits(&self) -> &[LimitField] {
@@ -139,15 +141,196 @@ impl Api for Piston {
     }
 }
 
-impl Piston {
-    /// `files[]`: at least one, at most `max_files`, each decoded and checked.
-    fn files(&self, fields: &Fields<'_>) -> Result<Vec<CodeFile>, RequestError> {
-        let list = fields.bounded_array("files", self.bounds.max_files, "files")?;
-        list.iter()
-            .enumerate()
-            .map(|(i, file)| code_file(file, &index("files", i)))
-            .collect()
+/// Limit fields of a Piston request: key, stage, what it limits.
+const LIMIT_KEYS: [(&str, Stage, Measure); 6] = [
+    ("run_timeout", Stage::Run, Measure::Wall),
+    ("run_cpu_time", Stage::Run, Measure::Cpu),
+    ("run_memory_limit", Stage::Run, Measure::Memory),
+    ("compile_timeout", Stage::Compile, Measure::Wall),
+    ("compile_cpu_time", Stage::Compile, Measure::Cpu),
+    ("compile_memory_limit", Stage::Compile, Measure::Memory),
+];
+
+#[derive(Clone, Copy)]
+enum Stage {
+    Run,
+    Compile,
+}
+
+#[derive(Clone, Copy)]
+enum Measure {
+    Wall,
+    Cpu,
+    Memory,
+}
+
+/// What a request asks of one limit, as Piston reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ask<T> {
+    /// Absent or `null`: the executor's default for the language.
+    #[default]
+    Default,
+    /// `-1`: the most the executor (or the gateway's tier) allows.
+    Most,
+    /// A value; the executor lowers it to its own maximum.
+    Exactly(T),
+}
+
+impl<T> Ask<T> {
+    /// The value asked for, when one was given.
+    pub fn exactly(self) -> Option<T> {
+        match self {
+            Ask::Exactly(value) => Some(value),
+            Ask::Default | Ask::Most => None,
+        }
     }
+}
+
+/// The limits asked for one stage (run or compile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StageAsk {
+    /// Wall-clock time (`*_timeout`, milliseconds).
+    pub timeout: Ask<Duration>,
+    /// CPU time (`*_cpu_time`, milliseconds).
+    pub cpu_time: Ask<Duration>,
+    /// Memory in bytes (`*_memory_limit`).
+    pub memory: Ask<u64>,
+}
+
+/// A Piston `POST /api/v2/execute` body, read once the way both the gateway
+/// and the bundled runner read it, so a request one accepts the other does too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PistonExecute {
+    /// `language`, never empty.
+    pub language: String,
+    /// `version`, when given (`*` and prefixes are the executor's to match).
+    pub version: Option<String>,
+    /// `files[]`, decoded; the first is the entry point; names checked.
+    pub files: Vec<CodeFile>,
+    /// `stdin`.
+    pub stdin: Vec<u8>,
+    /// `args`: every element a string.
+    pub args: Vec<String>,
+    /// `run_timeout`, `run_cpu_time`, `run_memory_limit`.
+    pub run: StageAsk,
+    /// `compile_timeout`, `compile_cpu_time`, `compile_memory_limit`.
+    pub compile: StageAsk,
+}
+
+impl PistonExecute {
+    /// The dialect-neutral submission the gateway screens.
+    fn submission(self) -> Submission {
+        let seconds = |ask: Ask<Duration>| ask.exactly();
+        Submission {
+            language: self.language,
+            version: self.version,
+            files: self.files,
+            stdin: self.stdin,
+            limits: RequestedLimits {
+                run_time: seconds(self.run.timeout),
+                cpu_time: seconds(self.run.cpu_time),
+                memory_bytes: self.run.memory.exactly(),
+                compile_time: seconds(self.compile.timeout),
+                compile_memory_bytes: self.compile.memory.exactly(),
+            },
+        }
+    }
+}
+
+/// Reads a Piston execute body with at most `max_files` files; refusals name the field.
+pub fn read_execute(body: &Value, max_files: usize) -> Result<PistonExecute, RequestError> {
+    let fields = Fields::of(body, "")?;
+    let language = fields.required_string("language")?;
+    if language.trim().is_empty() {
+        return Err(RequestError::new("language", "must not be empty"));
+    }
+    let version = fields.string("version")?.map(str::to_string);
+    let list = fields.bounded_array("files", max_files, "files")?;
+    let files = list
+        .iter()
+        .enumerate()
+        .map(|(i, file)| code_file(file, &index("files", i)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let stdin = fields.string("stdin")?.unwrap_or("").as_bytes().to_vec();
+    let mut args = Vec::new();
+    for (i, arg) in fields.array("args")?.into_iter().flatten().enumerate() {
+        match arg {
+            Value::String(arg) => args.push(arg.clone()),
+            other => return Err(mistyped(index("args", i), "a string", other)),
+        }
+    }
+    let (mut run, mut compile) = (StageAsk::default(), StageAsk::default());
+    for (key, stage, measure) in LIMIT_KEYS {
+        let stage = match stage {
+            Stage::Run => &mut run,
+            Stage::Compile => &mut compile,
+        };
+        match measure {
+            Measure::Wall => stage.timeout = ask_ms(&fields, key)?,
+            Measure::Cpu => stage.cpu_time = ask_ms(&fields, key)?,
+            Measure::Memory => stage.memory = ask_bytes(&fields, key)?,
+        }
+    }
+    Ok(PistonExecute {
+        language: language.to_string(),
+        version,
+        files,
+        stdin,
+        args,
+        run,
+        compile,
+    })
+}
+
+/// Whether a limit value is Piston's `-1`, "the most allowed".
+fn is_most(value: &Value) -> bool {
+    value.as_f64() == Some(-1.0)
+}
+
+/// A limit as a number: absent, `-1`, or a non-negative value at most `ceiling`.
+fn ask_number(fields: &Fields<'_>, key: &str, ceiling: f64) -> Result<Ask<f64>, RequestError> {
+    let value = match fields.get(key) {
+        None => return Ok(Ask::Default),
+        Some(value) if is_most(value) => return Ok(Ask::Most),
+        Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::INFINITY),
+        Some(other) => return Err(mistyped(fields.name(key), "a number", other)),
+    };
+    if value < 0.0 {
+        return Err(RequestError::new(
+            fields.name(key),
+            "must not be negative (-1 asks for the most allowed)",
+        ));
+    }
+    if value > ceiling {
+        let unit = if key.ends_with("memory_limit") {
+            "bytes"
+        } else {
+            "ms"
+        };
+        return Err(RequestError::new(
+            fields.name(key),
+            format!("is out of range: at most {ceiling} {unit}"),
+        ));
+    }
+    Ok(Ask::Exactly(value))
+}
+
+/// A time limit in milliseconds.
+fn ask_ms(fields: &Fields<'_>, key: &str) -> Result<Ask<Duration>, RequestError> {
+    Ok(match ask_number(fields, key, MAX_TIME_SECS * 1e3)? {
+        Ask::Exactly(ms) => Ask::Exactly(Duration::from_secs_f64(ms / 1e3)),
+        Ask::Most => Ask::Most,
+        Ask::Default => Ask::Default,
+    })
+}
+
+/// A memory limit in bytes (a fraction of a byte rounds up).
+fn ask_bytes(fields: &Fields<'_>, key: &str) -> Result<Ask<u64>, RequestError> {
+    Ok(match ask_number(fields, key, MAX_MEMORY_BYTES)? {
+        Ask::Exactly(bytes) => Ask::Exactly(bytes.ceil() as u64),
+        Ask::Most => Ask::Most,
+        Ask::Default => Ask::Default,
+    })
 }
 
 /// One entry of `files[]`.

@@ -269,8 +269,16 @@ fn too_many_files_are_refused_and_the_bound_is_configurable() {
 #[test]
 fn negative_absurd_and_mistyped_limits_are_refused() {
     let cases = [
-        ("run_timeout", json!(-1), "must not be negative"),
-        ("run_memory_limit", json!(-1), "must not be negative"),
+        (
+            "run_timeout",
+            json!(-2),
+            "must not be negative (-1 asks for the most allowed)",
+        ),
+        (
+            "run_memory_limit",
+            json!(-0.5),
+            "must not be negative (-1 asks for the most allowed)",
+        ),
         (
             "compile_memory_limit",
             json!(1e300),
@@ -298,6 +306,50 @@ fn negative_absurd_and_mistyped_limits_are_refused() {
             RequestError::new(key, message)
         );
     }
+}
+
+#[test]
+fn minus_one_asks_for_the_tier_maximum() {
+    // piston-client (npm) sends -1 for both memory limits unless told otherwise
+    let body = json!({
+        "language": "python", "version": "*", "files": [{"content": "x"}],
+        "run_timeout": -1, "run_memory_limit": -1, "compile_memory_limit": -1.0,
+        "compile_timeout": 1000,
+    });
+    let req = parse(&piston(), RouteKind::Execute, EXEC, &body).unwrap();
+    let limits = req.submissions[0].limits;
+    assert_eq!(limits.run_time, None);
+    assert_eq!(limits.memory_bytes, None);
+    assert_eq!(limits.compile_time, Some(Duration::from_secs(1)));
+    let out = clamped(&piston(), RouteKind::Execute, EXEC, &body);
+    assert_eq!(out["run_timeout"], json!(5000));
+    assert_eq!(out["run_memory_limit"], json!(134_217_728));
+    assert_eq!(out["compile_memory_limit"], json!(134_217_728));
+    assert_eq!(out["compile_timeout"], json!(1000));
+}
+
+#[test]
+fn the_shared_reading_tells_default_most_and_values_apart() {
+    use execgate_dialect::piston::{Ask, read_execute};
+    let body = json!({
+        "language": "c", "files": [{"name": "a.c", "content": "x"}, {"content": "y"}],
+        "args": ["1", "two"], "stdin": "in",
+        "run_timeout": 2500, "run_memory_limit": -1,
+    });
+    let read = read_execute(&body, 16).unwrap();
+    assert_eq!(read.args, ["1", "two"]);
+    assert_eq!(read.stdin, b"in");
+    assert_eq!(read.files[0].name.as_deref(), Some("a.c"));
+    assert_eq!(read.files[1].name, None);
+    assert_eq!(read.run.timeout, Ask::Exactly(Duration::from_millis(2500)));
+    assert_eq!(read.run.memory, Ask::Most);
+    assert_eq!(read.run.cpu_time, Ask::Default);
+    assert_eq!(read.compile.timeout, Ask::Default);
+    let err = read_execute(&with(body, "args", json!(["a", 1])), 16).unwrap_err();
+    assert_eq!(
+        err,
+        RequestError::new("args[1]", "must be a string, not a number")
+    );
 }
 
 #[test]

@@ -130,6 +130,32 @@ pub struct Runner {
     pub config: Arc<RunnerConfig>,
     /// Warm sandboxes per language.
     pub warm: WarmPool,
+    /// Finished runs by language and verdict, for `/metrics`.
+    pub runs: RunCounts,
+}
+
+/// Finished runs by language and verdict (`OK`, `TO`, … or `CE` for a failed compile).
+#[derive(Debug, Default)]
+pub struct RunCounts(parking_lot::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>);
+
+impl RunCounts {
+    /// Counts one run of `language` that ended `verdict`.
+    pub fn record(&self, language: &str, verdict: &'static str) {
+        *self
+            .0
+            .lock()
+            .entry((language.to_string(), verdict))
+            .or_default() += 1;
+    }
+
+    /// Every `(language, verdict, count)`, sorted.
+    pub fn snapshot(&self) -> Vec<(String, &'static str, u64)> {
+        let counts = self.0.lock();
+        counts
+            .iter()
+            .map(|((l, v), n)| (l.clone(), *v, *n))
+            .collect()
+    }
 }
 
 fn bounded(
@@ -266,6 +292,7 @@ impl Runner {
                     .take()
                     .filter(|_| verdict.status == Status::Ok)
                 else {
+                    self.runs.record(&lang.cfg.name, "CE");
                     return Ok(Outcome {
                         compile: Some(verdict),
                         run: None,
@@ -285,6 +312,7 @@ impl Runner {
         let run = self
             .run_stage(lang, argv, run_files, run_limits, program.stdin)
             .await;
+        self.runs.record(&lang.cfg.name, run.status.as_str());
         Ok(Outcome {
             compile,
             run: Some(run),

@@ -94,6 +94,7 @@ pub fn build(config: RunnerConfig, helper: Helper) -> Result<Arc<Runner>, Runner
         catalog,
         config: Arc::new(config),
         warm: WarmPool::default(),
+        runs: Default::default(),
     };
     let recipes = warm_recipes(&runner);
     runner.warm = WarmPool::new(engine, recipes);

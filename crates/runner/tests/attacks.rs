@@ -8,7 +8,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Mode, run, run_of, run_with};
+use support::{Mode, post, run, run_of, run_with, server};
 
 /// Prelude: tag the process (comm, 15 chars, random) and print the tag.
 const NS: &str = "import os, sys, ctypes\n_t = os.urandom(7).hex()[:14]\nctypes.CDLL(None).prctl(15, ('t' + _t).encode(), 0, 0, 0)\nprint('TAG=t' + _t, flush=True)\n";
@@ -388,9 +388,12 @@ async fn binary_and_nul_bytes(mode: Mode) {
         "{v}"
     );
     assert_contained(&v);
-    // Python 3.11 stops reading source at a NUL; whatever it decides, the run completes.
-    let v = run(mode, "python", "print(1)\u{0}garbage\n", &[], "").await;
-    assert!(["OK", "RE"].contains(&status(&v)), "NUL in code: {v}");
+    // Code is read as the gateway reads it: a NUL (where a checker and an
+    // interpreter could see different programs) is refused before any sandbox.
+    let body = json!({"language": "python", "version": "*", "files": [{"content": "print(1)\u{0}garbage\n"}]});
+    let (code, _, v) = post(&format!("{}/api/v2/execute", server(mode).url), &body).await;
+    assert_eq!(code, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("NUL"), "{v}");
 }
 
 async fn no_capabilities_and_no_new_privs(mode: Mode) {
@@ -615,20 +618,15 @@ async fn stack_overflow(mode: Mode) {
     assert_contained(&v);
 }
 
-/// Source that is not UTF-8 (sent as base64) is the program's error, not the runner's.
+/// Source that is not UTF-8 (sent as base64) is refused as the gateway refuses it: one reading.
 async fn invalid_utf8_source(mode: Mode) {
     use base64::Engine;
     let source = b"print('ok')\n# \xff\xfe\x00\n";
     let files = json!([{"name": "main.py", "content": base64::engine::general_purpose::STANDARD.encode(source), "encoding": "base64"}]);
-    let v = run_with(mode, "python", "", &[], "", json!({"files": files})).await;
-    assert_eq!(status(&v), "RE", "{v}");
-    assert!(
-        run_of(&v)["stderr"]
-            .as_str()
-            .unwrap()
-            .contains("SyntaxError"),
-        "{v}"
-    );
+    let body = json!({"language": "python", "version": "*", "files": files});
+    let (code, _, v) = post(&format!("{}/api/v2/execute", server(mode).url), &body).await;
+    assert_eq!(code, 400, "source the gateway would refuse is refused: {v}");
+    assert!(v["message"].as_str().unwrap().contains("UTF-8"), "{v}");
 }
 
 /// Two spinning processes for one wall-clock second get one core between them.

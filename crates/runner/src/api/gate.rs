@@ -10,6 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 #[derive(Debug)]
 pub struct Gate {
     slots: Arc<Semaphore>,
+    capacity: usize,
     waiting: AtomicUsize,
     max_queue: usize,
 }
@@ -31,6 +32,7 @@ impl Gate {
     pub fn new(slots: usize, max_queue: usize) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(slots)),
+            capacity: slots,
             waiting: AtomicUsize::new(0),
             max_queue,
         }
@@ -57,7 +59,12 @@ impl Gate {
         })
     }
 
-    /// Runs waiting for a slot.
+    /// Runs holding a slot now.
+    pub fn running(&self) -> usize {
+        self.capacity - self.slots.available_permits()
+    }
+
+    /// Requests waiting for a slot.
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::SeqCst)
     }

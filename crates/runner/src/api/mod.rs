@@ -3,6 +3,7 @@
 //! clients in one place (`ApiError`), always as `{"message": …}`.
 
 pub mod gate;
+pub mod health;
 pub mod judge0;
 pub mod piston;
 pub mod tokens;
@@ -88,6 +89,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
 pub fn router(state: AppState) -> Router {
     piston::routes()
         .merge(judge0::routes())
+        .merge(health::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(json_errors))

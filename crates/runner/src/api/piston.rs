@@ -3,22 +3,49 @@
 //! Times in the response are milliseconds, memory in bytes.
 
 use super::{ApiError, AppState, parse_json};
-use crate::files::{Encoding, MAX_FILES, check_name};
-use crate::job::{Program, Requested};
+use crate::config::LimitBounds;
+use crate::files::{MAX_FILES, check_name};
+use crate::job::{Language, Program, Requested};
 use crate::verdict::{Status, Verdict};
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use execgate_dialect::piston::{Ask, PistonExecute, StageAsk, read_execute};
 use serde_json::{Value, json};
-use std::time::Duration;
 
 /// The routes of this dialect.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v2/runtimes", get(runtimes))
         .route("/api/v2/execute", post(execute))
+        .route(
+            "/api/v2/packages",
+            get(packages).post(manage_packages).delete(manage_packages),
+        )
+}
+
+/// Installed runtimes in Piston's package shape; every offered one is installed.
+async fn packages(State(state): State<AppState>) -> Json<Value> {
+    let list: Vec<Value> = state
+        .runner
+        .catalog
+        .all()
+        .iter()
+        .map(|l| json!({"language": l.cfg.name, "language_version": l.cfg.version, "installed": true}))
+        .collect();
+    Json(Value::Array(list))
+}
+
+/// Installing and removing runtimes is the operator's job, not a client's.
+async fn manage_packages() -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_IMPLEMENTED,
+        message: "packages are managed by the operator: runtimes are the host's interpreters \
+                  and compilers listed in the runner's config (GET /api/v2/packages lists them)"
+            .into(),
+    }
 }
 
 async fn runtimes(State(state): State<AppState>) -> Json<Value> {
@@ -32,102 +59,57 @@ async fn runtimes(State(state): State<AppState>) -> Json<Value> {
     Json(Value::Array(list))
 }
 
-/// A Piston execute request.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExecuteRequest {
-    language: String,
-    #[serde(default)]
-    version: Option<String>,
-    files: Vec<FileIn>,
-    #[serde(default)]
-    stdin: Option<String>,
-    #[serde(default)]
-    args: Option<Vec<String>>,
-    #[serde(default)]
-    run_timeout: Option<i64>,
-    #[serde(default)]
-    compile_timeout: Option<i64>,
-    #[serde(default)]
-    run_cpu_time: Option<i64>,
-    #[serde(default)]
-    compile_cpu_time: Option<i64>,
-    #[serde(default)]
-    run_memory_limit: Option<i64>,
-    #[serde(default)]
-    compile_memory_limit: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileIn {
-    #[serde(default)]
-    name: Option<String>,
-    content: String,
-    #[serde(default)]
-    encoding: Encoding,
-}
-
-/// Piston's convention: absent or -1 means "the default".
-fn ms(v: Option<i64>) -> Result<Option<Duration>, ApiError> {
-    match v {
-        None | Some(-1) => Ok(None),
-        Some(n) if n > 0 => Ok(Some(Duration::from_millis(n as u64))),
-        Some(n) => Err(ApiError::bad_request(format!(
-            "limits must be positive or -1, got {n}"
-        ))),
-    }
-}
-
-fn bytes(v: Option<i64>) -> Result<Option<u64>, ApiError> {
-    match v {
-        None | Some(-1) => Ok(None),
-        Some(n) if n > 0 => Ok(Some(n as u64)),
-        Some(n) => Err(ApiError::bad_request(format!(
-            "memory limits must be positive or -1, got {n}"
-        ))),
-    }
-}
-
-fn program(req: ExecuteRequest) -> Result<Program, ApiError> {
-    if req.files.is_empty() || req.files.len() > MAX_FILES {
-        return Err(ApiError::bad_request(format!(
-            "files: between 1 and {MAX_FILES} files are required"
-        )));
-    }
-    let mut files = Vec::with_capacity(req.files.len());
+/// The runner's program for a request read by the shared Piston reading:
+/// `-1` asks for the configured maximum, larger values are lowered to it (as
+/// the gateway lowers them to the tier's), absent ones take the language's default.
+fn program(req: PistonExecute, lang: &Language, bounds: &LimitBounds) -> Result<Program, ApiError> {
+    let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(req.files.len());
     for (i, f) in req.files.into_iter().enumerate() {
-        let name = f
-            .name
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| format!("file{i}.code"));
+        let name = f.name.unwrap_or_else(|| unnamed(lang, i));
         check_name(&name).map_err(ApiError::bad_request)?;
-        if files.iter().any(|(n, _): &(String, Vec<u8>)| *n == name) {
+        if files.iter().any(|(n, _)| *n == name) {
             return Err(ApiError::bad_request(format!(
                 "file name {name:?} given twice"
             )));
         }
-        let content = f
-            .encoding
-            .decode(&f.content)
-            .map_err(|e| ApiError::bad_request(format!("files[{i}]: {e}")))?;
-        files.push((name, content));
+        files.push((name, f.content));
     }
     Ok(Program {
         files,
-        args: req.args.unwrap_or_default(),
-        stdin: req.stdin.unwrap_or_default().into_bytes(),
-        run: Requested {
-            timeout: ms(req.run_timeout)?,
-            cpu_time: ms(req.run_cpu_time)?,
-            memory: bytes(req.run_memory_limit)?,
-        },
-        compile: Requested {
-            timeout: ms(req.compile_timeout)?,
-            cpu_time: ms(req.compile_cpu_time)?,
-            memory: bytes(req.compile_memory_limit)?,
-        },
+        args: req.args,
+        stdin: req.stdin,
+        run: requested(req.run, bounds),
+        compile: requested(req.compile, bounds),
     })
+}
+
+/// The name of unnamed file `i`: the entry point is the language's source
+/// file, the others share its extension, so compilers know what they read.
+fn unnamed(lang: &Language, i: usize) -> String {
+    let source = &lang.cfg.source_file;
+    if i == 0 {
+        return source.clone();
+    }
+    match source.rsplit_once('.') {
+        Some((_, ext)) => format!("file{i}.{ext}"),
+        None => format!("file{i}"),
+    }
+}
+
+/// One stage's asked limits within `bounds`.
+fn requested(ask: StageAsk, bounds: &LimitBounds) -> Requested {
+    fn within<T: Ord + Copy>(ask: Ask<T>, max: T) -> Option<T> {
+        match ask {
+            Ask::Default => None,
+            Ask::Most => Some(max),
+            Ask::Exactly(value) => Some(value.min(max)),
+        }
+    }
+    Requested {
+        timeout: within(ask.timeout, bounds.max_timeout.get()),
+        cpu_time: within(ask.cpu_time, bounds.max_cpu_time.get()),
+        memory: within(ask.memory, bounds.max_memory.bytes()),
+    }
 }
 
 /// Response header saying whether the run stage used a `warm` or `cold` sandbox.
@@ -137,7 +119,9 @@ async fn execute(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<([(&'static str, &'static str); 1], Json<Value>), ApiError> {
-    let req: ExecuteRequest = parse_json(&body)?;
+    let value: Value = parse_json(&body)?;
+    let req = read_execute(&value, MAX_FILES)
+        .map_err(|e| ApiError::bad_request(format!("{}: {}", e.field, e.message)))?;
     let version = req.version.clone().unwrap_or_else(|| "*".into());
     let lang = state
         .runner
@@ -146,7 +130,7 @@ async fn execute(
         .ok_or_else(|| {
             ApiError::bad_request(format!("{}-{version} runtime is unknown", req.language))
         })?;
-    let program = program(req)?;
+    let program = program(req, &lang, &state.runner.config.limits)?;
     let ticket = state.gate.reserve()?;
     let _slot = ticket.wait().await;
     let outcome = state.runner.execute(&lang, program).await?;
