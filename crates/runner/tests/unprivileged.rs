@@ -407,11 +407,15 @@ async fn unprivileged_sandbox_cannot_reach_processes_of_its_host_uid() {
         .spawn()
         .unwrap();
     let code = format!(
-        "import os\nprint('pids', len([p for p in os.listdir('/proc') if p.isdigit()]))\ntry:\n    os.kill(-1, 9)\nexcept ProcessLookupError:\n    pass\nfor pid in [{}, {}]:\n    try:\n        os.kill(pid, 9)\n        print(pid, 'SENT')\n    except OSError as e:\n        print(pid, 'refused')\nn = 0\nwhile True:\n    try:\n        os.fork() or os._exit(os.pause() or 0)\n        n += 1\n    except OSError:\n        break\nprint('forks', n)\n",
+        "import os, signal\nprint('pids', len([p for p in os.listdir('/proc') if p.isdigit()]))\ntry:\n    os.kill(-1, 9)\nexcept ProcessLookupError:\n    pass\nfor pid in [{}, {}]:\n    try:\n        os.kill(pid, 9)\n        print(pid, 'SENT')\n    except OSError as e:\n        print(pid, 'refused')\nn = 0\nwhile True:\n    try:\n        os.fork() or os._exit(signal.pause() or 0)\n        n += 1\n    except OSError:\n        break\nprint('forks', n)\n",
         runner.child.id(),
         sleeper.id()
     );
-    let (_, run) = runner.python(&code, json!({})).await;
+    // Each forked Python dirties about 1 MB: memory is ample so the pids cap,
+    // not the memory limit, is what ends the loop.
+    let (_, run) = runner
+        .python(&code, json!({"run_memory_limit": 256 << 20}))
+        .await;
     let out = stdout(&run);
     assert!(out.starts_with("pids 2\n"), "{run}");
     assert!(!out.contains("SENT"), "{run}");
