@@ -101,28 +101,38 @@ impl Identifier {
         }
     }
 
-    /// Identifies a request from `peer` with `headers`.
+    /// Identifies a request from `peer` with `headers`. Every credential
+    /// present must be valid, and when both headers carry one they must name
+    /// the same client in the same tier: a request that could be charged to
+    /// either of two clients is charged to neither.
     pub fn identify(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Identity, Refusal> {
         let anonymous = self.anonymous(peer, headers);
-        match presented_credential(headers)? {
-            None => Ok(anonymous),
-            Some(token) => {
-                let (client, tier, credential) = self.authenticate(token)?;
-                // A token's subject and an API key's client live in separate key
-                // spaces: `sub = "alice"` never shares limits or bans with key owner alice.
-                let key = match credential {
-                    Credential::Jwt => subject_key(&client),
-                    _ => ClientKey::from_client_id(&client),
-                };
-                Ok(Identity {
-                    key,
-                    client: Some(client),
-                    tier,
-                    credential,
-                    ..anonymous
-                })
+        let mut named: Option<(ClientKey, String, TierName, Credential)> = None;
+        for presented in presented_credentials(headers)? {
+            let (client, tier, credential) = self.authenticate(presented)?;
+            // A token's subject and an API key's client live in separate key
+            // spaces: `sub = "alice"` never shares limits or bans with key owner alice.
+            let key = match credential {
+                Credential::Jwt => subject_key(&client),
+                _ => ClientKey::from_client_id(&client),
+            };
+            if let Some((first, _, first_tier, _)) = &named
+                && (first != &key || first_tier != &tier)
+            {
+                return Err(unauthorized("the credentials name different clients"));
             }
+            named.get_or_insert((key, client, tier, credential));
         }
+        Ok(match named {
+            None => anonymous,
+            Some((key, client, tier, credential)) => Identity {
+                key,
+                client: Some(client),
+                tier,
+                credential,
+                ..anonymous
+            },
+        })
     }
 
     /// The client address: the socket peer, or — only when the peer is a trusted
@@ -152,13 +162,24 @@ impl Identifier {
         self.trusted.iter().any(|n| n.contains(&ip))
     }
 
-    fn authenticate(&self, token: &str) -> Result<(String, TierName, Credential), Refusal> {
-        if let Some(jwt) = &self.jwt
-            && looks_like_jwt(token)
-        {
-            let (client, tier) = self.verify_jwt(jwt, token)?;
-            return Ok((client, tier, Credential::Jwt));
-        }
+    /// `X-Api-Key` holds only API keys; a bearer token is a JWT when one is
+    /// configured and it has a JWT's shape, else an API key.
+    fn authenticate(
+        &self,
+        presented: Presented<'_>,
+    ) -> Result<(String, TierName, Credential), Refusal> {
+        let token = match presented {
+            Presented::Bearer(token) => {
+                if let Some(jwt) = &self.jwt
+                    && looks_like_jwt(token)
+                {
+                    let (client, tier) = self.verify_jwt(jwt, token)?;
+                    return Ok((client, tier, Credential::Jwt));
+                }
+                token
+            }
+            Presented::ApiKey(token) => token,
+        };
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         match self.api_keys.get(&digest) {
             Some(owner) => Ok((owner.client.clone(), owner.tier.clone(), Credential::ApiKey)),
@@ -167,6 +188,7 @@ impl Identifier {
     }
 
     fn verify_jwt(&self, jwt: &JwtVerifier, token: &str) -> Result<(String, TierName), Refusal> {
+        refuse_critical_extensions(token)?;
         let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
             token,
             &jwt.key,
@@ -262,36 +284,79 @@ fn unauthorized(message: &str) -> Refusal {
     }
 }
 
-/// The credential in `X-Api-Key` or `Authorization: Bearer`, if any.
-fn presented_credential(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
-    if let Some(v) = headers.get("x-api-key") {
+/// A credential as the request presents it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presented<'a> {
+    /// `X-Api-Key: KEY`.
+    ApiKey(&'a str),
+    /// `Authorization: Bearer TOKEN`: an API key or a JWT.
+    Bearer(&'a str),
+}
+
+/// Every credential in `X-Api-Key` and `Authorization: Bearer`. A header given
+/// twice is refused: which copy a proxy in front or the executor behind would
+/// read is anyone's guess, and a gateway that picked one would be charging a
+/// client the request may not be from.
+fn presented_credentials(headers: &HeaderMap) -> Result<Vec<Presented<'_>>, Refusal> {
+    let mut presented = Vec::with_capacity(2);
+    if let Some(v) = only_one(headers, "X-Api-Key")? {
         let key = v
             .to_str()
             .map_err(|_| unauthorized("invalid API key"))?
             .trim();
-        return if key.is_empty() {
-            Err(unauthorized("empty API key"))
-        } else {
-            Ok(Some(key))
-        };
+        if key.is_empty() {
+            return Err(unauthorized("empty API key"));
+        }
+        presented.push(Presented::ApiKey(key));
     }
-    let Some(v) = headers.get(http::header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = v
-        .to_str()
-        .map_err(|_| unauthorized("invalid Authorization header"))?
-        .trim();
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(unauthorized("unsupported Authorization scheme: use Bearer"));
+    if let Some(v) = only_one(headers, "Authorization")? {
+        let value = v
+            .to_str()
+            .map_err(|_| unauthorized("invalid Authorization header"))?
+            .trim();
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(unauthorized("unsupported Authorization scheme: use Bearer"));
+        }
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(unauthorized("empty bearer token"));
+        }
+        presented.push(Presented::Bearer(token));
     }
-    let token = token.trim();
-    if token.is_empty() {
-        Err(unauthorized("empty bearer token"))
-    } else {
-        Ok(Some(token))
+    Ok(presented)
+}
+
+/// The value of header `name`, refusing it when given more than once.
+fn only_one<'a>(
+    headers: &'a HeaderMap,
+    name: &'static str,
+) -> Result<Option<&'a http::HeaderValue>, Refusal> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(unauthorized(&format!("more than one {name} header")));
     }
+    Ok(first)
+}
+
+/// RFC 7515 §4.1.11: a token whose `crit` header names extensions the
+/// recipient does not understand must be refused. The gateway understands
+/// none, so any `crit` (even an empty list, which the RFC forbids) is refused.
+fn refuse_critical_extensions(token: &str) -> Result<(), Refusal> {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap_or_default();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .ok_or_else(|| unauthorized("invalid token"))?;
+    if header.get("crit").is_some() {
+        return Err(unauthorized(
+            "token requires critical extensions the gateway does not support",
+        ));
+    }
+    Ok(())
 }
 
 fn looks_like_jwt(token: &str) -> bool {

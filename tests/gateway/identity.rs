@@ -402,3 +402,177 @@ fn a_token_subject_of_any_characters_is_a_client_that_can_be_banned() {
         assert!(metrics.contains(series), "missing {series} in\n{metrics}");
     }
 }
+
+/// A gateway knowing API key `alice-key-1` (client alice, free), `bob-key-1`
+/// (client bob, free), `alice-key-2` (client alice, paid), and HS256 tokens.
+fn two_kinds_of_credentials(exec: &MockExecutor) -> TestGateway {
+    TestGateway::builder()
+        .upstream(exec.addr)
+        .raw(&format!(
+            "[identity.jwt]\nalgorithm = \"HS256\"\nsecret = \"{SECRET}\"\ndefault_tier = \"free\"\n\
+             [[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"alice\"\ntier = \"free\"\n\
+             [[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"bob\"\ntier = \"free\"\n\
+             [[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"alice\"\ntier = \"paid\"",
+            sha256("alice-key-1"),
+            sha256("bob-key-1"),
+            sha256("alice-key-2"),
+        ))
+        .start()
+}
+
+/// Every credential a request presents is checked: a wrong or expired one
+/// beside a valid one is a 401, never ignored in favour of the valid one.
+#[test]
+fn a_wrong_credential_beside_a_valid_one_is_401() {
+    let exec = MockExecutor::start();
+    let gw = two_kinds_of_credentials(&exec);
+    let expired = format!(
+        "Bearer {}",
+        token(json!({"sub": "alice", "exp": now() - 600}))
+    );
+    let valid_jwt = format!(
+        "Bearer {}",
+        token(json!({"sub": "alice", "exp": now() + 600}))
+    );
+    for (what, headers, message) in [
+        (
+            "wrong bearer + valid key",
+            [
+                ("authorization", "Bearer wrong"),
+                ("x-api-key", "alice-key-1"),
+            ],
+            "invalid API key",
+        ),
+        (
+            "valid bearer + wrong key",
+            [
+                ("authorization", "Bearer alice-key-1"),
+                ("x-api-key", "wrong"),
+            ],
+            "invalid API key",
+        ),
+        (
+            "expired JWT + valid key",
+            [
+                ("authorization", expired.as_str()),
+                ("x-api-key", "alice-key-1"),
+            ],
+            "token expired",
+        ),
+        (
+            "two clients' keys",
+            [
+                ("authorization", "Bearer bob-key-1"),
+                ("x-api-key", "alice-key-1"),
+            ],
+            "the credentials name different clients",
+        ),
+        (
+            "one client's keys of two tiers",
+            [
+                ("authorization", "Bearer alice-key-2"),
+                ("x-api-key", "alice-key-1"),
+            ],
+            "the credentials name different clients",
+        ),
+        (
+            "a JWT subject and an API key client",
+            [
+                ("authorization", valid_jwt.as_str()),
+                ("x-api-key", "alice-key-1"),
+            ],
+            "the credentials name different clients",
+        ),
+    ] {
+        let r = execute(&gw, &headers);
+        assert_eq!(
+            (r.status, r.code(), r.json()["error"]["message"].clone()),
+            (401, "unauthorized".to_string(), json!(message)),
+            "{what}"
+        );
+    }
+    assert!(exec.requests().is_empty(), "none reached the executor");
+    let same = execute(
+        &gw,
+        &[
+            ("authorization", "Bearer alice-key-1"),
+            ("x-api-key", "alice-key-1"),
+        ],
+    );
+    assert_eq!(same.status, 200, "the same key twice names one client");
+}
+
+/// Two `X-Api-Key` (or `Authorization`) headers are refused with 401 rather
+/// than one of them picked: which copy counts differs between HTTP stacks.
+#[test]
+fn a_credential_header_given_twice_is_401() {
+    let exec = MockExecutor::start();
+    let gw = two_kinds_of_credentials(&exec);
+    for (name, first, second) in [
+        ("x-api-key", "alice-key-1", "bob-key-1"),
+        ("x-api-key", "alice-key-1", "alice-key-1"),
+        ("authorization", "Bearer alice-key-1", "Bearer bob-key-1"),
+    ] {
+        let r = execute(&gw, &[(name, first), (name, second)]);
+        assert_eq!(
+            (r.status, r.code()),
+            (401, "unauthorized".to_string()),
+            "{name}: {first} / {second}"
+        );
+        let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+        assert!(message.starts_with("more than one "), "{message}");
+    }
+    assert!(exec.requests().is_empty());
+}
+
+/// `X-Api-Key` holds API keys only; a valid JWT there is an unknown key.
+#[test]
+fn a_jwt_in_x_api_key_is_not_accepted() {
+    let exec = MockExecutor::start();
+    let gw = two_kinds_of_credentials(&exec);
+    let jwt = token(json!({"sub": "carol", "exp": now() + 600}));
+    let r = execute(&gw, &[("x-api-key", &jwt)]);
+    assert_eq!(
+        (r.status, r.json()["error"]["message"].clone()),
+        (401, json!("invalid API key"))
+    );
+    let r = execute(&gw, &[("authorization", &format!("Bearer {jwt}"))]);
+    assert_eq!(r.status, 200, "the same token as a bearer token is fine");
+}
+
+/// RFC 7515 §4.1.11: a token that marks an extension critical must be refused
+/// by a recipient that does not understand it.
+#[test]
+fn a_jwt_with_critical_extensions_is_refused() {
+    let exec = MockExecutor::start();
+    let gw = two_kinds_of_credentials(&exec);
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let claims = b64(json!({"sub": "carol", "exp": now() + 600}));
+    let sign = |header: serde_json::Value| {
+        let input = format!("{}.{claims}", b64(header));
+        let key = EncodingKey::from_secret(SECRET.as_bytes());
+        let sig =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
+                .unwrap();
+        format!("Bearer {input}.{sig}")
+    };
+    let plain = sign(json!({"alg": "HS256", "typ": "JWT"}));
+    assert_eq!(execute(&gw, &[("authorization", &plain)]).status, 200);
+    for header in [
+        json!({"alg": "HS256", "typ": "JWT", "crit": ["exp-policy"], "exp-policy": "strict"}),
+        json!({"alg": "HS256", "crit": []}),
+    ] {
+        let r = execute(&gw, &[("authorization", &sign(header.clone()))]);
+        assert_eq!(
+            (r.status, r.json()["error"]["message"].clone()),
+            (
+                401,
+                json!("token requires critical extensions the gateway does not support")
+            ),
+            "{header}"
+        );
+    }
+}
