@@ -81,6 +81,7 @@ pub fn openapi_document() -> Value {
             "responses": {
                 "200": status("Reloaded"),
                 "401": error.clone(),
+                "429": error.clone(),
                 "422": error.clone(),
                 "500": error,
             },

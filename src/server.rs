@@ -182,6 +182,8 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         state_admin: parts.state_admin,
     });
     side.spawn(async move {
+        // The caller's address keys the admin API's failed-login limit.
+        let admin = admin.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(admin_listener, admin).await {
             tracing::error!("admin listener failed: {e}");
         }

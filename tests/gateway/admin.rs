@@ -463,3 +463,40 @@ fn expired_decisions_are_purged_in_the_background() {
         active().as_deref() == Some("0")
     });
 }
+
+/// The admin listener knows each caller's address: guessing tokens from one
+/// address locks that address out (429), not the operator on another.
+#[test]
+fn guessing_admin_tokens_locks_out_the_guessing_address_only() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with_admin_token()
+        .start();
+    let from = |ip: &str| {
+        reqwest::blocking::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let guesser = from("127.0.0.1");
+    let guess = || {
+        guesser
+            .get(gw.admin_url("/v1/blocks"))
+            .bearer_auth("guess-0123456789abcdef")
+            .send()
+            .unwrap()
+    };
+    let statuses: Vec<u16> = (0..=execgate_state::admin::AUTH_FAILURE_BURST)
+        .map(|_| guess().status().as_u16())
+        .collect();
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    assert!(statuses[..statuses.len() - 1].iter().all(|s| *s == 401));
+    assert!(guess().headers().contains_key("retry-after"));
+    let operator = from("127.0.0.2")
+        .get(gw.admin_url("/v1/blocks"))
+        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(operator.status(), 200);
+}

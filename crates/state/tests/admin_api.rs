@@ -529,3 +529,70 @@ async fn a_follower_that_echoes_its_cursor_gets_a_lost_answer_again() {
     let (status, _) = f.get("/v1/blocks/stream?cursor=x").await;
     assert_eq!(status, 400);
 }
+
+/// Guessing tokens is limited per address: past the burst every request from
+/// the address is a 429 with `Retry-After` — a right token too, or the
+/// difference would tell the guesser when it hit — while other addresses
+/// are served as before.
+#[tokio::test]
+async fn failed_logins_past_the_limit_lock_the_address_out_with_429() {
+    use execgate_state::admin::AUTH_FAILURE_BURST;
+    let f = Fixture::start().await;
+    let wrong = || {
+        f.http
+            .get(f.url("/v1/blocks"))
+            .bearer_auth("wrong-token-0123456789")
+    };
+    for i in 0..AUTH_FAILURE_BURST {
+        let (status, body) = f.send(wrong()).await;
+        assert_eq!((status, code(&body)), (401, "unauthorized"), "failure {i}");
+    }
+    let resp = wrong().send().await.unwrap();
+    assert_eq!(resp.status(), 429);
+    let retry_after: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(code(&body), "too_many_failures");
+    let (status, body) = f.get("/v1/blocks").await;
+    assert_eq!(
+        (status, code(&body)),
+        (429, "too_many_failures"),
+        "the right token from a locked address"
+    );
+    let elsewhere = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let resp = elsewhere
+        .get(f.url("/v1/blocks"))
+        .bearer_auth(support::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "another address is not locked");
+}
+
+/// Two `Authorization` headers are a malformed request, not a login to guess
+/// which of them counts.
+#[tokio::test]
+async fn duplicate_authorization_headers_are_400() {
+    let f = Fixture::start().await;
+    let bearer = format!("Bearer {}", support::TOKEN);
+    for second in [bearer.as_str(), "Bearer wrong-token-0123456789"] {
+        let rb = f
+            .http
+            .get(f.url("/v1/blocks"))
+            .header("authorization", &bearer)
+            .header("authorization", second);
+        let (status, body) = f.send(rb).await;
+        assert_eq!((status, code(&body)), (400, "invalid_request"), "{second}");
+        assert_eq!(
+            body["error"]["message"],
+            "more than one Authorization header"
+        );
+    }
+}

@@ -78,3 +78,39 @@ async fn every_change_is_audited_with_who_and_why() {
     );
     assert_eq!(find("reputation.forgiven")["fields"]["by"], "config#1");
 }
+
+/// A burst of failed admin logins is audited once when it is cut off, not
+/// once per attempt: failures within the limit are lines of their own, the
+/// attempts refused while the address is locked out write nothing.
+#[tokio::test]
+async fn a_burst_of_failed_admin_logins_is_audited_once() {
+    use execgate_state::admin::AUTH_FAILURE_BURST;
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(captured.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let f = Fixture::start().await;
+    for _ in 0..200 {
+        f.send(
+            f.http
+                .get(f.url("/v1/blocks"))
+                .bearer_auth("wrong-token-0123456789"),
+        )
+        .await;
+    }
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let count = |event: &str| {
+        log.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|l| l["fields"]["event"] == event && l["target"] == "execgate::audit")
+            .count()
+    };
+    assert_eq!(
+        count("admin.auth_failed"),
+        AUTH_FAILURE_BURST as usize,
+        "{log}"
+    );
+    assert_eq!(count("admin.auth_locked"), 1, "{log}");
+}

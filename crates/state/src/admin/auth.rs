@@ -4,12 +4,14 @@
 
 use super::AdminState;
 use super::error::ApiError;
-use axum::extract::{Request, State};
-use axum::http::header;
+use super::lockout::{Admission, Failure};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use execgate_core::FileError;
 use sha2::{Digest, Sha256};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use subtle::ConstantTimeEq;
 
@@ -122,7 +124,9 @@ impl AdminTokens {
     }
 }
 
-/// Middleware: 401 JSON without a valid `Authorization: Bearer` token; else records the caller.
+/// Middleware: 401 JSON without a valid `Authorization: Bearer` token; else
+/// records the caller. Failed checks are limited per client address: past
+/// the limit every request from it is a 429 with `Retry-After`.
 pub async fn require_token(
     State(state): State<AdminState>,
     mut request: Request,
@@ -133,28 +137,65 @@ pub async fn require_token(
             "the admin API is locked: no admin token is configured (set {TOKEN_ENV} or admin tokens in the config)"
         )));
     }
-    let header = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-    let token = header
+    let mut headers = request.headers().get_all(header::AUTHORIZATION).iter();
+    let (presented, again) = (headers.next(), headers.next());
+    if again.is_some() {
+        // Which copy a proxy in front would read is anyone's guess.
+        return Err(ApiError::invalid("more than one Authorization header"));
+    }
+    let presented = presented.cloned();
+    // Without the connection's address (a router served without it) every
+    // caller shares one count: locked together rather than never.
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |c| c.0.ip());
+    if let Admission::LockedOut(wait) = state.auth_failures.admit(ip) {
+        return Err(ApiError::locked_out(wait));
+    }
+    let presented =
+        presented.ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+    let caller = match bearer(&presented).and_then(|token| state.tokens.authenticate(token)) {
+        Some(name) => name.to_string(),
+        None => return Err(failed(&state, ip, bearer(&presented).is_some())),
+    };
+    request.extensions_mut().insert(Caller(caller));
+    Ok(next.run(request).await)
+}
+
+/// The token of `Bearer TOKEN`.
+fn bearer(value: &HeaderValue) -> Option<&str> {
+    value
         .to_str()
         .ok()
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::unauthorized("the Authorization header must be \"Bearer TOKEN\"")
-        })?;
-    let caller = state
-        .tokens
-        .authenticate(token)
-        .ok_or_else(|| {
-            tracing::warn!(target: "execgate::audit", event = "admin.auth_failed", "admin request with an invalid token");
-            ApiError::unauthorized("invalid admin token")
-        })?
-        .to_string();
-    request.extensions_mut().insert(Caller(caller));
-    Ok(next.run(request).await)
+}
+
+/// Counts a failed check from `ip` and says what to answer; a failure within
+/// the limit is audited on its own, a burst past it once, when it is cut off.
+fn failed(state: &AdminState, ip: IpAddr, was_bearer: bool) -> ApiError {
+    match state.auth_failures.fail(ip) {
+        Failure::Counted => {
+            tracing::warn!(target: "execgate::audit", event = "admin.auth_failed", %ip, "admin request with an invalid token");
+            if was_bearer {
+                ApiError::unauthorized("invalid admin token")
+            } else {
+                ApiError::unauthorized("the Authorization header must be \"Bearer TOKEN\"")
+            }
+        }
+        Failure::Locked(wait) => {
+            tracing::warn!(
+                target: "execgate::audit",
+                event = "admin.auth_locked",
+                %ip,
+                failures = super::AUTH_FAILURE_BURST + 1,
+                locked_for_s = wait.as_secs_f64(),
+                "admin logins from this address are refused for a while: too many failed"
+            );
+            ApiError::locked_out(wait)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, for people.
     pub message: String,
+    /// When to come back (`Retry-After`, whole seconds), for a 429.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -26,6 +28,22 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 `too_many_failures`: the caller's address failed authentication
+    /// too often and may come back in `retry_after`.
+    pub fn locked_out(retry_after: std::time::Duration) -> Self {
+        // Rounded up: coming back on the second named must be early enough.
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_failures",
+                "too many failed admin logins from this address; try again later",
+            )
         }
     }
 
@@ -49,6 +67,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

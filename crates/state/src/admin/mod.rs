@@ -6,11 +6,13 @@ mod auth;
 mod blocks;
 mod clients;
 mod error;
+mod lockout;
 mod openapi;
 mod stream;
 
 pub use auth::{AdminTokens, Caller, MIN_TOKEN_LEN, TOKEN_ENV, require_token};
 pub use error::ApiError;
+pub use lockout::{AUTH_FAILURE_BURST, AUTH_FAILURE_PERIOD, AuthFailures};
 pub use openapi::document as openapi_document;
 pub use stream::{MAX_STREAM_CALLERS, StreamCursors};
 
@@ -48,6 +50,8 @@ pub struct AdminState {
     pub tier_of: TierLookup,
     /// Stream cursors per caller (token name + `caller` query parameter).
     pub cursors: Arc<StreamCursors>,
+    /// Failed token checks per client address (brute-force lockout).
+    pub auth_failures: Arc<AuthFailures>,
 }
 
 impl AdminState {
@@ -67,6 +71,7 @@ impl AdminState {
             tokens,
             tier_of: Arc::new(|_| None),
             cursors: Arc::default(),
+            auth_failures: Arc::default(),
         }
     }
 

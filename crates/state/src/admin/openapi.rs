@@ -38,6 +38,7 @@ fn responses(success: (&str, Value), extra: &[(&str, &str)]) -> Value {
         success.0: success.1,
         "400": error("Invalid parameters or body"),
         "401": error("Missing or invalid bearer token"),
+        "429": error("Too many failed logins from this address (with Retry-After)"),
     });
     for (status, description) in extra {
         r[*status] = error(description);

@@ -70,8 +70,8 @@ impl Fixture {
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let server =
-            tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self {
             clock,
             blocks,
