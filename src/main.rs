@@ -112,6 +112,8 @@ impl RunnerChild {
             .arg(config)
             .arg("--parent")
             .arg(std::process::id().to_string())
+            .env_clear()
+            .envs(runner_environment())
             .spawn();
         let mut child = match child {
             Ok(c) => c,
@@ -129,6 +131,18 @@ impl RunnerChild {
         }
         Some(Self(child))
     }
+}
+
+/// Variables the runner is started with; the rest of the gateway's environment
+/// (`EXECGATE_ADMIN_TOKEN`, JWT secrets, cloud credentials…) stays behind, so
+/// a flaw in the runner or its sandboxes cannot hand it over.
+const RUNNER_ENVIRONMENT: &[&str] = &["PATH", "RUST_LOG", "RUST_BACKTRACE", "LANG", "LC_ALL", "TZ"];
+
+/// The values of `RUNNER_ENVIRONMENT` the gateway has.
+fn runner_environment() -> impl Iterator<Item = (&'static str, std::ffi::OsString)> {
+    RUNNER_ENVIRONMENT
+        .iter()
+        .filter_map(|name| std::env::var_os(name).map(|value| (*name, value)))
 }
 
 impl Drop for RunnerChild {

@@ -375,8 +375,8 @@ fn every_language_the_bundled_runner_offers_is_screened_or_forwarded_by_the_gate
     );
 }
 
-/// `execgate up` with the shipped configs on free ports, in `dir`.
-fn up_in(dir: &std::path::Path) -> (std::process::Child, u16, u16) {
+/// `execgate up` with the shipped configs on free ports, in `dir`, with `env` set.
+fn up_in(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, u16, u16) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let (proxy, admin, runner) = (free_port(), free_port(), free_port());
     let gateway = std::fs::read_to_string(root.join("config/execgate.toml"))
@@ -397,6 +397,7 @@ fn up_in(dir: &std::path::Path) -> (std::process::Child, u16, u16) {
         .arg(dir.join("execgate.toml"))
         .arg("--runner-config")
         .arg(dir.join("runner.toml"))
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -421,7 +422,7 @@ fn execgate_up_runs_piston_and_judge0_code_in_the_bundled_runner_and_takes_it_do
     use crate::support::post;
     use serde_json::json;
     let dir = tempfile::tempdir().unwrap();
-    let (mut up, proxy, runner) = up_in(dir.path());
+    let (mut up, proxy, runner) = up_in(dir.path(), &[]);
     let base = format!("http://127.0.0.1:{proxy}");
     within_a_minute("the gateway listens", || {
         std::net::TcpStream::connect(("127.0.0.1", proxy)).is_ok()
@@ -550,4 +551,95 @@ fn the_block_and_clients_commands_drive_a_running_gateway() {
     let removed = execgate(&["block", "rm", &id, "--reason", "done"]);
     assert!(removed.starts_with("removed decision "), "{removed}");
     assert_eq!(execute(), 200, "removing the block lets the client back in");
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            // `pid (comm) state ppid …`; comm may hold spaces, so read after its `)`.
+            std::fs::read_to_string(format!("/proc/{child}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let rest = stat.rsplit_once(')')?.1.to_string();
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+/// The runner `execgate up` starts gets none of the gateway's environment
+/// beyond what it needs: the admin token and any other secret of the
+/// gateway's are neither in `/proc/PID/environ` of the runner nor visible to
+/// a program it runs (asked of the runner directly: through the gateway the
+/// output sanitizer would redact them and hide a leak).
+#[test]
+fn the_bundled_runner_and_its_sandboxes_never_see_the_gateways_secrets() {
+    use serde_json::json;
+    const TOKEN: &str = "admin-token-in-the-environment-5f3a9c";
+    const OTHER: &str = "cloud-credential-in-the-environment-77b1e0";
+    let dir = tempfile::tempdir().unwrap();
+    let (mut up, _proxy, runner) = up_in(
+        dir.path(),
+        &[
+            ("EXECGATE_ADMIN_TOKEN", TOKEN),
+            ("EXECGATE_TEST_CLOUD_CREDENTIAL", OTHER),
+        ],
+    );
+    let mut runner_pid = None;
+    within_a_minute("the runner process is started", || {
+        runner_pid = children_of(up.id()).into_iter().find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == b"runner"))
+        });
+        runner_pid.is_some()
+    });
+    let environ = std::fs::read(format!("/proc/{}/environ", runner_pid.unwrap())).unwrap();
+    let environ = String::from_utf8_lossy(&environ).into_owned();
+    // Only names go into a failure message: values may be this machine's secrets.
+    let names: Vec<&str> = environ
+        .split('\0')
+        .filter_map(|pair| pair.split_once('=').map(|(name, _)| name))
+        .collect();
+    assert!(
+        !environ.contains(TOKEN) && !environ.contains(OTHER),
+        "the runner holds a secret of the gateway's: {names:?}"
+    );
+    assert!(
+        !names.iter().any(|name| name.starts_with("EXECGATE_")),
+        "{names:?}"
+    );
+    assert!(names.contains(&"PATH"), "the runner keeps PATH: {names:?}");
+
+    let program = r#"
+import os, glob
+print(sorted(os.environ.items()))
+for path in glob.glob('/proc/*/environ'):
+    try:
+        print(path, open(path, 'rb').read())
+    except OSError as e:
+        print(path, e)
+"#;
+    let mut stdout = String::new();
+    within_a_minute("a run in the bundled runner", || {
+        let reply = crate::support::post(
+            &format!("http://127.0.0.1:{runner}/api/v2/execute"),
+            &json!({"language": "python", "version": "*", "files": [{"content": program}]}),
+        );
+        stdout = String::from_utf8_lossy(&reply.body).into_owned();
+        reply.status == 200
+    });
+    let _ = up.kill();
+    let _ = up.wait();
+    assert!(
+        stdout.contains("/proc/1/environ"),
+        "the program ran: {stdout}"
+    );
+    assert!(
+        !stdout.contains(TOKEN) && !stdout.contains(OTHER),
+        "a sandboxed program saw a secret: {stdout}"
+    );
 }
