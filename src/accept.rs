@@ -249,53 +249,107 @@ async fn relay(
         return Relayed::Done;
     };
     let mut framer = Framer::new(limits.max_header_bytes, limits.max_body);
-    if let Err(e) = framer.feed(&head) {
-        return Relayed::Refused(client, framing_refusal(e, limits));
-    }
+    let mut first = Vec::with_capacity(head.len());
+    let fed = framer.feed(&head, &mut first);
+    let mut cut = match fed {
+        Err(e) if first.is_empty() => return Relayed::Refused(client, framing_refusal(e, limits)),
+        Err(e) => Some(framing_refusal(e, limits)),
+        Ok(()) => None,
+    };
     let entry = peers.insert(local.port(), addr);
     let (client_r, mut client_w) = client.into_split();
     let (mut upstream_r, mut upstream_w) = upstream.into_split();
-    let outcome = match upstream_w.write_all(&head).await {
-        Err(_) => None,
-        Ok(()) => {
-            let answers = async {
-                copy_to_client(&mut upstream_r, &mut client_w).await;
-                let _ = client_w.shutdown().await;
-            };
+    let mut outcome = None;
+    if upstream_w.write_all(&first).await.is_ok() {
+        let (answered, mut answered_rx) = tokio::sync::watch::channel(0u64);
+        let answers = copy_to_client(&mut upstream_r, &mut client_w, answered);
+        tokio::pin!(answers);
+        let mut answers_done = false;
+        let watched = if cut.is_some() {
+            Some((
+                client_r,
+                upstream_w,
+                cut.take(),
+                framer.messages_completed(),
+            ))
+        } else {
             let requests = watch_requests(client_r, upstream_w, framer, limits);
-            tokio::pin!(answers);
-            let cut = tokio::select! {
-                cut = requests => {
-                    // The client is done (or cut off): let the last answer finish.
-                    (&mut answers).await;
-                    cut
+            tokio::select! {
+                watched = requests => Some(watched),
+                () = &mut answers => {
+                    answers_done = true;
+                    None
                 }
-                () = &mut answers => None,
-            };
-            // While `upstream_r` still holds the port, so no other relay has it.
-            peers.remove(local.port(), entry);
-            cut
+            }
+        };
+        if let Some((client_r, mut upstream_w, why, asked)) = watched {
+            if why.is_some() && !answers_done {
+                // A refused head is answered after every request before it:
+                // closing the proxy's side sooner would abort those.
+                let caught_up = answered_rx.wait_for(|n| *n >= asked);
+                let caught_up = tokio::time::timeout(CLIENT_WRITE_TIMEOUT, caught_up);
+                tokio::select! {
+                    _ = caught_up => {}
+                    () = &mut answers => answers_done = true,
+                }
+            }
+            let _ = upstream_w.shutdown().await;
+            if !answers_done {
+                // The client is done (or cut off): let the last answer finish.
+                (&mut answers).await;
+            }
+            outcome = Some((client_r, why));
         }
-    };
+    }
+    // While `upstream_r` still holds the port, so no other relay has it.
     peers.remove(local.port(), entry);
-    outcome.map_or(Relayed::Done, Relayed::CutOff)
+    drop(upstream_r);
+    match outcome {
+        // Every earlier request has had its answer: the refusal is the next.
+        Some((client_r, Some(refusal))) => match client_r.reunite(client_w) {
+            Ok(client) => Relayed::Refused(client, refusal),
+            Err(_) => Relayed::CutOff(refusal),
+        },
+        _ => {
+            let _ = client_w.shutdown().await;
+            Relayed::Done
+        }
+    }
 }
+
+/// Largest answer head the guard follows (the proxy writes small ones).
+const ANSWER_HEAD_MAX: usize = 64 << 10;
 
 /// Longest a write to the client may wait: a client that stops reading must
 /// not hold its slot (and the proxy's session) forever.
 const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Copies the proxy's answers to the client, each write under a deadline.
+/// Copies the proxy's answers to the client, each write under a deadline,
+/// counting complete answers into `answered`.
 async fn copy_to_client(
     upstream: &mut tokio::net::tcp::OwnedReadHalf,
     client: &mut tokio::net::tcp::OwnedWriteHalf,
+    answered: tokio::sync::watch::Sender<u64>,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
+    let mut answers = Some(Framer::responses(ANSWER_HEAD_MAX));
+    let mut scratch = Vec::with_capacity(buf.len());
     loop {
         let n = match upstream.read(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        if let Some(framer) = &mut answers {
+            scratch.clear();
+            if framer.feed(&buf[..n], &mut scratch).is_ok() {
+                answered.send_replace(framer.messages_completed());
+            } else {
+                // Answers that cannot be followed are not counted: whoever
+                // waits for them is let go at once.
+                answers = None;
+                answered.send_replace(u64::MAX);
+            }
+        }
         match tokio::time::timeout(CLIENT_WRITE_TIMEOUT, client.write_all(&buf[..n])).await {
             Ok(Ok(())) => {}
             _ => return,
@@ -312,8 +366,14 @@ async fn watch_requests(
     mut upstream: tokio::net::tcp::OwnedWriteHalf,
     mut framer: Framer,
     limits: GuardLimits,
-) -> Option<Refusal> {
+) -> (
+    tokio::net::tcp::OwnedReadHalf,
+    tokio::net::tcp::OwnedWriteHalf,
+    Option<Refusal>,
+    u64,
+) {
     let mut buf = vec![0u8; 16 * 1024];
+    let mut out = Vec::with_capacity(buf.len());
     // The first packet may already have started a second head.
     let mut deadline = framer
         .head_in_progress()
@@ -332,7 +392,13 @@ async fn watch_requests(
             Ok(n) => n,
         };
         let heads = framer.heads_completed();
-        if let Err(e) = framer.feed(&buf[..n]) {
+        out.clear();
+        let fed = framer.feed(&buf[..n], &mut out);
+        // What came before a refused head is still the proxy's to answer.
+        if upstream.write_all(&out).await.is_err() {
+            break None;
+        }
+        if let Err(e) = fed {
             break Some(framing_refusal(e, limits));
         }
         // Each head gets a deadline of its own, from its first byte.
@@ -342,12 +408,9 @@ async fn watch_requests(
             (true, Some(kept)) if !new_head => Some(kept),
             (true, _) => Some(tokio::time::Instant::now() + limits.header_timeout),
         };
-        if upstream.write_all(&buf[..n]).await.is_err() {
-            break None;
-        }
     };
-    let _ = upstream.shutdown().await;
-    cut
+    let requests = framer.messages_completed();
+    (client, upstream, cut, requests)
 }
 
 /// Reads until the end of the first request head (its first empty line), at most `max`
@@ -396,6 +459,7 @@ fn framing_refusal(e: FrameError, limits: GuardLimits) -> Refusal {
             field: None,
             message: "the request's body framing cannot be read".into(),
         },
+        FrameError::Refused(refusal) => refusal,
     }
 }
 

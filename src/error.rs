@@ -99,6 +99,8 @@ pub enum Refusal {
     BodyTimeout,
     /// The request head is too large (431).
     HeadersTooLarge { limit: usize },
+    /// The request has more header fields than allowed (431).
+    TooManyHeaders { limit: usize },
     /// Too many open connections (503).
     Overloaded,
     /// No executor is healthy (503).
@@ -137,7 +139,7 @@ impl Refusal {
             Refusal::RateLimited { .. } => "rate_limited",
             Refusal::HeaderTimeout => "header_timeout",
             Refusal::BodyTimeout => "body_timeout",
-            Refusal::HeadersTooLarge { .. } => "headers_too_large",
+            Refusal::HeadersTooLarge { .. } | Refusal::TooManyHeaders { .. } => "headers_too_large",
             Refusal::Overloaded => "overloaded",
             Refusal::UpstreamUnavailable => "upstream_unavailable",
             Refusal::UpstreamFailed { .. } => "upstream_error",
@@ -157,7 +159,7 @@ impl Refusal {
             Refusal::LengthRequired { .. } => 411,
             Refusal::BodyTooLarge { .. } | Refusal::CodeTooLarge { .. } => 413,
             Refusal::RateLimited { .. } => 429,
-            Refusal::HeadersTooLarge { .. } => 431,
+            Refusal::HeadersTooLarge { .. } | Refusal::TooManyHeaders { .. } => 431,
             Refusal::Internal => 500,
             Refusal::UpstreamFailed { .. } => 502,
             Refusal::Overloaded | Refusal::UpstreamUnavailable => 503,
@@ -188,6 +190,9 @@ impl Refusal {
             Refusal::HeaderTimeout => "request headers were not received in time".into(),
             Refusal::BodyTimeout => "the request body was not received in time".into(),
             Refusal::HeadersTooLarge { limit } => format!("request headers exceed {limit} bytes"),
+            Refusal::TooManyHeaders { limit } => {
+                format!("the request has more than {limit} header fields")
+            }
             Refusal::Overloaded => "the gateway is at its connection limit".into(),
             Refusal::UpstreamUnavailable => "no executor is available".into(),
             Refusal::UpstreamFailed { message } => message.clone(),

@@ -3,20 +3,25 @@
 //! hold every head of a kept-alive connection to the header deadline and size
 //! cap, not only the first.
 //!
-//! The framer only watches the client's bytes; it never changes them. It
-//! reads them as the proxy behind does (httparse): a head ends at its first
+//! The framer hands on what the proxy is to get: body bytes as they come,
+//! each head once complete and checked (`request_head`), so no head the
+//! gateway refuses ever reaches the proxy in part or whole. It also follows
+//! the proxy's answers, to count the complete ones. It reads requests as the
+//! proxy behind does (httparse): a head ends at its first
 //! empty line, lines may end in CRLF or a bare LF, blank lines before a
 //! request line are skipped, `Transfer-Encoding: chunked` wins over
 //! `Content-Length`, and a request with neither has no body. Framing it cannot
 //! follow is an error: the connection is cut rather than left unwatched.
 
 /// Why the watch over a connection ends.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum FrameError {
     /// A head grew past the cap.
     HeadTooLarge,
     /// The body framing cannot be followed (bad length, bad chunk size).
     Unreadable,
+    /// A complete head the gateway refuses (`request_head::check`).
+    Refused(crate::error::Refusal),
 }
 
 /// Longest chunk-size line accepted (the proxy's own limit).
@@ -57,6 +62,10 @@ pub struct Framer {
     trailers: usize,
     /// Heads completed so far (each gets a deadline of its own).
     heads: u64,
+    /// Messages (head and body) completed so far.
+    messages: u64,
+    /// Whether this framer follows the proxy's answers rather than requests.
+    responses: bool,
 }
 
 impl Framer {
@@ -70,7 +79,23 @@ impl Framer {
             max_body,
             trailers: 0,
             heads: 0,
+            messages: 0,
+            responses: false,
         }
+    }
+
+    /// A framer following the proxy's answers on a connection, to count
+    /// the complete ones (1xx interim answers are not counted).
+    pub fn responses(max_head: usize) -> Self {
+        Self {
+            responses: true,
+            ..Self::new(max_head, u64::MAX - 1)
+        }
+    }
+
+    /// How many messages (head and body) have been completed.
+    pub fn messages_completed(&self) -> u64 {
+        self.messages
     }
 
     /// How many heads have been completed.
@@ -83,15 +108,25 @@ impl Framer {
         self.state == State::Head { started: true }
     }
 
-    /// Follows `bytes`, the next bytes the client sent.
-    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), FrameError> {
+    /// Follows `bytes`, the next bytes the client sent, appending to `out`
+    /// what the proxy is to get: body bytes as they come, each head only once
+    /// it is complete and checked (rewritten to origin-form if need be). On
+    /// an error `out` holds everything before the head or body part at fault.
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> {
         while !bytes.is_empty() {
+            let passed = match self.state {
+                State::Head { .. } => None,
+                _ => Some(out.len()),
+            };
             let used = match self.state {
-                State::Head { .. } => self.head(bytes)?,
+                State::Head { .. } => self.head(bytes, out)?,
                 State::Body(left) => {
                     let used = clamp(bytes.len(), left);
                     self.state = match left - used as u64 {
-                        0 => State::Head { started: false },
+                        0 => {
+                            self.messages += 1;
+                            State::Head { started: false }
+                        }
                         rest => State::Body(rest),
                     };
                     used
@@ -108,12 +143,15 @@ impl Framer {
                 State::ChunkEnd => self.chunk_end(bytes)?,
                 State::Trailer => self.trailer(bytes)?,
             };
+            if passed.is_some() {
+                out.extend_from_slice(&bytes[..used]);
+            }
             bytes = &bytes[used..];
         }
         Ok(())
     }
 
-    fn head(&mut self, bytes: &[u8]) -> Result<usize, FrameError> {
+    fn head(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<usize, FrameError> {
         self.state = State::Head { started: true };
         // Blank lines before a request line are skipped (as the proxy does),
         // but they count as the head having started.
@@ -132,7 +170,7 @@ impl Framer {
         if self.line.is_empty()
             && let Some(end) = head_end(bytes)
         {
-            return self.head_ended(&bytes[..end]).map(|()| blank + end);
+            return self.head_ended(&bytes[..end], out).map(|()| blank + end);
         }
         let before = self.line.len();
         let searched_from = before.saturating_sub(2);
@@ -146,16 +184,27 @@ impl Framer {
             return Ok(blank + take);
         };
         let head = std::mem::take(&mut self.line);
-        self.head_ended(&head[..end])?;
+        self.head_ended(&head[..end], out)?;
         Ok(blank + end.saturating_sub(before))
     }
 
     /// A complete head: what follows it is decided by its framing headers.
-    fn head_ended(&mut self, head: &[u8]) -> Result<(), FrameError> {
+    fn head_ended(&mut self, head: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> {
         if head.len() > self.max_head {
             return Err(FrameError::HeadTooLarge);
         }
-        self.state = body_of(head, self.max_body)?;
+        if self.responses {
+            self.state = answer_body(head)?;
+            out.extend_from_slice(head);
+        } else {
+            let head = crate::request_head::check(head).map_err(FrameError::Refused)?;
+            self.state = body_of(&head, self.max_body)?;
+            out.extend_from_slice(&head);
+        }
+        let interim = self.responses && is_interim(head);
+        if self.state == (State::Head { started: false }) && !interim {
+            self.messages += 1;
+        }
         self.heads += 1;
         self.trailers = 0;
         Ok(())
@@ -217,6 +266,7 @@ impl Framer {
         self.trailers_fit()?;
         let line = std::mem::take(&mut self.line);
         if line == b"\r\n" {
+            self.messages += 1;
             self.state = State::Head { started: false };
         }
         Ok(used)
@@ -293,6 +343,39 @@ fn body_of(head: &[u8], max_body: u64) -> Result<State, FrameError> {
     })
 }
 
+/// The status of an answer's head (`HTTP/1.1 200 OK`).
+fn status_of(head: &[u8]) -> Option<u16> {
+    let line = head.split(|b| *b == b'\n').next()?;
+    let code = line.split(|b| *b == b' ').nth(1)?;
+    std::str::from_utf8(code).ok()?.parse().ok()
+}
+
+/// A 1xx answer other than 101: another answer follows it.
+fn is_interim(head: &[u8]) -> bool {
+    status_of(head).is_some_and(|s| (100..200).contains(&s) && s != 101)
+}
+
+/// The body an answer's head announces. Answers without a body: 1xx, 204,
+/// 304; with neither length nor chunks, the body runs until the connection
+/// closes (as does everything after a 101).
+fn answer_body(head: &[u8]) -> Result<State, FrameError> {
+    let status = status_of(head).ok_or(FrameError::Unreadable)?;
+    if (100..200).contains(&status) && status != 101 || status == 204 || status == 304 {
+        return Ok(State::Head { started: false });
+    }
+    let framed = head.split(|b| *b == b'\n').skip(1).any(|line| {
+        line.split_once_byte(b':').is_some_and(|(name, _)| {
+            let name = name.trim_ascii();
+            name.eq_ignore_ascii_case(b"content-length")
+                || name.eq_ignore_ascii_case(b"transfer-encoding")
+        })
+    });
+    if status == 101 || !framed {
+        return Ok(State::Body(u64::MAX));
+    }
+    body_of(head, u64::MAX - 1)
+}
+
 /// `split_once` for byte slices.
 trait SplitOnceByte {
     fn split_once_byte(&self, at: u8) -> Option<(&[u8], &[u8])>;
@@ -312,8 +395,9 @@ mod tests {
     /// Feeds `stream` in pieces of `split` bytes; whether a head is in progress at the end.
     fn after(stream: &[u8], split: usize) -> Result<bool, FrameError> {
         let mut framer = Framer::new(1024, 1 << 20);
+        let mut out = Vec::new();
         for piece in stream.chunks(split) {
-            framer.feed(piece)?;
+            framer.feed(piece, &mut out)?;
         }
         Ok(framer.head_in_progress())
     }
@@ -334,7 +418,7 @@ POST /b HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n5;ext=1 \r\nhello\r\
             stream.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
         }
         let mut framer = Framer::new(32 << 10, 1 << 20);
-        framer.feed(&stream).unwrap();
+        framer.feed(&stream, &mut Vec::new()).unwrap();
         assert_eq!(framer.heads_completed(), 501);
         assert!(!framer.head_in_progress());
         assert!(framer.line.capacity() <= 2, "{}", framer.line.capacity());
@@ -441,5 +525,25 @@ POST /b HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n5;ext=1 \r\nhello\r\
         assert_eq!(after(stream, 5), Ok(false));
         let twice = b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi";
         assert_eq!(after(twice, 3), Ok(false));
+    }
+
+    /// The proxy's answers are counted whole: an interim 100 is not one,
+    /// a 204 has no body, chunked and sized bodies end where they end.
+    #[test]
+    fn answers_are_counted_when_complete_whatever_the_split() {
+        let stream = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi\
+HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n";
+        for split in 1..stream.len() {
+            let mut framer = Framer::responses(1024);
+            for piece in stream.chunks(split) {
+                framer.feed(piece, &mut Vec::new()).unwrap();
+            }
+            assert_eq!(framer.messages_completed(), 3, "split {split}");
+            let mut partial = Framer::responses(1024);
+            partial
+                .feed(&stream[..stream.len() - 3], &mut Vec::new())
+                .unwrap();
+            assert_eq!(partial.messages_completed(), 2, "split {split}");
+        }
     }
 }

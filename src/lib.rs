@@ -10,5 +10,6 @@ pub mod error;
 pub mod framing;
 pub mod gateway;
 pub mod metrics;
+pub mod request_head;
 pub mod rules;
 pub mod server;

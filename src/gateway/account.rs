@@ -67,6 +67,7 @@ fn refusal_event(refusal: &Refusal) -> Option<SecurityEvent> {
         Refusal::IpBlocked { .. }
         | Refusal::HeaderTimeout
         | Refusal::HeadersTooLarge { .. }
+        | Refusal::TooManyHeaders { .. }
         | Refusal::Overloaded
         | Refusal::UpstreamUnavailable
         | Refusal::Internal => return None,

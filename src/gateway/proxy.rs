@@ -20,6 +20,9 @@ impl ProxyHttp for Gateway {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        // Requests a client sends before reading earlier answers are served
+        // one after another, answered in order (RFC 9112 §9.3.2).
+        session.set_pipelining_enabled(true);
         admission::start(self, session, ctx);
         let mut admitted = admission::admit(self, session, ctx);
         if admitted.is_ok() && body::reads_ahead(&session.req_header().headers) {
@@ -108,11 +111,19 @@ impl ProxyHttp for Gateway {
 
     async fn response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         resp: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        outbound::on_head(self, resp, ctx)
+        outbound::on_head(self, resp, ctx)?;
+        // An HTTP/1.0 client reads no chunks: a body without a length ends
+        // with the connection, so the answer must not promise keep-alive.
+        if session.req_header().version == http::Version::HTTP_10
+            && resp.headers.get(http::header::CONTENT_LENGTH).is_none()
+        {
+            session.set_keepalive(None);
+        }
+        Ok(())
     }
 
     fn upstream_response_body_filter(

@@ -244,3 +244,157 @@ fn heads_with_bare_lf_line_ends_are_served_and_watched_like_any_other() {
     let (status, text) = crate::support::http::read_response(&mut s);
     assert_eq!(status, 200, "{text}");
 }
+
+/// Reads everything the server sends until it closes (or 5 s pass).
+fn read_all(s: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let _ = std::io::Read::read_to_end(s, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Requests sent before the answers to earlier ones are read are all
+/// answered, in order, on the one connection (RFC 9112 §9.3.2).
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let mut s = TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let body = piston("print(1)").to_string();
+    let execute = format!(
+        "POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut pipelined = Vec::new();
+    pipelined.extend_from_slice(b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n\r\n");
+    pipelined.extend_from_slice(execute.as_bytes());
+    pipelined.extend_from_slice(b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    s.write_all(&pipelined).unwrap();
+    let text = read_all(&mut s);
+    let statuses: Vec<&str> = text
+        .match_indices("HTTP/1.1 ")
+        .map(|(i, _)| &text[i + 9..i + 12])
+        .collect();
+    assert_eq!(statuses, ["200", "200", "404"], "{text}");
+    assert_eq!(exec.requests().len(), 2);
+}
+
+/// Heads the proxy would answer with a bare 400 of its own (no JSON, no
+/// request id, no security headers) are refused by the guard in the
+/// gateway's shape, and never reach the executor.
+#[test]
+fn malformed_heads_are_refused_in_the_gateways_json_shape() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let many = |n: usize| {
+        let mut h = "GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n".to_string();
+        for i in 0..n {
+            h.push_str(&format!("X-H-{i}: v\r\n"));
+        }
+        h + "\r\n"
+    };
+    let cases: Vec<(String, u16)> = vec![
+        ("GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n".into(), 400),
+        ("GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n".into(), 400),
+        ("GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n".into(), 400),
+        ("POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n".into(), 400),
+        ("POST /api/v2/execute HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".into(), 400),
+        ("GET /api/v2/runtimes http/1.1\r\nHost: x\r\n\r\n".into(), 400),
+        (many(120), 431),
+        (many(300), 431),
+    ];
+    for (head, status) in cases {
+        let (got, text) = raw(gw.addr(), head.as_bytes());
+        let shown = &text[..text.len().min(400)];
+        assert_eq!(got, status, "{head:?}: {shown}");
+        let (top, body) = text.split_once("\r\n\r\n").unwrap();
+        let top = top.to_ascii_lowercase();
+        for header in [
+            "x-request-id:",
+            "x-content-type-options: nosniff",
+            "content-type: application/json",
+        ] {
+            assert!(top.contains(header), "{head:?}: no {header} in {shown}");
+        }
+        assert!(!top.contains("pingora"), "{shown}");
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        let code = if status == 400 {
+            "invalid_request"
+        } else {
+            "headers_too_large"
+        };
+        assert_eq!(json["error"]["code"], code, "{head:?}");
+    }
+    assert!(exec.requests().is_empty());
+}
+
+/// A bad head after a served request on a kept-alive connection is answered
+/// in the same JSON shape, after the answer to the request before it.
+#[test]
+fn a_malformed_later_head_is_answered_in_json_after_the_earlier_answer() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let mut s = TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n")
+        .unwrap();
+    let text = read_all(&mut s);
+    let first = text.find("HTTP/1.1 200").expect(&text);
+    let second = text.find("HTTP/1.1 400").expect(&text);
+    assert!(first < second, "{text}");
+    assert!(
+        text[second..].contains("\"code\":\"invalid_request\""),
+        "{text}"
+    );
+    assert!(
+        text[second..]
+            .to_ascii_lowercase()
+            .contains("x-request-id:"),
+        "{text}"
+    );
+    assert_eq!(exec.requests().len(), 1);
+}
+
+/// RFC 9112 §3.2.2: an absolute-form target is served as its origin-form,
+/// with the target's authority in place of any `Host` sent.
+#[test]
+fn absolute_form_targets_are_served() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let (status, text) = raw(
+        gw.addr(),
+        b"GET http://gateway.test/api/v2/runtimes HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(exec.requests()[0].path, "/api/v2/runtimes");
+}
+
+/// An HTTP/1.0 client cannot read chunked bodies: an answer without a length
+/// must end with the connection, and must not say `keep-alive`.
+#[test]
+fn an_http_1_0_execution_answer_does_not_promise_keep_alive_without_a_length() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let body = piston("print(1)").to_string();
+    let request = format!(
+        "POST /api/v2/execute HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let text = read_all(&mut s);
+    let (head, rest) = text.split_once("\r\n\r\n").expect(&text);
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.starts_with("http/1.") && head.contains(" 200 "),
+        "{text}"
+    );
+    let framed = head.contains("content-length:");
+    assert!(
+        framed || !head.contains("keep-alive"),
+        "keep-alive without a length: {head}"
+    );
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    assert!(rest.contains("\"stdout\""), "{text}");
+}
