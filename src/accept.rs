@@ -248,7 +248,9 @@ async fn relay(
     let Ok(local) = upstream.local_addr() else {
         return Relayed::Done;
     };
-    let mut framer = Framer::new(limits.max_header_bytes, limits.max_body);
+    let asked = crate::framing::HeadsAsked::default();
+    let mut framer =
+        Framer::new(limits.max_header_bytes, limits.max_body).with_heads_asked(asked.clone());
     let mut first = Vec::with_capacity(head.len());
     let fed = framer.feed(&head, &mut first);
     let mut cut = match fed {
@@ -262,7 +264,7 @@ async fn relay(
     let mut outcome = None;
     if upstream_w.write_all(&first).await.is_ok() {
         let (answered, mut answered_rx) = tokio::sync::watch::channel(0u64);
-        let answers = copy_to_client(&mut upstream_r, &mut client_w, answered);
+        let answers = copy_to_client(&mut upstream_r, &mut client_w, answered, asked);
         tokio::pin!(answers);
         let mut answers_done = false;
         let watched = if cut.is_some() {
@@ -330,9 +332,10 @@ async fn copy_to_client(
     upstream: &mut tokio::net::tcp::OwnedReadHalf,
     client: &mut tokio::net::tcp::OwnedWriteHalf,
     answered: tokio::sync::watch::Sender<u64>,
+    asked: crate::framing::HeadsAsked,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
-    let mut answers = Some(Framer::responses(ANSWER_HEAD_MAX));
+    let mut answers = Some(Framer::responses(ANSWER_HEAD_MAX).with_heads_asked(asked));
     let mut scratch = Vec::with_capacity(buf.len());
     loop {
         let n = match upstream.read(&mut buf).await {

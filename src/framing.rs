@@ -66,7 +66,13 @@ pub struct Framer {
     messages: u64,
     /// Whether this framer follows the proxy's answers rather than requests.
     responses: bool,
+    /// Whether each request handed on was a `HEAD` (whose answer has no
+    /// body whatever its length says), shared by a connection's two framers.
+    heads_asked: Option<HeadsAsked>,
 }
+
+/// For each request handed on and not yet answered: whether it was a `HEAD`.
+pub type HeadsAsked = std::sync::Arc<parking_lot::Mutex<std::collections::VecDeque<bool>>>;
 
 impl Framer {
     /// A framer for a connection whose heads may be at most `max_head` bytes
@@ -81,6 +87,7 @@ impl Framer {
             heads: 0,
             messages: 0,
             responses: false,
+            heads_asked: None,
         }
     }
 
@@ -91,6 +98,13 @@ impl Framer {
             responses: true,
             ..Self::new(max_head, u64::MAX - 1)
         }
+    }
+
+    /// Shares `asked` with the framer of the other direction: requests record
+    /// their method in it, answers read it.
+    pub fn with_heads_asked(mut self, asked: HeadsAsked) -> Self {
+        self.heads_asked = Some(asked);
+        self
     }
 
     /// How many messages (head and body) have been completed.
@@ -194,11 +208,23 @@ impl Framer {
             return Err(FrameError::HeadTooLarge);
         }
         if self.responses {
-            self.state = answer_body(head)?;
+            let interim = is_interim(head);
+            let asked_head = match &self.heads_asked {
+                Some(asked) if !interim => asked.lock().pop_front().unwrap_or(false),
+                _ => false,
+            };
+            self.state = if asked_head {
+                State::Head { started: false }
+            } else {
+                answer_body(head)?
+            };
             out.extend_from_slice(head);
         } else {
             let head = crate::request_head::check(head).map_err(FrameError::Refused)?;
             self.state = body_of(&head, self.max_body)?;
+            if let Some(asked) = &self.heads_asked {
+                asked.lock().push_back(head.starts_with(b"HEAD "));
+            }
             out.extend_from_slice(&head);
         }
         let interim = self.responses && is_interim(head);
@@ -545,5 +571,22 @@ HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n
                 .unwrap();
             assert_eq!(partial.messages_completed(), 2, "split {split}");
         }
+    }
+
+    /// The answer to a `HEAD` has no body, whatever length it announces.
+    #[test]
+    fn the_answer_to_a_head_request_has_no_body() {
+        let asked = HeadsAsked::default();
+        let mut requests = Framer::new(1024, 1 << 20).with_heads_asked(asked.clone());
+        let mut answers = Framer::responses(1024).with_heads_asked(asked);
+        requests
+            .feed(
+                b"HEAD / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+                &mut Vec::new(),
+            )
+            .unwrap();
+        let stream = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        answers.feed(stream, &mut Vec::new()).unwrap();
+        assert_eq!(answers.messages_completed(), 2);
     }
 }
