@@ -553,6 +553,16 @@ fn the_block_and_clients_commands_drive_a_running_gateway() {
     assert_eq!(execute(), 200, "removing the block lets the client back in");
 }
 
+/// A child process killed (and reaped) when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The processes whose parent is `pid`.
 fn children_of(pid: u32) -> Vec<u32> {
     std::fs::read_dir("/proc")
@@ -582,16 +592,19 @@ fn the_bundled_runner_and_its_sandboxes_never_see_the_gateways_secrets() {
     const TOKEN: &str = "admin-token-in-the-environment-5f3a9c";
     const OTHER: &str = "cloud-credential-in-the-environment-77b1e0";
     let dir = tempfile::tempdir().unwrap();
-    let (mut up, _proxy, runner) = up_in(
+    let (up, _proxy, runner) = up_in(
         dir.path(),
         &[
             ("EXECGATE_ADMIN_TOKEN", TOKEN),
             ("EXECGATE_TEST_CLOUD_CREDENTIAL", OTHER),
         ],
     );
+    // Ended on every way out of the test, a failed assertion included: a
+    // left-over runner would hold the machine's runner-test lock.
+    let up = KillOnDrop(up);
     let mut runner_pid = None;
     within_a_minute("the runner process is started", || {
-        runner_pid = children_of(up.id()).into_iter().find(|pid| {
+        runner_pid = children_of(up.0.id()).into_iter().find(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
                 .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == b"runner"))
         });
@@ -632,8 +645,7 @@ for path in glob.glob('/proc/*/environ'):
         stdout = String::from_utf8_lossy(&reply.body).into_owned();
         reply.status == 200
     });
-    let _ = up.kill();
-    let _ = up.wait();
+    drop(up);
     assert!(
         stdout.contains("/proc/1/environ"),
         "the program ran: {stdout}"
