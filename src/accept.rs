@@ -285,11 +285,12 @@ async fn relay(
             }
         };
         if let Some((client_r, mut upstream_w, why, asked)) = watched {
-            if why.is_some() && !answers_done {
-                // A refused head is answered after every request before it:
-                // closing the proxy's side sooner would abort those.
+            if !answers_done {
+                // Whether the client stopped sending or a head of its was
+                // refused, the requests before get their answers first:
+                // closing the proxy's side sooner would abort them.
                 let caught_up = answered_rx.wait_for(|n| *n >= asked);
-                let caught_up = tokio::time::timeout(CLIENT_WRITE_TIMEOUT, caught_up);
+                let caught_up = tokio::time::timeout(ANSWERS_WAIT, caught_up);
                 tokio::select! {
                     _ = caught_up => {}
                     () = &mut answers => answers_done = true,
@@ -318,6 +319,10 @@ async fn relay(
         }
     }
 }
+
+/// Longest the guard waits for the answers to requests already handed on
+/// once the client has stopped sending (an execution may run this long).
+const ANSWERS_WAIT: Duration = Duration::from_secs(120);
 
 /// Largest answer head the guard follows (the proxy writes small ones).
 const ANSWER_HEAD_MAX: usize = 64 << 10;

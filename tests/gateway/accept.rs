@@ -398,3 +398,26 @@ fn an_http_1_0_execution_answer_does_not_promise_keep_alive_without_a_length() {
     assert!(!head.contains("transfer-encoding"), "{head}");
     assert!(rest.contains("\"stdout\""), "{text}");
 }
+
+/// A client that sends its request and closes its sending side (as `nc`
+/// and scripted clients do) still gets the answer.
+#[test]
+fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let body = piston("print(1)").to_string();
+    let mut s = TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(
+        format!(
+            "POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let text = read_all(&mut s);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("\"stdout\""), "{text}");
+}
