@@ -66,6 +66,7 @@ pub fn prepare(
         .clamp(&exec, &limits)
         .map_err(|e| no_verdicts(e.into()))?;
     check_languages(&exec, policy).map_err(no_verdicts)?;
+    check_file_names(&exec).map_err(no_verdicts)?;
     let verdicts = screen_all(&exec, rules, policy);
     if let Some(refusal) = refusal_of(&verdicts) {
         return Err((refusal, verdicts));
@@ -116,6 +117,35 @@ fn check_languages(exec: &ExecRequest, policy: &ScreenPolicy) -> Result<(), Refu
             screened.join(", ")
         ),
     })
+}
+
+/// A named file its language does not need (`evil.s` beside C sources) would
+/// be built into the program without being screened: the client's error.
+fn check_file_names(exec: &ExecRequest) -> Result<(), Refusal> {
+    for (s, submission) in exec.submissions.iter().enumerate() {
+        let Some(language) = Language::from_name(&submission.language) else {
+            continue;
+        };
+        for (i, file) in submission.files.iter().enumerate() {
+            let Some(name) = file.name.as_deref() else {
+                continue;
+            };
+            if !language.admits_file(name) {
+                let field = if exec.submissions.len() > 1 {
+                    format!("submissions[{s}].files[{i}].name")
+                } else {
+                    format!("files[{i}].name")
+                };
+                return Err(Refusal::InvalidRequest {
+                    field: Some(field),
+                    message: format!(
+                        "file {name:?} is not a {language} source or header; only those are accepted"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Screens every file of every submission in the submission's language.

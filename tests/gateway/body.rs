@@ -263,6 +263,32 @@ fn unknown_languages_are_400_by_default_or_pass_with_any_rules_when_allowed() {
 }
 
 #[test]
+fn c_submissions_with_files_that_are_not_sources_or_headers_are_400() {
+    let exec = MockExecutor::start();
+    let gw = gateway(&exec);
+    let body = json!({"language": "c", "version": "10", "files": [
+        {"name": "main.c", "content": "int main(void) { return 0; }"},
+        {"name": "evil.s", "content": ".globl main\nmain: mov $60, %eax\n syscall"}
+    ]});
+    let r = post(&gw.url("/api/v2/execute"), &body);
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "invalid_request".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.json()["error"]["field"], "files[1].name");
+    assert!(exec.requests().is_empty());
+    let with_header = json!({"language": "c", "version": "10", "files": [
+        {"name": "main.c", "content": "#include \"util.h\"\nint main(void) { return twice(1); }"},
+        {"name": "util.h", "content": "static int twice(int x) { return 2 * x; }"}
+    ]});
+    let ok = post(&gw.url("/api/v2/execute"), &with_header);
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(exec.requests().len(), 1);
+}
+
+#[test]
 fn unknown_routes_are_404_json() {
     let exec = MockExecutor::start();
     let gw = gateway(&exec);

@@ -82,6 +82,40 @@ impl Language {
     }
 }
 
+impl Language {
+    /// Whether a submission in this language may carry a file of this name.
+    /// C and C++ compilers take every file they are given: a second `evil.s`
+    /// (assembly), `.o` or `.so` is built into the program unscreened, so only
+    /// sources and headers are admitted. Other languages run their entry file
+    /// and read the rest as data.
+    pub fn admits_file(self, name: &str) -> bool {
+        let ext = Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match self {
+            Language::C => matches!(ext.as_deref(), Some("c" | "h")),
+            Language::Cpp => matches!(
+                ext.as_deref(),
+                Some(
+                    "c" | "h"
+                        | "cpp"
+                        | "cc"
+                        | "cxx"
+                        | "c++"
+                        | "hpp"
+                        | "hh"
+                        | "hxx"
+                        | "ipp"
+                        | "tpp"
+                        | "inl"
+                )
+            ),
+            Language::Python | Language::Javascript | Language::Java => true,
+        }
+    }
+}
+
 impl fmt::Display for Language {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -131,5 +165,22 @@ mod tests {
         );
         assert_eq!(Language::from_extension(Path::new("Makefile")), None);
         assert_eq!(Language::Cpp.to_string(), "cpp");
+    }
+
+    #[test]
+    fn c_and_cpp_admit_only_sources_and_headers() {
+        for name in ["main.c", "util.h", "LIB.C"] {
+            assert!(Language::C.admits_file(name), "{name}");
+        }
+        for name in [
+            "evil.s", "evil.S", "x.o", "libx.so", "main.cpp", "Makefile", "a.c.s",
+        ] {
+            assert!(!Language::C.admits_file(name), "{name}");
+        }
+        for name in ["main.cpp", "a.hpp", "b.cc", "c.h", "d.c"] {
+            assert!(Language::Cpp.admits_file(name), "{name}");
+        }
+        assert!(!Language::Cpp.admits_file("boot.asm"));
+        assert!(Language::Python.admits_file("input.txt"));
     }
 }

@@ -14,6 +14,7 @@
 pub mod cli;
 mod facts;
 mod language;
+mod literals;
 mod matcher;
 mod position;
 mod python;
@@ -79,6 +80,12 @@ pub fn screen(
     let mut hits = Vec::new();
     matcher::fact_hits(ix, &facts, &mut hits);
     matcher::regex_hits(ix, &source.text, &lines, &mut hits);
+    if let Some(view) = literals::folded(language, &source.text) {
+        // Same patterns on the literal-folded view; its lines are the source's.
+        matcher::regex_hits(ix, &view, &LineIndex::new(&view), &mut hits);
+        let mut seen = Set::default();
+        hits.retain(|h| seen.insert((h.rule, h.pos.line)));
+    }
     let refusal = if language.is_none() && policy.refuse_unknown_language {
         Some(PolicyRefusal::UnknownLanguage)
     } else if parse_error.is_some() && policy.refuse_unparsable {

@@ -10,7 +10,7 @@ use crate::Map;
 use crate::facts::{Anomaly, Heuristic};
 use crate::language::Language;
 use execgate_core::{Action, Severity};
-use regex::{Regex, RegexSet};
+use regex::{Regex, RegexSet, RegexSetBuilder};
 use std::path::PathBuf;
 
 /// A validated rule.
@@ -108,7 +108,11 @@ impl Default for RegexIndex {
 
 impl RegexIndex {
     fn build(rules: Vec<(usize, Regex)>) -> Result<Self, regex::Error> {
-        let set = RegexSet::new(rules.iter().map(|(_, r)| r.as_str()))?;
+        // The set must read patterns as each rule's own regex does (multi-line:
+        // `^` is any line's start), or it skips rules anchored past line one.
+        let set = RegexSetBuilder::new(rules.iter().map(|(_, r)| r.as_str()))
+            .multi_line(true)
+            .build()?;
         Ok(Self { set, rules })
     }
 }

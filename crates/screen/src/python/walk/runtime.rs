@@ -290,7 +290,7 @@ impl Walker<'_> {
             static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
             RE.get_or_init(|| {
                 regex::Regex::new(
-                    r"input\s*\(|stdin|argv|open\s*\(|fileinput|read(line|lines)?\s*\(|recv|urlopen|environ|getenv",
+                    r"\binput\s*\(|\bstdin\b|\bargv\b|\bopen\s*\(|\bfileinput\b|\bread(line|lines)?\s*\(|\brecv|\burlopen|\benviron\b|\bgetenv\b",
                 )
                 .ok()
             })
