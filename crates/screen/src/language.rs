@@ -18,16 +18,19 @@ pub enum Language {
     C,
     /// C++ source.
     Cpp,
+    /// A POSIX shell or bash script.
+    Bash,
 }
 
 impl Language {
     /// Every language, in a stable order.
-    pub const ALL: [Language; 5] = [
+    pub const ALL: [Language; 6] = [
         Language::Python,
         Language::Javascript,
         Language::Java,
         Language::C,
         Language::Cpp,
+        Language::Bash,
     ];
 
     /// The lowercase name used in rule files and reports.
@@ -38,6 +41,7 @@ impl Language {
             Language::Java => "java",
             Language::C => "c",
             Language::Cpp => "cpp",
+            Language::Bash => "bash",
         }
     }
 
@@ -62,6 +66,7 @@ impl Language {
             "java" | "openjdk" | "jdk" => Language::Java,
             "c" | "gcc" | "clang" | "c11" | "c99" | "c17" => Language::C,
             "cpp" | "c++" | "g++" | "clang++" | "cxx" | "cc" | "cplusplus" => Language::Cpp,
+            "bash" | "sh" | "shell" | "dash" | "posix-sh" => Language::Bash,
             _ => return None,
         };
         Some(lang)
@@ -76,6 +81,7 @@ impl Language {
             "java" => Language::Java,
             "c" | "h" => Language::C,
             "cpp" | "cc" | "cxx" | "c++" | "hpp" | "hh" | "hxx" => Language::Cpp,
+            "sh" | "bash" => Language::Bash,
             _ => return None,
         };
         Some(lang)
@@ -111,7 +117,7 @@ impl Language {
                         | "inl"
                 )
             ),
-            Language::Python | Language::Javascript | Language::Java => true,
+            Language::Python | Language::Javascript | Language::Java | Language::Bash => true,
         }
     }
 }
@@ -142,6 +148,9 @@ mod tests {
             ("c++", Language::Cpp),
             ("g++", Language::Cpp),
             ("cpp", Language::Cpp),
+            ("bash", Language::Bash),
+            ("sh", Language::Bash),
+            ("bash5.2", Language::Bash),
         ] {
             assert_eq!(Language::from_name(name), Some(lang), "{name}");
         }

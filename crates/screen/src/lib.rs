@@ -79,7 +79,13 @@ pub fn screen(
     let ix = rules.index(language);
     let mut hits = Vec::new();
     matcher::fact_hits(ix, &facts, &mut hits);
-    matcher::regex_hits(ix, &source.text, &lines, &mut hits);
+    if language == Some(Language::Bash) {
+        // Shell comments never run: patterns see the script without them.
+        let code = literals::shell_without_comments(&source.text);
+        matcher::regex_hits(ix, &code, &lines, &mut hits);
+    } else {
+        matcher::regex_hits(ix, &source.text, &lines, &mut hits);
+    }
     if let Some(view) = literals::folded(language, &source.text) {
         // Same patterns on the literal-folded view; its lines are the source's.
         matcher::regex_hits(ix, &view, &LineIndex::new(&view), &mut hits);

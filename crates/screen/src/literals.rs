@@ -27,7 +27,7 @@ enum Piece {
 /// (nothing to fold) or the language has no literal folding.
 pub(crate) fn folded(language: Option<Language>, text: &str) -> Option<String> {
     let language = language?;
-    if text.len() > MAX_BYTES || matches!(language, Language::Python) {
+    if text.len() > MAX_BYTES || matches!(language, Language::Python | Language::Bash) {
         return None;
     }
     let mut view = render(&split(text, language));
@@ -39,6 +39,50 @@ pub(crate) fn folded(language: Option<Language>, text: &str) -> Option<String> {
         view = next;
     }
     (view != text).then_some(view)
+}
+
+/// A shell script with its comments blanked (same length, same lines): a
+/// `#` that starts a word outside quotes runs to the line's end and is never
+/// executed, so `# uses curl and /proc` is no command. `$#`, `${#a[@]}` and
+/// `a#b` are not comments.
+pub(crate) fn shell_without_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut comment = false;
+    let mut prev = '\n';
+    for c in text.chars() {
+        if comment {
+            if c == '\n' {
+                comment = false;
+                out.push(c);
+            } else {
+                out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+            }
+            prev = c;
+            continue;
+        }
+        match quote {
+            Some(q) => {
+                if c == q && !(escaped && q == '"') {
+                    quote = None;
+                }
+            }
+            None if escaped => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '#' && (prev.is_whitespace() || matches!(prev, ';' | '&' | '|' | '(')) => {
+                comment = true;
+                out.push(' ');
+                prev = c;
+                continue;
+            }
+            None => {}
+        }
+        escaped = c == '\\' && !escaped;
+        out.push(c);
+        prev = c;
+    }
+    out
 }
 
 /// Splits `text` into literals and code; comments become a blank (their newlines kept).
@@ -383,6 +427,18 @@ mod tests {
     #[test]
     fn template_literals_with_holes_stay_code() {
         assert_eq!(js("let a = `x${y}` + 'z';"), "let a = `x${y}` + \"z\";");
+    }
+
+    #[test]
+    fn shell_comments_are_blanked_but_not_counts_or_quoted_hashes() {
+        assert_eq!(
+            shell_without_comments("# uses /proc\necho \"#x\" ${#a[@]} $# a#b # curl\n"),
+            "            \necho \"#x\" ${#a[@]} $# a#b       \n"
+        );
+        assert_eq!(
+            shell_without_comments("echo 'it''s' # c"),
+            "echo 'it''s'    "
+        );
     }
 
     #[test]

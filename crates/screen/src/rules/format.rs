@@ -95,7 +95,9 @@ fn language(name: &str) -> Result<Language, String> {
         .into_iter()
         .find(|l| l.as_str() == name)
         .ok_or_else(|| {
-            format!("unknown language `{name}`, expected python, javascript, java, c, cpp or any")
+            format!(
+                "unknown language `{name}`, expected python, javascript, java, c, cpp, bash or any"
+            )
         })
 }
 
