@@ -20,17 +20,20 @@ pub enum Language {
     Cpp,
     /// A POSIX shell or bash script.
     Bash,
+    /// C# source.
+    Csharp,
 }
 
 impl Language {
     /// Every language, in a stable order.
-    pub const ALL: [Language; 6] = [
+    pub const ALL: [Language; 7] = [
         Language::Python,
         Language::Javascript,
         Language::Java,
         Language::C,
         Language::Cpp,
         Language::Bash,
+        Language::Csharp,
     ];
 
     /// The lowercase name used in rule files and reports.
@@ -42,6 +45,7 @@ impl Language {
             Language::C => "c",
             Language::Cpp => "cpp",
             Language::Bash => "bash",
+            Language::Csharp => "csharp",
         }
     }
 
@@ -67,6 +71,7 @@ impl Language {
             "c" | "gcc" | "clang" | "c11" | "c99" | "c17" => Language::C,
             "cpp" | "c++" | "g++" | "clang++" | "cxx" | "cc" | "cplusplus" => Language::Cpp,
             "bash" | "sh" | "shell" | "dash" | "posix-sh" => Language::Bash,
+            "csharp" | "c#" | "cs" | "mono" | "dotnet" | "csharp.net" => Language::Csharp,
             _ => return None,
         };
         Some(lang)
@@ -82,6 +87,7 @@ impl Language {
             "c" | "h" => Language::C,
             "cpp" | "cc" | "cxx" | "c++" | "hpp" | "hh" | "hxx" => Language::Cpp,
             "sh" | "bash" => Language::Bash,
+            "cs" => Language::Csharp,
             _ => return None,
         };
         Some(lang)
@@ -117,7 +123,11 @@ impl Language {
                         | "inl"
                 )
             ),
-            Language::Python | Language::Javascript | Language::Java | Language::Bash => true,
+            Language::Python
+            | Language::Javascript
+            | Language::Java
+            | Language::Bash
+            | Language::Csharp => true,
         }
     }
 }
@@ -151,6 +161,9 @@ mod tests {
             ("bash", Language::Bash),
             ("sh", Language::Bash),
             ("bash5.2", Language::Bash),
+            ("csharp", Language::Csharp),
+            ("C#", Language::Csharp),
+            ("mono", Language::Csharp),
         ] {
             assert_eq!(Language::from_name(name), Some(lang), "{name}");
         }

@@ -96,7 +96,7 @@ fn language(name: &str) -> Result<Language, String> {
         .find(|l| l.as_str() == name)
         .ok_or_else(|| {
             format!(
-                "unknown language `{name}`, expected python, javascript, java, c, cpp, bash or any"
+                "unknown language `{name}`, expected python, javascript, java, c, cpp, bash, csharp or any"
             )
         })
 }
