@@ -63,11 +63,8 @@ pub(crate) fn shell_without_comments(text: &str) -> String {
             continue;
         }
         match quote {
-            Some(q) => {
-                if c == q && !(escaped && q == '"') {
-                    quote = None;
-                }
-            }
+            Some(q) if c == q && !(escaped && q == '"') => quote = None,
+            Some(_) => {}
             None if escaped => {}
             None if c == '\'' || c == '"' => quote = Some(c),
             None if c == '#' && (prev.is_whitespace() || matches!(prev, ';' | '&' | '|' | '(')) => {
