@@ -16,11 +16,11 @@ fn shipped() -> RuleSet {
         .expect("shipped rules load")
 }
 
-/// (language, family, kind) → (refused, total), and the files judged wrongly.
-fn judge() -> (
-    BTreeMap<(String, String, &'static str), (usize, usize)>,
-    Vec<String>,
-) {
+/// (language, family, kind) → (refused, total).
+type Figures = BTreeMap<(String, String, &'static str), (usize, usize)>;
+
+/// The figures, and the files judged wrongly.
+fn judge() -> (Figures, Vec<String>) {
     let rules = shipped();
     let policy = ScreenPolicy::default();
     let mut figures = BTreeMap::new();
