@@ -313,6 +313,63 @@ fn bash_requests_are_screened_by_the_shipped_bash_pack() {
 }
 
 #[test]
+fn screen_detection_only_forwards_refusable_code_and_counts_its_findings() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("screen", "detection_only = true")
+        .start();
+    let r = post(
+        &gw.url("/api/v2/execute"),
+        &piston("import os\nos.system('id')"),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(exec.requests().len(), 1);
+    let text = gw.metrics();
+    assert!(
+        text.contains("execgate_findings_total{rule=\"TEST-IMPORT-PROCESS\"} 1"),
+        "{text}"
+    );
+    let enforcing = TestGateway::builder().upstream(exec.addr).start();
+    let refused = post(
+        &enforcing.url("/api/v2/execute"),
+        &piston("import os\nos.system('id')"),
+    );
+    assert_eq!(refused.status, 403);
+    assert_eq!(exec.requests().len(), 1);
+}
+
+/// A rule rolled out in shadow (`mode = "log"`) is counted but refuses
+/// nothing, while the enforced rules beside it still refuse.
+#[test]
+fn rules_in_log_mode_are_counted_without_refusing() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .file(
+            "screen/shadow.toml",
+            "[[rule]]\nid = \"TEST-SHADOW-SOCKET\"\nlanguage = \"python\"\nseverity = \"critical\"\naction = \"block\"\nmode = \"log\"\nmessage = \"module {name}\"\nmatch.import = [\"socket\"]\n",
+        )
+        .start();
+    let shadowed = post(&gw.url("/api/v2/execute"), &piston("import socket"));
+    assert_eq!(
+        shadowed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&shadowed.body)
+    );
+    assert!(
+        gw.metrics()
+            .contains("execgate_findings_total{rule=\"TEST-SHADOW-SOCKET\"} 1"),
+        "{}",
+        gw.metrics()
+    );
+    let enforced = post(&gw.url("/api/v2/execute"), &piston("import subprocess"));
+    assert_eq!(enforced.status, 403);
+    assert_eq!(exec.requests().len(), 1);
+}
+
+#[test]
 fn unknown_routes_are_404_json() {
     let exec = MockExecutor::start();
     let gw = gateway(&exec);

@@ -87,10 +87,9 @@ pub fn screen(
         matcher::regex_hits(ix, &source.text, &lines, &mut hits);
     }
     if let Some(view) = literals::folded(language, &source.text) {
-        // Same patterns on the literal-folded view; its lines are the source's.
+        // Same patterns on the literal-folded view; its lines are the source's
+        // (a rule hit on both views is one finding: `verdict` keeps one per line).
         matcher::regex_hits(ix, &view, &LineIndex::new(&view), &mut hits);
-        let mut seen = Set::default();
-        hits.retain(|h| seen.insert((h.rule, h.pos.line)));
     }
     let refusal = if language.is_none() && policy.refuse_unknown_language {
         Some(PolicyRefusal::UnknownLanguage)
