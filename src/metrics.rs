@@ -23,6 +23,8 @@ pub struct Metrics {
     pub redactions: IntCounterVec,
     /// Outbound leak findings by rule.
     pub outbound_findings: IntCounterVec,
+    /// Screening verdict cache lookups by result (`hit` / `miss`).
+    pub screen_cache: IntCounterVec,
 }
 
 impl Metrics {
@@ -65,6 +67,11 @@ impl Metrics {
             "Outbound leak findings by rule",
             "rule",
         )?;
+        let screen_cache = counter(
+            "execgate_screen_cache_total",
+            "Screening verdict cache lookups by result",
+            "result",
+        )?;
         let upstream_latency = Histogram::with_opts(
             HistogramOpts::new(
                 "execgate_upstream_latency_seconds",
@@ -87,6 +94,7 @@ impl Metrics {
             reloads,
             redactions,
             outbound_findings,
+            screen_cache,
         })
     }
 

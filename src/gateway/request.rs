@@ -148,7 +148,9 @@ fn check_file_names(exec: &ExecRequest) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Screens every file of every submission in the submission's language.
+/// Screens every file of every submission in the submission's language; a
+/// program screened before under the same rules and policy is answered from
+/// the rule set's verdict cache.
 fn screen_all(exec: &ExecRequest, rules: &RuleSet, policy: &ScreenPolicy) -> Vec<Verdict> {
     exec.submissions
         .iter()
@@ -156,7 +158,7 @@ fn screen_all(exec: &ExecRequest, rules: &RuleSet, policy: &ScreenPolicy) -> Vec
             let language = Language::from_name(&s.language);
             s.files
                 .iter()
-                .map(move |f| execgate_screen::screen(rules, language, &f.content, policy))
+                .map(move |f| execgate_screen::screen_cached(rules, language, &f.content, policy))
         })
         .collect()
 }

@@ -369,6 +369,30 @@ fn rules_in_log_mode_are_counted_without_refusing() {
     assert_eq!(exec.requests().len(), 1);
 }
 
+/// The same program sent again is answered from the screening cache, with
+/// the same decision, and the lookups are counted.
+#[test]
+fn repeated_programs_are_screened_once() {
+    let exec = MockExecutor::start();
+    let gw = gateway(&exec);
+    for _ in 0..2 {
+        let r = post(&gw.url("/api/v2/execute"), &piston("import os"));
+        assert_eq!(r.status, 403);
+    }
+    assert_eq!(
+        post(&gw.url("/api/v2/execute"), &piston("print(1)")).status,
+        200
+    );
+    let text = gw.metrics();
+    for expected in [
+        "execgate_screen_cache_total{result=\"hit\"} 1",
+        "execgate_screen_cache_total{result=\"miss\"} 2",
+        "execgate_findings_total{rule=\"TEST-IMPORT-PROCESS\"} 2",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+}
+
 #[test]
 fn unknown_routes_are_404_json() {
     let exec = MockExecutor::start();

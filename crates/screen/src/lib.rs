@@ -11,6 +11,7 @@
 //! assert!(verdict.refused);
 //! ```
 
+mod cache;
 pub mod cli;
 mod facts;
 mod language;
@@ -23,6 +24,7 @@ mod rules;
 mod source;
 mod verdict;
 
+pub use cache::{CacheStats, CacheUse};
 pub use facts::{Anomaly, Heuristic};
 pub use language::Language;
 pub use rules::{Rule, RuleError, RuleSet};
@@ -41,6 +43,20 @@ pub(crate) type Set<T> = std::collections::HashSet<T, ahash::RandomState>;
 use position::LineIndex;
 use std::time::Instant;
 use verdict::PolicyRefusal;
+
+/// [`screen`], answered from the rule set's verdict cache when the same code
+/// (line ends normalised) was screened before under the same policy. A
+/// reload builds a new rule set, and with it an empty cache.
+pub fn screen_cached(
+    rules: &RuleSet,
+    language: Option<Language>,
+    code: &[u8],
+    policy: &ScreenPolicy,
+) -> Verdict {
+    rules.cache.get_or_screen(language, code, policy, || {
+        screen(rules, language, code, policy)
+    })
+}
 
 /// Screens `code` written in `language` (`None` = unknown: only `any` rules run).
 ///
@@ -105,5 +121,6 @@ pub fn screen(
         findings,
         elapsed: started.elapsed(),
         parse_error,
+        cache: CacheUse::Bypassed,
     }
 }

@@ -123,6 +123,8 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     by_language: Map<Language, LangIndex>,
     unknown_language: LangIndex,
+    /// Verdicts already given under these rules; a reload starts a new one.
+    pub(crate) cache: crate::cache::VerdictCache,
 }
 
 impl RuleSet {
@@ -149,7 +151,13 @@ impl RuleSet {
             rules,
             by_language,
             unknown_language,
+            cache: crate::cache::VerdictCache::default(),
         })
+    }
+
+    /// Hits and misses of [`crate::screen_cached`] under this rule set.
+    pub fn cache_stats(&self) -> crate::CacheStats {
+        self.cache.stats()
     }
 
     /// How many rules are loaded.
