@@ -150,15 +150,17 @@ fn check_file_names(exec: &ExecRequest) -> Result<(), Refusal> {
 
 /// Screens every file of every submission in the submission's language; a
 /// program screened before under the same rules and policy is answered from
-/// the rule set's verdict cache.
+/// the rule set's verdict cache. A program that runs what it reads has its
+/// stdin screened as code too.
 fn screen_all(exec: &ExecRequest, rules: &RuleSet, policy: &ScreenPolicy) -> Vec<Verdict> {
     exec.submissions
         .iter()
         .flat_map(|s| {
             let language = Language::from_name(&s.language);
-            s.files
-                .iter()
-                .map(move |f| execgate_screen::screen_cached(rules, language, &f.content, policy))
+            s.files.iter().map(move |f| {
+                let verdict = execgate_screen::screen_cached(rules, language, &f.content, policy);
+                execgate_screen::screen_input(rules, verdict, &s.stdin, policy)
+            })
         })
         .collect()
 }

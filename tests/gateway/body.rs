@@ -393,6 +393,31 @@ fn repeated_programs_are_screened_once() {
     }
 }
 
+/// A program that evaluates what it reads (scored below the threshold by the
+/// test rules) has its stdin screened as code; the same program with
+/// harmless input runs.
+#[test]
+fn stdin_of_a_program_that_runs_its_input_is_screened_as_code() {
+    let exec = MockExecutor::start();
+    let gw = gateway(&exec);
+    let program = "print(eval(input()))";
+    let payload = json!({"language": "python", "version": "3.10", "stdin": "__import__('os').system('id')\nimport os",
+        "files": [{"content": program}]});
+    let r = post(&gw.url("/api/v2/execute"), &payload);
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "code_rejected".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert!(exec.requests().is_empty());
+    let arithmetic = json!({"language": "python", "version": "3.10", "stdin": "6 * 7",
+        "files": [{"content": program}]});
+    let ok = post(&gw.url("/api/v2/execute"), &arithmetic);
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(exec.requests().len(), 1);
+}
+
 #[test]
 fn unknown_routes_are_404_json() {
     let exec = MockExecutor::start();

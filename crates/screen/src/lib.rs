@@ -58,6 +58,38 @@ pub fn screen_cached(
     })
 }
 
+/// Screens what a program reads at run time as the code it may become: when
+/// `verdict` (the program's) shows that it hands text it reads to something
+/// that compiles, evaluates or imports it, `stdin` is screened as Python too
+/// and its findings join the verdict, marked as coming from stdin. Otherwise
+/// stdin is data and `verdict` is returned as it is.
+pub fn screen_input(
+    rules: &RuleSet,
+    mut verdict: Verdict,
+    stdin: &[u8],
+    policy: &ScreenPolicy,
+) -> Verdict {
+    if !verdict.runs_input_as_code || stdin.is_empty() {
+        return verdict;
+    }
+    // Input that is not Python is data to the program: no parse refusal for it.
+    let as_code = ScreenPolicy {
+        refuse_unparsable: false,
+        ..policy.clone()
+    };
+    let input = screen(rules, Some(Language::Python), stdin, &as_code);
+    verdict.refused |= input.refused;
+    verdict.score += input.score;
+    verdict.elapsed += input.elapsed;
+    verdict
+        .findings
+        .extend(input.findings.into_iter().map(|mut f| {
+            f.message = format!("stdin line {}: {}", f.line, f.message);
+            f
+        }));
+    verdict
+}
+
 /// Screens `code` written in `language` (`None` = unknown: only `any` rules run).
 ///
 /// Total and panic-free on any bytes. Python analysis runs on dedicated threads
@@ -92,6 +124,11 @@ pub fn screen(
         facts.extend(analysis.facts);
         parse_error = analysis.parse_error;
     }
+    let runs_input_as_code = facts.iter().any(|f| match &f.kind {
+        FactKind::Heuristic(Heuristic::DynamicCode | Heuristic::DynamicImport, _) => true,
+        FactKind::Name(n) => matches!(n.as_str(), "eval" | "exec" | "compile" | "execfile"),
+        _ => false,
+    });
     let ix = rules.index(language);
     let mut hits = Vec::new();
     matcher::fact_hits(ix, &facts, &mut hits);
@@ -122,5 +159,6 @@ pub fn screen(
         elapsed: started.elapsed(),
         parse_error,
         cache: CacheUse::Bypassed,
+        runs_input_as_code,
     }
 }

@@ -118,6 +118,10 @@ pub struct Verdict {
     /// Whether it came from the rule set's verdict cache ([`crate::screen_cached`]).
     #[serde(skip)]
     pub cache: crate::CacheUse,
+    /// The program hands text it reads at run time to something that
+    /// compiles, evaluates or imports it (see [`crate::screen_input`]).
+    #[serde(skip)]
+    pub runs_input_as_code: bool,
 }
 
 fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
