@@ -569,7 +569,9 @@ impl<'a> Walker<'a> {
         let pos = self.pos(a);
         let attr = self.ident(a.attr.as_str(), pos).into_owned();
         self.push(FactKind::Attribute(attr.clone()), pos);
-        let paths = if matches!(a.ctx, ExprContext::Store) {
+        // Storing into a module rebinds its hook (`threading.excepthook = f`);
+        // storing into the program's own objects names nothing.
+        let paths = if matches!(a.ctx, ExprContext::Store) && !self.module_root(&a.value) {
             Vec::new()
         } else {
             self.paths(&a.value)
