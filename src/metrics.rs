@@ -27,6 +27,8 @@ pub struct Metrics {
     pub upstream_state: IntGaugeVec,
     /// Breaker changes by executor and the state entered.
     pub upstream_transitions: IntCounterVec,
+    /// Screening verdict cache lookups by result (`hit` / `miss`).
+    pub screen_cache: IntCounterVec,
 }
 
 impl Metrics {
@@ -69,6 +71,11 @@ impl Metrics {
             "Outbound leak findings by rule",
             "rule",
         )?;
+        let screen_cache = counter(
+            "execgate_screen_cache_total",
+            "Screening verdict cache lookups by result",
+            "result",
+        )?;
         let upstream_latency = Histogram::with_opts(
             HistogramOpts::new(
                 "execgate_upstream_latency_seconds",
@@ -109,6 +116,7 @@ impl Metrics {
             outbound_findings,
             upstream_state,
             upstream_transitions,
+            screen_cache,
         })
     }
 

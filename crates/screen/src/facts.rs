@@ -99,6 +99,10 @@ pub enum Heuristic {
     /// A lookup by computed name on the interpreter's own objects (builtins,
     /// literals, or what another computed lookup returned), e.g. `getattr(print, input())`.
     DynamicInterpreterAttribute,
+    /// A standard-library entry point that compiles, evaluates or imports a
+    /// string (`timeit.timeit`, `cProfile.run`, `unittest.mock.patch` …) handed
+    /// an argument that is not a constant, or a docstring set at run time.
+    DynamicCode,
 }
 
 impl Heuristic {
@@ -115,6 +119,7 @@ impl Heuristic {
             Heuristic::DynamicImport => "dynamic-import",
             Heuristic::ObfuscatedName => "obfuscated-name",
             Heuristic::DynamicInterpreterAttribute => "dynamic-interpreter-attribute",
+            Heuristic::DynamicCode => "dynamic-code",
         }
     }
 

@@ -18,16 +18,22 @@ pub enum Language {
     C,
     /// C++ source.
     Cpp,
+    /// A POSIX shell or bash script.
+    Bash,
+    /// C# source.
+    Csharp,
 }
 
 impl Language {
     /// Every language, in a stable order.
-    pub const ALL: [Language; 5] = [
+    pub const ALL: [Language; 7] = [
         Language::Python,
         Language::Javascript,
         Language::Java,
         Language::C,
         Language::Cpp,
+        Language::Bash,
+        Language::Csharp,
     ];
 
     /// The lowercase name used in rule files and reports.
@@ -38,6 +44,8 @@ impl Language {
             Language::Java => "java",
             Language::C => "c",
             Language::Cpp => "cpp",
+            Language::Bash => "bash",
+            Language::Csharp => "csharp",
         }
     }
 
@@ -62,6 +70,8 @@ impl Language {
             "java" | "openjdk" | "jdk" => Language::Java,
             "c" | "gcc" | "clang" | "c11" | "c99" | "c17" => Language::C,
             "cpp" | "c++" | "g++" | "clang++" | "cxx" | "cc" | "cplusplus" => Language::Cpp,
+            "bash" | "sh" | "shell" | "dash" | "posix-sh" => Language::Bash,
+            "csharp" | "c#" | "cs" | "mono" | "dotnet" | "csharp.net" => Language::Csharp,
             _ => return None,
         };
         Some(lang)
@@ -76,9 +86,49 @@ impl Language {
             "java" => Language::Java,
             "c" | "h" => Language::C,
             "cpp" | "cc" | "cxx" | "c++" | "hpp" | "hh" | "hxx" => Language::Cpp,
+            "sh" | "bash" => Language::Bash,
+            "cs" => Language::Csharp,
             _ => return None,
         };
         Some(lang)
+    }
+}
+
+impl Language {
+    /// Whether a submission in this language may carry a file of this name.
+    /// C and C++ compilers take every file they are given: a second `evil.s`
+    /// (assembly), `.o` or `.so` is built into the program unscreened, so only
+    /// sources and headers are admitted. Other languages run their entry file
+    /// and read the rest as data.
+    pub fn admits_file(self, name: &str) -> bool {
+        let ext = Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match self {
+            Language::C => matches!(ext.as_deref(), Some("c" | "h")),
+            Language::Cpp => matches!(
+                ext.as_deref(),
+                Some(
+                    "c" | "h"
+                        | "cpp"
+                        | "cc"
+                        | "cxx"
+                        | "c++"
+                        | "hpp"
+                        | "hh"
+                        | "hxx"
+                        | "ipp"
+                        | "tpp"
+                        | "inl"
+                )
+            ),
+            Language::Python
+            | Language::Javascript
+            | Language::Java
+            | Language::Bash
+            | Language::Csharp => true,
+        }
     }
 }
 
@@ -108,6 +158,12 @@ mod tests {
             ("c++", Language::Cpp),
             ("g++", Language::Cpp),
             ("cpp", Language::Cpp),
+            ("bash", Language::Bash),
+            ("sh", Language::Bash),
+            ("bash5.2", Language::Bash),
+            ("csharp", Language::Csharp),
+            ("C#", Language::Csharp),
+            ("mono", Language::Csharp),
         ] {
             assert_eq!(Language::from_name(name), Some(lang), "{name}");
         }
@@ -131,5 +187,22 @@ mod tests {
         );
         assert_eq!(Language::from_extension(Path::new("Makefile")), None);
         assert_eq!(Language::Cpp.to_string(), "cpp");
+    }
+
+    #[test]
+    fn c_and_cpp_admit_only_sources_and_headers() {
+        for name in ["main.c", "util.h", "LIB.C"] {
+            assert!(Language::C.admits_file(name), "{name}");
+        }
+        for name in [
+            "evil.s", "evil.S", "x.o", "libx.so", "main.cpp", "Makefile", "a.c.s",
+        ] {
+            assert!(!Language::C.admits_file(name), "{name}");
+        }
+        for name in ["main.cpp", "a.hpp", "b.cc", "c.h", "d.c"] {
+            assert!(Language::Cpp.admits_file(name), "{name}");
+        }
+        assert!(!Language::Cpp.admits_file("boot.asm"));
+        assert!(Language::Python.admits_file("input.txt"));
     }
 }

@@ -11,9 +11,11 @@
 //! assert!(verdict.refused);
 //! ```
 
+mod cache;
 pub mod cli;
 mod facts;
 mod language;
+mod literals;
 mod matcher;
 mod position;
 mod python;
@@ -22,6 +24,7 @@ mod rules;
 mod source;
 mod verdict;
 
+pub use cache::{CacheStats, CacheUse};
 pub use facts::{Anomaly, Heuristic};
 pub use language::Language;
 pub use rules::{Rule, RuleError, RuleSet};
@@ -40,6 +43,52 @@ pub(crate) type Set<T> = std::collections::HashSet<T, ahash::RandomState>;
 use position::LineIndex;
 use std::time::Instant;
 use verdict::PolicyRefusal;
+
+/// [`screen`], answered from the rule set's verdict cache when the same code
+/// (line ends normalised) was screened before under the same policy. A
+/// reload builds a new rule set, and with it an empty cache.
+pub fn screen_cached(
+    rules: &RuleSet,
+    language: Option<Language>,
+    code: &[u8],
+    policy: &ScreenPolicy,
+) -> Verdict {
+    rules.cache.get_or_screen(language, code, policy, || {
+        screen(rules, language, code, policy)
+    })
+}
+
+/// Screens what a program reads at run time as the code it may become: when
+/// `verdict` (the program's) shows that it hands text it reads to something
+/// that compiles, evaluates or imports it, `stdin` is screened as Python too
+/// and its findings join the verdict, marked as coming from stdin. Otherwise
+/// stdin is data and `verdict` is returned as it is.
+pub fn screen_input(
+    rules: &RuleSet,
+    mut verdict: Verdict,
+    stdin: &[u8],
+    policy: &ScreenPolicy,
+) -> Verdict {
+    if !verdict.runs_input_as_code || stdin.is_empty() {
+        return verdict;
+    }
+    // Input that is not Python is data to the program: no parse refusal for it.
+    let as_code = ScreenPolicy {
+        refuse_unparsable: false,
+        ..policy.clone()
+    };
+    let input = screen(rules, Some(Language::Python), stdin, &as_code);
+    verdict.refused |= input.refused;
+    verdict.score += input.score;
+    verdict.elapsed += input.elapsed;
+    verdict
+        .findings
+        .extend(input.findings.into_iter().map(|mut f| {
+            f.message = format!("stdin line {}: {}", f.line, f.message);
+            f
+        }));
+    verdict
+}
 
 /// Screens `code` written in `language` (`None` = unknown: only `any` rules run).
 ///
@@ -75,10 +124,26 @@ pub fn screen(
         facts.extend(analysis.facts);
         parse_error = analysis.parse_error;
     }
+    let runs_input_as_code = facts.iter().any(|f| match &f.kind {
+        FactKind::Heuristic(Heuristic::DynamicCode | Heuristic::DynamicImport, _) => true,
+        FactKind::Name(n) => matches!(n.as_str(), "eval" | "exec" | "compile" | "execfile"),
+        _ => false,
+    });
     let ix = rules.index(language);
     let mut hits = Vec::new();
     matcher::fact_hits(ix, &facts, &mut hits);
-    matcher::regex_hits(ix, &source.text, &lines, &mut hits);
+    if language == Some(Language::Bash) {
+        // Shell comments never run: patterns see the script without them.
+        let code = literals::shell_without_comments(&source.text);
+        matcher::regex_hits(ix, &code, &lines, &mut hits);
+    } else {
+        matcher::regex_hits(ix, &source.text, &lines, &mut hits);
+    }
+    if let Some(view) = literals::folded(language, &source.text) {
+        // Same patterns on the literal-folded view; its lines are the source's
+        // (a rule hit on both views is one finding: `verdict` keeps one per line).
+        matcher::regex_hits(ix, &view, &LineIndex::new(&view), &mut hits);
+    }
     let refusal = if language.is_none() && policy.refuse_unknown_language {
         Some(PolicyRefusal::UnknownLanguage)
     } else if parse_error.is_some() && policy.refuse_unparsable {
@@ -93,5 +158,7 @@ pub fn screen(
         findings,
         elapsed: started.elapsed(),
         parse_error,
+        cache: CacheUse::Bypassed,
+        runs_input_as_code,
     }
 }

@@ -102,7 +102,7 @@ pub struct Finding {
 }
 
 /// The outcome of screening one submission.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Verdict {
     /// Whether the request must be refused (always false in detection-only mode).
     pub refused: bool,
@@ -115,6 +115,13 @@ pub struct Verdict {
     pub elapsed: Duration,
     /// Why Python did not parse, when it did not.
     pub parse_error: Option<String>,
+    /// Whether it came from the rule set's verdict cache ([`crate::screen_cached`]).
+    #[serde(skip)]
+    pub cache: crate::CacheUse,
+    /// The program hands text it reads at run time to something that
+    /// compiles, evaluates or imports it (see [`crate::screen_input`]).
+    #[serde(skip)]
+    pub runs_input_as_code: bool,
 }
 
 fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

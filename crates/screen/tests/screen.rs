@@ -142,6 +142,24 @@ action = "block"
 message = "quiet"
 detection_only = true
 match.name = ["delta"]
+
+[[rule]]
+id = "T-SHADOW"
+language = "python"
+severity = "critical"
+action = "block"
+message = "shadow"
+mode = "log"
+match.name = ["epsilon"]
+
+[[rule]]
+id = "T-ENFORCED"
+language = "python"
+severity = "critical"
+action = "block"
+message = "enforced"
+mode = "enforce"
+match.name = ["zeta"]
 "#;
 
 #[test]
@@ -182,6 +200,17 @@ fn log_and_detection_only_rules_never_refuse_or_score() {
         "{:?}",
         v.findings
     );
+}
+
+#[test]
+fn rules_in_log_mode_report_in_shadow_and_enforce_mode_applies() {
+    let rules = RuleSet::from_toml("t.toml", SCORING).expect("valid");
+    let shadow = py(&rules, "epsilon");
+    assert_eq!((shadow.score, shadow.refused), (0, false));
+    assert_eq!(ids(&shadow), vec!["T-SHADOW"]);
+    assert_eq!(shadow.findings[0].action, Action::Log);
+    let enforced = py(&rules, "zeta");
+    assert_eq!((enforced.score, enforced.refused), (5, true));
 }
 
 #[test]

@@ -15,6 +15,7 @@ use std::time::Instant;
 use unicode_normalization::UnicodeNormalization;
 
 mod lookup;
+mod runtime;
 
 /// Most candidate paths kept per expression, so alias fan-out stays small.
 const MAX_PATHS: usize = 8;
@@ -56,6 +57,12 @@ pub(crate) struct Walker<'a> {
     shadows: Shadows,
     /// Which local names hold literal-derived values or constant choices.
     provenance: Provenance,
+    /// Classes the program defines.
+    classes: crate::Set<String>,
+    /// Names last bound to a literal container (`config = {...}`).
+    containers: crate::Set<String>,
+    /// Whether the program reads stdin, arguments or files (decided once, on demand).
+    reads_input: std::cell::OnceCell<bool>,
 }
 
 impl<'a> Walker<'a> {
@@ -73,6 +80,9 @@ impl<'a> Walker<'a> {
             expired: false,
             shadows: Shadows::default(),
             provenance: Provenance::default(),
+            classes: crate::Set::default(),
+            containers: crate::Set::default(),
+            reads_input: std::cell::OnceCell::new(),
         }
     }
 
@@ -152,6 +162,8 @@ impl<'a> Walker<'a> {
             }
             Stmt::AugAssign(a) => {
                 self.each(&[&a.target, &a.value]);
+                let pos = self.pos(a);
+                self.code_attribute_store(&a.target, &a.value, pos);
                 if let Expr::Name(n) = a.target.as_ref() {
                     // Loops run it many times: the name no longer holds one constant.
                     self.provenance.augment(n.id.as_str(), &a.value, &self.env);
@@ -208,6 +220,7 @@ impl<'a> Walker<'a> {
     }
 
     fn class(&mut self, c: &ast::StmtClassDef) {
+        self.classes.insert(c.name.to_string());
         self.exprs(&c.decorator_list);
         self.exprs(&c.bases);
         self.keywords(&c.keywords);
@@ -222,7 +235,11 @@ impl<'a> Walker<'a> {
         }
         self.exprs(targets);
         if let Some(v) = value {
-            targets.iter().for_each(|t| self.bind(t, v));
+            targets.iter().for_each(|t| {
+                let pos = self.pos(t);
+                self.code_attribute_store(t, v, pos);
+                self.bind(t, v);
+            });
         }
     }
 
@@ -396,6 +413,15 @@ impl<'a> Walker<'a> {
     fn bind(&mut self, target: &Expr, value: &Expr) {
         let Expr::Name(n) = target else { return };
         let name = n.id.to_string();
+        self.classes.remove(&name);
+        if matches!(
+            value,
+            Expr::Dict(_) | Expr::List(_) | Expr::Tuple(_) | Expr::Set(_)
+        ) {
+            self.containers.insert(name.clone());
+        } else {
+            self.containers.remove(&name);
+        }
         for path in self.paths(value) {
             self.alias(name.clone(), path);
         }
@@ -437,6 +463,8 @@ impl<'a> Walker<'a> {
             }
             Expr::IfExp(i) => self.each(&[&i.test, &i.body, &i.orelse]),
             Expr::Dict(d) => {
+                let pos = self.pos(d);
+                self.code_attribute_keys(d, pos);
                 d.keys.iter().flatten().for_each(|k| self.expr(k));
                 self.exprs(&d.values);
             }
@@ -541,7 +569,9 @@ impl<'a> Walker<'a> {
         let pos = self.pos(a);
         let attr = self.ident(a.attr.as_str(), pos).into_owned();
         self.push(FactKind::Attribute(attr.clone()), pos);
-        let paths = if matches!(a.ctx, ExprContext::Store) {
+        // Storing into a module rebinds its hook (`threading.excepthook = f`);
+        // storing into the program's own objects names nothing.
+        let paths = if matches!(a.ctx, ExprContext::Store) && !self.module_root(&a.value) {
             Vec::new()
         } else {
             self.paths(&a.value)
@@ -618,6 +648,7 @@ impl<'a> Walker<'a> {
         for callee in &callees {
             self.push(FactKind::Call(callee.clone()), pos);
             self.special_call(callee, c, pos);
+            self.runtime_code(callee, c, pos);
         }
         self.call_lookups(c, pos);
         self.callee = matches!(c.func.as_ref(), Expr::Name(_));
@@ -798,6 +829,13 @@ impl<'a> Walker<'a> {
                 out.extend(self.paths(obj).into_iter().map(|p| format!("{p}.{attr}")));
             }
         }
+        // An instance of a class with code-running methods stands for its class.
+        out.extend(
+            callees
+                .iter()
+                .filter(|c| runtime::CONSTRUCTORS.contains(&c.as_str()))
+                .cloned(),
+        );
         if let Expr::Lambda(l) = c.func.as_ref() {
             out.extend(self.paths(&l.body));
         }

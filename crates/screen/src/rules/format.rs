@@ -35,9 +35,24 @@ pub(crate) struct RawRule {
     /// When true the rule is reported and counted but never refuses (nor adds to the score).
     #[serde(default)]
     pub detection_only: bool,
+    /// `enforce` (the default) or `log`: a rule in shadow, reported and
+    /// counted like a `detection_only` one, while it proves itself.
+    #[serde(default)]
+    pub mode: RuleMode,
     /// What the rule looks for: exactly one kind.
     #[serde(rename = "match")]
     pub matcher: RawMatch,
+}
+
+/// Whether a rule's findings take effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RuleMode {
+    /// Its action applies: it may refuse and its points count.
+    #[default]
+    Enforce,
+    /// Shadow: reported and counted, never refuses, no points.
+    Log,
 }
 
 /// `match.*`: exactly one of these keys (plus `min` with `heuristic`).
@@ -95,7 +110,9 @@ fn language(name: &str) -> Result<Language, String> {
         .into_iter()
         .find(|l| l.as_str() == name)
         .ok_or_else(|| {
-            format!("unknown language `{name}`, expected python, javascript, java, c, cpp or any")
+            format!(
+                "unknown language `{name}`, expected python, javascript, java, c, cpp, bash, csharp or any"
+            )
         })
 }
 

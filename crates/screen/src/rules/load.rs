@@ -278,7 +278,7 @@ fn validate(raw: RawRule) -> Result<Rule, Invalid> {
         action: raw.action,
         message: raw.message,
         tags: raw.tags,
-        detection_only: raw.detection_only,
+        detection_only: raw.detection_only || raw.mode == super::format::RuleMode::Log,
         matcher,
     })
 }

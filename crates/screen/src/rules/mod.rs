@@ -10,7 +10,7 @@ use crate::Map;
 use crate::facts::{Anomaly, Heuristic};
 use crate::language::Language;
 use execgate_core::{Action, Severity};
-use regex::{Regex, RegexSet};
+use regex::{Regex, RegexSet, RegexSetBuilder};
 use std::path::PathBuf;
 
 /// A validated rule.
@@ -108,7 +108,11 @@ impl Default for RegexIndex {
 
 impl RegexIndex {
     fn build(rules: Vec<(usize, Regex)>) -> Result<Self, regex::Error> {
-        let set = RegexSet::new(rules.iter().map(|(_, r)| r.as_str()))?;
+        // The set must read patterns as each rule's own regex does (multi-line:
+        // `^` is any line's start), or it skips rules anchored past line one.
+        let set = RegexSetBuilder::new(rules.iter().map(|(_, r)| r.as_str()))
+            .multi_line(true)
+            .build()?;
         Ok(Self { set, rules })
     }
 }
@@ -119,6 +123,8 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     by_language: Map<Language, LangIndex>,
     unknown_language: LangIndex,
+    /// Verdicts already given under these rules; a reload starts a new one.
+    pub(crate) cache: crate::cache::VerdictCache,
 }
 
 impl RuleSet {
@@ -145,7 +151,13 @@ impl RuleSet {
             rules,
             by_language,
             unknown_language,
+            cache: crate::cache::VerdictCache::default(),
         })
+    }
+
+    /// Hits and misses of [`crate::screen_cached`] under this rule set.
+    pub fn cache_stats(&self) -> crate::CacheStats {
+        self.cache.stats()
     }
 
     /// How many rules are loaded.

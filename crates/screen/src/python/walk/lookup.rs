@@ -171,8 +171,11 @@ impl Walker<'_> {
             Expr::Name(n) => self.provenance.is_getter(n.id.as_str()),
             f => self.computed_getter(f),
         };
-        let on_interpreter =
-            |w: &Self, t: Option<&Expr>| t.is_some_and(|t| w.interpreter_object(t));
+        // A getter's name may be a dotted path (`attrgetter("a.b.c")`): on a
+        // module it walks as far as input says.
+        let on_interpreter = |w: &Self, t: Option<&Expr>| {
+            t.is_some_and(|t| w.interpreter_object(t) || w.module_root(t))
+        };
         if getter && on_interpreter(self, c.args.first()) {
             return self.interpreter_lookup(pos);
         }

@@ -1,0 +1,6 @@
+read -r cmd
+case "$cmd" in
+  start) echo starting ;;
+  stop) echo stopping ;;
+  *) echo "unknown: $cmd" ;;
+esac

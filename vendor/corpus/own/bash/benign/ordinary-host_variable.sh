@@ -1,0 +1,3 @@
+host=localhost
+port=8080
+echo "connect to $host:$port"

@@ -1,0 +1,2 @@
+show() { local first=$1; shift; echo "$first then $*"; }
+show a b c

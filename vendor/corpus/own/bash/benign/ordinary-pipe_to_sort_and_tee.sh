@@ -1,0 +1,1 @@
+printf 'c\nb\na\n' | sort | tee sorted.txt | head -1

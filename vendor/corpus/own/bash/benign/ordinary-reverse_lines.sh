@@ -1,0 +1,2 @@
+printf '1\n2\n3\n' | tac
+echo hello | rev

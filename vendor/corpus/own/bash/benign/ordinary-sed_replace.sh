@@ -1,0 +1,2 @@
+echo 'hello world' | sed 's/world/there/'
+printf 'a,b,c\n' | sed -e 's/,/ /g'

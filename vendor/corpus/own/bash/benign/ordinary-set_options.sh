@@ -1,0 +1,4 @@
+set -euo pipefail
+IFS=$'\n\t'
+items=(a b c)
+echo "${items[*]}"

@@ -1,0 +1,2 @@
+mapfile -t nums
+printf '%s\n' "${nums[@]}" | sort -n | head -3

@@ -1,0 +1,3 @@
+line='a;b;c'
+IFS=';' read -ra parts <<< "$line"
+for p in "${parts[@]}"; do echo "$p"; done

@@ -1,0 +1,3 @@
+mkdir -p out
+(cd out && echo inside > f.txt)
+cat out/f.txt

@@ -1,0 +1,1 @@
+echo 'Hello' | tr 'A-Za-z' 'N-ZA-Mn-za-m'

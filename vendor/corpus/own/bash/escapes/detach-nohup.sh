@@ -1,0 +1,1 @@
+nohup sleep 1000 &

@@ -1,0 +1,1 @@
+setsid bash -c 'sleep 999' &

@@ -1,0 +1,2 @@
+trap '' TERM
+while :; do :; done

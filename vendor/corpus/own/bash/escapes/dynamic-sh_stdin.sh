@@ -1,0 +1,1 @@
+printf '%s\n' "id" | sh -s

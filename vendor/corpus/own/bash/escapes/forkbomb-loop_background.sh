@@ -1,0 +1,1 @@
+while true; do sleep 100 & done

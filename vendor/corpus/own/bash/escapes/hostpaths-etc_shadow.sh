@@ -1,0 +1,1 @@
+while IFS=: read u p rest; do echo $u; done < /etc/shadow

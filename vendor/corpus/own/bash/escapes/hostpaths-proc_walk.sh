@@ -1,0 +1,1 @@
+for p in /proc/[0-9]*; do cat "$p/cmdline"; echo; done

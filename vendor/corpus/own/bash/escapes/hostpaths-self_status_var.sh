@@ -1,0 +1,2 @@
+f=/proc/self/status
+grep Cap "$f"

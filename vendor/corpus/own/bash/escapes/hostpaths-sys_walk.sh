@@ -1,0 +1,1 @@
+find /sys/class/net -maxdepth 1

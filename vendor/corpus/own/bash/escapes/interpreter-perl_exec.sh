@@ -1,0 +1,1 @@
+perl -e 'exec "/bin/sh"'

@@ -1,0 +1,3 @@
+url=http://example.com/x
+curl -s "$url" -o out.txt
+cat out.txt

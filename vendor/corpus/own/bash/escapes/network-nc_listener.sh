@@ -1,0 +1,1 @@
+for p in 4444; do nc -l -p $p; done

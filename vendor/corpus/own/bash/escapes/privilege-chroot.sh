@@ -1,0 +1,1 @@
+chroot / /bin/sh

@@ -1,0 +1,1 @@
+mkdir -p m && mount -t proc proc m && ls m

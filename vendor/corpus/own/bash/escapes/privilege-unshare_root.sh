@@ -1,0 +1,1 @@
+unshare -r -n bash -c 'id'

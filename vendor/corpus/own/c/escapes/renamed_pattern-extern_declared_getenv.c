@@ -1,0 +1,3 @@
+extern char *getenv(const char *);
+int puts(const char *);
+int main(void) { puts(getenv("HOME")); }

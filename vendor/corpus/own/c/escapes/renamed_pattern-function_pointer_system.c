@@ -1,0 +1,5 @@
+#include <stdlib.h>
+int main(void) {
+  int (*run)(const char *) = system;
+  return run("id");
+}

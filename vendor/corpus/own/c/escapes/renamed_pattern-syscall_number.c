@@ -1,0 +1,3 @@
+#include <sys/syscall.h>
+long syscall(long, ...);
+int main(void) { return (int) syscall(SYS_getpid); }

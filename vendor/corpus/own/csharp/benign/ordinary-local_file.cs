@@ -1,0 +1,2 @@
+using System.IO;
+class P { static void Main() { File.WriteAllText("out.txt", "hi"); System.Console.WriteLine(File.ReadAllText("out.txt")); } }

@@ -1,0 +1,2 @@
+using System.IO;
+class P { static void Main() { foreach (var f in Directory.GetFiles("..")) System.Console.WriteLine(f); } }

@@ -1,0 +1,1 @@
+class P { static void Main() { var i = new System.Diagnostics.ProcessStartInfo("id"); } }

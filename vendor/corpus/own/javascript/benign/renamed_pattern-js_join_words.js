@@ -1,0 +1,3 @@
+const words = ['hello', 'world'];
+console.log(['a', 'b', 'c'].join(', '));
+console.log('ab' + 'cd', words.join(' '));

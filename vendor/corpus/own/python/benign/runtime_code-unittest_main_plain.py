@@ -1,0 +1,6 @@
+import unittest
+class T(unittest.TestCase):
+    def test_add(self):
+        self.assertEqual(1 + 1, 2)
+if __name__ == '__main__':
+    unittest.main()

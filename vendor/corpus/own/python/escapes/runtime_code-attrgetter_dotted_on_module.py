@@ -1,0 +1,3 @@
+import math
+from operator import attrgetter
+print(attrgetter(input())(math))

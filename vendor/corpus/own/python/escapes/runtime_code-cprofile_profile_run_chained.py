@@ -1,0 +1,2 @@
+import sys, cProfile
+cProfile.Profile().run(sys.argv[1])

@@ -1,0 +1,3 @@
+import cProfile
+p = cProfile.Profile()
+p.runctx(input(), {}, {})

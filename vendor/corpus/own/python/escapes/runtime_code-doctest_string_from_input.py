@@ -1,0 +1,2 @@
+import doctest, sys
+doctest.run_docstring_examples(sys.stdin.read(), {})

@@ -1,0 +1,2 @@
+import doctest
+doctest.testfile('/dev/stdin', module_relative=False)

@@ -1,0 +1,2 @@
+import logging.config
+logging.config.BaseConfigurator({}).resolve(input())

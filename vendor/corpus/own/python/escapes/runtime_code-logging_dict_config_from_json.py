@@ -1,0 +1,2 @@
+import json, logging.config
+logging.config.dictConfig(json.loads(input()))

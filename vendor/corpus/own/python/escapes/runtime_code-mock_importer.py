@@ -1,0 +1,2 @@
+from unittest import mock
+m = mock._importer(input())

@@ -1,0 +1,2 @@
+from unittest import mock
+mock.patch(input()).getter()

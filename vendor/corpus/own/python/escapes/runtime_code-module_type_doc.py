@@ -1,0 +1,3 @@
+import doctest, types
+m = types.ModuleType('m', input())
+doctest.testmod(m)

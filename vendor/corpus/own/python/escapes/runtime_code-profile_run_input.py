@@ -1,0 +1,2 @@
+import profile
+profile.run(input())

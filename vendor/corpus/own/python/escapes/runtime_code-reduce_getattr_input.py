@@ -1,0 +1,3 @@
+import functools, sys
+f = functools.reduce(getattr, input().split('.'), sys)
+print(f)

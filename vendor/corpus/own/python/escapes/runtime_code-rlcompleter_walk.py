@@ -1,0 +1,3 @@
+import rlcompleter
+c = rlcompleter.Completer()
+print(c.complete(input(), 0))

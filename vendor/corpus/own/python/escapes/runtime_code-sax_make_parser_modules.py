@@ -1,0 +1,2 @@
+import xml.sax
+xml.sax.make_parser([input()])

@@ -1,0 +1,2 @@
+import string
+print(string.Formatter().vformat(input(), (print,), {}))

@@ -1,0 +1,2 @@
+import unittest, sys
+unittest.TestLoader().loadTestsFromName(sys.argv[1])

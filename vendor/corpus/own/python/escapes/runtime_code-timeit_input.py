@@ -1,0 +1,2 @@
+import timeit
+timeit.timeit(input(), number=1)

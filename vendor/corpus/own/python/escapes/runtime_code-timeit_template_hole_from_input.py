@@ -1,0 +1,3 @@
+from timeit import timeit
+s = input()
+timeit(f'len({s})', number=1)

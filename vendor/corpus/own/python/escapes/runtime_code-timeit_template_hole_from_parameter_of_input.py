@@ -1,0 +1,4 @@
+from timeit import timeit
+def bench(n):
+    return timeit('abs(%s)' % n, number=1)
+bench(open('/dev/stdin').read())

@@ -1,0 +1,3 @@
+import timeit
+t = timeit.Timer(input())
+t.timeit(1)
