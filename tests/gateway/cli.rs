@@ -339,7 +339,6 @@ fn the_bundled_runner_accepts_the_largest_limits_a_shipped_tier_forwards() {
 }
 
 #[test]
-#[ignore = "bash has no screening pack on main yet: run it once the bash pack (issue 11) is merged"]
 fn every_language_the_bundled_runner_offers_is_screened_or_forwarded_by_the_gateway() {
     // A runtime the shipped gateway refuses to screen is a runtime no client
     // of `execgate up` can use: each name, alias and Judge0 id must reach a pack.
