@@ -13,7 +13,8 @@ use crate::rules::{self, Reloader};
 use async_trait::async_trait;
 use execgate_core::{Clock, Live, SystemClock};
 use execgate_state::{
-    AdminState, EventLog, MemoryBlockStore, MemoryRateLimiter, Reputation, StateMetrics,
+    AdminState, BackendKind, BackendMetrics, EventLog, MemoryBlockStore, MemoryRateLimiter,
+    RateLimiter, RedisBackend, RedisRateLimiter, Reputation, StateMetrics,
 };
 use pingora_core::server::configuration::ServerConf;
 use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
@@ -62,7 +63,8 @@ pub struct Running {
 struct Parts {
     metrics: Metrics,
     reloader: Reloader,
-    limiter: Arc<MemoryRateLimiter>,
+    /// The memory limiter, whose idle keys the maintenance task evicts (Redis keys expire).
+    memory_limiter: Option<Arc<MemoryRateLimiter>>,
     blocks: Arc<MemoryBlockStore>,
     shared: Shared,
     state_admin: AdminState,
@@ -77,10 +79,28 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     let reloader = Reloader::new(live.clone(), settings.rules.clone(), metrics.clone());
     let state_metrics =
         StateMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
-    let limiter = Arc::new(
-        MemoryRateLimiter::new(clock.clone(), settings.limits.max_tracked_clients)
-            .with_metrics(state_metrics.clone()),
-    );
+    let (limiter, memory_limiter): (Arc<dyn RateLimiter>, _) = match settings.state.backend {
+        BackendKind::Memory => {
+            let memory = Arc::new(
+                MemoryRateLimiter::new(clock.clone(), settings.limits.max_tracked_clients)
+                    .with_metrics(state_metrics.clone()),
+            );
+            (memory.clone(), Some(memory))
+        }
+        BackendKind::Redis => {
+            let backend_metrics =
+                BackendMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
+            let backend = RedisBackend::connect(&settings.state, backend_metrics)?;
+            let redis = RedisRateLimiter::new(
+                backend,
+                clock.clone(),
+                settings.state.limits.on_error,
+                settings.state.local_share,
+            )
+            .with_metrics(state_metrics.clone());
+            (Arc::new(redis), None)
+        }
+    };
     if let Some(dir) = settings.blocklist.path.as_deref().and_then(|p| p.parent()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("blocklist.path: cannot create {}: {e}", dir.display()))?;
@@ -119,7 +139,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     Ok(Parts {
         metrics,
         reloader,
-        limiter,
+        memory_limiter,
         blocks,
         shared,
         state_admin,
@@ -194,7 +214,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         let _runtime = side.enter();
         execgate_state::spawn_maintenance(
             parts.blocks.clone(),
-            Some(parts.limiter),
+            parts.memory_limiter,
             settings.blocklist.purge_interval.get(),
         );
     }

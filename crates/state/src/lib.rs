@@ -5,18 +5,20 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod blocklist;
 pub mod metrics;
 pub mod ratelimit;
 
+pub use backend::{BackendKind, BackendMetrics, OnError, RedisBackend, SharedStateConfig};
 pub use blocklist::{
     BlockChanges, BlockDecision, BlockError, BlockFilter, BlockQuery, BlockStore, MemoryBlockStore,
     NewBlock, Origin, Page, Scope, Target,
 };
 pub use metrics::StateMetrics;
 pub use ratelimit::{
-    MemoryRateLimiter, RateDecision, RateLimiter, WindowSpec, WindowState, ceil_secs,
-    ratelimit_headers,
+    LocalLimiter, MemoryRateLimiter, RateDecision, RateLimiter, RedisRateLimiter, WindowSpec,
+    WindowState, ceil_secs, ratelimit_headers,
 };
 pub mod events;
 pub mod maintenance;
@@ -31,6 +33,7 @@ pub use reputation::{
 };
 pub mod admin;
 pub mod cli;
+pub mod testing;
 
 pub use admin::{AdminState, AdminTokens};
 pub use setup::{SetupError, State, StateConfig};

@@ -1,0 +1,185 @@
+//! The Redis backend against real redis-server processes: bad addresses and
+//! credentials, other deployments' keys, poisoned keys, a paused server and a
+//! killed one. Each ends in a clear error or a configured decision, never a
+//! panic and never a wait past the configured bound.
+
+use execgate_core::{ClientKey, HumanDuration, ManualClock, TierName};
+use execgate_state::backend::{
+    BackendKind, BackendMetrics, OnError, RedisBackend, SharedStateConfig,
+};
+use execgate_state::ratelimit::UNAVAILABLE_WINDOW;
+use execgate_state::testing::{RedisServer, free_port};
+use execgate_state::{RateDecision, RateLimiter, RedisRateLimiter, WindowSpec};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Far above the bound, far below the outage: a wait past it means the bound failed.
+const NEVER_THIS_LONG: Duration = Duration::from_secs(2);
+
+fn config(url: String, prefix: &str, wait_ms: u64) -> SharedStateConfig {
+    SharedStateConfig {
+        backend: BackendKind::Redis,
+        url: Some(url),
+        key_prefix: prefix.into(),
+        command_timeout: HumanDuration(Duration::from_millis(wait_ms)),
+        pool_size: 1,
+        ..SharedStateConfig::default()
+    }
+}
+
+fn connect(config: &SharedStateConfig) -> Result<Arc<RedisBackend>, String> {
+    RedisBackend::connect(config, BackendMetrics::unregistered().unwrap())
+}
+
+fn limiter(backend: &Arc<RedisBackend>, on_error: OnError, share: f64) -> RedisRateLimiter {
+    RedisRateLimiter::new(
+        backend.clone(),
+        Arc::new(ManualClock::default()),
+        on_error,
+        share,
+    )
+}
+
+fn burst(quota: u32) -> [WindowSpec; 1] {
+    [WindowSpec::new(
+        "burst",
+        NonZeroU32::new(quota).unwrap(),
+        Duration::from_secs(3600),
+    )]
+}
+
+fn key(id: &str) -> ClientKey {
+    ClientKey::from_client_id(id)
+}
+
+fn check(l: &RedisRateLimiter, k: &ClientKey, quota: u32) -> (RateDecision, Duration) {
+    let started = Instant::now();
+    let d = l.check(&TierName::anonymous(), k, &burst(quota));
+    (d, started.elapsed())
+}
+
+/// Waits for `cond` (polling), failing after a generous deadline.
+fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_an_error_naming_it() {
+    let url = format!("redis://127.0.0.1:{}", free_port());
+    let err = connect(&config(url.clone(), "x", 50)).unwrap_err();
+    assert!(
+        err.starts_with(&format!("state: cannot connect to Redis at {url}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_wrong_password_is_refused_at_start_without_echoing_it() {
+    let server = RedisServer::start_with(&["--requirepass", "right-one"]);
+    let url = format!("redis://:wrong-one@127.0.0.1:{}", server.port());
+    let err = connect(&config(url, "x", 50)).unwrap_err();
+    assert!(err.contains("cannot connect to Redis"), "{err}");
+    assert!(!err.contains("wrong-one"), "the password leaked: {err}");
+    let none = connect(&config(server.url(), "x", 50)).unwrap_err();
+    assert!(none.contains("cannot connect to Redis"), "{none}");
+    let right = format!("redis://:right-one@127.0.0.1:{}", server.port());
+    assert!(connect(&config(right, "x", 1000)).is_ok());
+}
+
+#[test]
+fn deployments_with_other_prefixes_do_not_share_quotas() {
+    let server = RedisServer::start();
+    let a = limiter(
+        &connect(&config(server.url(), "blue", 1000)).unwrap(),
+        OnError::Closed,
+        1.0,
+    );
+    let b = limiter(
+        &connect(&config(server.url(), "green", 1000)).unwrap(),
+        OnError::Closed,
+        1.0,
+    );
+    let k = key("shared-name");
+    assert!(check(&a, &k, 1).0.is_allowed());
+    assert!(!check(&a, &k, 1).0.is_allowed());
+    assert!(check(&b, &k, 1).0.is_allowed(), "green saw blue's window");
+    assert!(server.cli(&["exists", &a.key_of(&k)]).trim() == "1");
+    assert!(a.key_of(&k).starts_with("blue:rl:{"), "{}", a.key_of(&k));
+}
+
+#[test]
+fn a_poisoned_key_refuses_that_client_only_and_keeps_the_backend_up() {
+    let server = RedisServer::start();
+    let backend = connect(&config(server.url(), "p", 1000)).unwrap();
+    let closed = limiter(&backend, OnError::Closed, 1.0);
+    let open = limiter(&backend, OnError::Open, 1.0);
+    let victim = key("victim");
+    server.cli(&["set", &closed.key_of(&victim), "not a hash"]);
+    match check(&closed, &victim, 5).0 {
+        RateDecision::Limited { window, .. } => assert_eq!(window, UNAVAILABLE_WINDOW),
+        d => panic!("a poisoned key was allowed while failing closed: {d:?}"),
+    }
+    assert!(
+        check(&open, &victim, 5).0.is_allowed(),
+        "fail open uses the local limiter"
+    );
+    assert!(backend.is_up(), "one bad key is not an outage");
+    assert!(check(&closed, &key("neighbour"), 5).0.is_allowed());
+    // A hash whose fields are not the limiter's is refused the same way.
+    server.cli(&["hset", &closed.key_of(&key("junk")), "burst", "garbage"]);
+    assert!(!check(&closed, &key("junk"), 5).0.is_allowed());
+    assert!(closed.usage(&key("junk")).is_empty());
+}
+
+#[test]
+fn a_paused_server_costs_a_request_at_most_the_bound() {
+    let server = RedisServer::start();
+    let backend = connect(&config(server.url(), "slow", 100)).unwrap();
+    let open = limiter(&backend, OnError::Open, 1.0);
+    server.cli(&["client", "pause", "5000", "all"]);
+    let (d, took) = check(&open, &key("a"), 5);
+    assert!(took < NEVER_THIS_LONG, "waited {took:?} on a paused Redis");
+    assert!(d.is_allowed(), "fail open: {d:?}");
+    server.cli(&["client", "unpause"]);
+    eventually("the backend is seen up again", || backend.is_up());
+}
+
+#[test]
+fn a_killed_server_fails_open_or_closed_and_recovers_on_restart() {
+    let mut server = RedisServer::start();
+    let backend = connect(&config(server.url(), "k", 50)).unwrap();
+    let open = limiter(&backend, OnError::Open, 0.5);
+    let closed = limiter(&backend, OnError::Closed, 1.0);
+    let k = key("client");
+    assert!(check(&open, &k, 4).0.is_allowed());
+    server.kill();
+    // The local limiter allows half the quota of 4, then refuses.
+    let mut allowed = 0;
+    for _ in 0..6 {
+        let (d, took) = check(&open, &k, 4);
+        assert!(took < NEVER_THIS_LONG, "waited {took:?} on a dead Redis");
+        allowed += usize::from(d.is_allowed());
+    }
+    assert_eq!(
+        allowed, 2,
+        "the fallback limiter holds this gateway's share"
+    );
+    let (d, took) = check(&closed, &key("other"), 4);
+    assert!(took < NEVER_THIS_LONG);
+    assert!(
+        matches!(&d, RateDecision::Limited { window, .. } if window == UNAVAILABLE_WINDOW),
+        "{d:?}"
+    );
+    assert!(!backend.is_up());
+    server.restart();
+    eventually("the backend reconnects", || backend.is_up());
+    eventually("decisions come from Redis again", || {
+        check(&closed, &key("after"), 4).0.is_allowed()
+            && !closed.usage(&key("after")).is_empty()
+    });
+}
