@@ -13,8 +13,9 @@ use crate::rules::{self, Reloader};
 use async_trait::async_trait;
 use execgate_core::{Clock, Live, SystemClock};
 use execgate_state::{
-    AdminState, BackendKind, BackendMetrics, EventLog, MemoryBlockStore, MemoryRateLimiter,
-    RateLimiter, RedisBackend, RedisRateLimiter, Reputation, StateMetrics,
+    AdminState, BackendKind, BackendMetrics, BlockStore, EventLog, MemoryBlockStore,
+    MemoryRateLimiter, RateLimiter, RedisBackend, RedisBlockStore, RedisRateLimiter, Reputation,
+    StateMetrics,
 };
 use pingora_core::server::configuration::ServerConf;
 use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
@@ -50,7 +51,7 @@ pub struct Running {
     /// The admin address.
     pub admin_addr: SocketAddr,
     /// The blocklist, for tests and embedding.
-    pub blocks: Arc<MemoryBlockStore>,
+    pub blocks: Arc<dyn BlockStore>,
     /// Metrics.
     pub metrics: Metrics,
     stop_proxy: Option<oneshot::Sender<()>>,
@@ -65,7 +66,7 @@ struct Parts {
     reloader: Reloader,
     /// The memory limiter, whose idle keys the maintenance task evicts (Redis keys expire).
     memory_limiter: Option<Arc<MemoryRateLimiter>>,
-    blocks: Arc<MemoryBlockStore>,
+    blocks: Arc<dyn BlockStore>,
     shared: Shared,
     state_admin: AdminState,
 }
@@ -79,37 +80,46 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     let reloader = Reloader::new(live.clone(), settings.rules.clone(), metrics.clone());
     let state_metrics =
         StateMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
-    let (limiter, memory_limiter): (Arc<dyn RateLimiter>, _) = match settings.state.backend {
+    let (limiter, memory_limiter, blocks) = match settings.state.backend {
         BackendKind::Memory => {
             let memory = Arc::new(
                 MemoryRateLimiter::new(clock.clone(), settings.limits.max_tracked_clients)
                     .with_metrics(state_metrics.clone()),
             );
-            (memory.clone(), Some(memory))
+            if let Some(dir) = settings.blocklist.path.as_deref().and_then(|p| p.parent()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("blocklist.path: cannot create {}: {e}", dir.display()))?;
+            }
+            let blocks: Arc<dyn BlockStore> = Arc::new(
+                MemoryBlockStore::open(settings.blocklist.path.as_deref(), clock.clone())
+                    .map_err(|e| format!("blocklist: {e}"))?
+                    .with_metrics(state_metrics.clone()),
+            );
+            let limiter: Arc<dyn RateLimiter> = memory.clone();
+            (limiter, Some(memory), blocks)
         }
         BackendKind::Redis => {
             let backend_metrics =
                 BackendMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
             let backend = RedisBackend::connect(&settings.state, backend_metrics)?;
-            let redis = RedisRateLimiter::new(
+            let limiter: Arc<dyn RateLimiter> = Arc::new(
+                RedisRateLimiter::new(
+                    backend.clone(),
+                    clock.clone(),
+                    settings.state.limits.on_error,
+                    settings.state.local_share,
+                )
+                .with_metrics(state_metrics.clone()),
+            );
+            let blocks: Arc<dyn BlockStore> = Arc::new(RedisBlockStore::open(
                 backend,
                 clock.clone(),
-                settings.state.limits.on_error,
-                settings.state.local_share,
-            )
-            .with_metrics(state_metrics.clone());
-            (Arc::new(redis), None)
+                settings.state.blocklist.on_error,
+                Some(state_metrics.clone()),
+            )?);
+            (limiter, None, blocks)
         }
     };
-    if let Some(dir) = settings.blocklist.path.as_deref().and_then(|p| p.parent()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("blocklist.path: cannot create {}: {e}", dir.display()))?;
-    }
-    let blocks = Arc::new(
-        MemoryBlockStore::open(settings.blocklist.path.as_deref(), clock.clone())
-            .map_err(|e| format!("blocklist: {e}"))?
-            .with_metrics(state_metrics.clone()),
-    );
     let events = Arc::new(EventLog::new(EVENT_LOG_CAPACITY, clock.clone()));
     let reputation = Arc::new(
         Reputation::new(

@@ -13,7 +13,7 @@ pub mod ratelimit;
 pub use backend::{BackendKind, BackendMetrics, OnError, RedisBackend, SharedStateConfig};
 pub use blocklist::{
     BlockChanges, BlockDecision, BlockError, BlockFilter, BlockQuery, BlockStore, MemoryBlockStore,
-    NewBlock, Origin, Page, Scope, Target,
+    NewBlock, Origin, Page, RedisBlockStore, Scope, Target,
 };
 pub use metrics::StateMetrics;
 pub use ratelimit::{

@@ -609,3 +609,8 @@ macro_rules! store_suite {
 
 store_suite!(memory_block_store, super::memory_store);
 store_suite!(persisted_block_store, super::persisted_store);
+store_suite!(redis_block_store, super::redis_support::standalone_store);
+store_suite!(
+    redis_cluster_block_store,
+    super::redis_support::cluster_store
+);

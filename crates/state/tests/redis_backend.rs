@@ -179,7 +179,95 @@ fn a_killed_server_fails_open_or_closed_and_recovers_on_restart() {
     server.restart();
     eventually("the backend reconnects", || backend.is_up());
     eventually("decisions come from Redis again", || {
-        check(&closed, &key("after"), 4).0.is_allowed()
-            && !closed.usage(&key("after")).is_empty()
+        check(&closed, &key("after"), 4).0.is_allowed() && !closed.usage(&key("after")).is_empty()
+    });
+}
+
+fn store(server_url: String, prefix: &str, clock: &ManualClock) -> execgate_state::RedisBlockStore {
+    let backend = connect(&config(server_url, prefix, 1000)).unwrap();
+    execgate_state::RedisBlockStore::open(backend, Arc::new(clock.clone()), OnError::Open, None)
+        .unwrap()
+}
+
+fn ban(value: &str) -> execgate_state::NewBlock {
+    execgate_state::NewBlock {
+        value: value.into(),
+        duration: None,
+        reason: "test".into(),
+        origin: execgate_state::Origin::Manual,
+        created_by: "test".into(),
+    }
+}
+
+fn blocked(s: &dyn execgate_state::BlockStore, ip: &str) -> bool {
+    let client = key("x");
+    s.check(&execgate_state::BlockQuery {
+        ip: ip.parse().unwrap(),
+        client: &client,
+        country: None,
+        asn: None,
+    })
+    .is_some()
+}
+
+#[test]
+fn a_block_on_one_gateway_reaches_the_other_and_ids_never_collide() {
+    use execgate_state::BlockStore;
+    let server = RedisServer::start();
+    let clock = ManualClock::default();
+    let a = store(server.url(), "gw", &clock);
+    let b = store(server.url(), "gw", &clock);
+    let first = a.add(ban("192.0.2.1")).unwrap();
+    let second = b.add(ban("192.0.2.2")).unwrap();
+    assert_ne!(first.id, second.id);
+    eventually("b refuses a's block", || blocked(&b, "192.0.2.1"));
+    eventually("a refuses b's block", || blocked(&a, "192.0.2.2"));
+    assert_eq!(b.len(), 2);
+    a.remove(second.id).unwrap();
+    eventually("b lifts the block a removed", || !blocked(&b, "192.0.2.2"));
+}
+
+#[test]
+fn a_missed_change_is_recovered_by_a_resync() {
+    use execgate_state::BlockStore;
+    let server = RedisServer::start();
+    let clock = ManualClock::default();
+    let a = store(server.url(), "gap", &clock);
+    a.add(ban("192.0.2.9")).unwrap();
+    // A version far ahead: the follower knows it missed changes.
+    server.cli(&["hdel", "{gap:bl}:decisions", "1"]);
+    server.cli(&["publish", "gap:bl:changes", r#"{"v":50}"#]);
+    eventually("the resync drops what Redis no longer holds", || {
+        !blocked(&a, "192.0.2.9")
+    });
+}
+
+#[test]
+fn the_index_survives_an_outage_and_resyncs_after_a_restart() {
+    use execgate_state::BlockStore;
+    let mut server = RedisServer::start();
+    let clock = ManualClock::default();
+    let a = store(server.url(), "out", &clock);
+    let b = store(server.url(), "out", &clock);
+    a.add(ban("192.0.2.7")).unwrap();
+    eventually("b has the block", || blocked(&b, "192.0.2.7"));
+    server.kill();
+    let started = Instant::now();
+    assert!(
+        blocked(&b, "192.0.2.7"),
+        "the last index holds during the outage"
+    );
+    assert!(started.elapsed() < NEVER_THIS_LONG);
+    assert!(
+        a.add(ban("192.0.2.8")).is_err(),
+        "a write without Redis is an error"
+    );
+    server.restart();
+    // The restarted Redis is empty (no persistence here): the index follows it.
+    eventually("a write goes through again", || {
+        a.add(ban("198.51.100.1")).is_ok()
+    });
+    eventually("b resynchronised", || {
+        blocked(&b, "198.51.100.1") && !blocked(&b, "192.0.2.7")
     });
 }

@@ -153,6 +153,8 @@ impl Drop for OwnRuntime {
 /// A shared Redis, reachable through [`RedisBackend::call`].
 pub struct RedisBackend {
     pool: Vec<Conn>,
+    /// Clients for change notifications (pub/sub is cluster-wide, so any node serves).
+    pubsub: Vec<redis::Client>,
     next: AtomicUsize,
     prefix: String,
     wait: Duration,
@@ -190,7 +192,7 @@ impl RedisBackend {
         let wait = config.command_timeout.get();
         let size = config.pool_size;
         // A thread of its own: the caller may itself be inside a runtime.
-        let pool = std::thread::scope(|s| {
+        let (pool, pubsub) = std::thread::scope(|s| {
             s.spawn(|| {
                 runtime.block_on(async {
                     tokio::time::timeout(
@@ -213,6 +215,7 @@ impl RedisBackend {
         });
         let backend = Arc::new(Self {
             pool,
+            pubsub,
             next: AtomicUsize::new(0),
             prefix: config.key_prefix.clone(),
             wait,
@@ -241,6 +244,23 @@ impl RedisBackend {
     /// The backend metrics (for the fallback counters).
     pub fn metrics(&self) -> &BackendMetrics {
         &self.health.metrics
+    }
+
+    /// Clients to subscribe with, to be tried in turn.
+    pub(crate) fn pubsub_clients(&self) -> &[redis::Client] {
+        &self.pubsub
+    }
+
+    /// Runs a background task on the backend's runtime.
+    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        if let Some(rt) = &self.runtime.0 {
+            rt.spawn(task);
+        }
+    }
+
+    /// Marks the backend up or down from a background task's observation.
+    pub(crate) fn observed(&self, up: bool, why: Option<&BackendError>) {
+        self.health.report(up, why);
     }
 
     /// A connection of the pool, round robin.
@@ -357,21 +377,26 @@ fn describe(topology: &RedisTopology) -> String {
     }
 }
 
+type Pool = (Vec<Conn>, Vec<redis::Client>);
+
 async fn open_pool(
     topology: &RedisTopology,
     size: usize,
     connect_timeout: Duration,
-) -> Result<Vec<Conn>, String> {
+) -> Result<Pool, String> {
     let manager_config = || {
         ConnectionManagerConfig::new()
             .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(Some(connect_timeout))
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_secs(2))
     };
     let mut pool = Vec::with_capacity(size);
+    let mut pubsub = Vec::new();
     match topology {
         RedisTopology::Standalone(url) => {
             let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
+            pubsub.push(client.clone());
             for _ in 0..size {
                 let c = ConnectionManager::new_with_config(client.clone(), manager_config())
                     .await
@@ -380,6 +405,9 @@ async fn open_pool(
             }
         }
         RedisTopology::Cluster(nodes) => {
+            for node in nodes {
+                pubsub.push(redis::Client::open(node.as_str()).map_err(|e| e.to_string())?);
+            }
             let client = redis::cluster::ClusterClientBuilder::new(nodes.clone())
                 .connection_timeout(connect_timeout)
                 .build()
@@ -407,6 +435,7 @@ async fn open_pool(
                 .async_get_client()
                 .await
                 .map_err(|e| e.to_string())?;
+            pubsub.push(client.clone());
             for _ in 0..size {
                 let c = ConnectionManager::new_with_config(client.clone(), manager_config())
                     .await
@@ -423,5 +452,5 @@ async fn open_pool(
             .await
             .map_err(|e| e.to_string())?;
     }
-    Ok(pool)
+    Ok((pool, pubsub))
 }

@@ -2,6 +2,8 @@
 //! server and a 3-master cluster, started on first use. Every limiter gets a
 //! key prefix of its own, so tests sharing a server never see each other's keys.
 
+#![allow(dead_code)]
+
 use execgate_core::ManualClock;
 use execgate_state::backend::{
     BackendKind, BackendMetrics, OnError, RedisBackend, SharedStateConfig,
@@ -78,4 +80,24 @@ pub fn standalone_limiter(clock: ManualClock) -> Arc<dyn RateLimiter> {
 
 pub fn cluster_limiter(clock: ManualClock) -> Arc<dyn RateLimiter> {
     limiter_on(&cluster_config(), clock)
+}
+
+pub fn store_on(
+    config: &SharedStateConfig,
+    clock: ManualClock,
+) -> Arc<dyn execgate_state::BlockStore> {
+    let backend = RedisBackend::connect(config, BackendMetrics::unregistered().unwrap())
+        .expect("connect to the test Redis");
+    Arc::new(
+        execgate_state::RedisBlockStore::open(backend, Arc::new(clock), OnError::Open, None)
+            .expect("open the shared blocklist"),
+    )
+}
+
+pub fn standalone_store(clock: ManualClock) -> Arc<dyn execgate_state::BlockStore> {
+    store_on(&standalone_config(), clock)
+}
+
+pub fn cluster_store(clock: ManualClock) -> Arc<dyn execgate_state::BlockStore> {
+    store_on(&cluster_config(), clock)
 }

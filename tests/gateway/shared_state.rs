@@ -1,0 +1,144 @@
+//! Two real gateway processes sharing one redis-server (`[state] backend = "redis"`).
+
+use crate::support::gateway::{ADMIN_TOKEN, OUTPUT_RULES, SCREEN_RULES};
+use crate::support::{self, MockExecutor};
+use execgate_state::testing::{RedisServer, free_port};
+use std::process::{Child, Command, Stdio};
+
+/// An `execgate gateway` process, killed when dropped.
+struct GatewayProcess {
+    child: Child,
+    proxy: u16,
+    admin: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl GatewayProcess {
+    /// A gateway in front of `exec` with `state` as its `[state]` section.
+    fn start(exec: &MockExecutor, state: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("screen")).unwrap();
+        std::fs::write(dir.path().join("screen/test.toml"), SCREEN_RULES).unwrap();
+        std::fs::write(dir.path().join("output.toml"), OUTPUT_RULES).unwrap();
+        let (proxy, admin) = (free_port(), free_port());
+        let config = format!(
+            "[server]\nlisten = \"127.0.0.1:{proxy}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+             [upstream]\naddresses = [\"{}\"]\n\
+             [rules]\nscreen = [\"screen\"]\noutput = [\"output.toml\"]\nwatch = false\n\
+             [admin]\ntokens = [\"{ADMIN_TOKEN}\"]\n\
+             [state]\n{state}\n",
+            exec.addr
+        );
+        let path = dir.path().join("gw.toml");
+        std::fs::write(&path, config).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_execgate"))
+            .args(["gateway", "--config"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        support::eventually("the gateway listens", || {
+            std::net::TcpStream::connect(("127.0.0.1", proxy)).is_ok()
+        });
+        Self {
+            child,
+            proxy,
+            admin,
+            _dir: dir,
+        }
+    }
+
+    fn execute(&self) -> u16 {
+        let url = format!("http://127.0.0.1:{}/api/v2/execute", self.proxy);
+        support::post(&url, &support::piston("print(1)")).status
+    }
+
+    fn block(&self, value: &str) {
+        let added = reqwest::blocking::Client::new()
+            .post(format!("http://127.0.0.1:{}/v1/blocks", self.admin))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&serde_json::json!({"value": value, "duration": "1h", "reason": "test"}))
+            .send()
+            .unwrap();
+        assert_eq!(added.status(), 201, "{}", added.text().unwrap());
+    }
+
+    fn listed(&self) -> serde_json::Value {
+        reqwest::blocking::Client::new()
+            .get(format!("http://127.0.0.1:{}/v1/blocks", self.admin))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+}
+
+fn redis_state(server: &RedisServer) -> String {
+    format!(
+        "backend = \"redis\"\nurl = \"{}\"\nkey_prefix = \"gw{}\"\ncommand_timeout = \"2s\"",
+        server.url(),
+        free_port()
+    )
+}
+
+#[test]
+fn the_fourth_request_in_the_burst_is_refused_whichever_gateway_gets_it() {
+    let server = RedisServer::start();
+    let exec = MockExecutor::start();
+    let state = redis_state(&server);
+    let (a, b) = (
+        GatewayProcess::start(&exec, &state),
+        GatewayProcess::start(&exec, &state),
+    );
+    // The anonymous tier allows a burst of 3 per 10 s.
+    let statuses = [
+        a.execute(),
+        b.execute(),
+        a.execute(),
+        b.execute(),
+        a.execute(),
+    ];
+    assert_eq!(statuses, [200, 200, 200, 429, 429], "{statuses:?}");
+}
+
+#[test]
+fn a_block_posted_on_one_gateway_refuses_on_the_other() {
+    let server = RedisServer::start();
+    let exec = MockExecutor::start();
+    let state = redis_state(&server);
+    let (a, b) = (
+        GatewayProcess::start(&exec, &state),
+        GatewayProcess::start(&exec, &state),
+    );
+    a.block("127.0.0.1");
+    support::eventually("b refuses the client a blocked", || b.execute() == 403);
+    let on_b = b.listed();
+    assert!(
+        on_b.to_string().contains("127.0.0.1"),
+        "b lists the shared decision: {on_b}"
+    );
+}
+
+#[test]
+fn a_restarted_gateway_keeps_its_clients_counts() {
+    let server = RedisServer::start();
+    let exec = MockExecutor::start();
+    let state = redis_state(&server);
+    let first = GatewayProcess::start(&exec, &state);
+    assert_eq!(
+        [first.execute(), first.execute(), first.execute()],
+        [200; 3]
+    );
+    drop(first);
+    let again = GatewayProcess::start(&exec, &state);
+    assert_eq!(again.execute(), 429, "the restart forgot the burst");
+}
