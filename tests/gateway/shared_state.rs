@@ -45,8 +45,10 @@ impl GatewayProcess {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        support::eventually("the gateway listens", || {
+        // Ready: the admin listener answers once the proxy behind the guard listens.
+        support::eventually("the gateway is ready", || {
             std::net::TcpStream::connect(("127.0.0.1", proxy)).is_ok()
+                && support::get(&format!("http://127.0.0.1:{admin}/readyz")).status == 200
         });
         Self {
             child,
@@ -141,4 +143,93 @@ fn a_restarted_gateway_keeps_its_clients_counts() {
     drop(first);
     let again = GatewayProcess::start(&exec, &state);
     assert_eq!(again.execute(), 429, "the restart forgot the burst");
+}
+
+impl GatewayProcess {
+    fn metrics(&self) -> String {
+        String::from_utf8(support::get(&format!("http://127.0.0.1:{}/metrics", self.admin)).body)
+            .unwrap()
+    }
+}
+
+#[test]
+fn without_redis_requests_are_decided_locally_open_or_closed_and_the_backend_comes_back() {
+    let mut server = RedisServer::start();
+    let exec = MockExecutor::start();
+    let base = redis_state(&server).replace("command_timeout = \"2s\"", "command_timeout = \"50ms\"");
+    let open = GatewayProcess::start(&exec, &base);
+    let closed = GatewayProcess::start(
+        &exec,
+        &format!("{base}\n[state.limits]\non_error = \"closed\"\n"),
+    );
+    assert_eq!(open.execute(), 200);
+    server.kill();
+    // Fail open: the local limiter's burst of 3 (local_share 1), then 429.
+    let statuses: Vec<u16> = (0..4).map(|_| open.execute()).collect();
+    assert_eq!(statuses, [200, 200, 200, 429], "{statuses:?}");
+    assert_eq!(closed.execute(), 429, "fail closed refuses without Redis");
+    support::eventually("the outage shows in the metrics", || {
+        open.metrics().contains("execgate_state_backend_up 0")
+    });
+    assert!(
+        open.metrics()
+            .contains("execgate_state_fallback_decisions_total{concern=\"limits\",outcome=\"allowed\"} 3"),
+        "{}",
+        open.metrics()
+    );
+    server.restart();
+    support::eventually("the backend is back", || {
+        closed.metrics().contains("execgate_state_backend_up 1")
+    });
+    support::eventually("decisions are shared again", || closed.execute() == 200);
+}
+
+#[test]
+fn a_bad_state_section_is_a_file_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gw.toml");
+    std::fs::write(&path, "[state]\nbackend = \"redis\"\nurl = \"http://localhost\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_execgate"))
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("gw.toml:3: state.url: must start with redis://, rediss://, unix://"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_redis_stops_the_gateway_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("screen")).unwrap();
+    std::fs::write(dir.path().join("screen/test.toml"), SCREEN_RULES).unwrap();
+    std::fs::write(dir.path().join("output.toml"), OUTPUT_RULES).unwrap();
+    let path = dir.path().join("gw.toml");
+    let url = format!("redis://127.0.0.1:{}", free_port());
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{}\"\nadmin_listen = \"127.0.0.1:{}\"\n\
+             [rules]\nscreen = [\"screen\"]\noutput = [\"output.toml\"]\nwatch = false\n\
+             [state]\nbackend = \"redis\"\nurl = \"{url}\"\nconnect_timeout = \"500ms\"\n",
+            free_port(),
+            free_port()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_execgate"))
+        .args(["gateway", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("state: cannot connect to Redis at {url}")),
+        "{err}"
+    );
 }

@@ -271,3 +271,25 @@ fn the_index_survives_an_outage_and_resyncs_after_a_restart() {
         blocked(&b, "198.51.100.1") && !blocked(&b, "192.0.2.7")
     });
 }
+
+#[test]
+fn a_blocklist_failing_closed_refuses_everyone_while_redis_is_down() {
+    let mut server = RedisServer::start();
+    let clock = ManualClock::default();
+    let backend = connect(&config(server.url(), "bc", 50)).unwrap();
+    let closed = execgate_state::RedisBlockStore::open(
+        backend.clone(),
+        Arc::new(clock.clone()),
+        OnError::Closed,
+        None,
+    )
+    .unwrap();
+    assert!(!blocked(&closed, "192.0.2.200"));
+    server.kill();
+    eventually("the outage is noticed", || !backend.is_up());
+    assert!(blocked(&closed, "192.0.2.200"), "fail closed refuses while down");
+    server.restart();
+    eventually("lookups are answered from the index again", || {
+        !blocked(&closed, "192.0.2.200")
+    });
+}
