@@ -15,7 +15,7 @@ use execgate_core::{Clock, Live, SystemClock};
 use execgate_state::{
     AdminState, BackendKind, BackendMetrics, BlockStore, EventLog, MemoryBlockStore,
     MemoryRateLimiter, RateLimiter, RedisBackend, RedisBlockStore, RedisRateLimiter, Reputation,
-    StateMetrics,
+    SharedStandings, StateMetrics,
 };
 use pingora_core::server::configuration::ServerConf;
 use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
@@ -80,7 +80,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     let reloader = Reloader::new(live.clone(), settings.rules.clone(), metrics.clone());
     let state_metrics =
         StateMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
-    let (limiter, memory_limiter, blocks) = match settings.state.backend {
+    let (limiter, memory_limiter, blocks, standings) = match settings.state.backend {
         BackendKind::Memory => {
             let memory = Arc::new(
                 MemoryRateLimiter::new(clock.clone(), settings.limits.max_tracked_clients)
@@ -96,7 +96,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
                     .with_metrics(state_metrics.clone()),
             );
             let limiter: Arc<dyn RateLimiter> = memory.clone();
-            (limiter, Some(memory), blocks)
+            (limiter, Some(memory), blocks, None)
         }
         BackendKind::Redis => {
             let backend_metrics =
@@ -112,24 +112,26 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
                 .with_metrics(state_metrics.clone()),
             );
             let blocks: Arc<dyn BlockStore> = Arc::new(RedisBlockStore::open(
-                backend,
+                backend.clone(),
                 clock.clone(),
                 settings.state.blocklist.on_error,
                 Some(state_metrics.clone()),
             )?);
-            (limiter, None, blocks)
+            (limiter, None, blocks, Some(SharedStandings::new(backend)))
         }
     };
     let events = Arc::new(EventLog::new(EVENT_LOG_CAPACITY, clock.clone()));
-    let reputation = Arc::new(
-        Reputation::new(
-            settings.reputation.clone(),
-            clock.clone(),
-            blocks.clone(),
-            events.clone(),
-        )
-        .with_metrics(state_metrics),
-    );
+    let mut engine = Reputation::new(
+        settings.reputation.clone(),
+        clock.clone(),
+        blocks.clone(),
+        events.clone(),
+    )
+    .with_metrics(state_metrics);
+    if let Some(standings) = standings {
+        engine = engine.with_shared(standings);
+    }
+    let reputation = Arc::new(engine);
     let state_admin = AdminState::new(
         blocks.clone(),
         limiter.clone(),

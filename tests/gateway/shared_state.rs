@@ -156,7 +156,8 @@ impl GatewayProcess {
 fn without_redis_requests_are_decided_locally_open_or_closed_and_the_backend_comes_back() {
     let mut server = RedisServer::start();
     let exec = MockExecutor::start();
-    let base = redis_state(&server).replace("command_timeout = \"2s\"", "command_timeout = \"50ms\"");
+    let base =
+        redis_state(&server).replace("command_timeout = \"2s\"", "command_timeout = \"50ms\"");
     let open = GatewayProcess::start(&exec, &base);
     let closed = GatewayProcess::start(
         &exec,
@@ -172,8 +173,9 @@ fn without_redis_requests_are_decided_locally_open_or_closed_and_the_backend_com
         open.metrics().contains("execgate_state_backend_up 0")
     });
     assert!(
-        open.metrics()
-            .contains("execgate_state_fallback_decisions_total{concern=\"limits\",outcome=\"allowed\"} 3"),
+        open.metrics().contains(
+            "execgate_state_fallback_decisions_total{concern=\"limits\",outcome=\"allowed\"} 3"
+        ),
         "{}",
         open.metrics()
     );
@@ -188,7 +190,11 @@ fn without_redis_requests_are_decided_locally_open_or_closed_and_the_backend_com
 fn a_bad_state_section_is_a_file_line_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gw.toml");
-    std::fs::write(&path, "[state]\nbackend = \"redis\"\nurl = \"http://localhost\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[state]\nbackend = \"redis\"\nurl = \"http://localhost\"\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_execgate"))
         .arg("check-config")
         .arg(&path)

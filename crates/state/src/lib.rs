@@ -29,7 +29,7 @@ pub use events::{EventKind, EventLog, EventRecord};
 pub use maintenance::spawn_maintenance;
 pub use reputation::{
     ActivityConfig, BanOutcome, Reputation, ReputationConfig, RequestOutcome, SecurityEvent,
-    Weights,
+    SharedStandings, Weights,
 };
 pub mod admin;
 pub mod cli;

@@ -287,9 +287,110 @@ fn a_blocklist_failing_closed_refuses_everyone_while_redis_is_down() {
     assert!(!blocked(&closed, "192.0.2.200"));
     server.kill();
     eventually("the outage is noticed", || !backend.is_up());
-    assert!(blocked(&closed, "192.0.2.200"), "fail closed refuses while down");
+    assert!(
+        blocked(&closed, "192.0.2.200"),
+        "fail closed refuses while down"
+    );
     server.restart();
     eventually("lookups are answered from the index again", || {
         !blocked(&closed, "192.0.2.200")
     });
+}
+
+/// A gateway's reputation engine over a shared blocklist and shared standings.
+fn engine(
+    url: String,
+    prefix: &str,
+    clock: &ManualClock,
+) -> (
+    execgate_state::Reputation,
+    Arc<execgate_state::RedisBlockStore>,
+) {
+    let backend = connect(&config(url, prefix, 1000)).unwrap();
+    let blocks = Arc::new(
+        execgate_state::RedisBlockStore::open(
+            backend.clone(),
+            Arc::new(clock.clone()),
+            OnError::Open,
+            None,
+        )
+        .unwrap(),
+    );
+    let events = Arc::new(execgate_state::EventLog::new(100, Arc::new(clock.clone())));
+    let config = execgate_state::ReputationConfig {
+        ban_threshold: 20.0,
+        ..execgate_state::ReputationConfig::default()
+    };
+    let rep =
+        execgate_state::Reputation::new(config, Arc::new(clock.clone()), blocks.clone(), events)
+            .with_shared(execgate_state::SharedStandings::new(backend));
+    (rep, blocks)
+}
+
+#[test]
+fn a_ban_earned_half_on_each_gateway_happens_once_and_both_see_the_count() {
+    use execgate_state::{BlockStore, SecurityEvent};
+    let server = RedisServer::start();
+    let clock = ManualClock::default();
+    let (a, blocks_a) = engine(server.url(), "rep", &clock);
+    let (b, _) = engine(server.url(), "rep", &clock);
+    let k = key("offender");
+    let ip: std::net::IpAddr = "192.0.2.77".parse().unwrap();
+    // Exec timeouts weigh 4: five on each side cross 20 once, on whichever comes tenth.
+    let mut bans = 0;
+    for _ in 0..5 {
+        bans += usize::from(
+            a.record(&k, ip, SecurityEvent::ExecTimeout, false)
+                .is_some(),
+        );
+        bans += usize::from(
+            b.record(&k, ip, SecurityEvent::ExecTimeout, false)
+                .is_some(),
+        );
+    }
+    assert_eq!(bans, 1, "one ban for one crossing");
+    assert_eq!((a.offences(&k), b.offences(&k)), (1, 1));
+    assert_eq!(a.score(&k), 0.0, "the score restarts after the ban");
+    assert_eq!(blocks_a.len(), 1);
+    // Concurrent events from both gateways: still one ban per crossing.
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let other = key("concurrent");
+    let bans: usize = std::thread::scope(|s| {
+        let runs: Vec<_> = [a.clone(), b.clone()]
+            .into_iter()
+            .map(|rep| {
+                let other = other.clone();
+                s.spawn(move || {
+                    (0..5)
+                        .filter(|_| {
+                            rep.record(&other, ip, SecurityEvent::ExecTimeout, false)
+                                .is_some()
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).sum()
+    });
+    assert_eq!(bans, 1);
+    assert_eq!(b.offences(&other), 1);
+}
+
+#[test]
+fn scores_and_ban_counts_outlive_a_gateway_restart() {
+    use execgate_state::SecurityEvent;
+    let server = RedisServer::start();
+    let clock = ManualClock::default();
+    let k = key("remembered");
+    let ip: std::net::IpAddr = "192.0.2.78".parse().unwrap();
+    {
+        let (first, _) = engine(server.url(), "restart", &clock);
+        for _ in 0..5 {
+            first.record(&k, ip, SecurityEvent::ExecTimeout, false);
+        }
+        first.record(&k, ip, SecurityEvent::ExecTimeout, false);
+    }
+    let (again, _) = engine(server.url(), "restart", &clock);
+    assert_eq!(again.offences(&k), 1, "the escalation count survived");
+    assert_eq!(again.score(&k), 4.0, "the score survived");
 }
