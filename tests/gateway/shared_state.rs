@@ -239,3 +239,57 @@ fn an_unreachable_redis_stops_the_gateway_with_a_clear_error() {
         "{err}"
     );
 }
+
+impl GatewayProcess {
+    fn execute_code(&self, code: &str) -> u16 {
+        let url = format!("http://127.0.0.1:{}/api/v2/execute", self.proxy);
+        support::post(&url, &support::piston(code)).status
+    }
+
+    fn client(&self, key: &str) -> serde_json::Value {
+        reqwest::blocking::Client::new()
+            .get(format!("http://127.0.0.1:{}/v1/clients/{key}", self.admin))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+}
+
+#[test]
+fn a_ban_earned_half_on_each_gateway_happens_once() {
+    let server = RedisServer::start();
+    let exec = MockExecutor::start();
+    let state = redis_state(&server);
+    let (a, b) = (
+        GatewayProcess::start(&exec, &state),
+        GatewayProcess::start(&exec, &state),
+    );
+    // Refused code and rate-limit refusals, alternating between the gateways,
+    // until the client is banned (403 from either, and then from both).
+    let mut sent = 0;
+    while !(a.execute_code("import os") == 403
+        && b.execute_code("import os") == 403
+        && a.client("ip:127.0.0.1")["reputation"]["offences"] == 1)
+    {
+        sent += 1;
+        assert!(sent < 100, "never banned: {}", a.client("ip:127.0.0.1"));
+    }
+    for _ in 0..20 {
+        a.execute_code("import os");
+        b.execute_code("import os");
+    }
+    let anomaly_bans = |g: &GatewayProcess| {
+        g.listed()["decisions"]
+            .as_array()
+            .map_or(0, |d| d.iter().filter(|d| d["origin"] == "anomaly").count())
+    };
+    assert_eq!(
+        (anomaly_bans(&a), anomaly_bans(&b)),
+        (1, 1),
+        "{}",
+        a.listed()
+    );
+    assert_eq!(b.client("ip:127.0.0.1")["reputation"]["offences"], 1);
+}
