@@ -394,3 +394,29 @@ fn scores_and_ban_counts_outlive_a_gateway_restart() {
     assert_eq!(again.offences(&k), 1, "the escalation count survived");
     assert_eq!(again.score(&k), 4.0, "the score survived");
 }
+
+#[test]
+fn events_scored_during_an_outage_are_flushed_when_redis_returns() {
+    use execgate_state::SecurityEvent;
+    let mut server = RedisServer::start();
+    let clock = ManualClock::default();
+    let (a, _) = engine(server.url(), "flush", &clock);
+    let (b, _) = engine(server.url(), "flush", &clock);
+    let k = key("during-outage");
+    let ip: std::net::IpAddr = "192.0.2.79".parse().unwrap();
+    server.kill();
+    for _ in 0..3 {
+        a.record(&k, ip, SecurityEvent::ExecTimeout, false);
+    }
+    server.restart();
+    // The next event, once Redis answers, carries the 12 points scored meanwhile.
+    eventually("an event reaches Redis", || {
+        a.record(&key("probe"), ip, SecurityEvent::RateLimited, false);
+        b.score(&k) > 0.0
+    });
+    assert_eq!(
+        b.score(&k),
+        12.0,
+        "the other gateway sees the outage's events"
+    );
+}

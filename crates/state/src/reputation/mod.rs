@@ -320,6 +320,9 @@ pub struct Reputation {
     /// Scores and ban counts shared with other gateways; while unreachable,
     /// events are scored locally.
     shared: Option<SharedStandings>,
+    /// Points scored locally while the shared standings were unreachable, added
+    /// to them (without banning) once they answer again.
+    pending: Mutex<HashMap<ClientKey, f64>>,
 }
 
 impl std::fmt::Debug for Reputation {
@@ -346,6 +349,7 @@ impl Reputation {
             clients: Mutex::new(HashMap::new()),
             metrics: None,
             shared: None,
+            pending: Mutex::new(HashMap::new()),
         }
     }
 
@@ -374,6 +378,7 @@ impl Reputation {
         let points = event.points(&self.config.weights);
         let may_ban = !allow_listed;
         let shared = self.shared.as_ref().and_then(|s| {
+            self.flush_pending(s, now);
             s.add(
                 key,
                 points,
@@ -387,7 +392,15 @@ impl Reputation {
         });
         let (score, offences) = match shared {
             Some(scored) => (scored.score, scored.offences),
-            None => self.add_points(key, points, now),
+            None => {
+                if self.shared.is_some() {
+                    let mut pending = self.pending.lock();
+                    if pending.len() < self.config.max_clients || pending.contains_key(key) {
+                        *pending.entry(key.clone()).or_default() += points;
+                    }
+                }
+                self.add_points(key, points, now)
+            }
         };
         self.events.push(
             event.kind(),
@@ -435,6 +448,40 @@ impl Reputation {
             self.settle(key, true);
         }
         Some(outcome)
+    }
+
+    /// Adds the points scored locally during an outage to the shared standings;
+    /// what cannot be written yet stays pending. The points are not decayed for
+    /// the time they waited, and they never ban by themselves: the client's next
+    /// event does.
+    fn flush_pending(&self, shared: &SharedStandings, now: SystemTime) {
+        let waiting: Vec<(ClientKey, f64)> = {
+            let mut pending = self.pending.lock();
+            if pending.is_empty() {
+                return;
+            }
+            pending.drain().collect()
+        };
+        let mut left = waiting.into_iter();
+        for (key, points) in left.by_ref() {
+            let added = shared.add(
+                &key,
+                points,
+                now,
+                self.config.half_life.get(),
+                self.config.ban_threshold,
+                false,
+            );
+            if added.is_err() {
+                let mut pending = self.pending.lock();
+                *pending.entry(key).or_default() += points;
+                break;
+            }
+        }
+        let mut pending = self.pending.lock();
+        for (key, points) in left {
+            *pending.entry(key).or_default() += points;
+        }
     }
 
     /// Counts a finished request toward the client's request frequency and error
