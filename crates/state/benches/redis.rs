@@ -43,7 +43,7 @@ fn latencies(limiter: &dyn RateLimiter, n: usize) -> (Duration, Duration) {
         .map(|i| {
             let key = ClientKey::from_client_id(&format!("lat{}", i % 100));
             let started = Instant::now();
-            limiter.check(&TierName::anonymous(), &key, &w);
+            limiter.check(&TierName::anonymous(), &key, &w, NonZeroU32::MIN);
             started.elapsed()
         })
         .collect();
@@ -76,7 +76,7 @@ fn main() {
             s.spawn(move || {
                 for i in 0..DECISIONS / CALLERS {
                     let key = ClientKey::from_client_id(&format!("c{t}-{}", i % 50));
-                    redis.check(&TierName::anonymous(), &key, w);
+                    redis.check(&TierName::anonymous(), &key, w, NonZeroU32::MIN);
                 }
             });
         }
@@ -138,6 +138,7 @@ fn main() {
                 64,
             ),
             &w,
+            NonZeroU32::MIN,
         );
     }
     let sample: Vec<u64> = (0..100)

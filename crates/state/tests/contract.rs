@@ -575,6 +575,7 @@ macro_rules! limiter_suite {
                 windows_refill_with_time,
                 a_refusal_consumes_no_other_window,
                 keys_are_independent_and_usage_takes_nothing,
+                a_cost_is_taken_whole_from_every_window_or_not_at_all,
                 concurrent_callers_never_exceed_the_quota,
             ]
         );

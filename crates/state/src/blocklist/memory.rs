@@ -212,6 +212,10 @@ impl MemoryBlockStore {
             )
         })?;
         let mut inner = self.inner.write();
+        // A late notice of a decision expired (and perhaps purged) meanwhile.
+        if !decision.is_active(self.clock.now()) && !inner.decisions.contains_key(&decision.id) {
+            return Ok(());
+        }
         let outcome = match inner.decisions.get(&decision.id) {
             Some(e) if e.decision == decision => return Ok(()),
             Some(e) if e.target == target => Outcome::Extended,

@@ -70,8 +70,8 @@ impl LocalLimiter {
             .clone()
     }
 
-    /// Takes one unit from each window in turn; the first refusal ends the check.
-    pub fn check(&self, key: &ClientKey, windows: &[WindowSpec]) -> RateDecision {
+    /// Takes `cost` units from each window in turn; the first refusal ends the check.
+    pub fn check(&self, key: &ClientKey, windows: &[WindowSpec], cost: NonZeroU32) -> RateDecision {
         if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             for limiter in self.limiters.lock().values() {
                 limiter.retain_recent();
@@ -94,8 +94,13 @@ impl LocalLimiter {
                 .collect()
         };
         for (i, spec) in windows.iter().enumerate() {
-            if let Err(not_until) = self.limiter(spec).check_key(key) {
-                let wait = not_until.wait_time_from(self.clock.now());
+            let refused = match self.limiter(spec).check_key_n(key, cost) {
+                Ok(Ok(())) => None,
+                Ok(Err(not_until)) => Some(not_until.wait_time_from(self.clock.now())),
+                // More than this gateway's share of the window can ever hold.
+                Err(_) => Some(spec.period),
+            };
+            if let Some(wait) = refused {
                 return RateDecision::Limited {
                     window: spec.name.clone(),
                     retry_after: wait,
@@ -126,10 +131,13 @@ mod tests {
         let half = LocalLimiter::new(0.5);
         let key = ClientKey::from_client_id("a");
         let allowed = (0..10)
-            .filter(|_| half.check(&key, &[spec(6, 3600)]).is_allowed())
+            .filter(|_| {
+                half.check(&key, &[spec(6, 3600)], NonZeroU32::MIN)
+                    .is_allowed()
+            })
             .count();
         assert_eq!(allowed, 3);
-        let d = half.check(&key, &[spec(6, 3600)]);
+        let d = half.check(&key, &[spec(6, 3600)], NonZeroU32::MIN);
         let RateDecision::Limited {
             retry_after,
             window,
@@ -146,7 +154,7 @@ mod tests {
     fn a_tiny_share_still_allows_one_request() {
         let l = LocalLimiter::new(0.01);
         let key = ClientKey::from_client_id("a");
-        assert!(l.check(&key, &[spec(3, 60)]).is_allowed());
-        assert!(!l.check(&key, &[spec(3, 60)]).is_allowed());
+        assert!(l.check(&key, &[spec(3, 60)], NonZeroU32::MIN).is_allowed());
+        assert!(!l.check(&key, &[spec(3, 60)], NonZeroU32::MIN).is_allowed());
     }
 }

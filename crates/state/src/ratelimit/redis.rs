@@ -15,6 +15,7 @@ use crate::backend::{BackendError, OnError, RedisBackend};
 use crate::metrics::StateMetrics;
 use execgate_core::{ClientKey, Clock, TierName};
 use redis::Script;
+use std::num::NonZeroU32;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -81,10 +82,11 @@ impl RedisRateLimiter {
         &self,
         key: &ClientKey,
         windows: &[WindowSpec],
+        cost: NonZeroU32,
     ) -> Result<RateDecision, BackendError> {
         let now = self.now_us();
         let mut invocation = GCRA.key(self.key_of(key));
-        invocation.arg(now);
+        invocation.arg(now).arg(cost.get());
         for w in windows {
             let period = u64::try_from(w.period.as_micros()).unwrap_or(u64::MAX);
             invocation.arg(&w.name).arg(w.quota.get()).arg(period);
@@ -100,6 +102,7 @@ impl RedisRateLimiter {
         &self,
         key: &ClientKey,
         windows: &[WindowSpec],
+        cost: NonZeroU32,
         why: &BackendError,
     ) -> RateDecision {
         if !why.is_outage() {
@@ -108,7 +111,7 @@ impl RedisRateLimiter {
         let metrics = self.backend.metrics();
         match self.on_error {
             OnError::Open => {
-                let d = self.fallback.check(key, windows);
+                let d = self.fallback.check(key, windows, cost);
                 metrics.fallback("limits", if d.is_allowed() { "allowed" } else { "limited" });
                 d
             }
@@ -162,11 +165,17 @@ fn parse_field(name: &str, value: &str) -> Option<(u32, WindowSpec, u64)> {
 }
 
 impl RateLimiter for RedisRateLimiter {
-    fn check(&self, tier: &TierName, key: &ClientKey, windows: &[WindowSpec]) -> RateDecision {
+    fn check(
+        &self,
+        tier: &TierName,
+        key: &ClientKey,
+        windows: &[WindowSpec],
+        cost: NonZeroU32,
+    ) -> RateDecision {
         let _ = tier;
-        let decision = match self.shared(key, windows) {
+        let decision = match self.shared(key, windows, cost) {
             Ok(d) => d,
-            Err(e) => self.degraded(key, windows, &e),
+            Err(e) => self.degraded(key, windows, cost, &e),
         };
         if let (Some(metrics), RateDecision::Limited { window, .. }) = (&self.metrics, &decision) {
             metrics.rate_limited(window);
