@@ -13,7 +13,9 @@ use crate::rules::{self, Reloader};
 use async_trait::async_trait;
 use execgate_core::{Clock, Live, SystemClock};
 use execgate_state::{
-    AdminState, EventLog, MemoryBlockStore, MemoryRateLimiter, Reputation, StateMetrics,
+    AdminState, BackendKind, BackendMetrics, BlockStore, EventLog, MemoryBlockStore,
+    MemoryRateLimiter, RateLimiter, RedisBackend, RedisBlockStore, RedisRateLimiter, Reputation,
+    SharedStandings, StateMetrics,
 };
 use pingora_core::server::configuration::ServerConf;
 use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
@@ -49,7 +51,7 @@ pub struct Running {
     /// The admin address.
     pub admin_addr: SocketAddr,
     /// The blocklist, for tests and embedding.
-    pub blocks: Arc<MemoryBlockStore>,
+    pub blocks: Arc<dyn BlockStore>,
     /// Metrics.
     pub metrics: Metrics,
     stop_proxy: Option<oneshot::Sender<()>>,
@@ -62,8 +64,9 @@ pub struct Running {
 struct Parts {
     metrics: Metrics,
     reloader: Reloader,
-    limiter: Arc<MemoryRateLimiter>,
-    blocks: Arc<MemoryBlockStore>,
+    /// The memory limiter, whose idle keys the maintenance task evicts (Redis keys expire).
+    memory_limiter: Option<Arc<MemoryRateLimiter>>,
+    blocks: Arc<dyn BlockStore>,
     shared: Shared,
     state_admin: AdminState,
 }
@@ -77,29 +80,58 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     let reloader = Reloader::new(live.clone(), settings.rules.clone(), metrics.clone());
     let state_metrics =
         StateMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
-    let limiter = Arc::new(
-        MemoryRateLimiter::new(clock.clone(), settings.limits.max_tracked_clients)
-            .with_metrics(state_metrics.clone()),
-    );
-    if let Some(dir) = settings.blocklist.path.as_deref().and_then(|p| p.parent()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("blocklist.path: cannot create {}: {e}", dir.display()))?;
-    }
-    let blocks = Arc::new(
-        MemoryBlockStore::open(settings.blocklist.path.as_deref(), clock.clone())
-            .map_err(|e| format!("blocklist: {e}"))?
-            .with_metrics(state_metrics.clone()),
-    );
+    let (limiter, memory_limiter, blocks, standings) = match settings.state.backend {
+        BackendKind::Memory => {
+            let memory = Arc::new(
+                MemoryRateLimiter::new(clock.clone(), settings.limits.max_tracked_clients)
+                    .with_metrics(state_metrics.clone()),
+            );
+            if let Some(dir) = settings.blocklist.path.as_deref().and_then(|p| p.parent()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("blocklist.path: cannot create {}: {e}", dir.display()))?;
+            }
+            let blocks: Arc<dyn BlockStore> = Arc::new(
+                MemoryBlockStore::open(settings.blocklist.path.as_deref(), clock.clone())
+                    .map_err(|e| format!("blocklist: {e}"))?
+                    .with_metrics(state_metrics.clone()),
+            );
+            let limiter: Arc<dyn RateLimiter> = memory.clone();
+            (limiter, Some(memory), blocks, None)
+        }
+        BackendKind::Redis => {
+            let backend_metrics =
+                BackendMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
+            let backend = RedisBackend::connect(&settings.state, backend_metrics)?;
+            let limiter: Arc<dyn RateLimiter> = Arc::new(
+                RedisRateLimiter::new(
+                    backend.clone(),
+                    clock.clone(),
+                    settings.state.limits.on_error,
+                    settings.state.local_share,
+                )
+                .with_metrics(state_metrics.clone()),
+            );
+            let blocks: Arc<dyn BlockStore> = Arc::new(RedisBlockStore::open(
+                backend.clone(),
+                clock.clone(),
+                settings.state.blocklist.on_error,
+                Some(state_metrics.clone()),
+            )?);
+            (limiter, None, blocks, Some(SharedStandings::new(backend)))
+        }
+    };
     let events = Arc::new(EventLog::new(EVENT_LOG_CAPACITY, clock.clone()));
-    let reputation = Arc::new(
-        Reputation::new(
-            settings.reputation.clone(),
-            clock.clone(),
-            blocks.clone(),
-            events.clone(),
-        )
-        .with_metrics(state_metrics),
-    );
+    let mut engine = Reputation::new(
+        settings.reputation.clone(),
+        clock.clone(),
+        blocks.clone(),
+        events.clone(),
+    )
+    .with_metrics(state_metrics);
+    if let Some(standings) = standings {
+        engine = engine.with_shared(standings);
+    }
+    let reputation = Arc::new(engine);
     let state_admin = AdminState::new(
         blocks.clone(),
         limiter.clone(),
@@ -119,7 +151,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     Ok(Parts {
         metrics,
         reloader,
-        limiter,
+        memory_limiter,
         blocks,
         shared,
         state_admin,
@@ -194,7 +226,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         let _runtime = side.enter();
         execgate_state::spawn_maintenance(
             parts.blocks.clone(),
-            Some(parts.limiter),
+            parts.memory_limiter,
             settings.blocklist.purge_interval.get(),
         );
     }

@@ -34,6 +34,8 @@ pub struct RawConfig {
     pub output: execgate_sanitize::OutputPolicy,
     /// Client reputation: event weights, decay, automatic bans.
     pub reputation: execgate_state::ReputationConfig,
+    /// Where limits, blocks and reputation live (memory, or a Redis shared by gateways).
+    pub state: execgate_state::SharedStateConfig,
     /// Admin API access.
     pub admin: RawAdmin,
     /// The executor API (`kind = "piston" | "judge0" | "generic"`) and its details.

@@ -42,6 +42,8 @@ pub struct Settings {
     pub dialect: execgate_dialect::DialectConfig,
     /// Reputation settings.
     pub reputation: execgate_state::ReputationConfig,
+    /// The shared-state backend.
+    pub state: execgate_state::SharedStateConfig,
     /// Admin API tokens (config list, token file and `EXECGATE_ADMIN_TOKEN`).
     pub admin_tokens: execgate_state::AdminTokens,
     /// The effective config (defaults filled in), for `check-config`.
@@ -184,6 +186,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
     raw.reputation
         .validate()
         .map_err(|e| nested("reputation", e))?;
+    raw.state.validate().map_err(|e| nested("state", e))?;
     execgate_dialect::Dialect::new(raw.dialect.clone()).map_err(|e| nested("dialect", e))?;
     let settings = Settings {
         server: server(&raw.server)?,
@@ -218,6 +221,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
         output: raw.output.clone(),
         dialect: raw.dialect.clone(),
         reputation: raw.reputation.clone(),
+        state: raw.state.clone(),
         admin_tokens: admin_tokens(&raw.admin, base)?,
         effective: effective(raw, &tiers),
         tiers,

@@ -3,7 +3,7 @@
 
 use crate::support::mmdb;
 use crate::support::*;
-use execgate_state::{BlockStore, NewBlock, Origin};
+use execgate_state::{NewBlock, Origin};
 use std::time::Duration;
 
 /// A gateway that believes X-Forwarded-For from the test client, so tests can speak for any address.

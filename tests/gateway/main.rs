@@ -12,4 +12,5 @@ mod identity;
 mod ip_policy;
 mod limits;
 mod proxy;
+mod shared_state;
 mod upstream;

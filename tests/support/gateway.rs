@@ -227,7 +227,7 @@ impl TestGateway {
     }
 
     /// The blocklist.
-    pub fn blocks(&self) -> &execgate_state::MemoryBlockStore {
-        &self.running().blocks
+    pub fn blocks(&self) -> &dyn execgate_state::BlockStore {
+        &*self.running().blocks
     }
 }

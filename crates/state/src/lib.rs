@@ -5,18 +5,20 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod blocklist;
 pub mod metrics;
 pub mod ratelimit;
 
+pub use backend::{BackendKind, BackendMetrics, OnError, RedisBackend, SharedStateConfig};
 pub use blocklist::{
     BlockChanges, BlockDecision, BlockError, BlockFilter, BlockQuery, BlockStore, MemoryBlockStore,
-    NewBlock, Origin, Page, Scope, Target,
+    NewBlock, Origin, Page, RedisBlockStore, Scope, Target,
 };
 pub use metrics::StateMetrics;
 pub use ratelimit::{
-    MemoryRateLimiter, RateDecision, RateLimiter, WindowSpec, WindowState, ceil_secs,
-    ratelimit_headers,
+    LocalLimiter, MemoryRateLimiter, RateDecision, RateLimiter, RedisRateLimiter, WindowSpec,
+    WindowState, ceil_secs, ratelimit_headers,
 };
 pub mod events;
 pub mod maintenance;
@@ -27,10 +29,11 @@ pub use events::{EventKind, EventLog, EventRecord};
 pub use maintenance::spawn_maintenance;
 pub use reputation::{
     ActivityConfig, BanOutcome, Reputation, ReputationConfig, RequestOutcome, SecurityEvent,
-    Weights,
+    SharedStandings, Weights,
 };
 pub mod admin;
 pub mod cli;
+pub mod testing;
 
 pub use admin::{AdminState, AdminTokens};
 pub use setup::{SetupError, State, StateConfig};

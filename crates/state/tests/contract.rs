@@ -12,6 +12,9 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "support/redis.rs"]
+mod redis_support;
+
 type LimiterFactory = fn(ManualClock) -> Arc<dyn RateLimiter>;
 type StoreFactory = fn(ManualClock) -> Arc<dyn BlockStore>;
 
@@ -561,6 +564,30 @@ suite!(
     ]
 );
 
+/// The same limiter checks against a real redis-server and a 3-master cluster.
+macro_rules! limiter_suite {
+    ($module:ident, $factory:expr) => {
+        suite!(
+            $module,
+            $factory,
+            [
+                quota_then_refusal_with_retry_after,
+                windows_refill_with_time,
+                a_refusal_consumes_no_other_window,
+                keys_are_independent_and_usage_takes_nothing,
+                a_cost_is_taken_whole_from_every_window_or_not_at_all,
+                concurrent_callers_never_exceed_the_quota,
+            ]
+        );
+    };
+}
+
+limiter_suite!(redis_rate_limiter, super::redis_support::standalone_limiter);
+limiter_suite!(
+    redis_cluster_rate_limiter,
+    super::redis_support::cluster_limiter
+);
+
 /// Every `BlockStore` check, for one factory.
 macro_rules! store_suite {
     ($module:ident, $factory:expr) => {
@@ -583,3 +610,8 @@ macro_rules! store_suite {
 
 store_suite!(memory_block_store, super::memory_store);
 store_suite!(persisted_block_store, super::persisted_store);
+store_suite!(redis_block_store, super::redis_support::standalone_store);
+store_suite!(
+    redis_cluster_block_store,
+    super::redis_support::cluster_store
+);

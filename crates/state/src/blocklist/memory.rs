@@ -201,6 +201,85 @@ impl MemoryBlockStore {
             .collect()
     }
 
+    /// Mirrors a decision of a shared store as it is (its id included); a
+    /// decision already held identically changes nothing, so a change both
+    /// applied by its writer and received from the backend is recorded once.
+    pub(super) fn mirror_put(&self, decision: BlockDecision) -> Result<(), String> {
+        let target: Target = decision.value.parse().map_err(|e| {
+            format!(
+                "decision {}: invalid value {:?}: {e}",
+                decision.id, decision.value
+            )
+        })?;
+        let mut inner = self.inner.write();
+        // A late notice of a decision expired (and perhaps purged) meanwhile.
+        if !decision.is_active(self.clock.now()) && !inner.decisions.contains_key(&decision.id) {
+            return Ok(());
+        }
+        let outcome = match inner.decisions.get(&decision.id) {
+            Some(e) if e.decision == decision => return Ok(()),
+            Some(e) if e.target == target => Outcome::Extended,
+            // The id now names another value (a Redis that lost its data
+            // numbers from 1 again): the old one is gone.
+            Some(_) => {
+                inner.take(decision.id);
+                Outcome::Created
+            }
+            None => Outcome::Created,
+        };
+        let touched = Touched {
+            decision,
+            target,
+            outcome,
+        };
+        inner.apply(&touched);
+        self.report(
+            &inner,
+            std::iter::once(&touched.decision).filter(|_| outcome == Outcome::Created),
+        );
+        drop(inner);
+        audit(&touched);
+        Ok(())
+    }
+
+    /// Drops a mirrored decision removed from the shared store.
+    pub(super) fn mirror_remove(&self, id: u64) -> Option<BlockDecision> {
+        let mut inner = self.inner.write();
+        let removed = inner.take(id);
+        self.report(&inner, std::iter::empty());
+        removed
+    }
+
+    /// Makes the mirror hold exactly `all`: what is gone is removed, what is
+    /// new or changed is put, so stream followers see the difference only.
+    pub(super) fn mirror_resync(&self, all: Vec<BlockDecision>) -> usize {
+        let keep: BTreeSet<u64> = all.iter().map(|d| d.id).collect();
+        let gone: Vec<u64> = self
+            .inner
+            .read()
+            .decisions
+            .keys()
+            .filter(|id| !keep.contains(id))
+            .copied()
+            .collect();
+        for id in gone {
+            self.mirror_remove(id);
+        }
+        let mut bad = 0;
+        for decision in all {
+            if let Err(e) = self.mirror_put(decision) {
+                tracing::warn!(error = %e, "shared blocklist: skipping a decision");
+                bad += 1;
+            }
+        }
+        bad
+    }
+
+    /// Validates a batch as `add_batch` does: the targets, in order.
+    pub(super) fn validate_new(&self, blocks: &[NewBlock]) -> Result<Vec<Target>, BlockError> {
+        self.validate_batch(blocks)
+    }
+
     /// Ids of the decisions expired at `now`; the scan runs under the read lock
     /// only, so lookups go on meanwhile.
     fn expired_ids(&self, now: SystemTime) -> Vec<u64> {

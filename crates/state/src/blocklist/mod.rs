@@ -6,10 +6,12 @@ mod index;
 mod journal;
 mod memory;
 mod merge;
+mod redis;
 mod target;
 pub(crate) mod time;
 
 pub use memory::{MAX_BATCH, MemoryBlockStore};
+pub use redis::RedisBlockStore;
 pub use target::Target;
 
 use execgate_core::{ClientKey, FileError};

@@ -50,22 +50,31 @@ impl Entry {
     }
 }
 
-/// GCRA arithmetic for one window, in nanoseconds.
-struct Gcra {
+/// GCRA arithmetic for one window, in ticks of `tick_ns` nanoseconds (the
+/// memory limiter counts in nanoseconds, the Redis script in microseconds).
+pub(super) struct Gcra {
     unit: u64,
     limit: u64,
     quota: u32,
+    tick_ns: u64,
 }
 
 impl Gcra {
     fn of(spec: &WindowSpec) -> Self {
+        Self::in_ticks(spec, 1)
+    }
+
+    /// The window counted in ticks of `tick_ns` nanoseconds.
+    pub(super) fn in_ticks(spec: &WindowSpec, tick_ns: u64) -> Self {
         let quota = spec.quota.get();
-        let period = u64::try_from(spec.period.as_nanos()).unwrap_or(u64::MAX);
+        let period =
+            u64::try_from(spec.period.as_nanos() / u128::from(tick_ns.max(1))).unwrap_or(u64::MAX);
         let unit = (period / u64::from(quota)).max(1);
         Self {
             unit,
             limit: unit.saturating_mul(u64::from(quota)),
             quota,
+            tick_ns: tick_ns.max(1),
         }
     }
 
@@ -76,7 +85,7 @@ impl Gcra {
     }
 
     /// The client's standing in this window with backlog `d`.
-    fn state(&self, spec: &WindowSpec, d: u64) -> WindowState {
+    pub(super) fn state(&self, spec: &WindowSpec, d: u64) -> WindowState {
         let remaining = (self.limit.saturating_sub(d) / self.unit).min(u64::from(self.quota));
         let reset_after = if remaining >= u64::from(self.quota) {
             0
@@ -88,7 +97,7 @@ impl Gcra {
             quota: self.quota,
             period: spec.period,
             remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
-            reset_after: Duration::from_nanos(reset_after),
+            reset_after: Duration::from_nanos(reset_after.saturating_mul(self.tick_ns)),
         }
     }
 }

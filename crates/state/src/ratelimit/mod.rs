@@ -1,11 +1,15 @@
 //! Rate limits per (tier, client key): every window of a tier is decided in one
 //! step, so a request refused by one window consumes none of the others.
 
+mod fallback;
 mod headers;
 mod memory;
+mod redis;
 
+pub use fallback::LocalLimiter;
 pub use headers::ratelimit_headers;
 pub use memory::MemoryRateLimiter;
+pub use redis::{RedisRateLimiter, UNAVAILABLE_WINDOW};
 
 use execgate_core::{ClientKey, TierName};
 use serde::Serialize;

@@ -42,8 +42,10 @@
 //! ```
 
 mod activity;
+mod shared;
 
 pub use activity::{ActivityConfig, RequestOutcome};
+pub use shared::SharedStandings;
 
 use crate::blocklist::{BlockDecision, BlockStore, MIN_DURATION, NewBlock, Origin, Target};
 use crate::events::{EventKind, EventLog};
@@ -315,6 +317,12 @@ pub struct Reputation {
     events: Arc<EventLog>,
     clients: Mutex<HashMap<ClientKey, Standing>>,
     metrics: Option<StateMetrics>,
+    /// Scores and ban counts shared with other gateways; while unreachable,
+    /// events are scored locally.
+    shared: Option<SharedStandings>,
+    /// Points scored locally while the shared standings were unreachable, added
+    /// to them (without banning) once they answer again.
+    pending: Mutex<HashMap<ClientKey, f64>>,
 }
 
 impl std::fmt::Debug for Reputation {
@@ -340,7 +348,15 @@ impl Reputation {
             events,
             clients: Mutex::new(HashMap::new()),
             metrics: None,
+            shared: None,
+            pending: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Keeps scores and ban counts in Redis, shared by every gateway.
+    pub fn with_shared(mut self, shared: SharedStandings) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// Reports scores and anomaly bans to `metrics`.
@@ -359,7 +375,33 @@ impl Reputation {
         allow_listed: bool,
     ) -> Option<BanOutcome> {
         let now = self.clock.now();
-        let (score, offences) = self.add_points(key, event.points(&self.config.weights), now);
+        let points = event.points(&self.config.weights);
+        let may_ban = !allow_listed;
+        let shared = self.shared.as_ref().and_then(|s| {
+            self.flush_pending(s, now);
+            s.add(
+                key,
+                points,
+                now,
+                self.config.half_life.get(),
+                self.config.ban_threshold,
+                may_ban,
+            )
+            .map_err(|e| tracing::debug!(client = %key, error = %e, "reputation scored locally"))
+            .ok()
+        });
+        let (score, offences) = match shared {
+            Some(scored) => (scored.score, scored.offences),
+            None => {
+                if self.shared.is_some() {
+                    let mut pending = self.pending.lock();
+                    if pending.len() < self.config.max_clients || pending.contains_key(key) {
+                        *pending.entry(key.clone()).or_default() += points;
+                    }
+                }
+                self.add_points(key, points, now)
+            }
+        };
         self.events.push(
             event.kind(),
             key,
@@ -372,11 +414,22 @@ impl Reputation {
         if score < self.config.ban_threshold || allow_listed {
             return None;
         }
+        // Another gateway's event claimed this ban first.
+        if shared.is_some_and(|s| !s.claimed) {
+            return None;
+        }
         let duration = self.ban_length(offences);
         if !self.config.detection_only && self.already_banned(key, now + duration) {
             // Late events of requests in flight when the ban started, or a block
             // that outlasts this ban anyway: no second ban.
-            self.settle(key, false);
+            match (&self.shared, shared) {
+                (Some(s), Some(_)) => {
+                    if let Err(e) = s.unclaim(key) {
+                        tracing::warn!(client = %key, error = %e, "reputation: ban count not restored");
+                    }
+                }
+                _ => self.settle(key, false),
+            }
             return None;
         }
         let offence = Offence {
@@ -391,8 +444,44 @@ impl Reputation {
         } else {
             self.ban(&offence)?
         };
-        self.settle(key, true);
+        if shared.is_none() {
+            self.settle(key, true);
+        }
         Some(outcome)
+    }
+
+    /// Adds the points scored locally during an outage to the shared standings;
+    /// what cannot be written yet stays pending. The points are not decayed for
+    /// the time they waited, and they never ban by themselves: the client's next
+    /// event does.
+    fn flush_pending(&self, shared: &SharedStandings, now: SystemTime) {
+        let waiting: Vec<(ClientKey, f64)> = {
+            let mut pending = self.pending.lock();
+            if pending.is_empty() {
+                return;
+            }
+            pending.drain().collect()
+        };
+        let mut left = waiting.into_iter();
+        for (key, points) in left.by_ref() {
+            let added = shared.add(
+                &key,
+                points,
+                now,
+                self.config.half_life.get(),
+                self.config.ban_threshold,
+                false,
+            );
+            if added.is_err() {
+                let mut pending = self.pending.lock();
+                *pending.entry(key).or_default() += points;
+                break;
+            }
+        }
+        let mut pending = self.pending.lock();
+        for (key, points) in left {
+            *pending.entry(key).or_default() += points;
+        }
     }
 
     /// Counts a finished request toward the client's request frequency and error
@@ -442,6 +531,9 @@ impl Reputation {
     /// The client's current (decayed) score; 0 for unknown clients.
     pub fn score(&self, key: &ClientKey) -> f64 {
         let now = self.clock.now();
+        if let Some(Ok((score, _))) = self.shared_read(key, now) {
+            return score;
+        }
         self.clients
             .lock()
             .get(key)
@@ -450,11 +542,26 @@ impl Reputation {
 
     /// How many times the client was banned (or would have been).
     pub fn offences(&self, key: &ClientKey) -> u32 {
+        if let Some(Ok((_, offences))) = self.shared_read(key, self.clock.now()) {
+            return offences;
+        }
         self.clients.lock().get(key).map_or(0, |s| s.offences)
+    }
+
+    fn shared_read(
+        &self,
+        key: &ClientKey,
+        now: SystemTime,
+    ) -> Option<Result<(f64, u32), crate::backend::BackendError>> {
+        let shared = self.shared.as_ref()?;
+        Some(shared.read(key, now, self.config.half_life.get()))
     }
 
     /// Resets the client's score and ban history.
     pub fn forgive(&self, key: &ClientKey) {
+        if let Some(Err(e)) = self.shared.as_ref().map(|s| s.forget(key)) {
+            tracing::warn!(client = %key, error = %e, "reputation: shared standing not reset");
+        }
         self.clients.lock().remove(key);
         self.events
             .push(EventKind::Forgiven, key, None, "reputation reset".into());

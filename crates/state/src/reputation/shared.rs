@@ -1,0 +1,130 @@
+//! Scores and ban counts shared by every gateway through Redis: one hash per
+//! client, `<prefix>:rep:{<client key>}` (the client's hash tag), updated by
+//! one script per event ([`standing.lua`](standing.lua)) that decays, adds and,
+//! at the threshold, claims the ban: two gateways feeding one client's events
+//! make one ban, once.
+
+use crate::backend::{BackendError, RedisBackend};
+use execgate_core::ClientKey;
+use redis::Script;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+static STANDING: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("standing.lua")));
+
+/// A client forgotten after this long without events (its score has decayed
+/// to nothing and its ban count restarts).
+const KEEP: Duration = Duration::from_secs(7 * 86_400);
+
+/// The result of one event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Scored {
+    /// The score the event brought the client to.
+    pub(super) score: f64,
+    /// Bans before this event.
+    pub(super) offences: u32,
+    /// Whether this event claimed the ban (the caller makes it).
+    pub(super) claimed: bool,
+}
+
+/// Reputation standings in Redis.
+#[derive(Debug, Clone)]
+pub struct SharedStandings {
+    backend: Arc<RedisBackend>,
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl SharedStandings {
+    /// Standings on `backend`.
+    pub fn new(backend: Arc<RedisBackend>) -> Self {
+        Self { backend }
+    }
+
+    fn key(&self, client: &ClientKey) -> String {
+        format!("{}:rep:{{{}}}", self.backend.prefix(), client.as_str())
+    }
+
+    /// Decays, adds `points` and claims the ban at `threshold` when `may_ban`.
+    pub(super) fn add(
+        &self,
+        client: &ClientKey,
+        points: f64,
+        now: SystemTime,
+        half_life: Duration,
+        threshold: f64,
+        may_ban: bool,
+    ) -> Result<Scored, BackendError> {
+        let mut call = STANDING.key(self.key(client));
+        call.arg(millis(now))
+            .arg(half_life.as_millis().max(1) as u64)
+            .arg(points)
+            .arg(threshold)
+            .arg(u8::from(may_ban))
+            .arg(KEEP.as_millis() as u64);
+        let (score, offences, claimed): (String, u32, u8) = self
+            .backend
+            .call(move |mut conn| async move { call.invoke_async(&mut conn).await })?;
+        let score = score
+            .parse()
+            .map_err(|_| BackendError::Reply(format!("unexpected score {score:?}")))?;
+        Ok(Scored {
+            score,
+            offences,
+            claimed: claimed == 1,
+        })
+    }
+
+    /// Takes back a claimed ban that was not made (the client was already blocked).
+    pub(super) fn unclaim(&self, client: &ClientKey) -> Result<(), BackendError> {
+        let key = self.key(client);
+        self.backend.call(move |mut conn| async move {
+            redis::cmd("HINCRBY")
+                .arg(key)
+                .arg("offences")
+                .arg(-1)
+                .query_async::<i64>(&mut conn)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    /// (decayed score, offences) of a client; zeros when unknown.
+    pub(super) fn read(
+        &self,
+        client: &ClientKey,
+        now: SystemTime,
+        half_life: Duration,
+    ) -> Result<(f64, u32), BackendError> {
+        let key = self.key(client);
+        let (score, at, offences): (Option<f64>, Option<u64>, Option<u32>) =
+            self.backend.call(move |mut conn| async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("score")
+                    .arg("at")
+                    .arg("offences")
+                    .query_async(&mut conn)
+                    .await
+            })?;
+        let elapsed = millis(now).saturating_sub(at.unwrap_or(0)) as f64 / 1000.0;
+        let decayed = score.unwrap_or(0.0) * 0.5f64.powf(elapsed / half_life.as_secs_f64());
+        Ok((decayed, offences.unwrap_or(0)))
+    }
+
+    /// Forgets a client.
+    pub(super) fn forget(&self, client: &ClientKey) -> Result<(), BackendError> {
+        let key = self.key(client);
+        self.backend.call(move |mut conn| async move {
+            redis::cmd("DEL")
+                .arg(key)
+                .query_async::<i64>(&mut conn)
+                .await
+                .map(|_| ())
+        })
+    }
+}

@@ -1,0 +1,422 @@
+//! The Redis backend against real redis-server processes: bad addresses and
+//! credentials, other deployments' keys, poisoned keys, a paused server and a
+//! killed one. Each ends in a clear error or a configured decision, never a
+//! panic and never a wait past the configured bound.
+
+use execgate_core::{ClientKey, HumanDuration, ManualClock, TierName};
+use execgate_state::backend::{
+    BackendKind, BackendMetrics, OnError, RedisBackend, SharedStateConfig,
+};
+use execgate_state::ratelimit::UNAVAILABLE_WINDOW;
+use execgate_state::testing::{RedisServer, free_port};
+use execgate_state::{RateDecision, RateLimiter, RedisRateLimiter, WindowSpec};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Far above the bound, far below the outage: a wait past it means the bound failed.
+const NEVER_THIS_LONG: Duration = Duration::from_secs(2);
+
+fn config(url: String, prefix: &str, wait_ms: u64) -> SharedStateConfig {
+    SharedStateConfig {
+        backend: BackendKind::Redis,
+        url: Some(url),
+        key_prefix: prefix.into(),
+        command_timeout: HumanDuration(Duration::from_millis(wait_ms)),
+        pool_size: 1,
+        ..SharedStateConfig::default()
+    }
+}
+
+fn connect(config: &SharedStateConfig) -> Result<Arc<RedisBackend>, String> {
+    RedisBackend::connect(config, BackendMetrics::unregistered().unwrap())
+}
+
+fn limiter(backend: &Arc<RedisBackend>, on_error: OnError, share: f64) -> RedisRateLimiter {
+    RedisRateLimiter::new(
+        backend.clone(),
+        Arc::new(ManualClock::default()),
+        on_error,
+        share,
+    )
+}
+
+fn burst(quota: u32) -> [WindowSpec; 1] {
+    [WindowSpec::new(
+        "burst",
+        NonZeroU32::new(quota).unwrap(),
+        Duration::from_secs(3600),
+    )]
+}
+
+fn key(id: &str) -> ClientKey {
+    ClientKey::from_client_id(id)
+}
+
+fn check(l: &RedisRateLimiter, k: &ClientKey, quota: u32) -> (RateDecision, Duration) {
+    let started = Instant::now();
+    let d = l.check(&TierName::anonymous(), k, &burst(quota), NonZeroU32::MIN);
+    (d, started.elapsed())
+}
+
+/// Waits for `cond` (polling), failing after a generous deadline.
+fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_an_error_naming_it() {
+    let url = format!("redis://127.0.0.1:{}", free_port());
+    let err = connect(&config(url.clone(), "x", 50)).unwrap_err();
+    assert!(
+        err.starts_with(&format!("state: cannot connect to Redis at {url}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_wrong_password_is_refused_at_start_without_echoing_it() {
+    let server = RedisServer::start_with(&["--requirepass", "right-one"]);
+    let url = format!("redis://:wrong-one@127.0.0.1:{}", server.port());
+    let err = connect(&config(url, "x", 50)).unwrap_err();
+    assert!(err.contains("cannot connect to Redis"), "{err}");
+    assert!(!err.contains("wrong-one"), "the password leaked: {err}");
+    let none = connect(&config(server.url(), "x", 50)).unwrap_err();
+    assert!(none.contains("cannot connect to Redis"), "{none}");
+    let right = format!("redis://:right-one@127.0.0.1:{}", server.port());
+    assert!(connect(&config(right, "x", 1000)).is_ok());
+}
+
+#[test]
+fn deployments_with_other_prefixes_do_not_share_quotas() {
+    let server = RedisServer::start();
+    let a = limiter(
+        &connect(&config(server.url(), "blue", 1000)).unwrap(),
+        OnError::Closed,
+        1.0,
+    );
+    let b = limiter(
+        &connect(&config(server.url(), "green", 1000)).unwrap(),
+        OnError::Closed,
+        1.0,
+    );
+    let k = key("shared-name");
+    assert!(check(&a, &k, 1).0.is_allowed());
+    assert!(!check(&a, &k, 1).0.is_allowed());
+    assert!(check(&b, &k, 1).0.is_allowed(), "green saw blue's window");
+    assert!(server.cli(&["exists", &a.key_of(&k)]).trim() == "1");
+    assert!(a.key_of(&k).starts_with("blue:rl:{"), "{}", a.key_of(&k));
+}
+
+#[test]
+fn a_poisoned_key_refuses_that_client_only_and_keeps_the_backend_up() {
+    let server = RedisServer::start();
+    let backend = connect(&config(server.url(), "p", 1000)).unwrap();
+    let closed = limiter(&backend, OnError::Closed, 1.0);
+    let open = limiter(&backend, OnError::Open, 1.0);
+    let victim = key("victim");
+    server.cli(&["set", &closed.key_of(&victim), "not a hash"]);
+    match check(&closed, &victim, 5).0 {
+        RateDecision::Limited { window, .. } => assert_eq!(window, UNAVAILABLE_WINDOW),
+        d => panic!("a poisoned key was allowed while failing closed: {d:?}"),
+    }
+    assert!(
+        check(&open, &victim, 5).0.is_allowed(),
+        "fail open uses the local limiter"
+    );
+    assert!(backend.is_up(), "one bad key is not an outage");
+    assert!(check(&closed, &key("neighbour"), 5).0.is_allowed());
+    // A hash whose fields are not the limiter's is refused the same way.
+    server.cli(&["hset", &closed.key_of(&key("junk")), "burst", "garbage"]);
+    assert!(!check(&closed, &key("junk"), 5).0.is_allowed());
+    assert!(closed.usage(&key("junk")).is_empty());
+}
+
+#[test]
+fn a_paused_server_costs_a_request_at_most_the_bound() {
+    let server = RedisServer::start();
+    let backend = connect(&config(server.url(), "slow", 100)).unwrap();
+    let open = limiter(&backend, OnError::Open, 1.0);
+    server.cli(&["client", "pause", "5000", "all"]);
+    let (d, took) = check(&open, &key("a"), 5);
+    assert!(took < NEVER_THIS_LONG, "waited {took:?} on a paused Redis");
+    assert!(d.is_allowed(), "fail open: {d:?}");
+    server.cli(&["client", "unpause"]);
+    eventually("the backend is seen up again", || backend.is_up());
+}
+
+#[test]
+fn a_killed_server_fails_open_or_closed_and_recovers_on_restart() {
+    let mut server = RedisServer::start();
+    let backend = connect(&config(server.url(), "k", 50)).unwrap();
+    let open = limiter(&backend, OnError::Open, 0.5);
+    let closed = limiter(&backend, OnError::Closed, 1.0);
+    let k = key("client");
+    assert!(check(&open, &k, 4).0.is_allowed());
+    server.kill();
+    // The local limiter allows half the quota of 4, then refuses.
+    let mut allowed = 0;
+    for _ in 0..6 {
+        let (d, took) = check(&open, &k, 4);
+        assert!(took < NEVER_THIS_LONG, "waited {took:?} on a dead Redis");
+        allowed += usize::from(d.is_allowed());
+    }
+    assert_eq!(
+        allowed, 2,
+        "the fallback limiter holds this gateway's share"
+    );
+    let (d, took) = check(&closed, &key("other"), 4);
+    assert!(took < NEVER_THIS_LONG);
+    assert!(
+        matches!(&d, RateDecision::Limited { window, .. } if window == UNAVAILABLE_WINDOW),
+        "{d:?}"
+    );
+    assert!(!backend.is_up());
+    server.restart();
+    eventually("the backend reconnects", || backend.is_up());
+    eventually("decisions come from Redis again", || {
+        check(&closed, &key("after"), 4).0.is_allowed() && !closed.usage(&key("after")).is_empty()
+    });
+}
+
+fn store(server_url: String, prefix: &str, clock: &ManualClock) -> execgate_state::RedisBlockStore {
+    let backend = connect(&config(server_url, prefix, 1000)).unwrap();
+    execgate_state::RedisBlockStore::open(backend, Arc::new(clock.clone()), OnError::Open, None)
+        .unwrap()
+}
+
+fn ban(value: &str) -> execgate_state::NewBlock {
+    execgate_state::NewBlock {
+        value: value.into(),
+        duration: None,
+        reason: "test".into(),
+        origin: execgate_state::Origin::Manual,
+        created_by: "test".into(),
+    }
+}
+
+fn blocked(s: &dyn execgate_state::BlockStore, ip: &str) -> bool {
+    let client = key("x");
+    s.check(&execgate_state::BlockQuery {
+        ip: ip.parse().unwrap(),
+        client: &client,
+        country: None,
+        asn: None,
+    })
+    .is_some()
+}
+
+#[test]
+fn a_block_on_one_gateway_reaches_the_other_and_ids_never_collide() {
+    use execgate_state::BlockStore;
+    let server = RedisServer::start();
+    let clock = ManualClock::default();
+    let a = store(server.url(), "gw", &clock);
+    let b = store(server.url(), "gw", &clock);
+    let first = a.add(ban("192.0.2.1")).unwrap();
+    let second = b.add(ban("192.0.2.2")).unwrap();
+    assert_ne!(first.id, second.id);
+    eventually("b refuses a's block", || blocked(&b, "192.0.2.1"));
+    eventually("a refuses b's block", || blocked(&a, "192.0.2.2"));
+    assert_eq!(b.len(), 2);
+    a.remove(second.id).unwrap();
+    eventually("b lifts the block a removed", || !blocked(&b, "192.0.2.2"));
+}
+
+#[test]
+fn a_missed_change_is_recovered_by_a_resync() {
+    use execgate_state::BlockStore;
+    let server = RedisServer::start();
+    let clock = ManualClock::default();
+    let a = store(server.url(), "gap", &clock);
+    a.add(ban("192.0.2.9")).unwrap();
+    // A version far ahead: the follower knows it missed changes.
+    server.cli(&["hdel", "{gap:bl}:decisions", "1"]);
+    server.cli(&["publish", "gap:bl:changes", r#"{"v":50}"#]);
+    eventually("the resync drops what Redis no longer holds", || {
+        !blocked(&a, "192.0.2.9")
+    });
+}
+
+#[test]
+fn the_index_survives_an_outage_and_resyncs_after_a_restart() {
+    use execgate_state::BlockStore;
+    let mut server = RedisServer::start();
+    let clock = ManualClock::default();
+    let a = store(server.url(), "out", &clock);
+    let b = store(server.url(), "out", &clock);
+    a.add(ban("192.0.2.7")).unwrap();
+    eventually("b has the block", || blocked(&b, "192.0.2.7"));
+    server.kill();
+    let started = Instant::now();
+    assert!(
+        blocked(&b, "192.0.2.7"),
+        "the last index holds during the outage"
+    );
+    assert!(started.elapsed() < NEVER_THIS_LONG);
+    assert!(
+        a.add(ban("192.0.2.8")).is_err(),
+        "a write without Redis is an error"
+    );
+    server.restart();
+    // The restarted Redis is empty (no persistence here): the index follows it.
+    eventually("a write goes through again", || {
+        a.add(ban("198.51.100.1")).is_ok()
+    });
+    eventually("b resynchronised", || {
+        blocked(&b, "198.51.100.1") && !blocked(&b, "192.0.2.7")
+    });
+}
+
+#[test]
+fn a_blocklist_failing_closed_refuses_everyone_while_redis_is_down() {
+    let mut server = RedisServer::start();
+    let clock = ManualClock::default();
+    let backend = connect(&config(server.url(), "bc", 50)).unwrap();
+    let closed = execgate_state::RedisBlockStore::open(
+        backend.clone(),
+        Arc::new(clock.clone()),
+        OnError::Closed,
+        None,
+    )
+    .unwrap();
+    assert!(!blocked(&closed, "192.0.2.200"));
+    server.kill();
+    eventually("the outage is noticed", || !backend.is_up());
+    assert!(
+        blocked(&closed, "192.0.2.200"),
+        "fail closed refuses while down"
+    );
+    server.restart();
+    eventually("lookups are answered from the index again", || {
+        !blocked(&closed, "192.0.2.200")
+    });
+}
+
+/// A gateway's reputation engine over a shared blocklist and shared standings.
+fn engine(
+    url: String,
+    prefix: &str,
+    clock: &ManualClock,
+) -> (
+    execgate_state::Reputation,
+    Arc<execgate_state::RedisBlockStore>,
+) {
+    let backend = connect(&config(url, prefix, 1000)).unwrap();
+    let blocks = Arc::new(
+        execgate_state::RedisBlockStore::open(
+            backend.clone(),
+            Arc::new(clock.clone()),
+            OnError::Open,
+            None,
+        )
+        .unwrap(),
+    );
+    let events = Arc::new(execgate_state::EventLog::new(100, Arc::new(clock.clone())));
+    let config = execgate_state::ReputationConfig {
+        ban_threshold: 20.0,
+        ..execgate_state::ReputationConfig::default()
+    };
+    let rep =
+        execgate_state::Reputation::new(config, Arc::new(clock.clone()), blocks.clone(), events)
+            .with_shared(execgate_state::SharedStandings::new(backend));
+    (rep, blocks)
+}
+
+#[test]
+fn a_ban_earned_half_on_each_gateway_happens_once_and_both_see_the_count() {
+    use execgate_state::{BlockStore, SecurityEvent};
+    let server = RedisServer::start();
+    let clock = ManualClock::default();
+    let (a, blocks_a) = engine(server.url(), "rep", &clock);
+    let (b, _) = engine(server.url(), "rep", &clock);
+    let k = key("offender");
+    let ip: std::net::IpAddr = "192.0.2.77".parse().unwrap();
+    // Exec timeouts weigh 4: five on each side cross 20 once, on whichever comes tenth.
+    let mut bans = 0;
+    for _ in 0..5 {
+        bans += usize::from(
+            a.record(&k, ip, SecurityEvent::ExecTimeout, false)
+                .is_some(),
+        );
+        bans += usize::from(
+            b.record(&k, ip, SecurityEvent::ExecTimeout, false)
+                .is_some(),
+        );
+    }
+    assert_eq!(bans, 1, "one ban for one crossing");
+    assert_eq!((a.offences(&k), b.offences(&k)), (1, 1));
+    assert_eq!(a.score(&k), 0.0, "the score restarts after the ban");
+    assert_eq!(blocks_a.len(), 1);
+    // Concurrent events from both gateways: still one ban per crossing.
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let other = key("concurrent");
+    let bans: usize = std::thread::scope(|s| {
+        let runs: Vec<_> = [a.clone(), b.clone()]
+            .into_iter()
+            .map(|rep| {
+                let other = other.clone();
+                s.spawn(move || {
+                    (0..5)
+                        .filter(|_| {
+                            rep.record(&other, ip, SecurityEvent::ExecTimeout, false)
+                                .is_some()
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).sum()
+    });
+    assert_eq!(bans, 1);
+    assert_eq!(b.offences(&other), 1);
+}
+
+#[test]
+fn scores_and_ban_counts_outlive_a_gateway_restart() {
+    use execgate_state::SecurityEvent;
+    let server = RedisServer::start();
+    let clock = ManualClock::default();
+    let k = key("remembered");
+    let ip: std::net::IpAddr = "192.0.2.78".parse().unwrap();
+    {
+        let (first, _) = engine(server.url(), "restart", &clock);
+        for _ in 0..5 {
+            first.record(&k, ip, SecurityEvent::ExecTimeout, false);
+        }
+        first.record(&k, ip, SecurityEvent::ExecTimeout, false);
+    }
+    let (again, _) = engine(server.url(), "restart", &clock);
+    assert_eq!(again.offences(&k), 1, "the escalation count survived");
+    assert_eq!(again.score(&k), 4.0, "the score survived");
+}
+
+#[test]
+fn events_scored_during_an_outage_are_flushed_when_redis_returns() {
+    use execgate_state::SecurityEvent;
+    let mut server = RedisServer::start();
+    let clock = ManualClock::default();
+    let (a, _) = engine(server.url(), "flush", &clock);
+    let (b, _) = engine(server.url(), "flush", &clock);
+    let k = key("during-outage");
+    let ip: std::net::IpAddr = "192.0.2.79".parse().unwrap();
+    server.kill();
+    for _ in 0..3 {
+        a.record(&k, ip, SecurityEvent::ExecTimeout, false);
+    }
+    server.restart();
+    // The next event, once Redis answers, carries the 12 points scored meanwhile.
+    eventually("an event reaches Redis", || {
+        a.record(&key("probe"), ip, SecurityEvent::RateLimited, false);
+        b.score(&k) > 0.0
+    });
+    assert_eq!(
+        b.score(&k),
+        12.0,
+        "the other gateway sees the outage's events"
+    );
+}
