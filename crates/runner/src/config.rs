@@ -10,6 +10,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Placeholder of the resolved program in `compile`, `run` and `warm_run`.
+pub const PROGRAM: &str = "{program}";
+
 /// The whole runner config.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +100,11 @@ pub struct SandboxConfig {
     /// The `PATH` programs see (the rest of the environment is `HOME=/tmp`, `LANG=C.UTF-8`).
     #[serde(default = "default_path")]
     pub path: String,
+    /// Where bare-name `program` candidates are looked up at start (default
+    /// `/usr/bin:/bin`: the distribution's programs, never a shim in
+    /// `/usr/local/bin` or the runner's own `PATH`).
+    #[serde(default = "default_search_path")]
+    pub search_path: String,
 }
 
 /// `[limits]`: what a request may ask for at most.
@@ -135,12 +143,25 @@ pub struct LanguageConfig {
     /// Other names accepted, e.g. `py`, `python3`.
     #[serde(default)]
     pub aliases: Vec<String>,
-    /// Version reported and matched (`*`, exact, or prefix).
+    /// Version reported and matched (`*`, exact, or prefix); empty (the
+    /// default) reads it from `program`'s `--version` output at start.
+    #[serde(default)]
     pub version: String,
+    /// Candidates for the language's program (interpreter or compiler), tried
+    /// in order at start: a bare name is looked up in `[sandbox] search_path`,
+    /// a path is taken as is. The first executable one, symlinks resolved,
+    /// replaces `{program}` in `compile`, `run` and `warm_run` and is bound
+    /// into the sandbox.
+    #[serde(default)]
+    pub program: Vec<String>,
+    /// Whether a host without this language's program or binds may still start
+    /// (the language is then not offered); by default the runner refuses to start.
+    #[serde(default)]
+    pub optional: bool,
     /// Judge0 language id (e.g. 71 Python, 50 C, 46 Bash, 63 JavaScript); none: not on the Judge0 API.
     #[serde(default)]
     pub judge0_id: Option<u32>,
-    /// Judge0 display name, e.g. `Python (3.11.2)`.
+    /// Judge0 display name, e.g. `Python ({version})`; `{version}` is the version found.
     #[serde(default)]
     pub judge0_name: Option<String>,
     /// File name given to Judge0 source code, e.g. `main.py`.
@@ -264,6 +285,9 @@ fn default_artifact_max() -> ByteSize {
 fn default_path() -> String {
     "/usr/local/bin:/usr/bin:/bin".into()
 }
+fn default_search_path() -> String {
+    "/usr/bin:/bin".into()
+}
 fn default_max_timeout() -> HumanDuration {
     secs(15)
 }
@@ -304,6 +328,7 @@ impl Default for SandboxConfig {
             output_max: default_output_max(),
             artifact_max: default_artifact_max(),
             path: default_path(),
+            search_path: default_search_path(),
         }
     }
 }
@@ -394,6 +419,24 @@ impl LanguageConfig {
                 at("artifact")
             ));
         }
+        let commands = [Some(&self.run), self.compile.as_ref(), self.warm_run.as_ref()];
+        let uses_program = commands
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|word| word.contains(PROGRAM));
+        if uses_program && self.program.is_empty() {
+            return Err(format!(
+                "{}: commands use {PROGRAM} but no program candidates are given",
+                at("program")
+            ));
+        }
+        if self.version.is_empty() && self.program.is_empty() {
+            return Err(format!(
+                "{}: give a version, or program candidates to read it from",
+                at("version")
+            ));
+        }
         if self.warm > 0 && self.warm_run.is_none() {
             return Err(format!("{}: warm sandboxes need warm_run", at("warm")));
         }
@@ -417,7 +460,8 @@ impl LanguageConfig {
         Ok(())
     }
 
-    /// The host paths this language needs that are missing here (empty: offered).
+    /// The host paths this language needs that are missing here (empty: offered);
+    /// call on a config whose `{program}` is already resolved.
     pub fn missing_paths(&self) -> Vec<PathBuf> {
         let compiler = self.compile.as_ref().and_then(|c| c.first());
         let programs = [self.run.first(), compiler]

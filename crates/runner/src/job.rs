@@ -33,16 +33,27 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Keeps the configured languages whose files exist; returns the catalog and the skipped ones.
-    pub fn from_config(config: &RunnerConfig) -> (Self, Vec<(String, Vec<PathBuf>)>) {
+    /// Finds each configured language's program and files on this host;
+    /// returns the catalog and the languages that cannot be offered, with why.
+    pub fn from_config(config: &RunnerConfig) -> (Self, Vec<Skipped>) {
         let mut skipped = Vec::new();
         let mut langs = Vec::new();
         for cfg in &config.languages {
-            let missing = cfg.missing_paths();
-            if !missing.is_empty() {
-                skipped.push((cfg.name.clone(), missing));
-                continue;
-            }
+            let cfg = match crate::discover::resolve(
+                cfg,
+                &config.sandbox.search_path,
+                &config.sandbox.binds,
+            ) {
+                Ok(resolved) => resolved,
+                Err(reason) => {
+                    skipped.push(Skipped {
+                        language: cfg.name.clone(),
+                        optional: cfg.optional,
+                        reason,
+                    });
+                    continue;
+                }
+            };
             let binds = config
                 .sandbox
                 .binds
@@ -50,10 +61,7 @@ impl Catalog {
                 .chain(&cfg.binds)
                 .cloned()
                 .collect();
-            langs.push(Arc::new(Language {
-                cfg: cfg.clone(),
-                binds,
-            }));
+            langs.push(Arc::new(Language { cfg, binds }));
         }
         (Self { langs }, skipped)
     }
@@ -79,6 +87,17 @@ impl Catalog {
             .find(|l| l.cfg.judge0_id == Some(id))
             .cloned()
     }
+}
+
+/// A configured language this host cannot offer.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    /// Its name.
+    pub language: String,
+    /// `optional = true`: the runner starts without it.
+    pub optional: bool,
+    /// What is missing.
+    pub reason: crate::discover::Unavailable,
 }
 
 /// Limits a request asks for; `None` takes the language's default.

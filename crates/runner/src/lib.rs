@@ -5,6 +5,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod discover;
 pub mod exec;
 pub mod files;
 pub mod job;
@@ -86,8 +87,12 @@ pub fn build(config: RunnerConfig, helper: Helper) -> Result<Arc<Runner>, Runner
         .map_err(|e| RunnerError::Preflight(vec![format!("cgroup cpu weight: {e}")]))?;
     let engine = Arc::new(Engine::new(helper.program, helper.args, cgroups));
     let (catalog, skipped) = Catalog::from_config(&config);
-    for (name, missing) in skipped {
-        tracing::warn!(language = %name, missing = %preflight::join_paths(&missing), "language not offered");
+    for lang in skipped {
+        tracing::warn!(language = %lang.language, reason = %lang.reason, "optional language not offered");
+    }
+    for lang in catalog.all() {
+        let program = lang.cfg.compile.as_ref().unwrap_or(&lang.cfg.run)[0].clone();
+        tracing::info!(language = %lang.cfg.name, version = %lang.cfg.version, %program, "language offered");
     }
     let mut runner = Runner {
         engine: engine.clone(),

@@ -33,10 +33,16 @@ pub fn preflight(config: &RunnerConfig) -> Result<(), Vec<String>> {
         );
     }
     let (catalog, skipped) = Catalog::from_config(config);
-    if catalog.all().is_empty() {
+    for lang in skipped.iter().filter(|l| !l.optional) {
+        problems.push(format!(
+            "language {}: {} (set `optional = true` to start without it)",
+            lang.language, lang.reason
+        ));
+    }
+    if catalog.all().is_empty() && skipped.iter().all(|l| l.optional) {
         let detail: Vec<String> = skipped
             .iter()
-            .map(|(name, missing)| format!("{name} (missing {})", join_paths(missing)))
+            .map(|l| format!("{} ({})", l.language, l.reason))
             .collect();
         problems.push(format!(
             "no language is available on this host: {}",

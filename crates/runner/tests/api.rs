@@ -234,7 +234,7 @@ async fn bash_and_node_run_where_installed() {
     );
 }
 
-/// A configured language whose files are missing is not offered by either API.
+/// An optional language whose files are missing is not offered by either API.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_present_languages_are_offered() {
     let mut config = support::test_config("ghost", 0);
@@ -243,6 +243,7 @@ async fn only_present_languages_are_offered() {
     ghost.aliases = vec!["spook".into()];
     ghost.judge0_id = Some(4242);
     ghost.run = vec!["/no/such/ghost".into(), "{entry}".into()];
+    ghost.optional = true;
     config.languages.push(ghost);
     let server = support::start(config);
     let (_, runtimes) = get(&format!("{}/api/v2/runtimes", server.url)).await;

@@ -98,8 +98,118 @@ binds = ["/no/such/lib"]
         "{problems:?}"
     );
     assert!(
-        problems.contains(&"no language is available on this host: ghost (missing /no/such/lib, /no/such/interpreter)".to_string()),
+        problems.contains(&"language ghost: missing /no/such/lib, /no/such/interpreter (set `optional = true` to start without it)".to_string()),
         "{problems:?}"
+    );
+}
+
+/// A config with one language whose program candidates are `candidates`,
+/// bare names looked up in `search`.
+fn one_language(search: &std::path::Path, candidates: &str, optional: bool) -> RunnerConfig {
+    let text = format!(
+        r#"
+[sandbox]
+search_path = "/nonexistent-dir:{}"
+
+[[languages]]
+name = "fake"
+optional = {optional}
+judge0_id = 9
+judge0_name = "Fake ({{version}})"
+source_file = "main.fake"
+program = {candidates}
+run = ["{{program}}", "{{entry}}"]
+"#,
+        search.display()
+    );
+    toml::from_str(&text).unwrap()
+}
+
+/// A directory holding an executable `fakelang` that prints its version.
+fn fake_interpreter() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fakelang");
+    std::fs::write(&path, "#!/bin/sh\necho \"fakelang v9.8.7 (built today)\"\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Present but not executable: never a candidate.
+    std::fs::write(dir.path().join("notexec"), "").unwrap();
+    dir
+}
+
+#[test]
+fn a_missing_first_candidate_resolves_to_the_next_with_its_version() {
+    use execgate_runner::job::Catalog;
+    let dir = fake_interpreter();
+    let config = one_language(
+        dir.path(),
+        r#"["/no/such/fakelang", "notexec", "missing-name", "fakelang"]"#,
+        false,
+    );
+    let (catalog, skipped) = Catalog::from_config(&config);
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let lang = &catalog.all()[0];
+    let real = std::fs::canonicalize(dir.path().join("fakelang")).unwrap();
+    assert_eq!(lang.cfg.run, [real.display().to_string(), "{entry}".into()]);
+    assert_eq!(lang.cfg.version, "9.8.7");
+    assert_eq!(lang.cfg.judge0_name.as_deref(), Some("Fake (9.8.7)"));
+    assert!(lang.binds.contains(&real), "{:?}", lang.binds);
+}
+
+#[test]
+fn the_shipped_languages_resolve_to_this_hosts_programs() {
+    use execgate_runner::job::Catalog;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/runner.toml");
+    let config = RunnerConfig::load(&path).unwrap();
+    let (catalog, skipped) = Catalog::from_config(&config);
+    assert!(skipped.iter().all(|l| l.optional), "{skipped:?}");
+    let python = catalog.find("python", "3").expect("python 3 found");
+    let real = std::fs::canonicalize("/usr/bin/python3").unwrap();
+    assert_eq!(python.cfg.run[0], real.display().to_string());
+    assert!(python.cfg.warm_run.as_ref().unwrap()[0] == python.cfg.run[0]);
+    let gcc = catalog.find("c", "*").expect("gcc found");
+    assert!(
+        gcc.cfg.version.chars().next().unwrap().is_ascii_digit(),
+        "{:?}",
+        gcc.cfg.version
+    );
+}
+
+#[test]
+fn a_language_without_any_candidate_stops_the_start_naming_it() {
+    let dir = fake_interpreter();
+    let config = one_language(dir.path(), r#"["nothere", "/no/such/bin"]"#, false);
+    let problems = preflight(&config).unwrap_err();
+    let search = format!("/nonexistent-dir:{}", dir.path().display());
+    let want = format!(
+        "language fake: no program found (tried nothere, /no/such/bin; bare names in {search}) (set `optional = true` to start without it)"
+    );
+    assert!(problems.contains(&want), "{problems:?}");
+    // Optional: left out, and the start fails only because nothing is left.
+    let config = one_language(dir.path(), r#"["nothere"]"#, true);
+    let problems = preflight(&config).unwrap_err();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("no language is available on this host: fake (no program found")),
+        "{problems:?}"
+    );
+    assert!(!problems.iter().any(|p| p.starts_with("language fake")));
+}
+
+#[test]
+fn commands_using_program_need_candidates() {
+    let text = r#"
+[[languages]]
+name = "a"
+version = "1"
+source_file = "a.txt"
+run = ["{program}", "{entry}"]
+"#;
+    let config: RunnerConfig = toml::from_str(text).unwrap();
+    assert_eq!(
+        config.validate().unwrap_err(),
+        "languages.a.program: commands use {program} but no program candidates are given"
     );
 }
 
