@@ -173,6 +173,7 @@ fn as_client(
     let headers = [("x-api-key", key)];
     match (method, body) {
         ("POST", Some(body)) => post_with(&gw.url(path), body.to_string().into_bytes(), &headers),
+        ("DELETE", None) => delete_with(&gw.url(path), &headers),
         _ => get_with(&gw.url(path), &headers),
     }
 }
@@ -251,6 +252,97 @@ fn regression_judge0_results_are_readable_only_by_the_client_that_submitted_them
         reached + 2,
         "only alice's two reads reached the executor"
     );
+}
+
+#[test]
+fn judge0_results_are_deleted_only_by_their_owner_and_workers_and_system_info_pass() {
+    let exec = MockExecutor::with(Behaviour::Judge0 { status: 3 });
+    let gw = two_clients(&exec);
+    let secret = "tok_abcdefgh12345678";
+    let submitted = as_client(
+        &gw,
+        ALICE,
+        "POST",
+        "/submissions",
+        Some(json!({"source_code": format!("print('{secret}')"), "language_id": 71})),
+    );
+    let token = submitted.json()["token"].as_str().unwrap().to_string();
+    let reached = exec.requests().len();
+
+    let missing = as_client(&gw, BOB, "DELETE", "/submissions/tok-9999-0", None);
+    let stolen = as_client(&gw, BOB, "DELETE", &format!("/submissions/{token}"), None);
+    assert_eq!(
+        (stolen.status, stolen.code()),
+        (missing.status, missing.code()),
+        "deleting another client's token must look like deleting none"
+    );
+    assert_eq!(stolen.status, 404);
+    assert_eq!(
+        exec.requests().len(),
+        reached,
+        "bob's deletions never reach the executor"
+    );
+
+    // `fields=*` is Judge0's "every field": the request's own text comes back sanitized.
+    let all = as_client(
+        &gw,
+        ALICE,
+        "GET",
+        &format!("/submissions/{token}?fields=*"),
+        None,
+    );
+    assert_eq!(all.status, 200, "{}", String::from_utf8_lossy(&all.body));
+    let text = all.json()["source_code"].as_str().unwrap().to_string();
+    assert!(
+        !text.contains(secret) && text.contains("[REDACTED:test-token]"),
+        "{text}"
+    );
+
+    let deleted = as_client(
+        &gw,
+        ALICE,
+        "DELETE",
+        &format!("/submissions/{token}?fields=*"),
+        None,
+    );
+    assert_eq!(
+        deleted.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&deleted.body)
+    );
+    let text = deleted.json()["source_code"].as_str().unwrap().to_string();
+    assert!(
+        !text.contains(secret),
+        "a deletion's answer is sanitized too: {text}"
+    );
+    let last = exec.requests().last().cloned().unwrap();
+    assert_eq!(last.method, "DELETE");
+    assert!(
+        last.path.starts_with(&format!("/submissions/{token}?")),
+        "{}",
+        last.path
+    );
+    let again = as_client(&gw, ALICE, "GET", &format!("/submissions/{token}"), None);
+    assert_eq!(again.status, 404, "the executor deleted it");
+
+    for path in ["/workers", "/system_info"] {
+        let reply = as_client(&gw, BOB, "GET", path, None);
+        assert_eq!(
+            reply.status,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(exec.requests().last().unwrap().path, path);
+    }
+    let refused = as_client(&gw, BOB, "GET", "/workers?verbose=1", None);
+    assert_eq!(
+        (refused.status, refused.code()),
+        (400, "invalid_request".to_string())
+    );
+    let body = refused.json().to_string();
+    assert!(body.contains("verbose"), "{body}");
 }
 
 #[test]

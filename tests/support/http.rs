@@ -73,6 +73,15 @@ pub fn get_with(url: &str, headers: &[(&str, &str)]) -> Reply {
     read(req.send().unwrap())
 }
 
+/// `DELETE url` with extra headers.
+pub fn delete_with(url: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = client().delete(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    read(req.send().unwrap())
+}
+
 /// `POST url` with a JSON body.
 pub fn post(url: &str, body: &serde_json::Value) -> Reply {
     post_with(url, body.to_string().into_bytes(), &[])

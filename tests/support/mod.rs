@@ -8,7 +8,7 @@ pub mod mmdb;
 pub mod mock;
 
 pub use gateway::{ADMIN_TOKEN, TestGateway};
-pub use http::{Reply, get, get_with, post, post_with, raw};
+pub use http::{Reply, delete_with, get, get_with, post, post_with, raw};
 pub use mock::{Behaviour, MockExecutor, WireExecutor, chunked_executor};
 
 use std::time::{Duration, Instant};

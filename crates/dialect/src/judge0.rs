@@ -51,7 +51,22 @@ const PASSTHROUGH: &[&[&str]] = &[
     &["about"],
     &["config_info"],
     &["version"],
+    &["workers"],
+    &["system_info"],
 ];
+
+/// The query parameters Judge0 CE documents for each route that runs
+/// nothing; any other is refused by name rather than passed to an executor
+/// whose reading of it the gateway does not know. `callback_url` is not among
+/// them anywhere: Judge0 would deliver the result past the sanitizer.
+fn passthrough_query(path: &[&str]) -> &'static [&'static str] {
+    match path {
+        ["submissions"] => &["base64_encoded", "fields", "page", "per_page"],
+        ["submissions", "batch"] => &["base64_encoded", "fields", "tokens"],
+        ["submissions", _] => &["base64_encoded", "fields"],
+        _ => &[],
+    }
+}
 
 /// The Judge0 CE API.
 #[derive(Debug)]
@@ -133,12 +148,7 @@ impl Judge0 {
             check_compiler_options(options, &fields.name("compiler_options"))?;
         }
         if fields.get("callback_url").is_some_and(|v| !v.is_null()) {
-            // Judge0 would send the result there itself, past the output
-            // sanitizer and the token's owner, from inside the executor's network.
-            return Err(RequestError::new(
-                fields.name("callback_url"),
-                "is not accepted: results are read through the gateway",
-            ));
+            return Err(callback_refused(fields.name("callback_url")));
         }
         if fields.get("additional_files").is_some() && !self.allow_additional_files {
             return Err(RequestError::new(
@@ -246,9 +256,43 @@ fn check_execute_query(path_and_query: &str) -> Result<(), RequestError> {
         .into_iter()
         .find(|name| !EXECUTE_QUERY.contains(&name.as_str()))
     {
+        Some(name) if name == "callback_url" => Err(callback_refused(name)),
         Some(name) => Err(RequestError::new(
             name,
             "is not accepted in the query string: put submission fields in the JSON body",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Judge0 would send the result to a callback itself, past the output
+/// sanitizer and the token's owner, from inside the executor's network.
+fn callback_refused(field: impl Into<String>) -> RequestError {
+    RequestError::new(
+        field,
+        "is not accepted: results are read through the gateway",
+    )
+}
+
+/// Refuses, by name, query parameters Judge0 does not document for the
+/// passthrough route on `path`.
+fn check_passthrough_query(path_and_query: &str, path: &[&str]) -> Result<(), RequestError> {
+    let allowed = passthrough_query(path);
+    match query_names(path_and_query)
+        .into_iter()
+        .find(|name| !allowed.contains(&name.as_str()))
+    {
+        Some(name) if name == "callback_url" => Err(callback_refused(name)),
+        Some(name) => Err(RequestError::new(
+            name,
+            format!(
+                "is not a query parameter of this Judge0 route (accepted: {})",
+                if allowed.is_empty() {
+                    "none".to_string()
+                } else {
+                    allowed.join(", ")
+                }
+            ),
         )),
         None => Ok(()),
     }
@@ -277,6 +321,12 @@ impl Api for Judge0 {
                 _ => RouteKind::Unknown,
             }
         } else if *method == Method::GET && PASSTHROUGH.iter().any(|p| matches(p, &path)) {
+            RouteKind::Passthrough
+        } else if *method == Method::DELETE
+            && matches!(path.as_slice(), ["submissions", token] if *token != "batch")
+        {
+            // Deleting a result reads it too (Judge0 answers the deleted
+            // submission): `read_tokens` binds it to its owner.
             RouteKind::Passthrough
         } else {
             RouteKind::Unknown
@@ -366,11 +416,13 @@ impl Api for Judge0 {
 
     fn forward_path(&self, route: RouteKind, path_and_query: &str) -> Result<String, RequestError> {
         let base64 = flag_strict(path_and_query, "base64_encoded")?;
+        let segments = crate::path::segments(crate::path::path_part(path_and_query));
         if route.executes() {
             flag_strict(path_and_query, "wait")?;
             check_execute_query(path_and_query)?;
+        } else {
+            check_passthrough_query(path_and_query, &without_format(&segments))?;
         }
-        let segments = crate::path::segments(crate::path::path_part(path_and_query));
         if without_format(&segments).first() != Some(&"submissions") {
             return Ok(path_and_query.to_string());
         }
@@ -449,6 +501,12 @@ impl Api for Judge0 {
         path_and_query: &str,
         segments: &[String],
     ) -> Option<Vec<String>> {
+        if *method == Method::DELETE {
+            return match without_format(segments).as_slice() {
+                ["submissions", token] => Some(vec![(*token).to_string()]),
+                _ => None,
+            };
+        }
         if *method != Method::GET && *method != Method::HEAD {
             return None;
         }

@@ -78,12 +78,21 @@ fn routes_execute_batch_passthrough_and_unknown() {
         (Method::GET, "/statuses", RouteKind::Passthrough),
         (Method::GET, "/about", RouteKind::Passthrough),
         (Method::GET, "/config_info", RouteKind::Passthrough),
-        (Method::DELETE, "/submissions/abc", RouteKind::Unknown),
+        (Method::DELETE, "/submissions/abc", RouteKind::Passthrough),
+        (
+            Method::DELETE,
+            "/submissions/abc.json",
+            RouteKind::Passthrough,
+        ),
+        (Method::DELETE, "/submissions/batch", RouteKind::Unknown),
+        (Method::DELETE, "/submissions", RouteKind::Unknown),
+        (Method::DELETE, "/languages/71", RouteKind::Unknown),
         (Method::PUT, "/submissions", RouteKind::Unknown),
         (Method::POST, "/submissions/abc", RouteKind::Unknown),
-        // host details are not for clients
-        (Method::GET, "/system_info", RouteKind::Unknown),
-        (Method::GET, "/workers", RouteKind::Unknown),
+        (Method::GET, "/system_info", RouteKind::Passthrough),
+        (Method::GET, "/workers", RouteKind::Passthrough),
+        (Method::POST, "/workers", RouteKind::Unknown),
+        // every submission of every client, by language and status
         (Method::GET, "/statistics", RouteKind::Unknown),
         (Method::POST, "/Submissions", RouteKind::Unknown),
     ];
@@ -759,6 +768,104 @@ fn a_single_submission_with_a_submissions_member_is_still_clamped_at_the_root() 
     let out = clamped(&judge0(), RouteKind::Execute, SUBMIT, &body);
     assert_eq!(out["memory_limit"], json!(131_072));
     assert_eq!(out["submissions"], json!([{}]));
+}
+
+#[test]
+fn deleting_a_result_reads_its_token() {
+    let d = judge0();
+    assert_eq!(
+        d.read_tokens(&Method::DELETE, "/submissions/tok-1?fields=*"),
+        Some(vec!["tok-1".to_string()])
+    );
+    assert_eq!(
+        d.read_tokens(&Method::DELETE, "/submissions/tok-1.json"),
+        Some(vec!["tok-1".to_string()])
+    );
+    assert_eq!(d.read_tokens(&Method::GET, "/workers"), None);
+}
+
+#[test]
+fn every_documented_query_flag_is_accepted_and_others_are_refused_by_name() {
+    let d = judge0();
+    let forward = |route, path: &str| d.forward_path(route, path);
+    let accepted = [
+        (
+            RouteKind::Execute,
+            "/submissions?base64_encoded=true&wait=true&fields=*",
+        ),
+        (
+            RouteKind::ExecuteBatch,
+            "/submissions/batch?base64_encoded=false",
+        ),
+        (
+            RouteKind::Passthrough,
+            "/submissions/abc?base64_encoded=true&fields=*",
+        ),
+        (
+            RouteKind::Passthrough,
+            "/submissions/abc?fields=stdout,time,memory",
+        ),
+        (
+            RouteKind::Passthrough,
+            "/submissions/batch?tokens=a,b&fields=*&base64_encoded=true",
+        ),
+        (
+            RouteKind::Passthrough,
+            "/submissions?page=2&per_page=20&fields=*",
+        ),
+        (RouteKind::Passthrough, "/workers"),
+        (RouteKind::Passthrough, "/system_info"),
+    ];
+    for (route, path) in accepted {
+        assert!(
+            forward(route, path).is_ok(),
+            "{path}: {:?}",
+            forward(route, path)
+        );
+    }
+    let refused = [
+        (
+            RouteKind::Execute,
+            "/submissions?callback_url=http://x/",
+            "callback_url",
+            "results are read through the gateway",
+        ),
+        (
+            RouteKind::Passthrough,
+            "/submissions/abc?callback_url=http://x/",
+            "callback_url",
+            "results are read through the gateway",
+        ),
+        (
+            RouteKind::Passthrough,
+            "/submissions/abc?wait=true",
+            "wait",
+            "accepted: base64_encoded, fields",
+        ),
+        (
+            RouteKind::Passthrough,
+            "/submissions/batch?page=2",
+            "page",
+            "accepted: base64_encoded, fields, tokens",
+        ),
+        (
+            RouteKind::Passthrough,
+            "/workers?verbose=1",
+            "verbose",
+            "accepted: none",
+        ),
+        (
+            RouteKind::Passthrough,
+            "/languages?x=1",
+            "x",
+            "accepted: none",
+        ),
+    ];
+    for (route, path, field, says) in refused {
+        let err = forward(route, path).unwrap_err();
+        assert_eq!(err.field, field, "{path}");
+        assert!(err.message.contains(says), "{path}: {}", err.message);
+    }
 }
 
 #[test]

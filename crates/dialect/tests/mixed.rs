@@ -67,7 +67,8 @@ fn both_apis_are_routed() {
         (Method::HEAD, "/submissions", RouteKind::Passthrough),
         (Method::GET, "/api/v2/execute", RouteKind::Unknown),
         (Method::POST, "/languages", RouteKind::Unknown),
-        (Method::DELETE, "/submissions/abc", RouteKind::Unknown),
+        (Method::DELETE, "/submissions/abc", RouteKind::Passthrough),
+        (Method::DELETE, "/api/v2/packages", RouteKind::Unknown),
         (Method::GET, "/api/v3/runtimes", RouteKind::Unknown),
         (Method::GET, "/", RouteKind::Unknown),
     ];

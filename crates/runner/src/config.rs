@@ -419,7 +419,11 @@ impl LanguageConfig {
                 at("artifact")
             ));
         }
-        let commands = [Some(&self.run), self.compile.as_ref(), self.warm_run.as_ref()];
+        let commands = [
+            Some(&self.run),
+            self.compile.as_ref(),
+            self.warm_run.as_ref(),
+        ];
         let uses_program = commands
             .into_iter()
             .flatten()

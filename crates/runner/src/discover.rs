@@ -71,12 +71,11 @@ pub fn resolve(
 ) -> Result<LanguageConfig, Unavailable> {
     let mut out = cfg.clone();
     if !cfg.program.is_empty() {
-        let program = find_program(&cfg.program, search_path).ok_or_else(|| {
-            Unavailable::NoProgram {
+        let program =
+            find_program(&cfg.program, search_path).ok_or_else(|| Unavailable::NoProgram {
                 tried: cfg.program.clone(),
                 search_path: search_path.to_string(),
-            }
-        })?;
+            })?;
         let text = program.display().to_string();
         let fill = |cmd: &mut Vec<String>| {
             for word in cmd.iter_mut() {
@@ -100,7 +99,12 @@ pub fn resolve(
             out.binds.push(program);
         }
     }
-    let major = out.version.split('.').next().unwrap_or_default().to_string();
+    let major = out
+        .version
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     for bind in &mut out.binds {
         if let Some(text) = bind.to_str().filter(|t| t.contains(VERSION_MAJOR)) {
             *bind = PathBuf::from(text.replace(VERSION_MAJOR, &major));
@@ -151,8 +155,14 @@ pub fn read_version(program: &Path) -> Option<String> {
         .spawn()
         .ok()?;
     let readers = [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
     ]
     .map(|stream| {
         std::thread::spawn(move || {

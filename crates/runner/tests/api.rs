@@ -450,6 +450,73 @@ async fn judge0_metadata_endpoints() {
     }
 }
 
+async fn delete(url: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new().delete(url).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn judge0_deletes_finished_submissions_and_describes_workers_and_system() {
+    let body = json!({"language_id": 71, "source_code": "print('gone')"});
+    let (status, _, done) = post(&url("/submissions?wait=true"), &body).await;
+    assert_eq!(status, 201, "{done}");
+    let token = done["token"].as_str().unwrap();
+    let (status, deleted) =
+        delete(&url(&format!("/submissions/{token}?fields=stdout,status"))).await;
+    assert_eq!(status, 200, "{deleted}");
+    assert_eq!(
+        deleted,
+        json!({"stdout": "gone\n", "status": {"id": 3, "description": "Accepted"}})
+    );
+    let (status, _) = get(&url(&format!("/submissions/{token}"))).await;
+    assert_eq!(status, 404, "deleted means gone");
+    let (status, again) = delete(&url(&format!("/submissions/{token}"))).await;
+    assert_eq!(status, 404, "{again}");
+
+    // A run still queued or running is not deleted (as Judge0).
+    let slow = json!({"language_id": 71, "source_code": "import time; time.sleep(8)"});
+    let (status, _, queued) = post(&url("/submissions"), &slow).await;
+    assert_eq!(status, 201, "{queued}");
+    let token = queued["token"].as_str().unwrap();
+    let (status, busy) = delete(&url(&format!("/submissions/{token}"))).await;
+    assert_eq!(status, 400, "{busy}");
+    assert!(
+        busy["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be deleted because its status is"),
+        "{busy}"
+    );
+    let (status, _) = get(&url(&format!("/submissions/{token}"))).await;
+    assert_eq!(status, 200, "still there");
+
+    let (status, workers) = get(&url("/workers")).await;
+    assert_eq!(status, 200);
+    let queue = &workers[0];
+    for key in [
+        "queue",
+        "size",
+        "available",
+        "idle",
+        "working",
+        "paused",
+        "failed",
+    ] {
+        assert!(!queue[key].is_null(), "workers lacks {key}: {workers}");
+    }
+    assert!(queue["available"].as_u64().unwrap() >= 1, "{workers}");
+    let (status, system) = get(&url("/system_info")).await;
+    assert_eq!(status, 200);
+    assert_eq!(system["Architecture"], std::env::consts::ARCH, "{system}");
+    assert!(
+        system["CPU(s)"].as_str().unwrap().parse::<u32>().unwrap() >= 1,
+        "{system}"
+    );
+    let (_, info) = get(&url("/config_info")).await;
+    assert_eq!(info["enable_submission_delete"], true);
+}
+
 #[tokio::test]
 async fn bad_judge0_requests_get_400() {
     let cases = [

@@ -1,9 +1,11 @@
 //! Judge0 CE subset: submissions (single and batch, `wait` and polling by
-//! token), languages, statuses, about and config_info — enough for the
+//! token, deletion), languages, statuses, about, config_info, workers and
+//! system_info — enough for the
 //! official `judge0` Python SDK. Text fields are kept base64 internally and
 //! rendered per request (`base64_encoded`); times are seconds as strings,
 //! memory is KB, status ids follow Judge0 (3 Accepted … 13 Internal Error).
 
+use super::tokens::Removal;
 use super::{ApiError, AppState, parse_json};
 use crate::job::{Language, Outcome, Program, Requested};
 use crate::verdict::{Status, Verdict};
@@ -58,12 +60,14 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/submissions", post(create))
         .route("/submissions/batch", post(create_batch).get(get_batch))
-        .route("/submissions/{token}", get(get_one))
+        .route("/submissions/{token}", get(get_one).delete(delete_one))
         .route("/languages", get(languages))
         .route("/languages/{id}", get(language))
         .route("/statuses", get(statuses))
         .route("/about", get(about))
         .route("/config_info", get(config_info))
+        .route("/workers", get(workers))
+        .route("/system_info", get(system_info))
 }
 
 /// A submission as posted.
@@ -407,6 +411,31 @@ async fn get_one(
     Ok(Json(render(&record, &token, &flags)))
 }
 
+/// Judge0 deletes only finished submissions and answers with the deleted one.
+async fn delete_one(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let flags = Flags::from(&q);
+    let status_of = |record: &Value| record["status"]["id"].as_u64().unwrap_or(1);
+    match state.tokens.remove_if(&token, |r| status_of(r) <= 2) {
+        Removal::Removed(record) => Ok(Json(render(&record, &token, &flags))),
+        Removal::Busy(record) => {
+            let status = status_of(&record);
+            let name = if status == 1 {
+                "In Queue"
+            } else {
+                "Processing"
+            };
+            Err(ApiError::bad_request(format!(
+                "submission {token} cannot be deleted because its status is {status} ({name})"
+            )))
+        }
+        Removal::Unknown => Err(ApiError::not_found(format!("submission {token} not found"))),
+    }
+}
+
 async fn get_batch(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -498,7 +527,7 @@ async fn config_info(State(state): State<AppState>) -> Json<Value> {
         "enable_compiler_options": false,
         "allowed_languages_for_compile_options": [],
         "enable_command_line_arguments": true,
-        "enable_submission_delete": false,
+        "enable_submission_delete": true,
         "enable_callbacks": false,
         "enable_additional_files": false,
         "max_queue_size": config.max_queue,
@@ -534,6 +563,38 @@ async fn config_info(State(state): State<AppState>) -> Json<Value> {
         "enable_network": false,
         "allow_enable_network": false,
         "use_docs_as_homepage": false,
+    }))
+}
+
+/// Judge0 lists its worker queues; this runner has one, the sandbox slots.
+async fn workers(State(state): State<AppState>) -> Json<Value> {
+    let slots = state.runner.config.max_concurrent;
+    let working = state.gate.running();
+    Json(json!([{
+        "queue": "default",
+        "size": state.gate.waiting(),
+        "available": slots,
+        "idle": slots.saturating_sub(working),
+        "working": working,
+        "paused": 0,
+        "failed": 0,
+    }]))
+}
+
+/// Judge0 answers `lscpu`-style facts about the machine; only the ones a
+/// client sizes its load by are given (no model names or kernel versions).
+async fn system_info() -> Json<Value> {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let memory_kb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        });
+    Json(json!({
+        "Architecture": std::env::consts::ARCH,
+        "CPU(s)": cpus.to_string(),
+        "Mem": memory_kb.map_or_else(|| "unknown".to_string(), |kb| format!("{kb} kB")),
     }))
 }
 

@@ -18,6 +18,17 @@ pub struct TokenStore {
     clock: Arc<dyn Clock>,
 }
 
+/// What `remove_if` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Removal {
+    /// The submission, now forgotten.
+    Removed(Value),
+    /// Not removed: it is still queued or running.
+    Busy(Value),
+    /// No such token (never issued, expired or already removed).
+    Unknown,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     entries: HashMap<String, Value>,
@@ -64,6 +75,23 @@ impl TokenStore {
         let mut inner = self.inner.lock();
         self.expire(&mut inner, now);
         inner.entries.get(token).cloned()
+    }
+
+    /// Removes a token's submission if it is still kept, and returns it; `in_flight`
+    /// says which submissions may not be removed yet (they are left in place).
+    pub fn remove_if(&self, token: &str, in_flight: impl Fn(&Value) -> bool) -> Removal {
+        let now = self.clock.now();
+        let mut inner = self.inner.lock();
+        self.expire(&mut inner, now);
+        match inner.entries.get(token) {
+            None => Removal::Unknown,
+            Some(record) if in_flight(record) => Removal::Busy(record.clone()),
+            Some(_) => {
+                let record = inner.entries.remove(token).unwrap_or_default();
+                inner.order.retain(|(_, t)| t != token);
+                Removal::Removed(record)
+            }
+        }
     }
 
     /// How many results are kept.
