@@ -9,7 +9,7 @@ use super::identity::Identity;
 use super::ip_policy::IpVerdict;
 use super::limits::Charge;
 use crate::error::{BlockCategory, Refusal};
-use execgate_dialect::{FORWARD_CONTENT_TYPE, RouteKind};
+use execgate_dialect::RouteKind;
 use execgate_state::BlockQuery;
 use pingora_http::RequestHeader;
 use pingora_proxy::Session;
@@ -70,6 +70,10 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
         .dialect
         .forward_path(ctx.route, &ctx.path_and_query)
         .map_err(Refusal::from)?;
+    if ctx.route.executes() {
+        ctx.forward_content_type = gw.dialect.forward_content_type(&ctx.path_and_query);
+        ctx.language_header = raw_language_header(gw, &head.headers, &ctx.path_and_query)?;
+    }
     let tier = gw.tier(&identity);
     ctx.limit_headers = match ctx.route {
         // A batch costs one unit per run, known from its body: charged once decoded.
@@ -90,6 +94,34 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
     ctx.body = BodyHold::new(tier.body_max.as_usize());
     session.set_read_timeout(Some(gw.body_timeout));
     Ok(())
+}
+
+/// The language header of a raw-body route that reads one, when sent; one
+/// that is not text is refused rather than read differently by the executor.
+fn raw_language_header(
+    gw: &Gateway,
+    headers: &http::HeaderMap,
+    path_and_query: &str,
+) -> Result<Option<(http::HeaderName, String)>, Refusal> {
+    let Some(name) = gw.dialect.language_header(path_and_query) else {
+        return Ok(None);
+    };
+    let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| Refusal::Internal)?;
+    let mut values = headers.get_all(&name).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return match headers.contains_key(&name) {
+            true => Err(Refusal::InvalidRequest {
+                field: Some(name.to_string()),
+                message: "must be sent once".into(),
+            }),
+            false => Ok(None),
+        };
+    };
+    let value = value.to_str().map_err(|_| Refusal::InvalidRequest {
+        field: Some(name.to_string()),
+        message: "must be visible ASCII text".into(),
+    })?;
+    Ok(Some((name, value.to_string())))
 }
 
 /// A route that runs nothing reads nothing from a body: one sent anyway is
@@ -211,8 +243,12 @@ pub fn rewrite_upstream_head(up: &mut RequestHeader, ctx: &RequestCtx) -> pingor
         up.insert_header("Transfer-Encoding", "chunked")?;
     }
     if ctx.route.executes() {
-        // The body forwarded is the dialect's re-encoded JSON, whatever the client declared.
-        up.insert_header("Content-Type", FORWARD_CONTENT_TYPE)?;
+        // The body forwarded is the dialect's re-encoded JSON (or a raw
+        // route's checked program), whatever the client declared.
+        up.insert_header("Content-Type", ctx.forward_content_type.as_str())?;
+        if let Some((name, value)) = &ctx.language_header {
+            up.insert_header(name.clone(), value.as_str())?;
+        }
         up.remove_header("content-encoding");
     }
     Ok(())

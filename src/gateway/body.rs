@@ -191,6 +191,7 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
     let policies = gw.policies(identity).clone();
     let (dialect, rules) = (gw.dialect.clone(), gw.rules.load());
     let (route, pq) = (ctx.route, ctx.path_and_query.clone());
+    let language_header = ctx.language_header.as_ref().map(|(_, v)| v.clone());
     let inline = whole.len() <= INLINE_DECISION_MAX;
     let charge = charge_runs(gw, identity, policies.clone());
     let job = move || {
@@ -200,6 +201,7 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
                 route,
                 path_and_query: &pq,
                 body: &whole,
+                language_header: language_header.as_deref(),
             },
             &policies.tier,
             &rules.screen,

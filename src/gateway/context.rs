@@ -88,6 +88,12 @@ pub struct RequestCtx {
     pub read_tokens: Option<Vec<String>>,
     /// The executor answered with this error status; its body is replaced.
     pub executor_error: Option<u16>,
+    /// A raw-body route's language header, name and value as the client sent
+    /// it: read by the dialect, and the one client header forwarded besides
+    /// the allow-listed ones (the executor reads the language there too).
+    pub language_header: Option<(http::HeaderName, String)>,
+    /// Content type of the forwarded body of an executing route.
+    pub forward_content_type: String,
 }
 
 impl Default for RequestCtx {
@@ -119,6 +125,8 @@ impl Default for RequestCtx {
             allow_listed: false,
             run: Default::default(),
             read_tokens: None,
+            language_header: None,
+            forward_content_type: execgate_dialect::FORWARD_CONTENT_TYPE.to_string(),
             executor_error: None,
         }
     }

@@ -35,6 +35,8 @@ pub struct Held<'a> {
     pub path_and_query: &'a str,
     /// The whole body.
     pub body: &'a [u8],
+    /// A raw-body route's language header value, when sent.
+    pub language_header: Option<&'a str>,
 }
 
 /// Decides an executing request's body; `Err` is the refusal to send.
@@ -50,10 +52,11 @@ pub fn prepare(
         route,
         path_and_query,
         body,
+        language_header,
     } = held;
     let no_verdicts = |r: Refusal| (r, Vec::new());
     let exec = dialect
-        .parse_request(route, path_and_query, body)
+        .parse_request_with(route, path_and_query, language_header, body)
         .map_err(|e| no_verdicts(e.into()))?;
     check_code_size(&exec, tier).map_err(no_verdicts)?;
     // Before screening: a client past its quota costs no screening time.

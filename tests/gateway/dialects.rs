@@ -20,6 +20,125 @@ limits = [
 outputs = [{ pointer = "/result/out", kind = "stdout" }]
 "#;
 
+const RAW: &str = r#"
+[dialect]
+kind = "generic"
+[dialect.generic]
+query_params = ["trace"]
+outputs = [{ pointer = "/out", kind = "stdout" }]
+[[dialect.generic.raw]]
+route = "POST /api/execute-raw"
+language = "query:lang"
+[[dialect.generic.raw]]
+route = "POST /raw/{language}"
+language = "path:language"
+[[dialect.generic.raw]]
+route = "POST /by-header"
+language = "header:x-language"
+content_type = "text/x-source"
+"#;
+
+fn post_text(url: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut all = vec![("content-type", "text/plain")];
+    all.extend_from_slice(headers);
+    post_with(url, body.as_bytes().to_vec(), &all)
+}
+
+#[test]
+fn raw_routes_take_the_program_as_the_body_screened_capped_and_forwarded_as_sent() {
+    let exec = MockExecutor::with(Behaviour::json(
+        200,
+        json!({"out": "key tok_abcdefgh12345678\n"})
+            .to_string()
+            .into_bytes(),
+    ));
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .raw(RAW)
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]\ncode_max = \"64B\"")
+        .start();
+    let program = "print(1)\n";
+
+    // Language from the query, the path or a header; the body arrives byte for byte.
+    let cases = [
+        (
+            "/api/execute-raw?lang=python&trace=1",
+            vec![],
+            "text/plain; charset=utf-8",
+        ),
+        ("/raw/python", vec![], "text/plain; charset=utf-8"),
+        (
+            "/by-header",
+            vec![("x-language", "python")],
+            "text/x-source",
+        ),
+    ];
+    for (i, (path, headers, content_type)) in cases.iter().enumerate() {
+        let ok = post_text(&gw.url(path), program, headers);
+        assert_eq!(
+            ok.status,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&ok.body)
+        );
+        assert_eq!(
+            ok.json()["out"],
+            "key [REDACTED:test-token]\n",
+            "{path}: output sanitized"
+        );
+        let sent = &exec.requests()[i];
+        assert_eq!(sent.body, program.as_bytes(), "{path}");
+        assert_eq!(sent.path, *path);
+        let got = sent.headers.get("content-type").unwrap().to_str().unwrap();
+        assert_eq!(got, *content_type, "{path}");
+        if !headers.is_empty() {
+            assert_eq!(sent.headers.get("x-language").unwrap(), "python");
+        }
+    }
+    let forwarded = exec.requests().len();
+
+    // Screened: the language's pack refuses what it refuses in JSON.
+    let refused = post_text(&gw.url("/raw/python"), "import os\nos.system('id')\n", &[]);
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "code_rejected".to_string())
+    );
+    // Capped by the tier's code size.
+    let big = format!("print({})\n", "1".repeat(100));
+    let capped = post_text(&gw.url("/raw/python"), &big, &[]);
+    assert_eq!(
+        capped.status,
+        413,
+        "{}",
+        String::from_utf8_lossy(&capped.body)
+    );
+    // No language: refused by name; other query parameters too; NUL bytes too.
+    let cases = [
+        ("/api/execute-raw", "lang", vec![]),
+        ("/by-header", "x-language", vec![]),
+        ("/api/execute-raw?lang=python&source=x", "source", vec![]),
+    ];
+    for (path, field, headers) in cases {
+        let reply = post_text(&gw.url(path), program, &headers);
+        assert_eq!(
+            (reply.status, reply.code()),
+            (400, "invalid_request".to_string()),
+            "{path}"
+        );
+        assert_eq!(reply.json()["error"]["field"], field, "{path}");
+    }
+    let nul = post_text(&gw.url("/raw/python"), "print(1)\0", &[]);
+    assert_eq!(
+        (nul.status, nul.code()),
+        (400, "invalid_request".to_string())
+    );
+    assert_eq!(
+        exec.requests().len(),
+        forwarded,
+        "no refused program reached the executor"
+    );
+}
+
 #[test]
 fn a_generic_executor_is_read_clamped_screened_and_sanitized_by_its_pointers() {
     let exec = MockExecutor::with(Behaviour::json(

@@ -68,6 +68,29 @@ pub(crate) trait Api: std::fmt::Debug + Send + Sync {
         body: &Value,
     ) -> Result<Parsed, RequestError>;
 
+    /// The header a raw-body route on `segments` reads its language from.
+    fn raw_language_header(&self, _segments: &[String]) -> Option<&str> {
+        None
+    }
+
+    /// The content type forwarded with a raw-body route's body; `None` for JSON routes.
+    fn raw_content_type(&self, _segments: &[String]) -> Option<&str> {
+        None
+    }
+
+    /// Reads the request of a route that takes the program as its raw body;
+    /// `None` when the route on `segments` takes JSON. `header` is the value
+    /// of `raw_language_header`, when the client sent it.
+    fn parse_raw(
+        &self,
+        _path_and_query: &str,
+        _segments: &[String],
+        _header: Option<&str>,
+        _body: &[u8],
+    ) -> Option<Result<Parsed, RequestError>> {
+        None
+    }
+
     /// The limit fields of one submission object.
     fn limits(&self) -> &[LimitField];
 

@@ -174,7 +174,11 @@ pub struct Judge0Config {
 #[serde(deny_unknown_fields)]
 pub struct GenericConfig {
     /// Routes that run code, as `"METHOD /path"`; `{name}` matches one segment, a final `*` the rest.
+    #[serde(default)]
     pub execute: Vec<String>,
+    /// Routes that run code sent as the raw request body (`[[dialect.generic.raw]]`).
+    #[serde(default)]
+    pub raw: Vec<RawRoute>,
     /// Routes that run nothing and pass with light checks, same syntax.
     #[serde(default)]
     pub passthrough: Vec<String>,
@@ -182,7 +186,8 @@ pub struct GenericConfig {
     /// frameworks merge the query into the body's fields, so others are refused.
     #[serde(default)]
     pub query_params: Vec<String>,
-    /// JSON pointer to the source code string (required in requests).
+    /// JSON pointer to the source code string (required in requests; needed with `execute`).
+    #[serde(default)]
     pub code: String,
     /// How the code string is encoded (default `utf8`).
     #[serde(default)]
@@ -211,6 +216,27 @@ pub struct GenericConfig {
     /// Where the response says how the run ended.
     #[serde(default)]
     pub verdict: Option<VerdictConfig>,
+}
+
+/// A route whose request body is the program itself (`[[dialect.generic.raw]]`):
+/// screened, capped and forwarded byte for byte, with `content_type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    /// `"METHOD /path"`, as in `execute`.
+    pub route: String,
+    /// Where the language name is: `"path:NAME"` (the route's `{NAME}`
+    /// segment), `"query:NAME"` or `"header:NAME"`; when absent or empty,
+    /// `default_language`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Content type of the forwarded body (default `text/plain; charset=utf-8`).
+    #[serde(default = "text_plain")]
+    pub content_type: String,
+}
+
+fn text_plain() -> String {
+    "text/plain; charset=utf-8".into()
 }
 
 /// A response field with program output (`[[dialect.generic.outputs]]`).

@@ -84,14 +84,42 @@ impl Dialect {
         path_and_query: &str,
         body: &[u8],
     ) -> Result<ExecRequest, RequestError> {
+        self.parse_request_with(route, path_and_query, None, body)
+    }
+
+    /// `parse_request` for a request that sent `language_header`, the value
+    /// of the header [`Dialect::language_header`] names for its route.
+    pub fn parse_request_with(
+        &self,
+        route: RouteKind,
+        path_and_query: &str,
+        language_header: Option<&str>,
+        body: &[u8],
+    ) -> Result<ExecRequest, RequestError> {
         if !route.executes() {
             return Err(RequestError::new(
                 "route",
                 "only routes that execute code carry a request to decode",
             ));
         }
-        let document = parse_body(body)?;
         let owner = self.owner(path_and_query);
+        let segments = segments(path_part(path_and_query));
+        if let Some(parsed) = owner
+            .api
+            .parse_raw(path_and_query, &segments, language_header, body)
+        {
+            let parsed = parsed?;
+            return Ok(ExecRequest {
+                submissions: parsed.submissions,
+                base64: false,
+                wait: true,
+                route,
+                dialect: owner.kind,
+                document: Value::Null,
+                raw_body: Some(body.to_vec()),
+            });
+        }
+        let document = parse_body(body)?;
         let parsed = owner.api.parse(route, path_and_query, &document)?;
         Ok(ExecRequest {
             submissions: parsed.submissions,
@@ -100,14 +128,40 @@ impl Dialect {
             route,
             dialect: owner.kind,
             document,
+            raw_body: None,
         })
+    }
+
+    /// The request header a raw-body route on `path_and_query` reads its
+    /// language from, if it does (the gateway hands its value to `parse_request_with`).
+    pub fn language_header(&self, path_and_query: &str) -> Option<String> {
+        let segments = segments(path_part(path_and_query));
+        self.owner(path_and_query)
+            .api
+            .raw_language_header(&segments)
+            .map(str::to_string)
+    }
+
+    /// The content type of the body forwarded on an executing route:
+    /// [`FORWARD_CONTENT_TYPE`], or a raw-body route's configured one.
+    pub fn forward_content_type(&self, path_and_query: &str) -> String {
+        let segments = segments(path_part(path_and_query));
+        self.owner(path_and_query)
+            .api
+            .raw_content_type(&segments)
+            .unwrap_or(FORWARD_CONTENT_TYPE)
+            .to_string()
     }
 
     /// The body to forward: `req`'s document with every limit above the tier
     /// lowered and every absent limit set to the tier's maximum; other fields kept.
     /// Always forward these bytes, never the client's: then the executor reads
     /// exactly the JSON the gateway checked (no duplicate keys, no parser tricks).
+    /// A raw-body request is forwarded as it came: it has no limit fields.
     pub fn clamp(&self, req: &ExecRequest, limits: &TierLimits) -> Result<Vec<u8>, RequestError> {
+        if let Some(raw) = &req.raw_body {
+            return Ok(raw.clone());
+        }
         let served = self.apis.iter().find(|s| s.kind == req.dialect);
         let served = served.ok_or_else(|| {
             RequestError::new(

@@ -278,9 +278,13 @@ fn callback_refused(field: impl Into<String>) -> RequestError {
 /// passthrough route on `path`.
 fn check_passthrough_query(path_and_query: &str, path: &[&str]) -> Result<(), RequestError> {
     let allowed = passthrough_query(path);
+    // Rails' other spellings of a token list (`tokens[]=`) are left to
+    // `read_tokens`, which answers them like unknown tokens: a 404 that
+    // says nothing about whose the tokens are.
+    let token_list = |name: &str| allowed.contains(&"tokens") && name.starts_with("tokens");
     match query_names(path_and_query)
         .into_iter()
-        .find(|name| !allowed.contains(&name.as_str()))
+        .find(|name| !allowed.contains(&name.as_str()) && !token_list(name))
     {
         Some(name) if name == "callback_url" => Err(callback_refused(name)),
         Some(name) => Err(RequestError::new(

@@ -41,8 +41,12 @@ pub struct ExecRequest {
     pub route: RouteKind,
     /// The executor API that parsed it, so `clamp` rewrites it in that API's terms.
     pub dialect: DialectKind,
-    /// The parsed body, kept so that `clamp` rewrites it with unknown fields intact.
+    /// The parsed body, kept so that `clamp` rewrites it with unknown fields intact
+    /// (`null` for a raw-body route).
     pub document: serde_json::Value,
+    /// The program itself, for a route that takes it as the raw body
+    /// (`[[dialect.generic.raw]]`): forwarded byte for byte.
+    pub raw_body: Option<Vec<u8>>,
 }
 
 /// One program to run.

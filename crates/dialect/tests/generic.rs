@@ -241,7 +241,7 @@ fn invalid_configs_name_the_key() {
     );
     assert_eq!(
         Dialect::new(config(&empty)).unwrap_err(),
-        "dialect.generic.execute: name at least one route that runs code"
+        "dialect.generic.execute: name at least one route that runs code (or a raw one)"
     );
     assert!(toml::from_str::<DialectConfig>(&CONFIG.replace("code_encoding", "code_enc")).is_err());
 }
@@ -260,4 +260,80 @@ fn query_parameters_are_refused_unless_listed() {
         refusal(&d, RouteKind::Execute, "/run?debug=1&lang=c", &job()).field,
         "lang"
     );
+}
+
+const RAW: &str = r#"
+kind = "generic"
+[generic]
+default_language = "python"
+[[generic.raw]]
+route = "POST /raw/{lang}"
+language = "path:lang"
+[[generic.raw]]
+route = "POST /plain"
+"#;
+
+#[test]
+fn raw_routes_read_the_body_as_the_program() {
+    let d = Dialect::new(config(RAW)).unwrap();
+    assert_eq!(d.route(&Method::POST, "/raw/c"), RouteKind::Execute);
+    let req = d
+        .parse_request(RouteKind::Execute, "/raw/c", b"int main(){}")
+        .unwrap();
+    assert_eq!(req.submissions[0].language, "c");
+    assert_eq!(req.submissions[0].files[0].content, b"int main(){}");
+    let tier = execgate_dialect::TierLimits {
+        run_time: Duration::from_secs(5),
+        memory_bytes: 128 << 20,
+    };
+    assert_eq!(
+        d.clamp(&req, &tier).unwrap(),
+        b"int main(){}",
+        "forwarded as sent"
+    );
+    let plain = d.parse_request(RouteKind::Execute, "/plain", b"{\"not\": \"json to read\"}");
+    assert_eq!(
+        plain.unwrap().submissions[0].language,
+        "python",
+        "the default"
+    );
+    assert_eq!(
+        d.forward_content_type("/plain"),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(d.language_header("/plain"), None);
+    let err = d
+        .parse_request(RouteKind::Execute, "/plain", b"\xff\xfe")
+        .unwrap_err();
+    assert_eq!(err.field, "body");
+    let err = d
+        .parse_request(RouteKind::Execute, "/plain?x=1", b"x")
+        .unwrap_err();
+    assert_eq!(err.field, "x");
+}
+
+#[test]
+fn raw_route_configs_name_what_is_wrong() {
+    let cases = [
+        (
+            "route = \"POST /raw\"\nlanguage = \"path:lang\"",
+            "dialect.generic.raw: \"POST /raw\": language: the route has no {lang} segment",
+        ),
+        (
+            "route = \"POST /raw\"\nlanguage = \"cookie:lang\"",
+            "dialect.generic.raw: \"POST /raw\": language: write \"path:NAME\", \"query:NAME\" or \"header:NAME\"",
+        ),
+        (
+            "route = \"POST /raw\"",
+            "dialect.generic.raw: \"POST /raw\": set `language`, or `default_language` for the section",
+        ),
+        (
+            "route = \"POST /raw\"\nlanguage = \"header:bad header\"",
+            "dialect.generic.raw: \"POST /raw\": language: \"bad header\" is not a header name",
+        ),
+    ];
+    for (raw, want) in cases {
+        let text = format!("kind = \"generic\"\n[generic]\n[[generic.raw]]\n{raw}\n");
+        assert_eq!(Dialect::new(config(&text)).unwrap_err(), want, "{raw}");
+    }
 }
