@@ -49,6 +49,14 @@ pub fn cli_main(args: &RunnerArgs) -> i32 {
     }
     if args.check {
         println!("{}: ok", args.config.display());
+        let (catalog, skipped) = crate::job::Catalog::from_config(&config);
+        for lang in catalog.all() {
+            let program = lang.cfg.compile.as_ref().unwrap_or(&lang.cfg.run)[0].as_str();
+            println!("  {} {} ({program})", lang.cfg.name, lang.cfg.version);
+        }
+        for lang in skipped {
+            println!("  {}: not offered: {}", lang.language, lang.reason);
+        }
         return 0;
     }
     crate::prioritize_runner_threads();

@@ -59,7 +59,7 @@ async fn python(engine: &Engine, code: &str, marker: &str, limits: RunLimits) ->
     };
     let runner = build(support::test_config("v2spec", 0), helper).unwrap();
     let lang = runner.catalog.find("python", "*").unwrap();
-    let argv = ["/usr/bin/python3", "main.py", marker].map(String::from);
+    let argv = [lang.cfg.run[0].as_str(), "main.py", marker].map(String::from);
     let file = SandboxFile {
         name: "main.py".into(),
         content: code.as_bytes().to_vec(),

@@ -237,3 +237,43 @@ fn cli_refuses_a_bad_config_with_file_and_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_lists_each_language_with_the_version_and_program_found() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/runner.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "name = \"execgate-runner\"",
+        "name = \"execgate-test-check\"",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("runner.toml");
+    std::fs::write(&config, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_execgate-runner"))
+        .args(["runner", "--check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let python = std::fs::canonicalize("/usr/bin/python3").unwrap();
+    let version = String::from_utf8_lossy(
+        &std::process::Command::new(&python)
+            .arg("--version")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .trim_start_matches("Python ")
+    .to_string();
+    let want = format!("  python {version} ({})", python.display());
+    assert!(
+        stdout.lines().any(|l| l == want),
+        "{want:?} not in:\n{stdout}"
+    );
+}
