@@ -31,6 +31,16 @@ async fn runtimes_list_only_present_languages() {
     for r in v.as_array().unwrap() {
         assert!(r["version"].is_string() && r["aliases"].is_array(), "{r}");
     }
+    // The versions are the host programs' own, read at start.
+    let python = std::process::Command::new("/usr/bin/python3")
+        .arg("--version")
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&python.stdout).trim().replace("Python ", "");
+    let listed = v.as_array().unwrap().iter().find(|r| r["language"] == "python");
+    assert_eq!(listed.unwrap()["version"], version.as_str(), "{v}");
+    let (_, langs) = get(&url("/languages/71")).await;
+    assert_eq!(langs["name"], format!("Python ({version})"), "{langs}");
 }
 
 #[tokio::test]
