@@ -36,8 +36,14 @@ async fn runtimes_list_only_present_languages() {
         .arg("--version")
         .output()
         .unwrap();
-    let version = String::from_utf8_lossy(&python.stdout).trim().replace("Python ", "");
-    let listed = v.as_array().unwrap().iter().find(|r| r["language"] == "python");
+    let version = String::from_utf8_lossy(&python.stdout)
+        .trim()
+        .replace("Python ", "");
+    let listed = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["language"] == "python");
     assert_eq!(listed.unwrap()["version"], version.as_str(), "{v}");
     let (_, langs) = get(&url("/languages/71")).await;
     assert_eq!(langs["name"], format!("Python ({version})"), "{langs}");
@@ -138,7 +144,8 @@ async fn cpp_compiles_with_the_standard_library_and_runs() {
 async fn java_runs_where_a_jdk_is_installed() {
     let (_, runtimes) = get(&url("/api/v2/runtimes")).await;
     if !runtime_names(&runtimes).contains(&"java") {
-        assert!(!std::path::Path::new("/usr/lib/jvm/java-17-openjdk-amd64/bin/java").exists());
+        let found = execgate_runner::discover::find_program(&["java".into()], "/usr/bin:/bin");
+        assert_eq!(found, None, "java is installed but not offered");
         return;
     }
     let source =
