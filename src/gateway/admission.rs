@@ -28,7 +28,11 @@ pub fn start(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) {
 }
 
 /// Every check that needs only the request head; `Err` is sent before any upstream contact.
-pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Result<(), Refusal> {
+pub async fn admit(
+    gw: &Gateway,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+) -> Result<(), Refusal> {
     let peer = peer_ip(gw, session)?;
     let head = session.req_header();
     let ip = gw.identifier.client_ip(peer, &head.headers);
@@ -80,11 +84,14 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
         RouteKind::ExecuteBatch => gw.limits.peek(&identity.key)?,
         RouteKind::Execute => {
             gw.limits
-                .check(tier, &identity.key, Charge::Execution, NonZeroU32::MIN)?
+                .check_async(tier, &identity.key, Charge::Execution, NonZeroU32::MIN)
+                .await?
         }
-        _ => gw
-            .limits
-            .check(tier, &identity.key, Charge::Passthrough, NonZeroU32::MIN)?,
+        _ => {
+            gw.limits
+                .check_async(tier, &identity.key, Charge::Passthrough, NonZeroU32::MIN)
+                .await?
+        }
     };
     check_tokens(gw, &head.method, &identity, ctx)?;
     if !ctx.route.executes() {

@@ -7,6 +7,7 @@ use crate::config::{Rate, Tier, Window};
 use crate::error::Refusal;
 use execgate_core::{ClientKey, TierName};
 use execgate_state::{RateDecision, RateLimiter, WindowSpec, WindowState, ratelimit_headers};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -54,6 +55,8 @@ impl Limits {
 
     /// Takes `cost` units from every window, or refuses with 429 and takes none.
     /// A cost no window of the tier could ever hold is the client's error (400).
+    /// Blocks the thread while a shared limiter waits for its answer: the request
+    /// path uses [`check_async`](Self::check_async).
     pub fn check(
         &self,
         tier: &Tier,
@@ -61,42 +64,55 @@ impl Limits {
         charge: Charge,
         cost: NonZeroU32,
     ) -> Result<LimitHeaders, Refusal> {
-        let decision = match charge {
+        let ask = self.ask(tier, key, charge, cost)?;
+        let decision = self.limiter.check(&ask.tier, &ask.key, &ask.windows, cost);
+        conclude(decision)
+    }
+
+    /// [`check`](Self::check) without holding the worker thread while a shared
+    /// limiter waits for its answer.
+    pub async fn check_async(
+        &self,
+        tier: &Tier,
+        key: &ClientKey,
+        charge: Charge,
+        cost: NonZeroU32,
+    ) -> Result<LimitHeaders, Refusal> {
+        let ask = self.ask(tier, key, charge, cost)?;
+        let decision = self
+            .limiter
+            .check_async(&ask.tier, &ask.key, &ask.windows, cost)
+            .await;
+        conclude(decision)
+    }
+
+    /// The key and windows a charge is decided on.
+    fn ask(
+        &self,
+        tier: &Tier,
+        key: &ClientKey,
+        charge: Charge,
+        cost: NonZeroU32,
+    ) -> Result<Ask<'_>, Refusal> {
+        match charge {
             Charge::Execution => {
-                let derived;
                 let windows = match self.tiers.get(&tier.name) {
-                    Some(windows) => windows,
-                    None => {
-                        derived = specs(&tier.windows);
-                        &derived
-                    }
+                    Some(windows) => Cow::Borrowed(windows.as_slice()),
+                    None => Cow::Owned(specs(&tier.windows)),
                 };
-                check_fits(windows, cost)?;
-                self.limiter.check(&tier.name, key, windows, cost)
+                check_fits(&windows, cost)?;
+                Ok(Ask {
+                    tier: tier.name.clone(),
+                    key: key.clone(),
+                    windows,
+                })
             }
-            Charge::Passthrough => {
-                // A separate key keeps light traffic from eating execution quota.
-                let key = ClientKey::parse(&format!("{key}#{PASSTHROUGH}"))
-                    .unwrap_or_else(|| key.clone());
-                self.limiter.check(
-                    &TierName(PASSTHROUGH.into()),
-                    &key,
-                    &self.passthrough,
-                    NonZeroU32::MIN,
-                )
-            }
-        };
-        let headers = headers(decision.windows());
-        match decision {
-            RateDecision::Allowed { .. } => Ok(headers),
-            RateDecision::Limited {
-                window,
-                retry_after,
-                ..
-            } => Err(Refusal::RateLimited {
-                window,
-                retry_after,
-                headers,
+            // A separate key keeps light traffic from eating execution quota.
+            Charge::Passthrough => Ok(Ask {
+                tier: TierName(PASSTHROUGH.into()),
+                key: ClientKey::parse(&format!("{key}#{PASSTHROUGH}"))
+                    .unwrap_or_else(|| key.clone()),
+                windows: Cow::Borrowed(self.passthrough.as_slice()),
             }),
         }
     }
@@ -118,6 +134,30 @@ impl Limits {
             }),
             None => Ok(headers(&windows)),
         }
+    }
+}
+
+/// What one charge asks the limiter.
+struct Ask<'a> {
+    tier: TierName,
+    key: ClientKey,
+    windows: Cow<'a, [WindowSpec]>,
+}
+
+/// The limiter's decision as the request's headers, or its refusal.
+fn conclude(decision: RateDecision) -> Result<LimitHeaders, Refusal> {
+    let headers = headers(decision.windows());
+    match decision {
+        RateDecision::Allowed { .. } => Ok(headers),
+        RateDecision::Limited {
+            window,
+            retry_after,
+            ..
+        } => Err(Refusal::RateLimited {
+            window,
+            retry_after,
+            headers,
+        }),
     }
 }
 

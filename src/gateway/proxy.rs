@@ -24,7 +24,7 @@ impl ProxyHttp for Gateway {
         // one after another, answered in order (RFC 9112 §9.3.2).
         session.set_pipelining_enabled(true);
         admission::start(self, session, ctx);
-        let mut admitted = admission::admit(self, session, ctx);
+        let mut admitted = admission::admit(self, session, ctx).await;
         if admitted.is_ok() && body::reads_ahead(&session.req_header().headers) {
             admitted = body::read_ahead(self, session, ctx).await?;
         }

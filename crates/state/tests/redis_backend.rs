@@ -420,3 +420,34 @@ fn events_scored_during_an_outage_are_flushed_when_redis_returns() {
         "the other gateway sees the outage's events"
     );
 }
+
+/// The request path's check leaves its thread free while Redis has not answered:
+/// on a single-threaded runtime, the first poll of a check against a paused Redis
+/// is still pending (a blocking check would hold the thread until the answer).
+#[test]
+fn an_awaited_check_leaves_the_thread_free_while_redis_is_paused() {
+    use std::task::{Context, Waker};
+    let server = RedisServer::start();
+    let backend = connect(&config(server.url(), "async", 10_000)).unwrap();
+    let limiter = limiter(&backend, OnError::Closed, 1.0);
+    let tier = TierName::anonymous();
+    let k = key("a");
+    let windows = burst(5);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        server.cli(&["client", "pause", "60000", "write"]);
+        let mut pending = limiter.check_async(&tier, &k, &windows, NonZeroU32::MIN);
+        let first = pending
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()));
+        assert!(first.is_pending(), "the check held the thread: {first:?}");
+        server.cli(&["client", "unpause"]);
+        let decision = pending.await;
+        assert!(decision.is_allowed(), "{decision:?}");
+    });
+    let used = limiter.usage(&k);
+    assert_eq!(used.first().map(|w| w.remaining), Some(4), "{used:?}");
+}

@@ -3,10 +3,11 @@
 //! runtime of its own, a health probe that notices outages and returns, and a
 //! blocking call with a hard bound so that no request waits on a dead Redis.
 //!
-//! The state traits are synchronous (the memory backend never waits), so a
-//! call is handed to the backend's runtime and its answer awaited for at most
-//! `command_timeout`; inside a multi-threaded Tokio worker the wait is made
-//! with `block_in_place`, letting the worker's other tasks move elsewhere.
+//! A call is handed to the backend's runtime and its answer awaited for at
+//! most `command_timeout`. The request path awaits it ([`RedisBackend::call_async`]),
+//! so a worker thread serves other requests meanwhile; the synchronous
+//! [`RedisBackend::call`] (admin API, maintenance, the state traits' blocking
+//! methods) waits with `block_in_place` inside a multi-threaded Tokio worker.
 
 use super::config::{RedisTopology, SharedStateConfig};
 use super::metrics::BackendMetrics;
@@ -282,17 +283,47 @@ impl RedisBackend {
         }
         let started = Instant::now();
         let result = self.bounded(op(self.conn()));
+        self.settle(started, &result);
+        result
+    }
+
+    /// [`call`](Self::call) without holding the caller's thread: the answer is
+    /// awaited, so the caller's runtime serves other tasks meanwhile. The
+    /// caller needs no Tokio timer of its own; the bound is kept on the backend's runtime.
+    pub async fn call_async<T, F, Fut>(&self, op: F) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>> + Send + 'static,
+    {
+        if !self.is_up() {
+            return Err(BackendError::Down);
+        }
+        let Some(rt) = &self.runtime.0 else {
+            return Err(BackendError::Down);
+        };
+        let started = Instant::now();
+        let wait = self.wait;
+        let fut = op(self.conn());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        rt.spawn(async move {
+            let _ = tx.send(bounded_answer(wait, fut).await);
+        });
+        // A dropped sender means the backend's runtime is shutting down.
+        let result = rx.await.unwrap_or(Err(BackendError::Down));
+        self.settle(started, &result);
+        result
+    }
+
+    /// Records a call's latency and error, and marks the backend down on an outage.
+    fn settle<T>(&self, started: Instant, result: &Result<T, BackendError>) {
         self.health.metrics.observe(started.elapsed());
-        match &result {
-            Ok(_) => {}
-            Err(e) => {
-                self.health.metrics.error(e.kind());
-                if e.is_outage() {
-                    self.health.report(false, Some(e));
-                }
+        if let Err(e) = result {
+            self.health.metrics.error(e.kind());
+            if e.is_outage() {
+                self.health.report(false, Some(e));
             }
         }
-        result
     }
 
     fn bounded<T, Fut>(&self, fut: Fut) -> Result<T, BackendError>
@@ -306,11 +337,7 @@ impl RedisBackend {
         let wait = self.wait;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         rt.spawn(async move {
-            let answer = match tokio::time::timeout(wait, fut).await {
-                Ok(r) => r.map_err(BackendError::from),
-                Err(_) => Err(BackendError::Timeout(wait)),
-            };
-            let _ = tx.send(answer);
+            let _ = tx.send(bounded_answer(wait, fut).await);
         });
         // The task answers within `wait`; the margin covers a busy scheduler.
         let receive = || {
@@ -453,4 +480,15 @@ async fn open_pool(
             .map_err(|e| e.to_string())?;
     }
     Ok((pool, pubsub))
+}
+
+/// `fut`'s answer, or a timeout after `wait`.
+async fn bounded_answer<T>(
+    wait: Duration,
+    fut: impl Future<Output = Result<T, RedisError>>,
+) -> Result<T, BackendError> {
+    match tokio::time::timeout(wait, fut).await {
+        Ok(r) => r.map_err(BackendError::from),
+        Err(_) => Err(BackendError::Timeout(wait)),
+    }
 }

@@ -13,7 +13,9 @@ pub use redis::{RedisRateLimiter, UNAVAILABLE_WINDOW};
 
 use execgate_core::{ClientKey, TierName};
 use serde::Serialize;
+use std::future::Future;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::time::Duration;
 
 /// One window of a tier's limits: at most `quota` requests per `period`.
@@ -101,9 +103,23 @@ pub trait RateLimiter: Send + Sync {
         windows: &[WindowSpec],
         cost: NonZeroU32,
     ) -> RateDecision;
+    /// [`check`](Self::check) for the request path: a limiter whose state lives
+    /// elsewhere answers without holding the caller's thread while it waits.
+    fn check_async<'a>(
+        &'a self,
+        tier: &'a TierName,
+        key: &'a ClientKey,
+        windows: &'a [WindowSpec],
+        cost: NonZeroU32,
+    ) -> PendingDecision<'a> {
+        Box::pin(std::future::ready(self.check(tier, key, windows, cost)))
+    }
     /// The client's windows as last configured, without taking a unit (empty when unknown).
     fn usage(&self, key: &ClientKey) -> Vec<WindowState>;
 }
+
+/// A decision still being made (the shared limiter awaits Redis).
+pub type PendingDecision<'a> = Pin<Box<dyn Future<Output = RateDecision> + Send + 'a>>;
 
 /// Duration → whole seconds, rounded up so that a client never retries too
 /// early: the value of `Retry-After` for a `retry_after`.

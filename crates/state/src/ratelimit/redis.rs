@@ -10,7 +10,7 @@
 
 use super::fallback::LocalLimiter;
 use super::memory::Gcra;
-use super::{RateDecision, RateLimiter, WindowSpec, WindowState};
+use super::{PendingDecision, RateDecision, RateLimiter, WindowSpec, WindowState};
 use crate::backend::{BackendError, OnError, RedisBackend};
 use crate::metrics::StateMetrics;
 use execgate_core::{ClientKey, Clock, TierName};
@@ -78,24 +78,65 @@ impl RedisRateLimiter {
             .unwrap_or(0)
     }
 
+    /// The script call deciding `windows` for `key`.
+    fn invocation(
+        &self,
+        key: &ClientKey,
+        windows: &[WindowSpec],
+        cost: NonZeroU32,
+    ) -> redis::ScriptInvocation<'static> {
+        let mut invocation = GCRA.key(self.key_of(key));
+        invocation.arg(self.now_us()).arg(cost.get());
+        for w in windows {
+            let period = u64::try_from(w.period.as_micros()).unwrap_or(u64::MAX);
+            invocation.arg(&w.name).arg(w.quota.get()).arg(period);
+        }
+        invocation
+    }
+
     fn shared(
         &self,
         key: &ClientKey,
         windows: &[WindowSpec],
         cost: NonZeroU32,
     ) -> Result<RateDecision, BackendError> {
-        let now = self.now_us();
-        let mut invocation = GCRA.key(self.key_of(key));
-        invocation.arg(now).arg(cost.get());
-        for w in windows {
-            let period = u64::try_from(w.period.as_micros()).unwrap_or(u64::MAX);
-            invocation.arg(&w.name).arg(w.quota.get()).arg(period);
-        }
+        let invocation = self.invocation(key, windows, cost);
         let reply: Vec<i64> = self
             .backend
             .call(move |mut conn| async move { invocation.invoke_async(&mut conn).await })?;
-        decision(windows, &reply)
-            .ok_or_else(|| BackendError::Reply(format!("unexpected script reply {reply:?}")))
+        decided(windows, &reply)
+    }
+
+    async fn shared_async(
+        &self,
+        key: &ClientKey,
+        windows: &[WindowSpec],
+        cost: NonZeroU32,
+    ) -> Result<RateDecision, BackendError> {
+        let invocation = self.invocation(key, windows, cost);
+        let reply: Vec<i64> = self
+            .backend
+            .call_async(move |mut conn| async move { invocation.invoke_async(&mut conn).await })
+            .await?;
+        decided(windows, &reply)
+    }
+
+    /// The decision to give: the shared one, or the failure policy's.
+    fn settle(
+        &self,
+        key: &ClientKey,
+        windows: &[WindowSpec],
+        cost: NonZeroU32,
+        shared: Result<RateDecision, BackendError>,
+    ) -> RateDecision {
+        let decision = match shared {
+            Ok(d) => d,
+            Err(e) => self.degraded(key, windows, cost, &e),
+        };
+        if let (Some(metrics), RateDecision::Limited { window, .. }) = (&self.metrics, &decision) {
+            metrics.rate_limited(window);
+        }
+        decision
     }
 
     fn degraded(
@@ -125,6 +166,12 @@ impl RedisRateLimiter {
             }
         }
     }
+}
+
+/// The script's reply as a decision, or the reply's fault.
+fn decided(windows: &[WindowSpec], reply: &[i64]) -> Result<RateDecision, BackendError> {
+    decision(windows, reply)
+        .ok_or_else(|| BackendError::Reply(format!("unexpected script reply {reply:?}")))
 }
 
 /// The script's reply as a decision; `None` when it has the wrong shape.
@@ -173,14 +220,22 @@ impl RateLimiter for RedisRateLimiter {
         cost: NonZeroU32,
     ) -> RateDecision {
         let _ = tier;
-        let decision = match self.shared(key, windows, cost) {
-            Ok(d) => d,
-            Err(e) => self.degraded(key, windows, cost, &e),
-        };
-        if let (Some(metrics), RateDecision::Limited { window, .. }) = (&self.metrics, &decision) {
-            metrics.rate_limited(window);
-        }
-        decision
+        let shared = self.shared(key, windows, cost);
+        self.settle(key, windows, cost, shared)
+    }
+
+    fn check_async<'a>(
+        &'a self,
+        tier: &'a TierName,
+        key: &'a ClientKey,
+        windows: &'a [WindowSpec],
+        cost: NonZeroU32,
+    ) -> PendingDecision<'a> {
+        let _ = tier;
+        Box::pin(async move {
+            let shared = self.shared_async(key, windows, cost).await;
+            self.settle(key, windows, cost, shared)
+        })
     }
 
     fn usage(&self, key: &ClientKey) -> Vec<WindowState> {
