@@ -15,7 +15,7 @@ use execgate_core::{Clock, Live, SystemClock};
 use execgate_state::{
     AdminState, BackendKind, BackendMetrics, BlockStore, EventLog, MemoryBlockStore,
     MemoryRateLimiter, RateLimiter, RedisBackend, RedisBlockStore, RedisRateLimiter, Reputation,
-    SharedStandings, StateMetrics,
+    SharedEvents, SharedStandings, StateMetrics,
 };
 use pingora_core::server::configuration::ServerConf;
 use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
@@ -80,7 +80,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     let reloader = Reloader::new(live.clone(), settings.rules.clone(), metrics.clone());
     let state_metrics =
         StateMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
-    let (limiter, memory_limiter, blocks, standings) = match settings.state.backend {
+    let (limiter, memory_limiter, blocks, shared_backend) = match settings.state.backend {
         BackendKind::Memory => {
             let memory = Arc::new(
                 MemoryRateLimiter::new(clock.clone(), settings.limits.max_tracked_clients)
@@ -117,10 +117,14 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
                 settings.state.blocklist.on_error,
                 Some(state_metrics.clone()),
             )?);
-            (limiter, None, blocks, Some(SharedStandings::new(backend)))
+            (limiter, None, blocks, Some(backend))
         }
     };
-    let events = Arc::new(EventLog::new(EVENT_LOG_CAPACITY, clock.clone()));
+    let mut events = EventLog::new(EVENT_LOG_CAPACITY, clock.clone());
+    if let Some(backend) = &shared_backend {
+        events = events.with_shared(SharedEvents::new(backend.clone(), EVENT_LOG_CAPACITY));
+    }
+    let events = Arc::new(events);
     let mut engine = Reputation::new(
         settings.reputation.clone(),
         clock.clone(),
@@ -128,8 +132,8 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         events.clone(),
     )
     .with_metrics(state_metrics);
-    if let Some(standings) = standings {
-        engine = engine.with_shared(standings);
+    if let Some(backend) = shared_backend {
+        engine = engine.with_shared(SharedStandings::new(backend));
     }
     let reputation = Arc::new(engine);
     let state_admin = AdminState::new(

@@ -293,3 +293,53 @@ fn a_ban_earned_half_on_each_gateway_happens_once() {
     );
     assert_eq!(b.client("ip:127.0.0.1")["reputation"]["offences"], 1);
 }
+
+impl GatewayProcess {
+    fn events(&self) -> serde_json::Value {
+        reqwest::blocking::Client::new()
+            .get(format!("http://127.0.0.1:{}/v1/events", self.admin))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+}
+
+/// Whether `events` (a JSON array) holds a `code_rejected` event.
+fn has_code_rejected(events: &serde_json::Value) -> bool {
+    events
+        .as_array()
+        .is_some_and(|e| e.iter().any(|e| e["kind"] == "code_rejected"))
+}
+
+#[test]
+fn the_history_of_a_client_is_the_same_on_every_gateway() {
+    let server = RedisServer::start();
+    let exec = MockExecutor::start();
+    let state = redis_state(&server);
+    let (a, b) = (
+        GatewayProcess::start(&exec, &state),
+        GatewayProcess::start(&exec, &state),
+    );
+    assert_eq!(a.execute_code("import os"), 403);
+    support::eventually(
+        "b shows the refusal a made, in the client's history",
+        || has_code_rejected(&b.client("ip:127.0.0.1")["events"]),
+    );
+    support::eventually("b lists the refusal a made among recent events", || {
+        has_code_rejected(&b.events()["events"])
+    });
+    let on_b = b.client("ip:127.0.0.1")["events"].clone();
+    let from_a = on_b
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "code_rejected")
+        .unwrap();
+    let on_a = a.client("ip:127.0.0.1")["events"].clone();
+    assert!(
+        on_a.as_array().unwrap().contains(from_a),
+        "one event, the same record on both: a {on_a}, b {on_b}"
+    );
+}

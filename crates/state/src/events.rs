@@ -1,17 +1,22 @@
 //! A bounded ring buffer of recent security events (refusals, bans, leaks,
-//! forgiveness) for `GET /v1/events` and a client's recent history.
+//! forgiveness) for `GET /v1/events` and a client's recent history; with a
+//! shared state backend, the events of every gateway (see [`shared`]).
+
+mod shared;
+
+pub use shared::{CLIENT_HISTORY, SharedEvents};
 
 use crate::blocklist::time::rfc3339;
 use execgate_core::{ClientKey, Clock};
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// Code refused by screening.
@@ -45,10 +50,12 @@ pub enum EventKind {
 }
 
 /// One recorded event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventRecord {
-    /// Increasing number, unique within this process.
+    /// Increasing number, unique within the gateway that recorded it.
     pub seq: u64,
+    /// The gateway that recorded it (a random id drawn when it starts).
+    pub gateway: GatewayId,
     /// When it was recorded.
     #[serde(with = "rfc3339")]
     pub at: SystemTime,
@@ -62,12 +69,28 @@ pub struct EventRecord {
     pub detail: String,
 }
 
+/// Names one gateway process among those sharing a state backend.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GatewayId(pub String);
+
+impl GatewayId {
+    /// A fresh id (8 hex digits), unique among the gateways of a deployment.
+    pub fn random() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        Self(id[..8].to_string())
+    }
+}
+
 /// The ring buffer; the oldest events fall out when it is full.
 #[derive(Debug)]
 pub struct EventLog {
     clock: Arc<dyn Clock>,
     capacity: usize,
+    gateway: GatewayId,
     inner: Mutex<(u64, VecDeque<EventRecord>)>,
+    /// The events of every gateway, when the state is shared.
+    shared: Option<SharedEvents>,
 }
 
 impl EventLog {
@@ -76,8 +99,16 @@ impl EventLog {
         Self {
             clock,
             capacity: capacity.max(1),
+            gateway: GatewayId::random(),
             inner: Mutex::new((0, VecDeque::new())),
+            shared: None,
         }
+    }
+
+    /// Also writes every event to `shared` and reads the events of every gateway from it.
+    pub fn with_shared(mut self, shared: SharedEvents) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// Records an event now.
@@ -85,28 +116,36 @@ impl EventLog {
         let at = self.clock.now();
         let mut inner = self.inner.lock();
         inner.0 += 1;
-        let seq = inner.0;
-        if inner.1.len() >= self.capacity {
-            inner.1.pop_front();
-        }
-        inner.1.push_back(EventRecord {
-            seq,
+        let record = EventRecord {
+            seq: inner.0,
+            gateway: self.gateway.clone(),
             at,
             kind,
             key: key.clone(),
             ip,
             detail,
-        });
+        };
+        if let Some(shared) = &self.shared {
+            shared.publish(&record);
+        }
+        if inner.1.len() >= self.capacity {
+            inner.1.pop_front();
+        }
+        inner.1.push_back(record);
     }
 
     /// Events at or after `since`, oldest first, at most `limit` (the most recent ones).
     pub fn since(&self, since: SystemTime, limit: usize) -> Vec<EventRecord> {
-        self.select(limit, |e| e.at >= since)
+        let local = self.select(limit, |e| e.at >= since);
+        let shared = self.shared.as_ref().map(|s| s.since(since, limit));
+        merged(local, shared, limit)
     }
 
     /// The last `limit` events about `key`, oldest first.
     pub fn for_key(&self, key: &ClientKey, limit: usize) -> Vec<EventRecord> {
-        self.select(limit, |e| e.key == *key)
+        let local = self.select(limit, |e| e.key == *key);
+        let shared = self.shared.as_ref().map(|s| s.for_key(key, limit));
+        merged(local, shared, limit)
     }
 
     fn select(&self, limit: usize, keep: impl Fn(&EventRecord) -> bool) -> Vec<EventRecord> {
@@ -122,6 +161,36 @@ impl EventLog {
         out.reverse();
         out
     }
+}
+
+/// This gateway's events (oldest first) and the shared ones (newest first) as
+/// one list, oldest first, at most `limit`: this gateway's newest events may not
+/// have reached Redis yet, and while Redis does not answer they are all there is.
+fn merged(
+    local: Vec<EventRecord>,
+    shared: Option<Result<Vec<EventRecord>, crate::backend::BackendError>>,
+    limit: usize,
+) -> Vec<EventRecord> {
+    let shared = match shared {
+        None => return local,
+        Some(Ok(shared)) => shared,
+        Some(Err(e)) => {
+            tracing::debug!(error = %e, "events: shared history unavailable, this gateway's own shown");
+            return local;
+        }
+    };
+    let mut all: Vec<EventRecord> = shared;
+    let seen: std::collections::HashSet<(GatewayId, u64)> =
+        all.iter().map(|e| (e.gateway.clone(), e.seq)).collect();
+    all.extend(
+        local
+            .into_iter()
+            .filter(|e| !seen.contains(&(e.gateway.clone(), e.seq))),
+    );
+    all.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.seq.cmp(&b.seq)));
+    let excess = all.len().saturating_sub(limit);
+    all.drain(..excess);
+    all
 }
 
 #[cfg(test)]
