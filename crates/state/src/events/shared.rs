@@ -92,10 +92,10 @@ impl SharedEvents {
         since: SystemTime,
         limit: usize,
     ) -> Result<Vec<EventRecord>, BackendError> {
-        let mut all = self.read(self.all_key(), self.capacity)?;
-        all.retain(|e| e.at >= since);
-        all.truncate(limit);
-        Ok(all)
+        // The list is newest first: the newest `limit` are the only candidates.
+        let mut newest = self.read(self.all_key(), limit.min(self.capacity))?;
+        newest.retain(|e| e.at >= since);
+        Ok(newest)
     }
 
     /// The newest `limit` events about `client`, newest first.
