@@ -16,6 +16,8 @@ pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
     extra: Vec<String>,
+    /// A sentinel's config file (sentinels rewrite theirs), passed first.
+    sentinel_config: Option<PathBuf>,
 }
 
 /// A port nobody listens on right now.
@@ -40,6 +42,38 @@ impl RedisServer {
             port: free_port(),
             dir,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            sentinel_config: None,
+        };
+        server.spawn();
+        server
+    }
+
+    /// A replica of `master`.
+    pub fn replica_of(master: &RedisServer) -> Self {
+        Self::start_with(&["--replicaof", "127.0.0.1", &master.port.to_string()])
+    }
+
+    /// A sentinel watching `master` as `service` (quorum 1, a master silent for
+    /// 1 s is down), so that one sentinel can fail it over.
+    pub fn sentinel(master: &RedisServer, service: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "sentinel monitor {service} 127.0.0.1 {} 1\n\
+                 sentinel down-after-milliseconds {service} 1000\n\
+                 sentinel failover-timeout {service} 5000\n",
+                master.port
+            ),
+        )
+        .expect("sentinel config");
+        let mut server = Self {
+            child: None,
+            port: free_port(),
+            dir,
+            extra: vec!["--sentinel".into()],
+            sentinel_config: Some(config),
         };
         server.spawn();
         server
@@ -54,6 +88,7 @@ impl RedisServer {
             .arg("-c")
             .arg(r#""$0" "$@" & pid=$!; read _; kill -9 $pid; wait $pid"#)
             .arg(redis_server())
+            .args(&self.sentinel_config)
             .arg("--port")
             .arg(self.port.to_string())
             .arg("--bind")
@@ -84,7 +119,11 @@ impl RedisServer {
         let deadline = Instant::now() + START_WITHIN;
         loop {
             let log = std::fs::read_to_string(self.log()).unwrap_or_default();
-            if log.contains("Ready to accept connections") {
+            let ready = match self.sentinel_config {
+                None => "Ready to accept connections",
+                Some(_) => "+monitor master",
+            };
+            if log.contains(ready) {
                 return;
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {

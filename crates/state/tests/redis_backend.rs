@@ -451,3 +451,52 @@ fn an_awaited_check_leaves_the_thread_free_while_redis_is_paused() {
     let used = limiter.usage(&k);
     assert_eq!(used.first().map(|w| w.remaining), Some(4), "{used:?}");
 }
+
+/// Behind Sentinel, a failover is followed: the old master, demoted to a replica,
+/// refuses writes; the backend asks the sentinel again and moves to the new one.
+#[test]
+fn a_sentinel_failover_is_followed_to_the_new_master() {
+    let master = RedisServer::start();
+    let replica = RedisServer::replica_of(&master);
+    eventually("the replica is in sync", || {
+        replica
+            .cli(&["info", "replication"])
+            .contains("master_link_status:up")
+    });
+    let sentinel = RedisServer::sentinel(&master, "execgate-test");
+    let config = SharedStateConfig {
+        backend: BackendKind::Redis,
+        sentinels: vec![sentinel.url()],
+        service_name: Some("execgate-test".into()),
+        key_prefix: "failover".into(),
+        command_timeout: HumanDuration(Duration::from_millis(500)),
+        pool_size: 1,
+        ..SharedStateConfig::default()
+    };
+    let backend = connect(&config).unwrap();
+    let closed = limiter(&backend, OnError::Closed, 1.0);
+    let k = key("client");
+    assert!(check(&closed, &k, 100).0.is_allowed());
+    eventually("the sentinel knows the replica and fails over", || {
+        sentinel
+            .cli(&["sentinel", "failover", "execgate-test"])
+            .trim()
+            == "OK"
+    });
+    eventually("the old replica is the master", || {
+        replica.cli(&["role"]).starts_with("master")
+    });
+    eventually("the old master is demoted to a replica", || {
+        master.cli(&["role"]).starts_with("slave")
+    });
+    // Fail closed: only a write accepted by the new master allows the request.
+    let newcomer = key("newcomer");
+    eventually("a decision is made by the new master", || {
+        check(&closed, &newcomer, 100).0.is_allowed()
+    });
+    assert_eq!(
+        replica.cli(&["exists", &closed.key_of(&newcomer)]).trim(),
+        "1",
+        "the client's windows are on the new master"
+    );
+}

@@ -1,7 +1,8 @@
 //! The connection to a shared Redis: a small pool of multiplexed connections
 //! (reconnecting `ConnectionManager`s, or cluster connections) driven by a
-//! runtime of its own, a health probe that notices outages and returns, and a
-//! blocking call with a hard bound so that no request waits on a dead Redis.
+//! runtime of its own, a health probe that notices outages and returns (and,
+//! behind Sentinel, follows a failover to the new master), and a call with a
+//! hard bound so that no request waits on a dead Redis.
 //!
 //! A call is handed to the backend's runtime and its answer awaited for at
 //! most `command_timeout`. The request path awaits it ([`RedisBackend::call_async`]),
@@ -11,6 +12,7 @@
 
 use super::config::{RedisTopology, SharedStateConfig};
 use super::metrics::BackendMetrics;
+use parking_lot::RwLock;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, ServerErrorKind, Value};
@@ -61,10 +63,14 @@ impl From<RedisError> for BackendError {
             || e.is_connection_refusal()
             || e.is_timeout()
             || e.is_unrecoverable_error()
+            // A demoted master (after a failover) refuses writes: look for the new one.
             || matches!(
                 e.kind(),
-                ErrorKind::Server(ServerErrorKind::ClusterDown | ServerErrorKind::MasterDown)
-                    | ErrorKind::ClusterConnectionNotFound
+                ErrorKind::Server(
+                    ServerErrorKind::ClusterDown
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                ) | ErrorKind::ClusterConnectionNotFound
             );
         if outage {
             BackendError::Connection(e.to_string())
@@ -153,9 +159,10 @@ impl Drop for OwnRuntime {
 
 /// A shared Redis, reachable through [`RedisBackend::call`].
 pub struct RedisBackend {
-    pool: Vec<Conn>,
+    /// Replaced whole when Sentinel names a new master.
+    pool: RwLock<Arc<[Conn]>>,
     /// Clients for change notifications (pub/sub is cluster-wide, so any node serves).
-    pubsub: Vec<redis::Client>,
+    pubsub: RwLock<Vec<redis::Client>>,
     next: AtomicUsize,
     prefix: String,
     wait: Duration,
@@ -193,7 +200,7 @@ impl RedisBackend {
         let wait = config.command_timeout.get();
         let size = config.pool_size;
         // A thread of its own: the caller may itself be inside a runtime.
-        let (pool, pubsub) = std::thread::scope(|s| {
+        let (pool, pubsub, master) = std::thread::scope(|s| {
             s.spawn(|| {
                 runtime.block_on(async {
                     tokio::time::timeout(
@@ -215,15 +222,15 @@ impl RedisBackend {
             target,
         });
         let backend = Arc::new(Self {
-            pool,
-            pubsub,
+            pool: RwLock::new(pool.into()),
+            pubsub: RwLock::new(pubsub),
             next: AtomicUsize::new(0),
             prefix: config.key_prefix.clone(),
             wait,
             health,
             runtime: OwnRuntime(Some(runtime)),
         });
-        backend.spawn_probe();
+        backend.spawn_probe(master.map(|m| (m, size, connect_timeout)));
         Ok(backend)
     }
 
@@ -248,8 +255,8 @@ impl RedisBackend {
     }
 
     /// Clients to subscribe with, to be tried in turn.
-    pub(crate) fn pubsub_clients(&self) -> &[redis::Client] {
-        &self.pubsub
+    pub(crate) fn pubsub_clients(&self) -> Vec<redis::Client> {
+        self.pubsub.read().clone()
     }
 
     /// Runs a background task on the backend's runtime.
@@ -266,8 +273,9 @@ impl RedisBackend {
 
     /// A connection of the pool, round robin.
     pub(crate) fn conn(&self) -> Conn {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len();
-        self.pool[i].clone()
+        let pool = self.pool.read();
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % pool.len();
+        pool[i].clone()
     }
 
     /// Runs `op` on the backend's runtime and waits at most `command_timeout`
@@ -352,8 +360,10 @@ impl RedisBackend {
         }
     }
 
-    /// Pings every [`PROBE_EVERY`] so that an outage ends without waiting for traffic.
-    fn spawn_probe(self: &Arc<Self>) {
+    /// Pings every [`PROBE_EVERY`] so that an outage ends without waiting for
+    /// traffic; behind Sentinel, first asks which server is the master and moves
+    /// the pool there when it changed.
+    fn spawn_probe(self: &Arc<Self>, mut master: Option<(Master, usize, Duration)>) {
         let Some(rt) = &self.runtime.0 else { return };
         let weak = Arc::downgrade(self);
         let health = self.health.clone();
@@ -361,6 +371,12 @@ impl RedisBackend {
         rt.spawn(async move {
             loop {
                 tokio::time::sleep(PROBE_EVERY).await;
+                if let Some((m, size, connect_timeout)) = &mut master {
+                    let Some(backend) = weak.upgrade() else {
+                        return;
+                    };
+                    m.follow(&backend, *size, *connect_timeout).await;
+                }
                 let Some(backend) = weak.upgrade() else {
                     return;
                 };
@@ -378,6 +394,49 @@ impl RedisBackend {
                 }
             }
         });
+    }
+}
+
+/// The master a Sentinel deployment serves from, as last resolved.
+struct Master {
+    sentinel: redis::sentinel::SentinelClient,
+    address: String,
+}
+
+impl Master {
+    /// Asks the sentinels for the master; when it moved, connects a new pool to
+    /// it and swaps it in (one log line). A sentinel that does not answer leaves
+    /// everything as it is until the next probe.
+    async fn follow(&mut self, backend: &RedisBackend, size: usize, connect_timeout: Duration) {
+        let resolved =
+            tokio::time::timeout(connect_timeout, self.sentinel.async_get_client()).await;
+        let client = match resolved {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "state backend: no master from the sentinels");
+                return;
+            }
+            Err(_) => return,
+        };
+        let address = client.get_connection_info().addr().to_string();
+        if address == self.address {
+            return;
+        }
+        let pool =
+            tokio::time::timeout(connect_timeout, single_pool(&client, size, connect_timeout))
+                .await;
+        match pool {
+            Ok(Ok(pool)) => {
+                tracing::info!(from = %self.address, to = %address, "state backend: Sentinel failover followed");
+                *backend.pool.write() = pool.into();
+                *backend.pubsub.write() = vec![client];
+                self.address = address;
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(master = %address, error = %e, "state backend: new master not reachable yet")
+            }
+            Err(_) => {}
+        }
     }
 }
 
@@ -404,41 +463,29 @@ fn describe(topology: &RedisTopology) -> String {
     }
 }
 
-type Pool = (Vec<Conn>, Vec<redis::Client>);
+type Pool = (Vec<Conn>, Vec<redis::Client>, Option<Master>);
 
 async fn open_pool(
     topology: &RedisTopology,
     size: usize,
     connect_timeout: Duration,
 ) -> Result<Pool, String> {
-    let manager_config = || {
-        ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(connect_timeout))
-            .set_response_timeout(Some(connect_timeout))
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_secs(2))
-    };
-    let mut pool = Vec::with_capacity(size);
-    let mut pubsub = Vec::new();
     match topology {
         RedisTopology::Standalone(url) => {
             let client = redis::Client::open(url.as_str()).map_err(|e| e.to_string())?;
-            pubsub.push(client.clone());
-            for _ in 0..size {
-                let c = ConnectionManager::new_with_config(client.clone(), manager_config())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                pool.push(Conn::Single(c));
-            }
+            let pool = single_pool(&client, size, connect_timeout).await?;
+            Ok((pool, vec![client], None))
         }
         RedisTopology::Cluster(nodes) => {
-            for node in nodes {
-                pubsub.push(redis::Client::open(node.as_str()).map_err(|e| e.to_string())?);
-            }
+            let pubsub = nodes
+                .iter()
+                .map(|node| redis::Client::open(node.as_str()).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
             let client = redis::cluster::ClusterClientBuilder::new(nodes.clone())
                 .connection_timeout(connect_timeout)
                 .build()
                 .map_err(|e| e.to_string())?;
+            let mut pool = Vec::with_capacity(size);
             for _ in 0..size {
                 let c = client
                     .get_async_connection()
@@ -446,6 +493,8 @@ async fn open_pool(
                     .map_err(|e| e.to_string())?;
                 pool.push(Conn::Cluster(c));
             }
+            ping_all(&mut pool).await?;
+            Ok((pool, pubsub, None))
         }
         RedisTopology::Sentinel {
             sentinels,
@@ -462,24 +511,45 @@ async fn open_pool(
                 .async_get_client()
                 .await
                 .map_err(|e| e.to_string())?;
-            pubsub.push(client.clone());
-            for _ in 0..size {
-                let c = ConnectionManager::new_with_config(client.clone(), manager_config())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                pool.push(Conn::Single(c));
-            }
+            let pool = single_pool(&client, size, connect_timeout).await?;
+            let address = client.get_connection_info().addr().to_string();
+            Ok((pool, vec![client], Some(Master { sentinel, address })))
         }
     }
-    // A server that accepts connections but refuses commands (auth, wrong
-    // protocol) is found now, not on the first request.
-    for conn in &mut pool {
+}
+
+/// `size` reconnecting connections to one server, each checked with a PING.
+async fn single_pool(
+    client: &redis::Client,
+    size: usize,
+    connect_timeout: Duration,
+) -> Result<Vec<Conn>, String> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(connect_timeout))
+        .set_response_timeout(Some(connect_timeout))
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_secs(2));
+    let mut pool = Vec::with_capacity(size);
+    for _ in 0..size {
+        let c = ConnectionManager::new_with_config(client.clone(), config.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        pool.push(Conn::Single(c));
+    }
+    ping_all(&mut pool).await?;
+    Ok(pool)
+}
+
+/// A server that accepts connections but refuses commands (auth, wrong
+/// protocol) is found now, not on the first request.
+async fn ping_all(pool: &mut [Conn]) -> Result<(), String> {
+    for conn in pool {
         redis::cmd("PING")
             .query_async::<String>(conn)
             .await
             .map_err(|e| e.to_string())?;
     }
-    Ok((pool, pubsub))
+    Ok(())
 }
 
 /// `fut`'s answer, or a timeout after `wait`.

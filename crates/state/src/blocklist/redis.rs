@@ -200,7 +200,7 @@ impl RedisBlockStore {
                 let (Some(b), Some(l)) = (backend.upgrade(), local.upgrade()) else {
                     return;
                 };
-                let clients = b.pubsub_clients().to_vec();
+                let clients = b.pubsub_clients();
                 let client = clients[turn % clients.len()].clone();
                 turn += 1;
                 let followed = follow_once(&b, &l, &version, &keys, client).await;
