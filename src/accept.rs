@@ -495,7 +495,7 @@ async fn refuse(
         reason_phrase(rendered.status),
         rendered.body.len()
     );
-    for (name, value) in crate::gateway::response::SECURITY_HEADERS {
+    for (name, value) in crate::error::SECURITY_HEADERS {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
     out.push_str("Connection: close\r\n\r\n");

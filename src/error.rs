@@ -8,6 +8,17 @@
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
+/// Security headers on every response the gateway sends.
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-store"),
+    ("Referrer-Policy", "no-referrer"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; frame-ancestors 'none'; sandbox",
+    ),
+];
+
 /// One screening finding as shown to the client (never the rule's pattern).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ShownFinding {

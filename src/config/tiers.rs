@@ -1,8 +1,8 @@
 //! Tiers: the built-in defaults of seed 000, and operator overrides merged onto them.
 
 use super::rate::{Rate, Window};
-use super::raw::RawTier;
-use execgate_core::{ByteSize, TierName};
+use super::raw::{RawTier, RawWindow};
+use execgate_core::{ByteSize, HumanDuration, TierName};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -217,10 +217,7 @@ fn apply(mut tier: Tier, raw: &RawTier, key: &str) -> Result<Tier, (String, Stri
     Ok(tier)
 }
 
-fn parse_windows(
-    raw: &[super::raw::RawWindow],
-    key: &str,
-) -> Result<Vec<Window>, (String, String)> {
+fn parse_windows(raw: &[RawWindow], key: &str) -> Result<Vec<Window>, (String, String)> {
     let mut windows: Vec<Window> = Vec::with_capacity(raw.len());
     for (i, w) in raw.iter().enumerate() {
         let wkey = format!("{key}.windows[{i}]");
@@ -249,6 +246,35 @@ fn parse_windows(
         });
     }
     Ok(windows)
+}
+
+/// A tier written back as its table of the config file (the effective config shown to operators).
+impl From<&Tier> for RawTier {
+    fn from(t: &Tier) -> Self {
+        RawTier {
+            replaces: None,
+            windows: Some(
+                t.windows
+                    .iter()
+                    .map(|w| RawWindow {
+                        name: w.name.clone(),
+                        rate: Rate {
+                            quota: w.quota,
+                            period: w.period,
+                        }
+                        .to_string(),
+                    })
+                    .collect(),
+            ),
+            run_time: Some(HumanDuration(t.run_time)),
+            memory: Some(t.memory),
+            code_max: Some(t.code_max),
+            body_max: Some(t.body_max),
+            stdout_max: Some(t.stdout_max),
+            stderr_max: Some(t.stderr_max),
+            inbound_threshold: Some(t.inbound_threshold),
+        }
+    }
 }
 
 #[cfg(test)]

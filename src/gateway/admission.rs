@@ -1,24 +1,50 @@
-//! The request head in order: identify → IP policy → route → rate limits →
-//! declared body size; and, once the body is decided (see `body`), the head
-//! rewritten for the executor.
+//! The request head, checked in order before any upstream contact: the TCP
+//! peer → IP policy (deny/allow lists, GeoIP) → identity → blocklist (address,
+//! client key, country, ASN) → route and the path forwarded → rate limits →
+//! result tokens → body framing and declared size. A body small enough is then
+//! read and decided here too (see `body`), so a refusal is answered before an
+//! executor is chosen.
 
-use super::Gateway;
-use super::body::{BodyHold, check_declared};
-use super::context::RequestCtx;
+use super::context::{BodyHold, RequestCtx};
 use super::identity::Identity;
 use super::ip_policy::IpVerdict;
 use super::limits::Charge;
+use super::{Gateway, body, refusal};
 use crate::error::{BlockCategory, Refusal};
 use execgate_dialect::RouteKind;
 use execgate_state::BlockQuery;
-use pingora_http::RequestHeader;
 use pingora_proxy::Session;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
+/// The request head hook: admits the head, reads a small body ahead and
+/// decides it; a refusal is sent at once.
+pub async fn on_request(
+    gw: &Gateway,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<bool> {
+    // Requests a client sends before reading earlier answers are served
+    // one after another, answered in order (RFC 9112 §9.3.2).
+    session.set_pipelining_enabled(true);
+    open_request(gw, session, ctx);
+    let mut admitted = admit(gw, session, ctx);
+    if admitted.is_ok() && body::reads_ahead(&session.req_header().headers) {
+        admitted = body::read_ahead(gw, session, ctx).await?;
+    }
+    match admitted {
+        Ok(()) => Ok(false),
+        Err(refusal) => {
+            let refusal = refusal::record(&gw.metrics, ctx, refusal);
+            refusal::send(session, ctx, &refusal).await?;
+            Ok(true)
+        }
+    }
+}
+
 /// Stamps the request id, counts the request in flight, and bounds how long
 /// the connection may then sit idle before its next request.
-pub fn start(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) {
+fn open_request(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) {
     let head = session.req_header();
     ctx.request_id = super::request_id::request_id(&head.headers);
     ctx.client_chunks = head.version >= http::Version::HTTP_11;
@@ -28,7 +54,7 @@ pub fn start(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) {
 }
 
 /// Every check that needs only the request head; `Err` is sent before any upstream contact.
-pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Result<(), Refusal> {
+fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Result<(), Refusal> {
     let peer = peer_ip(gw, session)?;
     let head = session.req_header();
     let ip = gw.identifier.client_ip(peer, &head.headers);
@@ -90,7 +116,7 @@ pub fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Resul
     if !ctx.route.executes() {
         check_no_body(&head.headers)?;
     }
-    check_declared(&head.headers, tier.body_max.bytes())?;
+    body::check_declared(&head.headers, tier.body_max.bytes())?;
     ctx.body = BodyHold::new(tier.body_max.as_usize());
     session.set_read_timeout(Some(gw.body_timeout));
     Ok(())
@@ -196,60 +222,4 @@ fn peer_ip(gw: &Gateway, session: &Session) -> Result<IpAddr, Refusal> {
         Some(a) => Ok(a.ip()),
         None => Err(Refusal::Internal),
     }
-}
-
-/// The only client headers sent upstream; the gateway adds its own
-/// (`X-Request-Id`, `X-Forwarded-For`, `Accept-Encoding`, framing). An allow
-/// list, since the headers an executor or its framework acts on cannot all be
-/// named in advance (`X-HTTP-Method-Override`, `X-Original-URL`, client
-/// address claims, cookies, credentials, hop-by-hop and expectation headers).
-const FORWARDED: [&str; 6] = [
-    "host",
-    "content-type",
-    "content-length",
-    "transfer-encoding",
-    "accept",
-    "user-agent",
-];
-
-/// Rewrites the head sent upstream: the dialect's explicit path, identity
-/// encoding, request id, the client's address, no client credentials, and
-/// chunked JSON framing for rewritten bodies.
-pub fn rewrite_upstream_head(up: &mut RequestHeader, ctx: &RequestCtx) -> pingora_core::Result<()> {
-    if ctx.forward_path != ctx.path_and_query {
-        let uri = ctx.forward_path.parse::<http::Uri>().map_err(|e| {
-            pingora_core::Error::because(pingora_core::ErrorType::InternalError, "forward path", e)
-        })?;
-        up.set_uri(uri);
-    }
-    let dropped: Vec<http::HeaderName> = up
-        .headers
-        .keys()
-        .filter(|name| !FORWARDED.contains(&name.as_str()))
-        .cloned()
-        .collect();
-    for name in dropped {
-        up.remove_header(&name);
-    }
-    up.insert_header("Accept-Encoding", "identity")?;
-    up.insert_header("X-Request-Id", ctx.request_id.as_str())?;
-    if let Some(id) = &ctx.identity {
-        up.insert_header("X-Forwarded-For", id.ip.to_string())?;
-    }
-    let has_body = up.headers.contains_key(http::header::CONTENT_LENGTH)
-        || up.headers.contains_key(http::header::TRANSFER_ENCODING);
-    if ctx.route.executes() || has_body {
-        up.remove_header("content-length");
-        up.insert_header("Transfer-Encoding", "chunked")?;
-    }
-    if ctx.route.executes() {
-        // The body forwarded is the dialect's re-encoded JSON (or a raw
-        // route's checked program), whatever the client declared.
-        up.insert_header("Content-Type", ctx.forward_content_type.as_str())?;
-        if let Some((name, value)) = &ctx.language_header {
-            up.insert_header(name.clone(), value.as_str())?;
-        }
-        up.remove_header("content-encoding");
-    }
-    Ok(())
 }
