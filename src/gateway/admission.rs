@@ -17,8 +17,8 @@ use pingora_proxy::Session;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-/// The request head hook: admits the head, reads a small body ahead and
-/// decides it; a refusal is sent at once.
+/// The request head hook: admits the head, then reads a small body ahead and
+/// decides it. It never answers by itself: a refusal goes to the rescue point.
 pub async fn on_request(
     gw: &Gateway,
     session: &mut Session,
@@ -28,18 +28,13 @@ pub async fn on_request(
     // one after another, answered in order (RFC 9112 §9.3.2).
     session.set_pipelining_enabled(true);
     open_request(gw, session, ctx);
-    let mut admitted = admit(gw, session, ctx);
-    if admitted.is_ok() && body::reads_ahead(&session.req_header().headers) {
-        admitted = body::read_ahead(gw, session, ctx).await?;
+    if let Err(refused) = admit(gw, session, ctx) {
+        return Err(refusal::raise(&gw.metrics, ctx, refused, "request refused"));
     }
-    match admitted {
-        Ok(()) => Ok(false),
-        Err(refusal) => {
-            let refusal = refusal::record(&gw.metrics, ctx, refusal);
-            refusal::send(session, ctx, &refusal).await?;
-            Ok(true)
-        }
+    if body::reads_ahead(&session.req_header().headers) {
+        body::read_ahead(gw, session, ctx).await?;
     }
+    Ok(false)
 }
 
 /// Stamps the request id, counts the request in flight, and bounds how long

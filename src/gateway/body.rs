@@ -54,13 +54,13 @@ pub fn reads_ahead(headers: &HeaderMap) -> bool {
 }
 
 /// Reads the whole body (within the body deadline) and decides it; the
-/// decided body waits in `ctx` for the upstream. `Ok(Err(_))` is a refusal to
-/// send, `Err(_)` a broken client connection.
+/// decided body waits in `ctx` for the upstream. A refusal goes to the rescue
+/// point, as a broken client connection does.
 pub async fn read_ahead(
     gw: &Gateway,
     session: &mut Session,
     ctx: &mut RequestCtx,
-) -> pingora_core::Result<Result<(), Refusal>> {
+) -> pingora_core::Result<()> {
     session.enable_retry_buffering();
     if expects_continue(&session.req_header().headers) {
         // The client waits for this before sending its body (curl: a second).
@@ -69,34 +69,46 @@ pub async fn read_ahead(
             .write_response_header(Box::new(go_on), false)
             .await?;
     }
+    let whole = read_whole(gw, session, ctx).await?;
+    let forward = decide(gw, ctx, whole)
+        .await
+        .map_err(|refused| raise(gw, ctx, refused))?;
+    ctx.decided_body = Some(forward);
+    Ok(())
+}
+
+/// The whole body, read within the body deadline and the read-ahead size.
+async fn read_whole(
+    gw: &Gateway,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<Bytes> {
     let deadline = tokio::time::Instant::now() + gw.body_timeout;
     loop {
         let read = tokio::time::timeout_at(deadline, session.read_request_body()).await;
-        let chunk = match read {
-            Err(_) => return Ok(Err(Refusal::BodyTimeout)),
-            Ok(chunk) => chunk?,
+        let Ok(chunk) = read else {
+            return Err(raise(gw, ctx, Refusal::BodyTimeout));
         };
-        match chunk {
-            Some(chunk) => {
-                if let Err(refusal) = ctx.body.push(&chunk) {
-                    return Ok(Err(refusal));
-                }
-                // Past this Pingora cannot replay the body: only a declared
-                // length lets a larger one stream.
-                if ctx.body.len() as u64 > READ_AHEAD_MAX {
-                    return Ok(Err(Refusal::LengthRequired {
-                        limit: READ_AHEAD_MAX,
-                    }));
-                }
-            }
-            None => break,
+        let Some(chunk) = chunk? else {
+            break;
+        };
+        ctx.body
+            .push(&chunk)
+            .map_err(|refused| raise(gw, ctx, refused))?;
+        // Past this Pingora cannot replay the body: only a declared
+        // length lets a larger one stream.
+        if ctx.body.len() as u64 > READ_AHEAD_MAX {
+            let limit = READ_AHEAD_MAX;
+            return Err(raise(gw, ctx, Refusal::LengthRequired { limit }));
         }
     }
     ctx.body_complete = true;
-    let whole = ctx.body.take();
-    Ok(decide(gw, ctx, whole).await.map(|forward| {
-        ctx.decided_body = Some(forward);
-    }))
+    Ok(ctx.body.take())
+}
+
+/// Raises a refusal of the body for the rescue point.
+fn raise(gw: &Gateway, ctx: &mut RequestCtx, refused: Refusal) -> Box<pingora_core::Error> {
+    refusal::raise(&gw.metrics, ctx, refused, "request refused")
 }
 
 /// Whether the client asked for `100 Continue` before sending its body.
@@ -126,7 +138,7 @@ pub async fn on_chunk(
             *body = Some(forward);
             Ok(())
         }
-        Err(refused) => Err(refusal::raise(&gw.metrics, ctx, refused, "request refused")),
+        Err(refused) => Err(raise(gw, ctx, refused)),
     }
 }
 

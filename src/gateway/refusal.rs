@@ -3,7 +3,7 @@
 //! id and the security headers every response carries.
 
 use super::context::RequestCtx;
-use crate::error::{Refusal, SECURITY_HEADERS};
+use crate::error::{Refusal, Rendered};
 use crate::metrics::Metrics;
 use bytes::Bytes;
 use pingora_core::{Error, ErrorSource, ErrorType};
@@ -35,8 +35,12 @@ pub async fn rescue(
     ctx: &mut RequestCtx,
 ) -> FailToProxy {
     let refusal = match (ctx.refusal.clone(), classify(e, ctx.body_complete)) {
-        (Some(recorded), _) => recorded,
-        (None, Some(found)) => record(metrics, ctx, found),
+        (Some(raised), _) => raised,
+        (None, Some(found)) => {
+            // A stage's refusal is named by its code; any other failure by the error.
+            ctx.reason.get_or_insert_with(|| e.to_string());
+            record(metrics, ctx, found)
+        }
         (None, None) => {
             return FailToProxy {
                 error_code: 0,
@@ -44,7 +48,6 @@ pub async fn rescue(
             };
         }
     };
-    ctx.reason.get_or_insert_with(|| e.to_string());
     if let Err(err) = send(session, ctx, &refusal).await {
         tracing::debug!(request_id = %ctx.request_id, "could not send error response: {err}");
     }
@@ -87,35 +90,35 @@ fn classify(e: &Error, body_complete: bool) -> Option<Refusal> {
     }
 }
 
-/// Builds the response head for a rendered refusal.
-pub fn refusal_header(
-    refusal: &Refusal,
-    ctx: &RequestCtx,
-) -> pingora_core::Result<(Box<ResponseHeader>, Bytes)> {
-    let rendered = refusal.render(&ctx.request_id);
-    let mut resp = ResponseHeader::build(rendered.status, Some(8 + rendered.headers.len()))?;
-    resp.insert_header("Content-Type", "application/json")?;
-    resp.insert_header("Content-Length", rendered.body.len().to_string())?;
-    resp.insert_header("X-Request-Id", ctx.request_id.as_str())?;
-    for (name, value) in SECURITY_HEADERS {
-        resp.insert_header(name, value)?;
-    }
-    for (name, value) in rendered.headers {
-        resp.insert_header(name, value)?;
-    }
-    Ok((Box::new(resp), Bytes::from(rendered.body)))
-}
-
 /// Sends `refusal` as the whole response; the connection is not reused, since
 /// an unread body may still be on it.
-pub async fn send(
+async fn send(
     session: &mut Session,
     ctx: &mut RequestCtx,
     refusal: &Refusal,
 ) -> pingora_core::Result<()> {
-    let (head, body) = refusal_header(refusal, ctx)?;
-    ctx.status = head.status.as_u16();
+    let rendered = refusal.render(&ctx.request_id);
+    let mut head = ResponseHeader::build(rendered.status, Some(rendered.headers.len()))?;
+    for (name, value) in rendered.headers {
+        head.insert_header(name, value)?;
+    }
+    ctx.status = rendered.status;
     session.set_keepalive(None);
-    session.write_response_header(head, false).await?;
-    session.write_response_body(Some(body), true).await
+    session.write_response_header(Box::new(head), false).await?;
+    session
+        .write_response_body(Some(Bytes::from(rendered.body)), true)
+        .await
+}
+
+/// Turns an executor's response head into the one of `rendered`, whose body
+/// replaces the executor's: its status and every header but the length,
+/// which the response side frames.
+pub fn replace_head(resp: &mut ResponseHeader, rendered: &Rendered) -> pingora_core::Result<()> {
+    resp.set_status(rendered.status)?;
+    for (name, value) in &rendered.headers {
+        if !name.eq_ignore_ascii_case("content-length") {
+            resp.insert_header(*name, value.as_str())?;
+        }
+    }
+    Ok(())
 }

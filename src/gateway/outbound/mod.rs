@@ -10,6 +10,7 @@ pub mod sanitize;
 use crate::error::Refusal;
 use crate::gateway::Gateway;
 use crate::gateway::context::RequestCtx;
+use crate::gateway::refusal;
 use bytes::Bytes;
 use execgate_sanitize::ResponseBuffer;
 use executor_error::{EXECUTOR_ERROR_HOLD, executor_message, executor_refusal};
@@ -63,8 +64,7 @@ fn decide_head(
         // name its internals: the client gets the gateway's error instead.
         let refusal = executor_refusal(ctx.status, None);
         frame_replacement(resp, ctx)?;
-        resp.set_status(refusal.status())?;
-        resp.insert_header("Content-Type", "application/json")?;
+        refusal::replace_head(resp, &refusal.render(&ctx.request_id))?;
         ctx.status = refusal.status();
         ctx.executor_error = Some(ctx.status);
         ctx.response = ResponseBuffer::new(EXECUTOR_ERROR_HOLD);
@@ -88,8 +88,7 @@ fn decide_head(
         let refusal = Refusal::UpstreamFailed {
             message: message.into(),
         };
-        resp.set_status(refusal.status())?;
-        resp.insert_header("Content-Type", "application/json")?;
+        refusal::replace_head(resp, &refusal.render(&ctx.request_id))?;
         ctx.status = refusal.status();
         ctx.replace_body = Some(refusal);
         return Ok(());
