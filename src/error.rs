@@ -35,7 +35,7 @@ pub struct ShownFinding {
     pub message: String,
 }
 
-/// Why an IP-level refusal happened, as a category (list contents stay private).
+/// Why a client is blocked, as a category (list contents stay private).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockCategory {
     /// A static deny CIDR.
@@ -80,8 +80,10 @@ pub enum Refusal {
     },
     /// Credentials present but invalid or expired (401).
     Unauthorized { message: String },
-    /// The client's address or identity is blocked (403).
-    IpBlocked {
+    /// The client is blocked (403): its address by the IP policy, its
+    /// country or ASN by GeoIP rules, or its address or key by the blocklist.
+    /// Sent with the code `ip_blocked`, which clients already match on.
+    Blocked {
         category: BlockCategory,
         reason: Option<String>,
     },
@@ -161,7 +163,7 @@ impl Refusal {
         match self {
             Refusal::InvalidRequest { .. } => "invalid_request",
             Refusal::Unauthorized { .. } => "unauthorized",
-            Refusal::IpBlocked { .. } => "ip_blocked",
+            Refusal::Blocked { .. } => "ip_blocked",
             Refusal::CodeRejected { .. } => "code_rejected",
             Refusal::UnknownRoute => "unknown_route",
             Refusal::BodyTooLarge { .. } => "body_too_large",
@@ -184,7 +186,7 @@ impl Refusal {
         match self {
             Refusal::InvalidRequest { .. } => 400,
             Refusal::Unauthorized { .. } => 401,
-            Refusal::IpBlocked { .. } | Refusal::CodeRejected { .. } => 403,
+            Refusal::Blocked { .. } | Refusal::CodeRejected { .. } => 403,
             Refusal::UnknownRoute => 404,
             Refusal::HeaderTimeout | Refusal::BodyTimeout => 408,
             Refusal::LengthRequired { .. } => 411,
@@ -203,7 +205,7 @@ impl Refusal {
             Refusal::InvalidRequest { message, .. } | Refusal::Unauthorized { message } => {
                 message.clone()
             }
-            Refusal::IpBlocked { .. } => "requests from this client are not accepted".into(),
+            Refusal::Blocked { .. } => "requests from this client are not accepted".into(),
             Refusal::CodeRejected { .. } => {
                 "the submitted code was refused by screening rules".into()
             }
@@ -237,7 +239,7 @@ impl Refusal {
             Refusal::InvalidRequest { field: Some(f), .. } => {
                 out.insert("field".into(), json!(f));
             }
-            Refusal::IpBlocked { category, reason } => {
+            Refusal::Blocked { category, reason } => {
                 out.insert("reason".into(), json!(category.as_str()));
                 if let Some(r) = reason {
                     out.insert("detail".into(), json!(r));
@@ -384,8 +386,8 @@ mod tests {
     }
 
     #[test]
-    fn ip_blocks_name_the_category_only() {
-        let r = Refusal::IpBlocked {
+    fn blocks_name_the_category_only() {
+        let r = Refusal::Blocked {
             category: BlockCategory::DenyList,
             reason: None,
         }

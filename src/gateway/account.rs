@@ -55,7 +55,7 @@ fn refusal_event(refusal: &Refusal) -> Option<SecurityEvent> {
         | Refusal::Unauthorized { .. }
         | Refusal::BodyTimeout
         | Refusal::UnknownRoute => SecurityEvent::Refused,
-        Refusal::IpBlocked { .. }
+        Refusal::Blocked { .. }
         | Refusal::HeaderTimeout
         | Refusal::HeadersTooLarge { .. }
         | Refusal::TooManyHeaders { .. }

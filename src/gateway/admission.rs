@@ -8,11 +8,12 @@
 use super::context::{BodyHold, RequestCtx};
 use super::identity::Identity;
 use super::ip_policy::IpVerdict;
-use super::limits::Charge;
+use super::limits::{Charge, LimitHeaders};
 use super::{Gateway, body, refusal};
 use crate::error::{BlockCategory, Refusal};
 use execgate_dialect::RouteKind;
 use execgate_state::BlockQuery;
+use pingora_http::RequestHeader;
 use pingora_proxy::Session;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -50,12 +51,30 @@ fn open_request(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) {
 
 /// Every check that needs only the request head; `Err` is sent before any upstream contact.
 fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Result<(), Refusal> {
+    let identity = identify(gw, session, ctx)?;
+    let head = session.req_header();
+    route(gw, head, ctx)?;
+    let tier = gw.tier(&identity);
+    ctx.limit_headers = charge_head(gw, &identity, ctx.route)?;
+    check_tokens(gw, &head.method, &identity, ctx)?;
+    if !ctx.route.executes() {
+        check_no_body(&head.headers)?;
+    }
+    body::check_declared(&head.headers, tier.body_max.bytes())?;
+    ctx.body = BodyHold::new(tier.body_max.as_usize());
+    session.set_read_timeout(Some(gw.body_timeout));
+    Ok(())
+}
+
+/// Who the client is, once its address passed the IP policy and neither it
+/// nor its key, country or ASN is on the blocklist.
+fn identify(gw: &Gateway, session: &Session, ctx: &mut RequestCtx) -> Result<Identity, Refusal> {
     let peer = peer_ip(gw, session)?;
     let head = session.req_header();
     let ip = gw.identifier.client_ip(peer, &head.headers);
     let geo = match gw.ip_policy.check(ip) {
         IpVerdict::Denied(category) => {
-            return Err(Refusal::IpBlocked {
+            return Err(Refusal::Blocked {
                 category,
                 reason: None,
             });
@@ -78,6 +97,11 @@ fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Result<()
     if let Some(geo) = geo {
         check_blocklist(gw, &identity, geo.country.as_deref(), geo.asn)?;
     }
+    Ok(identity)
+}
+
+/// The route the dialect reads from the head, and what of it is forwarded.
+fn route(gw: &Gateway, head: &RequestHeader, ctx: &mut RequestCtx) -> Result<(), Refusal> {
     ctx.path_and_query = head
         .uri
         .path_and_query()
@@ -95,26 +119,28 @@ fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Result<()
         ctx.forward_content_type = gw.dialect.forward_content_type(&ctx.path_and_query);
         ctx.language_header = raw_language_header(gw, &head.headers, &ctx.path_and_query)?;
     }
-    let tier = gw.tier(&identity);
-    ctx.limit_headers = match ctx.route {
+    Ok(())
+}
+
+/// What the head costs against the client's rate limits; the `RateLimit*`
+/// headers of its standing.
+fn charge_head(
+    gw: &Gateway,
+    identity: &Identity,
+    route: RouteKind,
+) -> Result<LimitHeaders, Refusal> {
+    let tier = gw.tier(identity);
+    match route {
         // A batch costs one unit per run, known from its body: charged once decoded.
-        RouteKind::ExecuteBatch => gw.limits.peek(&identity.key)?,
+        RouteKind::ExecuteBatch => gw.limits.peek(&identity.key),
         RouteKind::Execute => {
             gw.limits
-                .check(tier, &identity.key, Charge::Execution, NonZeroU32::MIN)?
+                .check(tier, &identity.key, Charge::Execution, NonZeroU32::MIN)
         }
         _ => gw
             .limits
-            .check(tier, &identity.key, Charge::Passthrough, NonZeroU32::MIN)?,
-    };
-    check_tokens(gw, &head.method, &identity, ctx)?;
-    if !ctx.route.executes() {
-        check_no_body(&head.headers)?;
+            .check(tier, &identity.key, Charge::Passthrough, NonZeroU32::MIN),
     }
-    body::check_declared(&head.headers, tier.body_max.bytes())?;
-    ctx.body = BodyHold::new(tier.body_max.as_usize());
-    session.set_read_timeout(Some(gw.body_timeout));
-    Ok(())
 }
 
 /// The language header of a raw-body route that reads one, when sent; one
@@ -195,7 +221,7 @@ fn check_blocklist(
         asn,
     };
     match gw.blocks.check(&query) {
-        Some(decision) => Err(Refusal::IpBlocked {
+        Some(decision) => Err(Refusal::Blocked {
             category: BlockCategory::Blocklist,
             reason: Some(decision.origin.as_str().to_string()),
         }),

@@ -13,7 +13,7 @@ use pingora_proxy::{FailToProxy, Session};
 /// Records `refusal` in `ctx` and in the refusal metrics, and returns it for sending.
 pub fn record(metrics: &Metrics, ctx: &mut RequestCtx, refusal: Refusal) -> Refusal {
     // Rate-limit refusals are counted by the limiter itself, by window.
-    if let Refusal::IpBlocked { category, .. } = &refusal {
+    if let Refusal::Blocked { category, .. } = &refusal {
         metrics.blocks.with_label_values(&[category.as_str()]).inc();
     }
     ctx.refuse(refusal)

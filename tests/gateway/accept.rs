@@ -209,11 +209,11 @@ fn a_later_head_on_a_kept_alive_connection_is_held_to_the_deadline_too() {
         "cut at the 2 s deadline, took {:?}",
         started.elapsed()
     );
-    // The guard counts the cut once the connection is closed.
-    eventually("the cut head is counted", || {
-        gw.metrics()
-            .contains("execgate_requests_total{decision=\"header_timeout\"} 1")
-    });
+    // Who cuts is a race: the guard's deadline runs from the head's first
+    // byte, the proxy's idle keep-alive limit (the same 2 s) from the end of
+    // the answer before, and the guard hands on no head before it is whole.
+    // Either way the dribbled head held the connection no longer than the
+    // deadline, which is what is asserted above.
 }
 
 #[test]
