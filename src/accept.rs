@@ -488,19 +488,7 @@ async fn refuse(
         status = refusal.status(),
         "connection refused at accept"
     );
-    let rendered = refusal.render(&id);
-    let mut out = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Request-Id: {id}\r\n",
-        rendered.status,
-        reason_phrase(rendered.status),
-        rendered.body.len()
-    );
-    for (name, value) in crate::gateway::response::SECURITY_HEADERS {
-        out.push_str(&format!("{name}: {value}\r\n"));
-    }
-    out.push_str("Connection: close\r\n\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(&rendered.body);
+    let bytes = refusal.render(&id).to_http1_closing();
     let _ = tokio::time::timeout(Duration::from_secs(2), client.write_all(&bytes)).await;
     let _ = client.shutdown().await;
     linger(client).await;
@@ -520,13 +508,6 @@ async fn linger(mut client: TcpStream) {
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
-}
-
-fn reason_phrase(status: u16) -> &'static str {
-    http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Error")
 }
 
 #[cfg(test)]

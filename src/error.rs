@@ -1,12 +1,24 @@
 //! Every refusal the gateway sends, and the one function that turns it into HTTP.
 //!
 //! Stages return a typed `Refusal`; `Refusal::render` is the only place that
-//! knows status codes and writes the JSON shape
-//! `{"error":{"code","message","request_id",…details}}`. Rule internals (patterns,
-//! list contents) never appear here.
+//! knows status codes, headers and the JSON shape
+//! `{"error":{"code","message","request_id",…details}}`: the accept guard, the
+//! proxy's rescue point and the response side only serialize the `Rendered`
+//! response it returns. Rule internals (patterns, list contents) never appear here.
 
 use serde_json::{Map, Value, json};
 use std::time::Duration;
+
+/// Security headers on every response the gateway sends.
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-store"),
+    ("Referrer-Policy", "no-referrer"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; frame-ancestors 'none'; sandbox",
+    ),
+];
 
 /// One screening finding as shown to the client (never the rule's pattern).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -23,7 +35,7 @@ pub struct ShownFinding {
     pub message: String,
 }
 
-/// Why an IP-level refusal happened, as a category (list contents stay private).
+/// Why a client is blocked, as a category (list contents stay private).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockCategory {
     /// A static deny CIDR.
@@ -68,8 +80,10 @@ pub enum Refusal {
     },
     /// Credentials present but invalid or expired (401).
     Unauthorized { message: String },
-    /// The client's address or identity is blocked (403).
-    IpBlocked {
+    /// The client is blocked (403): its address by the IP policy, its
+    /// country or ASN by GeoIP rules, or its address or key by the blocklist.
+    /// Sent with the code `ip_blocked`, which clients already match on.
+    Blocked {
         category: BlockCategory,
         reason: Option<String>,
     },
@@ -113,15 +127,34 @@ pub enum Refusal {
     Internal,
 }
 
-/// A rendered error: status, extra headers and the JSON body.
+/// A rendered refusal: the whole response but its framing on the wire.
 #[derive(Debug, Clone)]
 pub struct Rendered {
     /// HTTP status.
     pub status: u16,
-    /// Headers besides `Content-Type`.
+    /// Every header: `Content-Type`, `Content-Length`, `X-Request-Id`, the
+    /// security headers, and the refusal's own (`Retry-After`, `RateLimit*`).
     pub headers: Vec<(&'static str, String)>,
     /// The JSON body.
     pub body: Vec<u8>,
+}
+
+impl Rendered {
+    /// The response as HTTP/1.1 bytes on a connection closed after it.
+    pub fn to_http1_closing(&self) -> Vec<u8> {
+        let reason = http::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
+        let mut head = format!("HTTP/1.1 {} {reason}\r\n", self.status);
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("Connection: close\r\n\r\n");
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(&self.body);
+        bytes
+    }
 }
 
 impl Refusal {
@@ -130,7 +163,7 @@ impl Refusal {
         match self {
             Refusal::InvalidRequest { .. } => "invalid_request",
             Refusal::Unauthorized { .. } => "unauthorized",
-            Refusal::IpBlocked { .. } => "ip_blocked",
+            Refusal::Blocked { .. } => "ip_blocked",
             Refusal::CodeRejected { .. } => "code_rejected",
             Refusal::UnknownRoute => "unknown_route",
             Refusal::BodyTooLarge { .. } => "body_too_large",
@@ -153,7 +186,7 @@ impl Refusal {
         match self {
             Refusal::InvalidRequest { .. } => 400,
             Refusal::Unauthorized { .. } => 401,
-            Refusal::IpBlocked { .. } | Refusal::CodeRejected { .. } => 403,
+            Refusal::Blocked { .. } | Refusal::CodeRejected { .. } => 403,
             Refusal::UnknownRoute => 404,
             Refusal::HeaderTimeout | Refusal::BodyTimeout => 408,
             Refusal::LengthRequired { .. } => 411,
@@ -172,7 +205,7 @@ impl Refusal {
             Refusal::InvalidRequest { message, .. } | Refusal::Unauthorized { message } => {
                 message.clone()
             }
-            Refusal::IpBlocked { .. } => "requests from this client are not accepted".into(),
+            Refusal::Blocked { .. } => "requests from this client are not accepted".into(),
             Refusal::CodeRejected { .. } => {
                 "the submitted code was refused by screening rules".into()
             }
@@ -206,7 +239,7 @@ impl Refusal {
             Refusal::InvalidRequest { field: Some(f), .. } => {
                 out.insert("field".into(), json!(f));
             }
-            Refusal::IpBlocked { category, reason } => {
+            Refusal::Blocked { category, reason } => {
                 out.insert("reason".into(), json!(category.as_str()));
                 if let Some(r) = reason {
                     out.insert("detail".into(), json!(r));
@@ -254,7 +287,12 @@ impl Refusal {
         // `error`: the refusal reads as a sentence in the clients people use.
         let body = json!({ "error": error, "message": self.client_message() });
         let body = serde_json::to_vec(&body).unwrap_or_default();
-        let mut headers = Vec::new();
+        let mut headers = vec![
+            ("Content-Type", "application/json".to_string()),
+            ("Content-Length", body.len().to_string()),
+            ("X-Request-Id", request_id.to_string()),
+        ];
+        headers.extend(SECURITY_HEADERS.map(|(name, value)| (name, value.to_string())));
         if let Refusal::RateLimited {
             retry_after,
             headers: extra,
@@ -302,6 +340,36 @@ mod tests {
         assert!(r.headers.contains(&("Retry-After", "7".into())));
     }
 
+    /// The accept guard, the rescue point and the response side all send
+    /// these: every refusal carries its length, request id and the security headers.
+    #[test]
+    fn a_rendered_refusal_is_the_whole_response() {
+        let r = Refusal::UnknownRoute.render("req-9");
+        let names: Vec<&str> = r.headers.iter().map(|(n, _)| *n).collect();
+        for name in ["Content-Type", "Content-Length", "X-Request-Id"]
+            .into_iter()
+            .chain(SECURITY_HEADERS.map(|(n, _)| n))
+        {
+            assert!(names.contains(&name), "{name} missing: {names:?}");
+        }
+        assert!(
+            r.headers
+                .contains(&("Content-Length", r.body.len().to_string()))
+        );
+        assert!(r.headers.contains(&("X-Request-Id", "req-9".to_string())));
+        let wire = String::from_utf8(r.to_http1_closing()).unwrap();
+        let (head, body) = wire.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 404 Not Found\r\n"), "{head}");
+        for (name, value) in &r.headers {
+            assert!(
+                head.contains(&format!("\r\n{name}: {value}")),
+                "{name}: {head}"
+            );
+        }
+        assert!(head.ends_with("\r\nConnection: close"), "{head}");
+        assert_eq!(body.as_bytes(), &r.body[..]);
+    }
+
     #[test]
     fn clients_read_a_top_level_message_naming_the_field() {
         let r = Refusal::InvalidRequest {
@@ -318,8 +386,8 @@ mod tests {
     }
 
     #[test]
-    fn ip_blocks_name_the_category_only() {
-        let r = Refusal::IpBlocked {
+    fn blocks_name_the_category_only() {
+        let r = Refusal::Blocked {
             category: BlockCategory::DenyList,
             reason: None,
         }

@@ -3,6 +3,8 @@
 //! The binary (`src/main.rs`) is a thin CLI; everything it runs lives here so
 //! that integration tests start the real gateway in-process.
 
+#![forbid(unsafe_code)]
+
 pub mod accept;
 pub mod admin;
 pub mod config;

@@ -1,5 +1,7 @@
 //! The `execgate` command line: a thin shell over the library.
 
+#![forbid(unsafe_code)]
+
 use clap::{Parser, Subcommand};
 use execgate::{config, server};
 use std::path::{Path, PathBuf};

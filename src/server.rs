@@ -80,73 +80,37 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     let reloader = Reloader::new(live.clone(), settings.rules.clone(), metrics.clone());
     let state_metrics =
         StateMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
-    let (limiter, memory_limiter, blocks, shared_backend) = match settings.state.backend {
-        BackendKind::Memory => {
-            let memory = Arc::new(
-                MemoryRateLimiter::new(clock.clone(), settings.limits.max_tracked_clients)
-                    .with_metrics(state_metrics.clone()),
-            );
-            if let Some(dir) = settings.blocklist.path.as_deref().and_then(|p| p.parent()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("blocklist.path: cannot create {}: {e}", dir.display()))?;
-            }
-            let blocks: Arc<dyn BlockStore> = Arc::new(
-                MemoryBlockStore::open(settings.blocklist.path.as_deref(), clock.clone())
-                    .map_err(|e| format!("blocklist: {e}"))?
-                    .with_metrics(state_metrics.clone()),
-            );
-            let limiter: Arc<dyn RateLimiter> = memory.clone();
-            (limiter, Some(memory), blocks, None)
-        }
-        BackendKind::Redis => {
-            let backend_metrics =
-                BackendMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
-            let backend = RedisBackend::connect(&settings.state, backend_metrics)?;
-            let limiter: Arc<dyn RateLimiter> = Arc::new(
-                RedisRateLimiter::new(
-                    backend.clone(),
-                    clock.clone(),
-                    settings.state.limits.on_error,
-                    settings.state.local_share,
-                )
-                .with_metrics(state_metrics.clone()),
-            );
-            let blocks: Arc<dyn BlockStore> = Arc::new(RedisBlockStore::open(
-                backend.clone(),
-                clock.clone(),
-                settings.state.blocklist.on_error,
-                Some(state_metrics.clone()),
-            )?);
-            (limiter, None, blocks, Some(backend))
-        }
+    let state = match settings.state.backend {
+        BackendKind::Memory => memory_state(settings, clock, &state_metrics)?,
+        BackendKind::Redis => redis_state(settings, clock, &metrics, &state_metrics)?,
     };
     let mut events = EventLog::new(EVENT_LOG_CAPACITY, clock.clone());
-    if let Some(backend) = &shared_backend {
+    if let Some(backend) = &state.shared {
         events = events.with_shared(SharedEvents::new(backend.clone(), EVENT_LOG_CAPACITY));
     }
     let events = Arc::new(events);
     let mut engine = Reputation::new(
         settings.reputation.clone(),
         clock.clone(),
-        blocks.clone(),
+        state.blocks.clone(),
         events.clone(),
     )
     .with_metrics(state_metrics);
-    if let Some(backend) = shared_backend {
+    if let Some(backend) = state.shared {
         engine = engine.with_shared(SharedStandings::new(backend));
     }
     let reputation = Arc::new(engine);
     let state_admin = AdminState::new(
-        blocks.clone(),
-        limiter.clone(),
+        state.blocks.clone(),
+        state.limiter.clone(),
         reputation.clone(),
         events,
         settings.admin_tokens.clone(),
     )
     .with_tier_lookup(tier_lookup(settings));
     let shared = Shared {
-        limiter: limiter.clone(),
-        blocks: blocks.clone(),
+        limiter: state.limiter,
+        blocks: state.blocks.clone(),
         rules: live,
         metrics: metrics.clone(),
         peers: Arc::new(PeerTable::default()),
@@ -155,93 +119,130 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     Ok(Parts {
         metrics,
         reloader,
-        memory_limiter,
-        blocks,
+        memory_limiter: state.memory_limiter,
+        blocks: state.blocks,
         shared,
         state_admin,
+    })
+}
+
+/// The rate limiter and blocklist of the configured backend.
+struct State {
+    limiter: Arc<dyn RateLimiter>,
+    /// The memory limiter, when it is the one (its idle keys are evicted).
+    memory_limiter: Option<Arc<MemoryRateLimiter>>,
+    blocks: Arc<dyn BlockStore>,
+    /// The Redis every gateway shares (reputation standings, events).
+    shared: Option<Arc<RedisBackend>>,
+}
+
+/// In-process limits; the blocklist in memory, persisted to its file if one is set.
+fn memory_state(
+    settings: &Settings,
+    clock: &Arc<dyn Clock>,
+    state_metrics: &StateMetrics,
+) -> Result<State, String> {
+    let memory = Arc::new(
+        MemoryRateLimiter::new(clock.clone(), settings.limits.max_tracked_clients)
+            .with_metrics(state_metrics.clone()),
+    );
+    if let Some(dir) = settings.blocklist.path.as_deref().and_then(|p| p.parent()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("blocklist.path: cannot create {}: {e}", dir.display()))?;
+    }
+    let blocks: Arc<dyn BlockStore> = Arc::new(
+        MemoryBlockStore::open(settings.blocklist.path.as_deref(), clock.clone())
+            .map_err(|e| format!("blocklist: {e}"))?
+            .with_metrics(state_metrics.clone()),
+    );
+    Ok(State {
+        limiter: memory.clone(),
+        memory_limiter: Some(memory),
+        blocks,
+        shared: None,
+    })
+}
+
+/// Limits, blocklist and reputation standings shared by every gateway on one Redis.
+fn redis_state(
+    settings: &Settings,
+    clock: &Arc<dyn Clock>,
+    metrics: &Metrics,
+    state_metrics: &StateMetrics,
+) -> Result<State, String> {
+    let backend_metrics =
+        BackendMetrics::register(&metrics.registry).map_err(|e| format!("metrics: {e}"))?;
+    let backend = RedisBackend::connect(&settings.state, backend_metrics)?;
+    let limiter: Arc<dyn RateLimiter> = Arc::new(
+        RedisRateLimiter::new(
+            backend.clone(),
+            clock.clone(),
+            settings.state.limits.on_error,
+            settings.state.local_share,
+        )
+        .with_metrics(state_metrics.clone()),
+    );
+    let blocks: Arc<dyn BlockStore> = Arc::new(RedisBlockStore::open(
+        backend.clone(),
+        clock.clone(),
+        settings.state.blocklist.on_error,
+        Some(state_metrics.clone()),
+    )?);
+    Ok(State {
+        limiter,
+        memory_limiter: None,
+        blocks,
+        shared: Some(backend),
     })
 }
 
 /// Starts everything described by `settings`; returns once all listeners are bound.
 pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let parts = parts(settings, &opts.clock)?;
-    let peers = parts.shared.peers.clone();
     let probe = upstream::probe(&settings.upstream, settings.dialect.kind.as_slice()[0]);
     let (upstreams, health) = upstream::build(&settings.upstream, probe.as_ref(), &parts.metrics)?;
+    let peers = parts.shared.peers.clone();
     let gateway = Gateway::new(settings, parts.shared, upstreams.clone())?;
     let scorer = gateway.unpolled_scorer(settings.upstream.addresses.clone());
-    let side = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("execgate-accept")
-        .enable_all()
-        .build()
-        .map_err(|e| format!("runtime: {e}"))?;
-    let bind = |addr: SocketAddr, key: &str| {
-        side.block_on(tokio::net::TcpListener::bind(addr))
-            .map_err(|e| format!("{key} {addr}: {e}"))
-    };
-    let admin_listener = bind(settings.server.admin_listen, "server.admin_listen")?;
-    let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
-    let (public, inner) = if settings.server.accept_guard {
-        (
-            Some(bind(settings.server.listen, "server.listen")?),
-            free_port(SocketAddr::from(([127, 0, 0, 1], 0)))?,
-        )
-    } else {
-        (None, free_port(settings.server.listen)?)
-    };
-    let proxy_addr = match &public {
-        Some(listener) => listener.local_addr().map_err(|e| e.to_string())?,
-        None => inner,
-    };
-    let (stop_proxy, proxy_thread) =
-        run_proxy(settings, gateway, health, inner, opts.unix_signals)?;
+    let side = side_runtime()?;
+    let listeners = Listeners::bind(settings, &side)?;
+    let (stop_proxy, proxy_thread) = run_proxy(
+        settings,
+        gateway,
+        health,
+        listeners.inner,
+        opts.unix_signals,
+    )?;
     // The public port is bound already (connections wait in its backlog), but
     // the guard relays to the proxy, so it accepts only once the proxy listens:
     // a first request relayed any earlier was refused as an internal error.
-    wait_until_listening(inner)?;
-    if let Some(public) = public {
-        let refusals = parts.metrics.requests.clone();
+    wait_until_listening(listeners.inner)?;
+    if let Some(public) = listeners.public {
         side.spawn(accept::serve(
             public,
-            inner,
+            listeners.inner,
             guard_limits(settings),
             settings.identity.trusted_proxies.clone(),
             peers,
-            refusals,
+            parts.metrics.requests.clone(),
         ));
     }
-    let admin = admin::router(admin::GatewayAdmin {
-        metrics: parts.metrics.clone(),
-        reloader: parts.reloader.clone(),
-        upstreams,
-        state_admin: parts.state_admin,
-    });
-    side.spawn(async move {
-        // The caller's address keys the admin API's failed-login limit.
-        let admin = admin.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(admin_listener, admin).await {
-            tracing::error!("admin listener failed: {e}");
-        }
-    });
-    {
-        // Expired decisions leave memory (and reach stream followers as
-        // deletions) without waiting for a pull; idle limiter keys go too.
-        let _runtime = side.enter();
-        execgate_state::spawn_maintenance(
-            parts.blocks.clone(),
-            parts.memory_limiter,
-            settings.blocklist.purge_interval.get(),
-        );
-    }
-    if let Some(scorer) = scorer {
-        side.spawn(scorer.run());
-    }
-    let watcher = if opts.reload_triggers {
-        start_reload_triggers(parts.reloader, settings.rules.watch)
-    } else {
-        None
-    };
+    serve_admin(
+        &side,
+        listeners.admin,
+        admin::GatewayAdmin {
+            metrics: parts.metrics.clone(),
+            reloader: parts.reloader.clone(),
+            upstreams,
+            state_admin: parts.state_admin,
+        },
+    );
+    spawn_background(&side, settings, &parts.blocks, parts.memory_limiter, scorer);
+    let watcher = opts
+        .reload_triggers
+        .then(|| start_reload_triggers(parts.reloader, settings.rules.watch))
+        .flatten();
+    let (proxy_addr, admin_addr) = (listeners.proxy_addr, listeners.admin_addr);
     tracing::info!(%proxy_addr, %admin_addr, "execgate gateway listening");
     Ok(Running {
         proxy_addr,
@@ -253,6 +254,100 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         side: Some(side),
         _watcher: watcher,
     })
+}
+
+/// The listeners, bound before anything is served.
+struct Listeners {
+    /// The admin listener.
+    admin: tokio::net::TcpListener,
+    admin_addr: SocketAddr,
+    /// The public listener the accept guard owns, when it fronts Pingora.
+    public: Option<tokio::net::TcpListener>,
+    /// Where Pingora listens (a loopback port behind the guard).
+    inner: SocketAddr,
+    /// The address clients reach.
+    proxy_addr: SocketAddr,
+}
+
+impl Listeners {
+    fn bind(settings: &Settings, side: &tokio::runtime::Runtime) -> Result<Self, String> {
+        let bind = |addr: SocketAddr, key: &str| {
+            side.block_on(tokio::net::TcpListener::bind(addr))
+                .map_err(|e| format!("{key} {addr}: {e}"))
+        };
+        let admin = bind(settings.server.admin_listen, "server.admin_listen")?;
+        let admin_addr = admin.local_addr().map_err(|e| e.to_string())?;
+        let (public, inner) = if settings.server.accept_guard {
+            (
+                Some(bind(settings.server.listen, "server.listen")?),
+                free_port(SocketAddr::from(([127, 0, 0, 1], 0)))?,
+            )
+        } else {
+            (None, free_port(settings.server.listen)?)
+        };
+        let proxy_addr = match &public {
+            Some(listener) => listener.local_addr().map_err(|e| e.to_string())?,
+            None => inner,
+        };
+        Ok(Self {
+            admin,
+            admin_addr,
+            public,
+            inner,
+            proxy_addr,
+        })
+    }
+}
+
+/// The runtime of everything beside the proxy: accept guard, admin API,
+/// background tasks.
+fn side_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("execgate-accept")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))
+}
+
+/// The tasks that run on their own: blocklist and limiter upkeep, and the
+/// scorer of runs nobody reads.
+fn spawn_background(
+    side: &tokio::runtime::Runtime,
+    settings: &Settings,
+    blocks: &Arc<dyn BlockStore>,
+    memory_limiter: Option<Arc<MemoryRateLimiter>>,
+    scorer: Option<crate::gateway::unpolled::Scorer>,
+) {
+    {
+        // Expired decisions leave memory (and reach stream followers as
+        // deletions) without waiting for a pull; idle limiter keys go too.
+        let _runtime = side.enter();
+        execgate_state::spawn_maintenance(
+            blocks.clone(),
+            memory_limiter,
+            settings.blocklist.purge_interval.get(),
+        );
+    }
+    if let Some(scorer) = scorer {
+        side.spawn(scorer.run());
+    }
+}
+
+/// Serves the admin API on `listener`.
+fn serve_admin(
+    side: &tokio::runtime::Runtime,
+    listener: tokio::net::TcpListener,
+    state: admin::GatewayAdmin,
+) {
+    let admin = admin::router(state);
+    side.spawn(async move {
+        // The caller's address keys the admin API's failed-login limit.
+        let admin = admin.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, admin).await {
+            tracing::error!("admin listener failed: {e}");
+        }
+    });
 }
 
 fn guard_limits(settings: &Settings) -> GuardLimits {

@@ -1,22 +1,26 @@
 //! Config file → typed, validated settings, before any listener opens.
 //!
 //! `raw` mirrors the file (unknown keys are errors); `validate` turns it into
-//! `Settings` whose fields can no longer be wrong, and every failure names its
-//! `file:line: key`.
+//! `Settings` (`settings`, with `identity`, `ip_policy` and `tiers` checked in
+//! their own modules) whose fields can no longer be wrong, and every failure
+//! (`invalid`) names its `file:line: key`.
 
+pub mod identity;
+mod invalid;
+pub mod ip_policy;
 mod locate;
 pub mod rate;
 pub mod raw;
+pub mod settings;
 pub mod tiers;
 mod validate;
 
+pub use identity::{ApiClient, IdentitySettings, JwtAlgorithm, JwtSettings};
+pub use ip_policy::IpPolicySettings;
 pub use rate::{Rate, Window};
 pub use raw::RawConfig;
+pub use settings::{LimitSettings, ServerSettings, Settings, UpstreamSettings};
 pub use tiers::Tier;
-pub use validate::{
-    ApiClient, IdentitySettings, IpPolicySettings, JwtAlgorithm, JwtSettings, LimitSettings,
-    ServerSettings, Settings, UpstreamSettings,
-};
 
 use execgate_core::FileError;
 use std::path::Path;
@@ -32,8 +36,8 @@ pub fn load(path: &Path) -> Result<Settings, FileError> {
 pub fn from_text(path: &Path, text: &str) -> Result<Settings, FileError> {
     let raw: RawConfig = execgate_core::file_error::parse_toml(path, text)?;
     let base = path.parent().unwrap_or(Path::new("."));
-    validate::validate(raw, base).map_err(|(key, reason)| {
-        let line = locate::line_of_key(text, &key);
-        FileError::new(path, reason).at(line, Some(key))
+    validate::validate(raw, base).map_err(|invalid| {
+        let line = locate::line_of_key(text, &invalid.key);
+        FileError::new(path, invalid.reason).at(line, Some(invalid.key))
     })
 }

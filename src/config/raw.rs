@@ -344,31 +344,3 @@ impl Default for RawBlocklist {
         }
     }
 }
-
-impl From<&super::tiers::Tier> for RawTier {
-    fn from(t: &super::tiers::Tier) -> Self {
-        RawTier {
-            replaces: None,
-            windows: Some(
-                t.windows
-                    .iter()
-                    .map(|w| RawWindow {
-                        name: w.name.clone(),
-                        rate: super::rate::Rate {
-                            quota: w.quota,
-                            period: w.period,
-                        }
-                        .to_string(),
-                    })
-                    .collect(),
-            ),
-            run_time: Some(HumanDuration(t.run_time)),
-            memory: Some(t.memory),
-            code_max: Some(t.code_max),
-            body_max: Some(t.body_max),
-            stdout_max: Some(t.stdout_max),
-            stderr_max: Some(t.stderr_max),
-            inbound_threshold: Some(t.inbound_threshold),
-        }
-    }
-}

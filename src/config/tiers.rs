@@ -1,8 +1,9 @@
 //! Tiers: the built-in defaults of seed 000, and operator overrides merged onto them.
 
+use super::invalid::Invalid;
 use super::rate::{Rate, Window};
-use super::raw::RawTier;
-use execgate_core::{ByteSize, TierName};
+use super::raw::{RawTier, RawWindow};
+use execgate_core::{ByteSize, HumanDuration, TierName};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -112,7 +113,7 @@ pub struct MergedTiers {
 
 /// Merges operator tiers onto the built-ins: renames first (`replaces`), then
 /// overrides and new tiers. Errors are `(dotted key, reason)`.
-pub fn merge_tiers(raw: &BTreeMap<String, RawTier>) -> Result<MergedTiers, (String, String)> {
+pub fn merge_tiers(raw: &BTreeMap<String, RawTier>) -> Result<MergedTiers, Invalid> {
     let mut tiers = builtin_tiers();
     let mut anonymous = TierName::anonymous();
     let anonymous_values = builtin_tier(&BUILTIN[0]);
@@ -121,13 +122,13 @@ pub fn merge_tiers(raw: &BTreeMap<String, RawTier>) -> Result<MergedTiers, (Stri
         let Some(old) = &table.replaces else { continue };
         let key = format!("tiers.{name}.replaces");
         if !BUILTIN.iter().any(|b| b.name == old) {
-            return Err((
+            return Err(Invalid::new(
                 key,
                 format!("{old:?} is not a built-in tier (anonymous, free, paid)"),
             ));
         }
         let Some(values) = tiers.remove(&TierName(old.clone())) else {
-            return Err((key, format!("{old:?} is already renamed")));
+            return Err(Invalid::new(key, format!("{old:?} is already renamed")));
         };
         if old == anonymous.as_str() {
             anonymous = TierName(name.clone());
@@ -146,7 +147,10 @@ pub fn merge_tiers(raw: &BTreeMap<String, RawTier>) -> Result<MergedTiers, (Stri
             && BUILTIN.iter().any(|b| b.name == name)
             && !tiers.contains_key(&TierName(name.clone()))
         {
-            return Err((key, format!("{name:?} was renamed; configure the new name")));
+            return Err(Invalid::new(
+                key,
+                format!("{name:?} was renamed; configure the new name"),
+            ));
         }
         let base = tiers
             .get(&TierName(name.clone()))
@@ -161,7 +165,7 @@ pub fn merge_tiers(raw: &BTreeMap<String, RawTier>) -> Result<MergedTiers, (Stri
     Ok(MergedTiers { tiers, anonymous })
 }
 
-fn check_name(name: &str) -> Result<(), (String, String)> {
+fn check_name(name: &str) -> Result<(), Invalid> {
     let ok = !name.is_empty()
         && name
             .chars()
@@ -169,28 +173,32 @@ fn check_name(name: &str) -> Result<(), (String, String)> {
     if ok {
         Ok(())
     } else {
-        Err((
+        Err(Invalid::new(
             format!("tiers.{name}"),
-            "tier names use letters, digits, '-' and '_'".into(),
+            "tier names use letters, digits, '-' and '_'",
         ))
     }
 }
 
-fn apply(mut tier: Tier, raw: &RawTier, key: &str) -> Result<Tier, (String, String)> {
+fn apply(mut tier: Tier, raw: &RawTier, key: &str) -> Result<Tier, Invalid> {
     if let Some(windows) = &raw.windows {
         tier.windows = parse_windows(windows, key)?;
     }
-    let positive = |v: Option<ByteSize>,
-                    field: &str|
-     -> Result<Option<ByteSize>, (String, String)> {
+    let positive = |v: Option<ByteSize>, field: &str| -> Result<Option<ByteSize>, Invalid> {
         match v {
-            Some(ByteSize(0)) => Err((format!("{key}.{field}"), "must be greater than 0".into())),
+            Some(ByteSize(0)) => Err(Invalid::new(
+                format!("{key}.{field}"),
+                "must be greater than 0",
+            )),
             other => Ok(other),
         }
     };
     if let Some(run) = raw.run_time {
         if run.get().is_zero() {
-            return Err((format!("{key}.run_time"), "must be greater than 0".into()));
+            return Err(Invalid::new(
+                format!("{key}.run_time"),
+                "must be greater than 0",
+            ));
         }
         tier.run_time = run.get();
     }
@@ -201,15 +209,15 @@ fn apply(mut tier: Tier, raw: &RawTier, key: &str) -> Result<Tier, (String, Stri
     tier.stderr_max = positive(raw.stderr_max, "stderr_max")?.unwrap_or(tier.stderr_max);
     if let Some(threshold) = raw.inbound_threshold {
         if threshold == 0 {
-            return Err((
+            return Err(Invalid::new(
                 format!("{key}.inbound_threshold"),
-                "must be at least 1".into(),
+                "must be at least 1",
             ));
         }
         tier.inbound_threshold = threshold;
     }
     if tier.code_max > tier.body_max {
-        return Err((
+        return Err(Invalid::new(
             format!("{key}.code_max"),
             format!("{} exceeds body_max {}", tier.code_max, tier.body_max),
         ));
@@ -217,10 +225,7 @@ fn apply(mut tier: Tier, raw: &RawTier, key: &str) -> Result<Tier, (String, Stri
     Ok(tier)
 }
 
-fn parse_windows(
-    raw: &[super::raw::RawWindow],
-    key: &str,
-) -> Result<Vec<Window>, (String, String)> {
+fn parse_windows(raw: &[RawWindow], key: &str) -> Result<Vec<Window>, Invalid> {
     let mut windows: Vec<Window> = Vec::with_capacity(raw.len());
     for (i, w) in raw.iter().enumerate() {
         let wkey = format!("{key}.windows[{i}]");
@@ -230,18 +235,21 @@ fn parse_windows(
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return Err((
+            return Err(Invalid::new(
                 format!("{wkey}.name"),
-                "window names use letters, digits, '-' and '_'".into(),
+                "window names use letters, digits, '-' and '_'",
             ));
         }
         if windows.iter().any(|o| o.name == w.name) {
-            return Err((
+            return Err(Invalid::new(
                 format!("{wkey}.name"),
                 format!("window {:?} is listed twice", w.name),
             ));
         }
-        let rate: Rate = w.rate.parse().map_err(|e| (format!("{wkey}.rate"), e))?;
+        let rate: Rate = w
+            .rate
+            .parse()
+            .map_err(|e| Invalid::new(format!("{wkey}.rate"), e))?;
         windows.push(Window {
             name: w.name.clone(),
             quota: rate.quota,
@@ -249,6 +257,35 @@ fn parse_windows(
         });
     }
     Ok(windows)
+}
+
+/// A tier written back as its table of the config file (the effective config shown to operators).
+impl From<&Tier> for RawTier {
+    fn from(t: &Tier) -> Self {
+        RawTier {
+            replaces: None,
+            windows: Some(
+                t.windows
+                    .iter()
+                    .map(|w| RawWindow {
+                        name: w.name.clone(),
+                        rate: Rate {
+                            quota: w.quota,
+                            period: w.period,
+                        }
+                        .to_string(),
+                    })
+                    .collect(),
+            ),
+            run_time: Some(HumanDuration(t.run_time)),
+            memory: Some(t.memory),
+            code_max: Some(t.code_max),
+            body_max: Some(t.body_max),
+            stdout_max: Some(t.stdout_max),
+            stderr_max: Some(t.stderr_max),
+            inbound_threshold: Some(t.inbound_threshold),
+        }
+    }
 }
 
 #[cfg(test)]

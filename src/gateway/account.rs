@@ -8,17 +8,8 @@ use crate::error::Refusal;
 use execgate_dialect::RunOutcome;
 use execgate_state::{BanOutcome, RequestOutcome, SecurityEvent};
 
-/// What the response told us about the run, noted by the outbound stage.
-#[derive(Debug, Clone, Default)]
-pub struct RunReport {
-    /// How each execution ended.
-    pub outcomes: Vec<RunOutcome>,
-    /// Outbound leak score of the output.
-    pub leak_score: u32,
-}
-
 /// Records the request's security events against its client.
-pub fn account(gw: &Gateway, ctx: &RequestCtx) {
+pub fn record(gw: &Gateway, ctx: &RequestCtx) {
     let Some(identity) = &ctx.identity else {
         return;
     };
@@ -64,7 +55,7 @@ fn refusal_event(refusal: &Refusal) -> Option<SecurityEvent> {
         | Refusal::Unauthorized { .. }
         | Refusal::BodyTimeout
         | Refusal::UnknownRoute => SecurityEvent::Refused,
-        Refusal::IpBlocked { .. }
+        Refusal::Blocked { .. }
         | Refusal::HeaderTimeout
         | Refusal::HeadersTooLarge { .. }
         | Refusal::TooManyHeaders { .. }

@@ -1,13 +1,15 @@
-//! The request head in order: identify → IP policy → route → rate limits →
-//! declared body size; and, once the body is decided (see `body`), the head
-//! rewritten for the executor.
+//! The request head, checked in order before any upstream contact: the TCP
+//! peer → IP policy (deny/allow lists, GeoIP) → identity → blocklist (address,
+//! client key, country, ASN) → route and the path forwarded → rate limits →
+//! result tokens → body framing and declared size. A body small enough is then
+//! read and decided here too (see `body`), so a refusal is answered before an
+//! executor is chosen.
 
-use super::Gateway;
-use super::body::{BodyHold, check_declared};
-use super::context::RequestCtx;
+use super::context::{BodyHold, RequestCtx};
 use super::identity::Identity;
 use super::ip_policy::IpVerdict;
-use super::limits::Charge;
+use super::limits::{Charge, LimitHeaders};
+use super::{Gateway, body, refusal};
 use crate::error::{BlockCategory, Refusal};
 use execgate_dialect::RouteKind;
 use execgate_state::BlockQuery;
@@ -16,9 +18,29 @@ use pingora_proxy::Session;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
+/// The request head hook: admits the head, then reads a small body ahead and
+/// decides it. It never answers by itself: a refusal goes to the rescue point.
+pub async fn on_request(
+    gw: &Gateway,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<bool> {
+    // Requests a client sends before reading earlier answers are served
+    // one after another, answered in order (RFC 9112 §9.3.2).
+    session.set_pipelining_enabled(true);
+    open_request(gw, session, ctx);
+    if let Err(refused) = admit(gw, session, ctx).await {
+        return Err(refusal::raise(&gw.metrics, ctx, refused, "request refused"));
+    }
+    if body::reads_ahead(&session.req_header().headers) {
+        body::read_ahead(gw, session, ctx).await?;
+    }
+    Ok(false)
+}
+
 /// Stamps the request id, counts the request in flight, and bounds how long
 /// the connection may then sit idle before its next request.
-pub fn start(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) {
+fn open_request(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) {
     let head = session.req_header();
     ctx.request_id = super::request_id::request_id(&head.headers);
     ctx.client_chunks = head.version >= http::Version::HTTP_11;
@@ -28,17 +50,31 @@ pub fn start(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) {
 }
 
 /// Every check that needs only the request head; `Err` is sent before any upstream contact.
-pub async fn admit(
-    gw: &Gateway,
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-) -> Result<(), Refusal> {
+async fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Result<(), Refusal> {
+    let identity = identify(gw, session, ctx)?;
+    let head = session.req_header();
+    route(gw, head, ctx)?;
+    let tier = gw.tier(&identity);
+    ctx.limit_headers = charge_head(gw, &identity, ctx.route).await?;
+    check_tokens(gw, &head.method, &identity, ctx)?;
+    if !ctx.route.executes() {
+        check_no_body(&head.headers)?;
+    }
+    body::check_declared(&head.headers, tier.body_max.bytes())?;
+    ctx.body = BodyHold::new(tier.body_max.as_usize());
+    session.set_read_timeout(Some(gw.body_timeout));
+    Ok(())
+}
+
+/// Who the client is, once its address passed the IP policy and neither it
+/// nor its key, country or ASN is on the blocklist.
+fn identify(gw: &Gateway, session: &Session, ctx: &mut RequestCtx) -> Result<Identity, Refusal> {
     let peer = peer_ip(gw, session)?;
     let head = session.req_header();
     let ip = gw.identifier.client_ip(peer, &head.headers);
     let geo = match gw.ip_policy.check(ip) {
         IpVerdict::Denied(category) => {
-            return Err(Refusal::IpBlocked {
+            return Err(Refusal::Blocked {
                 category,
                 reason: None,
             });
@@ -61,6 +97,11 @@ pub async fn admit(
     if let Some(geo) = geo {
         check_blocklist(gw, &identity, geo.country.as_deref(), geo.asn)?;
     }
+    Ok(identity)
+}
+
+/// The route the dialect reads from the head, and what of it is forwarded.
+fn route(gw: &Gateway, head: &RequestHeader, ctx: &mut RequestCtx) -> Result<(), Refusal> {
     ctx.path_and_query = head
         .uri
         .path_and_query()
@@ -78,29 +119,31 @@ pub async fn admit(
         ctx.forward_content_type = gw.dialect.forward_content_type(&ctx.path_and_query);
         ctx.language_header = raw_language_header(gw, &head.headers, &ctx.path_and_query)?;
     }
-    let tier = gw.tier(&identity);
-    ctx.limit_headers = match ctx.route {
+    Ok(())
+}
+
+/// What the head costs against the client's rate limits; the `RateLimit*`
+/// headers of its standing.
+async fn charge_head(
+    gw: &Gateway,
+    identity: &Identity,
+    route: RouteKind,
+) -> Result<LimitHeaders, Refusal> {
+    let tier = gw.tier(identity);
+    match route {
         // A batch costs one unit per run, known from its body: charged once decoded.
-        RouteKind::ExecuteBatch => gw.limits.peek(&identity.key)?,
+        RouteKind::ExecuteBatch => gw.limits.peek(&identity.key),
         RouteKind::Execute => {
             gw.limits
                 .check_async(tier, &identity.key, Charge::Execution, NonZeroU32::MIN)
-                .await?
+                .await
         }
         _ => {
             gw.limits
                 .check_async(tier, &identity.key, Charge::Passthrough, NonZeroU32::MIN)
-                .await?
+                .await
         }
-    };
-    check_tokens(gw, &head.method, &identity, ctx)?;
-    if !ctx.route.executes() {
-        check_no_body(&head.headers)?;
     }
-    check_declared(&head.headers, tier.body_max.bytes())?;
-    ctx.body = BodyHold::new(tier.body_max.as_usize());
-    session.set_read_timeout(Some(gw.body_timeout));
-    Ok(())
 }
 
 /// The language header of a raw-body route that reads one, when sent; one
@@ -181,7 +224,7 @@ fn check_blocklist(
         asn,
     };
     match gw.blocks.check(&query) {
-        Some(decision) => Err(Refusal::IpBlocked {
+        Some(decision) => Err(Refusal::Blocked {
             category: BlockCategory::Blocklist,
             reason: Some(decision.origin.as_str().to_string()),
         }),
@@ -203,60 +246,4 @@ fn peer_ip(gw: &Gateway, session: &Session) -> Result<IpAddr, Refusal> {
         Some(a) => Ok(a.ip()),
         None => Err(Refusal::Internal),
     }
-}
-
-/// The only client headers sent upstream; the gateway adds its own
-/// (`X-Request-Id`, `X-Forwarded-For`, `Accept-Encoding`, framing). An allow
-/// list, since the headers an executor or its framework acts on cannot all be
-/// named in advance (`X-HTTP-Method-Override`, `X-Original-URL`, client
-/// address claims, cookies, credentials, hop-by-hop and expectation headers).
-const FORWARDED: [&str; 6] = [
-    "host",
-    "content-type",
-    "content-length",
-    "transfer-encoding",
-    "accept",
-    "user-agent",
-];
-
-/// Rewrites the head sent upstream: the dialect's explicit path, identity
-/// encoding, request id, the client's address, no client credentials, and
-/// chunked JSON framing for rewritten bodies.
-pub fn rewrite_upstream_head(up: &mut RequestHeader, ctx: &RequestCtx) -> pingora_core::Result<()> {
-    if ctx.forward_path != ctx.path_and_query {
-        let uri = ctx.forward_path.parse::<http::Uri>().map_err(|e| {
-            pingora_core::Error::because(pingora_core::ErrorType::InternalError, "forward path", e)
-        })?;
-        up.set_uri(uri);
-    }
-    let dropped: Vec<http::HeaderName> = up
-        .headers
-        .keys()
-        .filter(|name| !FORWARDED.contains(&name.as_str()))
-        .cloned()
-        .collect();
-    for name in dropped {
-        up.remove_header(&name);
-    }
-    up.insert_header("Accept-Encoding", "identity")?;
-    up.insert_header("X-Request-Id", ctx.request_id.as_str())?;
-    if let Some(id) = &ctx.identity {
-        up.insert_header("X-Forwarded-For", id.ip.to_string())?;
-    }
-    let has_body = up.headers.contains_key(http::header::CONTENT_LENGTH)
-        || up.headers.contains_key(http::header::TRANSFER_ENCODING);
-    if ctx.route.executes() || has_body {
-        up.remove_header("content-length");
-        up.insert_header("Transfer-Encoding", "chunked")?;
-    }
-    if ctx.route.executes() {
-        // The body forwarded is the dialect's re-encoded JSON (or a raw
-        // route's checked program), whatever the client declared.
-        up.insert_header("Content-Type", ctx.forward_content_type.as_str())?;
-        if let Some((name, value)) = &ctx.language_header {
-            up.insert_header(name.clone(), value.as_str())?;
-        }
-        up.remove_header("content-encoding");
-    }
-    Ok(())
 }

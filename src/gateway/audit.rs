@@ -3,9 +3,10 @@
 
 use super::context::{Decision, RequestCtx};
 use crate::metrics::Metrics;
+use pingora_http::RequestHeader;
 
 /// Logs the audit line and updates metrics for a finished request.
-pub fn finish(ctx: &mut RequestCtx, metrics: &Metrics, method: &str, path: &str) {
+pub fn finish(ctx: &mut RequestCtx, metrics: &Metrics, head: &RequestHeader) {
     if ctx.in_flight {
         metrics.in_flight.dec();
         ctx.in_flight = false;
@@ -23,8 +24,8 @@ pub fn finish(ctx: &mut RequestCtx, metrics: &Metrics, method: &str, path: &str)
         ip = %identity.map(|i| i.ip.to_string()).unwrap_or_default(),
         tier = identity.map(|i| i.tier.as_str()).unwrap_or("-"),
         credential = identity.map(|i| i.credential.as_str()).unwrap_or("-"),
-        method,
-        path,
+        method = head.method.as_str(),
+        path = head.uri.path(),
         route = ?ctx.route,
         decision,
         reason = ctx.reason.as_deref().unwrap_or(""),

@@ -3,16 +3,15 @@
 //! decided (decoded, clamped, screened) before the executor sees a byte of it —
 //! bodies up to 64 KiB before an executor is even chosen.
 
-use super::Gateway;
-use super::TierPolicies;
 use super::context::RequestCtx;
+use super::exec::{Charge, Held, prepare};
 use super::identity::Identity;
 use super::limits::Charge as LimitCharge;
-use super::request::{Charge, Held, prepare};
+use super::{Gateway, TierPolicies, refusal};
 use crate::error::Refusal;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use execgate_dialect::{ExecRequest, RouteKind};
-use execgate_screen::CacheUse;
+use execgate_screen::{CacheUse, Verdict};
 use http::HeaderMap;
 use pingora_proxy::Session;
 use std::num::NonZeroU32;
@@ -38,49 +37,6 @@ pub fn check_declared(headers: &HeaderMap, cap: u64) -> Result<(), Refusal> {
     }
 }
 
-/// A request body being held back until it is complete.
-#[derive(Debug, Default)]
-pub struct BodyHold {
-    buf: BytesMut,
-    cap: usize,
-}
-
-impl BodyHold {
-    /// Holds at most `cap` bytes.
-    pub fn new(cap: usize) -> Self {
-        Self {
-            buf: BytesMut::new(),
-            cap,
-        }
-    }
-
-    /// Adds a chunk; refuses as soon as the total passes the cap.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), Refusal> {
-        if self.buf.len().saturating_add(chunk.len()) > self.cap {
-            return Err(Refusal::BodyTooLarge {
-                limit: self.cap as u64,
-            });
-        }
-        self.buf.extend_from_slice(chunk);
-        Ok(())
-    }
-
-    /// The bytes held so far.
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// Whether nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
-    /// The whole body.
-    pub fn take(&mut self) -> Bytes {
-        std::mem::take(&mut self.buf).freeze()
-    }
-}
-
 /// Bodies up to this size are read whole, and decided, before an executor is
 /// even chosen: Pingora replays them from its retry buffer, which holds 64 KiB.
 /// Larger bodies (tiers with a larger `body_max`) must declare their length and
@@ -98,13 +54,13 @@ pub fn reads_ahead(headers: &HeaderMap) -> bool {
 }
 
 /// Reads the whole body (within the body deadline) and decides it; the
-/// decided body waits in `ctx` for the upstream. `Ok(Err(_))` is a refusal to
-/// send, `Err(_)` a broken client connection.
+/// decided body waits in `ctx` for the upstream. A refusal goes to the rescue
+/// point, as a broken client connection does.
 pub async fn read_ahead(
     gw: &Gateway,
     session: &mut Session,
     ctx: &mut RequestCtx,
-) -> pingora_core::Result<Result<(), Refusal>> {
+) -> pingora_core::Result<()> {
     session.enable_retry_buffering();
     if expects_continue(&session.req_header().headers) {
         // The client waits for this before sending its body (curl: a second).
@@ -113,34 +69,46 @@ pub async fn read_ahead(
             .write_response_header(Box::new(go_on), false)
             .await?;
     }
+    let whole = read_whole(gw, session, ctx).await?;
+    let forward = decide(gw, ctx, whole)
+        .await
+        .map_err(|refused| raise(gw, ctx, refused))?;
+    ctx.decided_body = Some(forward);
+    Ok(())
+}
+
+/// The whole body, read within the body deadline and the read-ahead size.
+async fn read_whole(
+    gw: &Gateway,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<Bytes> {
     let deadline = tokio::time::Instant::now() + gw.body_timeout;
     loop {
         let read = tokio::time::timeout_at(deadline, session.read_request_body()).await;
-        let chunk = match read {
-            Err(_) => return Ok(Err(Refusal::BodyTimeout)),
-            Ok(chunk) => chunk?,
+        let Ok(chunk) = read else {
+            return Err(raise(gw, ctx, Refusal::BodyTimeout));
         };
-        match chunk {
-            Some(chunk) => {
-                if let Err(refusal) = ctx.body.push(&chunk) {
-                    return Ok(Err(refusal));
-                }
-                // Past this Pingora cannot replay the body: only a declared
-                // length lets a larger one stream.
-                if ctx.body.len() as u64 > READ_AHEAD_MAX {
-                    return Ok(Err(Refusal::LengthRequired {
-                        limit: READ_AHEAD_MAX,
-                    }));
-                }
-            }
-            None => break,
+        let Some(chunk) = chunk? else {
+            break;
+        };
+        ctx.body
+            .push(&chunk)
+            .map_err(|refused| raise(gw, ctx, refused))?;
+        // Past this Pingora cannot replay the body: only a declared
+        // length lets a larger one stream.
+        if ctx.body.len() as u64 > READ_AHEAD_MAX {
+            let limit = READ_AHEAD_MAX;
+            return Err(raise(gw, ctx, Refusal::LengthRequired { limit }));
         }
     }
     ctx.body_complete = true;
-    let whole = ctx.body.take();
-    Ok(decide(gw, ctx, whole).await.map(|forward| {
-        ctx.decided_body = Some(forward);
-    }))
+    Ok(ctx.body.take())
+}
+
+/// Raises a refusal of the body for the rescue point.
+fn raise(gw: &Gateway, ctx: &mut RequestCtx, refused: Refusal) -> Box<pingora_core::Error> {
+    refusal::raise(&gw.metrics, ctx, refused, "request refused")
 }
 
 /// Whether the client asked for `100 Continue` before sending its body.
@@ -151,9 +119,32 @@ fn expects_continue(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
 }
 
+/// The request body hook: holds each chunk back and, once the body is whole,
+/// decides it and puts the body to forward in its place.
+pub async fn on_chunk(
+    gw: &Gateway,
+    body: &mut Option<Bytes>,
+    end: bool,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<()> {
+    let decided = match hold_body(ctx, body, end) {
+        Ok(None) => return Ok(()),
+        Ok(Some(whole)) => decide(gw, ctx, whole).await,
+        Err(refusal) => Err(refusal),
+    };
+    match decided {
+        Ok(forward) => {
+            ctx.decided_body = Some(forward.clone());
+            *body = Some(forward);
+            Ok(())
+        }
+        Err(refused) => Err(raise(gw, ctx, refused)),
+    }
+}
+
 /// Holds every chunk back; returns the whole body once the stream ends.
 /// A body decided ahead replaces what Pingora replays of it.
-pub fn hold_body(
+fn hold_body(
     ctx: &mut RequestCtx,
     body: &mut Option<Bytes>,
     end: bool,
@@ -183,7 +174,7 @@ const INLINE_DECISION_MAX: usize = 2 << 10;
 /// Decides a complete body: executing routes are decoded, clamped and screened
 /// (larger bodies on a blocking thread: Python analysis may take a while); the
 /// result is the body to forward.
-pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<Bytes, Refusal> {
+async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<Bytes, Refusal> {
     if !ctx.route.executes() {
         return Ok(whole);
     }
@@ -220,7 +211,7 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
         Ok(p) => &p.verdicts,
         Err((_, v)) => v,
     };
-    gw.record_findings(ctx, verdicts);
+    record_findings(gw, ctx, verdicts);
     for v in verdicts {
         let result = match v.cache {
             CacheUse::Hit => "hit",
@@ -235,6 +226,21 @@ pub async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<
     }
     ctx.exec = Some(prepared.exec);
     Ok(Bytes::from(prepared.body))
+}
+
+/// Counts findings by rule and notes them for the audit line.
+fn record_findings(gw: &Gateway, ctx: &mut RequestCtx, verdicts: &[Verdict]) {
+    let mut rules = Vec::new();
+    for finding in verdicts.iter().flat_map(|v| v.findings.iter()) {
+        gw.metrics
+            .findings
+            .with_label_values(&[&finding.rule])
+            .inc();
+        rules.push(finding.rule.clone());
+    }
+    if !rules.is_empty() {
+        ctx.reason = Some(format!("findings: {}", rules.join(",")));
+    }
 }
 
 /// What a decoded request costs beyond the unit its head paid: a batch was
@@ -274,15 +280,5 @@ mod tests {
             check_declared(&h, 11),
             Err(Refusal::InvalidRequest { .. })
         ));
-    }
-
-    #[test]
-    fn chunks_are_counted_whatever_their_split() {
-        let mut hold = BodyHold::new(10);
-        for chunk in [&b"abc"[..], b"defg", b"hij"] {
-            hold.push(chunk).unwrap();
-        }
-        assert!(hold.push(b"k").is_err());
-        assert_eq!(&hold.take()[..], b"abcdefghij");
     }
 }

@@ -1,19 +1,21 @@
-//! The per-request record every stage writes its decision into; the audit line
-//! and metrics are read from it at the end.
+//! The per-request record every stage writes its decision into, and the types
+//! it holds; the audit line and metrics are read from it at the end. Stages
+//! import this module, never the other way round.
 
-use super::body::BodyHold;
 use super::identity::Identity;
 use crate::error::Refusal;
-use execgate_dialect::{ExecRequest, RouteKind};
+use bytes::{Bytes, BytesMut};
+use execgate_dialect::{ExecRequest, RouteKind, RunOutcome};
 use execgate_sanitize::ResponseBuffer;
 use std::time::Instant;
 
 /// What happened to a request, for the audit line and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Decision {
-    /// Still being decided (or the client went away before a decision).
+    /// No stage decided: the client went away, or its connection broke,
+    /// before a decision (what every request starts as).
     #[default]
-    Pending,
+    Aborted,
     /// Sent to an executor.
     Forwarded,
     /// Refused by the gateway, with this code.
@@ -24,7 +26,7 @@ impl Decision {
     /// The label used in logs and metrics.
     pub fn label(self) -> &'static str {
         match self {
-            Decision::Pending => "aborted",
+            Decision::Aborted => "aborted",
             Decision::Forwarded => "forwarded",
             Decision::Refused(code) => code,
         }
@@ -51,7 +53,7 @@ pub struct RequestCtx {
     /// Whether the client's whole body has arrived.
     pub body_complete: bool,
     /// The body to forward, decided before any upstream contact (see `read_ahead`).
-    pub decided_body: Option<bytes::Bytes>,
+    pub decided_body: Option<Bytes>,
     /// The decoded execution request, once the body is complete.
     pub exec: Option<ExecRequest>,
     /// `RateLimit*` headers for the response.
@@ -64,9 +66,8 @@ pub struct RequestCtx {
     pub decision: Decision,
     /// Connections to executors that failed for this request.
     pub connect_failures: usize,
-    /// When the request was sent upstream (taken when the latency is observed).
-    pub upstream_started: Option<Instant>,
-    /// When the request was sent upstream, for the total timeout.
+    /// When the request was sent upstream: the executor's latency, and the
+    /// total upstream timeout, run from here.
     pub upstream_sent: Option<Instant>,
     /// The response body, held for inspection.
     pub response: ResponseBuffer,
@@ -83,7 +84,7 @@ pub struct RequestCtx {
     /// The client is on the allow list (never banned).
     pub allow_listed: bool,
     /// What the executor's answer said about the run.
-    pub run: super::account::RunReport,
+    pub run: RunReport,
     /// The result tokens a polling request reads (all the client's own).
     pub read_tokens: Option<Vec<String>>,
     /// The executor answered with this error status; its body is replaced.
@@ -112,9 +113,8 @@ impl Default for RequestCtx {
             limit_headers: Vec::new(),
             refusal: None,
             reason: None,
-            decision: Decision::Pending,
+            decision: Decision::Aborted,
             connect_failures: 0,
-            upstream_started: None,
             upstream_sent: None,
             response: ResponseBuffer::default(),
             replace_body: None,
@@ -138,5 +138,72 @@ impl RequestCtx {
         self.decision = Decision::Refused(refusal.code());
         self.refusal = Some(refusal.clone());
         refusal
+    }
+}
+
+/// What the response told us about the run, noted by the outbound stage.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    /// How each execution ended.
+    pub outcomes: Vec<RunOutcome>,
+    /// Outbound leak score of the output.
+    pub leak_score: u32,
+}
+
+/// A request body being held back until it is complete.
+#[derive(Debug, Default)]
+pub struct BodyHold {
+    buf: BytesMut,
+    cap: usize,
+}
+
+impl BodyHold {
+    /// Holds at most `cap` bytes.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            buf: BytesMut::new(),
+            cap,
+        }
+    }
+
+    /// Adds a chunk; refuses as soon as the total passes the cap.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), Refusal> {
+        if self.buf.len().saturating_add(chunk.len()) > self.cap {
+            return Err(Refusal::BodyTooLarge {
+                limit: self.cap as u64,
+            });
+        }
+        self.buf.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The bytes held so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// The whole body.
+    pub fn take(&mut self) -> Bytes {
+        std::mem::take(&mut self.buf).freeze()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_counted_whatever_their_split() {
+        let mut hold = BodyHold::new(10);
+        for chunk in [&b"abc"[..], b"defg", b"hij"] {
+            hold.push(chunk).unwrap();
+        }
+        assert!(hold.push(b"k").is_err());
+        assert_eq!(&hold.take()[..], b"abcdefghij");
     }
 }

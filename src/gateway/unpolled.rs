@@ -5,6 +5,7 @@
 //! from the executor with one `GET /submissions/batch`, and every finished run
 //! is scored against the client that submitted it, once.
 
+use super::Gateway;
 use super::account::outcome_event;
 use super::tokens::TokenOwners;
 use execgate_dialect::Dialect;
@@ -35,6 +36,22 @@ pub struct Scorer {
     pub executors: Vec<SocketAddr>,
     /// The longest one read may take.
     pub timeout: Duration,
+}
+
+impl Gateway {
+    /// The scorer of runs nobody reads, for a gateway that serves Judge0.
+    pub fn unpolled_scorer(&self, executors: Vec<std::net::SocketAddr>) -> Option<Scorer> {
+        self.dialect
+            .kinds()
+            .contains(&execgate_dialect::DialectKind::Judge0)
+            .then(|| Scorer {
+                tokens: self.tokens.clone(),
+                reputation: self.reputation.clone(),
+                dialect: self.dialect.clone(),
+                executors,
+                timeout: self.upstreams.total_timeout(),
+            })
+    }
 }
 
 impl Scorer {

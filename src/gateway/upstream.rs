@@ -1,9 +1,12 @@
-//! The executors: round-robin over the healthy ones, health probes with a
-//! circuit breaker per executor in the background (`breaker`), and the
-//! timeouts every upstream exchange runs under.
+//! The upstream stage: the executors (round-robin over the healthy ones,
+//! health probes with a circuit breaker per executor in the background,
+//! `breaker`), the timeouts every upstream exchange runs under, and the
+//! request head as the executor gets it.
 
 pub mod breaker;
 
+use super::context::{Decision, RequestCtx};
+use super::refusal;
 use crate::config::UpstreamSettings;
 use crate::error::Refusal;
 use crate::metrics::Metrics;
@@ -11,9 +14,11 @@ use breaker::{Probe, ProbeCheck, Thresholds};
 use execgate_dialect::DialectKind;
 use pingora_core::services::background::{GenBackgroundService, background_service};
 use pingora_core::upstreams::peer::HttpPeer;
+use pingora_core::{Error, ErrorType};
+use pingora_http::RequestHeader;
 use pingora_load_balancing::{LoadBalancer, health_check::TcpHealthCheck, selection::RoundRobin};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The executor pool with its timeouts.
 #[derive(Clone)]
@@ -112,4 +117,109 @@ impl Upstreams {
     pub fn total_timeout(&self) -> Duration {
         self.total_timeout
     }
+}
+
+/// The executor for this request; no healthy one is refused (503).
+pub fn peer(
+    upstreams: &Upstreams,
+    metrics: &Metrics,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<Box<HttpPeer>> {
+    upstreams
+        .pick()
+        .map_err(|refusal| refusal::raise(metrics, ctx, refusal, "no healthy executor"))
+}
+
+/// An executor that refuses connections (down, not yet marked by the health
+/// check) costs the client nothing: the next one in the rotation is tried.
+pub fn on_connect_failure(
+    upstreams: &Upstreams,
+    ctx: &mut RequestCtx,
+    mut e: Box<Error>,
+) -> Box<Error> {
+    if upstreams.may_retry(ctx.connect_failures) {
+        ctx.connect_failures += 1;
+        e.set_retry(true);
+    }
+    e
+}
+
+/// The head is on its way to the executor: the request is forwarded, and its
+/// upstream clocks start.
+pub fn on_request_head(up: &mut RequestHeader, ctx: &mut RequestCtx) -> pingora_core::Result<()> {
+    rewrite_head(up, ctx)?;
+    ctx.decision = Decision::Forwarded;
+    ctx.upstream_sent = Some(Instant::now());
+    Ok(())
+}
+
+/// The total upstream timeout: a response trickling in just under the read
+/// timeout still ends when the whole exchange has taken too long.
+pub fn check_total_time(
+    upstreams: &Upstreams,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<Option<Duration>> {
+    match ctx.upstream_sent {
+        Some(sent) if sent.elapsed() > upstreams.total_timeout() => {
+            ctx.reason = Some("upstream total timeout".into());
+            Err(Error::new_up(ErrorType::ReadTimedout))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The only client headers sent upstream; the gateway adds its own
+/// (`X-Request-Id`, `X-Forwarded-For`, `Accept-Encoding`, framing). An allow
+/// list, since the headers an executor or its framework acts on cannot all be
+/// named in advance (`X-HTTP-Method-Override`, `X-Original-URL`, client
+/// address claims, cookies, credentials, hop-by-hop and expectation headers).
+const FORWARDED: [&str; 6] = [
+    "host",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "accept",
+    "user-agent",
+];
+
+/// Rewrites the head sent upstream: the dialect's explicit path, identity
+/// encoding, request id, the client's address, no client credentials, and
+/// chunked JSON framing for rewritten bodies.
+fn rewrite_head(up: &mut RequestHeader, ctx: &RequestCtx) -> pingora_core::Result<()> {
+    if ctx.forward_path != ctx.path_and_query {
+        let uri = ctx.forward_path.parse::<http::Uri>().map_err(|e| {
+            pingora_core::Error::because(pingora_core::ErrorType::InternalError, "forward path", e)
+        })?;
+        up.set_uri(uri);
+    }
+    let dropped: Vec<http::HeaderName> = up
+        .headers
+        .keys()
+        .filter(|name| !FORWARDED.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    for name in dropped {
+        up.remove_header(&name);
+    }
+    up.insert_header("Accept-Encoding", "identity")?;
+    up.insert_header("X-Request-Id", ctx.request_id.as_str())?;
+    if let Some(id) = &ctx.identity {
+        up.insert_header("X-Forwarded-For", id.ip.to_string())?;
+    }
+    let has_body = up.headers.contains_key(http::header::CONTENT_LENGTH)
+        || up.headers.contains_key(http::header::TRANSFER_ENCODING);
+    if ctx.route.executes() || has_body {
+        up.remove_header("content-length");
+        up.insert_header("Transfer-Encoding", "chunked")?;
+    }
+    if ctx.route.executes() {
+        // The body forwarded is the dialect's re-encoded JSON (or a raw
+        // route's checked program), whatever the client declared.
+        up.insert_header("Content-Type", ctx.forward_content_type.as_str())?;
+        if let Some((name, value)) = &ctx.language_header {
+            up.insert_header(name.clone(), value.as_str())?;
+        }
+        up.remove_header("content-encoding");
+    }
+    Ok(())
 }

@@ -209,11 +209,11 @@ fn a_later_head_on_a_kept_alive_connection_is_held_to_the_deadline_too() {
         "cut at the 2 s deadline, took {:?}",
         started.elapsed()
     );
-    let metrics = gw.metrics();
-    assert!(
-        metrics.contains("execgate_requests_total{decision=\"header_timeout\"} 1"),
-        "{metrics}"
-    );
+    // Who cuts is a race: the guard's deadline runs from the head's first
+    // byte, the proxy's idle keep-alive limit (the same 2 s) from the end of
+    // the answer before, and the guard hands on no head before it is whole.
+    // Either way the dribbled head held the connection no longer than the
+    // deadline, which is what is asserted above.
 }
 
 #[test]
@@ -330,6 +330,48 @@ fn malformed_heads_are_refused_in_the_gateways_json_shape() {
 
 /// A bad head after a served request on a kept-alive connection is answered
 /// in the same JSON shape, after the answer to the request before it.
+/// The header names of a raw response.
+fn header_names(text: &str) -> std::collections::BTreeSet<String> {
+    let (head, _) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
+    head.lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(name, _)| name.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// A refusal is rendered in one place: the accept guard's and a proxy
+/// stage's carry the same headers, whichever of them refuses.
+#[test]
+fn the_guard_and_the_stages_refuse_with_the_same_headers() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let mut too_many = "GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n".to_string();
+    for i in 0..300 {
+        too_many.push_str(&format!("X-H-{i}: v\r\n"));
+    }
+    too_many.push_str("\r\n");
+    let (status, guard) = raw(gw.addr(), too_many.as_bytes());
+    assert_eq!(status, 431, "{guard}");
+    let (status, stage) = raw(gw.addr(), b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, 404, "{stage}");
+    let (guard, mut stage) = (header_names(&guard), header_names(&stage));
+    // Pingora stamps every response it writes with the time.
+    stage.remove("date");
+    assert_eq!(guard, stage);
+    for name in [
+        "content-type",
+        "content-length",
+        "x-request-id",
+        "x-content-type-options",
+        "cache-control",
+        "referrer-policy",
+        "content-security-policy",
+    ] {
+        assert!(guard.contains(name), "{name} missing: {guard:?}");
+    }
+}
+
 #[test]
 fn a_malformed_later_head_is_answered_in_json_after_the_earlier_answer() {
     let exec = MockExecutor::start();

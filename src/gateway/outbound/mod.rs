@@ -1,17 +1,45 @@
-//! The response side: harden headers, hold the executor's body (capped) when it
-//! carries program output (runs, and Judge0 result polling), run it through the
-//! output sanitizer, and turn broken executor answers into 502 JSON.
+//! The response side: harden headers (`headers`), hold the executor's body
+//! (capped) when it carries program output (runs, and Judge0 result polling),
+//! run it through the output sanitizer (`sanitize`), and turn broken or
+//! refusing executor answers into the gateway's JSON (`executor_error`).
 
-use super::Gateway;
-use super::context::RequestCtx;
-use super::response::{harden, is_encoded, is_json};
+pub mod executor_error;
+pub mod headers;
+pub mod sanitize;
+
 use crate::error::Refusal;
+use crate::gateway::Gateway;
+use crate::gateway::context::RequestCtx;
+use crate::gateway::refusal;
 use bytes::Bytes;
 use execgate_sanitize::ResponseBuffer;
+use executor_error::{EXECUTOR_ERROR_HOLD, executor_message, executor_refusal};
+use headers::{harden, is_encoded, is_json};
 use pingora_http::ResponseHeader;
+use pingora_proxy::Session;
+use std::time::Duration;
+
+/// The response head hook: the head as the client gets it, and what becomes
+/// of the body.
+pub fn on_head(
+    gw: &Gateway,
+    session: &mut Session,
+    resp: &mut ResponseHeader,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<()> {
+    decide_head(gw, resp, ctx)?;
+    // An HTTP/1.0 client reads no chunks: a body without a length ends
+    // with the connection, so the answer must not promise keep-alive.
+    if session.req_header().version == http::Version::HTTP_10
+        && resp.headers.get(http::header::CONTENT_LENGTH).is_none()
+    {
+        session.set_keepalive(None);
+    }
+    Ok(())
+}
 
 /// Response head: latency, hygiene, and the decision to inspect or replace the body.
-pub fn on_head(
+fn decide_head(
     gw: &Gateway,
     resp: &mut ResponseHeader,
     ctx: &mut RequestCtx,
@@ -20,10 +48,10 @@ pub fn on_head(
     if resp.status.is_informational() {
         return Ok(());
     }
-    if let Some(started) = ctx.upstream_started.take() {
+    if let Some(sent) = ctx.upstream_sent {
         gw.metrics
             .upstream_latency
-            .observe(started.elapsed().as_secs_f64());
+            .observe(sent.elapsed().as_secs_f64());
     }
     harden(resp)?;
     resp.insert_header("X-Request-Id", ctx.request_id.as_str())?;
@@ -36,8 +64,7 @@ pub fn on_head(
         // name its internals: the client gets the gateway's error instead.
         let refusal = executor_refusal(ctx.status, None);
         frame_replacement(resp, ctx)?;
-        resp.set_status(refusal.status())?;
-        resp.insert_header("Content-Type", "application/json")?;
+        refusal::replace_head(resp, &refusal.render(&ctx.request_id))?;
         ctx.status = refusal.status();
         ctx.executor_error = Some(ctx.status);
         ctx.response = ResponseBuffer::new(EXECUTOR_ERROR_HOLD);
@@ -46,7 +73,7 @@ pub fn on_head(
     // The executor was asked for identity encoding: an encoded body, even on a
     // route whose body is not inspected, is one nothing here has checked.
     let encoded = is_encoded(resp);
-    if !encoded && !ctx.route.executes() && !gw.returns_output(ctx) {
+    if !encoded && !ctx.route.executes() && !sanitize::returns_output(gw, ctx) {
         return Ok(());
     }
     let broken = if encoded {
@@ -61,14 +88,13 @@ pub fn on_head(
         let refusal = Refusal::UpstreamFailed {
             message: message.into(),
         };
-        resp.set_status(refusal.status())?;
-        resp.insert_header("Content-Type", "application/json")?;
+        refusal::replace_head(resp, &refusal.render(&ctx.request_id))?;
         ctx.status = refusal.status();
         ctx.replace_body = Some(refusal);
         return Ok(());
     }
     ctx.inspect_response = true;
-    ctx.response = ResponseBuffer::new(gw.response_cap(ctx));
+    ctx.response = ResponseBuffer::new(sanitize::response_cap(gw, ctx));
     Ok(())
 }
 
@@ -86,84 +112,6 @@ fn frame_replacement(resp: &mut ResponseHeader, ctx: &RequestCtx) -> pingora_cor
     Ok(())
 }
 
-/// Bytes of an executor's error body read for its message.
-const EXECUTOR_ERROR_HOLD: usize = 16 << 10;
-
-/// The longest executor message passed on, in bytes.
-const EXECUTOR_MESSAGE_MAX: usize = 300;
-
-/// What the client is told of an executor's error answer with `status`:
-/// a refusal of the request (4xx) with the executor's message, sanitized,
-/// or a failure of the executor (5xx), whose message stays in the logs.
-fn executor_refusal(status: u16, message: Option<String>) -> Refusal {
-    let said = |what: &str| match &message {
-        Some(m) => format!("{what}: {m}"),
-        None => what.to_string(),
-    };
-    match status {
-        404 => Refusal::UnknownRoute,
-        429 | 503 => Refusal::UpstreamUnavailable,
-        400..=499 => Refusal::InvalidRequest {
-            field: None,
-            message: said("the executor refused the request"),
-        },
-        _ => Refusal::UpstreamFailed {
-            message: "the executor failed to answer".into(),
-        },
-    }
-}
-
-/// The message of an executor's JSON error body (`{"message": …}`,
-/// `{"error": …}`, Rails' `{"field": ["reason", …]}`), sanitized and cut short.
-fn executor_message(gw: &Gateway, ctx: &RequestCtx, body: &[u8]) -> Option<String> {
-    let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let map = doc.as_object()?;
-    let text = ["message", "error"]
-        .iter()
-        .find_map(|k| map.get(*k).and_then(|v| v.as_str()).map(str::to_string))
-        .or_else(|| {
-            let reasons: Vec<String> = map
-                .iter()
-                .filter_map(|(field, reasons)| {
-                    let list: Vec<&str> = reasons
-                        .as_array()?
-                        .iter()
-                        .filter_map(|r| r.as_str())
-                        .collect();
-                    (!list.is_empty()).then(|| format!("{field} {}", list.join(", ")))
-                })
-                .collect();
-            (!reasons.is_empty()).then(|| reasons.join("; "))
-        })?;
-    let identity = ctx.identity.as_ref()?;
-    let policy = &gw.policies(identity).output;
-    let reader = identity.client.as_deref().map_or(
-        execgate_sanitize::Reader::ANYONE,
-        execgate_sanitize::Reader::tenant,
-    );
-    let rules = gw.rules.load();
-    let clean = execgate_sanitize::sanitize_text(
-        &rules.output,
-        policy,
-        reader,
-        execgate_sanitize::FieldKind::Other,
-        &text,
-    );
-    if clean.withheld {
-        return None;
-    }
-    let mut message = clean.text;
-    if message.len() > EXECUTOR_MESSAGE_MAX {
-        let mut cut = EXECUTOR_MESSAGE_MAX;
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        message.truncate(cut);
-        message.push('…');
-    }
-    Some(message)
-}
-
 /// Held bodies larger than this are sanitized with the worker marked blocking
 /// (about 0.3–0.7 ms per 100 KB; a batch can hold megabytes).
 const OFF_WORKER_BYTES: usize = 64 << 10;
@@ -174,8 +122,19 @@ fn on_multi_thread_runtime() -> bool {
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
-/// Response body: held until the end, then released sanitized (or replaced).
-pub fn on_body(gw: &Gateway, body: &mut Option<Bytes>, end: bool, ctx: &mut RequestCtx) {
+/// The response body hook: held until the end, then released sanitized (or replaced).
+pub fn on_body(
+    gw: &Gateway,
+    body: &mut Option<Bytes>,
+    end: bool,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<Option<Duration>> {
+    release_body(gw, body, end, ctx);
+    Ok(None)
+}
+
+/// Holds the body, and at its end puts the sanitized (or replacing) body in its place.
+fn release_body(gw: &Gateway, body: &mut Option<Bytes>, end: bool, ctx: &mut RequestCtx) {
     if let Some(status) = ctx.executor_error {
         if let Some(chunk) = body.take() {
             ctx.response.push(&chunk);
@@ -206,9 +165,9 @@ pub fn on_body(gw: &Gateway, body: &mut Option<Bytes>, end: bool, ctx: &mut Requ
     let sanitized = if held.len() > OFF_WORKER_BYTES && on_multi_thread_runtime() {
         // Milliseconds of work in a synchronous filter: let the runtime move
         // this worker's other connections elsewhere meanwhile.
-        tokio::task::block_in_place(|| gw.sanitize(ctx, held))
+        tokio::task::block_in_place(|| sanitize::sanitize(gw, ctx, held))
     } else {
-        gw.sanitize(ctx, held)
+        sanitize::sanitize(gw, ctx, held)
     };
     *body = Some(match sanitized {
         Ok(clean) => clean,

@@ -1,6 +1,7 @@
-//! Response hygiene: only the executor headers a client needs pass, add security
+//! Response headers: only the executor headers a client needs pass, add security
 //! headers, and say whether the body is JSON the sanitizer can read.
 
+use crate::error::SECURITY_HEADERS;
 use pingora_http::ResponseHeader;
 
 /// The executor's headers a client may see; every other one is dropped, since
@@ -17,17 +18,6 @@ const PASSED_THROUGH: [&str; 9] = [
     "last-modified",
     "vary",
     "retry-after",
-];
-
-/// Security headers on every response the gateway sends.
-pub const SECURITY_HEADERS: [(&str, &str); 4] = [
-    ("X-Content-Type-Options", "nosniff"),
-    ("Cache-Control", "no-store"),
-    ("Referrer-Policy", "no-referrer"),
-    (
-        "Content-Security-Policy",
-        "default-src 'none'; frame-ancestors 'none'; sandbox",
-    ),
 ];
 
 /// Keeps only the executor headers a client needs and adds the security headers.
