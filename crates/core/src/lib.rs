@@ -5,6 +5,7 @@ pub mod client;
 pub mod clock;
 pub mod encoding;
 pub mod file_error;
+pub mod file_name;
 pub mod severity;
 pub mod units;
 
@@ -12,6 +13,7 @@ pub use client::{ClientKey, TierName};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use encoding::Encoding;
 pub use file_error::{FileError, load_toml};
+pub use file_name::{FileNameError, check_file_name};
 pub use severity::{Action, Severity};
 pub use units::{ByteSize, HumanDuration};
 pub mod live;

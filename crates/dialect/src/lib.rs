@@ -34,7 +34,7 @@ mod config;
 mod decode;
 mod dialect;
 mod generic;
-mod judge0;
+pub mod judge0;
 mod limits;
 mod model;
 mod options;
