@@ -2,9 +2,10 @@
 //! It holds the configured API and does the steps all dialects share.
 
 use crate::api::{Api, Bounds};
-use crate::config::{DialectConfig, DialectKind, DialectKinds};
+use crate::config::DialectConfig;
 use crate::generic::Generic;
 use crate::judge0::Judge0;
+use crate::kind::{DialectKind, DialectKinds};
 use crate::model::{ExecRequest, FieldSpec, RequestError, RouteKind, RunOutcome, TierLimits};
 use crate::overlap::check_disjoint;
 use crate::path::{path_part, segments};

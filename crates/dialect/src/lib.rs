@@ -35,6 +35,7 @@ mod decode;
 mod dialect;
 mod generic;
 pub mod judge0;
+mod kind;
 mod limits;
 mod model;
 mod options;
@@ -43,12 +44,10 @@ mod path;
 pub mod piston;
 mod read;
 
-pub use config::{
-    DialectConfig, DialectKind, DialectKinds, GenericConfig, Judge0Config, OutputField,
-    VerdictConfig,
-};
+pub use config::{DialectConfig, GenericConfig, Judge0Config, OutputField, VerdictConfig};
 pub use decode::{Encoding, encode_base64};
 pub use dialect::{Dialect, FORWARD_CONTENT_TYPE};
+pub use kind::{DialectKind, DialectKinds};
 pub use limits::{LimitField, LimitRole, LimitUnit, MAX_MEMORY_BYTES, MAX_TIME_SECS};
 pub use model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RequestedLimits, RouteKind,
