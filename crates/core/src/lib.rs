@@ -1,6 +1,8 @@
 //! Types every part of execgate shares, so that a size, a duration, a severity
 //! or a file error means the same thing in config, rule files and APIs.
 
+#![forbid(unsafe_code)]
+
 pub mod client;
 pub mod clock;
 pub mod encoding;
