@@ -6,6 +6,7 @@ use crate::decode::Encoding;
 use crate::kind::DialectKinds;
 use crate::limits::LimitField;
 use crate::model::{FieldKind, RunOutcome};
+use crate::options::OptionsConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -24,6 +25,8 @@ pub struct DialectConfig {
     pub judge0: Judge0Config,
     /// Generic executor description (required when `kind` lists `generic`).
     pub generic: Option<GenericConfig>,
+    /// Compiler options and program arguments requests may carry.
+    pub options: OptionsConfig,
 }
 
 impl Default for DialectConfig {
@@ -34,6 +37,7 @@ impl Default for DialectConfig {
             max_submissions: 20,
             judge0: Judge0Config::default(),
             generic: None,
+            options: OptionsConfig::default(),
         }
     }
 }
@@ -49,8 +53,8 @@ pub struct Judge0Config {
     pub allow_additional_files: bool,
     /// Let clients set `enable_network = true`. Default false: rewritten to false.
     pub allow_network: bool,
-    /// Forward any `compiler_options`. Default false: only optimisation, `-std=`,
-    /// warning, define, `-f`/`-m` and library flags pass (no `-wrapper`, `-fplugin`, `@file`).
+    /// Forward any `compiler_options`. Default false: only the flags
+    /// `[dialect.options.compiler]` allows for the language pass.
     pub allow_any_compiler_options: bool,
 }
 

@@ -10,7 +10,7 @@ use crate::model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RequestedLimits, RouteKind,
     RunOutcome, Submission, TierLimits,
 };
-use crate::options::check_compiler_options;
+use crate::options::OptionsPolicy;
 use crate::path::{RoutePattern, flag_lenient, flag_strict, query_names, query_value, with_param};
 use crate::read::{Fields, index};
 use http::Method;
@@ -77,10 +77,15 @@ pub(crate) struct Judge0 {
     allow_additional_files: bool,
     allow_network: bool,
     allow_any_compiler_options: bool,
+    options: OptionsPolicy,
 }
 
 impl Judge0 {
-    pub(crate) fn new(config: &Judge0Config, bounds: Bounds) -> Result<Self, String> {
+    pub(crate) fn new(
+        config: &Judge0Config,
+        bounds: Bounds,
+        options: OptionsPolicy,
+    ) -> Result<Self, String> {
         let mut languages: HashMap<u64, String> = JUDGE0_LANGUAGES
             .iter()
             .map(|(id, name)| (*id, (*name).to_string()))
@@ -99,6 +104,7 @@ impl Judge0 {
             allow_additional_files: config.allow_additional_files,
             allow_network: config.allow_network,
             allow_any_compiler_options: config.allow_any_compiler_options,
+            options,
         })
     }
 
@@ -111,10 +117,22 @@ impl Judge0 {
         base64: bool,
     ) -> Result<Submission, RequestError> {
         let read = read_submission(value, at, base64)?;
+        let language = self
+            .languages
+            .get(&read.language_id)
+            .cloned()
+            .unwrap_or_else(|| format!("judge0:{}", read.language_id));
         let fields = Fields::of(value, at)?;
         let options = fields.string("compiler_options")?;
         if let Some(options) = options.filter(|_| !self.allow_any_compiler_options) {
-            check_compiler_options(options, &fields.name("compiler_options"))?;
+            self.options
+                .check_compiler(&language, options, &fields.name("compiler_options"))?;
+        }
+        if let Some(args) = &read.command_line_arguments {
+            self.options.check_args(
+                args.split_whitespace(),
+                &fields.name("command_line_arguments"),
+            )?;
         }
         if fields.get("callback_url").is_some_and(|v| !v.is_null()) {
             return Err(callback_refused(fields.name("callback_url")));
@@ -125,11 +143,6 @@ impl Judge0 {
                 "is not accepted: the gateway cannot screen zipped files",
             ));
         }
-        let language = self
-            .languages
-            .get(&read.language_id)
-            .cloned()
-            .unwrap_or_else(|| format!("judge0:{}", read.language_id));
         Ok(Submission {
             language,
             version: None,

@@ -55,3 +55,4 @@ pub use model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RequestedLimits, RouteKind,
     RunOutcome, Submission, TierLimits,
 };
+pub use options::{DEFAULT_ALLOWED, OptionsConfig};

@@ -10,6 +10,7 @@ use crate::model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RequestedLimits, RouteKind,
     RunOutcome, Submission, TierLimits,
 };
+use crate::options::OptionsPolicy;
 use crate::path::RoutePattern;
 use crate::read::{Fields, index, mistyped};
 use http::Method;
@@ -21,10 +22,11 @@ use std::time::Duration;
 pub(crate) struct Piston {
     limits: Vec<LimitField>,
     bounds: Bounds,
+    options: OptionsPolicy,
 }
 
 impl Piston {
-    pub(crate) fn new(bounds: Bounds) -> Self {
+    pub(crate) fn new(bounds: Bounds, options: OptionsPolicy) -> Self {
         use LimitRole::*;
         use LimitUnit::{Bytes, Ms};
         let limits = LimitField::table(&[
@@ -35,7 +37,11 @@ impl Piston {
             ("/compile_cpu_time", CompileCpuTime, Ms),
             ("/compile_memory_limit", CompileMemory, Bytes),
         ]);
-        Self { limits, bounds }
+        Self {
+            limits,
+            bounds,
+            options,
+        }
     }
 
     fn is_execute(segments: &[String]) -> bool {
@@ -84,6 +90,8 @@ impl Api for Piston {
         body: &Value,
     ) -> Result<Parsed, RequestError> {
         let request = read_execute(body, self.bounds.max_files)?;
+        self.options
+            .check_args(request.args.iter().map(String::as_str), "args")?;
         Ok(Parsed::single(request.submission()))
     }
 
