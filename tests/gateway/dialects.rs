@@ -564,3 +564,40 @@ fn result_tokens_past_the_configured_maximum_are_forgotten_oldest_first() {
     assert_eq!(read(&tokens[0]), 404, "the oldest token was forgotten");
     assert_eq!((read(&tokens[1]), read(&tokens[2])), (200, 200));
 }
+
+/// `[dialect.options.compiler]` allows flags per language: a flag off the
+/// language's list is a 400 naming it, and never reaches the executor.
+#[test]
+fn compiler_options_off_the_language_list_are_refused_by_name() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("dialect", "kind = \"judge0\"")
+        .with("dialect.options.compiler", "c = [\"-O2\", \"-std=*\"]")
+        .start();
+    let submit = |options: &str| {
+        let body = json!({"source_code": "int main(void) { return 0; }", "language_id": 50, "compiler_options": options});
+        post(&gw.url("/submissions?wait=true"), &body)
+    };
+    let r = submit("-O2 -fplugin=./x.so");
+    assert_eq!((r.status, r.code()), (400, "invalid_request".to_string()));
+    let error = &r.json()["error"];
+    assert_eq!(error["field"], "compiler_options");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"-fplugin=./x.so\""),
+        "{error}"
+    );
+    let r = submit("-Wall");
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["error"]["message"],
+        "option \"-Wall\" is not allowed for c"
+    );
+    assert!(exec.requests().is_empty());
+    let r = submit("-O2 -std=c11");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(exec.requests().len(), 1);
+}

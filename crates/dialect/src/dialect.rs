@@ -2,10 +2,12 @@
 //! It holds the configured API and does the steps all dialects share.
 
 use crate::api::{Api, Bounds};
-use crate::config::{DialectConfig, DialectKind, DialectKinds};
+use crate::config::DialectConfig;
 use crate::generic::Generic;
 use crate::judge0::Judge0;
+use crate::kind::{DialectKind, DialectKinds};
 use crate::model::{ExecRequest, FieldSpec, RequestError, RouteKind, RunOutcome, TierLimits};
+use crate::options::OptionsPolicy;
 use crate::overlap::check_disjoint;
 use crate::path::{path_part, segments};
 use crate::piston::Piston;
@@ -279,9 +281,10 @@ fn api(kind: DialectKind, config: &DialectConfig) -> Result<Box<dyn Api>, String
         max_files: config.max_files,
         max_submissions: config.max_submissions,
     };
+    let options = OptionsPolicy::new(&config.options)?;
     Ok(match kind {
-        DialectKind::Piston => Box::new(Piston::new(bounds)),
-        DialectKind::Judge0 => Box::new(Judge0::new(&config.judge0, bounds)?),
+        DialectKind::Piston => Box::new(Piston::new(bounds, options)),
+        DialectKind::Judge0 => Box::new(Judge0::new(&config.judge0, bounds, options)?),
         DialectKind::Generic => {
             let generic = config
                 .generic

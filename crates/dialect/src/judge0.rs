@@ -7,10 +7,10 @@ use crate::config::{JUDGE0_LANGUAGES, Judge0Config};
 use crate::decode::{check_code, decode_base64};
 use crate::limits::{LimitField, LimitRole, LimitUnit, clamp_limits, read_limits};
 use crate::model::{
-    CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RouteKind, RunOutcome, Submission,
-    TierLimits,
+    CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RequestedLimits, RouteKind,
+    RunOutcome, Submission, TierLimits,
 };
-use crate::options::check_compiler_options;
+use crate::options::OptionsPolicy;
 use crate::path::{RoutePattern, flag_lenient, flag_strict, query_names, query_value, with_param};
 use crate::read::{Fields, index};
 use http::Method;
@@ -77,10 +77,15 @@ pub(crate) struct Judge0 {
     allow_additional_files: bool,
     allow_network: bool,
     allow_any_compiler_options: bool,
+    options: OptionsPolicy,
 }
 
 impl Judge0 {
-    pub(crate) fn new(config: &Judge0Config, bounds: Bounds) -> Result<Self, String> {
+    pub(crate) fn new(
+        config: &Judge0Config,
+        bounds: Bounds,
+        options: OptionsPolicy,
+    ) -> Result<Self, String> {
         let mut languages: HashMap<u64, String> = JUDGE0_LANGUAGES
             .iter()
             .map(|(id, name)| (*id, (*name).to_string()))
@@ -91,23 +96,7 @@ impl Judge0 {
             })?;
             languages.insert(id, name.clone());
         }
-        use LimitRole::*;
-        use LimitUnit::{Kb, S};
-        let mut limits = LimitField::table(&[
-            ("/wall_time_limit", RunTime, S),
-            ("/cpu_time_limit", CpuTime, S),
-            ("/memory_limit", Memory, Kb),
-        ]);
-        // Clamped when present, never inserted: Judge0's defaults are small.
-        for (pointer, role, unit) in [
-            ("/cpu_extra_time", ExtraTime, S),
-            ("/stack_limit", Stack, Kb),
-        ] {
-            limits.push(LimitField {
-                insert: false,
-                ..LimitField::new(pointer, role, unit)
-            });
-        }
+        let limits = limit_fields();
         Ok(Self {
             languages,
             limits,
@@ -115,37 +104,35 @@ impl Judge0 {
             allow_additional_files: config.allow_additional_files,
             allow_network: config.allow_network,
             allow_any_compiler_options: config.allow_any_compiler_options,
+            options,
         })
     }
 
-    /// One submission object at `at` (`""` for a single submission).
+    /// One submission object at `at` (`""` for a single submission): the
+    /// shared reading, then this gateway's policy on options and callbacks.
     fn submission(
         &self,
         value: &Value,
         at: &str,
         base64: bool,
     ) -> Result<Submission, RequestError> {
-        let fields = Fields::of(value, at)?;
-        let text = |key: &str| -> Result<Option<Vec<u8>>, RequestError> {
-            match fields.string(key)? {
-                None => Ok(None),
-                Some(s) if base64 => decode_base64(s, &fields.name(key)).map(Some),
-                Some(s) => Ok(Some(s.as_bytes().to_vec())),
-            }
-        };
-        let source = text("source_code")?.ok_or_else(|| fields.missing("source_code"))?;
-        check_code(&source, &fields.name("source_code"))?;
-        let id = fields.required_u64("language_id")?;
+        let read = read_submission(value, at, base64)?;
         let language = self
             .languages
-            .get(&id)
+            .get(&read.language_id)
             .cloned()
-            .unwrap_or_else(|| format!("judge0:{id}"));
-        let stdin = text("stdin")?.unwrap_or_default();
-        text("expected_output")?;
+            .unwrap_or_else(|| format!("judge0:{}", read.language_id));
+        let fields = Fields::of(value, at)?;
         let options = fields.string("compiler_options")?;
         if let Some(options) = options.filter(|_| !self.allow_any_compiler_options) {
-            check_compiler_options(options, &fields.name("compiler_options"))?;
+            self.options
+                .check_compiler(&language, options, &fields.name("compiler_options"))?;
+        }
+        if let Some(args) = &read.command_line_arguments {
+            self.options.check_args(
+                args.split_whitespace(),
+                &fields.name("command_line_arguments"),
+            )?;
         }
         if fields.get("callback_url").is_some_and(|v| !v.is_null()) {
             return Err(callback_refused(fields.name("callback_url")));
@@ -161,10 +148,10 @@ impl Judge0 {
             version: None,
             files: vec![CodeFile {
                 name: None,
-                content: source,
+                content: read.source_code,
             }],
-            stdin,
-            limits: read_limits(&self.limits, value, at)?,
+            stdin: read.stdin,
+            limits: read.limits,
         })
     }
 
@@ -210,6 +197,78 @@ impl Judge0 {
         }
         Ok(())
     }
+}
+
+/// The limit fields of a submission object, in Judge0's units (seconds, KB).
+fn limit_fields() -> Vec<LimitField> {
+    use LimitRole::*;
+    use LimitUnit::{Kb, S};
+    let mut limits = LimitField::table(&[
+        ("/wall_time_limit", RunTime, S),
+        ("/cpu_time_limit", CpuTime, S),
+        ("/memory_limit", Memory, Kb),
+    ]);
+    // Clamped when present, never inserted: Judge0's defaults are small.
+    for (pointer, role, unit) in [
+        ("/cpu_extra_time", ExtraTime, S),
+        ("/stack_limit", Stack, Kb),
+    ] {
+        limits.push(LimitField {
+            insert: false,
+            ..LimitField::new(pointer, role, unit)
+        });
+    }
+    limits
+}
+
+/// A Judge0 submission object, read once the way both the gateway and the
+/// bundled runner read it, so a submission one accepts the other does too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judge0Submission {
+    /// `language_id`.
+    pub language_id: u64,
+    /// `source_code`, decoded: valid UTF-8 without NUL.
+    pub source_code: Vec<u8>,
+    /// `stdin`, decoded (any bytes).
+    pub stdin: Vec<u8>,
+    /// `expected_output`, decoded, when given.
+    pub expected_output: Option<Vec<u8>>,
+    /// `command_line_arguments`, when given.
+    pub command_line_arguments: Option<String>,
+    /// `wall_time_limit`, `cpu_time_limit`, `memory_limit` in seconds and bytes
+    /// (`cpu_extra_time` and `stack_limit` are checked, not reported).
+    pub limits: RequestedLimits,
+}
+
+/// Reads the submission object `value` at `at` (`""` for a single
+/// submission); text fields are base64 when `base64`. Refusals name the field.
+pub fn read_submission(
+    value: &Value,
+    at: &str,
+    base64: bool,
+) -> Result<Judge0Submission, RequestError> {
+    let fields = Fields::of(value, at)?;
+    let text = |key: &str| -> Result<Option<Vec<u8>>, RequestError> {
+        match fields.string(key)? {
+            None => Ok(None),
+            Some(s) if base64 => decode_base64(s, &fields.name(key)).map(Some),
+            Some(s) => Ok(Some(s.as_bytes().to_vec())),
+        }
+    };
+    let source_code = text("source_code")?.ok_or_else(|| fields.missing("source_code"))?;
+    check_code(&source_code, &fields.name("source_code"))?;
+    let language_id = fields.required_u64("language_id")?;
+    let stdin = text("stdin")?.unwrap_or_default();
+    let expected_output = text("expected_output")?;
+    let command_line_arguments = fields.string("command_line_arguments")?.map(str::to_string);
+    Ok(Judge0Submission {
+        language_id,
+        source_code,
+        stdin,
+        expected_output,
+        command_line_arguments,
+        limits: read_limits(&limit_fields(), value, at)?,
+    })
 }
 
 /// Sets `key` of a submission object to at most `most` (to `most` when absent).

@@ -29,12 +29,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod api;
 mod config;
 mod decode;
 mod dialect;
 mod generic;
-mod judge0;
+pub mod judge0;
+mod kind;
 mod limits;
 mod model;
 mod options;
@@ -43,14 +46,13 @@ mod path;
 pub mod piston;
 mod read;
 
-pub use config::{
-    DialectConfig, DialectKind, DialectKinds, GenericConfig, Judge0Config, OutputField,
-    VerdictConfig,
-};
+pub use config::{DialectConfig, GenericConfig, Judge0Config, OutputField, VerdictConfig};
 pub use decode::{Encoding, encode_base64};
 pub use dialect::{Dialect, FORWARD_CONTENT_TYPE};
+pub use kind::{DialectKind, DialectKinds};
 pub use limits::{LimitField, LimitRole, LimitUnit, MAX_MEMORY_BYTES, MAX_TIME_SECS};
 pub use model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RequestedLimits, RouteKind,
     RunOutcome, Submission, TierLimits,
 };
+pub use options::{DEFAULT_ALLOWED, OptionsConfig};

@@ -1,7 +1,7 @@
 //! The dialect-neutral picture of a request and a response that the gateway
 //! reasons about, whatever executor API the client speaks.
 
-use crate::config::DialectKind;
+use crate::kind::DialectKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;

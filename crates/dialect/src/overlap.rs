@@ -5,7 +5,7 @@
 //! pair of route shapes and confirmed against both APIs' real routers.
 
 use crate::api::Api;
-use crate::config::DialectKind;
+use crate::kind::DialectKind;
 
 /// Refuses the first path that two of `apis` both claim.
 pub(crate) fn check_disjoint(apis: &[(DialectKind, &dyn Api)]) -> Result<(), String> {

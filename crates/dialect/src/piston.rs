@@ -10,6 +10,7 @@ use crate::model::{
     CodeFile, ExecRequest, FieldKind, FieldSpec, RequestError, RequestedLimits, RouteKind,
     RunOutcome, Submission, TierLimits,
 };
+use crate::options::OptionsPolicy;
 use crate::path::RoutePattern;
 use crate::read::{Fields, index, mistyped};
 use http::Method;
@@ -21,10 +22,11 @@ use std::time::Duration;
 pub(crate) struct Piston {
     limits: Vec<LimitField>,
     bounds: Bounds,
+    options: OptionsPolicy,
 }
 
 impl Piston {
-    pub(crate) fn new(bounds: Bounds) -> Self {
+    pub(crate) fn new(bounds: Bounds, options: OptionsPolicy) -> Self {
         use LimitRole::*;
         use LimitUnit::{Bytes, Ms};
         let limits = LimitField::table(&[
@@ -35,7 +37,11 @@ impl Piston {
             ("/compile_cpu_time", CompileCpuTime, Ms),
             ("/compile_memory_limit", CompileMemory, Bytes),
         ]);
-        Self { limits, bounds }
+        Self {
+            limits,
+            bounds,
+            options,
+        }
     }
 
     fn is_execute(segments: &[String]) -> bool {
@@ -84,6 +90,8 @@ impl Api for Piston {
         body: &Value,
     ) -> Result<Parsed, RequestError> {
         let request = read_execute(body, self.bounds.max_files)?;
+        self.options
+            .check_args(request.args.iter().map(String::as_str), "args")?;
         Ok(Parsed::single(request.submission()))
     }
 
@@ -251,6 +259,7 @@ pub fn read_execute(body: &Value, max_files: usize) -> Result<PistonExecute, Req
         .enumerate()
         .map(|(i, file)| code_file(file, &index("files", i)))
         .collect::<Result<Vec<_>, _>>()?;
+    check_distinct_names(&files)?;
     let stdin = fields.string("stdin")?.unwrap_or("").as_bytes().to_vec();
     let mut args = Vec::new();
     for (i, arg) in fields.array("args")?.into_iter().flatten().enumerate() {
@@ -282,6 +291,21 @@ pub fn read_execute(body: &Value, max_files: usize) -> Result<PistonExecute, Req
     })
 }
 
+/// Two files of one name would overwrite each other: which one runs depends
+/// on the executor, and the gateway screens both.
+fn check_distinct_names(files: &[CodeFile]) -> Result<(), RequestError> {
+    for (i, file) in files.iter().enumerate() {
+        let Some(name) = &file.name else { continue };
+        if files[..i].iter().any(|f| f.name.as_ref() == Some(name)) {
+            return Err(RequestError::new(
+                format!("{}.name", index("files", i)),
+                format!("repeats the file name {name:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a limit value is Piston's `-1`, "the most allowed".
 fn is_most(value: &Value) -> bool {
     value.as_f64() == Some(-1.0)
@@ -299,6 +323,14 @@ fn ask_number(fields: &Fields<'_>, key: &str, ceiling: f64) -> Result<Ask<f64>, 
         return Err(RequestError::new(
             fields.name(key),
             "must not be negative (-1 asks for the most allowed)",
+        ));
+    }
+    // A zero limit is a run that cannot start, or no limit to executors that
+    // read 0 as "unset": neither is a limit the tier can vouch for.
+    if value == 0.0 {
+        return Err(RequestError::new(
+            fields.name(key),
+            "must be greater than 0 (-1 or leaving it out asks for the most allowed)",
         ));
     }
     if value > ceiling {

@@ -5,8 +5,8 @@ mod common;
 
 use common::{clamped, dialect, parse, refusal};
 use execgate_dialect::{
-    Dialect, DialectConfig, DialectKind, FieldKind, Judge0Config, RequestError, RouteKind,
-    RunOutcome, encode_base64,
+    Dialect, DialectConfig, DialectKind, FieldKind, Judge0Config, OptionsConfig, RequestError,
+    RouteKind, RunOutcome, encode_base64,
 };
 use http::Method;
 use serde_json::{Value, json};
@@ -938,7 +938,10 @@ fn compiler_options_that_could_run_unscreened_code_are_refused() {
     let err = refused(cpp("-wrapper /bin/sh,-c,id"));
     assert_eq!(
         err,
-        RequestError::new("compiler_options", "option \"-wrapper\" is not allowed")
+        RequestError::new(
+            "compiler_options",
+            "option \"-wrapper\" is not allowed: it runs, loads, reads or writes what the request did not send"
+        )
     );
     let batch = json!({"submissions": [one(), cpp("-fplugin=/tmp/x.so")]});
     let err = refusal(&judge0(), RouteKind::ExecuteBatch, BATCH, &batch);
@@ -959,5 +962,52 @@ fn compiler_options_that_could_run_unscreened_code_are_refused() {
             &cpp("-wrapper /bin/sh,-c,id")
         )
         .is_ok()
+    );
+}
+
+/// `[dialect.options]`: the allow-list of a language (Judge0 ids mapped to
+/// screening names: 50 is c, 54 cpp) replaces the built-in one for it alone,
+/// and program arguments are bounded.
+#[test]
+fn compiler_options_follow_the_language_policy_and_arguments_are_bounded() {
+    let options: OptionsConfig =
+        toml::from_str("args_max_count = 2\n[compiler]\nc = [\"-O2\", \"-std=*\"]").unwrap();
+    let d = Dialect::new(DialectConfig {
+        kind: DialectKind::Judge0.into(),
+        options,
+        ..DialectConfig::default()
+    })
+    .unwrap();
+    let submit = |language: u64, key: &str, value: &str| {
+        let body = with(
+            with(one(), "language_id", json!(language)),
+            key,
+            json!(value),
+        );
+        parse(&d, RouteKind::Execute, SUBMIT, &body)
+    };
+    assert!(submit(50, "compiler_options", "-O2 -std=c11").is_ok());
+    let err = submit(50, "compiler_options", "-O2 -Wall").unwrap_err();
+    assert_eq!(
+        err,
+        RequestError::new("compiler_options", "option \"-Wall\" is not allowed for c")
+    );
+    assert!(submit(54, "compiler_options", "-O2 -Wall").is_ok());
+    assert!(submit(71, "command_line_arguments", "a b").is_ok());
+    let err = submit(71, "command_line_arguments", "a b c").unwrap_err();
+    assert_eq!(
+        err,
+        RequestError::new("command_line_arguments", "are more than 2 arguments")
+    );
+    let bad = toml::from_str::<OptionsConfig>("[compiler]\nc = [\"-B*\"]").unwrap();
+    let err = Dialect::new(DialectConfig {
+        kind: DialectKind::Judge0.into(),
+        options: bad,
+        ..DialectConfig::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.starts_with("dialect.options.compiler.c: \"-B*\" can never be allowed"),
+        "{err}"
     );
 }

@@ -580,3 +580,25 @@ fn verdicts_read_the_bundled_runner_shape() {
         assert_eq!(outcome(body), [want]);
     }
 }
+
+/// `args` reach the program after its entry point: bounded by
+/// `[dialect.options] args_max_bytes` and `args_max_count`, refused by name past them.
+#[test]
+fn program_arguments_are_bounded() {
+    assert!(
+        parse(
+            &piston(),
+            RouteKind::Execute,
+            EXEC,
+            &with(minimal(), "args", json!(vec!["a"; 64]))
+        )
+        .is_ok()
+    );
+    let err = refused(with(minimal(), "args", json!(vec!["a"; 65])));
+    assert_eq!(err, RequestError::new("args", "are more than 64 arguments"));
+    let err = refused(with(minimal(), "args", json!(["x".repeat(4097)])));
+    assert_eq!(
+        err,
+        RequestError::new("args", "are longer than 4096 bytes together")
+    );
+}

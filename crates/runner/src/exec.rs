@@ -4,7 +4,7 @@
 //! Any limit crossed kills the helper, whose death kills the sandbox's init
 //! and with it the whole pid namespace. The cgroup is removed at the end.
 
-use crate::sandbox::cgroup::{CgroupHost, CgroupLimits, CpuPriority, RunCgroup};
+use crate::cgroup::{CgroupHost, CgroupLimits, CpuPriority, RunCgroup};
 use crate::sandbox::rlimit;
 use crate::spec::{Event, Rlimits, SandboxSpec};
 use crate::verdict::{Observed, Start, Status, Verdict, classify};

@@ -3,9 +3,9 @@
 //! compile stage in its own sandbox, its artifact carried to the run stage).
 //! Both HTTP dialects call `Runner::execute` and only differ in their shapes.
 
+use crate::cgroup::{CgroupLimits, CpuPriority};
 use crate::config::{LanguageConfig, RunnerConfig, StageLimits};
 use crate::exec::{Engine, RunLimits};
-use crate::sandbox::cgroup::{CgroupLimits, CpuPriority};
 use crate::spec::{Rlimits, SandboxFile, SandboxSpec};
 use crate::verdict::{Status, Verdict};
 use crate::warm::WarmPool;

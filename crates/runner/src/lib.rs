@@ -3,6 +3,7 @@
 //! gets its own sandbox built by a fresh helper process (`sandbox-init`).
 
 pub mod api;
+pub mod cgroup;
 pub mod cli;
 pub mod config;
 pub mod discover;
@@ -21,10 +22,10 @@ pub use preflight::preflight;
 pub use sandbox::{exit_with_parent, sandbox_init_main};
 
 use api::{AppState, gate::Gate, tokens::TokenStore};
+use cgroup::{CgroupHost, CpuPriority};
 use exec::Engine;
 use execgate_core::SystemClock;
 use job::{Catalog, Runner};
-use sandbox::cgroup::{CgroupHost, CpuPriority};
 use std::path::PathBuf;
 use std::sync::Arc;
 use warm::{WarmPool, WarmRecipe};

@@ -3,9 +3,9 @@
 //! user namespaces, seccomp, a usable cgroup hierarchy, the helper binary, the
 //! languages' files.
 
+use crate::cgroup::CgroupHost;
 use crate::config::RunnerConfig;
 use crate::job::Catalog;
-use crate::sandbox::cgroup::CgroupHost;
 
 /// Every problem found, in words an operator can act on; `Ok` when none.
 pub fn preflight(config: &RunnerConfig) -> Result<(), Vec<String>> {

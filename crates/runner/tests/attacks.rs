@@ -1,4 +1,5 @@
-//! The attack suite of issue 4, run against cold sandboxes and against warm
+//! The attacks the sandbox must contain (escapes, resource exhaustion,
+//! information leaks, syscall abuse), run against cold sandboxes and against warm
 //! ones: each attack must get the right verdict and stay contained. Every
 //! Python attack first names its process with a unique tag (inherited by
 //! every fork and thread); after the verdict the host is scanned and no
@@ -101,7 +102,7 @@ cold_and_warm!(
     filesystem_view,
     environment_is_minimal,
     rlimits_are_set,
-    seccomp_denies_the_issue_list,
+    seccomp_denies_escape_syscalls,
     foreign_syscall_abis_are_killed,
     stack_overflow,
     invalid_utf8_source,
@@ -450,7 +451,8 @@ async fn exit_semantics_match_plain_python(mode: Mode) {
     assert_eq!(run_of(&v)["stdout"], "['x y'] __main__\n", "{v}");
 }
 
-/// Every namespace of the issue is new: none is the host's (the test's own).
+/// Every namespace the sandbox unshares (user, pid, mount, net, ipc, uts,
+/// cgroup) is new: none is the host's (the test's own).
 async fn own_namespaces_and_unprivileged_ids(mode: Mode) {
     let kinds = ["user", "pid", "mnt", "net", "ipc", "uts", "cgroup"];
     let code = format!(
@@ -552,9 +554,11 @@ async fn rlimits_are_set(mode: Mode) {
     assert_contained(&v);
 }
 
-/// The issue's deny list, each called with zero arguments: EPERM from the
-/// filter where the kernel would otherwise say EFAULT, EINVAL, EBADF or succeed.
-async fn seccomp_denies_the_issue_list(mode: Mode) {
+/// The syscalls that reach other processes, the kernel's attack surface or
+/// another namespace (tracing, mounts, keys, bpf, perf, userfaultfd,
+/// io_uring …), each called with zero arguments: EPERM from the filter where
+/// the kernel would otherwise say EFAULT, EINVAL, EBADF or succeed.
+async fn seccomp_denies_escape_syscalls(mode: Mode) {
     let denied = [
         ("ptrace", 101),
         ("process_vm_readv", 310),

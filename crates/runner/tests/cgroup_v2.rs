@@ -9,8 +9,8 @@
 
 mod support;
 
+use execgate_runner::cgroup::{CgroupHost, CgroupLimits, CpuPriority, Version};
 use execgate_runner::exec::{Engine, RunLimits};
-use execgate_runner::sandbox::cgroup::{CgroupHost, CgroupLimits, CpuPriority, Version};
 use execgate_runner::spec::SandboxFile;
 use execgate_runner::verdict::{Status, Verdict};
 use execgate_runner::{Helper, build};

@@ -3,8 +3,8 @@
 
 mod support;
 
+use execgate_runner::cgroup::{CgroupHost, CgroupLimits, CpuPriority, Version};
 use execgate_runner::exec::RunLimits;
-use execgate_runner::sandbox::cgroup::{CgroupHost, CgroupLimits, CpuPriority, Version};
 use execgate_runner::spec::SandboxFile;
 use serde_json::Value;
 use std::time::Duration;

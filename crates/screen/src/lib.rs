@@ -11,6 +11,8 @@
 //! assert!(verdict.refused);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod cache;
 pub mod cli;
 mod facts;

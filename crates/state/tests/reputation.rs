@@ -477,3 +477,22 @@ fn a_block_that_outlasts_the_ban_is_left_alone() {
         .count();
     assert_eq!(banned, 0, "no ban event");
 }
+
+/// The README's `[reputation]` sample shows the defaults: it parses, and to
+/// exactly `ReputationConfig::default()`.
+#[test]
+fn readme_reputation_sample_is_the_defaults() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("```toml\n# every key optional; the values shown are the defaults\n[reputation]")
+        .expect("the README's [reputation] sample");
+    let block = &readme[start + "```toml".len()..];
+    let block = &block[..block.find("```").expect("closing fence")];
+    #[derive(serde::Deserialize)]
+    struct File {
+        reputation: ReputationConfig,
+    }
+    let file: File = toml::from_str(block).expect("the sample parses");
+    assert_eq!(file.reputation, ReputationConfig::default());
+}

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use execgate_dialect::judge0::{Judge0Submission, read_submission};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -70,19 +71,6 @@ pub fn routes() -> Router<AppState> {
         .route("/system_info", get(system_info))
 }
 
-/// A submission as posted.
-#[derive(Debug, Deserialize)]
-struct SubmissionIn {
-    source_code: Option<String>,
-    language_id: Option<u32>,
-    stdin: Option<String>,
-    expected_output: Option<String>,
-    cpu_time_limit: Option<f64>,
-    wall_time_limit: Option<f64>,
-    memory_limit: Option<f64>,
-    command_line_arguments: Option<String>,
-}
-
 /// Query flags shared by the endpoints.
 #[derive(Debug, Default)]
 struct Flags {
@@ -114,28 +102,11 @@ fn status_json(id: u32) -> Value {
     json!({"id": id, "description": description})
 }
 
-fn decode_text(
-    value: Option<String>,
-    base64: bool,
-    field: &str,
-) -> Result<Option<Vec<u8>>, ApiError> {
-    match value {
-        None => Ok(None),
-        Some(text) if base64 => execgate_core::encoding::decode_base64(&text)
-            .map(Some)
-            .map_err(|e| ApiError::bad_request(format!("{field}: {e}"))),
-        Some(text) => Ok(Some(text.into_bytes())),
-    }
-}
-
-fn secs(v: Option<f64>, field: &str) -> Result<Option<Duration>, ApiError> {
-    match v {
-        None => Ok(None),
-        Some(s) if s.is_finite() && s > 0.0 && s < 86_400.0 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(s) => Err(ApiError::bad_request(format!(
-            "{field}: must be a positive number of seconds, got {s}"
-        ))),
-    }
+/// Reads one submission object the way the gateway's judge0 dialect reads
+/// it (`execgate_dialect::judge0::read_submission`): one reading, one verdict.
+pub fn read(value: &Value, base64: bool) -> Result<Judge0Submission, ApiError> {
+    read_submission(value, "", base64)
+        .map_err(|e| ApiError::bad_request(format!("{}: {}", e.field, e.message)))
 }
 
 /// A validated submission: its language, program, expected output and stored record.
@@ -146,30 +117,20 @@ struct Accepted {
     record: Value,
 }
 
-fn accept(input: SubmissionIn, base64: bool, state: &AppState) -> Result<Accepted, ApiError> {
-    let id = input
-        .language_id
-        .ok_or_else(|| ApiError::bad_request("language_id: can't be blank"))?;
-    let lang = state.runner.catalog.by_judge0_id(id).ok_or_else(|| {
-        ApiError::bad_request(format!("language_id: language with id {id} doesn't exist"))
-    })?;
-    let source = decode_text(input.source_code, base64, "source_code")?
-        .ok_or_else(|| ApiError::bad_request("source_code: can't be blank"))?;
-    let stdin = decode_text(input.stdin, base64, "stdin")?.unwrap_or_default();
-    let expected = decode_text(input.expected_output, base64, "expected_output")?;
-    let memory = match input.memory_limit {
-        Some(kb) if kb.is_finite() && kb > 0.0 => Some((kb * 1024.0) as u64),
-        Some(kb) => {
-            return Err(ApiError::bad_request(format!(
-                "memory_limit: must be positive KB, got {kb}"
-            )));
-        }
-        None => None,
-    };
+fn accept(value: &Value, base64: bool, state: &AppState) -> Result<Accepted, ApiError> {
+    let input = read(value, base64)?;
+    let id = input.language_id;
+    let lang = u32::try_from(id)
+        .ok()
+        .and_then(|id| state.runner.catalog.by_judge0_id(id))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("language_id: language with id {id} doesn't exist"))
+        })?;
+    let (source, stdin, expected) = (input.source_code, input.stdin, input.expected_output);
     let run = Requested {
-        timeout: secs(input.wall_time_limit, "wall_time_limit")?,
-        cpu_time: secs(input.cpu_time_limit, "cpu_time_limit")?,
-        memory,
+        timeout: input.limits.run_time,
+        cpu_time: input.limits.cpu_time,
+        memory: input.limits.memory_bytes,
     };
     let args: Vec<String> = input
         .command_line_arguments
@@ -359,7 +320,8 @@ async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let flags = Flags::from(&q);
-    let acc = accept(parse_json(&body)?, flags.base64, &state)?;
+    let value: Value = parse_json(&body)?;
+    let acc = accept(&value, flags.base64, &state)?;
     if !flags.wait {
         let token = enqueue(&state, acc)?;
         return Ok((StatusCode::CREATED, Json(json!({"token": token}))));
@@ -378,7 +340,7 @@ async fn create_batch(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     #[derive(Deserialize)]
     struct Batch {
-        submissions: Vec<SubmissionIn>,
+        submissions: Vec<Value>,
     }
     let flags = Flags::from(&q);
     let batch: Batch = parse_json(&body)?;
@@ -389,7 +351,7 @@ async fn create_batch(
     }
     let mut out = Vec::new();
     for input in batch.submissions {
-        let item = accept(input, flags.base64, &state).and_then(|acc| enqueue(&state, acc));
+        let item = accept(&input, flags.base64, &state).and_then(|acc| enqueue(&state, acc));
         out.push(match item {
             Ok(token) => json!({"token": token}),
             Err(e) => json!({"message": e.message}),

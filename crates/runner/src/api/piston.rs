@@ -4,8 +4,8 @@
 
 use super::{ApiError, AppState, parse_json};
 use crate::config::LimitBounds;
-use crate::files::{MAX_FILES, check_name};
-use crate::job::{Language, Program, Requested};
+use crate::files::MAX_FILES;
+use crate::job::{Program, Requested};
 use crate::verdict::{Status, Verdict};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -59,17 +59,30 @@ async fn runtimes(State(state): State<AppState>) -> Json<Value> {
     Json(Value::Array(list))
 }
 
-/// The runner's program for a request read by the shared Piston reading:
-/// `-1` asks for the configured maximum, larger values are lowered to it (as
-/// the gateway lowers them to the tier's), absent ones take the language's default.
-fn program(req: PistonExecute, lang: &Language, bounds: &LimitBounds) -> Result<Program, ApiError> {
+/// Reads an execute body the way the gateway's piston dialect reads it
+/// (`execgate_dialect::piston::read_execute`): one reading, one verdict.
+pub fn read(body: &Value) -> Result<PistonExecute, ApiError> {
+    read_execute(body, MAX_FILES)
+        .map_err(|e| ApiError::bad_request(format!("{}: {}", e.field, e.message)))
+}
+
+/// The runner's program for a request read by the shared Piston reading,
+/// whose entry point is called `source_file` when the request leaves it
+/// unnamed: `-1` asks for the configured maximum, larger values are lowered
+/// to it (as the gateway lowers them to the tier's), absent ones take the
+/// language's default.
+pub fn program(
+    req: PistonExecute,
+    source_file: &str,
+    bounds: &LimitBounds,
+) -> Result<Program, ApiError> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(req.files.len());
     for (i, f) in req.files.into_iter().enumerate() {
-        let name = f.name.unwrap_or_else(|| unnamed(lang, i));
-        check_name(&name).map_err(ApiError::bad_request)?;
+        let name = f.name.unwrap_or_else(|| unnamed(source_file, i));
+        // Named files are distinct already; a made-up name may meet a given one.
         if files.iter().any(|(n, _)| *n == name) {
             return Err(ApiError::bad_request(format!(
-                "file name {name:?} given twice"
+                "files[{i}]: its default name {name:?} is another file's name"
             )));
         }
         files.push((name, f.content));
@@ -85,10 +98,9 @@ fn program(req: PistonExecute, lang: &Language, bounds: &LimitBounds) -> Result<
 
 /// The name of unnamed file `i`: the entry point is the language's source
 /// file, the others share its extension, so compilers know what they read.
-fn unnamed(lang: &Language, i: usize) -> String {
-    let source = &lang.cfg.source_file;
+fn unnamed(source: &str, i: usize) -> String {
     if i == 0 {
-        return source.clone();
+        return source.to_string();
     }
     match source.rsplit_once('.') {
         Some((_, ext)) => format!("file{i}.{ext}"),
@@ -120,8 +132,7 @@ async fn execute(
     body: Bytes,
 ) -> Result<([(&'static str, &'static str); 1], Json<Value>), ApiError> {
     let value: Value = parse_json(&body)?;
-    let req = read_execute(&value, MAX_FILES)
-        .map_err(|e| ApiError::bad_request(format!("{}: {}", e.field, e.message)))?;
+    let req = read(&value)?;
     let version = req.version.clone().unwrap_or_else(|| "*".into());
     let lang = state
         .runner
@@ -130,7 +141,7 @@ async fn execute(
         .ok_or_else(|| {
             ApiError::bad_request(format!("{}-{version} runtime is unknown", req.language))
         })?;
-    let program = program(req, &lang, &state.runner.config.limits)?;
+    let program = program(req, &lang.cfg.source_file, &state.runner.config.limits)?;
     let ticket = state.gate.reserve()?;
     let _slot = ticket.wait().await;
     let outcome = state.runner.execute(&lang, program).await?;

@@ -7,7 +7,7 @@
 //! Killing the helper kills the init (parent-death signal), which tears down
 //! the whole pid namespace.
 
-pub mod cgroup;
+mod cgroup;
 mod child;
 mod files;
 mod mount;

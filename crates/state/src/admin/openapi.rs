@@ -68,6 +68,69 @@ fn paths() -> Value {
 
 /// `/v1/blocks…`.
 fn block_paths() -> Value {
+    json!({
+        "/v1/blocks": { "get": list_blocks(), "post": add_blocks() },
+        "/v1/blocks/stream": { "get": stream_blocks() },
+        "/v1/blocks/{id}": block_by_id(),
+    })
+}
+
+/// `GET /v1/blocks`.
+fn list_blocks() -> Value {
+    json!({
+        "operationId": "listBlocks",
+        "summary": "List active decisions",
+        "parameters": [
+            param("scope", "query", false, json!({"type": "string", "enum": ["ip", "range", "client", "country", "asn"]}), "Only this scope"),
+            param("origin", "query", false, json!({"type": "string", "enum": ["manual", "anomaly", "list"]}), "Only this origin"),
+            param("value", "query", false, json!({"type": "string"}), "Only this value"),
+            limit_param(1000),
+            param("offset", "query", false, json!({"type": "integer", "minimum": 0}), "Decisions to skip"),
+        ],
+        "responses": responses(("200", ok("A page of decisions", "DecisionPage")), &[]),
+    })
+}
+
+/// `POST /v1/blocks`.
+fn add_blocks() -> Value {
+    json!({
+        "operationId": "addBlocks",
+        "summary": "Add one decision, or up to 10000 in an array (all or none)",
+        "description": "A value has at most one active decision. Adding a value already blocked (same scope and value, also twice in one array) keeps its decision and id and gives it the later of the two expiries (no duration is the latest); when the add extends it, its reason, origin and created_by replace the old ones and stream followers get it again in `new`. An add that does not extend it changes nothing. The reply holds the resulting decision of each item, in order.",
+        "requestBody": {
+            "required": true,
+            "content": { "application/json": { "schema": { "oneOf": [
+                schema("NewDecision"),
+                { "type": "array", "items": schema("NewDecision"), "minItems": 1, "maxItems": 10000 },
+            ]}}},
+        },
+        "responses": responses(
+            ("201", json!({
+                "description": "The resulting decision (an existing one when merged), or {\"decisions\": [...]}, one per item, for an array",
+                "content": { "application/json": { "schema": { "oneOf": [schema("Decision"), schema("DecisionBatch")] } } },
+            })),
+            &[("413", "Body over 4 MiB"), ("415", "Not JSON"), ("500", STORAGE_FAILED), ("507", "The blocklist is full")],
+        ),
+    })
+}
+
+/// `GET /v1/blocks/stream`.
+fn stream_blocks() -> Value {
+    json!({
+        "operationId": "streamBlocks",
+        "summary": "All active decisions on start-up, then the changes since this caller's last pull",
+        "description": "A follower applies `deleted`, then `new`. When `resync` is true, `new` is the complete set of active decisions: the follower drops every decision it holds that is not in it. Callers are told apart by token and `caller`; 1024 are remembered, and past that the least recently seen is forgotten (its next pull is a resync).",
+        "parameters": [
+            param("startup", "query", false, json!({"type": "boolean"}), "Send every active decision (resync) and restart this caller's cursor"),
+            param("caller", "query", false, json!({"type": "string", "maxLength": 64}), "Tells several consumers sharing a token apart"),
+            param("cursor", "query", false, json!({"type": "integer", "minimum": 0}), "The `cursor` of the last answer this follower applied: the pull resumes from it, so an answer lost on the way is sent again"),
+        ],
+        "responses": responses(("200", ok("New and deleted decisions", "DecisionStream")), &[("500", "The pull failed; the caller's cursor is unchanged")]),
+    })
+}
+
+/// `GET` and `DELETE /v1/blocks/{id}`.
+fn block_by_id() -> Value {
     let id = param(
         "id",
         "path",
@@ -76,65 +139,17 @@ fn block_paths() -> Value {
         "Decision id",
     );
     json!({
-        "/v1/blocks": {
-            "get": {
-                "operationId": "listBlocks",
-                "summary": "List active decisions",
-                "parameters": [
-                    param("scope", "query", false, json!({"type": "string", "enum": ["ip", "range", "client", "country", "asn"]}), "Only this scope"),
-                    param("origin", "query", false, json!({"type": "string", "enum": ["manual", "anomaly", "list"]}), "Only this origin"),
-                    param("value", "query", false, json!({"type": "string"}), "Only this value"),
-                    limit_param(1000),
-                    param("offset", "query", false, json!({"type": "integer", "minimum": 0}), "Decisions to skip"),
-                ],
-                "responses": responses(("200", ok("A page of decisions", "DecisionPage")), &[]),
-            },
-            "post": {
-                "operationId": "addBlocks",
-                "summary": "Add one decision, or up to 10000 in an array (all or none)",
-                "description": "A value has at most one active decision. Adding a value already blocked (same scope and value, also twice in one array) keeps its decision and id and gives it the later of the two expiries (no duration is the latest); when the add extends it, its reason, origin and created_by replace the old ones and stream followers get it again in `new`. An add that does not extend it changes nothing. The reply holds the resulting decision of each item, in order.",
-                "requestBody": {
-                    "required": true,
-                    "content": { "application/json": { "schema": { "oneOf": [
-                        schema("NewDecision"),
-                        { "type": "array", "items": schema("NewDecision"), "minItems": 1, "maxItems": 10000 },
-                    ]}}},
-                },
-                "responses": responses(
-                    ("201", json!({
-                        "description": "The resulting decision (an existing one when merged), or {\"decisions\": [...]}, one per item, for an array",
-                        "content": { "application/json": { "schema": { "oneOf": [schema("Decision"), schema("DecisionBatch")] } } },
-                    })),
-                    &[("413", "Body over 4 MiB"), ("415", "Not JSON"), ("500", STORAGE_FAILED), ("507", "The blocklist is full")],
-                ),
-            },
+        "get": {
+            "operationId": "getBlock",
+            "summary": "One active decision",
+            "parameters": [id.clone()],
+            "responses": responses(("200", ok("The decision", "Decision")), &[("404", "No active decision with this id")]),
         },
-        "/v1/blocks/stream": {
-            "get": {
-                "operationId": "streamBlocks",
-                "summary": "All active decisions on start-up, then the changes since this caller's last pull",
-                "description": "A follower applies `deleted`, then `new`. When `resync` is true, `new` is the complete set of active decisions: the follower drops every decision it holds that is not in it. Callers are told apart by token and `caller`; 1024 are remembered, and past that the least recently seen is forgotten (its next pull is a resync).",
-                "parameters": [
-                    param("startup", "query", false, json!({"type": "boolean"}), "Send every active decision (resync) and restart this caller's cursor"),
-                    param("caller", "query", false, json!({"type": "string", "maxLength": 64}), "Tells several consumers sharing a token apart"),
-                    param("cursor", "query", false, json!({"type": "integer", "minimum": 0}), "The `cursor` of the last answer this follower applied: the pull resumes from it, so an answer lost on the way is sent again"),
-                ],
-                "responses": responses(("200", ok("New and deleted decisions", "DecisionStream")), &[("500", "The pull failed; the caller's cursor is unchanged")]),
-            },
-        },
-        "/v1/blocks/{id}": {
-            "get": {
-                "operationId": "getBlock",
-                "summary": "One active decision",
-                "parameters": [id.clone()],
-                "responses": responses(("200", ok("The decision", "Decision")), &[("404", "No active decision with this id")]),
-            },
-            "delete": {
-                "operationId": "deleteBlock",
-                "summary": "Remove a decision",
-                "parameters": [id, param("reason", "query", false, json!({"type": "string"}), "Why, for the audit log")],
-                "responses": responses(("200", ok("The removed decision", "Decision")), &[("404", "No decision with this id"), ("500", STORAGE_FAILED)]),
-            },
+        "delete": {
+            "operationId": "deleteBlock",
+            "summary": "Remove a decision",
+            "parameters": [id, param("reason", "query", false, json!({"type": "string"}), "Why, for the audit log")],
+            "responses": responses(("200", ok("The removed decision", "Decision")), &[("404", "No decision with this id"), ("500", STORAGE_FAILED)]),
         },
     })
 }

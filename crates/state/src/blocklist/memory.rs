@@ -113,8 +113,8 @@ enum Change {
 impl MemoryBlockStore {
     /// Opens the store; with `path`, loads `path` and `path.journal` and persists every change there.
     ///
-    /// Active decisions of one value (left by versions before one decision
-    /// per value) are folded into the oldest, as a new add would be.
+    /// Several active decisions of one value found in the files are folded
+    /// into the oldest, as a new add would be: a value has at most one.
     pub fn open(path: Option<&Path>, clock: Arc<dyn Clock>) -> Result<Self, BlockError> {
         let mut inner = Inner {
             seq: first_seq(),

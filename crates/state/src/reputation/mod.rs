@@ -4,42 +4,9 @@
 //! fail2ban's `bantime.increment`. Besides the events a request reports, each
 //! client's request frequency and error rate are watched (see `activity`).
 //!
-//! The `[reputation]` config section, every key optional (defaults shown):
-//!
-//! ```
-//! # let text = r#"
-//! [reputation]
-//! half_life = "10m"        # a score halves after this long without events
-//! ban_threshold = 20.0     # score at which a client is banned
-//! ban_base = "10m"         # first ban; each later ban doubles it
-//! ban_max = "24h"          # longest ban
-//! detection_only = false   # log "would ban" instead of banning
-//! max_clients = 100000     # clients remembered; lowest standing forgotten first
-//!
-//! [reputation.weights]     # points per event
-//! code_rejected_per_point = 1.0   # × the screening score (critical = 5)
-//! rate_limited = 1.0
-//! body_too_large = 2.0
-//! exec_timeout = 4.0
-//! memory_killed = 4.0
-//! output_limit = 2.0
-//! output_leak_per_point = 1.0     # × the outbound leak score
-//! upstream_error = 0.5
-//! refused = 1.0                   # any other refusal
-//! high_request_rate = 5.0         # a window over activity.max_requests
-//! high_error_rate = 5.0           # a window at activity.max_error_ratio
-//!
-//! [reputation.activity]    # request frequency and error rate, per client
-//! window = "1m"            # fixed window the requests are counted in
-//! max_requests = 300       # more requests in one window: high_request_rate (0 = off)
-//! max_error_ratio = 0.5    # this share of failed requests: high_error_rate (0 = off)
-//! min_requests = 10        # requests a window needs before its error ratio counts
-//! # "#;
-//! # #[derive(serde::Deserialize)]
-//! # struct File { reputation: execgate_state::ReputationConfig }
-//! # let file: File = toml::from_str(text).unwrap();
-//! # assert_eq!(file.reputation, execgate_state::ReputationConfig::default());
-//! ```
+//! The `[reputation]` config section is documented in the README (Anomaly
+//! scoring and automatic bans); `tests/reputation.rs` checks that the
+//! README's sample is exactly the defaults of [`ReputationConfig`].
 
 mod activity;
 mod shared;
