@@ -117,6 +117,8 @@ pub enum Refusal {
     TooManyHeaders { limit: usize },
     /// Too many open connections (503).
     Overloaded,
+    /// A policy that fails closed cannot reach the shared state it decides on (503).
+    StateUnavailable,
     /// No executor is healthy (503).
     UpstreamUnavailable,
     /// The executor failed or answered garbage (502).
@@ -174,6 +176,7 @@ impl Refusal {
             Refusal::BodyTimeout => "body_timeout",
             Refusal::HeadersTooLarge { .. } | Refusal::TooManyHeaders { .. } => "headers_too_large",
             Refusal::Overloaded => "overloaded",
+            Refusal::StateUnavailable => "shared_state_unavailable",
             Refusal::UpstreamUnavailable => "upstream_unavailable",
             Refusal::UpstreamFailed { .. } => "upstream_error",
             Refusal::UpstreamTimeout => "upstream_timeout",
@@ -195,7 +198,7 @@ impl Refusal {
             Refusal::HeadersTooLarge { .. } | Refusal::TooManyHeaders { .. } => 431,
             Refusal::Internal => 500,
             Refusal::UpstreamFailed { .. } => 502,
-            Refusal::Overloaded | Refusal::UpstreamUnavailable => 503,
+            Refusal::Overloaded | Refusal::UpstreamUnavailable | Refusal::StateUnavailable => 503,
             Refusal::UpstreamTimeout => 504,
         }
     }
@@ -227,6 +230,9 @@ impl Refusal {
                 format!("the request has more than {limit} header fields")
             }
             Refusal::Overloaded => "the gateway is at its connection limit".into(),
+            Refusal::StateUnavailable => {
+                "the shared state this gateway's policy needs is unreachable; retry shortly".into()
+            }
             Refusal::UpstreamUnavailable => "no executor is available".into(),
             Refusal::UpstreamFailed { message } => message.clone(),
             Refusal::UpstreamTimeout => "the executor did not answer in time".into(),
@@ -301,6 +307,9 @@ impl Refusal {
         {
             headers.push(("Retry-After", retry_secs(*retry_after).to_string()));
             headers.extend(extra.iter().cloned());
+        }
+        if let Refusal::StateUnavailable = self {
+            headers.push(("Retry-After", "1".to_string()));
         }
         Rendered {
             status: self.status(),

@@ -97,7 +97,10 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     )
     .with_metrics(state_metrics);
     if let Some(backend) = state.shared {
-        engine = engine.with_shared(SharedStandings::new(backend));
+        engine = engine.with_shared(SharedStandings::new(
+            backend,
+            settings.state.reputation.on_error,
+        ));
     }
     let reputation = Arc::new(engine);
     let state_admin = AdminState::new(

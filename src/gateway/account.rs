@@ -60,6 +60,7 @@ fn refusal_event(refusal: &Refusal) -> Option<SecurityEvent> {
         | Refusal::HeadersTooLarge { .. }
         | Refusal::TooManyHeaders { .. }
         | Refusal::Overloaded
+        | Refusal::StateUnavailable
         | Refusal::UpstreamUnavailable
         | Refusal::Internal => return None,
     })

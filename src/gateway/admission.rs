@@ -96,6 +96,10 @@ fn identify(gw: &Gateway, session: &Session, ctx: &mut RequestCtx) -> Result<Ide
     ctx.identity = Some(identity.clone());
     if let Some(geo) = geo {
         check_blocklist(gw, &identity, geo.country.as_deref(), geo.asn)?;
+        // Failing closed: a ban earned across gateways could not be seen.
+        if !gw.reputation.admits() {
+            return Err(Refusal::StateUnavailable);
+        }
     }
     Ok(identity)
 }

@@ -343,3 +343,38 @@ fn the_history_of_a_client_is_the_same_on_every_gateway() {
         "one event, the same record on both: a {on_a}, b {on_b}"
     );
 }
+
+#[test]
+fn reputation_failing_closed_refuses_while_redis_is_down_and_serves_when_it_returns() {
+    let mut server = RedisServer::start();
+    let exec = MockExecutor::start();
+    let base =
+        redis_state(&server).replace("command_timeout = \"2s\"", "command_timeout = \"50ms\"");
+    let closed = GatewayProcess::start(
+        &exec,
+        &format!("{base}\n[state.reputation]\non_error = \"closed\"\n"),
+    );
+    let open = GatewayProcess::start(&exec, &base);
+    assert_eq!(closed.execute(), 200);
+    server.kill();
+    support::eventually("the outage is noticed", || {
+        closed.metrics().contains("execgate_state_backend_up 0")
+    });
+    let url = format!("http://127.0.0.1:{}/api/v2/execute", closed.proxy);
+    let refused = support::post(&url, &support::piston("print(1)"));
+    assert_eq!(refused.status, 503, "{}", refused.json());
+    assert_eq!(refused.code(), "shared_state_unavailable");
+    assert_eq!(refused.header("retry-after").as_deref(), Some("1"));
+    assert!(
+        closed.metrics().contains(
+            "execgate_state_fallback_decisions_total{concern=\"reputation\",outcome=\"refused\"}"
+        ),
+        "{}",
+        closed.metrics()
+    );
+    assert_eq!(open.execute(), 200, "failing open serves on local scores");
+    server.restart();
+    support::eventually("served again once Redis is back", || {
+        closed.execute() == 200
+    });
+}

@@ -323,7 +323,7 @@ fn engine(
     };
     let rep =
         execgate_state::Reputation::new(config, Arc::new(clock.clone()), blocks.clone(), events)
-            .with_shared(execgate_state::SharedStandings::new(backend));
+            .with_shared(execgate_state::SharedStandings::new(backend, OnError::Open));
     (rep, blocks)
 }
 

@@ -66,7 +66,7 @@ pub struct SharedStateConfig {
     pub limits: ConcernPolicy,
     /// Blocklist: `open` keeps the last known index, `closed` refuses every request.
     pub blocklist: ConcernPolicy,
-    /// Reputation: `open` counts events locally and flushes them on return.
+    /// Reputation: `open` counts events locally and flushes them on return; `closed` refuses requests (503).
     pub reputation: ConcernPolicy,
 }
 

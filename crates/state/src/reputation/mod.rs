@@ -326,6 +326,18 @@ impl Reputation {
         self
     }
 
+    /// Whether requests may be served now: `false` only while the shared
+    /// standings are unreachable and reputation fails closed
+    /// (`[state.reputation] on_error = "closed"`): a ban earned across gateways
+    /// could not be seen.
+    pub fn admits(&self) -> bool {
+        let admits = self.shared.as_ref().is_none_or(SharedStandings::admits);
+        if let (false, Some(shared)) = (admits, &self.shared) {
+            shared.backend_metrics().fallback("reputation", "refused");
+        }
+        admits
+    }
+
     /// Reports scores and anomaly bans to `metrics`.
     pub fn with_metrics(mut self, metrics: StateMetrics) -> Self {
         self.metrics = Some(metrics);

@@ -4,7 +4,7 @@
 //! at the threshold, claims the ban: two gateways feeding one client's events
 //! make one ban, once.
 
-use crate::backend::{BackendError, RedisBackend};
+use crate::backend::{BackendError, OnError, RedisBackend};
 use execgate_core::ClientKey;
 use redis::Script;
 use std::sync::{Arc, LazyLock};
@@ -31,6 +31,7 @@ pub(super) struct Scored {
 #[derive(Debug, Clone)]
 pub struct SharedStandings {
     backend: Arc<RedisBackend>,
+    on_error: OnError,
 }
 
 fn millis(t: SystemTime) -> u64 {
@@ -40,9 +41,21 @@ fn millis(t: SystemTime) -> u64 {
 }
 
 impl SharedStandings {
-    /// Standings on `backend`.
-    pub fn new(backend: Arc<RedisBackend>) -> Self {
-        Self { backend }
+    /// Standings on `backend`; while it is unreachable, `on_error` says whether
+    /// requests go on (scored by this gateway alone) or are refused.
+    pub fn new(backend: Arc<RedisBackend>, on_error: OnError) -> Self {
+        Self { backend, on_error }
+    }
+
+    /// The backend's metrics (the fallback counters).
+    pub(super) fn backend_metrics(&self) -> &crate::backend::BackendMetrics {
+        self.backend.metrics()
+    }
+
+    /// Whether a request may go on now: always when failing open; when failing
+    /// closed, only while the shared standings are reachable.
+    pub(super) fn admits(&self) -> bool {
+        self.on_error == OnError::Open || self.backend.is_up()
     }
 
     fn key(&self, client: &ClientKey) -> String {
