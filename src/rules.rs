@@ -44,16 +44,58 @@ pub struct Reloader {
     live: Arc<Live<Rules>>,
     cfg: RawRules,
     metrics: Metrics,
+    last: Arc<parking_lot::Mutex<Option<LastReload>>>,
+}
+
+/// The outcome of the latest reload, for the console's rules view.
+#[derive(Debug, Clone)]
+pub struct LastReload {
+    /// When it ran.
+    pub at: std::time::SystemTime,
+    /// What asked for it (`admin`, `console`, `sighup`, `watch`).
+    pub trigger: String,
+    /// The errors that kept the old rules, none when it was swapped in.
+    pub errors: Vec<String>,
 }
 
 impl Reloader {
     /// A reloader for `live`, reading the paths in `cfg`.
     pub fn new(live: Arc<Live<Rules>>, cfg: RawRules, metrics: Metrics) -> Self {
-        Self { live, cfg, metrics }
+        Self {
+            live,
+            cfg,
+            metrics,
+            last: Arc::default(),
+        }
+    }
+
+    /// The rules in force.
+    pub fn current(&self) -> Arc<Rules> {
+        self.live.load()
+    }
+
+    /// The configured rule paths.
+    pub fn paths(&self) -> &RawRules {
+        &self.cfg
+    }
+
+    /// The latest reload since start, if any.
+    pub fn last_reload(&self) -> Option<LastReload> {
+        self.last.lock().clone()
     }
 
     /// Loads the rule files again; on error the old rules stay in place.
     pub fn reload(&self, trigger: &str) -> Result<(), Vec<String>> {
+        let outcome = self.swap(trigger);
+        *self.last.lock() = Some(LastReload {
+            at: std::time::SystemTime::now(),
+            trigger: trigger.to_string(),
+            errors: outcome.as_ref().err().cloned().unwrap_or_default(),
+        });
+        outcome
+    }
+
+    fn swap(&self, trigger: &str) -> Result<(), Vec<String>> {
         match load(&self.cfg) {
             Ok(rules) => {
                 self.live.store(rules);
