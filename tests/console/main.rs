@@ -7,4 +7,5 @@
 mod support;
 
 mod browser;
+mod grafana;
 mod http;
