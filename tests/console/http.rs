@@ -263,3 +263,120 @@ fn the_page_is_small_self_contained_and_locked_down() {
     }
     assert!(weight <= 150 * 1024, "page weight {weight} bytes");
 }
+
+#[test]
+fn a_screening_refusal_event_carries_its_findings_but_not_the_code() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with_admin_token()
+        .start();
+    let code = "x = 1\nimport subprocess\n";
+    assert_eq!(post(&gw.url("/api/v2/execute"), &piston(code)).status, 403);
+    let events: Value = gw
+        .admin(reqwest::Method::GET, "/v1/events")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let refusal = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "code_rejected")
+        .unwrap_or_else(|| panic!("no refusal in {events}"));
+    assert_eq!(
+        refusal["findings"],
+        json!([{"rule": "TEST-IMPORT-PROCESS", "line": 2, "message": "module subprocess is not allowed"}])
+    );
+    assert!(!events.to_string().contains("import subprocess"));
+}
+
+#[test]
+fn the_overview_counts_each_second_s_requests_and_refusals_by_reason() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with_admin_token()
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"1000/10s\" }]")
+        .start();
+    let s = session(&gw);
+    assert_eq!(
+        post(&gw.url("/api/v2/execute"), &piston("print(1)")).status,
+        200
+    );
+    assert_eq!(
+        post(&gw.url("/api/v2/execute"), &piston("import os")).status,
+        403
+    );
+    let overview = || -> Value {
+        call(
+            &gw,
+            reqwest::Method::GET,
+            "/console/api/overview",
+            Some(&s.cookie),
+            None,
+        )
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+    };
+    let totals = |o: &Value| {
+        let screening = o["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|r| r == "screening")
+            .unwrap();
+        o["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .fold((0, 0), |(r, s), x| {
+                (
+                    r + x["requests"].as_u64().unwrap(),
+                    s + x["refused"][screening].as_u64().unwrap(),
+                )
+            })
+    };
+    // The sampler's first read may already include the requests (its baseline):
+    // send one more pair after it has run once.
+    eventually("the sampler has run", || {
+        !overview()["samples"].as_array().unwrap().is_empty()
+    });
+    assert_eq!(
+        post(&gw.url("/api/v2/execute"), &piston("print(2)")).status,
+        200
+    );
+    assert_eq!(
+        post(&gw.url("/api/v2/execute"), &piston("import os")).status,
+        403
+    );
+    let mut seen = (0, 0);
+    eventually("the second pair is sampled", || {
+        seen = totals(&overview());
+        seen.0 >= 2 && seen.1 >= 1
+    });
+    assert!(seen.0 <= 4 && seen.1 <= 2, "{seen:?}");
+    let o = overview();
+    let last = o["samples"].as_array().unwrap().last().unwrap()["t"]
+        .as_u64()
+        .unwrap();
+    let newer = call(
+        &gw,
+        reqwest::Method::GET,
+        &format!("/console/api/overview?since={last}"),
+        Some(&s.cookie),
+        None,
+    )
+    .send()
+    .unwrap()
+    .json::<Value>()
+    .unwrap();
+    assert!(
+        newer["samples"].as_array().unwrap().len() <= 2,
+        "a poll returns only the seconds after `since`"
+    );
+    assert_eq!(o["ready"], true);
+}
