@@ -13,19 +13,23 @@ use crate::console::pulse::{Pulse, Reason};
 use crate::console::session::{Denied, Sessions};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use execgate_core::SystemClock;
 use execgate_state::admin::{ApiError, Caller};
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use prometheus::core::Collector;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::io::Write;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::LazyLock;
 
 /// The page, its script and its style sheet.
 pub const HTML: &str = include_str!("assets/console.html");
@@ -72,15 +76,15 @@ pub fn router(admin: GatewayAdmin) -> Router {
     Router::new()
         .route(
             "/console",
-            get(|| async { asset(HTML, "text/html; charset=utf-8") }),
+            get(|headers: HeaderMap| async move { asset(&headers, Asset::Html) }),
         )
         .route(
             "/console/console.js",
-            get(|| async { asset(JS, "text/javascript; charset=utf-8") }),
+            get(|headers: HeaderMap| async move { asset(&headers, Asset::Js) }),
         )
         .route(
             "/console/console.css",
-            get(|| async { asset(CSS, "text/css; charset=utf-8") }),
+            get(|headers: HeaderMap| async move { asset(&headers, Asset::Css) }),
         )
         .route("/console/login", post(login))
         .route("/console/session", get(session))
@@ -89,11 +93,78 @@ pub fn router(admin: GatewayAdmin) -> Router {
         .nest("/console/api", api)
 }
 
-/// A static file with headers that keep it from being framed, sniffed or cached stale.
-fn asset(body: &'static str, content_type: &'static str) -> Response {
-    let mut response = Response::new(Body::from(body));
+/// The console's embedded files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asset {
+    /// The page.
+    Html,
+    /// Its script.
+    Js,
+    /// Its style sheet.
+    Css,
+}
+
+impl Asset {
+    const ALL: [Asset; 3] = [Asset::Html, Asset::Js, Asset::Css];
+
+    /// The file as embedded.
+    pub fn body(self) -> &'static str {
+        match self {
+            Asset::Html => HTML,
+            Asset::Js => JS,
+            Asset::Css => CSS,
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Asset::Html => "text/html; charset=utf-8",
+            Asset::Js => "text/javascript; charset=utf-8",
+            Asset::Css => "text/css; charset=utf-8",
+        }
+    }
+
+    /// The file gzipped, compressed once on first use.
+    pub fn gzipped(self) -> &'static [u8] {
+        static GZIPPED: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
+            Asset::ALL
+                .iter()
+                .map(|a| {
+                    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+                    // Writing to a Vec cannot fail.
+                    let _ = gz.write_all(a.body().as_bytes());
+                    gz.finish().unwrap_or_default()
+                })
+                .collect()
+        });
+        GZIPPED.get(self as usize).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A static file, gzipped when the browser takes it, with headers that keep
+/// it from being framed, sniffed or cached stale.
+fn asset(request: &HeaderMap, asset: Asset) -> Response {
+    let gzip = request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| coding.split(';').next().is_some_and(|c| c.trim() == "gzip"))
+        && !asset.gzipped().is_empty();
+    let mut response = if gzip {
+        Response::new(Body::from(asset.gzipped()))
+    } else {
+        Response::new(Body::from(asset.body()))
+    };
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type()),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),

@@ -265,6 +265,37 @@ fn the_page_is_small_self_contained_and_locked_down() {
 }
 
 #[test]
+fn the_page_is_served_gzipped_to_browsers_that_take_it() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder().upstream(exec.addr).start();
+    let mut plain = 0;
+    let mut compressed = 0;
+    for path in ["/console", "/console/console.js", "/console/console.css"] {
+        let raw = get_with(
+            &gw.admin_url(path),
+            &[("accept-encoding", "br, gzip;q=0.8")],
+        );
+        assert_eq!(raw.status, 200);
+        assert_eq!(
+            raw.headers
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            Some("gzip"),
+            "{path}"
+        );
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw.body[..]), &mut text)
+            .unwrap();
+        let identity = get(&gw.admin_url(path));
+        assert!(identity.headers.get("content-encoding").is_none());
+        assert_eq!(text.as_bytes(), &identity.body[..], "{path}");
+        plain += identity.body.len();
+        compressed += raw.body.len();
+    }
+    assert!(compressed * 2 < plain, "{compressed} of {plain} bytes");
+}
+
+#[test]
 fn a_screening_refusal_event_carries_its_findings_but_not_the_code() {
     let exec = MockExecutor::start();
     let gw = TestGateway::builder()
