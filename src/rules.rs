@@ -44,12 +44,15 @@ pub struct Reloader {
     live: Arc<Live<Rules>>,
     cfg: RawRules,
     metrics: Metrics,
-    last: Arc<parking_lot::Mutex<Option<LastReload>>>,
+    reloads: Arc<parking_lot::Mutex<std::collections::VecDeque<ReloadRecord>>>,
 }
 
-/// The outcome of the latest reload, for the console's rules view.
+/// Reloads remembered for the console.
+const KEPT_RELOADS: usize = 100;
+
+/// One reload's outcome, for the console's rules view and events table.
 #[derive(Debug, Clone)]
-pub struct LastReload {
+pub struct ReloadRecord {
     /// When it ran.
     pub at: std::time::SystemTime,
     /// What asked for it (`admin`, `console`, `sighup`, `watch`).
@@ -65,7 +68,7 @@ impl Reloader {
             live,
             cfg,
             metrics,
-            last: Arc::default(),
+            reloads: Arc::default(),
         }
     }
 
@@ -79,19 +82,24 @@ impl Reloader {
         &self.cfg
     }
 
-    /// The latest reload since start, if any.
-    pub fn last_reload(&self) -> Option<LastReload> {
-        self.last.lock().clone()
+    /// The reloads since start (the last 100), oldest first.
+    pub fn reloads(&self) -> Vec<ReloadRecord> {
+        self.reloads.lock().iter().cloned().collect()
     }
 
     /// Loads the rule files again; on error the old rules stay in place.
     pub fn reload(&self, trigger: &str) -> Result<(), Vec<String>> {
         let outcome = self.swap(trigger);
-        *self.last.lock() = Some(LastReload {
+        let mut reloads = self.reloads.lock();
+        if reloads.len() == KEPT_RELOADS {
+            reloads.pop_front();
+        }
+        reloads.push_back(ReloadRecord {
             at: std::time::SystemTime::now(),
             trigger: trigger.to_string(),
             errors: outcome.as_ref().err().cloned().unwrap_or_default(),
         });
+        drop(reloads);
         outcome
     }
 

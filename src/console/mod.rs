@@ -67,6 +67,7 @@ pub fn router(admin: GatewayAdmin) -> Router {
                 .route("/overview", get(overview))
                 .route("/rules", get(rules))
                 .route("/rules/reload", post(reload))
+                .route("/reloads", get(reloads))
                 .with_state(console.clone()),
         )
         .route_layer(axum::middleware::from_fn_with_state(
@@ -338,14 +339,7 @@ async fn rules(State(console): State<Console>) -> Json<Value> {
             })
         })
         .collect();
-    let last = reloader.last_reload().map(|l| {
-        json!({
-            "at": humantime::format_rfc3339_seconds(l.at).to_string(),
-            "trigger": l.trigger,
-            "result": if l.errors.is_empty() { "ok" } else { "error" },
-            "errors": l.errors,
-        })
-    });
+    let last = reloader.reloads().last().map(reload_view);
     Json(json!({
         "screen_paths": reloader.paths().screen,
         "output_paths": reloader.paths().output,
@@ -353,6 +347,27 @@ async fn rules(State(console): State<Console>) -> Json<Value> {
         "rules": rules,
         "last_reload": last,
     }))
+}
+
+fn reload_view(r: &crate::rules::ReloadRecord) -> Value {
+    json!({
+        "at": humantime::format_rfc3339_millis(r.at).to_string(),
+        "trigger": r.trigger,
+        "result": if r.errors.is_empty() { "ok" } else { "error" },
+        "errors": r.errors,
+    })
+}
+
+/// `GET /console/api/reloads`: the rule reloads since start (the last 100), for the events table.
+async fn reloads(State(console): State<Console>) -> Json<Value> {
+    let reloads: Vec<Value> = console
+        .admin
+        .reloader
+        .reloads()
+        .iter()
+        .map(reload_view)
+        .collect();
+    Json(json!({ "reloads": reloads }))
 }
 
 /// `POST /console/api/rules/reload`: the admin API's reload, audited with the console caller.

@@ -408,6 +408,17 @@ fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
         "return document.getElementById('rules-last-reload').textContent.includes('console: ok')",
     );
 
+    // The reload is a row of the events table; the refused client tops the clients.
+    b.click("button[data-view=events]");
+    b.type_into("#ev-client", "");
+    b.type_into("#ev-rule", "");
+    b.wait(
+        "the reload is among the events",
+        "const r = document.querySelector('#events-table tr[data-kind=rules_reloaded]'); \
+         return !!r && r.textContent.includes('by console')",
+    );
+    assert!(b.text("#top-clients").contains(&format!("ip:{CLIENT_IP}")));
+
     // The overview charts the traffic.
     b.click("button[data-view=overview]");
     b.wait(

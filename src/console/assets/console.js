@@ -159,9 +159,18 @@ function chart(svg, series, colors) {
 
 // ---- security events ----
 async function loadEvents() {
-  const r = await api('GET', '/console/api/v1/events?limit=1000');
+  const [r, reloads] = await Promise.all([
+    api('GET', '/console/api/v1/events?limit=1000'), api('GET', '/console/api/reloads')]);
   if (!r.ok) return;
-  events = r.data.events.reverse();
+  // Rule reloads are shown among the events, as rows of their own.
+  const reloadRows = (reloads.ok ? reloads.data.reloads : []).map((x, i) => ({
+    seq: 'reload-' + i, at: x.at, key: '', ip: null, findings: [],
+    kind: x.result === 'ok' ? 'rules_reloaded' : 'rules_reload_failed',
+    detail: 'by ' + x.trigger + (x.errors.length ? ': ' + x.errors.join('; ') : ''),
+  }));
+  events = r.data.events.concat(reloadRows)
+    .sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+  topClients();
   const kinds = [...new Set(events.map((e) => e.kind))].sort();
   const select = $('ev-kind');
   for (const k of kinds) {
@@ -188,7 +197,17 @@ function renderEvents() {
     el('td', {}, e.detail))));
 }
 
+// The clients with the most recent events, each a link to its page.
+function topClients() {
+  const counts = new Map();
+  for (const e of events) if (e.key) counts.set(e.key, (counts.get(e.key) || 0) + 1);
+  const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  $('top-clients').tBodies[0].replaceChildren(...top.map(([key, n]) => el('tr', {},
+    el('td', {}, el('a', { onclick: () => openClient(key) }, key)), el('td', {}, n))));
+}
+
 async function eventDetail(e) {
+  if (!e.key) return;
   const box = $('event-detail');
   box.hidden = false;
   const findings = (e.findings || []).map((f) => el('tr', {},
