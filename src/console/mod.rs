@@ -23,7 +23,7 @@ use execgate_state::admin::{ApiError, Caller};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use prometheus::core::Collector;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Write;
@@ -280,32 +280,62 @@ struct OverviewQuery {
     since: Option<u64>,
 }
 
+/// An executor's circuit breaker, as `execgate_upstream_state` has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Breaker {
+    Closed,
+    HalfOpen,
+    Open,
+}
+
+#[derive(Debug, Serialize)]
+struct ExecutorView {
+    upstream: String,
+    breaker: Breaker,
+}
+
+/// The overview's answer, serialized straight from the ring's samples.
+#[derive(Debug, Serialize)]
+struct OverviewView {
+    reasons: [Reason; Reason::ALL.len()],
+    samples: Vec<pulse::Sample>,
+    in_flight: i64,
+    ready: bool,
+    executors: Vec<ExecutorView>,
+}
+
 /// `GET /console/api/overview?since=T`: the seconds after `T`, executor health, in-flight.
 async fn overview(
     State(console): State<Console>,
     query: Result<Query<OverviewQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OverviewView>, ApiError> {
     let Query(query) = query?;
-    let samples = console.pulse.since(query.since.unwrap_or(0));
     let mut executors = Vec::new();
     for family in console.admin.metrics.upstream_state.collect() {
         for m in family.get_metric() {
-            let name = m.get_label().first().map_or("", |l| l.get_value());
-            let state = match m.get_gauge().get_value() as i64 {
-                0 => "closed",
-                1 => "half_open",
-                _ => "open",
+            let breaker = match m.get_gauge().get_value() as i64 {
+                0 => Breaker::Closed,
+                1 => Breaker::HalfOpen,
+                _ => Breaker::Open,
             };
-            executors.push(json!({"upstream": name, "breaker": state}));
+            executors.push(ExecutorView {
+                upstream: m
+                    .get_label()
+                    .first()
+                    .map_or("", |l| l.get_value())
+                    .to_string(),
+                breaker,
+            });
         }
     }
-    Ok(Json(json!({
-        "reasons": Reason::ALL,
-        "samples": samples,
-        "in_flight": console.admin.metrics.in_flight.get(),
-        "ready": console.admin.upstreams.any_healthy(),
-        "executors": executors,
-    })))
+    Ok(Json(OverviewView {
+        reasons: Reason::ALL,
+        samples: console.pulse.since(query.since.unwrap_or(0)),
+        in_flight: console.admin.metrics.in_flight.get(),
+        ready: console.admin.upstreams.any_healthy(),
+        executors,
+    }))
 }
 
 /// `GET /console/api/rules`: rule paths, each screening rule with its hits since start, the last reload.

@@ -274,7 +274,8 @@ fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
     let refused = execute_as(&gw, CLIENT_IP, "import subprocess\nprint(2)");
     assert_eq!(refused.status, 403);
 
-    // The refusal appears in the security events table.
+    // The refusal appears in the security events table (how soon is printed, not judged).
+    let refused_at = Instant::now();
     b.click("button[data-view=events]");
     let row = "#events-table tr[data-kind=code_rejected]";
     b.wait(
@@ -283,6 +284,7 @@ fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
             "return [...document.querySelectorAll('{row}')].some(r => r.textContent.includes('ip:{CLIENT_IP}'))"
         ),
     );
+    eprintln!("the refusal was listed after {:?}", refused_at.elapsed());
     // Filtering by another client hides it; by this one shows it.
     b.type_into("#ev-client", "203.0.113.254");
     b.wait(
