@@ -304,12 +304,17 @@ fn a_screening_refusal_event_carries_its_findings_but_not_the_code() {
         .start();
     let code = "x = 1\nimport subprocess\n";
     assert_eq!(post(&gw.url("/api/v2/execute"), &piston(code)).status, 403);
-    let events: Value = gw
-        .admin(reqwest::Method::GET, "/v1/events")
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    // The event is recorded when the request is logged, just after the answer.
+    let mut events = Value::Null;
+    eventually("the refusal is an event", || {
+        events = gw
+            .admin(reqwest::Method::GET, "/v1/events")
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        events.to_string().contains("code_rejected")
+    });
     let refusal = events["events"]
         .as_array()
         .unwrap()
