@@ -16,6 +16,9 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 # The shared-state tests start their own redis-server instances (standalone and cluster).
 { command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || need_apt+=(redis-server)
+# The operator console's tests drive a real headless Chromium through chromedriver.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "deps: installing ${need_apt[*]}" >&2

@@ -38,8 +38,9 @@ pub fn router(state: GatewayAdmin) -> Router {
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
         .route("/v1/rules/reload", post(reload).route_layer(token))
-        .with_state(state)
+        .with_state(state.clone())
         .merge(api)
+        .merge(crate::console::router(state))
         .layer(axum::middleware::from_fn(whole_document))
 }
 
@@ -109,8 +110,15 @@ async fn readyz(State(state): State<GatewayAdmin>) -> Response {
 }
 
 async fn reload(State(state): State<GatewayAdmin>) -> Response {
-    let reloader = state.reloader.clone();
-    let outcome = tokio::task::spawn_blocking(move || reloader.reload("admin")).await;
+    reload_rules(state.reloader.clone(), "admin").await
+}
+
+/// Reloads the rules off the async workers; 200, or 422 with the errors that kept the old rules.
+pub(crate) async fn reload_rules(
+    reloader: crate::rules::Reloader,
+    trigger: &'static str,
+) -> Response {
+    let outcome = tokio::task::spawn_blocking(move || reloader.reload(trigger)).await;
     match outcome {
         Ok(Ok(())) => Json(json!({"status": "reloaded"})).into_response(),
         Ok(Err(errors)) => {

@@ -8,6 +8,7 @@
 pub mod accept;
 pub mod admin;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod framing;
 pub mod gateway;

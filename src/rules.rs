@@ -44,16 +44,66 @@ pub struct Reloader {
     live: Arc<Live<Rules>>,
     cfg: RawRules,
     metrics: Metrics,
+    reloads: Arc<parking_lot::Mutex<std::collections::VecDeque<ReloadRecord>>>,
+}
+
+/// Reloads remembered for the console.
+const KEPT_RELOADS: usize = 100;
+
+/// One reload's outcome, for the console's rules view and events table.
+#[derive(Debug, Clone)]
+pub struct ReloadRecord {
+    /// When it ran.
+    pub at: std::time::SystemTime,
+    /// What asked for it (`admin`, `console`, `sighup`, `watch`).
+    pub trigger: String,
+    /// The errors that kept the old rules, none when it was swapped in.
+    pub errors: Vec<String>,
 }
 
 impl Reloader {
     /// A reloader for `live`, reading the paths in `cfg`.
     pub fn new(live: Arc<Live<Rules>>, cfg: RawRules, metrics: Metrics) -> Self {
-        Self { live, cfg, metrics }
+        Self {
+            live,
+            cfg,
+            metrics,
+            reloads: Arc::default(),
+        }
+    }
+
+    /// The rules in force.
+    pub fn current(&self) -> Arc<Rules> {
+        self.live.load()
+    }
+
+    /// The configured rule paths.
+    pub fn paths(&self) -> &RawRules {
+        &self.cfg
+    }
+
+    /// The reloads since start (the last 100), oldest first.
+    pub fn reloads(&self) -> Vec<ReloadRecord> {
+        self.reloads.lock().iter().cloned().collect()
     }
 
     /// Loads the rule files again; on error the old rules stay in place.
     pub fn reload(&self, trigger: &str) -> Result<(), Vec<String>> {
+        let outcome = self.swap(trigger);
+        let mut reloads = self.reloads.lock();
+        if reloads.len() == KEPT_RELOADS {
+            reloads.pop_front();
+        }
+        reloads.push_back(ReloadRecord {
+            at: std::time::SystemTime::now(),
+            trigger: trigger.to_string(),
+            errors: outcome.as_ref().err().cloned().unwrap_or_default(),
+        });
+        drop(reloads);
+        outcome
+    }
+
+    fn swap(&self, trigger: &str) -> Result<(), Vec<String>> {
         match load(&self.cfg) {
             Ok(rules) => {
                 self.live.store(rules);

@@ -6,7 +6,7 @@ use super::Gateway;
 use super::context::RequestCtx;
 use crate::error::Refusal;
 use execgate_dialect::RunOutcome;
-use execgate_state::{BanOutcome, RequestOutcome, SecurityEvent};
+use execgate_state::{BanOutcome, EventFinding, RequestOutcome, SecurityEvent};
 
 /// Records the request's security events against its client.
 pub fn record(gw: &Gateway, ctx: &RequestCtx) {
@@ -26,10 +26,19 @@ pub fn record(gw: &Gateway, ctx: &RequestCtx) {
         }
     };
     for event in events {
-        log_ban(
-            gw.reputation
-                .record(&identity.key, identity.ip, event, ctx.allow_listed),
-        );
+        let findings = match (&event, &ctx.refusal) {
+            (SecurityEvent::CodeRejected { .. }, Some(Refusal::CodeRejected { findings, .. })) => {
+                findings.iter().map(shown).collect()
+            }
+            _ => Vec::new(),
+        };
+        log_ban(gw.reputation.record_with(
+            &identity.key,
+            identity.ip,
+            event,
+            ctx.allow_listed,
+            findings,
+        ));
     }
     // Frequency and error rate are judged over many requests, not this one.
     let outcome = if ctx.status >= 400 {
@@ -41,6 +50,15 @@ pub fn record(gw: &Gateway, ctx: &RequestCtx) {
         gw.reputation
             .observe_request(&identity.key, identity.ip, outcome, ctx.allow_listed),
     );
+}
+
+/// A finding as the event log keeps it (the operator console shows it).
+fn shown(f: &crate::error::ShownFinding) -> EventFinding {
+    EventFinding {
+        rule: f.rule.clone(),
+        line: f.line,
+        message: f.message.clone(),
+    }
 }
 
 /// The event a refusal counts as; blocks themselves count nothing (the client is already out).

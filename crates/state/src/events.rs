@@ -67,6 +67,21 @@ pub struct EventRecord {
     pub ip: Option<IpAddr>,
     /// Details in words (scores, ban length, decision id).
     pub detail: String,
+    /// What screening found, for a screening refusal: rule, line, message —
+    /// never the rule's pattern or the submitted code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<EventFinding>,
+}
+
+/// One screening finding behind a refusal, as shown to operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventFinding {
+    /// The rule id.
+    pub rule: String,
+    /// 1-based line of the submitted code.
+    pub line: u32,
+    /// The rule's message.
+    pub message: String,
 }
 
 /// Names one gateway process among those sharing a state backend.
@@ -113,6 +128,18 @@ impl EventLog {
 
     /// Records an event now.
     pub fn push(&self, kind: EventKind, key: &ClientKey, ip: Option<IpAddr>, detail: String) {
+        self.push_with(kind, key, ip, detail, Vec::new());
+    }
+
+    /// Records an event now with the findings behind it.
+    pub fn push_with(
+        &self,
+        kind: EventKind,
+        key: &ClientKey,
+        ip: Option<IpAddr>,
+        detail: String,
+        findings: Vec<EventFinding>,
+    ) {
         let at = self.clock.now();
         let mut inner = self.inner.lock();
         inner.0 += 1;
@@ -124,6 +151,7 @@ impl EventLog {
             key: key.clone(),
             ip,
             detail,
+            findings,
         };
         if let Some(shared) = &self.shared {
             shared.publish(&record);

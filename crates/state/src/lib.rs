@@ -25,7 +25,7 @@ pub mod maintenance;
 pub mod reputation;
 pub mod setup;
 
-pub use events::{EventKind, EventLog, EventRecord, GatewayId, SharedEvents};
+pub use events::{EventFinding, EventKind, EventLog, EventRecord, GatewayId, SharedEvents};
 pub use maintenance::spawn_maintenance;
 pub use reputation::{
     ActivityConfig, BanOutcome, Reputation, ReputationConfig, RequestOutcome, SecurityEvent,

@@ -155,11 +155,11 @@ pub async fn require_token(
     }
     let presented =
         presented.ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-    let caller = match bearer(&presented).and_then(|token| state.tokens.authenticate(token)) {
-        Some(name) => name.to_string(),
-        None => return Err(failed(&state, ip, bearer(&presented).is_some())),
+    let caller = match bearer(&presented) {
+        Some(token) => check_token(&state, ip, token)?,
+        None => return Err(failed(&state, ip, false)),
     };
-    request.extensions_mut().insert(Caller(caller));
+    request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
 }
 
@@ -170,6 +170,24 @@ fn bearer(value: &HeaderValue) -> Option<&str> {
         .ok()
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
+}
+
+/// Checks `token` presented from `ip` against the configured tokens, under
+/// the same failed-login limit as the bearer header: the caller on success.
+/// The console's login form goes through here too.
+pub fn check_token(state: &AdminState, ip: IpAddr, token: &str) -> Result<Caller, ApiError> {
+    if state.tokens.is_empty() {
+        return Err(ApiError::unauthorized(format!(
+            "the admin API is locked: no admin token is configured (set {TOKEN_ENV} or admin tokens in the config)"
+        )));
+    }
+    if let Admission::LockedOut(wait) = state.auth_failures.admit(ip) {
+        return Err(ApiError::locked_out(wait));
+    }
+    match state.tokens.authenticate(token) {
+        Some(name) => Ok(Caller(name.to_string())),
+        None => Err(failed(state, ip, true)),
+    }
 }
 
 /// Counts a failed check from `ip` and says what to answer; a failure within

@@ -10,7 +10,7 @@ mod lockout;
 mod openapi;
 mod stream;
 
-pub use auth::{AdminTokens, Caller, MIN_TOKEN_LEN, TOKEN_ENV, require_token};
+pub use auth::{AdminTokens, Caller, MIN_TOKEN_LEN, TOKEN_ENV, check_token, require_token};
 pub use error::ApiError;
 pub use lockout::{AUTH_FAILURE_BURST, AUTH_FAILURE_PERIOD, AuthFailures};
 pub use openapi::document as openapi_document;
@@ -82,19 +82,25 @@ impl AdminState {
     }
 }
 
-/// The admin API router. Every route but `/v1/openapi.json` needs a bearer token.
-pub fn router(state: AdminState) -> Router {
-    let protected = Router::new()
+/// The admin API's authenticated routes, without the authentication: whoever
+/// serves them must insert the `Caller` (the bearer layer below, the console's
+/// session layer).
+pub fn caller_routes() -> Router<AdminState> {
+    Router::new()
         .route("/v1/blocks", get(blocks::list).post(blocks::add))
         .route("/v1/blocks/stream", get(stream::pull))
         .route("/v1/blocks/{id}", get(blocks::show).delete(blocks::remove))
         .route("/v1/clients/{key}", get(clients::show))
         .route("/v1/clients/{key}/reputation", delete(clients::forgive))
         .route("/v1/events", get(clients::events))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token,
-        ));
+}
+
+/// The admin API router. Every route but `/v1/openapi.json` needs a bearer token.
+pub fn router(state: AdminState) -> Router {
+    let protected = caller_routes().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_token,
+    ));
     Router::new()
         .merge(protected)
         .route("/v1/openapi.json", get(openapi::serve))

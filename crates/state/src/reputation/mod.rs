@@ -353,6 +353,18 @@ impl Reputation {
         event: SecurityEvent,
         allow_listed: bool,
     ) -> Option<BanOutcome> {
+        self.record_with(key, ip, event, allow_listed, Vec::new())
+    }
+
+    /// `record`, keeping the screening findings behind the event in the event log.
+    pub fn record_with(
+        &self,
+        key: &ClientKey,
+        ip: IpAddr,
+        event: SecurityEvent,
+        allow_listed: bool,
+        findings: Vec<crate::events::EventFinding>,
+    ) -> Option<BanOutcome> {
         let now = self.clock.now();
         let points = event.points(&self.config.weights);
         let may_ban = !allow_listed;
@@ -381,11 +393,12 @@ impl Reputation {
                 self.add_points(key, points, now)
             }
         };
-        self.events.push(
+        self.events.push_with(
             event.kind(),
             key,
             Some(ip),
             format!("{} (score {score:.1})", event.name()),
+            findings,
         );
         if let Some(m) = &self.metrics {
             m.observe_score(score);
