@@ -589,3 +589,8 @@ fn comments_strings_and_test_modules_make_no_use() {
     let edges = graph(dir.path(), &["m".to_string()]);
     assert!(circles(&edges).is_empty(), "{edges:?}");
 }
+
+#[test]
+fn the_dialect_modules_import_no_circle() {
+    assert_no_circle(&root().join("crates/dialect/src"), &[]);
+}

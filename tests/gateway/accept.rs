@@ -10,11 +10,13 @@ fn a_client_dribbling_header_bytes_is_cut_off_without_holding_a_worker() {
     let exec = MockExecutor::start();
     let gw = TestGateway::builder().upstream(exec.addr).start();
     let addr = gw.addr();
+    let (dribbling, started_dribbling) = std::sync::mpsc::channel();
     let slow = std::thread::spawn(move || {
         let started = Instant::now();
         let mut s = TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         s.write_all(b"GET /api/v2/runtimes HTTP/1.1\r\n").unwrap();
+        dribbling.send(()).unwrap();
         for b in b"X-Slow: aaaaaaaaaaaaaaaaaaaa" {
             if s.write_all(&[*b]).is_err() {
                 break;
@@ -28,7 +30,7 @@ fn a_client_dribbling_header_bytes_is_cut_off_without_holding_a_worker() {
         (status, text, started.elapsed())
     });
     // Meanwhile the gateway keeps serving others (the gateway runs one worker thread).
-    std::thread::sleep(Duration::from_millis(200));
+    started_dribbling.recv().unwrap();
     assert_eq!(
         post(&gw.url("/api/v2/execute"), &piston("print(1)")).status,
         200
@@ -70,10 +72,14 @@ fn at_the_cap(exec: &MockExecutor, cap: &str) -> (TestGateway, Vec<TcpStream>) {
     let held: Vec<TcpStream> = (0..2)
         .map(|_| TcpStream::connect(gw.addr()).unwrap())
         .collect();
-    std::thread::sleep(Duration::from_millis(100));
-    let (status, text) = raw(gw.addr(), LISTING);
-    assert_eq!(status, 503, "{text}");
-    assert!(text.contains("\"code\":\"overloaded\""), "{text}");
+    // Until the guard has accepted both, a third is still served (and closed).
+    let mut refused = String::new();
+    eventually("the held connections fill the cap", || {
+        let (status, text) = raw(gw.addr(), LISTING);
+        refused = text;
+        status == 503
+    });
+    assert!(refused.contains("\"code\":\"overloaded\""), "{refused}");
     (gw, held)
 }
 
@@ -225,10 +231,15 @@ fn a_trusted_proxy_is_not_capped_per_address() {
         .with("server", "header_timeout = \"3s\"")
         .with("identity", "trusted_proxies = [\"127.0.0.1/32\"]")
         .start();
+    // Two connections kept open, each served once: both are surely counted.
     let _held: Vec<TcpStream> = (0..2)
-        .map(|_| TcpStream::connect(gw.addr()).unwrap())
+        .map(|_| {
+            served(
+                gw.addr(),
+                b"GET /api/v2/runtimes HTTP/1.1\r\nHost: x\r\n\r\n",
+            )
+        })
         .collect();
-    std::thread::sleep(Duration::from_millis(100));
     let (status, text) = raw(gw.addr(), LISTING);
     assert_eq!(status, 200, "{text}");
 }
@@ -237,12 +248,20 @@ fn a_trusted_proxy_is_not_capped_per_address() {
 fn heads_with_bare_lf_line_ends_are_served_and_watched_like_any_other() {
     let exec = MockExecutor::start();
     let gw = TestGateway::builder().upstream(exec.addr).start();
-    let mut s = TcpStream::connect(gw.addr()).unwrap();
+    served(
+        gw.addr(),
+        b"GET /api/v2/runtimes HTTP/1.1\nHost: x\nConnection: close\n\n",
+    );
+}
+
+/// A connection on which `request` was sent and answered 200.
+fn served(addr: std::net::SocketAddr, request: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET /api/v2/runtimes HTTP/1.1\nHost: x\nConnection: close\n\n")
-        .unwrap();
+    s.write_all(request).unwrap();
     let (status, text) = crate::support::http::read_response(&mut s);
     assert_eq!(status, 200, "{text}");
+    s
 }
 
 /// Reads everything the server sends until it closes (or 5 s pass).

@@ -118,17 +118,19 @@ fn a_refused_body_never_reaches_the_executor() {
         !r.json().to_string().contains("subprocess"),
         "the rule's pattern list is never shown"
     );
-    std::thread::sleep(Duration::from_millis(200));
     assert!(
         exec.requests().is_empty(),
         "the executor saw nothing: {:?}",
         exec.requests()
     );
+    // A request served after it: anything of the refused one would be there first.
     assert_eq!(
         post(&gw.url("/api/v2/execute"), &piston("print(2)")).status,
         200
     );
-    assert_eq!(exec.requests().len(), 1);
+    let seen = exec.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].json()["files"][0]["content"], "print(2)");
 }
 
 #[test]
@@ -483,40 +485,4 @@ fn a_chunked_body_past_the_read_ahead_size_must_declare_its_length() {
     assert_eq!(status, 411, "{text}");
     assert!(text.contains("\"code\":\"length_required\""), "{text}");
     assert_eq!(exec.bytes_received(), 0, "no executor heard of it");
-}
-
-#[test]
-fn regression_duplicate_keys_run_what_was_screened() {
-    let exec = MockExecutor::start();
-    let gw = TestGateway::builder()
-        .upstream(exec.addr)
-        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
-        .start();
-    let body = |first: &str, last: &str| {
-        format!(
-            r#"{{"language":"python","version":"3.12.0","files":[{{"content":"{first}"}}],"files":[{{"content":"{last}"}}]}}"#
-        )
-        .into_bytes()
-    };
-    let hidden_last = post_with(
-        &gw.url("/api/v2/execute"),
-        body("print(1)", "import os"),
-        &[],
-    );
-    assert_eq!(hidden_last.status, 403, "the last key is the one screened");
-    let ok = post_with(
-        &gw.url("/api/v2/execute"),
-        body("import os", "print(2)"),
-        &[],
-    );
-    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
-    let sent = &exec.requests()[0];
-    let text = String::from_utf8_lossy(&sent.body);
-    assert_eq!(
-        text.matches("\"files\"").count(),
-        1,
-        "re-serialised: {text}"
-    );
-    assert!(!text.contains("import os"), "{text}");
-    assert_eq!(sent.json()["files"][0]["content"], "print(2)");
 }

@@ -404,18 +404,6 @@ fn up_in(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, u
     (child, proxy, runner)
 }
 
-/// Polls `check` for up to a minute (the runner builds its warm sandboxes first).
-fn within_a_minute(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::time::Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    panic!("timed out waiting for: {what}");
-}
-
 #[test]
 fn execgate_up_runs_piston_and_judge0_code_in_the_bundled_runner_and_takes_it_down_with_it() {
     use crate::support::post;
@@ -423,11 +411,11 @@ fn execgate_up_runs_piston_and_judge0_code_in_the_bundled_runner_and_takes_it_do
     let dir = tempfile::tempdir().unwrap();
     let (mut up, proxy, runner) = up_in(dir.path(), &[]);
     let base = format!("http://127.0.0.1:{proxy}");
-    within_a_minute("the gateway listens", || {
+    crate::support::eventually("the gateway listens", || {
         std::net::TcpStream::connect(("127.0.0.1", proxy)).is_ok()
     });
     let mut piston = None;
-    within_a_minute("a Piston run through execgate up", || {
+    crate::support::eventually("a Piston run through execgate up", || {
         let reply = post(
             &format!("{base}/api/v2/execute"),
             &json!({"language": "python", "version": "*", "files": [{"content": "print(6*7)"}]}),
@@ -458,7 +446,7 @@ fn execgate_up_runs_piston_and_judge0_code_in_the_bundled_runner_and_takes_it_do
     // Killed outright, `up` cannot clean up: the kernel ends the runner with it.
     up.kill().unwrap();
     up.wait().unwrap();
-    within_a_minute("the bundled runner exits with execgate up", || {
+    crate::support::eventually("the bundled runner exits with execgate up", || {
         std::net::TcpStream::connect(("127.0.0.1", runner)).is_err()
     });
 }
@@ -602,7 +590,7 @@ fn the_bundled_runner_and_its_sandboxes_never_see_the_gateways_secrets() {
     // left-over runner would hold the machine's runner-test lock.
     let up = KillOnDrop(up);
     let mut runner_pid = None;
-    within_a_minute("the runner process is started", || {
+    crate::support::eventually("the runner process is started", || {
         runner_pid = children_of(up.0.id()).into_iter().find(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
                 .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == b"runner"))
@@ -636,7 +624,7 @@ for path in glob.glob('/proc/*/environ'):
         print(path, e)
 "#;
     let mut stdout = String::new();
-    within_a_minute("a run in the bundled runner", || {
+    crate::support::eventually("a run in the bundled runner", || {
         // Refused connections are a runner still starting (it reads each
         // language's version before it listens), not a failure.
         let sent = reqwest::blocking::Client::new()

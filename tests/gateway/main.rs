@@ -12,5 +12,6 @@ mod identity;
 mod ip_policy;
 mod limits;
 mod proxy;
+mod regressions;
 mod shared_state;
 mod upstream;
