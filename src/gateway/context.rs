@@ -95,6 +95,8 @@ pub struct RequestCtx {
     pub language_header: Option<(http::HeaderName, String)>,
     /// Content type of the forwarded body of an executing route.
     pub forward_content_type: String,
+    /// The executor this request's exchange went to, for its breaker.
+    pub upstream_addr: Option<String>,
 }
 
 impl Default for RequestCtx {
@@ -128,6 +130,7 @@ impl Default for RequestCtx {
             language_header: None,
             forward_content_type: execgate_dialect::FORWARD_CONTENT_TYPE.to_string(),
             executor_error: None,
+            upstream_addr: None,
         }
     }
 }

@@ -50,11 +50,11 @@ impl ProxyHttp for Gateway {
     fn fail_to_connect(
         &self,
         _session: &mut Session,
-        _peer: &HttpPeer,
+        peer: &HttpPeer,
         ctx: &mut RequestCtx,
         e: Box<Error>,
     ) -> Box<Error> {
-        upstream::on_connect_failure(&self.upstreams, ctx, e)
+        upstream::on_connect_failure(&self.upstreams, peer, ctx, e)
     }
 
     async fn upstream_request_filter(
@@ -64,6 +64,16 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         upstream::on_request_head(head, ctx)
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        head: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        upstream::on_response_head(&self.upstreams, head, ctx);
+        Ok(())
     }
 
     async fn response_filter(
@@ -108,7 +118,8 @@ impl ProxyHttp for Gateway {
         refusal::is_clients_fault(ctx)
     }
 
-    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        upstream::on_end(&self.upstreams, e, ctx);
         audit::finish(ctx, &self.metrics, session.req_header());
         account::record(self, ctx);
     }

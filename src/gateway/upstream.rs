@@ -1,7 +1,7 @@
-//! The upstream stage: the executors (round-robin over the healthy ones,
-//! health probes with a circuit breaker per executor in the background,
-//! `breaker`), the timeouts every upstream exchange runs under, and the
-//! request head as the executor gets it.
+//! The upstream stage: the executors (round-robin over the healthy ones whose
+//! circuit breaker is closed; health probes in the background and the outcome
+//! of every real exchange feed those breakers, `breaker`), the timeouts every
+//! upstream exchange runs under, and the request head as the executor gets it.
 
 pub mod breaker;
 
@@ -10,12 +10,12 @@ use super::refusal;
 use crate::config::UpstreamSettings;
 use crate::error::Refusal;
 use crate::metrics::Metrics;
-use breaker::{Probe, ProbeCheck, Thresholds};
+use breaker::{Breakers, Exchange, Probe, ProbeCheck, Thresholds};
 use execgate_dialect::DialectKind;
 use pingora_core::services::background::{GenBackgroundService, background_service};
 use pingora_core::upstreams::peer::HttpPeer;
-use pingora_core::{Error, ErrorType};
-use pingora_http::RequestHeader;
+use pingora_core::{Error, ErrorSource, ErrorType};
+use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_load_balancing::{LoadBalancer, health_check::TcpHealthCheck, selection::RoundRobin};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone)]
 pub struct Upstreams {
     pool: Arc<LoadBalancer<RoundRobin>>,
+    /// The executors' breakers (`None` with a TCP-connect check only).
+    breakers: Option<Arc<Breakers>>,
     count: usize,
     connect_timeout: Duration,
     read_timeout: Duration,
@@ -56,27 +58,30 @@ pub fn build(
     let mut pool =
         LoadBalancer::<RoundRobin>::try_from_iter(settings.addresses.iter().map(|a| a.to_string()))
             .map_err(|e| format!("upstream.addresses: {e}"))?;
-    match probe {
+    let breakers = match probe {
         Some(probe) => {
             let thresholds = Thresholds {
                 failures: settings.failure_threshold,
                 successes: settings.success_threshold,
             };
+            let breakers = Arc::new(Breakers::new(thresholds, metrics.clone()));
             // A probe answers at once: the connect timeout bounds its read too.
-            let check =
-                ProbeCheck::new(probe, settings.connect_timeout, thresholds, metrics.clone())?;
+            let check = ProbeCheck::new(probe, settings.connect_timeout, breakers.clone())?;
             pool.set_health_check(Box::new(check));
+            Some(breakers)
         }
         None => {
             let mut check = TcpHealthCheck::new();
             check.peer_template.options.connection_timeout = Some(settings.connect_timeout);
             pool.set_health_check(check);
+            None
         }
-    }
+    };
     pool.health_check_frequency = Some(settings.health_check_interval);
     let service = background_service("upstream health check", pool);
     let upstreams = Upstreams {
         pool: service.task(),
+        breakers,
         count: settings.addresses.len(),
         connect_timeout: settings.connect_timeout,
         read_timeout: settings.read_timeout,
@@ -90,7 +95,9 @@ impl Upstreams {
     pub fn pick(&self) -> Result<Box<HttpPeer>, Refusal> {
         let backend = self
             .pool
-            .select(b"", 256)
+            .select_with(b"", 256, |backend, healthy| {
+                healthy && self.is_closed(&backend.addr.to_string())
+            })
             .ok_or(Refusal::UpstreamUnavailable)?;
         let mut peer = HttpPeer::new(backend, false, String::new());
         peer.options.connection_timeout = Some(self.connect_timeout);
@@ -98,6 +105,18 @@ impl Upstreams {
         peer.options.read_timeout = Some(self.read_timeout);
         peer.options.write_timeout = Some(self.read_timeout);
         Ok(Box::new(peer))
+    }
+
+    /// Whether `addr`'s breaker lets it take traffic.
+    fn is_closed(&self, addr: &str) -> bool {
+        self.breakers.as_ref().is_none_or(|b| b.is_closed(addr))
+    }
+
+    /// Feeds the outcome of one real exchange with `addr` to its breaker.
+    fn report(&self, addr: &str, exchange: Exchange) {
+        if let Some(breakers) = &self.breakers {
+            breakers.exchange(addr, exchange);
+        }
     }
 
     /// Whether a request whose connection failed `tries` times may try the
@@ -110,7 +129,10 @@ impl Upstreams {
     pub fn any_healthy(&self) -> bool {
         // Read the health table: `select` would advance the rotation.
         let backends = self.pool.backends();
-        backends.get_backend().iter().any(|b| backends.ready(b))
+        backends
+            .get_backend()
+            .iter()
+            .any(|b| backends.ready(b) && self.is_closed(&b.addr.to_string()))
     }
 
     /// The longest a whole upstream exchange may take.
@@ -125,18 +147,23 @@ pub fn peer(
     metrics: &Metrics,
     ctx: &mut RequestCtx,
 ) -> pingora_core::Result<Box<HttpPeer>> {
-    upstreams
+    let peer = upstreams
         .pick()
-        .map_err(|refusal| refusal::raise(metrics, ctx, refusal, "no healthy executor"))
+        .map_err(|refusal| refusal::raise(metrics, ctx, refusal, "no healthy executor"))?;
+    ctx.upstream_addr = Some(peer._address.to_string());
+    Ok(peer)
 }
 
 /// An executor that refuses connections (down, not yet marked by the health
 /// check) costs the client nothing: the next one in the rotation is tried.
+/// The failure counts against the executor's breaker.
 pub fn on_connect_failure(
     upstreams: &Upstreams,
+    peer: &HttpPeer,
     ctx: &mut RequestCtx,
     mut e: Box<Error>,
 ) -> Box<Error> {
+    upstreams.report(&peer._address.to_string(), Exchange::Failed);
     if upstreams.may_retry(ctx.connect_failures) {
         ctx.connect_failures += 1;
         e.set_retry(true);
@@ -151,6 +178,29 @@ pub fn on_request_head(up: &mut RequestHeader, ctx: &mut RequestCtx) -> pingora_
     ctx.decision = Decision::Forwarded;
     ctx.upstream_sent = Some(Instant::now());
     Ok(())
+}
+
+/// The executor answered: its status counts for its breaker (5xx as failed).
+pub fn on_response_head(upstreams: &Upstreams, head: &ResponseHeader, ctx: &RequestCtx) {
+    if let Some(addr) = &ctx.upstream_addr {
+        upstreams.report(addr, Exchange::Answered(head.status.as_u16()));
+    }
+}
+
+/// The request ended: an exchange that broke or timed out once connected
+/// counts as failed (connect failures were counted by `on_connect_failure`).
+pub fn on_end(upstreams: &Upstreams, e: Option<&Error>, ctx: &RequestCtx) {
+    use ErrorType::*;
+    let (Some(addr), Some(e)) = (&ctx.upstream_addr, e) else {
+        return;
+    };
+    let connect = matches!(
+        e.etype(),
+        ConnectTimedout | ConnectRefused | ConnectNoRoute | ConnectError | SocketError
+    );
+    if matches!(e.esource(), ErrorSource::Upstream) && !connect {
+        upstreams.report(addr, Exchange::Failed);
+    }
 }
 
 /// The total upstream timeout: a response trickling in just under the read

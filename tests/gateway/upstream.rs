@@ -364,3 +364,70 @@ fn an_open_port_whose_api_fails_goes_out_of_rotation_and_comes_back() {
         sick.requests().len() > before
     });
 }
+
+/// An executor whose probes pass but whose runs fail (5xx) is taken out of
+/// rotation by the failed runs themselves, with no probe involved: every run
+/// sent while its breaker is not closed goes to the healthy executor. It comes
+/// back through the probes once its runs work again.
+#[test]
+fn failed_runs_open_the_breaker_of_an_executor_whose_probe_passes() {
+    let (good, sick) = (MockExecutor::start(), MockExecutor::start());
+    let gw = TestGateway::builder()
+        .with(
+            "upstream",
+            &format!("addresses = [\"{}\", \"{}\"]", good.addr, sick.addr),
+        )
+        .with("upstream", "health_check_interval = \"100ms\"")
+        .with("upstream", "failure_threshold = 2")
+        .with("upstream", "success_threshold = 3")
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"10000/10s\" }]")
+        .start();
+    sick.set(Behaviour::FailingRuns(502));
+    let metric = |gw: &TestGateway, name: &str| {
+        let line = format!("{name}{{upstream=\"{}\"}}", sick.addr);
+        gw.metrics()
+            .lines()
+            .find(|l| l.starts_with(&line))
+            .map(|l| l.rsplit(' ').next().unwrap().to_string())
+    };
+    let closes = |gw: &TestGateway| {
+        let line = format!(
+            "execgate_upstream_transitions_total{{to=\"closed\",upstream=\"{}\"}}",
+            sick.addr
+        );
+        gw.metrics()
+            .lines()
+            .find(|l| l.starts_with(&line))
+            .map(|l| l.rsplit(' ').next().unwrap().to_string())
+    };
+    eventually("failed runs open the breaker", || {
+        post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+        metric(&gw, "execgate_upstream_state").as_deref() == Some("2")
+    });
+    // A run counts when the breaker was open before it and never closed
+    // meanwhile (probes may half-open and close it between runs).
+    let mut while_open = 0;
+    eventually("runs are sent while the breaker is open", || {
+        let (state, closed) = (metric(&gw, "execgate_upstream_state"), closes(&gw));
+        let before = sick.requests().len();
+        let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+        if state.as_deref() != Some("0") && closes(&gw) == closed {
+            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+            assert_eq!(
+                sick.requests().len(),
+                before,
+                "a run went to an open breaker"
+            );
+            while_open += 1;
+        }
+        while_open >= 5
+    });
+    sick.set(Behaviour::Piston {
+        stdout: "back\n".into(),
+    });
+    eventually("the executor gets runs again", || {
+        let before = sick.requests().len();
+        post(&gw.url("/api/v2/execute"), &piston("print(1)"));
+        sick.requests().len() > before
+    });
+}

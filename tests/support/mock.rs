@@ -40,6 +40,9 @@ pub enum Behaviour {
     },
     /// Wait this long before answering like `Piston`.
     Slow(Duration),
+    /// Health probes pass, every other request gets this status (an
+    /// executor whose listing answers but whose runs fail).
+    FailingRuns(u16),
     /// A Judge0 queue: every submission gets a token and, once read by token
     /// (one or a batch), this `status.id` with its source and stdin echoed.
     Judge0 { status: u64 },
@@ -167,6 +170,12 @@ async fn handle(
             tokio::time::sleep(wait).await;
             piston("slow\n")
         }
+        Behaviour::FailingRuns(status) => (
+            StatusCode::from_u16(status).unwrap(),
+            [("content-type", "application/json")],
+            r#"{"message":"the sandbox cannot start"}"#,
+        )
+            .into_response(),
         Behaviour::Raw {
             status,
             content_type,

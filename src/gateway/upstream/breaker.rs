@@ -1,10 +1,13 @@
 //! Whether each executor can take traffic: a real probe (an HTTP request the
-//! executor's API answers, not a TCP connect) run every health-check period
-//! feeds a circuit breaker per executor. Closed: in rotation; `failures`
-//! consecutive failed probes open it (out of rotation); once open, a probe that
-//! passes half-opens it, and `successes` consecutive passing probes close it
-//! again, while any failure reopens it. Every change is counted in metrics and
-//! written as an audit line.
+//! executor's API answers, not a TCP connect) run every health-check period,
+//! and the outcome of every real exchange (refused connection, timeout, 5xx),
+//! feed a circuit breaker per executor. Closed: in rotation; `failures`
+//! consecutive failed probes, or `failures` consecutive failed exchanges, open
+//! it (out of rotation at once); once open, a probe that passes half-opens it,
+//! and `successes` consecutive passing probes close it again, while any
+//! failure reopens it. Probes and exchanges keep separate runs: a listing that
+//! still answers does not excuse runs that fail. Every change is counted in
+//! metrics and written as an audit line.
 
 use crate::metrics::Metrics;
 use async_trait::async_trait;
@@ -14,6 +17,7 @@ use pingora_core::{Error, ErrorType};
 use pingora_load_balancing::Backend;
 use pingora_load_balancing::health_check::{HealthCheck, HttpHealthCheck};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The state of one executor's breaker.
@@ -56,15 +60,47 @@ pub struct Thresholds {
     pub successes: usize,
 }
 
-/// One executor's breaker and its run of results.
+/// One executor's breaker and its runs of results.
 #[derive(Debug, Clone, Copy)]
 struct Breaker {
     state: BreakerState,
-    /// Consecutive results of the kind that moves the state on.
+    /// Consecutive probe results of the kind that moves the state on.
     run: usize,
+    /// Consecutive failed exchanges while closed.
+    failed_exchanges: usize,
+}
+
+impl Default for Breaker {
+    fn default() -> Self {
+        Self {
+            state: BreakerState::Closed,
+            run: 0,
+            failed_exchanges: 0,
+        }
+    }
 }
 
 impl Breaker {
+    /// The state after one real exchange: only a closed breaker carries
+    /// traffic, so only it counts them (an exchange still in flight when it
+    /// opened changes nothing).
+    fn observe_exchange(&mut self, passed: bool, limits: Thresholds) -> BreakerState {
+        if self.state != BreakerState::Closed {
+            return self.state;
+        }
+        if passed {
+            self.failed_exchanges = 0;
+        } else {
+            self.failed_exchanges += 1;
+            if self.failed_exchanges >= limits.failures {
+                self.failed_exchanges = 0;
+                self.run = 0;
+                self.state = BreakerState::Open;
+            }
+        }
+        self.state
+    }
+
     /// The state after one probe result.
     fn observe(&mut self, passed: bool, limits: Thresholds) -> BreakerState {
         use BreakerState::*;
@@ -77,6 +113,7 @@ impl Breaker {
                 self.run += 1;
                 if self.run >= limits.failures {
                     self.run = 0;
+                    self.failed_exchanges = 0;
                     Open
                 } else {
                     Closed
@@ -109,25 +146,108 @@ pub struct Probe {
     pub status: u16,
 }
 
+/// Every executor's breaker, shared by the health check (probes) and the
+/// request path (exchanges, and skipping executors whose breaker is not closed).
+pub struct Breakers {
+    thresholds: Thresholds,
+    table: Mutex<HashMap<String, Breaker>>,
+    metrics: Metrics,
+}
+
+/// What one real exchange with an executor came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exchange {
+    /// The executor answered with this status (5xx counts as failed).
+    Answered(u16),
+    /// No connection, a timeout, or a broken answer.
+    Failed,
+}
+
+impl Breakers {
+    /// No breaker open yet; `thresholds` for every executor.
+    pub fn new(thresholds: Thresholds, metrics: Metrics) -> Self {
+        Self {
+            thresholds,
+            table: Mutex::new(HashMap::new()),
+            metrics,
+        }
+    }
+
+    /// Whether `addr` may take traffic (an executor never seen is closed).
+    pub fn is_closed(&self, addr: &str) -> bool {
+        self.table
+            .lock()
+            .get(addr)
+            .is_none_or(|b| b.state == BreakerState::Closed)
+    }
+
+    /// Records one real exchange with `addr`.
+    pub fn exchange(&self, addr: &str, exchange: Exchange) -> BreakerState {
+        let (passed, why) = match exchange {
+            Exchange::Answered(status) => (status < 500, format!("exchange answered {status}")),
+            Exchange::Failed => (false, "exchange failed".to_string()),
+        };
+        let thresholds = self.thresholds;
+        self.apply(addr, &why, |b| b.observe_exchange(passed, thresholds))
+    }
+
+    /// Records one probe result for `addr`.
+    fn probe(&self, addr: &str, passed: bool, why: &str) -> BreakerState {
+        let thresholds = self.thresholds;
+        self.apply(addr, why, |b| b.observe(passed, thresholds))
+    }
+
+    /// Moves `addr`'s breaker by `step`; a change of state is counted and audited.
+    fn apply(
+        &self,
+        addr: &str,
+        why: &str,
+        step: impl FnOnce(&mut Breaker) -> BreakerState,
+    ) -> BreakerState {
+        let (before, after) = {
+            let mut table = self.table.lock();
+            let breaker = table.entry(addr.to_string()).or_default();
+            let before = breaker.state;
+            (before, step(breaker))
+        };
+        if before != after {
+            self.metrics
+                .upstream_state
+                .with_label_values(&[addr])
+                .set(after.gauge());
+            self.metrics
+                .upstream_transitions
+                .with_label_values(&[addr, after.as_str()])
+                .inc();
+            tracing::warn!(
+                target: "execgate::audit",
+                upstream = addr,
+                from = before.as_str(),
+                to = after.as_str(),
+                cause = why,
+                "executor health changed"
+            );
+        }
+        after
+    }
+}
+
 /// The health check the load balancer runs: a probe, then the breaker. Its
 /// pingora threshold is 1: the breaker alone decides rotation.
 pub struct ProbeCheck {
     http: HttpHealthCheck,
-    thresholds: Thresholds,
-    breakers: Mutex<HashMap<String, Breaker>>,
-    metrics: Metrics,
+    breakers: Arc<Breakers>,
 }
 
 /// The user agent of probes, so executors and their logs can tell them apart.
 pub const PROBE_USER_AGENT: &str = "execgate-health-probe";
 
 impl ProbeCheck {
-    /// A check sending `probe` with `timeout` per connect and read.
+    /// A check sending `probe` with `timeout` per connect and read, moving `breakers`.
     pub fn new(
         probe: &Probe,
         timeout: Duration,
-        thresholds: Thresholds,
-        metrics: Metrics,
+        breakers: Arc<Breakers>,
     ) -> std::result::Result<Self, String> {
         let mut http = HttpHealthCheck::new("localhost", false);
         let mut req = pingora_http::RequestHeader::build("GET", probe.path.as_bytes(), None)
@@ -154,44 +274,7 @@ impl ProbeCheck {
                 )
             }
         }));
-        Ok(Self {
-            http,
-            thresholds,
-            breakers: Mutex::new(HashMap::new()),
-            metrics,
-        })
-    }
-
-    /// Records one probe result for `addr`; returns the state it leaves.
-    fn record(&self, addr: &str, passed: bool, why: &str) -> BreakerState {
-        let (before, after) = {
-            let mut breakers = self.breakers.lock();
-            let breaker = breakers.entry(addr.to_string()).or_insert(Breaker {
-                state: BreakerState::Closed,
-                run: 0,
-            });
-            let before = breaker.state;
-            (before, breaker.observe(passed, self.thresholds))
-        };
-        if before != after {
-            self.metrics
-                .upstream_state
-                .with_label_values(&[addr])
-                .set(after.gauge());
-            self.metrics
-                .upstream_transitions
-                .with_label_values(&[addr, after.as_str()])
-                .inc();
-            tracing::warn!(
-                target: "execgate::audit",
-                upstream = addr,
-                from = before.as_str(),
-                to = after.as_str(),
-                probe = why,
-                "executor health changed"
-            );
-        }
-        after
+        Ok(Self { http, breakers })
     }
 }
 
@@ -204,7 +287,7 @@ impl HealthCheck for ProbeCheck {
             Ok(()) => "passed".to_string(),
             Err(e) => e.to_string(),
         };
-        match self.record(&addr, probe.is_ok(), &why) {
+        match self.breakers.probe(&addr, probe.is_ok(), &why) {
             BreakerState::Closed => Ok(()),
             state => Error::e_explain(
                 ErrorType::ConnectError,
@@ -228,10 +311,7 @@ mod tests {
             failures: 3,
             successes: 2,
         };
-        let mut b = Breaker {
-            state: Closed,
-            run: 0,
-        };
+        let mut b = Breaker::default();
         results.iter().map(|&r| b.observe(r, limits)).collect()
     }
 
@@ -251,5 +331,27 @@ mod tests {
             run(&[false, false, false, true, false, true, true]),
             [Closed, Closed, Open, HalfOpen, Open, HalfOpen, Closed]
         );
+    }
+
+    #[test]
+    fn failed_exchanges_open_a_closed_breaker_whatever_the_probes_say() {
+        let limits = Thresholds {
+            failures: 2,
+            successes: 2,
+        };
+        let mut b = Breaker::default();
+        assert_eq!(b.observe_exchange(false, limits), Closed);
+        // a passing probe between two failed runs does not excuse them
+        assert_eq!(b.observe(true, limits), Closed);
+        assert_eq!(b.observe_exchange(false, limits), Open);
+        // exchanges finishing while open change nothing; probes bring it back
+        assert_eq!(b.observe_exchange(true, limits), Open);
+        assert_eq!(b.observe(true, limits), HalfOpen);
+        assert_eq!(b.observe_exchange(true, limits), HalfOpen);
+        assert_eq!(b.observe(true, limits), Closed);
+        // a good exchange resets the run
+        assert_eq!(b.observe_exchange(false, limits), Closed);
+        assert_eq!(b.observe_exchange(true, limits), Closed);
+        assert_eq!(b.observe_exchange(false, limits), Closed);
     }
 }
