@@ -14,6 +14,9 @@ use std::borrow::Cow;
 use std::time::Instant;
 use unicode_normalization::UnicodeNormalization;
 
+mod files;
+mod format;
+mod interrupts;
 mod lookup;
 mod runtime;
 
@@ -63,6 +66,9 @@ pub(crate) struct Walker<'a> {
     containers: crate::Set<String>,
     /// Whether the program reads stdin, arguments or files (decided once, on demand).
     reads_input: std::cell::OnceCell<bool>,
+    /// The program's functions that return `getattr(param, param)`, with the
+    /// object parameter's position.
+    getter_functions: Map<String, usize>,
 }
 
 impl<'a> Walker<'a> {
@@ -83,6 +89,7 @@ impl<'a> Walker<'a> {
             classes: crate::Set::default(),
             containers: crate::Set::default(),
             reads_input: std::cell::OnceCell::new(),
+            getter_functions: Map::default(),
         }
     }
 
@@ -144,6 +151,7 @@ impl<'a> Walker<'a> {
         match s {
             Stmt::FunctionDef(f) => {
                 self.provenance.define(f.name.as_str());
+                self.getter_function(f);
                 self.signature(&f.decorator_list, &f.args, &f.returns, &f.type_params);
                 self.body(&f.body);
             }
@@ -296,6 +304,16 @@ impl<'a> Walker<'a> {
         if let Expr::Name(n) = target {
             self.env.remove(n.id.as_str());
         }
+        if self.yields_interpreter_objects(iter) {
+            // `for frame, _ in traceback.walk_stack(None)`: the first name is a frame.
+            let first = match target {
+                Expr::Tuple(t) => t.elts.first(),
+                other => Some(other),
+            };
+            if let Some(Expr::Name(n)) = first {
+                self.provenance.mark_looked_up(n.id.as_str());
+            }
+        }
         self.forget_loop_assignments(body);
         self.body(body);
         self.body(orelse);
@@ -344,6 +362,11 @@ impl<'a> Walker<'a> {
                 m.patterns.iter().for_each(|p| self.pattern(p));
             }
             ast::Pattern::MatchClass(c) => {
+                // `case FrameType(f_globals=g)` reads the attribute `f_globals`.
+                let pos = self.pos(c);
+                for attr in &c.kwd_attrs {
+                    self.push(FactKind::Attribute(attr.to_string()), pos);
+                }
                 self.expr(&c.cls);
                 c.patterns
                     .iter()
@@ -392,6 +415,10 @@ impl<'a> Walker<'a> {
             let full = format!("{module}.{name}");
             // `from m import n` reads the attribute `n` of `m` (`from random import _os`).
             self.push(FactKind::Attribute(name.clone()), pos);
+            if let Some(reached) = reached_module(&name) {
+                // `from asyncio.unix_events import signal` imports `signal`.
+                self.push(FactKind::Import(reached.to_string()), pos);
+            }
             self.push(FactKind::Import(full.clone()), pos);
             self.push(FactKind::Name(full.clone()), pos);
             let bound = match &alias.asname {
@@ -483,6 +510,10 @@ impl<'a> Walker<'a> {
                 self.exprs(&c.comparators);
             }
             Expr::FormattedValue(f) => {
+                if self.bare_module(&f.value) {
+                    let pos = self.pos(f);
+                    self.push(FactKind::Attribute(MODULE_PATH.to_string()), pos);
+                }
                 self.expr(&f.value);
                 self.opt(&f.format_spec);
             }
@@ -528,11 +559,12 @@ impl<'a> Walker<'a> {
     /// (`"0.__init__.__self__"` for `Formatter.get_field`, `attrgetter`, format
     /// fields) also counts as reading each attribute on the path.
     fn string(&mut self, text: String, pos: Pos) {
-        if let Some(parts) = dunder_path(&text) {
+        if let Some(parts) = attribute_path(&text) {
             parts
                 .into_iter()
                 .for_each(|p| self.push(FactKind::Attribute(p), pos));
         }
+        self.format_fields(&text, pos);
         if let Some(path) = dotted_reference(&text) {
             // `"os.system"` handed to `logging.config`, `mock.patch`,
             // `pkgutil.resolve_name`: APIs that import and resolve it.
@@ -581,6 +613,9 @@ impl<'a> Walker<'a> {
             normalise_in_place(&mut name);
             self.push(FactKind::Name(name), pos);
         }
+        if attr == "__dict__" {
+            self.module_namespace(&Expr::Attribute(a.clone()), pos);
+        }
         if let Some(module) = reached_module(&attr)
             && self.module_root(&a.value)
         {
@@ -588,6 +623,27 @@ impl<'a> Walker<'a> {
             self.push(FactKind::Import(module.to_string()), pos);
         }
         self.expr(&a.value);
+    }
+
+    /// A module printed, converted to text or formatted shows the path of its file.
+    fn module_shown(&mut self, callee: &str, c: &ast::ExprCall, pos: Pos) {
+        if RENDERERS.contains(&callee) && c.args.iter().any(|a| self.bare_module(a)) {
+            self.push(FactKind::Attribute(MODULE_PATH.to_string()), pos);
+        }
+    }
+
+    /// An imported module itself (`json`, `import xml.dom as d`), not a value inside one.
+    fn bare_module(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Name(n) if self.provenance.is_module(n.id.as_str()))
+    }
+
+    /// `vars(o)` or `o.__dict__`: a table whose keys are `o`'s attributes.
+    fn attribute_table(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Attribute(a) => a.attr.as_str() == "__dict__",
+            Expr::Call(c) => c.args.len() == 1 && self.paths(&c.func).iter().any(|p| p == "vars"),
+            _ => false,
+        }
     }
 
     /// Whether `e` is an imported module or an attribute path inside one.
@@ -611,7 +667,9 @@ impl<'a> Walker<'a> {
         let pos = self.pos(s);
         match fold(&s.slice, &self.env) {
             Some(Value::Str(key)) => {
-                if key.starts_with("__") && key.ends_with("__") && key.len() > 4 {
+                // `vars(type(frame))["f_globals"]` reads the attribute through its descriptor.
+                let dunder = key.starts_with("__") && key.ends_with("__") && key.len() > 4;
+                if dunder || self.attribute_table(&s.value) {
                     self.push(FactKind::Attribute(key.clone()), pos);
                 }
                 if self.is_module_table(&s.value) {
@@ -649,7 +707,10 @@ impl<'a> Walker<'a> {
             self.push(FactKind::Call(callee.clone()), pos);
             self.special_call(callee, c, pos);
             self.runtime_code(callee, c, pos);
+            self.file_call(callee, c, pos);
+            self.module_shown(callee, c, pos);
         }
+        self.extract_call(c, pos);
         self.call_lookups(c, pos);
         self.callee = matches!(c.func.as_ref(), Expr::Name(_));
         self.expr(&c.func);
@@ -766,6 +827,9 @@ impl<'a> Walker<'a> {
         if always && !exits(&w.body) {
             let pos = self.pos(w);
             self.push(FactKind::Heuristic(Heuristic::InfiniteLoop, 1), pos);
+            if interrupts::swallows(&w.body) {
+                self.push(FactKind::Heuristic(Heuristic::SwallowedInterrupt, 1), pos);
+            }
         }
     }
 
@@ -894,7 +958,7 @@ impl<'a> Walker<'a> {
 /// Modules that other modules import and expose as attributes, by the
 /// attribute's name (`_os` is `os`); only these, so `numpy.trace` stays a function.
 fn reached_module(attr: &str) -> Option<&str> {
-    const REACHED: [&str; 16] = [
+    const REACHED: [&str; 19] = [
         "os",
         "sys",
         "subprocess",
@@ -911,6 +975,9 @@ fn reached_module(attr: &str) -> Option<&str> {
         "tempfile",
         "pathlib",
         "glob",
+        "signal",
+        "resource",
+        "faulthandler",
     ];
     let bare = attr.strip_prefix('_').unwrap_or(attr);
     REACHED.contains(&bare).then_some(bare)
@@ -944,8 +1011,11 @@ fn dotted_reference(text: &str) -> Option<String> {
         .then_some(path)
 }
 
-/// The segments of `a.b.__c__[0].d` when the whole string is such a path with a dunder segment.
-fn dunder_path(text: &str) -> Option<Vec<String>> {
+/// The attributes a string spelling a path (`0.gi_frame.f_back`,
+/// `a.__c__[0].d`) reads, for APIs that walk such paths (`Formatter.get_field`,
+/// `attrgetter`): every segment after the root, and the root too when it is a
+/// dunder.
+fn attribute_path(text: &str) -> Option<Vec<String>> {
     if text.len() > 256 || !text.contains('.') {
         return None;
     }
@@ -953,14 +1023,23 @@ fn dunder_path(text: &str) -> Option<Vec<String>> {
     if !text.chars().all(allowed) {
         return None;
     }
-    let parts: Vec<String> = text
+    let mut parts: Vec<String> = text
         .split(['.', '[', ']'])
         .filter(|p| !p.is_empty())
         .map(str::to_string)
         .collect();
     let dunder = |p: &String| p.len() > 4 && p.starts_with("__") && p.ends_with("__");
-    parts.iter().any(dunder).then_some(parts)
+    if !parts.first().is_some_and(dunder) && !parts.is_empty() {
+        parts.remove(0);
+    }
+    Some(parts)
 }
+
+/// The attribute a module's `repr` reveals: the host path it was loaded from.
+const MODULE_PATH: &str = "__file__";
+
+/// Calls that render their arguments as text.
+const RENDERERS: [&str; 5] = ["print", "str", "repr", "ascii", "format"];
 
 /// `builtins.eval`, `__builtins__.eval` and `eval` are one name.
 fn normalise(path: &str) -> String {

@@ -145,15 +145,17 @@ const ENTRY_POINTS: &[EntryPoint] = &[
     ep("xml.dom.registerDOMImplementation", 1, "factory", SourceOrObject),
 ];
 
-/// Classes whose instances carry the entry points above as methods:
+/// Classes whose instances carry the entry points above (or the file openers
+/// of `files.rs`) as methods:
 /// `cProfile.Profile().runctx(s)` is `cProfile.Profile.runctx`.
 #[rustfmt::skip]
-pub(super) const CONSTRUCTORS: [&str; 16] = [
+pub(super) const CONSTRUCTORS: [&str; 20] = [
     "cProfile.Profile", "profile.Profile", "pdb.Pdb", "bdb.Bdb", "trace.Trace",
     "doctest.DocTestFinder", "doctest.DocTestParser", "code.InteractiveInterpreter",
     "code.InteractiveConsole", "rlcompleter.Completer", "string.Formatter",
     "unittest.TestLoader", "unittest.loader.TestLoader", "logging.config.BaseConfigurator",
-    "logging.config.DictConfigurator", "timeit.Timer",
+    "logging.config.DictConfigurator", "timeit.Timer", "configparser.ConfigParser",
+    "configparser.RawConfigParser", "mimetypes.MimeTypes", "modulefinder.ModuleFinder",
 ];
 
 /// Attributes that standard-library runners read code or names from: storing
