@@ -7,6 +7,7 @@
 //! the `file-path` heuristic.
 
 use super::Walker;
+use super::calls::argument;
 use crate::facts::{FactKind, Heuristic, Pos};
 use crate::python::fold::{Value, fold};
 use rustpython_parser::ast::{self, Expr};
@@ -100,16 +101,6 @@ impl Walker<'_> {
             _ => false,
         }
     }
-}
-
-/// Argument `index` (or `keyword`) of a call.
-fn argument<'c>(c: &'c ast::ExprCall, index: usize, keyword: &str) -> Option<&'c Expr> {
-    c.args.get(index).or_else(|| {
-        c.keywords
-            .iter()
-            .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == keyword))
-            .map(|k| &k.value)
-    })
 }
 
 /// An absolute path, a home path, one climbing with `..`, or a `file:` URI.

@@ -1,10 +1,13 @@
-//! Format strings. A replacement field (`{0.gi_frame.f_globals}`,
+//! Attribute paths spelled in strings. A string that is a whole path
+//! (`"0.gi_frame.f_back"` for `Formatter.get_field` or `attrgetter`) reads
+//! each attribute on it. A replacement field (`{0.gi_frame.f_globals}`,
 //! `{r._os.environ}`, `{0.modules[os]}`) reads attributes and items of the
 //! arguments it is formatted with, names the walk never sees as attributes
 //! otherwise. Every string with fields counts as reading them: a template is
 //! often built far from the `.format` call that uses it.
 
-use super::{Walker, reached_module};
+use super::Walker;
+use super::paths::reached_module;
 use crate::facts::{FactKind, Pos};
 
 /// Most fields read from one string.
@@ -80,4 +83,28 @@ fn segments(field: &str) -> Vec<(&str, bool)> {
         }
     }
     out
+}
+
+/// The attributes a string spelling a path (`0.gi_frame.f_back`,
+/// `a.__c__[0].d`) reads, for APIs that walk such paths (`Formatter.get_field`,
+/// `attrgetter`): every segment after the root, and the root too when it is a
+/// dunder.
+pub(super) fn attribute_path(text: &str) -> Option<Vec<String>> {
+    if text.len() > 256 || !text.contains('.') {
+        return None;
+    }
+    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']');
+    if !text.chars().all(allowed) {
+        return None;
+    }
+    let mut parts: Vec<String> = text
+        .split(['.', '[', ']'])
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    let dunder = |p: &String| p.len() > 4 && p.starts_with("__") && p.ends_with("__");
+    if !parts.first().is_some_and(dunder) && !parts.is_empty() {
+        parts.remove(0);
+    }
+    Some(parts)
 }

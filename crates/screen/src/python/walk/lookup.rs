@@ -90,13 +90,7 @@ impl Walker<'_> {
     /// made: computed lookups on those walk the interpreter, not the program.
     fn interpreter_object(&self, e: &Expr) -> bool {
         match e {
-            Expr::Constant(_)
-            | Expr::List(_)
-            | Expr::Tuple(_)
-            | Expr::Dict(_)
-            | Expr::Set(_)
-            | Expr::JoinedStr(_)
-            | Expr::Lambda(_) => true,
+            e if written_literal(e) => true,
             Expr::Name(n) => {
                 let id = n.id.as_str();
                 self.provenance.is_looked_up(id)
@@ -179,20 +173,11 @@ impl Walker<'_> {
         }
     }
 
-    /// `vars(sys)` / `gc.__dict__`: the whole namespace of a module that
-    /// reaches the host, read or dispatched through by names the screener
-    /// does not see.
-    pub(super) fn module_namespace(&mut self, e: &Expr, pos: Pos) {
-        let owner = match e {
-            Expr::Attribute(a) if a.attr.as_str() == "__dict__" => Some(a.value.as_ref()),
-            Expr::Call(c)
-                if c.args.len() == 1 && self.paths(&c.func).iter().any(|p| p == "vars") =>
-            {
-                c.args.first()
-            }
-            _ => None,
-        };
-        if owner.is_some_and(|o| matches!(o, Expr::Name(n) if self.host_module(n.id.as_str()))) {
+    /// `vars(sys)` / `gc.__dict__` (`owner` is `sys` / `gc`): the whole
+    /// namespace of a module that reaches the host, read or dispatched
+    /// through by names the screener does not see.
+    pub(super) fn host_namespace(&mut self, owner: &Expr, pos: Pos) {
+        if matches!(owner, Expr::Name(n) if self.host_module(n.id.as_str())) {
             self.interpreter_lookup(pos);
         }
     }
@@ -200,17 +185,7 @@ impl Walker<'_> {
     /// An interpreter object that is not written as a literal: what a name bound
     /// to it stands for (`x = type(print)`); `stack = []` stays the program's own list.
     pub(super) fn interpreter_binding(&self, e: &Expr) -> bool {
-        let literal = matches!(
-            e,
-            Expr::Constant(_)
-                | Expr::List(_)
-                | Expr::Tuple(_)
-                | Expr::Dict(_)
-                | Expr::Set(_)
-                | Expr::JoinedStr(_)
-                | Expr::Lambda(_)
-        );
-        (!literal && self.interpreter_object(e)) || self.holds_interpreter(e)
+        (!written_literal(e) && self.interpreter_object(e)) || self.holds_interpreter(e)
     }
 
     /// `attrgetter(name)` / `methodcaller(name)` with a computed name.
@@ -270,7 +245,9 @@ impl Walker<'_> {
         self.dunder_lookup(c, pos);
         self.input_format(c, pos);
         self.getter_function_call(c, pos);
-        self.module_namespace(&Expr::Call(c.clone()), pos);
+        if c.args.len() == 1 && self.paths(&c.func).iter().any(|p| p == "vars") {
+            self.host_namespace(&c.args[0], pos);
+        }
     }
 
     /// Records a function that returns `getattr(param, param)`: calling it is a
@@ -411,4 +388,18 @@ impl Walker<'_> {
             _ => false,
         }
     }
+}
+
+/// A value written out in the source: a constant, a display, an f-string, a lambda.
+fn written_literal(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Constant(_)
+            | Expr::List(_)
+            | Expr::Tuple(_)
+            | Expr::Dict(_)
+            | Expr::Set(_)
+            | Expr::JoinedStr(_)
+            | Expr::Lambda(_)
+    )
 }

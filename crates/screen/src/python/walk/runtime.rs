@@ -12,6 +12,7 @@
 //! function with a caller-supplied string).
 
 use super::Walker;
+use super::calls::argument;
 use crate::facts::{FactKind, Heuristic, Pos};
 use crate::python::fold::{Value, fold};
 use rustpython_parser::ast::{self, Expr};
@@ -167,12 +168,7 @@ impl Walker<'_> {
     /// A call of `callee`: when it is an entry point, judge its code argument.
     pub(super) fn runtime_code(&mut self, callee: &str, c: &ast::ExprCall, pos: Pos) {
         for entry in ENTRY_POINTS.iter().filter(|e| e.callee == callee) {
-            let arg = c.args.get(entry.index).or_else(|| {
-                c.keywords
-                    .iter()
-                    .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == entry.keyword))
-                    .map(|k| &k.value)
-            });
+            let arg = argument(c, entry.index, entry.keyword);
             if arg.is_some_and(|a| !self.readable(a, entry.takes)) {
                 self.dynamic_code(pos);
             }
