@@ -9,7 +9,7 @@ mod support;
 
 mod escapes {
 
-    // The outside review's reproductions.
+    // Strings from stdin handed to timeit, profilers, doctest, typing and mock.
     escape!(
         timeit_input,
         "import timeit\ntimeit.timeit(input(), number=1)"

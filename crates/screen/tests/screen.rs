@@ -1,5 +1,6 @@
-//! Behaviour of `screen`: the bypasses the issue names, alias resolution,
-//! positions, CRS scoring and the policy switches.
+//! Behaviour of `screen`: known ways around name-based screening (aliases,
+//! builtins recovered through namespaces, folded strings), alias resolution,
+//! positions, CRS-style scoring and the policy switches.
 
 use execgate_core::{Action, Severity};
 use execgate_screen::{
@@ -544,12 +545,12 @@ fn verdicts_measure_their_own_time() {
     assert!(v.elapsed > std::time::Duration::ZERO);
 }
 
-/// The attributes the issue names: those that reach frames, globals, code or
-/// every loaded class are refused on sight; walking the class hierarchy
+/// Attributes that reach frames, globals, code or every loaded class are
+/// refused on sight, by dot and by `getattr`; walking the class hierarchy
 /// (`__mro__`, `__bases__`) is ordinary introspection and only scores, so it
 /// is refused once it leads to one of the others.
 #[test]
-fn every_attribute_the_issue_names_is_screened_by_dot_and_by_getattr() {
+fn escape_attributes_are_screened_by_dot_and_by_getattr() {
     let rules = shipped();
     let refused = [
         "__subclasses__",
