@@ -388,12 +388,15 @@ fn import_kind_sees_every_import_form_and_submodules() {
         "from importlib import import_module as im\nim('o' + 's')",
         "import sys\nsys.modules['os']",
         "import ｏｓ",
+        // A module another module exposes is imported with it (`shutil.os`).
+        "from shutil import os",
+        "from random import _os",
     ] {
         assert!(fires(&rules, "T-IMPORT", code), "{code:?}");
     }
     for code in [
         "import osmosis",
-        "from cosmos import os",
+        "from cosmos import osmosis",
         "x = 'os'",
         "import json as os",
     ] {
