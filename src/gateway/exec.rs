@@ -6,7 +6,7 @@
 use super::limits::LimitHeaders;
 use crate::config::Tier;
 use crate::error::{Refusal, ShownFinding};
-use execgate_dialect::{Dialect, ExecRequest, RouteKind, TierLimits};
+use execgate_dialect::{Dialect, DialectKind, ExecRequest, RouteKind, TierLimits};
 use execgate_screen::{Language, RuleSet, ScreenPolicy, Verdict};
 
 /// The body to forward, and what it asks to run.
@@ -158,14 +158,58 @@ fn check_file_names(exec: &ExecRequest) -> Result<(), Refusal> {
 fn screen_all(exec: &ExecRequest, rules: &RuleSet, policy: &ScreenPolicy) -> Vec<Verdict> {
     exec.submissions
         .iter()
-        .flat_map(|s| {
+        .enumerate()
+        .flat_map(|(i, s)| {
             let language = Language::from_name(&s.language);
+            let args = RawArgs::of(exec, i);
             s.files.iter().map(move |f| {
                 let verdict = execgate_screen::screen_cached(rules, language, &f.content, policy);
-                execgate_screen::screen_input(rules, verdict, &s.stdin, policy)
+                let verdict = execgate_screen::screen_input(rules, verdict, &s.stdin, policy);
+                execgate_screen::screen_args(rules, verdict, language, args.as_run_args(), policy)
             })
         })
         .collect()
+}
+
+/// The run arguments of submission `i`, read from the parsed body: Piston's
+/// `args` (argv), Judge0's `command_line_arguments` (a shell line).
+enum RawArgs {
+    Argv(Vec<String>),
+    ShellLine(String),
+}
+
+impl RawArgs {
+    fn of(exec: &ExecRequest, i: usize) -> Self {
+        let doc = &exec.document;
+        match exec.dialect {
+            DialectKind::Piston => RawArgs::Argv(
+                doc.get("args")
+                    .and_then(|a| a.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.as_str().map(str::to_string))
+                    .collect(),
+            ),
+            DialectKind::Judge0 => {
+                let item = match exec.route {
+                    RouteKind::ExecuteBatch => doc.get("submissions").and_then(|l| l.get(i)),
+                    _ => Some(doc),
+                };
+                let line = item
+                    .and_then(|v| v.get("command_line_arguments"))
+                    .and_then(|v| v.as_str());
+                RawArgs::ShellLine(line.unwrap_or_default().to_string())
+            }
+            DialectKind::Generic => RawArgs::Argv(Vec::new()),
+        }
+    }
+
+    fn as_run_args(&self) -> execgate_screen::RunArgs<'_> {
+        match self {
+            RawArgs::Argv(argv) => execgate_screen::RunArgs::Argv(argv),
+            RawArgs::ShellLine(line) => execgate_screen::RunArgs::ShellLine(line),
+        }
+    }
 }
 
 /// The refusal for the first refusing verdict: total score and every finding shown.

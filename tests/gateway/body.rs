@@ -420,6 +420,30 @@ fn stdin_of_a_program_that_runs_its_input_is_screened_as_code() {
     assert_eq!(exec.requests().len(), 1);
 }
 
+/// Piston `args` of a program that evaluates its arguments are screened as
+/// code like stdin; harmless arguments run.
+#[test]
+fn args_of_a_program_that_runs_them_are_screened_as_code() {
+    let exec = MockExecutor::start();
+    let gw = gateway(&exec);
+    let program = "import sys\nprint(eval(sys.argv[1]))";
+    let payload = json!({"language": "python", "version": "3.10", "args": ["1", "import os"],
+        "files": [{"content": program}]});
+    let r = post(&gw.url("/api/v2/execute"), &payload);
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "code_rejected".to_string()),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert!(exec.requests().is_empty());
+    let arithmetic = json!({"language": "python", "version": "3.10", "args": ["6 * 7"],
+        "files": [{"content": program}]});
+    let ok = post(&gw.url("/api/v2/execute"), &arithmetic);
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(exec.requests().len(), 1);
+}
+
 #[test]
 fn unknown_routes_are_404_json() {
     let exec = MockExecutor::start();

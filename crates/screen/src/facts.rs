@@ -103,6 +103,15 @@ pub enum Heuristic {
     /// string (`timeit.timeit`, `cProfile.run`, `unittest.mock.patch` …) handed
     /// an argument that is not a constant, or a docstring set at run time.
     DynamicCode,
+    /// A standard-library function that opens the file its argument names
+    /// (`tokenize.open`, `xml.etree.ElementTree.parse`, `sqlite3.connect`,
+    /// `warnings.showwarning`'s line cache …) given a path read from input,
+    /// or a constant absolute or parent path.
+    FilePath,
+    /// A loop that never exits and swallows the exceptions that stop a program
+    /// (`except BaseException`, a bare `except`, `KeyboardInterrupt`,
+    /// `SystemExit`, `continue` in `finally`, `contextlib.suppress` of them).
+    SwallowedInterrupt,
 }
 
 impl Heuristic {
@@ -120,6 +129,8 @@ impl Heuristic {
             Heuristic::ObfuscatedName => "obfuscated-name",
             Heuristic::DynamicInterpreterAttribute => "dynamic-interpreter-attribute",
             Heuristic::DynamicCode => "dynamic-code",
+            Heuristic::FilePath => "file-path",
+            Heuristic::SwallowedInterrupt => "swallowed-interrupt",
         }
     }
 

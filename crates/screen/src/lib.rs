@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+mod args;
 mod cache;
 pub mod cli;
 mod facts;
@@ -26,6 +27,7 @@ mod rules;
 mod source;
 mod verdict;
 
+pub use args::{RunArgs, screen_args};
 pub use cache::{CacheStats, CacheUse};
 pub use facts::{Anomaly, Heuristic};
 pub use language::Language;
@@ -67,7 +69,7 @@ pub fn screen_cached(
 /// stdin is data and `verdict` is returned as it is.
 pub fn screen_input(
     rules: &RuleSet,
-    mut verdict: Verdict,
+    verdict: Verdict,
     stdin: &[u8],
     policy: &ScreenPolicy,
 ) -> Verdict {
@@ -80,16 +82,7 @@ pub fn screen_input(
         ..policy.clone()
     };
     let input = screen(rules, Some(Language::Python), stdin, &as_code);
-    verdict.refused |= input.refused;
-    verdict.score += input.score;
-    verdict.elapsed += input.elapsed;
-    verdict
-        .findings
-        .extend(input.findings.into_iter().map(|mut f| {
-            f.message = format!("stdin line {}: {}", f.line, f.message);
-            f
-        }));
-    verdict
+    args::join(verdict, input, "stdin")
 }
 
 /// Screens `code` written in `language` (`None` = unknown: only `any` rules run).

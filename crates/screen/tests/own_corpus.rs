@@ -1,7 +1,9 @@
 //! The held-out families kept in `vendor/corpus/own/<language>/{escapes,benign}`
-//! (code that arrives at run time, renamed patterns, bash): every escape is
-//! refused and no look-alike is. Figures per family (the file-name prefix
-//! before `-`) are printed, for the report: `cargo test --test own_corpus -- --nocapture`.
+//! (code that arrives at run time, renamed patterns, bash, the Python red-team
+//! families): every escape is refused and no look-alike is. A family is a
+//! folder (`escapes/frames/…`) or, for files directly in `escapes/`, the
+//! file-name prefix before `-`. Figures per family are printed, for the
+//! report: `cargo test --test own_corpus -- --nocapture`.
 
 use execgate_screen::{Language, RuleSet, ScreenPolicy, screen};
 use std::collections::BTreeMap;
@@ -37,10 +39,12 @@ fn judge() -> (Figures, Vec<String>) {
             let Ok(entries) = std::fs::read_dir(dir.join(kind)) else {
                 continue;
             };
-            for entry in entries {
-                let path = entry.expect("entry").path();
-                let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                let family = name.split('-').next().unwrap_or("").to_string();
+            for (family, path) in programs(entries) {
+                let name = path
+                    .strip_prefix(dir.join(kind))
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
                 let code = std::fs::read(&path).expect("readable");
                 let refused = screen(&rules, Some(language), &code, &policy).refused;
                 let slot = figures
@@ -55,6 +59,24 @@ fn judge() -> (Figures, Vec<String>) {
         }
     }
     (figures, wrong)
+}
+
+/// Every program below a kind folder, with its family: the folder it sits
+/// in, or the prefix of its name when it sits directly in the kind folder.
+fn programs(entries: std::fs::ReadDir) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            let files = std::fs::read_dir(&path).expect("family folder readable");
+            out.extend(files.map(|f| (name.clone(), f.expect("entry").path())));
+        } else {
+            out.push((name.split('-').next().unwrap_or("").to_string(), path));
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]

@@ -3,58 +3,11 @@
 //! and token pasting is refused. Look-alikes use the same constructs for
 //! ordinary text.
 
-use execgate_screen::{Language, RuleSet, ScreenPolicy, Verdict, screen};
-use std::path::Path;
-use std::sync::OnceLock;
+#[macro_use]
+mod support;
 
-fn shipped() -> &'static RuleSet {
-    static RULES: OnceLock<RuleSet> = OnceLock::new();
-    RULES.get_or_init(|| {
-        RuleSet::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/screen")])
-            .expect("shipped rules load")
-    })
-}
-
-fn verdict(language: Language, code: &str) -> Verdict {
-    screen(
-        shipped(),
-        Some(language),
-        code.as_bytes(),
-        &ScreenPolicy::default(),
-    )
-}
-
-macro_rules! escape {
-    ($name:ident, $lang:expr, $code:expr) => {
-        #[test]
-        fn $name() {
-            let v = verdict($lang, $code);
-            assert!(
-                v.refused,
-                "escape {} not refused: score {} {:?}",
-                stringify!($name),
-                v.score,
-                v.findings
-            );
-        }
-    };
-}
-
-macro_rules! benign {
-    ($name:ident, $lang:expr, $code:expr) => {
-        #[test]
-        fn $name() {
-            let v = verdict($lang, $code);
-            assert!(
-                !v.refused,
-                "benign {} refused: score {} {:?}",
-                stringify!($name),
-                v.score,
-                v.findings
-            );
-        }
-    };
-}
+use execgate_screen::Language;
+use support::verdict_in;
 
 mod escapes {
     use super::*;
@@ -136,7 +89,7 @@ mod look_alikes {
 /// Rules anchored at a line's start (`^\s*#\s*include`) fire on any line, not only the first.
 #[test]
 fn line_anchored_patterns_fire_past_the_first_line() {
-    let v = verdict(
+    let v = verdict_in(
         Language::C,
         "#include <stdio.h>\n#include <sys/socket.h>\nint main(void) { return 0; }",
     );

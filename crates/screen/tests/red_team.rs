@@ -4,67 +4,10 @@
 //! They guard generalisation: the product is judged on programs it has not
 //! seen, so these never repeat a corpus file's spelling.
 
-use execgate_screen::{Language, RuleSet, ScreenPolicy, Verdict, screen};
-use std::path::Path;
-use std::sync::OnceLock;
-
-fn shipped() -> &'static RuleSet {
-    static RULES: OnceLock<RuleSet> = OnceLock::new();
-    RULES.get_or_init(|| {
-        RuleSet::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/screen")])
-            .expect("shipped rules load")
-    })
-}
-
-fn verdict(code: &str) -> Verdict {
-    screen(
-        shipped(),
-        Some(Language::Python),
-        code.as_bytes(),
-        &ScreenPolicy::default(),
-    )
-}
-
-fn assert_refused(name: &str, code: &str) {
-    let v = verdict(code);
-    assert!(
-        v.refused,
-        "escape {name} not refused: score {} {:?}",
-        v.score, v.findings
-    );
-}
-
-fn assert_passed(name: &str, code: &str) {
-    let v = verdict(code);
-    assert!(
-        !v.refused,
-        "benign {name} refused: score {} {:?}",
-        v.score, v.findings
-    );
-}
-
-/// One test per escape attempt, named after it.
-macro_rules! escape {
-    ($name:ident, $code:expr) => {
-        #[test]
-        fn $name() {
-            assert_refused(stringify!($name), $code);
-        }
-    };
-}
-
-/// One test per ordinary program, named after it.
-macro_rules! benign {
-    ($name:ident, $code:expr) => {
-        #[test]
-        fn $name() {
-            assert_passed(stringify!($name), $code);
-        }
-    };
-}
+#[macro_use]
+mod support;
 
 mod escapes {
-    use super::*;
 
     escape!(
         type_subclasses_unbound,
@@ -698,7 +641,6 @@ mod escapes {
 }
 
 mod benign_programs {
-    use super::*;
 
     benign!(
         two_sum_stdin,

@@ -4,63 +4,12 @@
 //! look-alike (the same module used with a constant or the program's own
 //! objects) passes.
 
-use execgate_screen::{Language, RuleSet, ScreenPolicy, Verdict, screen};
-use std::path::Path;
-use std::sync::OnceLock;
-
-fn shipped() -> &'static RuleSet {
-    static RULES: OnceLock<RuleSet> = OnceLock::new();
-    RULES.get_or_init(|| {
-        RuleSet::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/screen")])
-            .expect("shipped rules load")
-    })
-}
-
-fn verdict(code: &str) -> Verdict {
-    screen(
-        shipped(),
-        Some(Language::Python),
-        code.as_bytes(),
-        &ScreenPolicy::default(),
-    )
-}
-
-macro_rules! escape {
-    ($name:ident, $code:expr) => {
-        #[test]
-        fn $name() {
-            let v = verdict($code);
-            assert!(
-                v.refused,
-                "escape {} not refused: score {} {:?}",
-                stringify!($name),
-                v.score,
-                v.findings
-            );
-        }
-    };
-}
-
-macro_rules! benign {
-    ($name:ident, $code:expr) => {
-        #[test]
-        fn $name() {
-            let v = verdict($code);
-            assert!(
-                !v.refused,
-                "benign {} refused: score {} {:?}",
-                stringify!($name),
-                v.score,
-                v.findings
-            );
-        }
-    };
-}
+#[macro_use]
+mod support;
 
 mod escapes {
-    use super::*;
 
-    // The outside review's reproductions.
+    // Strings from stdin handed to timeit, profilers, doctest, typing and mock.
     escape!(
         timeit_input,
         "import timeit\ntimeit.timeit(input(), number=1)"
@@ -199,7 +148,6 @@ mod escapes {
 }
 
 mod look_alikes {
-    use super::*;
 
     benign!(
         timeit_constant_statement,

@@ -1,5 +1,6 @@
-//! Behaviour of `screen`: the bypasses the issue names, alias resolution,
-//! positions, CRS scoring and the policy switches.
+//! Behaviour of `screen`: known ways around name-based screening (aliases,
+//! builtins recovered through namespaces, folded strings), alias resolution,
+//! positions, CRS-style scoring and the policy switches.
 
 use execgate_core::{Action, Severity};
 use execgate_screen::{
@@ -387,12 +388,15 @@ fn import_kind_sees_every_import_form_and_submodules() {
         "from importlib import import_module as im\nim('o' + 's')",
         "import sys\nsys.modules['os']",
         "import ｏｓ",
+        // A module another module exposes is imported with it (`shutil.os`).
+        "from shutil import os",
+        "from random import _os",
     ] {
         assert!(fires(&rules, "T-IMPORT", code), "{code:?}");
     }
     for code in [
         "import osmosis",
-        "from cosmos import os",
+        "from cosmos import osmosis",
         "x = 'os'",
         "import json as os",
     ] {
@@ -544,12 +548,12 @@ fn verdicts_measure_their_own_time() {
     assert!(v.elapsed > std::time::Duration::ZERO);
 }
 
-/// The attributes the issue names: those that reach frames, globals, code or
-/// every loaded class are refused on sight; walking the class hierarchy
+/// Attributes that reach frames, globals, code or every loaded class are
+/// refused on sight, by dot and by `getattr`; walking the class hierarchy
 /// (`__mro__`, `__bases__`) is ordinary introspection and only scores, so it
 /// is refused once it leads to one of the others.
 #[test]
-fn every_attribute_the_issue_names_is_screened_by_dot_and_by_getattr() {
+fn escape_attributes_are_screened_by_dot_and_by_getattr() {
     let rules = shipped();
     let refused = [
         "__subclasses__",

@@ -135,6 +135,12 @@ impl Provenance {
         }
     }
 
+    /// `name` now holds an interpreter object found by a walk (a frame from
+    /// `traceback.walk_stack`), like the result of a computed lookup.
+    pub fn mark_looked_up(&mut self, name: &str) {
+        self.looked_up.insert(name.to_string());
+    }
+
     /// `import name` was executed.
     pub fn import(&mut self, name: &str) {
         self.modules.insert(name.to_string());

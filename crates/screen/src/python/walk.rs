@@ -9,13 +9,21 @@ use super::shadow::Shadows;
 use crate::Map;
 use crate::facts::{Anomaly, Fact, FactKind, Heuristic, Pos};
 use crate::position::LineIndex;
-use rustpython_parser::ast::{self, Constant, Expr, ExprContext, Operator, Ranged, Stmt};
+use rustpython_parser::ast::{self, Constant, Expr, ExprContext, Ranged, Stmt};
 use std::borrow::Cow;
 use std::time::Instant;
 use unicode_normalization::UnicodeNormalization;
 
+mod calls;
+mod files;
+mod format;
 mod lookup;
+mod loops;
+mod paths;
 mod runtime;
+
+use format::attribute_path;
+use paths::{dotted_reference, normalise, normalise_in_place, reached_module};
 
 /// Most candidate paths kept per expression, so alias fan-out stays small.
 const MAX_PATHS: usize = 8;
@@ -63,6 +71,9 @@ pub(crate) struct Walker<'a> {
     containers: crate::Set<String>,
     /// Whether the program reads stdin, arguments or files (decided once, on demand).
     reads_input: std::cell::OnceCell<bool>,
+    /// The program's functions that return `getattr(param, param)`, with the
+    /// object parameter's position.
+    getter_functions: Map<String, usize>,
 }
 
 impl<'a> Walker<'a> {
@@ -83,6 +94,7 @@ impl<'a> Walker<'a> {
             classes: crate::Set::default(),
             containers: crate::Set::default(),
             reads_input: std::cell::OnceCell::new(),
+            getter_functions: Map::default(),
         }
     }
 
@@ -144,6 +156,7 @@ impl<'a> Walker<'a> {
         match s {
             Stmt::FunctionDef(f) => {
                 self.provenance.define(f.name.as_str());
+                self.getter_function(f);
                 self.signature(&f.decorator_list, &f.args, &f.returns, &f.type_params);
                 self.body(&f.body);
             }
@@ -296,6 +309,16 @@ impl<'a> Walker<'a> {
         if let Expr::Name(n) = target {
             self.env.remove(n.id.as_str());
         }
+        if self.yields_interpreter_objects(iter) {
+            // `for frame, _ in traceback.walk_stack(None)`: the first name is a frame.
+            let first = match target {
+                Expr::Tuple(t) => t.elts.first(),
+                other => Some(other),
+            };
+            if let Some(Expr::Name(n)) = first {
+                self.provenance.mark_looked_up(n.id.as_str());
+            }
+        }
         self.forget_loop_assignments(body);
         self.body(body);
         self.body(orelse);
@@ -344,6 +367,11 @@ impl<'a> Walker<'a> {
                 m.patterns.iter().for_each(|p| self.pattern(p));
             }
             ast::Pattern::MatchClass(c) => {
+                // `case FrameType(f_globals=g)` reads the attribute `f_globals`.
+                let pos = self.pos(c);
+                for attr in &c.kwd_attrs {
+                    self.push(FactKind::Attribute(attr.to_string()), pos);
+                }
                 self.expr(&c.cls);
                 c.patterns
                     .iter()
@@ -392,6 +420,10 @@ impl<'a> Walker<'a> {
             let full = format!("{module}.{name}");
             // `from m import n` reads the attribute `n` of `m` (`from random import _os`).
             self.push(FactKind::Attribute(name.clone()), pos);
+            if let Some(reached) = reached_module(&name) {
+                // `from asyncio.unix_events import signal` imports `signal`.
+                self.push(FactKind::Import(reached.to_string()), pos);
+            }
             self.push(FactKind::Import(full.clone()), pos);
             self.push(FactKind::Name(full.clone()), pos);
             let bound = match &alias.asname {
@@ -483,6 +515,10 @@ impl<'a> Walker<'a> {
                 self.exprs(&c.comparators);
             }
             Expr::FormattedValue(f) => {
+                if self.bare_module(&f.value) {
+                    let pos = self.pos(f);
+                    self.push(FactKind::Attribute(MODULE_PATH.to_string()), pos);
+                }
                 self.expr(&f.value);
                 self.opt(&f.format_spec);
             }
@@ -528,11 +564,12 @@ impl<'a> Walker<'a> {
     /// (`"0.__init__.__self__"` for `Formatter.get_field`, `attrgetter`, format
     /// fields) also counts as reading each attribute on the path.
     fn string(&mut self, text: String, pos: Pos) {
-        if let Some(parts) = dunder_path(&text) {
+        if let Some(parts) = attribute_path(&text) {
             parts
                 .into_iter()
                 .for_each(|p| self.push(FactKind::Attribute(p), pos));
         }
+        self.format_fields(&text, pos);
         if let Some(path) = dotted_reference(&text) {
             // `"os.system"` handed to `logging.config`, `mock.patch`,
             // `pkgutil.resolve_name`: APIs that import and resolve it.
@@ -581,6 +618,9 @@ impl<'a> Walker<'a> {
             normalise_in_place(&mut name);
             self.push(FactKind::Name(name), pos);
         }
+        if attr == "__dict__" {
+            self.host_namespace(&a.value, pos);
+        }
         if let Some(module) = reached_module(&attr)
             && self.module_root(&a.value)
         {
@@ -588,6 +628,20 @@ impl<'a> Walker<'a> {
             self.push(FactKind::Import(module.to_string()), pos);
         }
         self.expr(&a.value);
+    }
+
+    /// An imported module itself (`json`, `import xml.dom as d`), not a value inside one.
+    fn bare_module(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Name(n) if self.provenance.is_module(n.id.as_str()))
+    }
+
+    /// `vars(o)` or `o.__dict__`: a table whose keys are `o`'s attributes.
+    fn attribute_table(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Attribute(a) => a.attr.as_str() == "__dict__",
+            Expr::Call(c) => c.args.len() == 1 && self.paths(&c.func).iter().any(|p| p == "vars"),
+            _ => false,
+        }
     }
 
     /// Whether `e` is an imported module or an attribute path inside one.
@@ -611,7 +665,9 @@ impl<'a> Walker<'a> {
         let pos = self.pos(s);
         match fold(&s.slice, &self.env) {
             Some(Value::Str(key)) => {
-                if key.starts_with("__") && key.ends_with("__") && key.len() > 4 {
+                // `vars(type(frame))["f_globals"]` reads the attribute through its descriptor.
+                let dunder = key.starts_with("__") && key.ends_with("__") && key.len() > 4;
+                if dunder || self.attribute_table(&s.value) {
                     self.push(FactKind::Attribute(key.clone()), pos);
                 }
                 if self.is_module_table(&s.value) {
@@ -649,7 +705,10 @@ impl<'a> Walker<'a> {
             self.push(FactKind::Call(callee.clone()), pos);
             self.special_call(callee, c, pos);
             self.runtime_code(callee, c, pos);
+            self.file_call(callee, c, pos);
+            self.module_shown(callee, c, pos);
         }
+        self.extract_call(c, pos);
         self.call_lookups(c, pos);
         self.callee = matches!(c.func.as_ref(), Expr::Name(_));
         self.expr(&c.func);
@@ -657,378 +716,10 @@ impl<'a> Walker<'a> {
         self.exprs(&c.args);
         self.keywords(&c.keywords);
     }
-
-    fn special_call(&mut self, callee: &str, c: &ast::ExprCall, pos: Pos) {
-        let arg = |i: usize, kw: &str| -> Option<&Expr> {
-            c.args.get(i).or_else(|| {
-                c.keywords
-                    .iter()
-                    .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == kw))
-                    .map(|k| &k.value)
-            })
-        };
-        if IMPORTERS.contains(&callee) {
-            match arg(0, "name").and_then(|a| fold(a, &self.env)) {
-                Some(Value::Str(m)) => self.push(FactKind::Import(m), pos),
-                _ => self.push(FactKind::Heuristic(Heuristic::DynamicImport, 1), pos),
-            }
-        } else if ATTR_FUNCS.contains(&callee) {
-            self.attribute_name(arg(1, "name"), arg(0, "obj"), pos);
-        } else if callee == "operator.attrgetter" {
-            // `attrgetter("a.b", "c")`: every argument names attributes.
-            c.args
-                .iter()
-                .for_each(|a| self.attribute_name(Some(a), None, pos));
-        } else if callee == "operator.methodcaller" {
-            self.attribute_name(c.args.first(), None, pos);
-        } else if matches!(callee, "open" | "io.open" | "codecs.open" | "os.open") {
-            self.open_call(arg(0, "file"), arg(1, "mode"), pos);
-        } else if callee == "range" {
-            let biggest = c.args.iter().filter_map(|a| match fold(a, &self.env) {
-                Some(Value::Int(i)) => u64::try_from(i.unsigned_abs()).ok(),
-                _ => None,
-            });
-            if let Some(n) = biggest.max() {
-                self.push(FactKind::Heuristic(Heuristic::HugeRange, n), pos);
-            }
-        }
-    }
-
-    fn open_call(&mut self, file: Option<&Expr>, mode: Option<&Expr>, pos: Pos) {
-        if let Some(Value::Str(path)) = file.and_then(|f| fold(f, &self.env))
-            && (path.starts_with('/')
-                || path.starts_with('~')
-                || path.split(['/', '\\']).any(|p| p == ".."))
-        {
-            self.push(FactKind::Heuristic(Heuristic::OpenAbsolutePath, 1), pos);
-        }
-        if let Some(Value::Str(m)) = mode.and_then(|m| fold(m, &self.env))
-            && m.contains(['w', 'a', 'x', '+'])
-        {
-            self.push(FactKind::Heuristic(Heuristic::OpenWriteMode, 1), pos);
-        }
-    }
-
-    fn repetition(&mut self, b: &ast::ExprBinOp) {
-        let count = match b.op {
-            Operator::Mult => self.repeated_items(&b.left, &b.right),
-            Operator::Pow | Operator::LShift => self.int(&b.right),
-            _ => None,
-        };
-        if let Some(n) = count {
-            let pos = self.pos(b);
-            self.push(FactKind::Heuristic(Heuristic::HugeRepetition, n), pos);
-        }
-    }
-
-    /// How many items `left * right` builds when one side is a sequence
-    /// literal (or a repetition of one) and the other a constant count:
-    /// `b"x" * 1024 * 1024 * 1024` builds 2**30 bytes.
-    fn repeated_items(&self, left: &Expr, right: &Expr) -> Option<u64> {
-        match (self.sequence_items(left), self.sequence_items(right)) {
-            (Some(n), None) => Some(n.saturating_mul(self.int(right)?)),
-            (None, Some(n)) => Some(n.saturating_mul(self.int(left)?)),
-            _ => None,
-        }
-    }
-
-    /// The items of a sequence literal, or of a constant repetition of one.
-    fn sequence_items(&self, e: &Expr) -> Option<u64> {
-        let items = match e {
-            Expr::List(l) => l.elts.len(),
-            Expr::Tuple(t) => t.elts.len(),
-            Expr::Constant(c) => match &c.value {
-                Constant::Str(s) => s.chars().count(),
-                Constant::Bytes(b) => b.len(),
-                _ => return None,
-            },
-            Expr::BinOp(b) if b.op == Operator::Mult => {
-                return self.repeated_items(&b.left, &b.right);
-            }
-            _ => return None,
-        };
-        u64::try_from(items.max(1)).ok()
-    }
-
-    fn int(&self, e: &Expr) -> Option<u64> {
-        match fold(e, &self.env) {
-            Some(Value::Int(i)) => u64::try_from(i).ok(),
-            _ => None,
-        }
-    }
-
-    fn infinite_loop(&mut self, w: &ast::StmtWhile) {
-        let always = match fold(&w.test, &self.env) {
-            Some(Value::Int(i)) => i != 0,
-            Some(Value::Str(s)) => !s.is_empty(),
-            _ => false,
-        };
-        if always && !exits(&w.body) {
-            let pos = self.pos(w);
-            self.push(FactKind::Heuristic(Heuristic::InfiniteLoop, 1), pos);
-        }
-    }
-
-    /// Every dotted path `e` may stand for, through aliases, imports and constant lookups.
-    pub fn paths(&self, e: &Expr) -> Vec<String> {
-        let mut out = match e {
-            Expr::Name(n) => {
-                let id: String = if n.id.is_ascii() {
-                    n.id.to_string()
-                } else {
-                    n.id.nfkc().collect()
-                };
-                self.name_paths(&id, n.range().start().to_usize())
-            }
-            Expr::Attribute(a) => self
-                .paths(&a.value)
-                .into_iter()
-                .map(|p| format!("{p}.{}", a.attr))
-                .collect(),
-            Expr::Call(c) => self.call_paths(c),
-            Expr::Subscript(s) => match fold(&s.slice, &self.env) {
-                Some(Value::Str(key)) => self.subscript_paths(&s.value, &key),
-                _ => Vec::new(),
-            },
-            Expr::Lambda(l) => self.paths(&l.body),
-            Expr::NamedExpr(n) => self.paths(&n.value),
-            Expr::IfExp(i) => [self.paths(&i.body), self.paths(&i.orelse)].concat(),
-            Expr::BoolOp(b) => b.values.iter().flat_map(|v| self.paths(v)).collect(),
-            _ => Vec::new(),
-        };
-        out.iter_mut().for_each(normalise_in_place);
-        out.truncate(MAX_PATHS);
-        out
-    }
-
-    /// What the name `id` used at byte `at` may stand for.
-    fn name_paths(&self, id: &str, at: usize) -> Vec<String> {
-        let mut out = Vec::new();
-        if !self.shadows.hides(id, at) {
-            out.push(normalise(id));
-        }
-        if let Some(aliases) = self.aliases.get(id) {
-            out.extend(aliases.iter().filter(|a| a.as_str() != id).cloned());
-        }
-        out
-    }
-
-    /// `__import__("os")` is `os`; `getattr(os, "system")` is `os.system`; a lambda is its body.
-    fn call_paths(&self, c: &ast::ExprCall) -> Vec<String> {
-        let callees = self.paths(&c.func);
-        let folded_arg = |i: usize| c.args.get(i).and_then(|a| fold(a, &self.env));
-        let mut out = Vec::new();
-        for callee in &callees {
-            if IMPORTERS.contains(&callee.as_str()) {
-                if let Some(Value::Str(m)) = folded_arg(0) {
-                    out.push(m);
-                }
-            } else if callee == "getattr"
-                && let (Some(obj), Some(Value::Str(attr))) = (c.args.first(), folded_arg(1))
-            {
-                out.extend(self.paths(obj).into_iter().map(|p| format!("{p}.{attr}")));
-            }
-        }
-        // An instance of a class with code-running methods stands for its class.
-        out.extend(
-            callees
-                .iter()
-                .filter(|c| runtime::CONSTRUCTORS.contains(&c.as_str()))
-                .cloned(),
-        );
-        if let Expr::Lambda(l) = c.func.as_ref() {
-            out.extend(self.paths(&l.body));
-        }
-        out
-    }
-
-    /// `globals()["eval"]` is `eval`; `sys.modules["os"]` is `os`.
-    fn subscript_paths(&self, value: &Expr, key: &str) -> Vec<String> {
-        // `sys.__dict__["modules"]` and `vars(sys)["modules"]` are `sys.modules`.
-        let owner = match value {
-            Expr::Attribute(a) if a.attr.as_str() == "__dict__" => Some(a.value.as_ref()),
-            Expr::Call(c) if self.paths(&c.func).iter().any(|p| p == "vars") => c.args.first(),
-            _ => None,
-        };
-        if let Some(owner) = owner {
-            let paths = self.paths(owner);
-            if !paths.is_empty() {
-                return paths
-                    .iter()
-                    .map(|p| normalise(&format!("{p}.{key}")))
-                    .collect();
-            }
-        }
-        if self.is_namespace(value) {
-            return vec![normalise(key)];
-        }
-        if self.is_module_table(value) {
-            return vec![key.to_string()];
-        }
-        Vec::new()
-    }
-
-    /// `sys.modules`, also reached through another module (`warnings.sys.modules`).
-    fn is_module_table(&self, e: &Expr) -> bool {
-        self.paths(e)
-            .iter()
-            .any(|p| p == "sys.modules" || p.ends_with(".sys.modules"))
-    }
-
-    pub(super) fn is_namespace(&self, e: &Expr) -> bool {
-        match e {
-            Expr::Call(c) => self
-                .paths(&c.func)
-                .iter()
-                .any(|p| matches!(p.as_str(), "globals" | "locals" | "vars")),
-            Expr::Attribute(a) => NAMESPACE_ATTRS.contains(&a.attr.as_str()),
-            Expr::Name(_) => self
-                .paths(e)
-                .iter()
-                .any(|p| p == "__builtins__" || p == "builtins"),
-            _ => false,
-        }
-    }
 }
 
-/// Modules that other modules import and expose as attributes, by the
-/// attribute's name (`_os` is `os`); only these, so `numpy.trace` stays a function.
-fn reached_module(attr: &str) -> Option<&str> {
-    const REACHED: [&str; 16] = [
-        "os",
-        "sys",
-        "subprocess",
-        "posix",
-        "nt",
-        "builtins",
-        "socket",
-        "shutil",
-        "ctypes",
-        "importlib",
-        "pty",
-        "pickle",
-        "marshal",
-        "tempfile",
-        "pathlib",
-        "glob",
-    ];
-    let bare = attr.strip_prefix('_').unwrap_or(attr);
-    REACHED.contains(&bare).then_some(bare)
-}
+/// The attribute a module's `repr` reveals: the host path it was loaded from.
+const MODULE_PATH: &str = "__file__";
 
-/// File-name endings: `"data.txt"` names a file, not `data.txt` the attribute.
-const FILE_ENDINGS: [&str; 24] = [
-    "txt", "py", "pyc", "json", "csv", "tsv", "in", "out", "ans", "html", "md", "log", "dat",
-    "xml", "yaml", "yml", "ini", "cfg", "toml", "png", "jpg", "gz", "zip", "db",
-];
-
-/// The dotted name a string spells for APIs that resolve names
-/// (`"os.system"`, `"ext://sys.modules"`, `"os:system"`), if it spells one.
-fn dotted_reference(text: &str) -> Option<String> {
-    let path = text
-        .strip_prefix("ext://")
-        .unwrap_or(text)
-        .replacen(':', ".", 1);
-    if path.len() > 200 || path.starts_with("builtins.") {
-        return None;
-    }
-    let segments: Vec<&str> = path.split('.').collect();
-    let identifier = |s: &&str| {
-        s.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
-    let last = segments.last()?;
-    (segments.len() >= 2 && segments.iter().all(identifier) && !FILE_ENDINGS.contains(last))
-        .then_some(path)
-}
-
-/// The segments of `a.b.__c__[0].d` when the whole string is such a path with a dunder segment.
-fn dunder_path(text: &str) -> Option<Vec<String>> {
-    if text.len() > 256 || !text.contains('.') {
-        return None;
-    }
-    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']');
-    if !text.chars().all(allowed) {
-        return None;
-    }
-    let parts: Vec<String> = text
-        .split(['.', '[', ']'])
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .collect();
-    let dunder = |p: &String| p.len() > 4 && p.starts_with("__") && p.ends_with("__");
-    parts.iter().any(dunder).then_some(parts)
-}
-
-/// `builtins.eval`, `__builtins__.eval` and `eval` are one name.
-fn normalise(path: &str) -> String {
-    path[builtins_prefix(path)..].to_string()
-}
-
-/// [`normalise`] in place: most paths have no such prefix and keep their buffer.
-fn normalise_in_place(path: &mut String) {
-    let cut = builtins_prefix(path);
-    if cut > 0 {
-        path.drain(..cut);
-    }
-}
-
-/// How many leading bytes name the builtins module (`builtins.`, `__builtins__.__dict__.` …).
-fn builtins_prefix(path: &str) -> usize {
-    let mut p = path;
-    for prefix in [
-        "builtins.",
-        "__builtins__.",
-        "__builtins__.__dict__.",
-        "builtins.__dict__.",
-    ] {
-        if let Some(rest) = p.strip_prefix(prefix) {
-            p = rest;
-        }
-    }
-    path.len() - p.len()
-}
-
-/// Whether a loop body can leave: `break` (not inside a nested loop), `return`,
-/// `raise`, or a call to `exit`/`quit`/`sys.exit`/`os._exit`.
-fn exits(body: &[Stmt]) -> bool {
-    body.iter().any(|s| match s {
-        Stmt::Break(_) | Stmt::Return(_) | Stmt::Raise(_) => true,
-        Stmt::If(i) => exits(&i.body) || exits(&i.orelse),
-        Stmt::Try(t) => {
-            exits(&t.body)
-                || exits(&t.orelse)
-                || exits(&t.finalbody)
-                || t.handlers
-                    .iter()
-                    .any(|ast::ExceptHandler::ExceptHandler(h)| exits(&h.body))
-        }
-        Stmt::With(w) => exits(&w.body),
-        Stmt::Match(m) => m.cases.iter().any(|c| exits(&c.body)),
-        Stmt::For(f) => exits_without_break(&f.body),
-        Stmt::While(w) => exits_without_break(&w.body),
-        Stmt::Expr(e) => is_exit_call(&e.value),
-        _ => false,
-    })
-}
-
-/// Inside a nested loop only `return`, `raise` and exit calls leave the outer loop.
-fn exits_without_break(body: &[Stmt]) -> bool {
-    body.iter().any(|s| match s {
-        Stmt::Return(_) | Stmt::Raise(_) => true,
-        Stmt::If(i) => exits_without_break(&i.body) || exits_without_break(&i.orelse),
-        Stmt::Expr(e) => is_exit_call(&e.value),
-        _ => false,
-    })
-}
-
-fn is_exit_call(e: &Expr) -> bool {
-    let Expr::Call(c) = e else { return false };
-    match c.func.as_ref() {
-        Expr::Name(n) => matches!(n.id.as_str(), "exit" | "quit"),
-        Expr::Attribute(a) => matches!(a.attr.as_str(), "exit" | "_exit"),
-        _ => false,
-    }
-}
+/// Calls that render their arguments as text.
+const RENDERERS: [&str; 5] = ["print", "str", "repr", "ascii", "format"];

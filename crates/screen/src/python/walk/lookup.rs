@@ -8,7 +8,7 @@
 use super::Walker;
 use crate::facts::{FactKind, Heuristic, Pos};
 use crate::python::fold::{Value, fold};
-use rustpython_parser::ast::{self, Expr, Ranged};
+use rustpython_parser::ast::{self, Expr, Ranged, Stmt};
 
 /// Builtins that are the interpreter's objects unless the program rebinds them.
 #[rustfmt::skip]
@@ -19,6 +19,31 @@ const BUILTIN_OBJECTS: [&str; 40] = [
     "locals", "super", "input", "iter", "next", "map", "classmethod", "staticmethod", "property",
     "Exception",
 ];
+
+/// Modules of pure functions and values: looking their names up by input
+/// (`getattr(math, name)(x)`, a calculator) reaches nothing of the host.
+#[rustfmt::skip]
+const PURE_MODULES: [&str; 22] = [
+    "math", "cmath", "statistics", "random", "string", "itertools", "heapq", "bisect",
+    "fractions", "decimal", "datetime", "calendar", "colorsys", "unicodedata", "textwrap", "re",
+    "struct", "operator", "collections", "array", "numbers", "time",
+];
+
+/// Calls that yield frames of the running program.
+const FRAME_SOURCES: [&str; 4] = ["walk_stack", "walk_tb", "get_stack", "stack"];
+
+/// Calls that build a container from their argument, and methods that take an item out.
+const CONTAINER_BUILDERS: [&str; 8] = [
+    "collections.deque",
+    "deque",
+    "list",
+    "tuple",
+    "set",
+    "iter",
+    "sorted",
+    "reversed",
+];
+const TAKE_METHODS: [&str; 5] = ["pop", "popleft", "get", "copy", "__getitem__"];
 
 /// Methods that return text read from outside the program.
 const READERS: [&str; 4] = ["readline", "readlines", "read", "getline"];
@@ -65,17 +90,12 @@ impl Walker<'_> {
     /// made: computed lookups on those walk the interpreter, not the program.
     fn interpreter_object(&self, e: &Expr) -> bool {
         match e {
-            Expr::Constant(_)
-            | Expr::List(_)
-            | Expr::Tuple(_)
-            | Expr::Dict(_)
-            | Expr::Set(_)
-            | Expr::JoinedStr(_)
-            | Expr::Lambda(_) => true,
+            e if written_literal(e) => true,
             Expr::Name(n) => {
                 let id = n.id.as_str();
                 self.provenance.is_looked_up(id)
                     || self.provenance.is_function(id)
+                    || self.host_module(id)
                     || (BUILTIN_OBJECTS.contains(&id)
                         && !self.provenance.is_bound(id)
                         && !self.shadows.hides(id, n.range().start().to_usize()))
@@ -87,24 +107,85 @@ impl Walker<'_> {
             {
                 self.interpreter_object(&c.args[0])
             }
+            Expr::Call(c) if self.yields_interpreter_objects(e) => true,
+            // `next(it)`, `deque([print])`, `queue.popleft()` on such a container.
+            Expr::Call(c) if self.takes_from_interpreter(c) => true,
+            Expr::Subscript(s) => self.interpreter_object(&s.value) || self.lookup_result(e),
+            Expr::BinOp(_) => self.holds_interpreter(e),
             _ => self.lookup_result(e),
+        }
+    }
+
+    /// An imported module that reaches the host (not one of [`PURE_MODULES`]).
+    fn host_module(&self, id: &str) -> bool {
+        if !self.provenance.is_module(id) {
+            return false;
+        }
+        let path = self
+            .aliases
+            .get(id)
+            .and_then(|a| a.first())
+            .map_or(id, String::as_str);
+        let top = path.split('.').next().unwrap_or(path);
+        !PURE_MODULES.contains(&top)
+    }
+
+    /// Calls that yield the running program's frames: `traceback.walk_stack`,
+    /// `traceback.walk_tb`, `task.get_stack()`.
+    pub(super) fn yields_interpreter_objects(&self, e: &Expr) -> bool {
+        let Expr::Call(c) = e else { return false };
+        let name = match c.func.as_ref() {
+            Expr::Attribute(a) => a.attr.as_str(),
+            Expr::Name(n) => n.id.as_str(),
+            _ => return false,
+        };
+        FRAME_SOURCES.contains(&name)
+            && (name != "stack" || self.paths(&c.func).iter().any(|p| p == "inspect.stack"))
+    }
+
+    fn takes_from_interpreter(&self, c: &ast::ExprCall) -> bool {
+        if let Expr::Attribute(a) = c.func.as_ref()
+            && TAKE_METHODS.contains(&a.attr.as_str())
+        {
+            return self.interpreter_binding(&a.value);
+        }
+        let builds = self
+            .paths(&c.func)
+            .iter()
+            .any(|p| CONTAINER_BUILDERS.contains(&p.as_str()) || p == "next");
+        builds
+            && c.args.first().is_some_and(|a| {
+                self.holds_interpreter(a)
+                    || self.interpreter_binding(a)
+                    || self.yields_interpreter_objects(a)
+            })
+    }
+
+    /// A container literal (or a repetition of one) holding an interpreter
+    /// object that is not itself a literal: `[print]`, `[sys, gc] * 2`.
+    pub(super) fn holds_interpreter(&self, e: &Expr) -> bool {
+        match e {
+            Expr::List(l) => l.elts.iter().any(|x| self.interpreter_binding(x)),
+            Expr::Tuple(t) => t.elts.iter().any(|x| self.interpreter_binding(x)),
+            Expr::Set(s) => s.elts.iter().any(|x| self.interpreter_binding(x)),
+            Expr::BinOp(b) => self.holds_interpreter(&b.left) || self.holds_interpreter(&b.right),
+            _ => false,
+        }
+    }
+
+    /// `vars(sys)` / `gc.__dict__` (`owner` is `sys` / `gc`): the whole
+    /// namespace of a module that reaches the host, read or dispatched
+    /// through by names the screener does not see.
+    pub(super) fn host_namespace(&mut self, owner: &Expr, pos: Pos) {
+        if matches!(owner, Expr::Name(n) if self.host_module(n.id.as_str())) {
+            self.interpreter_lookup(pos);
         }
     }
 
     /// An interpreter object that is not written as a literal: what a name bound
     /// to it stands for (`x = type(print)`); `stack = []` stays the program's own list.
     pub(super) fn interpreter_binding(&self, e: &Expr) -> bool {
-        let literal = matches!(
-            e,
-            Expr::Constant(_)
-                | Expr::List(_)
-                | Expr::Tuple(_)
-                | Expr::Dict(_)
-                | Expr::Set(_)
-                | Expr::JoinedStr(_)
-                | Expr::Lambda(_)
-        );
-        !literal && self.interpreter_object(e)
+        (!written_literal(e) && self.interpreter_object(e)) || self.holds_interpreter(e)
     }
 
     /// `attrgetter(name)` / `methodcaller(name)` with a computed name.
@@ -149,7 +230,9 @@ impl Walker<'_> {
     /// Keys from input or literals only: `getattr(self, field)[i]` is a list index.
     pub(super) fn computed_subscript(&mut self, s: &ast::ExprSubscript, pos: Pos) {
         let hidden_key = self.external(&s.slice) || self.provenance.is_literal(&s.slice, &self.env);
-        if self.computed(&s.slice) && hidden_key && self.lookup_result(&s.value) {
+        // `ns[a].__dict__[b]`: a namespace of what a namespace held, two levels deep.
+        let nested = matches!(s.value.as_ref(), Expr::Attribute(a) if a.attr.as_str() == "__dict__" && self.lookup_result(&a.value));
+        if self.computed(&s.slice) && ((hidden_key && self.lookup_result(&s.value)) || nested) {
             self.interpreter_lookup(pos);
         }
     }
@@ -161,6 +244,59 @@ impl Walker<'_> {
         self.applied_getter(c, pos);
         self.dunder_lookup(c, pos);
         self.input_format(c, pos);
+        self.getter_function_call(c, pos);
+        if c.args.len() == 1 && self.paths(&c.func).iter().any(|p| p == "vars") {
+            self.host_namespace(&c.args[0], pos);
+        }
+    }
+
+    /// Records a function that returns `getattr(param, param)`: calling it is a
+    /// computed lookup on its argument at that position.
+    pub(super) fn getter_function(&mut self, f: &ast::StmtFunctionDef) {
+        let params: Vec<&str> = f
+            .args
+            .posonlyargs
+            .iter()
+            .chain(&f.args.args)
+            .map(|a| a.def.arg.as_str())
+            .collect();
+        let index = f.body.iter().find_map(|s| {
+            let value = match s {
+                Stmt::Return(r) => r.value.as_deref()?,
+                Stmt::Assign(a) => a.value.as_ref(),
+                Stmt::Expr(e) => e.value.as_ref(),
+                _ => return None,
+            };
+            let Expr::Call(c) = value else { return None };
+            let is_getattr = matches!(c.func.as_ref(), Expr::Name(n) if n.id.as_str() == "getattr");
+            match (is_getattr, c.args.first(), c.args.get(1)) {
+                (true, Some(Expr::Name(o)), Some(Expr::Name(k)))
+                    if params.contains(&k.id.as_str()) =>
+                {
+                    params.iter().position(|p| *p == o.id.as_str())
+                }
+                _ => None,
+            }
+        });
+        match index {
+            Some(i) => self.getter_functions.insert(f.name.to_string(), i),
+            None => self.getter_functions.remove(f.name.as_str()),
+        };
+    }
+
+    /// `resolve(print, name)` where `resolve` returns `getattr(obj, name)`.
+    fn getter_function_call(&mut self, c: &ast::ExprCall, pos: Pos) {
+        let Expr::Name(f) = c.func.as_ref() else {
+            return;
+        };
+        let Some(&index) = self.getter_functions.get(f.id.as_str()) else {
+            return;
+        };
+        let object = c.args.get(index);
+        let nested = object.is_some_and(|o| matches!(o, Expr::Call(inner) if matches!(inner.func.as_ref(), Expr::Name(g) if g.id == f.id)));
+        if nested || object.is_some_and(|o| self.interpreter_object(o)) {
+            self.interpreter_lookup(pos);
+        }
     }
 
     /// `attrgetter(name)(o)`, or `g(o)` with `g` bound to such a getter, and
@@ -186,6 +322,20 @@ impl Walker<'_> {
             !matches!(a, Expr::Name(n) if n.id.as_str() == "getattr") && self.interpreter_binding(a)
         });
         if hands_over_getattr && with_object {
+            return self.interpreter_lookup(pos);
+        }
+        // `sorted([sys, gc], key=attrgetter(name))`: a computed getter handed
+        // over together with interpreter objects to apply it to.
+        let getter_given = c
+            .args
+            .iter()
+            .chain(c.keywords.iter().map(|k| &k.value))
+            .any(|a| match a {
+                Expr::Name(n) => self.provenance.is_getter(n.id.as_str()),
+                other => self.computed_getter(other),
+            });
+        let objects = c.args.iter().any(|a| self.interpreter_binding(a));
+        if getter_given && objects {
             self.interpreter_lookup(pos);
         }
     }
@@ -238,4 +388,18 @@ impl Walker<'_> {
             _ => false,
         }
     }
+}
+
+/// A value written out in the source: a constant, a display, an f-string, a lambda.
+fn written_literal(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Constant(_)
+            | Expr::List(_)
+            | Expr::Tuple(_)
+            | Expr::Dict(_)
+            | Expr::Set(_)
+            | Expr::JoinedStr(_)
+            | Expr::Lambda(_)
+    )
 }

@@ -12,6 +12,7 @@
 //! function with a caller-supplied string).
 
 use super::Walker;
+use super::calls::argument;
 use crate::facts::{FactKind, Heuristic, Pos};
 use crate::python::fold::{Value, fold};
 use rustpython_parser::ast::{self, Expr};
@@ -33,127 +34,115 @@ enum Takes {
     Structure,
 }
 
-/// One entry point: the callee's dotted path (after alias resolution), the
-/// position and keyword of the argument that carries code, and what it takes.
-struct EntryPoint {
-    callee: &'static str,
-    index: usize,
-    keyword: &'static str,
-    takes: Takes,
+/// Entry points sharing an owner (a module or class) and the arguments that
+/// carry code: `owner.name` for each name, with each argument's position,
+/// keyword and what it takes.
+struct EntryPoints {
+    owner: &'static str,
+    names: &'static [&'static str],
+    args: &'static [(usize, &'static str, Takes)],
 }
 
-const fn ep(callee: &'static str, index: usize, keyword: &'static str, takes: Takes) -> EntryPoint {
-    EntryPoint {
-        callee,
-        index,
-        keyword,
-        takes,
-    }
+const fn g(
+    owner: &'static str,
+    names: &'static [&'static str],
+    args: &'static [(usize, &'static str, Takes)],
+) -> EntryPoints {
+    EntryPoints { owner, names, args }
 }
 
 use Takes::{DottedName, Source, SourceOrObject, Structure};
 
 #[rustfmt::skip]
-const ENTRY_POINTS: &[EntryPoint] = &[
+const ENTRY_POINTS: &[EntryPoints] = &[
     // timeit: statements compiled into a timing function.
-    ep("timeit.timeit", 0, "stmt", SourceOrObject), ep("timeit.timeit", 1, "setup", SourceOrObject),
-    ep("timeit.repeat", 0, "stmt", SourceOrObject), ep("timeit.repeat", 1, "setup", SourceOrObject),
-    ep("timeit.Timer", 0, "stmt", SourceOrObject), ep("timeit.Timer", 1, "setup", SourceOrObject),
+    g("timeit", &["timeit", "repeat", "Timer"], &[(0, "stmt", SourceOrObject), (1, "setup", SourceOrObject)]),
     // profilers and debuggers run a statement string.
-    ep("cProfile.run", 0, "statement", Source), ep("cProfile.runctx", 0, "statement", Source),
-    ep("profile.run", 0, "statement", Source), ep("profile.runctx", 0, "statement", Source),
-    ep("cProfile.Profile.run", 0, "cmd", Source), ep("cProfile.Profile.runctx", 0, "cmd", Source),
-    ep("profile.Profile.run", 0, "cmd", Source), ep("profile.Profile.runctx", 0, "cmd", Source),
-    ep("pdb.run", 0, "statement", Source), ep("pdb.runeval", 0, "expression", Source),
-    ep("pdb.runctx", 0, "statement", Source), ep("pdb.Pdb.run", 0, "cmd", Source),
-    ep("pdb.Pdb.runeval", 0, "expr", Source), ep("pdb.Pdb.runctx", 0, "cmd", Source),
-    ep("bdb.Bdb.run", 0, "cmd", Source), ep("bdb.Bdb.runeval", 0, "expr", Source),
-    ep("bdb.Bdb.runctx", 0, "cmd", Source), ep("trace.Trace.run", 0, "cmd", Source),
-    ep("trace.Trace.runctx", 0, "cmd", Source),
+    g("cProfile", &["run", "runctx"], &[(0, "statement", Source)]),
+    g("profile", &["run", "runctx"], &[(0, "statement", Source)]),
+    g("cProfile.Profile", &["run", "runctx"], &[(0, "cmd", Source)]),
+    g("profile.Profile", &["run", "runctx"], &[(0, "cmd", Source)]),
+    g("pdb", &["run", "runctx"], &[(0, "statement", Source)]),
+    g("pdb", &["runeval"], &[(0, "expression", Source)]),
+    g("pdb.Pdb", &["run", "runctx"], &[(0, "cmd", Source)]),
+    g("pdb.Pdb", &["runeval"], &[(0, "expr", Source)]),
+    g("bdb.Bdb", &["run", "runctx"], &[(0, "cmd", Source)]),
+    g("bdb.Bdb", &["runeval"], &[(0, "expr", Source)]),
+    g("trace.Trace", &["run", "runctx"], &[(0, "cmd", Source)]),
     // doctest: examples parsed out of a string or an object's docstring.
-    ep("doctest.run_docstring_examples", 0, "f", SourceOrObject),
-    ep("doctest.testmod", 0, "m", SourceOrObject),
-    ep("doctest.DocTestSuite", 0, "module", SourceOrObject),
-    ep("doctest.DocTestFinder.find", 0, "obj", SourceOrObject),
-    ep("doctest.DocTestParser.parse", 0, "string", Source),
-    ep("doctest.DocTestParser.get_examples", 0, "string", Source),
-    ep("doctest.DocTestParser.get_doctest", 0, "string", Source),
-    ep("doctest.script_from_examples", 0, "s", Source),
-    ep("doctest.debug_src", 0, "src", Source), ep("doctest.debug_script", 0, "src", Source),
+    g("doctest", &["run_docstring_examples"], &[(0, "f", SourceOrObject)]),
+    g("doctest", &["testmod"], &[(0, "m", SourceOrObject)]),
+    g("doctest", &["DocTestSuite"], &[(0, "module", SourceOrObject)]),
+    g("doctest.DocTestFinder", &["find"], &[(0, "obj", SourceOrObject)]),
+    g("doctest.DocTestParser", &["parse", "get_examples", "get_doctest"], &[(0, "string", Source)]),
+    g("doctest", &["script_from_examples"], &[(0, "s", Source)]),
+    g("doctest", &["debug_src", "debug_script"], &[(0, "src", Source)]),
     // typing evaluates forward references; a module's doc is a doctest source.
-    ep("typing.ForwardRef", 0, "arg", Source), ep("typing._eval_type", 0, "t", SourceOrObject),
-    ep("typing.get_type_hints", 0, "obj", SourceOrObject),
-    ep("types.ModuleType", 1, "doc", Source),
+    g("typing", &["ForwardRef"], &[(0, "arg", Source)]),
+    g("typing", &["_eval_type"], &[(0, "t", SourceOrObject)]),
+    g("typing", &["get_type_hints"], &[(0, "obj", SourceOrObject)]),
+    g("types", &["ModuleType"], &[(1, "doc", Source)]),
     // the interactive interpreter and its compiler.
-    ep("code.InteractiveInterpreter.runsource", 0, "source", Source),
-    ep("code.InteractiveInterpreter.runcode", 0, "code", Source),
-    ep("code.InteractiveConsole.push", 0, "line", Source),
-    ep("code.InteractiveConsole.runsource", 0, "source", Source),
-    ep("code.compile_command", 0, "source", Source),
-    ep("codeop.compile_command", 0, "source", Source),
-    ep("codeop.Compile", 0, "source", Source), ep("codeop.CommandCompiler", 0, "source", Source),
-    ep("rlcompleter.Completer.complete", 0, "text", Source),
-    ep("rlcompleter.Completer.attr_matches", 0, "text", Source),
-    ep("rlcompleter.Completer.global_matches", 0, "text", Source),
+    g("code.InteractiveInterpreter", &["runsource"], &[(0, "source", Source)]),
+    g("code.InteractiveInterpreter", &["runcode"], &[(0, "code", Source)]),
+    g("code.InteractiveConsole", &["push"], &[(0, "line", Source)]),
+    g("code.InteractiveConsole", &["runsource"], &[(0, "source", Source)]),
+    g("code", &["compile_command"], &[(0, "source", Source)]),
+    g("codeop", &["compile_command", "Compile", "CommandCompiler"], &[(0, "source", Source)]),
+    g("rlcompleter.Completer", &["complete", "attr_matches", "global_matches"], &[(0, "text", Source)]),
     // compiled, not run: still a way to hand the compiler text it cannot see.
-    ep("dis.dis", 0, "x", SourceOrObject), ep("dis.code_info", 0, "x", SourceOrObject),
-    ep("dis.show_code", 0, "co", SourceOrObject), ep("dis.get_instructions", 0, "x", SourceOrObject),
-    ep("dis.Bytecode", 0, "x", SourceOrObject), ep("symtable.symtable", 0, "code", Source),
-    ep("gettext.c2py", 0, "plural", Source),
+    g("dis", &["dis", "code_info", "get_instructions", "Bytecode"], &[(0, "x", SourceOrObject)]),
+    g("dis", &["show_code"], &[(0, "co", SourceOrObject)]),
+    g("symtable", &["symtable"], &[(0, "code", Source)]),
+    g("gettext", &["c2py"], &[(0, "plural", Source)]),
     // format strings walk attributes and items of their arguments.
-    ep("string.Formatter.format", 0, "format_string", Source),
-    ep("string.Formatter.vformat", 0, "format_string", Source),
-    ep("string.Formatter.get_field", 0, "field_name", Source),
-    ep("str.format", 0, "self", Source), ep("str.format_map", 0, "self", Source),
+    g("string.Formatter", &["format", "vformat"], &[(0, "format_string", Source)]),
+    g("string.Formatter", &["get_field"], &[(0, "field_name", Source)]),
+    g("str", &["format", "format_map"], &[(0, "self", Source)]),
     // dotted names imported and resolved.
-    ep("unittest.mock.patch", 0, "target", DottedName), ep("mock.patch", 0, "target", DottedName),
-    ep("unittest.mock.patch.object", 1, "attribute", DottedName),
-    ep("mock.patch.object", 1, "attribute", DottedName),
-    ep("unittest.mock.patch.dict", 0, "in_dict", Structure),
-    ep("mock.patch.dict", 0, "in_dict", Structure),
-    ep("unittest.mock.patch.multiple", 0, "target", Structure),
-    ep("unittest.mock._importer", 0, "target", DottedName),
-    ep("unittest.mock._dot_lookup", 1, "comp", DottedName),
-    ep("unittest.mock._get_target", 0, "target", DottedName),
-    ep("unittest.mock._patch", 0, "getter", SourceOrObject),
-    ep("unittest.TestLoader.loadTestsFromName", 0, "name", DottedName),
-    ep("unittest.loader.TestLoader.loadTestsFromName", 0, "name", DottedName),
-    ep("unittest.defaultTestLoader.loadTestsFromName", 0, "name", DottedName),
-    ep("unittest.TestLoader.loadTestsFromNames", 0, "names", Structure),
-    ep("unittest.loader.TestLoader.loadTestsFromNames", 0, "names", Structure),
-    ep("unittest.defaultTestLoader.loadTestsFromNames", 0, "names", Structure),
-    ep("unittest.main", 0, "module", DottedName), ep("unittest.main", 1, "defaultTest", Structure),
-    ep("unittest.main", 2, "argv", Structure), ep("unittest.TestProgram", 0, "module", DottedName),
-    ep("unittest.TestProgram", 1, "defaultTest", Structure),
-    ep("unittest.TestProgram", 2, "argv", Structure),
-    ep("pkgutil.resolve_name", 0, "name", DottedName),
-    ep("runpy.run_module", 0, "mod_name", DottedName), ep("runpy.run_path", 0, "path_name", Source),
-    ep("logging.config.dictConfig", 0, "config", Structure),
-    ep("logging.config._resolve", 0, "name", DottedName),
-    ep("logging.config.BaseConfigurator", 0, "config", Structure),
-    ep("logging.config.DictConfigurator", 0, "config", Structure),
-    ep("logging.config.BaseConfigurator.resolve", 0, "s", DottedName),
-    ep("logging.config.BaseConfigurator.ext_convert", 0, "value", DottedName),
-    ep("logging.config.BaseConfigurator.cfg_convert", 0, "value", DottedName),
-    ep("logging.config.BaseConfigurator.convert", 0, "value", DottedName),
-    ep("warnings._getcategory", 0, "category", DottedName),
-    ep("warnings._setoption", 0, "arg", DottedName),
-    ep("warnings._processoptions", 0, "args", Structure),
-    ep("xml.sax.make_parser", 0, "parser_list", Structure),
-    ep("xml.sax._create_parser", 0, "parser_name", DottedName),
-    ep("xml.dom.domreg.getDOMImplementation", 0, "name", DottedName),
-    ep("xml.dom.registerDOMImplementation", 1, "factory", SourceOrObject),
+    g("unittest.mock", &["patch", "_importer", "_get_target"], &[(0, "target", DottedName)]),
+    g("mock", &["patch"], &[(0, "target", DottedName)]),
+    g("unittest.mock.patch", &["object"], &[(1, "attribute", DottedName)]),
+    g("mock.patch", &["object"], &[(1, "attribute", DottedName)]),
+    g("unittest.mock.patch", &["dict"], &[(0, "in_dict", Structure)]),
+    g("mock.patch", &["dict"], &[(0, "in_dict", Structure)]),
+    g("unittest.mock.patch", &["multiple"], &[(0, "target", Structure)]),
+    g("unittest.mock", &["_dot_lookup"], &[(1, "comp", DottedName)]),
+    g("unittest.mock", &["_patch"], &[(0, "getter", SourceOrObject)]),
+    g("unittest.TestLoader", &["loadTestsFromName"], &[(0, "name", DottedName)]),
+    g("unittest.loader.TestLoader", &["loadTestsFromName"], &[(0, "name", DottedName)]),
+    g("unittest.defaultTestLoader", &["loadTestsFromName"], &[(0, "name", DottedName)]),
+    g("unittest.TestLoader", &["loadTestsFromNames"], &[(0, "names", Structure)]),
+    g("unittest.loader.TestLoader", &["loadTestsFromNames"], &[(0, "names", Structure)]),
+    g("unittest.defaultTestLoader", &["loadTestsFromNames"], &[(0, "names", Structure)]),
+    g("unittest", &["main", "TestProgram"], &[(0, "module", DottedName), (1, "defaultTest", Structure), (2, "argv", Structure)]),
+    g("pkgutil", &["resolve_name"], &[(0, "name", DottedName)]),
+    g("runpy", &["run_module"], &[(0, "mod_name", DottedName)]),
+    g("runpy", &["run_path"], &[(0, "path_name", Source)]),
+    g("logging.config", &["dictConfig", "BaseConfigurator", "DictConfigurator"], &[(0, "config", Structure)]),
+    g("logging.config", &["_resolve"], &[(0, "name", DottedName)]),
+    g("logging.config.BaseConfigurator", &["resolve"], &[(0, "s", DottedName)]),
+    g("logging.config.BaseConfigurator", &["ext_convert", "cfg_convert", "convert"], &[(0, "value", DottedName)]),
+    g("warnings", &["_getcategory"], &[(0, "category", DottedName)]),
+    g("warnings", &["_setoption"], &[(0, "arg", DottedName)]),
+    g("warnings", &["_processoptions"], &[(0, "args", Structure)]),
+    g("xml.sax", &["make_parser"], &[(0, "parser_list", Structure)]),
+    g("xml.sax", &["_create_parser"], &[(0, "parser_name", DottedName)]),
+    g("xml.dom.domreg", &["getDOMImplementation"], &[(0, "name", DottedName)]),
+    g("xml.dom", &["registerDOMImplementation"], &[(1, "factory", SourceOrObject)]),
 ];
 
-/// Classes whose instances carry the entry points above as methods:
+/// Classes whose instances carry the entry points above (or the file openers
+/// of `files.rs`) as methods:
 /// `cProfile.Profile().runctx(s)` is `cProfile.Profile.runctx`.
 #[rustfmt::skip]
-pub(super) const CONSTRUCTORS: [&str; 16] = [
+pub(super) const CONSTRUCTORS: [&str; 20] = [
     "cProfile.Profile", "profile.Profile", "pdb.Pdb", "bdb.Bdb", "trace.Trace",
     "doctest.DocTestFinder", "doctest.DocTestParser", "code.InteractiveInterpreter",
     "code.InteractiveConsole", "rlcompleter.Completer", "string.Formatter",
     "unittest.TestLoader", "unittest.loader.TestLoader", "logging.config.BaseConfigurator",
-    "logging.config.DictConfigurator", "timeit.Timer",
+    "logging.config.DictConfigurator", "timeit.Timer", "configparser.ConfigParser",
+    "configparser.RawConfigParser", "mimetypes.MimeTypes", "modulefinder.ModuleFinder",
 ];
 
 /// Attributes that standard-library runners read code or names from: storing
@@ -164,17 +153,23 @@ const CODE_ATTRIBUTES: [&str; 2] = ["__doc__", "__annotations__"];
 impl Walker<'_> {
     /// A call of `callee`: when it is an entry point, judge its code argument.
     pub(super) fn runtime_code(&mut self, callee: &str, c: &ast::ExprCall, pos: Pos) {
-        for entry in ENTRY_POINTS.iter().filter(|e| e.callee == callee) {
-            let arg = c.args.get(entry.index).or_else(|| {
-                c.keywords
-                    .iter()
-                    .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == entry.keyword))
-                    .map(|k| &k.value)
-            });
-            if arg.is_some_and(|a| !self.readable(a, entry.takes)) {
+        let Some((owner, name)) = callee.rsplit_once('.') else {
+            return self.runtime_code_builtin(callee, c, pos);
+        };
+        let args = ENTRY_POINTS
+            .iter()
+            .filter(|e| e.owner == owner && e.names.contains(&name))
+            .flat_map(|e| e.args);
+        for &(index, keyword, takes) in args {
+            if argument(c, index, keyword).is_some_and(|a| !self.readable(a, takes)) {
                 self.dynamic_code(pos);
             }
         }
+        self.runtime_code_builtin(callee, c, pos);
+    }
+
+    /// `functools.reduce(getattr, …)` and `setattr(o, "__doc__", …)`.
+    fn runtime_code_builtin(&mut self, callee: &str, c: &ast::ExprCall, pos: Pos) {
         if callee == "functools.reduce" {
             self.reduce_walk(c, pos);
         }

@@ -1,0 +1,2 @@
+import tomllib
+print(tomllib.loads('title = "x"\n[owner]\nname = "Tom"\n'))

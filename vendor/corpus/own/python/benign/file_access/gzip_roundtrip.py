@@ -1,0 +1,3 @@
+import gzip
+data = gzip.compress(b'hello ' * 100)
+print(len(data), gzip.decompress(data)[:5])

@@ -1,0 +1,4 @@
+import io
+buf = io.StringIO()
+buf.write('hello')
+print(buf.getvalue(), io.BytesIO(b'abc').read())

@@ -1,0 +1,3 @@
+import logging
+logging.basicConfig(format='{levelname}:{message}', style='{', level=logging.INFO)
+logging.info('ready')

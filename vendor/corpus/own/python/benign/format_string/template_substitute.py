@@ -1,0 +1,2 @@
+from string import Template
+print(Template('$who likes $what').substitute(who='tim', what='kung pao'))

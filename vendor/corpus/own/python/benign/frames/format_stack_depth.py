@@ -1,0 +1,4 @@
+import traceback
+def inner():
+    return len(traceback.format_stack())
+print(inner() > 0)

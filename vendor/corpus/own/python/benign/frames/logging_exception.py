@@ -1,0 +1,5 @@
+import logging
+try:
+    [][0]
+except IndexError:
+    logging.exception('failed')

@@ -1,0 +1,4 @@
+LIMIT = 10
+def limit():
+    return globals()['LIMIT']
+print(limit())

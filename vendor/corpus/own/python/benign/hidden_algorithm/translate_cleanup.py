@@ -1,0 +1,2 @@
+table = str.maketrans('', '', ',.!')
+print('Hello, world!'.translate(table).split())

@@ -1,0 +1,3 @@
+import math
+name, x = input().split()
+print(getattr(math, name)(float(x)))

@@ -1,0 +1,3 @@
+import sys
+sep = '\r\n' if sys.platform == 'win32' else '\n'
+print(repr(sep))

@@ -1,0 +1,5 @@
+try:
+    total = sum(range(10 ** 5))
+    print(total)
+except KeyboardInterrupt:
+    print('interrupted')

@@ -1,0 +1,9 @@
+while True:
+    try:
+        line = input()
+    except EOFError:
+        break
+    except KeyboardInterrupt:
+        print()
+        continue
+    print(line.upper())

@@ -1,0 +1,4 @@
+import contextlib
+with contextlib.suppress(ZeroDivisionError):
+    1 / 0
+print('done')

@@ -1,0 +1,4 @@
+import threading
+t = threading.Timer(0.01, print, args=('tick',))
+t.start()
+t.join()

@@ -1,0 +1,2 @@
+import pstats
+pstats.Stats(input()).print_stats()

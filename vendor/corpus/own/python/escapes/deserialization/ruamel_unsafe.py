@@ -1,0 +1,2 @@
+from ruamel.yaml import YAML
+print(YAML(typ='unsafe').load(input()))

@@ -1,0 +1,2 @@
+from sklearn.externals import joblib
+print(joblib.load(input()))

@@ -1,0 +1,2 @@
+from yaml import FullLoader as F
+print(F(input()).get_single_data())

@@ -1,0 +1,2 @@
+import yaml
+print(yaml.loader.UnsafeLoader(input()).get_single_data())

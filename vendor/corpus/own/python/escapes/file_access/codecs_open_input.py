@@ -1,0 +1,2 @@
+import codecs
+print(codecs.open(input()).read())

@@ -1,0 +1,4 @@
+import configparser, sys
+cp = configparser.ConfigParser()
+cp.read(sys.argv[1])
+print(cp.sections())

@@ -1,0 +1,2 @@
+from _io import FileIO as F
+print(F(input()).read())

@@ -1,0 +1,2 @@
+import gzip
+print(gzip.open(input()).read())

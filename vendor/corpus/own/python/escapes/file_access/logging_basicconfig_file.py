@@ -1,0 +1,3 @@
+import logging
+logging.basicConfig(filename=input())
+logging.warning('written where stdin says')

@@ -1,0 +1,2 @@
+import mimetypes
+print(mimetypes.read_mime_types(input()))

@@ -1,0 +1,2 @@
+from xml.dom import minidom
+print(minidom.parse(input()).toxml())

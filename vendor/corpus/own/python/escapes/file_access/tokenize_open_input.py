@@ -1,0 +1,3 @@
+import tokenize
+with tokenize.open(input()) as f:
+    print(f.read())

@@ -1,0 +1,2 @@
+import traceback
+traceback.print_list([(input(), 1, 'f', None)])

@@ -1,0 +1,2 @@
+import warnings
+warnings.showwarning('x', UserWarning, input(), 1)

@@ -1,0 +1,2 @@
+u = '_' * 2
+print(('{0.' + u + 'self' + u + '}').format(print))

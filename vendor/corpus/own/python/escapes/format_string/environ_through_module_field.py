@@ -1,0 +1,2 @@
+import random
+print('{r._os.environ}'.format(r=random))

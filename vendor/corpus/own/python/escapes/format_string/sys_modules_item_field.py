@@ -1,0 +1,2 @@
+import sys
+print('{0.modules[os].environ}'.format(sys))

@@ -1,0 +1,2 @@
+template = bytes([123, 48, 46, 95, 95, 115, 101, 108, 102, 95, 95, 125]).decode()
+print(template.format(len))

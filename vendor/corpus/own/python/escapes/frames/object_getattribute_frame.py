@@ -1,0 +1,3 @@
+import traceback
+frame = next(traceback.walk_stack(None))[0]
+print(object.__getattribute__(frame, input()))

@@ -1,0 +1,3 @@
+names = input().split()
+objs = [print] * len(names)
+print(list(map(getattr, objs, names)))

@@ -1,0 +1,3 @@
+import operator, sys, gc
+key = operator.attrgetter(input())
+print(sorted([sys, gc], key=key))

@@ -1,0 +1,3 @@
+table = str.maketrans('abc', 'fls')
+name = '__aebc__'.translate(table)
+print(getattr(len, name))

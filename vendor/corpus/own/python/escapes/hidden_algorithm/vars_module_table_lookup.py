@@ -1,0 +1,3 @@
+import gc
+table = vars(gc)
+print(table[input()]())

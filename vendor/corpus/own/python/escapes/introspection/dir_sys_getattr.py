@@ -1,0 +1,3 @@
+import sys
+for name in dir(sys):
+    print(name, getattr(sys, name))

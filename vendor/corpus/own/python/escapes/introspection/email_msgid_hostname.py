@@ -1,0 +1,2 @@
+from email.utils import make_msgid
+print(make_msgid().split('@')[1])

@@ -1,0 +1,2 @@
+import json.decoder as d
+print(d.__cached__)

@@ -1,0 +1,2 @@
+import heapq
+print(f"{heapq!r}")

@@ -1,0 +1,2 @@
+import codecs as c
+print(c.__spec__.origin)

@@ -1,0 +1,2 @@
+import xml
+print(xml.__path__)

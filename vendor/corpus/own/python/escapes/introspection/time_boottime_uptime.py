@@ -1,0 +1,2 @@
+import time
+print(time.clock_gettime(time.CLOCK_BOOTTIME))

@@ -1,0 +1,2 @@
+from uuid import uuid1 as stamp
+print(stamp().node)

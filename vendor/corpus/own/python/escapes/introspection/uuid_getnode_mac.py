@@ -1,0 +1,2 @@
+import uuid
+print(hex(uuid.getnode()))

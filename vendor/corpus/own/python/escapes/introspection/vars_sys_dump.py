@@ -1,0 +1,3 @@
+import sys
+for key, value in vars(sys).items():
+    print(key, value)

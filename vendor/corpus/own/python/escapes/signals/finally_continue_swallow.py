@@ -1,0 +1,5 @@
+while True:
+    try:
+        sum(range(10 ** 6))
+    finally:
+        continue

@@ -1,0 +1,5 @@
+while 1:
+    try:
+        x = [0] * 1000
+    except:
+        continue

@@ -1,0 +1,4 @@
+import unittest
+unittest.installHandler()
+while True:
+    pass
