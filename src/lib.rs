@@ -16,3 +16,5 @@ pub mod metrics;
 pub mod request_head;
 pub mod rules;
 pub mod server;
+pub mod stop;
+pub mod tls;

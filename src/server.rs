@@ -10,6 +10,8 @@ use crate::config::Settings;
 use crate::gateway::{Gateway, Shared, upstream};
 use crate::metrics::Metrics;
 use crate::rules::{self, Reloader};
+use crate::stop::{Drain, Stop, until_closing};
+use crate::tls::CertStore;
 use async_trait::async_trait;
 use execgate_core::{Clock, Live, SystemClock};
 use execgate_state::{
@@ -22,7 +24,7 @@ use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch}
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 /// How the gateway is started.
 pub struct Options {
@@ -202,6 +204,7 @@ fn redis_state(
 /// Starts everything described by `settings`; returns once all listeners are bound.
 pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let parts = parts(settings, &opts.clock)?;
+    let tls = settings.tls.clone().map(CertStore::open).transpose()?;
     let probe = upstream::probe(&settings.upstream, settings.dialect.kind.as_slice()[0]);
     let (upstreams, health) = upstream::build(&settings.upstream, probe.as_ref(), &parts.metrics)?;
     let peers = parts.shared.peers.clone();
@@ -209,26 +212,39 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let scorer = gateway.unpolled_scorer(settings.upstream.addresses.clone());
     let side = side_runtime()?;
     let listeners = Listeners::bind(settings, &side)?;
+    let (closing, closed) = watch::channel(false);
+    let stop = if opts.unix_signals {
+        Stop::Signals(Drain {
+            closing,
+            in_flight: parts.metrics.in_flight.clone(),
+            grace: settings.server.stop_grace,
+            guarded: listeners.public.is_some(),
+        })
+    } else {
+        Stop::Channel
+    };
     let (stop_proxy, proxy_thread) = run_proxy(
         settings,
         gateway,
         health,
         listeners.inner,
-        opts.unix_signals,
+        tls.clone(),
+        stop,
     )?;
     // The public port is bound already (connections wait in its backlog), but
     // the guard relays to the proxy, so it accepts only once the proxy listens:
     // a first request relayed any earlier was refused as an internal error.
     wait_until_listening(listeners.inner)?;
     if let Some(public) = listeners.public {
-        side.spawn(accept::serve(
+        let serve = accept::serve(
             public,
             listeners.inner,
             guard_limits(settings),
             settings.identity.trusted_proxies.clone(),
             peers,
             parts.metrics.requests.clone(),
-        ));
+        );
+        side.spawn(until_closing(serve, closed));
     }
     serve_admin(
         &side,
@@ -241,6 +257,11 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         },
     );
     spawn_background(&side, settings, &parts.blocks, parts.memory_limiter, scorer);
+    if let (Some(store), true) = (&tls, opts.reload_triggers)
+        && let Err(e) = crate::tls::reload_on_sighup(store.clone())
+    {
+        tracing::warn!("SIGHUP certificate reload unavailable: {e}");
+    }
     let watcher = opts
         .reload_triggers
         .then(|| start_reload_triggers(parts.reloader, settings.rules.watch))
@@ -428,18 +449,25 @@ fn run_proxy(
         pingora_load_balancing::LoadBalancer<pingora_load_balancing::selection::RoundRobin>,
     >,
     inner: SocketAddr,
-    unix_signals: bool,
+    tls: Option<Arc<CertStore>>,
+    stop: Stop,
 ) -> Result<ProxyHandle, String> {
     let conf = ServerConf {
         threads: settings.server.threads,
-        grace_period_seconds: Some(0),
+        grace_period_seconds: Some(stop.pingora_grace_seconds()),
         graceful_shutdown_timeout_seconds: Some(1),
         ..ServerConf::default()
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
     let mut proxy = pingora_proxy::http_proxy_service(&server.configuration, gateway);
-    proxy.add_tcp(&inner.to_string());
+    match tls {
+        Some(store) => {
+            let tls = crate::tls::listener_settings(store)?;
+            proxy.add_tls_with_settings(&inner.to_string(), None, tls);
+        }
+        None => proxy.add_tcp(&inner.to_string()),
+    }
     server.add_service(proxy);
     server.add_service(health);
     let (tx, rx) = oneshot::channel();
@@ -447,12 +475,13 @@ fn run_proxy(
         .name("execgate-proxy".into())
         .spawn(move || {
             // Built on the thread: RunArgs is not Send.
-            let args = if unix_signals {
-                RunArgs::default()
-            } else {
-                RunArgs {
+            let args = match stop {
+                Stop::Signals(drain) => RunArgs {
+                    shutdown_signal: Box::new(drain),
+                },
+                Stop::Channel => RunArgs {
                     shutdown_signal: Box::new(ChannelSignal(parking_lot::Mutex::new(Some(rx)))),
-                }
+                },
             };
             server.run(args)
         })

@@ -66,6 +66,11 @@ pub struct RawServer {
     /// Front Pingora with the accept guard (connection cap, header deadline and size).
     /// Off only when another layer enforces them: a slow client then holds a Pingora task.
     pub accept_guard: bool,
+    /// `[server.tls]`: TLS on the proxy listener (absent: plain HTTP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tls::RawTls>,
+    /// Longest wait for requests in flight after SIGTERM before the process exits.
+    pub stop_grace: HumanDuration,
 }
 
 impl Default for RawServer {
@@ -80,6 +85,8 @@ impl Default for RawServer {
             max_connections: 4096,
             max_connections_per_ip: 64,
             accept_guard: true,
+            tls: None,
+            stop_grace: HumanDuration(std::time::Duration::from_secs(30)),
         }
     }
 }

@@ -15,6 +15,8 @@ use std::time::Duration;
 pub struct Settings {
     /// Listeners and accept-side limits.
     pub server: ServerSettings,
+    /// TLS on the proxy listener, when `[server.tls]` is set.
+    pub tls: Option<crate::tls::TlsConfig>,
     /// The executors.
     pub upstream: UpstreamSettings,
     /// API keys, JWT and proxy trust.
@@ -68,6 +70,8 @@ pub struct ServerSettings {
     pub max_connections_per_ip: usize,
     /// Whether the accept guard fronts Pingora.
     pub accept_guard: bool,
+    /// Longest wait for requests in flight after SIGTERM.
+    pub stop_grace: Duration,
 }
 
 /// `[upstream]`, validated.

@@ -27,8 +27,19 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
         .map_err(|e| nested("reputation", e))?;
     raw.state.validate().map_err(|e| nested("state", e))?;
     execgate_dialect::Dialect::new(raw.dialect.clone()).map_err(|e| nested("dialect", e))?;
+    if raw.server.tls.is_some() && raw.server.accept_guard {
+        return Err(key(
+            "server.tls",
+            "the accept guard relays plain HTTP only: with TLS set accept_guard = false (Pingora then terminates TLS on server.listen)",
+        ));
+    }
     let settings = Settings {
         server: server(&raw.server)?,
+        tls: raw
+            .server
+            .tls
+            .as_ref()
+            .map(|t| crate::tls::TlsConfig::resolve(t, base)),
         upstream: upstream(&raw.upstream)?,
         identity: identity(&raw.identity, &tiers, base)?,
         ip_policy: ip_policy(&raw.ip_policy, base)?,
@@ -123,6 +134,7 @@ fn server(raw: &RawServer) -> Result<ServerSettings, Invalid> {
             "server.max_connections_per_ip",
         )?,
         accept_guard: raw.accept_guard,
+        stop_grace: raw.stop_grace.get(),
     })
 }
 

@@ -89,6 +89,8 @@ pub struct Gateway {
     idle_timeout: Duration,
     /// Connections come through the accept guard, which knows their real peers.
     guarded: bool,
+    /// `Strict-Transport-Security` on every answer, while TLS is on.
+    hsts: Option<Arc<crate::tls::Hsts>>,
 }
 
 impl Gateway {
@@ -132,6 +134,11 @@ impl Gateway {
             body_timeout: settings.server.body_timeout,
             idle_timeout: settings.server.header_timeout,
             guarded: settings.server.accept_guard,
+            hsts: settings
+                .tls
+                .as_ref()
+                .and_then(|t| t.hsts_max_age)
+                .map(|max_age| Arc::new(crate::tls::Hsts::new(max_age))),
         })
     }
 

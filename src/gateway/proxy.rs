@@ -11,6 +11,8 @@ use super::context::RequestCtx;
 use super::{Gateway, account, admission, audit, body, outbound, refusal, upstream};
 use async_trait::async_trait;
 use bytes::Bytes;
+use pingora_core::modules::http::HttpModules;
+use pingora_core::modules::http::compression::ResponseCompressionBuilder;
 use pingora_core::upstreams::peer::HttpPeer;
 use pingora_core::{Error, Result};
 use pingora_http::{RequestHeader, ResponseHeader};
@@ -23,6 +25,14 @@ impl ProxyHttp for Gateway {
 
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx::default()
+    }
+
+    fn init_downstream_modules(&self, modules: &mut HttpModules) {
+        // Pingora's default: response compression, off unless enabled.
+        modules.add_module(ResponseCompressionBuilder::enable(0));
+        if let Some(hsts) = &self.hsts {
+            hsts.register(modules);
+        }
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {

@@ -90,7 +90,7 @@ impl GatewayBuilder {
     }
 
     /// The config text.
-    fn config_text(&self) -> String {
+    pub fn config_text(&self) -> String {
         let mut text = String::new();
         for (section, lines) in &self.sections {
             text.push_str(&format!("[{section}]\n"));
