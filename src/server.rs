@@ -7,6 +7,7 @@
 use crate::accept::{self, GuardLimits, PeerTable};
 use crate::admin;
 use crate::config::Settings;
+use crate::gateway::capacity::Capacity;
 use crate::gateway::{Gateway, Shared, upstream};
 use crate::metrics::Metrics;
 use crate::rules::{self, Reloader};
@@ -118,6 +119,11 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         metrics: metrics.clone(),
         peers: Arc::new(PeerTable::default()),
         reputation,
+        capacity: settings
+            .capacity
+            .as_ref()
+            .map(|c| Capacity::build(c, &metrics.registry, clock.clone()))
+            .transpose()?,
     };
     Ok(Parts {
         metrics,

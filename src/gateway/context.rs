@@ -95,6 +95,8 @@ pub struct RequestCtx {
     pub language_header: Option<(http::HeaderName, String)>,
     /// Content type of the forwarded body of an executing route.
     pub forward_content_type: String,
+    /// The execution's slot in the pool and the tier it is charged in.
+    pub capacity: super::capacity::Held,
 }
 
 impl Default for RequestCtx {
@@ -128,6 +130,7 @@ impl Default for RequestCtx {
             language_header: None,
             forward_content_type: execgate_dialect::FORWARD_CONTENT_TYPE.to_string(),
             executor_error: None,
+            capacity: Default::default(),
         }
     }
 }
