@@ -211,6 +211,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let probe = upstream::probe(&settings.upstream, settings.dialect.kind.as_slice()[0]);
     let (upstreams, health) = upstream::build(&settings.upstream, probe.as_ref(), &parts.metrics)?;
     let peers = parts.shared.peers.clone();
+    let capacity = parts.shared.capacity.clone();
     let gateway = Gateway::new(settings, parts.shared, upstreams.clone())?;
     let scorer = gateway.unpolled_scorer(settings.upstream.addresses.clone());
     let side = side_runtime()?;
@@ -244,6 +245,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
             reloader: parts.reloader.clone(),
             upstreams,
             state_admin: parts.state_admin,
+            capacity,
         },
     );
     spawn_background(&side, settings, &parts.blocks, parts.memory_limiter, scorer);

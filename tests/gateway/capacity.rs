@@ -253,3 +253,72 @@ fn a_spent_budget_refuses_with_402_until_the_next_utc_day() {
     );
     assert_eq!(cost, Some(6.0));
 }
+
+#[test]
+fn the_admin_api_shows_usage_top_spenders_and_the_pool_and_sets_budgets() {
+    let result = serde_json::json!({
+        "language": "python", "version": "3.10.0",
+        "run": {"stdout": "", "stderr": "", "code": 0, "signal": null, "output": "",
+                "cpu_time": 1500, "wall_time": 1600, "memory": 1000}
+    });
+    let exec = MockExecutor::with(Behaviour::json(200, result.to_string()));
+    let gw = builder(
+        exec.addr,
+        "pool_max = 3\n[[capacity.price]]\nper_cpu_second = 1.0\n",
+    )
+    .with_admin_token()
+    .start();
+    let run = |client: &str| {
+        post_with(
+            &gw.url("/api/v2/execute"),
+            piston("print(1)").to_string().into_bytes(),
+            &[("x-api-key", &format!("{client}-key-0123456789"))],
+        )
+        .status
+    };
+    assert_eq!([run("p1"), run("p1"), run("f")], [200; 3]);
+    let admin = |method: reqwest::Method, path: &str| {
+        let r = gw.admin(method, path).send().unwrap();
+        (r.status().as_u16(), r.json::<serde_json::Value>().unwrap())
+    };
+    let (status, usage) = admin(
+        reqwest::Method::GET,
+        "/v1/usage?client=client:p1&period=month",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(usage["usage"]["credits"], 3.0);
+    assert_eq!(usage["usage"]["executions"], 2);
+    assert_eq!(usage["usage"]["cpu_ms"], 3000);
+    let (_, global) = admin(reqwest::Method::GET, "/v1/usage");
+    assert_eq!(global["usage"]["credits"], 4.5);
+    let (_, top) = admin(reqwest::Method::GET, "/v1/usage/top?period=day");
+    let order: Vec<_> = top["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client"].clone())
+        .collect();
+    assert_eq!(order, ["client:p1", "client:f"]);
+    let (_, status) = admin(reqwest::Method::GET, "/v1/status");
+    assert_eq!(status["capacity"]["pool"]["total"], 3);
+    assert_eq!(status["capacity"]["pool"]["in_flight"], 0);
+    let r = gw
+        .admin(reqwest::Method::PUT, "/v1/budgets/client:f")
+        .json(&serde_json::json!({"budget_daily": 1.0}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // f has spent 1.5 of its new daily 1.0: the next run is refused.
+    assert_eq!(run("f"), 402);
+    let bad = gw
+        .admin(reqwest::Method::PUT, "/v1/budgets/client:f")
+        .json(&serde_json::json!({"budget_daily": -1.0}))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let (status, err) = admin(reqwest::Method::GET, "/v1/usage?period=year");
+    assert_eq!(
+        (status, err["error"]["code"].clone()),
+        (400, "invalid_request".into())
+    );
+}
