@@ -322,3 +322,63 @@ fn the_admin_api_shows_usage_top_spenders_and_the_pool_and_sets_budgets() {
         (400, "invalid_request".into())
     );
 }
+
+#[test]
+fn capacity_errors_in_the_config_name_file_line_and_key() {
+    let text = "[capacity]\nenabled = true\n\n[[capacity.price]]\ntier = \"paid\"\nper_cpu_second = -0.5\n\n[[capacity.webhook]]\nurl = \"http://169.254.169.254/hook\"\n";
+    let err = execgate::config::from_text(std::path::Path::new("gw.toml"), text)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "gw.toml:6: capacity.price[0].per_cpu_second: -0.5 is not an amount of credits (0 to 1000000000)"
+    );
+    let text = "[[capacity.price]]\nlanguage = \"cobol\"\n";
+    let err = execgate::config::from_text(std::path::Path::new("gw.toml"), text)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "gw.toml:2: capacity.price[0].language: unknown language \"cobol\""
+    );
+    let text = "[capacity.tiers.gold]\nper_client = 2\n";
+    let err = execgate::config::from_text(std::path::Path::new("gw.toml"), text)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "gw.toml:1: capacity.tiers.gold: unknown tier \"gold\"");
+}
+
+#[test]
+fn the_usage_commands_read_the_admin_api() {
+    let exec = MockExecutor::with(Behaviour::json(
+        200,
+        serde_json::json!({"run": {"stdout": "", "cpu_time": 250, "wall_time": 300, "memory": 10}})
+            .to_string(),
+    ));
+    let gw = builder(exec.addr, "[[capacity.price]]\nper_cpu_second = 1.0\n")
+        .with_admin_token()
+        .start();
+    let run = post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        &[("x-api-key", "p1-key-0123456789")],
+    );
+    assert_eq!(run.status, 200);
+    let execgate = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_execgate"))
+            .args(args)
+            .env("EXECGATE_ADMIN_URL", gw.admin_url(""))
+            .env("EXECGATE_ADMIN_TOKEN", crate::support::ADMIN_TOKEN)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(
+        execgate(&["usage", "show", "client:p1"]),
+        "client:p1  credits 0.250000  executions 1  cpu 0.250s  wall 0.300s  estimated 0\n"
+    );
+    let top: serde_json::Value =
+        serde_json::from_str(&execgate(&["usage", "top", "--period", "month", "--json"])).unwrap();
+    assert_eq!(top["clients"][0]["client"], "client:p1");
+}
