@@ -32,20 +32,39 @@ pub fn router(capacity: CapacityState, state_admin: execgate_state::admin::Admin
         .with_state(capacity)
 }
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = json!({"error": {"code": code, "message": message.into()}});
-    (status, Json(body)).into_response()
+/// A refusal of the usage API, in the admin API's error shape.
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
 }
 
-fn disabled() -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        "capacity_disabled",
-        "capacity control is off ([capacity] enabled = false)",
-    )
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
 }
 
-fn period(p: Option<&str>) -> Result<Period, Response> {
+fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+fn enabled(cap: CapacityState) -> Result<Arc<Capacity>, ApiError> {
+    cap.ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            "capacity_disabled",
+            "capacity control is off ([capacity] enabled = false)",
+        )
+    })
+}
+
+fn period(p: Option<&str>) -> Result<Period, ApiError> {
     match p {
         None => Ok(Period::Day),
         Some(p) => Period::parse(p).ok_or_else(|| {
@@ -58,7 +77,7 @@ fn period(p: Option<&str>) -> Result<Period, Response> {
     }
 }
 
-fn client_key(key: &str) -> Result<ClientKey, Response> {
+fn client_key(key: &str) -> Result<ClientKey, ApiError> {
     ClientKey::parse(key).ok_or_else(|| {
         error(
             StatusCode::BAD_REQUEST,
@@ -97,17 +116,14 @@ struct UsageQuery {
     period: Option<String>,
 }
 
-async fn usage(State(cap): State<CapacityState>, Query(q): Query<UsageQuery>) -> Response {
-    let Some(cap) = cap else { return disabled() };
-    let period = match period(q.period.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+async fn usage(
+    State(cap): State<CapacityState>,
+    Query(q): Query<UsageQuery>,
+) -> Result<Response, ApiError> {
+    let cap = enabled(cap)?;
+    let period = period(q.period.as_deref())?;
     let scope = match (&q.client, &q.tier) {
-        (Some(c), _) => match client_key(c) {
-            Ok(k) => Scope::Client(k),
-            Err(r) => return r,
-        },
+        (Some(c), _) => Scope::Client(client_key(c)?),
         (None, Some(t)) => Scope::Tier(TierName(t.clone())),
         (None, None) => Scope::Global,
     };
@@ -118,7 +134,7 @@ async fn usage(State(cap): State<CapacityState>, Query(q): Query<UsageQuery>) ->
         Scope::Tier(t) => body["tier"] = json!(t),
         Scope::Global => body["scope"] = json!("global"),
     }
-    Json(body).into_response()
+    Ok(Json(body).into_response())
 }
 
 #[derive(Deserialize)]
@@ -127,12 +143,12 @@ struct TopQuery {
     limit: Option<usize>,
 }
 
-async fn top(State(cap): State<CapacityState>, Query(q): Query<TopQuery>) -> Response {
-    let Some(cap) = cap else { return disabled() };
-    let period = match period(q.period.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+async fn top(
+    State(cap): State<CapacityState>,
+    Query(q): Query<TopQuery>,
+) -> Result<Response, ApiError> {
+    let cap = enabled(cap)?;
+    let period = period(q.period.as_deref())?;
     let limit = q.limit.unwrap_or(10).clamp(1, 1000);
     let clients: Vec<Value> = cap
         .meter()
@@ -140,7 +156,7 @@ async fn top(State(cap): State<CapacityState>, Query(q): Query<TopQuery>) -> Res
         .iter()
         .map(|(k, u)| json!({"client": k, "usage": usage_json(u)}))
         .collect();
-    Json(json!({"period": period.as_str(), "clients": clients})).into_response()
+    Ok(Json(json!({"period": period.as_str(), "clients": clients})).into_response())
 }
 
 #[derive(Deserialize)]
@@ -154,23 +170,17 @@ async fn set_budget(
     State(cap): State<CapacityState>,
     Path(key): Path<String>,
     body: Bytes,
-) -> Response {
-    let Some(cap) = cap else { return disabled() };
-    let client = match client_key(&key) {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
-    let parsed: BudgetBody = match serde_json::from_slice(&body) {
-        Ok(b) => b,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                format!("body: {e}"),
-            );
-        }
-    };
-    let amount = |field: &str, v: Option<f64>| -> Result<Option<Credits>, Response> {
+) -> Result<Response, ApiError> {
+    let cap = enabled(cap)?;
+    let client = client_key(&key)?;
+    let parsed: BudgetBody = serde_json::from_slice(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("body: {e}"),
+        )
+    })?;
+    let amount = |field: &str, v: Option<f64>| -> Result<Option<Credits>, ApiError> {
         v.map(|a| {
             Credits::from_credits(a).ok_or_else(|| {
                 error(
@@ -182,15 +192,12 @@ async fn set_budget(
         })
         .transpose()
     };
-    let caps = match (
-        amount("budget_daily", parsed.budget_daily),
-        amount("budget_monthly", parsed.budget_monthly),
-    ) {
-        (Ok(daily), Ok(monthly)) => Caps { daily, monthly },
-        (Err(r), _) | (_, Err(r)) => return r,
+    let caps = Caps {
+        daily: amount("budget_daily", parsed.budget_daily)?,
+        monthly: amount("budget_monthly", parsed.budget_monthly)?,
     };
     cap.meter().set_caps(client.clone(), caps);
-    Json(json!({"client": client, "budget": caps_json(&caps)})).into_response()
+    Ok(Json(json!({"client": client, "budget": caps_json(&caps)})).into_response())
 }
 
 /// The routes' part of the admin OpenAPI document.
