@@ -382,3 +382,91 @@ fn the_usage_commands_read_the_admin_api() {
         serde_json::from_str(&execgate(&["usage", "top", "--period", "month", "--json"])).unwrap();
     assert_eq!(top["clients"][0]["client"], "client:p1");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Through the bundled runner: the figure comes from the runner's verdict, so
+/// a program that burns CPU costs more than `print(1)`.
+#[test]
+fn through_the_bundled_runner_a_cpu_heavy_program_costs_more_than_print_1() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, admin, runner) = (free_port(), free_port(), free_port());
+    let gateway = std::fs::read_to_string(root.join("config/execgate.toml"))
+        .unwrap()
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{proxy}"))
+        .replace("127.0.0.1:9090", &format!("127.0.0.1:{admin}"))
+        .replace("127.0.0.1:2358", &format!("127.0.0.1:{runner}"))
+        .replace("\"../rules/", &format!("\"{}/rules/", root.display()))
+        .replace("\"../state/", "\"state/")
+        .replace("[capacity]\n", "[capacity]\nenabled = true\n")
+        .replace("\nenabled = false\n", "\n");
+    let gateway = format!("{gateway}\n[[capacity.price]]\nper_cpu_second = 1.0\n");
+    let runner_config = std::fs::read_to_string(root.join("config/runner.toml"))
+        .unwrap()
+        .replace("127.0.0.1:2358", &format!("127.0.0.1:{runner}"));
+    std::fs::write(dir.path().join("execgate.toml"), gateway).unwrap();
+    std::fs::write(dir.path().join("runner.toml"), runner_config).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_execgate"))
+        .arg("up")
+        .arg("--config")
+        .arg(dir.path().join("execgate.toml"))
+        .arg("--runner-config")
+        .arg(dir.path().join("runner.toml"))
+        .env("EXECGATE_ADMIN_TOKEN", crate::support::ADMIN_TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _up = Kill(child);
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let admin_get = |path: &str| {
+        http.get(format!("http://127.0.0.1:{admin}{path}"))
+            .bearer_auth(crate::support::ADMIN_TOKEN)
+            .send()
+            .ok()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !admin_get("/readyz").is_some_and(|r| r.status().is_success()) {
+        assert!(std::time::Instant::now() < deadline, "the runner never became ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let spent = || {
+        let u: serde_json::Value = admin_get("/v1/usage?client=ip:127.0.0.1")
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(u["usage"]["estimated"], 0, "figures come from the verdict: {u}");
+        u["usage"]["credits"].as_f64().unwrap()
+    };
+    let run = |code: &str| {
+        let r = http
+            .post(format!("http://127.0.0.1:{proxy}/api/v2/execute"))
+            .json(&serde_json::json!({"language": "python", "version": "*", "files": [{"content": code}]}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    };
+    run("print(1)");
+    let light = spent();
+    assert!(light > 0.0, "print(1) is charged its CPU time");
+    run("s = 0\nfor i in range(5_000_000):\n    s += i * i\nprint(s)\n");
+    let heavy = spent() - light;
+    assert!(heavy > light * 2.0, "heavy {heavy} vs print(1) {light}");
+}
