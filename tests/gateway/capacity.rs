@@ -444,7 +444,10 @@ fn through_the_bundled_runner_a_cpu_heavy_program_costs_more_than_print_1() {
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while !admin_get("/readyz").is_some_and(|r| r.status().is_success()) {
-        assert!(std::time::Instant::now() < deadline, "the runner never became ready");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the runner never became ready"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let spent = || {
@@ -452,7 +455,10 @@ fn through_the_bundled_runner_a_cpu_heavy_program_costs_more_than_print_1() {
             .unwrap()
             .json()
             .unwrap();
-        assert_eq!(u["usage"]["estimated"], 0, "figures come from the verdict: {u}");
+        assert_eq!(
+            u["usage"]["estimated"], 0,
+            "figures come from the verdict: {u}"
+        );
         u["usage"]["credits"].as_f64().unwrap()
     };
     let run = |code: &str| {
