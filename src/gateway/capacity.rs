@@ -178,6 +178,12 @@ pub fn charge(gw: &Gateway, ctx: &RequestCtx, doc: &serde_json::Value) {
         return;
     };
     let runs = read_costs(&cap.format(exec.dialect), doc);
+    if runs.is_empty() {
+        // No figures (a Judge0 token answered before the run): the request is
+        // still charged, its time counted as estimated.
+        charge_unread(gw, ctx);
+        return;
+    }
     for (i, run) in runs.into_iter().enumerate() {
         let language = exec
             .submissions
@@ -188,8 +194,8 @@ pub fn charge(gw: &Gateway, ctx: &RequestCtx, doc: &serde_json::Value) {
     }
 }
 
-/// Charges a run whose answer was cut before its figures: the time the
-/// executor took, as estimated.
+/// Charges a run whose answer was cut before its figures, or carries none:
+/// the time the executor took, as estimated.
 pub fn charge_unread(gw: &Gateway, ctx: &RequestCtx) {
     let (Some(cap), Some(tier), Some(exec), Some(identity), Some(sent)) = (
         gw.capacity.as_ref(),

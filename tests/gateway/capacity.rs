@@ -476,3 +476,33 @@ fn through_the_bundled_runner_a_cpu_heavy_program_costs_more_than_print_1() {
     let heavy = spent() - light;
     assert!(heavy > light * 2.0, "heavy {heavy} vs print(1) {light}");
 }
+
+#[test]
+fn a_verdict_without_cost_fields_is_charged_as_estimated() {
+    let exec = MockExecutor::with(Behaviour::json(
+        200,
+        crate::support::mock::piston_result("1\n").to_string(),
+    ));
+    let gw = builder(exec.addr, "[[capacity.price]]\nper_request = 0.5\n")
+        .with_admin_token()
+        .start();
+    let run = post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        &[("x-api-key", "p1-key-0123456789")],
+    );
+    assert_eq!(run.status, 200);
+    let u: serde_json::Value = gw
+        .admin(reqwest::Method::GET, "/v1/usage?client=client:p1")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        (
+            u["usage"]["credits"].as_f64(),
+            u["usage"]["estimated"].as_u64()
+        ),
+        (Some(0.5), Some(1))
+    );
+}
