@@ -3,13 +3,13 @@
 //! route needs the admin token; without `[capacity] enabled` they answer
 //! `404 capacity_disabled`.
 
-use crate::gateway::capacity::Capacity;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, body::Bytes};
+use execgate_capacity::Capacity;
 use execgate_capacity::{Caps, Credits, Period, Scope, Usage};
 use execgate_core::{ClientKey, TierName};
 use serde::Deserialize;

@@ -7,11 +7,11 @@
 use crate::accept::{self, GuardLimits, PeerTable};
 use crate::admin;
 use crate::config::Settings;
-use crate::gateway::capacity::Capacity;
 use crate::gateway::{Gateway, Shared, upstream};
 use crate::metrics::Metrics;
 use crate::rules::{self, Reloader};
 use async_trait::async_trait;
+use execgate_capacity::Capacity;
 use execgate_core::{Clock, Live, SystemClock};
 use execgate_state::{
     AdminState, BackendKind, BackendMetrics, BlockStore, EventLog, MemoryBlockStore,

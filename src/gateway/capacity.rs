@@ -7,87 +7,19 @@
 use super::Gateway;
 use super::context::RequestCtx;
 use crate::error::Refusal;
-use execgate_capacity::alert::webhook::AlertSender;
-use execgate_capacity::cost::GenericCostFields;
 use execgate_capacity::{
-    Admission, BudgetDecision, Budgets, CapacityMetrics, CapacityRefusal, CapacitySettings,
-    CostFormat, MemoryUsage, Meter, Permit, Pool, RunCost, Ticket, UsageStore, read_costs,
+    Admission, BudgetDecision, Capacity, CapacityRefusal, CostFormat, Held, Permit, RunCost,
+    Ticket, read_costs,
 };
-use execgate_core::{Clock, TierName};
 use execgate_dialect::DialectKind;
 use pingora_proxy::Session;
-use std::sync::Arc;
 
-/// The pool and the meter of one gateway process.
-pub struct Capacity {
-    pool: Arc<Pool>,
-    meter: Meter,
-    generic: GenericCostFields,
-}
-
-impl Capacity {
-    /// Builds the pool, opens the usage journal and starts alert delivery.
-    pub fn build(
-        settings: &CapacitySettings,
-        registry: &prometheus::Registry,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Arc<Self>, String> {
-        let metrics = CapacityMetrics::register(registry).map_err(|e| format!("metrics: {e}"))?;
-        let pool = Pool::new(&settings.pool, clock.clone(), metrics.clone());
-        let store: Arc<dyn UsageStore> = match &settings.usage_file {
-            Some(path) => Arc::new(
-                MemoryUsage::open(path, clock.now()).map_err(|e| format!("capacity: {e}"))?,
-            ),
-            None => Arc::new(MemoryUsage::in_memory()),
-        };
-        let alerts = if settings.alerts.webhooks.is_empty() {
-            None
-        } else {
-            Some(
-                AlertSender::start(settings.alerts.clone(), clock.clone(), metrics.clone())
-                    .map_err(|e| format!("capacity alerts: {e}"))?,
-            )
-        };
-        let meter = Meter::new(
-            settings.prices.clone(),
-            store,
-            Budgets::new(settings.budgets.clone()),
-            alerts,
-            metrics,
-            clock,
-        );
-        Ok(Arc::new(Self {
-            pool,
-            meter,
-            generic: settings.cost_fields.clone(),
-        }))
+fn format(cap: &Capacity, kind: DialectKind) -> CostFormat {
+    match kind {
+        DialectKind::Piston => CostFormat::Piston,
+        DialectKind::Judge0 => CostFormat::Judge0,
+        DialectKind::Generic => CostFormat::Generic(cap.generic_fields().clone()),
     }
-
-    /// The execution pool.
-    pub fn pool(&self) -> &Arc<Pool> {
-        &self.pool
-    }
-
-    /// Usage, budgets and prices.
-    pub fn meter(&self) -> &Meter {
-        &self.meter
-    }
-
-    fn format(&self, kind: DialectKind) -> CostFormat {
-        match kind {
-            DialectKind::Piston => CostFormat::Piston,
-            DialectKind::Judge0 => CostFormat::Judge0,
-            DialectKind::Generic => CostFormat::Generic(self.generic.clone()),
-        }
-    }
-}
-
-/// What the stage keeps for one request: its slot (freed when the request
-/// ends) and the tier it is charged in.
-#[derive(Debug, Default)]
-pub struct Held {
-    permit: Option<Permit>,
-    tier: Option<TierName>,
 }
 
 /// Admits an execution once its body is decided (a no-op before, and after
@@ -125,13 +57,13 @@ async fn admit(
         return Ok(Err(Refusal::Internal));
     };
     let client = identity.key.clone();
-    let tier = match cap.meter.check(&client, &identity.tier) {
+    let tier = match cap.meter().check(&client, &identity.tier) {
         BudgetDecision::Run => identity.tier.clone(),
         // A throttled client queues and runs with the lower tier's share.
         BudgetDecision::Throttle(lower) => lower,
         BudgetDecision::Refuse(r) => return Ok(Err(Refusal::Capacity(r))),
     };
-    let permit = match cap.pool.admit(&client, &tier) {
+    let permit = match cap.pool().admit(&client, &tier) {
         Err(r) => return Ok(Err(Refusal::Capacity(r))),
         Ok(Admission::Run(permit)) => permit,
         Ok(Admission::Queued(ticket)) => match wait_while_connected(session, ticket).await? {
@@ -177,7 +109,7 @@ pub fn charge(gw: &Gateway, ctx: &RequestCtx, doc: &serde_json::Value) {
     ) else {
         return;
     };
-    let runs = read_costs(&cap.format(exec.dialect), doc);
+    let runs = read_costs(&format(cap, exec.dialect), doc);
     if runs.is_empty() {
         // No figures (a Judge0 token answered before the run): the request is
         // still charged, its time counted as estimated.
@@ -190,7 +122,7 @@ pub fn charge(gw: &Gateway, ctx: &RequestCtx, doc: &serde_json::Value) {
             .get(i)
             .or(exec.submissions.first())
             .map_or("other", |s| language_label(&s.language));
-        cap.meter.charge(&identity.key, tier, language, run);
+        cap.meter().charge(&identity.key, tier, language, run);
     }
 }
 
@@ -217,7 +149,7 @@ pub fn charge_unread(gw: &Gateway, ctx: &RequestCtx) {
         .submissions
         .first()
         .map_or("other", |s| language_label(&s.language));
-    cap.meter.charge(&identity.key, tier, language, run);
+    cap.meter().charge(&identity.key, tier, language, run);
 }
 
 /// The language a price row and a metric label name: screening's canonical

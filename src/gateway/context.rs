@@ -96,7 +96,7 @@ pub struct RequestCtx {
     /// Content type of the forwarded body of an executing route.
     pub forward_content_type: String,
     /// The execution's slot in the pool and the tier it is charged in.
-    pub capacity: super::capacity::Held,
+    pub capacity: execgate_capacity::Held,
 }
 
 impl Default for RequestCtx {

@@ -58,7 +58,7 @@ pub struct Shared {
     /// Client reputation (bans repeat offenders).
     pub reputation: Arc<Reputation>,
     /// Execution pool, metering and budgets (`[capacity] enabled`).
-    pub capacity: Option<Arc<capacity::Capacity>>,
+    pub capacity: Option<Arc<execgate_capacity::Capacity>>,
 }
 
 /// Per-tier policies derived once from config.
@@ -93,7 +93,7 @@ pub struct Gateway {
     /// Connections come through the accept guard, which knows their real peers.
     guarded: bool,
     /// Execution pool, metering and budgets, when enabled.
-    capacity: Option<Arc<capacity::Capacity>>,
+    capacity: Option<Arc<execgate_capacity::Capacity>>,
 }
 
 impl Gateway {
