@@ -23,6 +23,8 @@ pub struct GatewayAdmin {
     pub upstreams: Upstreams,
     /// The admin API's state: its tokens guard rule reload too.
     pub state_admin: execgate_state::admin::AdminState,
+    /// Capacity and cost, for the usage and budget routes.
+    pub capacity: crate::admin_usage::CapacityState,
 }
 
 /// The gateway's admin routes, merged with the blocklist/clients API.
@@ -33,6 +35,7 @@ pub fn router(state: GatewayAdmin) -> Router {
         execgate_state::admin::require_token,
     );
     let api = execgate_state::admin::router(state.state_admin.clone());
+    let usage = crate::admin_usage::router(state.capacity.clone(), state.state_admin.clone());
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
@@ -40,6 +43,7 @@ pub fn router(state: GatewayAdmin) -> Router {
         .route("/v1/rules/reload", post(reload).route_layer(token))
         .with_state(state.clone())
         .merge(api)
+        .merge(usage)
         .merge(crate::console::router(state))
         .layer(axum::middleware::from_fn(whole_document))
 }
@@ -90,6 +94,12 @@ pub fn openapi_document() -> Value {
     });
     if let (Some(paths), Value::Object(ours)) = (doc["paths"].as_object_mut(), ours) {
         paths.extend(ours);
+    }
+    if let (Some(paths), Value::Object(usage)) = (
+        doc["paths"].as_object_mut(),
+        crate::admin_usage::openapi_paths(),
+    ) {
+        paths.extend(usage);
     }
     doc
 }

@@ -127,6 +127,9 @@ pub enum Refusal {
     UpstreamTimeout,
     /// A bug or an unexpected condition (500).
     Internal,
+    /// The execution pool, its queue or a budget turned the run away
+    /// (429 concurrency_limited, 503 queue_full, 504 queue_timeout, 402/429 budget_exhausted).
+    Capacity(execgate_capacity::CapacityRefusal),
 }
 
 /// A rendered refusal: the whole response but its framing on the wire.
@@ -181,6 +184,7 @@ impl Refusal {
             Refusal::UpstreamFailed { .. } => "upstream_error",
             Refusal::UpstreamTimeout => "upstream_timeout",
             Refusal::Internal => "internal_error",
+            Refusal::Capacity(c) => c.code(),
         }
     }
 
@@ -200,6 +204,7 @@ impl Refusal {
             Refusal::UpstreamFailed { .. } => 502,
             Refusal::Overloaded | Refusal::UpstreamUnavailable | Refusal::StateUnavailable => 503,
             Refusal::UpstreamTimeout => 504,
+            Refusal::Capacity(c) => c.status(),
         }
     }
 
@@ -237,6 +242,7 @@ impl Refusal {
             Refusal::UpstreamFailed { message } => message.clone(),
             Refusal::UpstreamTimeout => "the executor did not answer in time".into(),
             Refusal::Internal => "internal error".into(),
+            Refusal::Capacity(c) => c.to_string(),
         }
     }
 
@@ -267,6 +273,15 @@ impl Refusal {
             } => {
                 out.insert("window".into(), json!(window));
                 out.insert("retry_after".into(), json!(retry_secs(*retry_after)));
+            }
+            Refusal::Capacity(c) => {
+                out.insert("retry_after".into(), json!(c.retry_after_secs()));
+                if let execgate_capacity::CapacityRefusal::BudgetExhausted { resets_at, .. } = c {
+                    let at = resets_at
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    out.insert("resets_at_unix".into(), json!(at));
+                }
             }
             _ => {}
         }
@@ -310,6 +325,9 @@ impl Refusal {
         }
         if let Refusal::StateUnavailable = self {
             headers.push(("Retry-After", "1".to_string()));
+        }
+        if let Refusal::Capacity(c) = self {
+            headers.push(("Retry-After", c.retry_after_secs().to_string()));
         }
         Rendered {
             status: self.status(),

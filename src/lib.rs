@@ -7,6 +7,7 @@
 
 pub mod accept;
 pub mod admin;
+pub mod admin_usage;
 pub mod config;
 pub mod console;
 pub mod error;

@@ -52,6 +52,8 @@ enum Command {
     Block(execgate_state::cli::BlockArgs),
     /// Show a client's standing through the admin API (`clients show KEY`).
     Clients(execgate_state::cli::ClientsArgs),
+    /// Show spending through the admin API (`usage show KEY`, `usage top`).
+    Usage(execgate_state::cli::UsageArgs),
     /// Run the bundled sandbox executor alone.
     Runner(execgate_runner::cli::RunnerArgs),
     /// Internal: builds one sandbox (started by the runner).
@@ -93,6 +95,7 @@ fn main() -> ExitCode {
         } => exit(execgate_screen::cli::rules_check(&args)),
         Command::Block(args) => exit(execgate_state::cli::block(args)),
         Command::Clients(args) => exit(execgate_state::cli::clients(args)),
+        Command::Usage(args) => exit(execgate_state::cli::usage(args)),
         Command::Runner(args) => {
             init_logging();
             exit(execgate_runner::cli::cli_main(&args))

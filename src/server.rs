@@ -13,6 +13,7 @@ use crate::rules::{self, Reloader};
 use crate::stop::{Drain, Stop, until_closing};
 use crate::tls::CertStore;
 use async_trait::async_trait;
+use execgate_capacity::Capacity;
 use execgate_core::{Clock, Live, SystemClock};
 use execgate_state::{
     AdminState, BackendKind, BackendMetrics, BlockStore, EventLog, MemoryBlockStore,
@@ -120,6 +121,11 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         metrics: metrics.clone(),
         peers: Arc::new(PeerTable::default()),
         reputation,
+        capacity: settings
+            .capacity
+            .as_ref()
+            .map(|c| Capacity::build(c, &metrics.registry, clock.clone()))
+            .transpose()?,
     };
     Ok(Parts {
         metrics,
@@ -208,6 +214,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let probe = upstream::probe(&settings.upstream, settings.dialect.kind.as_slice()[0]);
     let (upstreams, health) = upstream::build(&settings.upstream, probe.as_ref(), &parts.metrics)?;
     let peers = parts.shared.peers.clone();
+    let capacity = parts.shared.capacity.clone();
     let gateway = Gateway::new(settings, parts.shared, upstreams.clone())?;
     let scorer = gateway.unpolled_scorer(settings.upstream.addresses.clone());
     let side = side_runtime()?;
@@ -254,6 +261,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
             reloader: parts.reloader.clone(),
             upstreams,
             state_admin: parts.state_admin,
+            capacity,
         },
     );
     spawn_background(&side, settings, &parts.blocks, parts.memory_limiter, scorer);

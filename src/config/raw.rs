@@ -40,6 +40,8 @@ pub struct RawConfig {
     pub admin: RawAdmin,
     /// The executor API (`kind = "piston" | "judge0" | "generic"`) and its details.
     pub dialect: execgate_dialect::DialectConfig,
+    /// Execution pool, priority queue, cost metering, budgets and alerts.
+    pub capacity: execgate_capacity::CapacityConfig,
 }
 
 /// `[server]`.

@@ -45,6 +45,8 @@ pub struct Settings {
     pub state: execgate_state::SharedStateConfig,
     /// Admin API tokens (config list, token file and `EXECGATE_ADMIN_TOKEN`).
     pub admin_tokens: execgate_state::AdminTokens,
+    /// Capacity and cost control, when `[capacity] enabled`.
+    pub capacity: Option<execgate_capacity::CapacitySettings>,
     /// The effective config (defaults filled in), for `check-config`.
     pub effective: RawConfig,
 }

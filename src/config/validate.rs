@@ -33,6 +33,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
             "the accept guard relays plain HTTP only: with TLS set accept_guard = false (Pingora then terminates TLS on server.listen)",
         ));
     }
+    let capacity = capacity(&raw.capacity, &tiers, base)?;
     let settings = Settings {
         server: server(&raw.server)?,
         tls: raw
@@ -73,6 +74,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
         reputation: raw.reputation.clone(),
         state: raw.state.clone(),
         admin_tokens: admin_tokens(&raw.admin, base)?,
+        capacity,
         effective: effective(raw, &tiers),
         tiers,
         anonymous_tier,
@@ -212,6 +214,25 @@ fn admin_tokens(raw: &RawAdmin, base: &Path) -> Result<execgate_state::AdminToke
     }
     let from_env = execgate_state::AdminTokens::from_env().map_err(|e| key("admin.tokens", e))?;
     Ok(tokens.merge(from_env))
+}
+
+/// `[capacity]`, checked even when off (so `check-config` finds its errors);
+/// prices name tiers of this config and languages screening knows.
+fn capacity(
+    raw: &execgate_capacity::CapacityConfig,
+    tiers: &BTreeMap<TierName, Tier>,
+    base: &Path,
+) -> Result<Option<execgate_capacity::CapacitySettings>, Invalid> {
+    let names = tiers.keys().cloned().collect();
+    let languages = execgate_screen::Language::ALL
+        .iter()
+        .map(|l| l.as_str().to_string())
+        .collect();
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = raw
+        .validate(&names, Some(&languages), base, &env)
+        .map_err(|(k, reason)| key(&k, reason))?;
+    Ok(raw.enabled.then_some(settings))
 }
 
 fn resolve_rules(mut rules: RawRules, base: &Path) -> RawRules {

@@ -65,7 +65,10 @@ fn shown(f: &crate::error::ShownFinding) -> EventFinding {
 fn refusal_event(refusal: &Refusal) -> Option<SecurityEvent> {
     Some(match refusal {
         Refusal::CodeRejected { score, .. } => SecurityEvent::CodeRejected { score: *score },
-        Refusal::RateLimited { .. } => SecurityEvent::RateLimited,
+        Refusal::RateLimited { .. }
+        | Refusal::Capacity(execgate_capacity::CapacityRefusal::ConcurrencyLimited { .. }) => {
+            SecurityEvent::RateLimited
+        }
         Refusal::BodyTooLarge { .. } | Refusal::CodeTooLarge { .. } => SecurityEvent::BodyTooLarge,
         Refusal::LengthRequired { .. } => SecurityEvent::Refused,
         Refusal::UpstreamTimeout | Refusal::UpstreamFailed { .. } => SecurityEvent::UpstreamError,
@@ -80,7 +83,8 @@ fn refusal_event(refusal: &Refusal) -> Option<SecurityEvent> {
         | Refusal::Overloaded
         | Refusal::StateUnavailable
         | Refusal::UpstreamUnavailable
-        | Refusal::Internal => return None,
+        | Refusal::Internal
+        | Refusal::Capacity(_) => return None,
     })
 }
 

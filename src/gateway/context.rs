@@ -97,6 +97,8 @@ pub struct RequestCtx {
     pub forward_content_type: String,
     /// The executor this request's exchange went to, for its breaker.
     pub upstream_addr: Option<String>,
+    /// The execution's slot in the pool and the tier it is charged in.
+    pub capacity: execgate_capacity::Held,
 }
 
 impl Default for RequestCtx {
@@ -131,6 +133,7 @@ impl Default for RequestCtx {
             forward_content_type: execgate_dialect::FORWARD_CONTENT_TYPE.to_string(),
             executor_error: None,
             upstream_addr: None,
+            capacity: Default::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod account;
 pub mod admission;
 pub mod audit;
 pub mod body;
+pub mod capacity;
 pub mod context;
 pub mod exec;
 pub mod identity;
@@ -56,6 +57,8 @@ pub struct Shared {
     pub peers: Arc<PeerTable>,
     /// Client reputation (bans repeat offenders).
     pub reputation: Arc<Reputation>,
+    /// Execution pool, metering and budgets (`[capacity] enabled`).
+    pub capacity: Option<Arc<execgate_capacity::Capacity>>,
 }
 
 /// Per-tier policies derived once from config.
@@ -91,6 +94,8 @@ pub struct Gateway {
     guarded: bool,
     /// `Strict-Transport-Security` on every answer, while TLS is on.
     hsts: Option<Arc<crate::tls::Hsts>>,
+    /// Execution pool, metering and budgets, when enabled.
+    capacity: Option<Arc<execgate_capacity::Capacity>>,
 }
 
 impl Gateway {
@@ -127,6 +132,7 @@ impl Gateway {
             metrics: shared.metrics,
             peers: shared.peers,
             reputation: shared.reputation,
+            capacity: shared.capacity,
             tokens: Arc::new(tokens::TokenOwners::new(
                 settings.limits.result_tokens_ttl,
                 settings.limits.max_result_tokens,

@@ -3,12 +3,12 @@
 //!
 //! head: `admission` (identity, policy, route, rate limits; small bodies read
 //! and decided ahead by `body`) → body: `body` (held back, decoded, screened)
-//! → executor: `upstream` (peer, head rewrite, total timeout) → response:
+//! → `capacity` (budget, a slot in the execution pool) → executor: `upstream` (peer, head rewrite, total timeout) → response:
 //! `outbound` (headers, held body, sanitizer) → end: `audit` and `account`.
 //! Any failure on the way is answered by `refusal::rescue`.
 
 use super::context::RequestCtx;
-use super::{Gateway, account, admission, audit, body, outbound, refusal, upstream};
+use super::{Gateway, account, admission, audit, body, capacity, outbound, refusal, upstream};
 use async_trait::async_trait;
 use bytes::Bytes;
 use pingora_core::modules::http::HttpModules;
@@ -36,17 +36,23 @@ impl ProxyHttp for Gateway {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
-        admission::on_request(self, session, ctx).await
+        if admission::on_request(self, session, ctx).await? {
+            return Ok(true);
+        }
+        capacity::on_decided(self, session, ctx).await?;
+        Ok(false)
     }
 
     async fn request_body_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         body: &mut Option<Bytes>,
         end_of_stream: bool,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        body::on_chunk(self, body, end_of_stream, ctx).await
+        body::on_chunk(self, body, end_of_stream, ctx).await?;
+        // A streamed body is decided only at its end: its slot is taken then.
+        capacity::on_decided(self, session, ctx).await
     }
 
     async fn upstream_peer(

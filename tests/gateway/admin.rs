@@ -321,6 +321,10 @@ fn the_openapi_document_describes_every_route_of_the_admin_listener() {
         "/v1/clients/{key}/reputation",
         "/v1/events",
         "/v1/openapi.json",
+        "/v1/status",
+        "/v1/usage",
+        "/v1/usage/top",
+        "/v1/budgets/{key}",
     ] {
         assert!(paths.contains_key(served), "{served} is not documented");
     }

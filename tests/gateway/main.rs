@@ -6,6 +6,7 @@ mod support;
 mod accept;
 mod admin;
 mod body;
+mod capacity;
 mod cli;
 mod dialects;
 mod identity;

@@ -84,6 +84,7 @@ fn clean(
         // A cut body may have lost its verdict fields; that the output ran
         // past every cap the tier sets is itself the run's verdict.
         ctx.run.outcomes = vec![RunOutcome::OutputLimit];
+        crate::gateway::capacity::charge_unread(gw, ctx);
         return execgate_sanitize::sanitize_truncated(
             &rules.output,
             policy,
@@ -95,6 +96,7 @@ fn clean(
     let doc = serde_json::from_slice::<serde_json::Value>(&held)
         .map_err(|e| SanitizeError::NotJson(e.to_string()))?;
     ctx.run.outcomes = gw.dialect.verdicts_for(&ctx.forward_path, &doc);
+    crate::gateway::capacity::charge(gw, ctx, &doc);
     bind_tokens(gw, ctx, identity, &doc, tokens);
     execgate_sanitize::sanitize_value(&rules.output, policy, reader, doc, &fields, held.len())
 }

@@ -111,6 +111,71 @@ pub enum ClientsCommand {
     },
 }
 
+/// `execgate usage …`.
+#[derive(Debug, Clone, Args)]
+pub struct UsageArgs {
+    /// Connection settings.
+    #[command(flatten)]
+    pub conn: Connection,
+    /// What to show.
+    #[command(subcommand)]
+    pub command: UsageCommand,
+}
+
+/// The usage subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsageCommand {
+    /// A client's spending (credits, executions, CPU and wall time).
+    Show {
+        /// ip:ADDRESS, ip:PREFIX/64 or client:ID.
+        key: String,
+        /// `day` (UTC, default) or `month`.
+        #[arg(long, default_value = "day")]
+        period: String,
+    },
+    /// The clients that spent most.
+    Top {
+        /// `day` (UTC, default) or `month`.
+        #[arg(long, default_value = "day")]
+        period: String,
+        /// How many.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+}
+
+/// Runs `execgate usage …`; the process exit code (0 ok, 1 refused by the API, 2 cannot ask).
+pub fn usage(args: UsageArgs) -> i32 {
+    run(&args.conn, |admin| match &args.command {
+        UsageCommand::Show { key, period } => {
+            let path = format!(
+                "/v1/usage?client={}&period={}",
+                http::encode(key),
+                http::encode(period)
+            );
+            let u = admin.send(reqwest::Method::GET, &path, None)?;
+            Ok((table::usage_row(key, &u["usage"]), u))
+        }
+        UsageCommand::Top { period, limit } => {
+            let path = format!(
+                "/v1/usage/top?period={}&limit={limit}",
+                http::encode(period)
+            );
+            let t = admin.send(reqwest::Method::GET, &path, None)?;
+            let text = t["clients"]
+                .as_array()
+                .map(|clients| {
+                    clients
+                        .iter()
+                        .map(|c| table::usage_row(c["client"].as_str().unwrap_or("?"), &c["usage"]))
+                        .collect::<String>()
+                })
+                .unwrap_or_default();
+            Ok((text, t))
+        }
+    })
+}
+
 /// Runs `execgate block …`; the process exit code (0 ok, 1 refused by the API, 2 cannot ask).
 pub fn block(args: BlockArgs) -> i32 {
     run(&args.conn, |admin| match &args.command {

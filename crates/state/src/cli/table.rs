@@ -141,3 +141,16 @@ pub(super) fn client(c: &Value) -> String {
     }
     out
 }
+
+/// One line of usage: who, credits, executions, CPU and wall seconds.
+pub fn usage_row(who: &str, u: &Value) -> String {
+    let secs = |field: &str| u[field].as_u64().unwrap_or(0) as f64 / 1000.0;
+    format!(
+        "{who}  credits {:.6}  executions {}  cpu {:.3}s  wall {:.3}s  estimated {}\n",
+        u["credits"].as_f64().unwrap_or(0.0),
+        u["executions"].as_u64().unwrap_or(0),
+        secs("cpu_ms"),
+        secs("wall_ms"),
+        u["estimated"].as_u64().unwrap_or(0),
+    )
+}

@@ -1,0 +1,84 @@
+//! What one gateway process holds (`Capacity`: the pool and the meter, built
+//! from settings) and what one request holds (`Held`: its slot and the tier
+//! it is charged in).
+
+use crate::alert::webhook::AlertSender;
+use crate::budget::Budgets;
+use crate::config::CapacitySettings;
+use crate::cost::GenericCostFields;
+use crate::meter::Meter;
+use crate::metrics::CapacityMetrics;
+use crate::pool::{Permit, Pool};
+use crate::usage::{MemoryUsage, UsageStore};
+use execgate_core::{Clock, TierName};
+use std::sync::Arc;
+
+/// The pool and the meter of one gateway process.
+pub struct Capacity {
+    pool: Arc<Pool>,
+    meter: Meter,
+    generic: GenericCostFields,
+}
+
+impl Capacity {
+    /// Builds the pool, opens the usage journal and starts alert delivery.
+    pub fn build(
+        settings: &CapacitySettings,
+        registry: &prometheus::Registry,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Self>, String> {
+        let metrics = CapacityMetrics::register(registry).map_err(|e| format!("metrics: {e}"))?;
+        let pool = Pool::new(&settings.pool, clock.clone(), metrics.clone());
+        let store: Arc<dyn UsageStore> = match &settings.usage_file {
+            Some(path) => Arc::new(
+                MemoryUsage::open(path, clock.now()).map_err(|e| format!("capacity: {e}"))?,
+            ),
+            None => Arc::new(MemoryUsage::in_memory()),
+        };
+        let alerts = if settings.alerts.webhooks.is_empty() {
+            None
+        } else {
+            Some(
+                AlertSender::start(settings.alerts.clone(), clock.clone(), metrics.clone())
+                    .map_err(|e| format!("capacity alerts: {e}"))?,
+            )
+        };
+        let meter = Meter::new(
+            settings.prices.clone(),
+            store,
+            Budgets::new(settings.budgets.clone()),
+            alerts,
+            metrics,
+            clock,
+        );
+        Ok(Arc::new(Self {
+            pool,
+            meter,
+            generic: settings.cost_fields.clone(),
+        }))
+    }
+
+    /// The execution pool.
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+
+    /// Usage, budgets and prices.
+    pub fn meter(&self) -> &Meter {
+        &self.meter
+    }
+
+    /// Where a generic executor reports a run's figures.
+    pub fn generic_fields(&self) -> &GenericCostFields {
+        &self.generic
+    }
+}
+
+/// One request's slot in the pool (freed when dropped) and the tier it is charged in.
+#[derive(Debug, Default)]
+pub struct Held {
+    /// The slot, once admitted.
+    pub permit: Option<Permit>,
+    /// The tier the run is charged in (lower than the client's when throttled).
+    pub tier: Option<TierName>,
+}

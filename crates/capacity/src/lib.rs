@@ -1,0 +1,36 @@
+//! Capacity and cost control for execgate: who runs now and who waits
+//! (`pool`), what a run used (`cost`) and cost (`price`, `credits`), what each
+//! client has spent (`usage`, `period`), how much it may spend (`budget`),
+//! who is told when it runs out (`alert`), tied together by `meter` and
+//! configured by `config`.
+
+#![forbid(unsafe_code)]
+
+pub mod alert;
+pub mod budget;
+pub mod config;
+pub mod cost;
+pub mod credits;
+pub mod gate;
+pub mod meter;
+pub mod metrics;
+pub mod period;
+pub mod pool;
+pub mod price;
+pub mod refusal;
+pub mod usage;
+
+pub use budget::{AtBudget, BudgetDecision, BudgetSettings, Budgets, Caps};
+pub use config::{CapacityConfig, CapacitySettings};
+pub use cost::{CostFormat, RunCost, read_costs};
+pub use credits::Credits;
+pub use gate::{Capacity, Held};
+pub use meter::Meter;
+pub use metrics::CapacityMetrics;
+pub use period::{Period, PeriodKey};
+pub use pool::{
+    Admission, OverClientCap, Permit, Pool, PoolSettings, PoolStatus, Ticket, TierSlots,
+};
+pub use price::PriceTable;
+pub use refusal::{CapacityRefusal, RefuseStatus};
+pub use usage::{MemoryUsage, Scope, Usage, UsageStore};

@@ -1,0 +1,159 @@
+//! The capacity stage: before an execution reaches the executor, the client's
+//! budget is checked and a slot taken in the execution pool — waiting in the
+//! priority queue while the pool is full, for as long as the client stays
+//! connected; after it, the figures of the executor's verdict are charged.
+//! The decisions live in `execgate_capacity`; this file connects them to a request.
+
+use super::Gateway;
+use super::context::RequestCtx;
+use crate::error::Refusal;
+use execgate_capacity::{
+    Admission, BudgetDecision, Capacity, CapacityRefusal, CostFormat, Held, Permit, RunCost,
+    Ticket, read_costs,
+};
+use execgate_dialect::DialectKind;
+use pingora_proxy::Session;
+
+fn format(cap: &Capacity, kind: DialectKind) -> CostFormat {
+    match kind {
+        DialectKind::Piston => CostFormat::Piston,
+        DialectKind::Judge0 => CostFormat::Judge0,
+        DialectKind::Generic => CostFormat::Generic(cap.generic_fields().clone()),
+    }
+}
+
+/// Admits an execution once its body is decided (a no-op before, and after
+/// admission); a refusal is raised for the one refusal writer.
+pub async fn on_decided(
+    gw: &Gateway,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<()> {
+    match admit(gw, session, ctx).await? {
+        Ok(()) => Ok(()),
+        Err(refused) => Err(super::refusal::raise(
+            &gw.metrics,
+            ctx,
+            refused,
+            "refused by capacity control",
+        )),
+    }
+}
+
+/// Budget first, then a slot in the pool. A client that disconnects while
+/// queued is `Err` (it leaves the queue); `Ok(Err(_))` is a refusal to send.
+async fn admit(
+    gw: &Gateway,
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+) -> pingora_core::Result<Result<(), Refusal>> {
+    let Some(cap) = gw.capacity.as_ref() else {
+        return Ok(Ok(()));
+    };
+    if ctx.exec.is_none() || ctx.capacity.permit.is_some() {
+        return Ok(Ok(()));
+    }
+    let Some(identity) = ctx.identity.as_ref() else {
+        return Ok(Err(Refusal::Internal));
+    };
+    let client = identity.key.clone();
+    let tier = match cap.meter().check(&client, &identity.tier) {
+        BudgetDecision::Run => identity.tier.clone(),
+        // A throttled client queues and runs with the lower tier's share.
+        BudgetDecision::Throttle(lower) => lower,
+        BudgetDecision::Refuse(r) => return Ok(Err(Refusal::Capacity(r))),
+    };
+    let permit = match cap.pool().admit(&client, &tier) {
+        Err(r) => return Ok(Err(Refusal::Capacity(r))),
+        Ok(Admission::Run(permit)) => permit,
+        Ok(Admission::Queued(ticket)) => match wait_while_connected(session, ticket).await? {
+            Ok(permit) => permit,
+            Err(r) => return Ok(Err(Refusal::Capacity(r))),
+        },
+    };
+    ctx.capacity = Held {
+        permit: Some(permit),
+        tier: Some(tier),
+    };
+    Ok(Ok(()))
+}
+
+/// Waits for a slot or for the client to go away, whichever comes first; a
+/// client gone drops the ticket, which leaves the queue at once.
+async fn wait_while_connected(
+    session: &mut Session,
+    ticket: Ticket,
+) -> pingora_core::Result<Result<Permit, CapacityRefusal>> {
+    let wait = ticket.wait();
+    tokio::pin!(wait);
+    {
+        let gone = session.as_downstream_mut().read_body_or_idle(true);
+        tokio::select! {
+            granted = &mut wait => return Ok(granted),
+            read = gone => read.map(|_| ())?,
+        }
+    }
+    // Bytes of a pipelined next request (stashed by Pingora): the client is
+    // still there, and nothing more is learnt by watching.
+    Ok(wait.await)
+}
+
+/// Charges the executions the executor's answer `doc` reports, in the tier
+/// they ran in. A run without figures is charged its wall time as estimated.
+pub fn charge(gw: &Gateway, ctx: &RequestCtx, doc: &serde_json::Value) {
+    let (Some(cap), Some(tier), Some(exec), Some(identity)) = (
+        gw.capacity.as_ref(),
+        ctx.capacity.tier.as_ref(),
+        ctx.exec.as_ref(),
+        ctx.identity.as_ref(),
+    ) else {
+        return;
+    };
+    let runs = read_costs(&format(cap, exec.dialect), doc);
+    if runs.is_empty() {
+        // No figures (a Judge0 token answered before the run): the request is
+        // still charged, its time counted as estimated.
+        charge_unread(gw, ctx);
+        return;
+    }
+    for (i, run) in runs.into_iter().enumerate() {
+        let language = exec
+            .submissions
+            .get(i)
+            .or(exec.submissions.first())
+            .map_or("other", |s| language_label(&s.language));
+        cap.meter().charge(&identity.key, tier, language, run);
+    }
+}
+
+/// Charges a run whose answer was cut before its figures, or carries none:
+/// the time the executor took, as estimated.
+pub fn charge_unread(gw: &Gateway, ctx: &RequestCtx) {
+    let (Some(cap), Some(tier), Some(exec), Some(identity), Some(sent)) = (
+        gw.capacity.as_ref(),
+        ctx.capacity.tier.as_ref(),
+        ctx.exec.as_ref(),
+        ctx.identity.as_ref(),
+        ctx.upstream_sent,
+    ) else {
+        return;
+    };
+    let wall = sent.elapsed();
+    let run = RunCost {
+        cpu: wall,
+        wall,
+        memory_bytes: 0,
+        estimated: true,
+    };
+    let language = exec
+        .submissions
+        .first()
+        .map_or("other", |s| language_label(&s.language));
+    cap.meter().charge(&identity.key, tier, language, run);
+}
+
+/// The language a price row and a metric label name: screening's canonical
+/// name (`python3.11` → `python`), `other` for the rest (labels stay bounded).
+fn language_label(name: &str) -> &'static str {
+    execgate_screen::Language::from_name(name).map_or("other", |l| l.as_str())
+}

@@ -1,0 +1,508 @@
+//! Capacity through the real gateway: the execution pool with its priority
+//! queue, per-client caps, clients that leave the queue, and budgets charged
+//! from the executor's verdict.
+
+use crate::support::{Behaviour, MockExecutor, TestGateway, eventually, piston, post_with};
+use axum::Router;
+use axum::body::Bytes;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// An executor that holds every request until the test releases it.
+struct HeldExecutor {
+    addr: SocketAddr,
+    arrived: Arc<AtomicUsize>,
+    bodies: Arc<parking_lot::Mutex<Vec<String>>>,
+    gate: Arc<Semaphore>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl HeldExecutor {
+    fn start() -> Self {
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let bodies = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let gate = Arc::new(Semaphore::new(0));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (a, b, g) = (arrived.clone(), bodies.clone(), gate.clone());
+        // Health probes (runtimes) answer at once; executions wait for the gate.
+        let app = Router::new().fallback(|| async { axum::Json(serde_json::json!([])) });
+        let app = app.route(
+            "/api/v2/execute",
+            axum::routing::post(move |body: Bytes| {
+                let (a, b, g) = (a.clone(), b.clone(), g.clone());
+                async move {
+                    b.lock().push(String::from_utf8_lossy(&body).into_owned());
+                    a.fetch_add(1, Ordering::SeqCst);
+                    g.acquire().await.unwrap().forget();
+                    axum::Json(serde_json::json!({
+                        "language": "python", "version": "3.10.0",
+                        "run": {"stdout": "", "stderr": "", "code": 0, "signal": null, "output": "",
+                                "cpu_time": 10, "wall_time": 20, "memory": 1000}
+                    }))
+                }
+            }),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            addr,
+            arrived,
+            bodies,
+            gate,
+            _runtime: runtime,
+        }
+    }
+
+    fn arrived(&self) -> usize {
+        self.arrived.load(Ordering::SeqCst)
+    }
+
+    fn release(&self, n: usize) {
+        self.gate.add_permits(n);
+    }
+}
+
+fn key_hash(key: &str) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(key.as_bytes()))
+}
+
+/// API keys `p1-key…`, `p2-key…` (paid) and `f-key…` (free).
+fn keys() -> String {
+    let mut text = String::new();
+    for (client, tier) in [("p1", "paid"), ("p2", "paid"), ("f", "free")] {
+        text.push_str(&format!(
+            "[[identity.api_keys]]\nsha256 = \"{}\"\nclient = \"{client}\"\ntier = \"{tier}\"\n\n",
+            key_hash(&format!("{client}-key-0123456789"))
+        ));
+    }
+    text
+}
+
+fn gateway(upstream: SocketAddr, capacity: &str) -> TestGateway {
+    builder(upstream, capacity).start()
+}
+
+fn builder(upstream: SocketAddr, capacity: &str) -> crate::support::gateway::GatewayBuilder {
+    TestGateway::builder()
+        .upstream(upstream)
+        // Held runs outlast the test defaults' short executor timeouts.
+        .with("upstream", "read_timeout = \"60s\"")
+        .with("upstream", "total_timeout = \"60s\"")
+        .raw(&keys())
+        .raw(&format!(
+            "[capacity]\nenabled = true\nusage_file = \"\"\n{capacity}"
+        ))
+}
+
+/// Runs `code` as `client` on a thread of its own; the reply's status.
+fn spawn_run(gw: &TestGateway, client: &str, code: &str) -> std::thread::JoinHandle<u16> {
+    let url = gw.url("/api/v2/execute");
+    let body = piston(code).to_string().into_bytes();
+    let key = format!("{client}-key-0123456789");
+    std::thread::spawn(move || post_with(&url, body, &[("x-api-key", key.as_str())]).status)
+}
+
+fn metric(gw: &TestGateway, line_start: &str) -> Option<f64> {
+    gw.metrics()
+        .lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn queued(gw: &TestGateway, tier: &str) -> f64 {
+    metric(gw, &format!("execgate_queue_length{{tier=\"{tier}\"}}")).unwrap_or(0.0)
+}
+
+const POOL_OF_TWO: &str =
+    "pool_max = 2\n[capacity.tiers.paid]\nper_client = 8\n[capacity.tiers.free]\nper_client = 2\n";
+
+#[test]
+fn with_a_pool_of_two_two_paid_runs_go_while_a_free_one_waits_then_runs() {
+    let exec = HeldExecutor::start();
+    let gw = gateway(exec.addr, POOL_OF_TWO);
+    let p1 = spawn_run(&gw, "p1", "print('p1')");
+    let p2 = spawn_run(&gw, "p2", "print('p2')");
+    eventually("both paid runs reach the executor", || exec.arrived() == 2);
+    let free = spawn_run(&gw, "f", "print('free')");
+    eventually("the free run waits in the queue", || {
+        queued(&gw, "free") == 1.0
+    });
+    assert_eq!(exec.arrived(), 2, "the free run passed the full pool");
+    exec.release(1);
+    eventually("the free run reaches the executor", || exec.arrived() == 3);
+    assert_eq!(queued(&gw, "free"), 0.0);
+    assert!(exec.bodies.lock()[2].contains("free"));
+    exec.release(2);
+    assert_eq!(
+        [p1.join().unwrap(), p2.join().unwrap(), free.join().unwrap()],
+        [200; 3]
+    );
+    let waits = metric(&gw, "execgate_queue_wait_seconds_count{tier=\"free\"}");
+    assert_eq!(waits, Some(1.0));
+}
+
+#[test]
+fn a_queued_client_that_disconnects_frees_its_place() {
+    let exec = HeldExecutor::start();
+    // Straight to the proxy: the accept guard keeps a half-closed client's
+    // connection open until earlier answers are out, so the proxy would not
+    // see this client go.
+    let gw = builder(
+        exec.addr,
+        "pool_max = 1\n[capacity.tiers.free]\nper_client = 2\n",
+    )
+    .with("server", "accept_guard = false")
+    .start();
+    let p1 = spawn_run(&gw, "p1", "print('p1')");
+    eventually("the paid run holds the pool", || exec.arrived() == 1);
+    let body = piston("print('leaver')").to_string();
+    let mut socket = std::net::TcpStream::connect(gw.addr()).unwrap();
+    write!(
+        socket,
+        "POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: f-key-0123456789\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    eventually("the client waits in the queue", || {
+        queued(&gw, "free") == 1.0
+    });
+    drop(socket);
+    eventually("the client left the queue", || queued(&gw, "free") == 0.0);
+    exec.release(1);
+    assert_eq!(p1.join().unwrap(), 200);
+    // The pool is free again, and the departed request never reached the executor.
+    let next = spawn_run(&gw, "f", "print('next')");
+    eventually("the next run reaches the executor", || exec.arrived() == 2);
+    exec.release(1);
+    assert_eq!(next.join().unwrap(), 200);
+    assert!(exec.bodies.lock().iter().all(|b| !b.contains("leaver")));
+}
+
+#[test]
+fn a_client_over_its_refusing_cap_gets_429_concurrency_limited() {
+    let exec = HeldExecutor::start();
+    let gw = gateway(
+        exec.addr,
+        "pool_max = 4\n[capacity.tiers.free]\nper_client = 1\nover_client_cap = \"refuse\"\nqueue_max = 0\n",
+    );
+    let first = spawn_run(&gw, "f", "print(1)");
+    eventually("the first run is running", || exec.arrived() == 1);
+    let second = post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(2)").to_string().into_bytes(),
+        &[("x-api-key", "f-key-0123456789")],
+    );
+    assert_eq!(
+        (second.status, second.code()),
+        (429, "concurrency_limited".to_string())
+    );
+    assert_eq!(second.header("retry-after").as_deref(), Some("1"));
+    exec.release(1);
+    assert_eq!(first.join().unwrap(), 200);
+    assert_eq!(exec.arrived(), 1);
+}
+
+#[test]
+fn a_spent_budget_refuses_with_402_until_the_next_utc_day() {
+    let result = serde_json::json!({
+        "language": "python", "version": "3.10.0",
+        "run": {"stdout": "", "stderr": "", "code": 0, "signal": null, "output": "",
+                "cpu_time": 2000, "wall_time": 2100, "memory": 1000}
+    });
+    let exec = MockExecutor::with(Behaviour::json(200, result.to_string()));
+    let gw = gateway(
+        exec.addr,
+        "[capacity.tiers.free]\nbudget_daily = 3.0\nat_budget = \"refuse\"\nrefuse_status = 402\n\n[[capacity.price]]\nper_cpu_second = 1.0\n",
+    );
+    let run = || {
+        post_with(
+            &gw.url("/api/v2/execute"),
+            piston("print(1)").to_string().into_bytes(),
+            &[("x-api-key", "f-key-0123456789")],
+        )
+    };
+    // 2 credits, then 4: the second run is never stopped for going past 3.
+    assert_eq!(run().status, 200);
+    assert_eq!(run().status, 200);
+    let refused = run();
+    assert_eq!(
+        (refused.status, refused.code()),
+        (402, "budget_exhausted".to_string())
+    );
+    let resets = refused.json()["error"]["resets_at_unix"].as_u64().unwrap();
+    assert_eq!(resets % 86_400, 0, "resets at UTC midnight");
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(exec.requests().len(), 2);
+    gw.clock.advance(Duration::from_secs(86_400));
+    assert_eq!(run().status, 200);
+    let cost = metric(
+        &gw,
+        "execgate_cost_credits_total{language=\"python\",tier=\"free\"}",
+    );
+    assert_eq!(cost, Some(6.0));
+}
+
+#[test]
+fn the_admin_api_shows_usage_top_spenders_and_the_pool_and_sets_budgets() {
+    let result = serde_json::json!({
+        "language": "python", "version": "3.10.0",
+        "run": {"stdout": "", "stderr": "", "code": 0, "signal": null, "output": "",
+                "cpu_time": 1500, "wall_time": 1600, "memory": 1000}
+    });
+    let exec = MockExecutor::with(Behaviour::json(200, result.to_string()));
+    let gw = builder(
+        exec.addr,
+        "pool_max = 3\n[[capacity.price]]\nper_cpu_second = 1.0\n",
+    )
+    .with_admin_token()
+    .start();
+    let run = |client: &str| {
+        post_with(
+            &gw.url("/api/v2/execute"),
+            piston("print(1)").to_string().into_bytes(),
+            &[("x-api-key", &format!("{client}-key-0123456789"))],
+        )
+        .status
+    };
+    assert_eq!([run("p1"), run("p1"), run("f")], [200; 3]);
+    let admin = |method: reqwest::Method, path: &str| {
+        let r = gw.admin(method, path).send().unwrap();
+        (r.status().as_u16(), r.json::<serde_json::Value>().unwrap())
+    };
+    let (status, usage) = admin(
+        reqwest::Method::GET,
+        "/v1/usage?client=client:p1&period=month",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(usage["usage"]["credits"], 3.0);
+    assert_eq!(usage["usage"]["executions"], 2);
+    assert_eq!(usage["usage"]["cpu_ms"], 3000);
+    let (_, global) = admin(reqwest::Method::GET, "/v1/usage");
+    assert_eq!(global["usage"]["credits"], 4.5);
+    let (_, top) = admin(reqwest::Method::GET, "/v1/usage/top?period=day");
+    let order: Vec<_> = top["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client"].clone())
+        .collect();
+    assert_eq!(order, ["client:p1", "client:f"]);
+    let (_, status) = admin(reqwest::Method::GET, "/v1/status");
+    assert_eq!(status["capacity"]["pool"]["total"], 3);
+    assert_eq!(status["capacity"]["pool"]["in_flight"], 0);
+    let r = gw
+        .admin(reqwest::Method::PUT, "/v1/budgets/client:f")
+        .json(&serde_json::json!({"budget_daily": 1.0}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // f has spent 1.5 of its new daily 1.0: the next run is refused.
+    assert_eq!(run("f"), 402);
+    let bad = gw
+        .admin(reqwest::Method::PUT, "/v1/budgets/client:f")
+        .json(&serde_json::json!({"budget_daily": -1.0}))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let (status, err) = admin(reqwest::Method::GET, "/v1/usage?period=year");
+    assert_eq!(
+        (status, err["error"]["code"].clone()),
+        (400, "invalid_request".into())
+    );
+}
+
+#[test]
+fn capacity_errors_in_the_config_name_file_line_and_key() {
+    let text = "[capacity]\nenabled = true\n\n[[capacity.price]]\ntier = \"paid\"\nper_cpu_second = -0.5\n\n[[capacity.webhook]]\nurl = \"http://169.254.169.254/hook\"\n";
+    let err = execgate::config::from_text(std::path::Path::new("gw.toml"), text)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "gw.toml:6: capacity.price[0].per_cpu_second: -0.5 is not an amount of credits (0 to 1000000000)"
+    );
+    let text = "[[capacity.price]]\nlanguage = \"cobol\"\n";
+    let err = execgate::config::from_text(std::path::Path::new("gw.toml"), text)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "gw.toml:2: capacity.price[0].language: unknown language \"cobol\""
+    );
+    let text = "[capacity.tiers.gold]\nper_client = 2\n";
+    let err = execgate::config::from_text(std::path::Path::new("gw.toml"), text)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "gw.toml:1: capacity.tiers.gold: unknown tier \"gold\"");
+}
+
+#[test]
+fn the_usage_commands_read_the_admin_api() {
+    let exec = MockExecutor::with(Behaviour::json(
+        200,
+        serde_json::json!({"run": {"stdout": "", "cpu_time": 250, "wall_time": 300, "memory": 10}})
+            .to_string(),
+    ));
+    let gw = builder(exec.addr, "[[capacity.price]]\nper_cpu_second = 1.0\n")
+        .with_admin_token()
+        .start();
+    let run = post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        &[("x-api-key", "p1-key-0123456789")],
+    );
+    assert_eq!(run.status, 200);
+    let execgate = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_execgate"))
+            .args(args)
+            .env("EXECGATE_ADMIN_URL", gw.admin_url(""))
+            .env("EXECGATE_ADMIN_TOKEN", crate::support::ADMIN_TOKEN)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(
+        execgate(&["usage", "show", "client:p1"]),
+        "client:p1  credits 0.250000  executions 1  cpu 0.250s  wall 0.300s  estimated 0\n"
+    );
+    let top: serde_json::Value =
+        serde_json::from_str(&execgate(&["usage", "top", "--period", "month", "--json"])).unwrap();
+    assert_eq!(top["clients"][0]["client"], "client:p1");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Through the bundled runner: the figure comes from the runner's verdict, so
+/// a program that burns CPU costs more than `print(1)`.
+#[test]
+fn through_the_bundled_runner_a_cpu_heavy_program_costs_more_than_print_1() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, admin, runner) = (free_port(), free_port(), free_port());
+    let gateway = std::fs::read_to_string(root.join("config/execgate.toml"))
+        .unwrap()
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{proxy}"))
+        .replace("127.0.0.1:9090", &format!("127.0.0.1:{admin}"))
+        .replace("127.0.0.1:2358", &format!("127.0.0.1:{runner}"))
+        .replace("\"../rules/", &format!("\"{}/rules/", root.display()))
+        .replace("\"../state/", "\"state/")
+        .replace("[capacity]\n", "[capacity]\nenabled = true\n")
+        .replace("\nenabled = false\n", "\n");
+    let gateway = format!("{gateway}\n[[capacity.price]]\nper_cpu_second = 1.0\n");
+    let runner_config = std::fs::read_to_string(root.join("config/runner.toml"))
+        .unwrap()
+        .replace("127.0.0.1:2358", &format!("127.0.0.1:{runner}"));
+    std::fs::write(dir.path().join("execgate.toml"), gateway).unwrap();
+    std::fs::write(dir.path().join("runner.toml"), runner_config).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_execgate"))
+        .arg("up")
+        .arg("--config")
+        .arg(dir.path().join("execgate.toml"))
+        .arg("--runner-config")
+        .arg(dir.path().join("runner.toml"))
+        .env("EXECGATE_ADMIN_TOKEN", crate::support::ADMIN_TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _up = Kill(child);
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let admin_get = |path: &str| {
+        http.get(format!("http://127.0.0.1:{admin}{path}"))
+            .bearer_auth(crate::support::ADMIN_TOKEN)
+            .send()
+            .ok()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !admin_get("/readyz").is_some_and(|r| r.status().is_success()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the runner never became ready"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let spent = || {
+        let u: serde_json::Value = admin_get("/v1/usage?client=ip:127.0.0.1")
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(
+            u["usage"]["estimated"], 0,
+            "figures come from the verdict: {u}"
+        );
+        u["usage"]["credits"].as_f64().unwrap()
+    };
+    let run = |code: &str| {
+        let r = http
+            .post(format!("http://127.0.0.1:{proxy}/api/v2/execute"))
+            .json(&serde_json::json!({"language": "python", "version": "*", "files": [{"content": code}]}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    };
+    run("print(1)");
+    let light = spent();
+    assert!(light > 0.0, "print(1) is charged its CPU time");
+    run("s = 0\nfor i in range(5_000_000):\n    s += i * i\nprint(s)\n");
+    let heavy = spent() - light;
+    assert!(heavy > light * 2.0, "heavy {heavy} vs print(1) {light}");
+}
+
+#[test]
+fn a_verdict_without_cost_fields_is_charged_as_estimated() {
+    let exec = MockExecutor::with(Behaviour::json(
+        200,
+        crate::support::mock::piston_result("1\n").to_string(),
+    ));
+    let gw = builder(exec.addr, "[[capacity.price]]\nper_request = 0.5\n")
+        .with_admin_token()
+        .start();
+    let run = post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        &[("x-api-key", "p1-key-0123456789")],
+    );
+    assert_eq!(run.status, 200);
+    let u: serde_json::Value = gw
+        .admin(reqwest::Method::GET, "/v1/usage?client=client:p1")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        (
+            u["usage"]["credits"].as_f64(),
+            u["usage"]["estimated"].as_u64()
+        ),
+        (Some(0.5), Some(1))
+    );
+}
