@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod framing;
 pub mod gateway;
+pub mod guarded;
 pub mod metrics;
 pub mod request_head;
 pub mod rules;
