@@ -17,6 +17,12 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 # The shared-state tests start their own redis-server instances (standalone and cluster).
 { command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || need_apt+=(redis-server)
 
+# scripts/bench-front only (not the tests): `deps.sh --bench`.
+if [ "${1:-}" = "--bench" ]; then
+  command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
+  command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+fi
+
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "deps: installing ${need_apt[*]}" >&2
   SUDO=""
