@@ -121,7 +121,7 @@ async fn drain_small_body(session: &mut Session) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let read = session.body_bytes_read() as u64;
-    if !declared.is_some_and(|n| n.saturating_sub(read) <= DRAIN_MAX) {
+    if declared.is_none_or(|n| n.saturating_sub(read) > DRAIN_MAX) {
         return false;
     }
     tokio::time::timeout(DRAIN_TIMEOUT, session.drain_request_body())
