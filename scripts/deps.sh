@@ -20,6 +20,12 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 
+# scripts/bench-front only (not the tests): `deps.sh --bench`.
+if [ "${1:-}" = "--bench" ]; then
+  command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
+  command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+fi
+
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "deps: installing ${need_apt[*]}" >&2
   SUDO=""

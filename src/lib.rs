@@ -13,6 +13,8 @@ pub mod console;
 pub mod error;
 pub mod framing;
 pub mod gateway;
+pub mod guarded;
+pub mod logging;
 pub mod metrics;
 pub mod request_head;
 pub mod rules;

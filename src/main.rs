@@ -7,6 +7,9 @@ use execgate::{config, server};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A security gateway for code-execution services.
 #[derive(Parser)]
 #[command(name = "execgate", version, about)]
@@ -97,7 +100,7 @@ fn main() -> ExitCode {
         Command::Clients(args) => exit(execgate_state::cli::clients(args)),
         Command::Usage(args) => exit(execgate_state::cli::usage(args)),
         Command::Runner(args) => {
-            init_logging();
+            let _log = execgate::logging::init();
             exit(execgate_runner::cli::cli_main(&args))
         }
     }
@@ -162,21 +165,6 @@ fn exit(code: i32) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
-fn init_logging() {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // The audit trail (requests, blocklist changes, bans) is a record, not
-    // diagnostics: a quieter RUST_LOG must not drop it.
-    if let Ok(audit) = "execgate::audit=info".parse() {
-        filter = filter.add_directive(audit);
-    }
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .init();
-}
-
 fn check_config(file: &Path) -> ExitCode {
     match config::load(file) {
         Ok(settings) => match toml::to_string_pretty(&settings.effective) {
@@ -204,7 +192,7 @@ fn run_gateway(file: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging();
+    let _log = execgate::logging::init();
     match server::start(&settings, server::Options::default()) {
         Ok(running) => {
             running.wait();

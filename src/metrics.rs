@@ -1,6 +1,8 @@
 //! Prometheus metrics of the gateway, registered once and shared by every stage.
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 /// The gateway's counters, gauges and histograms.
 #[derive(Clone)]
@@ -29,6 +31,8 @@ pub struct Metrics {
     pub upstream_transitions: IntCounterVec,
     /// Screening verdict cache lookups by result (`hit` / `miss`).
     pub screen_cache: IntCounterVec,
+    /// Log lines dropped because the log writer fell behind (`logging`).
+    pub log_dropped: IntCounter,
 }
 
 impl Metrics {
@@ -104,6 +108,11 @@ impl Metrics {
             &["upstream", "to"],
         )?;
         registry.register(Box::new(upstream_transitions.clone()))?;
+        let log_dropped = IntCounter::new(
+            "execgate_log_lines_dropped_total",
+            "Log lines (audit included) dropped because the log writer fell behind",
+        )?;
+        registry.register(Box::new(log_dropped.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -117,11 +126,15 @@ impl Metrics {
             upstream_state,
             upstream_transitions,
             screen_cache,
+            log_dropped,
         })
     }
 
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
+        let dropped = crate::logging::dropped_lines();
+        self.log_dropped
+            .inc_by(dropped.saturating_sub(self.log_dropped.get()));
         let encoder = prometheus::TextEncoder::new();
         encoder
             .encode_to_string(&self.registry.gather())

@@ -4,13 +4,13 @@
 //! `start` returns once every listener is bound, so tests run the real
 //! gateway in-process on ephemeral ports and `stop` it when done.
 
-use crate::accept::{self, GuardLimits, PeerTable};
+use crate::accept::{self, GuardLimits};
 use crate::admin;
 use crate::config::Settings;
 use crate::gateway::{Gateway, Shared, upstream};
 use crate::metrics::Metrics;
 use crate::rules::{self, Reloader};
-use crate::stop::{Drain, Stop, until_closing};
+use crate::stop::{Drain, Stop};
 use crate::tls::CertStore;
 use async_trait::async_trait;
 use execgate_capacity::Capacity;
@@ -59,6 +59,9 @@ pub struct Running {
     pub metrics: Metrics,
     stop_proxy: Option<oneshot::Sender<()>>,
     proxy_thread: Option<JoinHandle<()>>,
+    stop_guard: Option<Arc<watch::Sender<bool>>>,
+    /// The accept guard and the proxy sessions it hands its connections to.
+    proxy_runtime: Option<tokio::runtime::Runtime>,
     side: Option<tokio::runtime::Runtime>,
     _watcher: Option<notify::RecommendedWatcher>,
 }
@@ -119,7 +122,6 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         blocks: state.blocks.clone(),
         rules: live,
         metrics: metrics.clone(),
-        peers: Arc::new(PeerTable::default()),
         reputation,
         capacity: settings
             .capacity
@@ -211,18 +213,34 @@ fn redis_state(
 pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let parts = parts(settings, &opts.clock)?;
     let tls = settings.tls.clone().map(CertStore::open).transpose()?;
+    // Before any listener: a SIGHUP that finds no handler ends the process.
+    if let (Some(store), true) = (&tls, opts.reload_triggers)
+        && let Err(e) = crate::tls::reload_on_sighup(store.clone())
+    {
+        tracing::warn!("SIGHUP certificate reload unavailable: {e}");
+    }
+    let watcher = opts
+        .reload_triggers
+        .then(|| start_reload_triggers(parts.reloader.clone(), settings.rules.watch))
+        .flatten();
     let probe = upstream::probe(&settings.upstream, settings.dialect.kind.as_slice()[0]);
     let (upstreams, health) = upstream::build(&settings.upstream, probe.as_ref(), &parts.metrics)?;
-    let peers = parts.shared.peers.clone();
     let capacity = parts.shared.capacity.clone();
     let gateway = Gateway::new(settings, parts.shared, upstreams.clone())?;
     let scorer = gateway.unpolled_scorer(settings.upstream.addresses.clone());
     let side = side_runtime()?;
-    let listeners = Listeners::bind(settings, &side)?;
-    let (closing, closed) = watch::channel(false);
+    let proxy_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.server.threads)
+        .thread_name("execgate-proxy")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    let listeners = Listeners::bind(settings, &side, &proxy_runtime)?;
+    let (stop_guard, guard_stopping) = watch::channel(false);
+    let stop_guard = Arc::new(stop_guard);
     let stop = if opts.unix_signals {
         Stop::Signals(Drain {
-            closing,
+            closing: stop_guard.clone(),
             in_flight: parts.metrics.in_flight.clone(),
             grace: settings.server.stop_grace,
             guarded: listeners.public.is_some(),
@@ -230,28 +248,30 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     } else {
         Stop::Channel
     };
-    let (stop_proxy, proxy_thread) = run_proxy(
-        settings,
-        gateway,
-        health,
-        listeners.inner,
-        tls.clone(),
-        stop,
-    )?;
-    // The public port is bound already (connections wait in its backlog), but
-    // the guard relays to the proxy, so it accepts only once the proxy listens:
-    // a first request relayed any earlier was refused as an internal error.
-    wait_until_listening(listeners.inner)?;
-    if let Some(public) = listeners.public {
-        let serve = accept::serve(
-            public,
-            listeners.inner,
-            guard_limits(settings),
-            settings.identity.trusted_proxies.clone(),
-            peers,
-            parts.metrics.requests.clone(),
-        );
-        side.spawn(until_closing(serve, closed));
+    // With the accept guard, the proxy runs on its runtime, on the clients'
+    // own sockets; without it, Pingora listens itself.
+    let hosted = match listeners.public {
+        Some(public) => {
+            let app = Arc::new(pingora_proxy::http_proxy(
+                &Arc::new(proxy_conf(settings)),
+                gateway,
+            ));
+            proxy_runtime.spawn(accept::serve(
+                public,
+                app,
+                guard_limits(settings),
+                settings.identity.trusted_proxies.clone(),
+                parts.metrics.requests.clone(),
+                guard_stopping,
+            ));
+            None
+        }
+        None => Some((gateway, listeners.proxy_addr)),
+    };
+    let listening = hosted.as_ref().map(|(_, addr)| *addr);
+    let (stop_proxy, proxy_thread) = run_proxy(settings, hosted, health, tls.clone(), stop)?;
+    if let Some(addr) = listening {
+        wait_until_listening(addr)?;
     }
     serve_admin(
         &side,
@@ -265,15 +285,6 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         },
     );
     spawn_background(&side, settings, &parts.blocks, parts.memory_limiter, scorer);
-    if let (Some(store), true) = (&tls, opts.reload_triggers)
-        && let Err(e) = crate::tls::reload_on_sighup(store.clone())
-    {
-        tracing::warn!("SIGHUP certificate reload unavailable: {e}");
-    }
-    let watcher = opts
-        .reload_triggers
-        .then(|| start_reload_triggers(parts.reloader, settings.rules.watch))
-        .flatten();
     let (proxy_addr, admin_addr) = (listeners.proxy_addr, listeners.admin_addr);
     tracing::info!(%proxy_addr, %admin_addr, "execgate gateway listening");
     Ok(Running {
@@ -283,6 +294,8 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         metrics: parts.metrics,
         stop_proxy: Some(stop_proxy),
         proxy_thread: Some(proxy_thread),
+        stop_guard: Some(stop_guard),
+        proxy_runtime: Some(proxy_runtime),
         side: Some(side),
         _watcher: watcher,
     })
@@ -293,50 +306,46 @@ struct Listeners {
     /// The admin listener.
     admin: tokio::net::TcpListener,
     admin_addr: SocketAddr,
-    /// The public listener the accept guard owns, when it fronts Pingora.
+    /// The public listener the accept guard owns, when it fronts the proxy.
     public: Option<tokio::net::TcpListener>,
-    /// Where Pingora listens (a loopback port behind the guard).
-    inner: SocketAddr,
-    /// The address clients reach.
+    /// The address clients reach (Pingora binds it itself without the guard).
     proxy_addr: SocketAddr,
 }
 
 impl Listeners {
-    fn bind(settings: &Settings, side: &tokio::runtime::Runtime) -> Result<Self, String> {
-        let bind = |addr: SocketAddr, key: &str| {
-            side.block_on(tokio::net::TcpListener::bind(addr))
+    fn bind(
+        settings: &Settings,
+        side: &tokio::runtime::Runtime,
+        proxy: &tokio::runtime::Runtime,
+    ) -> Result<Self, String> {
+        let bind = |runtime: &tokio::runtime::Runtime, addr: SocketAddr, key: &str| {
+            runtime
+                .block_on(tokio::net::TcpListener::bind(addr))
                 .map_err(|e| format!("{key} {addr}: {e}"))
         };
-        let admin = bind(settings.server.admin_listen, "server.admin_listen")?;
+        let admin = bind(side, settings.server.admin_listen, "server.admin_listen")?;
         let admin_addr = admin.local_addr().map_err(|e| e.to_string())?;
-        let (public, inner) = if settings.server.accept_guard {
-            (
-                Some(bind(settings.server.listen, "server.listen")?),
-                free_port(SocketAddr::from(([127, 0, 0, 1], 0)))?,
-            )
+        let (public, proxy_addr) = if settings.server.accept_guard {
+            let public = bind(proxy, settings.server.listen, "server.listen")?;
+            let addr = public.local_addr().map_err(|e| e.to_string())?;
+            (Some(public), addr)
         } else {
             (None, free_port(settings.server.listen)?)
-        };
-        let proxy_addr = match &public {
-            Some(listener) => listener.local_addr().map_err(|e| e.to_string())?,
-            None => inner,
         };
         Ok(Self {
             admin,
             admin_addr,
             public,
-            inner,
             proxy_addr,
         })
     }
 }
 
-/// The runtime of everything beside the proxy: accept guard, admin API,
-/// background tasks.
+/// The runtime of everything beside the proxy: admin API, background tasks.
 fn side_runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .thread_name("execgate-accept")
+        .thread_name("execgate-side")
         .enable_all()
         .build()
         .map_err(|e| format!("runtime: {e}"))
@@ -450,33 +459,32 @@ impl ShutdownSignalWatch for ChannelSignal {
 
 type ProxyHandle = (oneshot::Sender<()>, JoinHandle<()>);
 
+/// Runs Pingora on its own thread: the executors' health checks, and the
+/// proxy listening on `hosted`'s address when no accept guard fronts it.
 fn run_proxy(
     settings: &Settings,
-    gateway: Gateway,
+    hosted: Option<(Gateway, SocketAddr)>,
     health: pingora_core::services::background::GenBackgroundService<
         pingora_load_balancing::LoadBalancer<pingora_load_balancing::selection::RoundRobin>,
     >,
-    inner: SocketAddr,
     tls: Option<Arc<CertStore>>,
     stop: Stop,
 ) -> Result<ProxyHandle, String> {
-    let conf = ServerConf {
-        threads: settings.server.threads,
-        grace_period_seconds: Some(stop.pingora_grace_seconds()),
-        graceful_shutdown_timeout_seconds: Some(1),
-        ..ServerConf::default()
-    };
+    let mut conf = proxy_conf(settings);
+    conf.grace_period_seconds = Some(stop.pingora_grace_seconds());
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
-    let mut proxy = pingora_proxy::http_proxy_service(&server.configuration, gateway);
-    match tls {
-        Some(store) => {
-            let tls = crate::tls::listener_settings(store)?;
-            proxy.add_tls_with_settings(&inner.to_string(), None, tls);
+    if let Some((gateway, addr)) = hosted {
+        let mut proxy = pingora_proxy::http_proxy_service(&server.configuration, gateway);
+        match tls {
+            Some(store) => {
+                let tls = crate::tls::listener_settings(store)?;
+                proxy.add_tls_with_settings(&addr.to_string(), None, tls);
+            }
+            None => proxy.add_tcp(&addr.to_string()),
         }
-        None => proxy.add_tcp(&inner.to_string()),
+        server.add_service(proxy);
     }
-    server.add_service(proxy);
     server.add_service(health);
     let (tx, rx) = oneshot::channel();
     let thread = std::thread::Builder::new()
@@ -495,6 +503,16 @@ fn run_proxy(
         })
         .map_err(|e| format!("proxy thread: {e}"))?;
     Ok((tx, thread))
+}
+
+/// Pingora's settings for the proxy.
+fn proxy_conf(settings: &Settings) -> ServerConf {
+    ServerConf {
+        threads: settings.server.threads,
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(1),
+        ..ServerConf::default()
+    }
 }
 
 /// `addr` with port 0 replaced by a port nobody listens on (Pingora binds it itself).
@@ -536,6 +554,12 @@ impl Running {
         }
         if let Some(t) = self.proxy_thread.take() {
             let _ = t.join();
+        }
+        if let Some(tx) = self.stop_guard.take() {
+            let _ = tx.send(true);
+        }
+        if let Some(rt) = self.proxy_runtime.take() {
+            rt.shutdown_background();
         }
         if let Some(rt) = self.side.take() {
             rt.shutdown_background();

@@ -32,7 +32,7 @@ impl Stop {
 /// cannot see requests in flight).
 pub struct Drain {
     /// Set on SIGTERM: the accept guard stops accepting.
-    pub closing: watch::Sender<bool>,
+    pub closing: std::sync::Arc<watch::Sender<bool>>,
     /// Requests being handled.
     pub in_flight: prometheus::IntGauge,
     /// The longest wait for them.
@@ -73,23 +73,5 @@ impl ShutdownSignalWatch for Drain {
             }
         }
         ShutdownSignal::GracefulTerminate
-    }
-}
-
-/// Runs the accept guard until the gateway starts stopping: dropping it
-/// closes the public listener, while connections it relays go on.
-pub async fn until_closing(
-    serve: impl std::future::Future<Output = ()>,
-    mut closed: watch::Receiver<bool>,
-) {
-    let closing = async move {
-        // Without a signal-driven stop nobody ever closes early.
-        if closed.wait_for(|closing| *closing).await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        () = serve => {}
-        () = closing => {}
     }
 }

@@ -69,7 +69,7 @@ async fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Res
 /// Who the client is, once its address passed the IP policy and neither it
 /// nor its key, country or ASN is on the blocklist.
 fn identify(gw: &Gateway, session: &Session, ctx: &mut RequestCtx) -> Result<Identity, Refusal> {
-    let peer = peer_ip(gw, session)?;
+    let peer = peer_ip(session)?;
     let head = session.req_header();
     let ip = gw.identifier.client_ip(peer, &head.headers);
     let geo = match gw.ip_policy.check(ip) {
@@ -236,18 +236,11 @@ fn check_blocklist(
     }
 }
 
-/// The TCP peer: through the accept guard's table when the guard fronts
-/// Pingora. A relayed connection whose entry is gone (the client reset it
-/// early) is refused rather than taken for the guard's own loopback address.
-fn peer_ip(gw: &Gateway, session: &Session) -> Result<IpAddr, Refusal> {
-    let addr = session.client_addr().and_then(|a| a.as_inet()).copied();
-    match addr {
-        Some(a) if gw.guarded => gw
-            .peers
-            .original(a)
-            .map(|orig| orig.ip())
-            .ok_or(Refusal::Internal),
-        Some(a) => Ok(a.ip()),
-        None => Err(Refusal::Internal),
-    }
+/// The TCP peer (the accept guard hands the proxy the client's own socket).
+fn peer_ip(session: &Session) -> Result<IpAddr, Refusal> {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip())
+        .ok_or(Refusal::Internal)
 }

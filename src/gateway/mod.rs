@@ -26,7 +26,6 @@ pub mod tokens;
 pub mod unpolled;
 pub mod upstream;
 
-use crate::accept::PeerTable;
 use crate::config::{Settings, Tier};
 use crate::metrics::Metrics;
 use crate::rules::Rules;
@@ -53,8 +52,6 @@ pub struct Shared {
     pub rules: Arc<Live<Rules>>,
     /// Metrics registry.
     pub metrics: Metrics,
-    /// Real client addresses of connections relayed by the accept guard.
-    pub peers: Arc<PeerTable>,
     /// Client reputation (bans repeat offenders).
     pub reputation: Arc<Reputation>,
     /// Execution pool, metering and budgets (`[capacity] enabled`).
@@ -83,15 +80,12 @@ pub struct Gateway {
     rules: Arc<Live<Rules>>,
     upstreams: Upstreams,
     metrics: Metrics,
-    peers: Arc<PeerTable>,
     reputation: Arc<Reputation>,
     /// Judge0 result tokens and who submitted them.
     tokens: Arc<tokens::TokenOwners>,
     body_timeout: Duration,
     /// How long a kept-alive connection may wait for its next request.
     idle_timeout: Duration,
-    /// Connections come through the accept guard, which knows their real peers.
-    guarded: bool,
     /// `Strict-Transport-Security` on every answer, while TLS is on.
     hsts: Option<Arc<crate::tls::Hsts>>,
     /// Execution pool, metering and budgets, when enabled.
@@ -130,7 +124,6 @@ impl Gateway {
             rules: shared.rules,
             upstreams,
             metrics: shared.metrics,
-            peers: shared.peers,
             reputation: shared.reputation,
             capacity: shared.capacity,
             tokens: Arc::new(tokens::TokenOwners::new(
@@ -139,7 +132,6 @@ impl Gateway {
             )),
             body_timeout: settings.server.body_timeout,
             idle_timeout: settings.server.header_timeout,
-            guarded: settings.server.accept_guard,
             hsts: settings
                 .tls
                 .as_ref()

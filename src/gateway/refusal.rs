@@ -34,12 +34,12 @@ pub async fn rescue(
     e: &Error,
     ctx: &mut RequestCtx,
 ) -> FailToProxy {
-    let refusal = match (ctx.refusal.clone(), classify(e, ctx.body_complete)) {
-        (Some(raised), _) => raised,
+    let (refusal, decided) = match (ctx.refusal.clone(), classify(e, ctx.body_complete)) {
+        (Some(raised), _) => (raised, ctx.upstream_sent.is_none()),
         (None, Some(found)) => {
             // A stage's refusal is named by its code; any other failure by the error.
             ctx.reason.get_or_insert_with(|| e.to_string());
-            record(metrics, ctx, found)
+            (record(metrics, ctx, found), false)
         }
         (None, None) => {
             return FailToProxy {
@@ -48,12 +48,19 @@ pub async fn rescue(
             };
         }
     };
+    // A stage's decision before any upstream contact leaves the connection
+    // in a known state: it carries the next request once the rest of the
+    // body is read. After a failure what is left on it is unknown.
+    let keep = decided && drain_small_body(session).await;
+    if !keep {
+        session.set_keepalive(None);
+    }
     if let Err(err) = send(session, ctx, &refusal).await {
         tracing::debug!(request_id = %ctx.request_id, "could not send error response: {err}");
     }
     FailToProxy {
         error_code: refusal.status(),
-        can_reuse_downstream: false,
+        can_reuse_downstream: keep,
     }
 }
 
@@ -90,8 +97,39 @@ fn classify(e: &Error, body_complete: bool) -> Option<Refusal> {
     }
 }
 
-/// Sends `refusal` as the whole response; the connection is not reused, since
-/// an unread body may still be on it.
+/// Largest unread request body drained after a refusal so that the
+/// connection carries the client's next request: a refused client then costs
+/// one small write, not a new connection. A longer body, or one whose length
+/// is not declared (chunked), closes the connection instead of being read.
+const DRAIN_MAX: u64 = 64 << 10;
+
+/// Longest a refusal waits for that body.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads the rest of the request body when it is declared and small; whether
+/// the connection can then carry the next request.
+async fn drain_small_body(session: &mut Session) -> bool {
+    if session.is_body_done() {
+        return true;
+    }
+    let headers = &session.req_header().headers;
+    if headers.contains_key(http::header::TRANSFER_ENCODING) {
+        return false;
+    }
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let read = session.body_bytes_read() as u64;
+    if declared.is_none_or(|n| n.saturating_sub(read) > DRAIN_MAX) {
+        return false;
+    }
+    tokio::time::timeout(DRAIN_TIMEOUT, session.drain_request_body())
+        .await
+        .is_ok_and(|read| read.is_ok())
+}
+
+/// Sends `refusal` as the whole response (keep-alive as the session says).
 async fn send(
     session: &mut Session,
     ctx: &mut RequestCtx,
@@ -103,7 +141,6 @@ async fn send(
         head.insert_header(name, value)?;
     }
     ctx.status = rendered.status;
-    session.set_keepalive(None);
     session.write_response_header(Box::new(head), false).await?;
     session
         .write_response_body(Some(Bytes::from(rendered.body)), true)

@@ -168,3 +168,85 @@ fn blocklist_entries_take_effect_on_the_next_request_and_expire() {
         "expired entries no longer apply"
     );
 }
+
+/// A raw request of `ip` (through the trusted X-Forwarded-For) declaring a
+/// body of `declared` bytes, of which `body` is sent.
+fn raw_execution(ip: &str, declared: usize, body: &str) -> Vec<u8> {
+    format!(
+        "POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {ip}\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\n\r\n{body}"
+    )
+    .into_bytes()
+}
+
+fn block_address(gw: &TestGateway, ip: &str) {
+    gw.blocks()
+        .add(NewBlock {
+            value: ip.into(),
+            duration: None,
+            reason: "test".into(),
+            origin: Origin::Manual,
+            created_by: "test".into(),
+        })
+        .unwrap();
+}
+
+/// A blocked client's refusals keep its connection: each costs one small
+/// write, its small body is drained, and the next request on the connection
+/// is read and judged on its own.
+#[test]
+fn a_blocked_clients_refusals_keep_its_connection_usable() {
+    use std::io::Write;
+    let exec = MockExecutor::start();
+    let gw = builder(&exec).start();
+    block_address(&gw, "198.51.100.9");
+    let body = piston("print(1)").to_string();
+    let mut s = std::net::TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for _ in 0..3 {
+        s.write_all(&raw_execution("198.51.100.9", body.len(), &body))
+            .unwrap();
+        let (status, text) = crate::support::http::read_response(&mut s);
+        assert_eq!(status, 403, "{text}");
+        assert!(text.contains("ip_blocked"), "{text}");
+        assert!(
+            !text.to_ascii_lowercase().contains("connection: close"),
+            "{text}"
+        );
+    }
+    s.write_all(&raw_execution("192.0.2.9", body.len(), &body))
+        .unwrap();
+    let (status, text) = crate::support::http::read_response(&mut s);
+    assert_eq!(
+        status, 200,
+        "the same connection carries the next request: {text}"
+    );
+    assert_eq!(exec.requests().len(), 1);
+}
+
+/// A refused request that declares a large body it has not sent closes the
+/// connection, saying so: the gateway does not read an unwanted megabyte to
+/// keep it.
+#[test]
+fn a_blocked_client_with_a_large_unsent_body_is_closed_deliberately() {
+    use std::io::{Read, Write};
+    let exec = MockExecutor::start();
+    let gw = builder(&exec)
+        .with("tiers.anonymous", "body_max = \"2MB\"")
+        .start();
+    block_address(&gw, "198.51.100.9");
+    let mut s = std::net::TcpStream::connect(gw.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(&raw_execution("198.51.100.9", 1 << 20, "{"))
+        .unwrap();
+    let (status, text) = crate::support::http::read_response(&mut s);
+    assert_eq!(status, 403, "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("connection: close"),
+        "{text}"
+    );
+    let mut rest = [0u8; 16];
+    assert!(
+        matches!(s.read(&mut rest), Ok(0) | Err(_)),
+        "the connection is closed"
+    );
+}
