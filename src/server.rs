@@ -214,14 +214,9 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let parts = parts(settings, &opts.clock)?;
     let tls = settings.tls.clone().map(CertStore::open).transpose()?;
     // Before any listener: a SIGHUP that finds no handler ends the process.
-    if let (Some(store), true) = (&tls, opts.reload_triggers)
-        && let Err(e) = crate::tls::reload_on_sighup(store.clone())
-    {
-        tracing::warn!("SIGHUP certificate reload unavailable: {e}");
-    }
     let watcher = opts
         .reload_triggers
-        .then(|| start_reload_triggers(parts.reloader.clone(), settings.rules.watch))
+        .then(|| start_reload_triggers(settings, &parts.reloader, tls.as_ref()))
         .flatten();
     let probe = upstream::probe(&settings.upstream, settings.dialect.kind.as_slice()[0]);
     let (upstreams, health) = upstream::build(&settings.upstream, probe.as_ref(), &parts.metrics)?;
@@ -229,45 +224,19 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let gateway = Gateway::new(settings, parts.shared, upstreams.clone())?;
     let scorer = gateway.unpolled_scorer(settings.upstream.addresses.clone());
     let side = side_runtime()?;
-    let proxy_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(settings.server.threads)
-        .thread_name("execgate-proxy")
-        .enable_all()
-        .build()
-        .map_err(|e| format!("runtime: {e}"))?;
-    let listeners = Listeners::bind(settings, &side, &proxy_runtime)?;
+    let proxy_runtime = proxy_runtime(settings)?;
+    let mut listeners = Listeners::bind(settings, &side, &proxy_runtime)?;
     let (stop_guard, guard_stopping) = watch::channel(false);
     let stop_guard = Arc::new(stop_guard);
-    let stop = if opts.unix_signals {
-        Stop::Signals(Drain {
-            closing: stop_guard.clone(),
-            in_flight: parts.metrics.in_flight.clone(),
-            grace: settings.server.stop_grace,
-            guarded: listeners.public.is_some(),
-        })
-    } else {
-        Stop::Channel
-    };
-    // With the accept guard, the proxy runs on its runtime, on the clients'
-    // own sockets; without it, Pingora listens itself.
-    let hosted = match listeners.public {
-        Some(public) => {
-            let app = Arc::new(pingora_proxy::http_proxy(
-                &Arc::new(proxy_conf(settings)),
-                gateway,
-            ));
-            proxy_runtime.spawn(accept::serve(
-                public,
-                app,
-                guard_limits(settings),
-                settings.identity.trusted_proxies.clone(),
-                parts.metrics.requests.clone(),
-                guard_stopping,
-            ));
-            None
-        }
-        None => Some((gateway, listeners.proxy_addr)),
-    };
+    let stop = stop_policy(settings, &opts, &parts.metrics, &stop_guard, &listeners);
+    let hosted = host_proxy(
+        settings,
+        gateway,
+        &mut listeners,
+        &proxy_runtime,
+        &parts.metrics,
+        guard_stopping,
+    );
     let listening = hosted.as_ref().map(|(_, addr)| *addr);
     let (stop_proxy, proxy_thread) = run_proxy(settings, hosted, health, tls.clone(), stop)?;
     if let Some(addr) = listening {
@@ -299,6 +268,55 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         side: Some(side),
         _watcher: watcher,
     })
+}
+
+/// How the proxy is told to stop: by signal (the CLI), draining on SIGTERM, or
+/// through `Running::stop` (tests, embedding).
+fn stop_policy(
+    settings: &Settings,
+    opts: &Options,
+    metrics: &Metrics,
+    stop_guard: &Arc<watch::Sender<bool>>,
+    listeners: &Listeners,
+) -> Stop {
+    if !opts.unix_signals {
+        return Stop::Channel;
+    }
+    Stop::Signals(Drain {
+        closing: stop_guard.clone(),
+        in_flight: metrics.in_flight.clone(),
+        grace: settings.server.stop_grace,
+        guarded: listeners.public.is_some(),
+    })
+}
+
+/// With the accept guard, the proxy runs on its runtime, on the clients' own
+/// sockets, and nothing is left for Pingora to host; without it, Pingora
+/// listens itself: the gateway and the address it is to host are returned.
+fn host_proxy(
+    settings: &Settings,
+    gateway: Gateway,
+    listeners: &mut Listeners,
+    proxy_runtime: &tokio::runtime::Runtime,
+    metrics: &Metrics,
+    guard_stopping: watch::Receiver<bool>,
+) -> Option<(Gateway, SocketAddr)> {
+    let Some(public) = listeners.public.take() else {
+        return Some((gateway, listeners.proxy_addr));
+    };
+    let app = Arc::new(pingora_proxy::http_proxy(
+        &Arc::new(proxy_conf(settings)),
+        gateway,
+    ));
+    proxy_runtime.spawn(accept::serve(
+        public,
+        app,
+        guard_limits(settings),
+        settings.identity.trusted_proxies.clone(),
+        metrics.requests.clone(),
+        guard_stopping,
+    ));
+    None
 }
 
 /// The listeners, bound before anything is served.
@@ -339,6 +357,16 @@ impl Listeners {
             proxy_addr,
         })
     }
+}
+
+/// The runtime of the proxy sessions (and of the accept guard that hands them over).
+fn proxy_runtime(settings: &Settings) -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.server.threads)
+        .thread_name("execgate-proxy")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))
 }
 
 /// The runtime of everything beside the proxy: admin API, background tasks.
@@ -427,15 +455,23 @@ fn tier_lookup(settings: &Settings) -> execgate_state::admin::TierLookup {
     })
 }
 
-/// SIGHUP always reloads; the file watcher runs when `[rules] watch` is on.
-fn start_reload_triggers(reloader: Reloader, watch: bool) -> Option<notify::RecommendedWatcher> {
+/// SIGHUP always reloads the rules (and the TLS certificates, when TLS is on);
+/// the file watcher runs when `[rules] watch` is on.
+fn start_reload_triggers(
+    settings: &Settings,
+    reloader: &Reloader,
+    tls: Option<&Arc<CertStore>>,
+) -> Option<notify::RecommendedWatcher> {
+    if let Some(Err(e)) = tls.map(|store| crate::tls::reload_on_sighup(store.clone())) {
+        tracing::warn!("SIGHUP certificate reload unavailable: {e}");
+    }
     if let Err(e) = rules::on_sighup(reloader.clone()) {
         tracing::warn!("SIGHUP reload unavailable: {e}");
     }
-    if !watch {
+    if !settings.rules.watch {
         return None;
     }
-    rules::watch(reloader)
+    rules::watch(reloader.clone())
         .map_err(|e| tracing::warn!("rule file watching unavailable: {e}"))
         .ok()
 }
