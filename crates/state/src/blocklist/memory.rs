@@ -250,16 +250,17 @@ impl MemoryBlockStore {
         removed
     }
 
-    /// Makes the mirror hold exactly `all`: what is gone is removed, what is
+    /// Makes the mirror hold exactly `all` plus what was given an id after
+    /// `last_id` (added since the snapshot): what is gone is removed, what is
     /// new or changed is put, so stream followers see the difference only.
-    pub(super) fn mirror_resync(&self, all: Vec<BlockDecision>) -> usize {
+    pub(super) fn mirror_resync(&self, all: Vec<BlockDecision>, last_id: u64) -> usize {
         let keep: BTreeSet<u64> = all.iter().map(|d| d.id).collect();
         let gone: Vec<u64> = self
             .inner
             .read()
             .decisions
             .keys()
-            .filter(|id| !keep.contains(id))
+            .filter(|id| **id <= last_id && !keep.contains(id))
             .copied()
             .collect();
         for id in gone {

@@ -240,6 +240,7 @@ impl RedisBlockStore {
 fn apply_snapshot(local: &MemoryBlockStore, version: &AtomicU64, snapshot: Vec<String>) {
     let mut rows = snapshot.into_iter();
     let v = rows.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let last_id = rows.next().and_then(|v| v.parse().ok()).unwrap_or(0);
     let all: Vec<BlockDecision> = rows
         .filter_map(|raw| {
             parse(&raw)
@@ -247,7 +248,9 @@ fn apply_snapshot(local: &MemoryBlockStore, version: &AtomicU64, snapshot: Vec<S
                 .ok()
         })
         .collect();
-    local.mirror_resync(all);
+    // Decisions this gateway added after the snapshot was read stay: their
+    // notices may reach this subscription later (a Cluster relays them).
+    local.mirror_resync(all, last_id);
     version.store(v, Ordering::Release);
 }
 

@@ -1,5 +1,5 @@
--- Every decision and the change version they reflect, read atomically
--- (KEYS as add.lua): {version, JSON...}.
-local out = {redis.call('GET', KEYS[5]) or '0'}
+-- Every decision, the change version they reflect and the last id given,
+-- read atomically (KEYS as add.lua): {version, last id, JSON...}.
+local out = {redis.call('GET', KEYS[5]) or '0', redis.call('GET', KEYS[4]) or '0'}
 for _, raw in ipairs(redis.call('HVALS', KEYS[1])) do out[#out + 1] = raw end
 return out
