@@ -687,6 +687,24 @@ mod tests {
         }
     }
 
+    /// A resync from a snapshot read before a decision was given its id keeps
+    /// that decision (its notice is still on its way); older ones it lacks go.
+    #[test]
+    fn a_resync_keeps_decisions_newer_than_its_snapshot() {
+        let clock = ManualClock::default();
+        let source = MemoryBlockStore::open(None, Arc::new(clock.clone())).unwrap();
+        let old = source.add(block("203.0.113.7", Origin::Manual)).unwrap();
+        let new = source.add(block("198.51.100.0/24", Origin::Manual)).unwrap();
+        let mirror = MemoryBlockStore::open(None, Arc::new(clock)).unwrap();
+        mirror.mirror_put(old.clone()).unwrap();
+        mirror.mirror_put(new.clone()).unwrap();
+        mirror.mirror_resync(Vec::new(), old.id);
+        assert!(mirror.get(old.id).is_none(), "gone from the snapshot");
+        assert!(mirror.get(new.id).is_some(), "added after the snapshot");
+        mirror.mirror_resync(Vec::new(), new.id);
+        assert!(mirror.get(new.id).is_none());
+    }
+
     /// `held` finds the active decision on exactly a value, from the index, as
     /// the scanning `find` of the trait does.
     #[test]
