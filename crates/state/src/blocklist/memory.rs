@@ -694,7 +694,9 @@ mod tests {
         let clock = ManualClock::default();
         let source = MemoryBlockStore::open(None, Arc::new(clock.clone())).unwrap();
         let old = source.add(block("203.0.113.7", Origin::Manual)).unwrap();
-        let new = source.add(block("198.51.100.0/24", Origin::Manual)).unwrap();
+        let new = source
+            .add(block("198.51.100.0/24", Origin::Manual))
+            .unwrap();
         let mirror = MemoryBlockStore::open(None, Arc::new(clock)).unwrap();
         mirror.mirror_put(old.clone()).unwrap();
         mirror.mirror_put(new.clone()).unwrap();
