@@ -141,25 +141,29 @@ impl EventLog {
         findings: Vec<EventFinding>,
     ) {
         let at = self.clock.now();
-        let mut inner = self.inner.lock();
-        inner.0 += 1;
-        let record = EventRecord {
-            seq: inner.0,
-            gateway: self.gateway.clone(),
-            at,
-            kind,
-            key: key.clone(),
-            ip,
-            detail,
-            findings,
+        let record = {
+            let mut inner = self.inner.lock();
+            inner.0 += 1;
+            let record = EventRecord {
+                seq: inner.0,
+                gateway: self.gateway.clone(),
+                at,
+                kind,
+                key: key.clone(),
+                ip,
+                detail,
+                findings,
+            };
+            if inner.1.len() >= self.capacity {
+                inner.1.pop_front();
+            }
+            inner.1.push_back(record.clone());
+            record
         };
+        // Serialised and handed to Redis outside the lock every request's events take.
         if let Some(shared) = &self.shared {
             shared.publish(&record);
         }
-        if inner.1.len() >= self.capacity {
-            inner.1.pop_front();
-        }
-        inner.1.push_back(record);
     }
 
     /// Events at or after `since`, oldest first, at most `limit` (the most recent ones).
