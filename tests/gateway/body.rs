@@ -465,6 +465,10 @@ fn bodies_past_the_read_ahead_size_are_still_held_and_forwarded_whole() {
         .upstream(exec.addr)
         .with("tiers.anonymous", "body_max = \"512KB\"")
         .with("tiers.anonymous", "code_max = \"400KB\"")
+        // Screening 300 KB in a debug build on a loaded machine outlasts the
+        // test defaults' one-second executor timeouts, which run meanwhile.
+        .with("upstream", "read_timeout = \"60s\"")
+        .with("upstream", "total_timeout = \"60s\"")
         .start();
     let code = format!("# {}\nprint(1)", "x".repeat(300 << 10));
     let ok = post(&gw.url("/api/v2/execute"), &piston(&code));
