@@ -38,15 +38,20 @@ impl GatewayProcess {
         );
         let path = dir.path().join("gw.toml");
         std::fs::write(&path, config).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_execgate"))
+        let log = dir.path().join("stderr.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_execgate"))
             .args(["gateway", "--config"])
             .arg(&path)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         // Ready: the admin listener answers once the proxy behind the guard listens.
         support::eventually("the gateway is ready", || {
+            if let Ok(Some(status)) = child.try_wait() {
+                let said = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("the gateway exited at start ({status}): {said}");
+            }
             std::net::TcpStream::connect(("127.0.0.1", proxy)).is_ok()
                 && support::get(&format!("http://127.0.0.1:{admin}/readyz")).status == 200
         });

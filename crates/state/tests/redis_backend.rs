@@ -273,6 +273,25 @@ fn the_index_survives_an_outage_and_resyncs_after_a_restart() {
 }
 
 #[test]
+fn a_start_waits_out_a_busy_server_for_the_connect_timeout_not_the_command_timeout() {
+    let server = RedisServer::start();
+    let config = SharedStateConfig {
+        connect_timeout: HumanDuration(Duration::from_secs(30)),
+        ..config(server.url(), "busy", 50)
+    };
+    let backend = connect(&config).unwrap();
+    // Far past the 50 ms command timeout, far inside the 30 s connect timeout.
+    server.cli(&["client", "pause", "1500", "all"]);
+    let opened = execgate_state::RedisBlockStore::open(
+        backend,
+        Arc::new(ManualClock::default()),
+        OnError::Open,
+        None,
+    );
+    assert!(opened.is_ok(), "{:?}", opened.err());
+}
+
+#[test]
 fn a_blocklist_failing_closed_refuses_everyone_while_redis_is_down() {
     let mut server = RedisServer::start();
     let clock = ManualClock::default();

@@ -166,6 +166,8 @@ pub struct RedisBackend {
     next: AtomicUsize,
     prefix: String,
     wait: Duration,
+    /// What a start-up read may take: as long as connecting may.
+    start_wait: Duration,
     health: Arc<Health>,
     runtime: OwnRuntime,
 }
@@ -227,6 +229,7 @@ impl RedisBackend {
             next: AtomicUsize::new(0),
             prefix: config.key_prefix.clone(),
             wait,
+            start_wait: connect_timeout,
             health,
             runtime: OwnRuntime(Some(runtime)),
         });
@@ -286,11 +289,33 @@ impl RedisBackend {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, RedisError>> + Send + 'static,
     {
+        self.call_within(self.wait, op)
+    }
+
+    /// [`call`](Self::call) bounded by the connect timeout, for reads made
+    /// while the gateway starts: the command timeout is sized for the request
+    /// path, and a start-up snapshot that outlasts it on a busy server would
+    /// stop the gateway from starting at all.
+    pub fn call_at_start<T, F, Fut>(&self, op: F) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>> + Send + 'static,
+    {
+        self.call_within(self.start_wait.max(self.wait), op)
+    }
+
+    fn call_within<T, F, Fut>(&self, wait: Duration, op: F) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>> + Send + 'static,
+    {
         if !self.is_up() {
             return Err(BackendError::Down);
         }
         let started = Instant::now();
-        let result = self.bounded(op(self.conn()));
+        let result = self.bounded(wait, op(self.conn()));
         self.settle(started, &result);
         result
     }
@@ -334,7 +359,7 @@ impl RedisBackend {
         }
     }
 
-    fn bounded<T, Fut>(&self, fut: Fut) -> Result<T, BackendError>
+    fn bounded<T, Fut>(&self, wait: Duration, fut: Fut) -> Result<T, BackendError>
     where
         T: Send + 'static,
         Fut: Future<Output = Result<T, RedisError>> + Send + 'static,
@@ -342,7 +367,6 @@ impl RedisBackend {
         let Some(rt) = &self.runtime.0 else {
             return Err(BackendError::Down);
         };
-        let wait = self.wait;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         rt.spawn(async move {
             let _ = tx.send(bounded_answer(wait, fut).await);

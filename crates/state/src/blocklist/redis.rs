@@ -156,7 +156,7 @@ impl RedisBlockStore {
             version: Arc::new(AtomicU64::new(0)),
         };
         store
-            .resync()
+            .load()
             .map_err(|e| format!("state: cannot load the shared blocklist: {e}"))?;
         store.follow();
         Ok(store)
@@ -173,9 +173,10 @@ impl RedisBlockStore {
         &self.local
     }
 
-    fn resync(&self) -> Result<(), BackendError> {
+    /// The first snapshot, read while the gateway starts.
+    fn load(&self) -> Result<(), BackendError> {
         let keys = self.keys.keys.clone();
-        let snapshot: Vec<String> = self.backend.call(move |mut conn| async move {
+        let snapshot: Vec<String> = self.backend.call_at_start(move |mut conn| async move {
             let mut call = SNAPSHOT.prepare_invoke();
             for k in &keys {
                 call.key(k);
