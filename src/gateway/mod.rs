@@ -12,6 +12,7 @@ pub mod account;
 pub mod admission;
 pub mod audit;
 pub mod body;
+pub mod callback;
 pub mod capacity;
 pub mod context;
 pub mod exec;
@@ -90,6 +91,8 @@ pub struct Gateway {
     hsts: Option<Arc<crate::tls::Hsts>>,
     /// Execution pool, metering and budgets, when enabled.
     capacity: Option<Arc<execgate_capacity::Capacity>>,
+    /// Judge0 `callback_url` delivery.
+    callbacks: Arc<callback::Callbacks>,
 }
 
 impl Gateway {
@@ -105,6 +108,13 @@ impl Gateway {
             .or_else(|| tiers.values().next())
             .cloned()
             .ok_or("config has no tiers")?;
+        let dialect = Arc::new(Dialect::new(settings.dialect.clone())?);
+        let callbacks = Arc::new(callback::Callbacks::new(
+            &settings.dialect.callbacks,
+            shared.metrics.callbacks.clone(),
+            shared.rules.clone(),
+            dialect.clone(),
+        )?);
         Ok(Self {
             identifier: Identifier::new(
                 &settings.identity,
@@ -120,7 +130,8 @@ impl Gateway {
             )),
             tiers,
             fallback,
-            dialect: Arc::new(Dialect::new(settings.dialect.clone())?),
+            dialect,
+            callbacks,
             rules: shared.rules,
             upstreams,
             metrics: shared.metrics,

@@ -249,6 +249,15 @@ impl CallbackUrl {
         self.0.domain()
     }
 
+    /// The host when it is an address (IPv4 written in IPv6 read as IPv4).
+    pub fn address(&self) -> Option<IpAddr> {
+        match self.0.host()? {
+            url::Host::Domain(_) => None,
+            url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
+            url::Host::Ipv6(v6) => Some(IpAddr::V6(v6).to_canonical()),
+        }
+    }
+
     /// The port connected to (the scheme's when the URL has none).
     pub fn port(&self) -> u16 {
         self.0.port_or_known_default().unwrap_or(80)
