@@ -46,6 +46,9 @@ impl Dialect {
         if config.max_submissions == 0 {
             return Err("dialect.max_submissions: must be at least 1".into());
         }
+        // Checked whatever the kinds: a gateway that starts serving Judge0
+        // later must not find a broken section then.
+        CallbackPolicy::new(&config.callbacks)?;
         let apis = config
             .kind
             .as_slice()
