@@ -355,3 +355,78 @@ fn deliveries_are_retried_on_5xx_a_bounded_number_of_times_and_redirects_are_not
         "a redirect is neither followed nor retried"
     );
 }
+
+#[test]
+fn a_refusal_at_delivery_is_an_audit_event_of_the_gateway_binary() {
+    use std::process::{Command, Stdio};
+    let exec = MockExecutor::with(Behaviour::Judge0 { status: 3 });
+    let receiver = Receiver::start(&[]);
+    let port = receiver.addr.port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("screen")).unwrap();
+    std::fs::write(
+        dir.path().join("screen/test.toml"),
+        support::gateway::SCREEN_RULES,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("output.toml"),
+        support::gateway::OUTPUT_RULES,
+    )
+    .unwrap();
+    let (proxy, admin) = (crate::process::free_port(), crate::process::free_port());
+    let config = format!(
+        "[server]\nlisten = \"{proxy}\"\nadmin_listen = \"{admin}\"\n\
+         [upstream]\naddresses = [\"{}\"]\n\
+         [dialect]\nkind = \"judge0\"\n\
+         [dialect.callbacks]\nallow_hosts = [\"localhost\"]\nallow_ports = [{port}]\n\
+         [rules]\nscreen = [\"screen\"]\noutput = [\"output.toml\"]\nwatch = false\n",
+        exec.addr
+    );
+    let path = dir.path().join("gw.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_execgate"))
+        .args(["gateway", "--config"])
+        .arg(&path)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let events = events.clone();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if let Ok(l) = serde_json::from_str::<serde_json::Value>(&line)
+                    && l["target"] == "execgate::audit"
+                    && l["fields"]["event"] == "callback.refused"
+                {
+                    events.lock().push(l["fields"].clone());
+                }
+            }
+        })
+    };
+    // The accept guard listens before Pingora behind it does: wait for an answer.
+    eventually("the gateway answers", || {
+        std::net::TcpStream::connect(proxy).is_ok()
+            && get(&format!("http://{proxy}/about")).status != 500
+    });
+    let r = post(
+        &format!("http://{proxy}/submissions"),
+        &submission(&format!("http://localhost:{port}/done")),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let token = r.json()["token"].as_str().unwrap().to_string();
+    eventually("the refusal is audited", || !events.lock().is_empty());
+    let _ = child.kill();
+    let _ = child.wait();
+    reader.join().unwrap();
+    let event = events.lock()[0].clone();
+    assert_eq!(event["token"], token.as_str(), "{event}");
+    assert_eq!(event["client"], "-", "{event}");
+    let reason = event["reason"].as_str().unwrap();
+    assert!(reason.contains("is a loopback address"), "{event}");
+    assert_eq!(receiver.connections.load(Ordering::SeqCst), 0);
+}
