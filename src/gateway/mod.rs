@@ -12,7 +12,6 @@ pub mod account;
 pub mod admission;
 pub mod audit;
 pub mod body;
-pub mod callback;
 pub mod capacity;
 pub mod context;
 pub mod exec;
@@ -92,7 +91,7 @@ pub struct Gateway {
     /// Execution pool, metering and budgets, when enabled.
     capacity: Option<Arc<execgate_capacity::Capacity>>,
     /// Judge0 `callback_url` delivery.
-    callbacks: Arc<callback::Callbacks>,
+    callbacks: Arc<crate::callback::Callbacks>,
 }
 
 impl Gateway {
@@ -109,7 +108,7 @@ impl Gateway {
             .cloned()
             .ok_or("config has no tiers")?;
         let dialect = Arc::new(Dialect::new(settings.dialect.clone())?);
-        let callbacks = Arc::new(callback::Callbacks::new(
+        let callbacks = Arc::new(crate::callback::Callbacks::new(
             &settings.dialect.callbacks,
             shared.metrics.callbacks.clone(),
             shared.rules.clone(),

@@ -98,7 +98,7 @@ fn clean(
     ctx.run.outcomes = gw.dialect.verdicts_for(&ctx.forward_path, &doc);
     crate::gateway::capacity::charge(gw, ctx, &doc);
     bind_tokens(gw, ctx, identity, &doc, tokens);
-    crate::gateway::callback::on_answer(gw, ctx, identity, &doc);
+    super::callback::on_answer(gw, ctx, identity, &doc, output_field);
     execgate_sanitize::sanitize_value(&rules.output, policy, reader, doc, &fields, held.len())
 }
 
@@ -172,7 +172,7 @@ fn polled_runs(path_and_query: &str) -> usize {
 }
 
 /// The dialect's description of an output field, in the sanitizer's terms.
-pub fn output_field(spec: execgate_dialect::FieldSpec) -> execgate_sanitize::FieldSpec {
+fn output_field(spec: execgate_dialect::FieldSpec) -> execgate_sanitize::FieldSpec {
     use execgate_dialect::FieldKind as D;
     use execgate_sanitize::FieldKind as S;
     let kind = match spec.kind {

@@ -3,8 +3,9 @@
 //! past the sanitizer nor be made to open connections inside its network.
 //!
 //! When a submission that named a checked `callback_url` is answered with its
-//! token, the gateway reads the result from the executor that took it
-//! (`GET /submissions/{token}`, base64, Judge0's callback fields) until the run
+//! token (`gateway::outbound::callback` hands it over), the gateway reads the
+//! result from the executor that took it (`GET /submissions/{token}`, base64,
+//! Judge0's callback fields) until the run
 //! has finished, sanitizes it with the submitter's tier and reader exactly as
 //! a poll by the client would be, and `PUT`s it to the URL as Judge0 does.
 //!
@@ -14,14 +15,11 @@
 //! inside address between the check and the connect cannot be reached.
 //! Redirects are not followed; the receiver's body is never read.
 
-use super::context::RequestCtx;
-use super::identity::Identity;
-use super::{Gateway, TierPolicies};
 use crate::rules::Rules;
 use bytes::Bytes;
 use execgate_core::Live;
 use execgate_dialect::{CallbackConfig, CallbackPolicy, CallbackUrl, Dialect};
-use execgate_sanitize::Reader;
+use execgate_sanitize::{FieldSpec, OutputPolicy, Reader};
 use prometheus::IntCounterVec;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -85,15 +83,22 @@ enum Attempt {
 
 /// One finished submission to deliver.
 pub struct Due {
-    request_id: String,
-    token: String,
-    url: CallbackUrl,
+    /// The submission's request, for the log.
+    pub request_id: String,
+    /// The result's token.
+    pub token: String,
+    /// Where to.
+    pub url: CallbackUrl,
     /// The executor that issued the token (`ip:port`).
-    executor: String,
-    /// The submitter's tier policies (output caps) at submission.
-    policies: Arc<TierPolicies>,
+    pub executor: String,
+    /// The submitter's output policy (its tier's caps) at submission.
+    pub output: OutputPolicy,
+    /// The output fields of `result_path`, in the sanitizer's terms.
+    pub fields: Vec<FieldSpec>,
+    /// The most result bytes read.
+    pub result_cap: usize,
     /// The submitter's client id (its own tenant markers are its data).
-    client: Option<String>,
+    pub client: Option<String>,
 }
 
 /// The deliverer, shared by every request.
@@ -144,7 +149,7 @@ impl Callbacks {
 
     /// Starts delivering `due` in the background, or counts it dropped when
     /// `max_concurrent` deliveries are in progress.
-    fn dispatch(self: &Arc<Self>, due: Due) {
+    pub fn dispatch(self: &Arc<Self>, due: Due) {
         let permit = self.slots.clone().try_acquire_owned().ok();
         match (permit, tokio::runtime::Handle::try_current()) {
             (Some(permit), Ok(runtime)) => {
@@ -201,7 +206,7 @@ impl Callbacks {
     async fn finished(&self, due: &Due) -> Result<Value, String> {
         let path = result_path(&due.token);
         let url = format!("http://{}{path}", due.executor);
-        let cap = result_cap(&due.policies);
+        let cap = due.result_cap;
         let mut wait = POLL_FIRST;
         loop {
             let doc = self.read(&url, cap).await?;
@@ -256,26 +261,12 @@ impl Callbacks {
         };
         map.retain(|key, _| CALLBACK_FIELDS.contains(&key.as_str()));
         let doc = Value::Object(map);
-        let path = result_path(&due.token);
-        let fields: Vec<_> = self
-            .dialect
-            .response_fields(&path, None)
-            .into_iter()
-            .map(super::outbound::sanitize::output_field)
-            .collect();
         let reader = due.client.as_deref().map_or(Reader::ANYONE, Reader::tenant);
         let rules = self.rules.load();
         let len = doc.to_string().len();
-        execgate_sanitize::sanitize_value(
-            &rules.output,
-            &due.policies.output,
-            reader,
-            doc,
-            &fields,
-            len,
-        )
-        .map(|clean| Bytes::from(clean.body))
-        .map_err(|e| format!("sanitizing the result: {e}"))
+        execgate_sanitize::sanitize_value(&rules.output, &due.output, reader, doc, &due.fields, len)
+            .map(|clean| Bytes::from(clean.body))
+            .map_err(|e| format!("sanitizing the result: {e}"))
     }
 
     /// `PUT`s `body` to the URL, retrying connect errors, time-outs and 5xx
@@ -368,46 +359,8 @@ impl Callbacks {
     }
 }
 
-/// The deliveries a run's answer starts: one per submission that named a
-/// callback and was answered with a token (a batch answers in order).
-pub fn on_answer(gw: &Gateway, ctx: &RequestCtx, identity: &Identity, doc: &Value) {
-    let Some(exec) = ctx.exec.as_ref().filter(|_| ctx.route.executes()) else {
-        return;
-    };
-    if exec.submissions.iter().all(|s| s.callback.is_none()) {
-        return;
-    }
-    let Some(executor) = ctx.upstream_addr.clone() else {
-        return;
-    };
-    let answers: Vec<&Value> = match doc {
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
-    };
-    for (submission, answer) in exec.submissions.iter().zip(answers) {
-        let Some(url) = &submission.callback else {
-            continue;
-        };
-        let Some(token) = answer
-            .get("token")
-            .and_then(Value::as_str)
-            .filter(|t| is_token(t))
-        else {
-            continue;
-        };
-        gw.callbacks.dispatch(Due {
-            request_id: ctx.request_id.clone(),
-            token: token.to_string(),
-            url: url.clone(),
-            executor: executor.clone(),
-            policies: gw.policies(identity).clone(),
-            client: identity.client.clone(),
-        });
-    }
-}
-
 /// A token as Judge0 issues them (a UUID); anything else is not put in a path.
-fn is_token(token: &str) -> bool {
+pub fn is_token(token: &str) -> bool {
     !token.is_empty()
         && token.len() <= 128
         && token
@@ -416,18 +369,11 @@ fn is_token(token: &str) -> bool {
 }
 
 /// The executor path of a token's result, in the callback's shape.
-fn result_path(token: &str) -> String {
+pub fn result_path(token: &str) -> String {
     format!(
         "/submissions/{token}?base64_encoded=true&fields={}",
         CALLBACK_FIELDS.join(",")
     )
-}
-
-/// The most result bytes read: both capped streams, base64 and escaped, plus the envelope.
-fn result_cap(policies: &TierPolicies) -> usize {
-    (policies.tier.stdout_max.as_usize() + policies.tier.stderr_max.as_usize())
-        .saturating_mul(6)
-        .saturating_add(64 << 10)
 }
 
 /// An error with its causes, for the log (reqwest's own message is only the outermost).
