@@ -8,6 +8,7 @@
 pub mod accept;
 pub mod admin;
 pub mod admin_usage;
+pub mod callback;
 pub mod config;
 pub mod console;
 pub mod error;

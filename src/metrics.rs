@@ -33,6 +33,8 @@ pub struct Metrics {
     pub screen_cache: IntCounterVec,
     /// Log lines dropped because the log writer fell behind (`logging`).
     pub log_dropped: IntCounter,
+    /// Judge0 callback deliveries by outcome (`gateway::callback`).
+    pub callbacks: IntCounterVec,
 }
 
 impl Metrics {
@@ -113,6 +115,11 @@ impl Metrics {
             "Log lines (audit included) dropped because the log writer fell behind",
         )?;
         registry.register(Box::new(log_dropped.clone()))?;
+        let callbacks = counter(
+            "execgate_callbacks_total",
+            "Judge0 callback deliveries by outcome (delivered, failed, refused, dropped)",
+            "outcome",
+        )?;
         Ok(Self {
             registry,
             requests,
@@ -127,6 +134,7 @@ impl Metrics {
             upstream_transitions,
             screen_cache,
             log_dropped,
+            callbacks,
         })
     }
 

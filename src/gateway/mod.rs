@@ -90,6 +90,8 @@ pub struct Gateway {
     hsts: Option<Arc<crate::tls::Hsts>>,
     /// Execution pool, metering and budgets, when enabled.
     capacity: Option<Arc<execgate_capacity::Capacity>>,
+    /// Judge0 `callback_url` delivery.
+    callbacks: Arc<crate::callback::Callbacks>,
 }
 
 impl Gateway {
@@ -105,6 +107,13 @@ impl Gateway {
             .or_else(|| tiers.values().next())
             .cloned()
             .ok_or("config has no tiers")?;
+        let dialect = Arc::new(Dialect::new(settings.dialect.clone())?);
+        let callbacks = Arc::new(crate::callback::Callbacks::new(
+            &settings.dialect.callbacks,
+            shared.metrics.callbacks.clone(),
+            shared.rules.clone(),
+            dialect.clone(),
+        )?);
         Ok(Self {
             identifier: Identifier::new(
                 &settings.identity,
@@ -120,7 +129,8 @@ impl Gateway {
             )),
             tiers,
             fallback,
-            dialect: Arc::new(Dialect::new(settings.dialect.clone())?),
+            dialect,
+            callbacks,
             rules: shared.rules,
             upstreams,
             metrics: shared.metrics,

@@ -86,6 +86,10 @@ fn check_config_names_file_line_and_key_and_exits_2() {
             "DIR/gw.toml:2: dialect.kind: unknown variant `k8s`",
         ),
         (
+            "[dialect.callbacks]\nattempts = 3\nallow_hosts = [\"*.*\"]\n",
+            "DIR/gw.toml:3: dialect.callbacks.allow_hosts: \"*.*\" is not a host name",
+        ),
+        (
             "[identity.jwt]\nalgorithm = \"HS256\"\nsecret = \"short\"\n",
             "DIR/gw.toml:3: identity.jwt.secret: HS256 secrets must be at least 32 bytes",
         ),

@@ -6,6 +6,7 @@ mod support;
 mod accept;
 mod admin;
 mod body;
+mod callbacks;
 mod capacity;
 mod cli;
 mod dialects;

@@ -46,6 +46,9 @@ pub enum Behaviour {
     /// A Judge0 queue: every submission gets a token and, once read by token
     /// (one or a batch), this `status.id` with its source and stdin echoed.
     Judge0 { status: u64 },
+    /// A Judge0 queue like `Judge0` whose runs print `stdout` (base64 when
+    /// the read asks for it, as Judge0 answers).
+    Judge0Printing { status: u64, stdout: String },
 }
 
 impl Behaviour {
@@ -164,7 +167,10 @@ async fn handle(
         body: body.to_vec(),
     });
     match behaviour {
-        Behaviour::Judge0 { status } => judge0(&state, status, &method, &uri, &body),
+        Behaviour::Judge0 { status } => judge0(&state, status, None, &method, &uri, &body),
+        Behaviour::Judge0Printing { status, stdout } => {
+            judge0(&state, status, Some(&stdout), &method, &uri, &body)
+        }
         Behaviour::Piston { stdout } => piston(&stdout),
         Behaviour::Slow(wait) => {
             tokio::time::sleep(wait).await;
@@ -197,8 +203,26 @@ async fn handle(
 }
 
 /// A Judge0 answer: tokens for submissions, results for tokens.
-fn judge0(state: &State, status: u64, method: &Method, uri: &Uri, body: &[u8]) -> Response {
+fn judge0(
+    state: &State,
+    status: u64,
+    printed: Option<&str>,
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+) -> Response {
     let mut store = state.submissions.lock();
+    let base64 = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "base64_encoded=true"));
+    let stdout = match printed {
+        None => "out\n".to_string(),
+        Some(text) if base64 => {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(text)
+        }
+        Some(text) => text.to_string(),
+    };
     let mut submit = |item: serde_json::Value| {
         let token = format!("tok-{:04}-{}", store.len(), uri.port_u16().unwrap_or(0));
         store.push((token.clone(), item));
@@ -206,7 +230,7 @@ fn judge0(state: &State, status: u64, method: &Method, uri: &Uri, body: &[u8]) -
     };
     let result = |token: &str, item: &serde_json::Value| {
         serde_json::json!({
-            "token": token, "stdout": "out\n", "stderr": null,
+            "token": token, "stdout": stdout, "stderr": null,
             "source_code": item["source_code"], "stdin": item["stdin"],
             "status": {"id": status, "description": "as told"}
         })

@@ -2,6 +2,7 @@
 //! bounds on request shape, the Judge0 language map and, for a home-grown
 //! executor, where its JSON keeps code, language, stdin, limits and output.
 
+use crate::callback::CallbackConfig;
 use crate::decode::Encoding;
 use crate::kind::DialectKinds;
 use crate::limits::LimitField;
@@ -27,6 +28,8 @@ pub struct DialectConfig {
     pub generic: Option<GenericConfig>,
     /// Compiler options and program arguments requests may carry.
     pub options: OptionsConfig,
+    /// Judge0 `callback_url`: where results may be delivered, and how.
+    pub callbacks: CallbackConfig,
 }
 
 impl Default for DialectConfig {
@@ -38,6 +41,7 @@ impl Default for DialectConfig {
             judge0: Judge0Config::default(),
             generic: None,
             options: OptionsConfig::default(),
+            callbacks: CallbackConfig::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! It holds the configured API and does the steps all dialects share.
 
 use crate::api::{Api, Bounds};
+use crate::callback::CallbackPolicy;
 use crate::config::DialectConfig;
 use crate::generic::Generic;
 use crate::judge0::Judge0;
@@ -45,6 +46,9 @@ impl Dialect {
         if config.max_submissions == 0 {
             return Err("dialect.max_submissions: must be at least 1".into());
         }
+        // Checked whatever the kinds: a gateway that starts serving Judge0
+        // later must not find a broken section then.
+        CallbackPolicy::new(&config.callbacks)?;
         let apis = config
             .kind
             .as_slice()
@@ -284,7 +288,12 @@ fn api(kind: DialectKind, config: &DialectConfig) -> Result<Box<dyn Api>, String
     let options = OptionsPolicy::new(&config.options)?;
     Ok(match kind {
         DialectKind::Piston => Box::new(Piston::new(bounds, options)),
-        DialectKind::Judge0 => Box::new(Judge0::new(&config.judge0, bounds, options)?),
+        DialectKind::Judge0 => Box::new(Judge0::new(
+            &config.judge0,
+            bounds,
+            options,
+            CallbackPolicy::new(&config.callbacks)?,
+        )?),
         DialectKind::Generic => {
             let generic = config
                 .generic

@@ -313,6 +313,7 @@ impl Api for Generic {
             }],
             stdin,
             limits: read_limits(&self.limits, body, "")?,
+            callback: None,
         };
         Ok(Parsed::single(submission))
     }
@@ -370,6 +371,7 @@ impl Api for Generic {
                 }],
                 stdin: Vec::new(),
                 limits: Default::default(),
+                callback: None,
             }))
         })())
     }

@@ -3,6 +3,7 @@
 //! numeric `status.id`.
 
 use crate::api::{Api, Bounds, Parsed};
+use crate::callback::CallbackPolicy;
 use crate::config::{JUDGE0_LANGUAGES, Judge0Config};
 use crate::decode::{check_code, decode_base64};
 use crate::limits::{LimitField, LimitRole, LimitUnit, clamp_limits, read_limits};
@@ -58,7 +59,8 @@ const PASSTHROUGH: &[&[&str]] = &[
 /// The query parameters Judge0 CE documents for each route that runs
 /// nothing; any other is refused by name rather than passed to an executor
 /// whose reading of it the gateway does not know. `callback_url` is not among
-/// them anywhere: Judge0 would deliver the result past the sanitizer.
+/// them anywhere: it is read from the body only, checked, and delivered by the
+/// gateway (never by the executor, past the sanitizer).
 fn passthrough_query(path: &[&str]) -> &'static [&'static str] {
     match path {
         ["submissions"] => &["base64_encoded", "fields", "page", "per_page"],
@@ -78,6 +80,7 @@ pub(crate) struct Judge0 {
     allow_network: bool,
     allow_any_compiler_options: bool,
     options: OptionsPolicy,
+    callbacks: CallbackPolicy,
 }
 
 impl Judge0 {
@@ -85,6 +88,7 @@ impl Judge0 {
         config: &Judge0Config,
         bounds: Bounds,
         options: OptionsPolicy,
+        callbacks: CallbackPolicy,
     ) -> Result<Self, String> {
         let mut languages: HashMap<u64, String> = JUDGE0_LANGUAGES
             .iter()
@@ -105,6 +109,7 @@ impl Judge0 {
             allow_network: config.allow_network,
             allow_any_compiler_options: config.allow_any_compiler_options,
             options,
+            callbacks,
         })
     }
 
@@ -134,9 +139,14 @@ impl Judge0 {
                 &fields.name("command_line_arguments"),
             )?;
         }
-        if fields.get("callback_url").is_some_and(|v| !v.is_null()) {
-            return Err(callback_refused(fields.name("callback_url")));
-        }
+        let callback = fields
+            .string("callback_url")?
+            .map(|url| {
+                self.callbacks
+                    .check_url(url)
+                    .map_err(|reason| RequestError::new(fields.name("callback_url"), reason))
+            })
+            .transpose()?;
         if fields.get("additional_files").is_some() && !self.allow_additional_files {
             return Err(RequestError::new(
                 fields.name("additional_files"),
@@ -152,6 +162,7 @@ impl Judge0 {
             }],
             stdin: read.stdin,
             limits: read.limits,
+            callback,
         })
     }
 
@@ -180,6 +191,9 @@ impl Judge0 {
                 "must be a JSON object",
             ));
         };
+        // The gateway delivers the callback itself, sanitized: the executor
+        // must not send the raw result there too.
+        map.remove("callback_url");
         let network = (!self.allow_network).then_some("enable_network");
         for key in FORCED_OFF.iter().copied().chain(network) {
             if let Some(flag) = map.get_mut(key).filter(|v| **v != Value::Bool(false)) {
@@ -315,22 +329,12 @@ fn check_execute_query(path_and_query: &str) -> Result<(), RequestError> {
         .into_iter()
         .find(|name| !EXECUTE_QUERY.contains(&name.as_str()))
     {
-        Some(name) if name == "callback_url" => Err(callback_refused(name)),
         Some(name) => Err(RequestError::new(
             name,
             "is not accepted in the query string: put submission fields in the JSON body",
         )),
         None => Ok(()),
     }
-}
-
-/// Judge0 would send the result to a callback itself, past the output
-/// sanitizer and the token's owner, from inside the executor's network.
-fn callback_refused(field: impl Into<String>) -> RequestError {
-    RequestError::new(
-        field,
-        "is not accepted: results are read through the gateway",
-    )
 }
 
 /// Refuses, by name, query parameters Judge0 does not document for the
@@ -345,7 +349,6 @@ fn check_passthrough_query(path_and_query: &str, path: &[&str]) -> Result<(), Re
         .into_iter()
         .find(|name| !allowed.contains(&name.as_str()) && !token_list(name))
     {
-        Some(name) if name == "callback_url" => Err(callback_refused(name)),
         Some(name) => Err(RequestError::new(
             name,
             format!(

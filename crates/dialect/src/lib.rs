@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+pub mod callback;
 mod config;
 mod decode;
 mod dialect;
@@ -46,6 +47,7 @@ mod path;
 pub mod piston;
 mod read;
 
+pub use callback::{CallbackConfig, CallbackPolicy, CallbackUrl};
 pub use config::{DialectConfig, GenericConfig, Judge0Config, OutputField, VerdictConfig};
 pub use decode::{Encoding, encode_base64};
 pub use dialect::{Dialect, FORWARD_CONTENT_TYPE};

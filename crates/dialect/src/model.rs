@@ -62,6 +62,9 @@ pub struct Submission {
     pub stdin: Vec<u8>,
     /// The limits the client asked for, before clamping.
     pub limits: RequestedLimits,
+    /// Where the finished result is to be delivered (Judge0 `callback_url`),
+    /// checked against `[dialect.callbacks]`.
+    pub callback: Option<crate::callback::CallbackUrl>,
 }
 
 /// One decoded source file.

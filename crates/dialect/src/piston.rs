@@ -241,6 +241,7 @@ impl PistonExecute {
                 compile_time: seconds(self.compile.timeout),
                 compile_memory_bytes: self.compile.memory.exactly(),
             },
+            callback: None,
         }
     }
 }

@@ -431,10 +431,74 @@ fn regression_a_callback_url_is_refused() {
     );
     let err = refused(body);
     assert_eq!(err.field, "callback_url");
+    assert!(err.message.contains("no allowed hosts"), "{}", err.message);
     let batch =
         json!({"submissions": [one(), with(one(), "callback_url", json!("http://10.0.0.1/"))]});
     let err = refusal(&judge0(), RouteKind::ExecuteBatch, BATCH, &batch);
     assert_eq!(err.field, "submissions[1].callback_url");
+}
+
+fn judge0_calling_back(hosts: &[&str]) -> Dialect {
+    Dialect::new(DialectConfig {
+        kind: DialectKind::Judge0.into(),
+        callbacks: execgate_dialect::CallbackConfig {
+            allow_hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            ..Default::default()
+        },
+        ..DialectConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_callback_url_on_the_allow_list_is_read_and_never_forwarded() {
+    let d = judge0_calling_back(&["hooks.example.com", "10.0.0.1"]);
+    let body = with(
+        one(),
+        "callback_url",
+        json!("https://hooks.example.com/done"),
+    );
+    let request = d
+        .parse_request(RouteKind::Execute, SUBMIT, body.to_string().as_bytes())
+        .unwrap();
+    let url = request.submissions[0].callback.as_ref().unwrap();
+    assert_eq!(url.as_url().as_str(), "https://hooks.example.com/done");
+    let out = clamped(&d, RouteKind::Execute, SUBMIT, &body);
+    assert!(out.get("callback_url").is_none(), "{out}");
+
+    let batch = json!({"submissions": [
+        one(),
+        with(one(), "callback_url", json!("http://hooks.example.com/b")),
+    ]});
+    let request = d
+        .parse_request(RouteKind::ExecuteBatch, BATCH, batch.to_string().as_bytes())
+        .unwrap();
+    assert!(request.submissions[0].callback.is_none());
+    assert!(request.submissions[1].callback.is_some());
+    let out = clamped(&d, RouteKind::ExecuteBatch, BATCH, &batch);
+    assert!(out["submissions"][1].get("callback_url").is_none(), "{out}");
+
+    for (url, reason) in [
+        (
+            "https://other.example.com/",
+            "not on the callback allow-list",
+        ),
+        ("http://10.0.0.1/", "10.0.0.1 is a private address"),
+        ("gopher://hooks.example.com/", "only http and https"),
+        ("https://hooks.example.com:6379/", "port 6379"),
+    ] {
+        let body = with(one(), "callback_url", json!(url));
+        let err = refusal(&d, RouteKind::Execute, SUBMIT, &body);
+        assert_eq!(err.field, "callback_url");
+        assert!(err.message.contains(reason), "{url}: {}", err.message);
+    }
+    let err = refusal(
+        &d,
+        RouteKind::Execute,
+        SUBMIT,
+        &with(one(), "callback_url", json!(7)),
+    );
+    assert_eq!(err.field, "callback_url");
 }
 
 #[test]
@@ -828,13 +892,13 @@ fn every_documented_query_flag_is_accepted_and_others_are_refused_by_name() {
             RouteKind::Execute,
             "/submissions?callback_url=http://x/",
             "callback_url",
-            "results are read through the gateway",
+            "put submission fields in the JSON body",
         ),
         (
             RouteKind::Passthrough,
             "/submissions/abc?callback_url=http://x/",
             "callback_url",
-            "results are read through the gateway",
+            "accepted: base64_encoded, fields",
         ),
         (
             RouteKind::Passthrough,

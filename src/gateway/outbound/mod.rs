@@ -1,8 +1,10 @@
 //! The response side: harden headers (`headers`), hold the executor's body
 //! (capped) when it carries program output (runs, and Judge0 result polling),
 //! run it through the output sanitizer (`sanitize`), and turn broken or
-//! refusing executor answers into the gateway's JSON (`executor_error`).
+//! refusing executor answers into the gateway's JSON (`executor_error`); a
+//! run's answer naming Judge0 callbacks starts their delivery (`callback`).
 
+pub mod callback;
 pub mod executor_error;
 pub mod headers;
 pub mod sanitize;

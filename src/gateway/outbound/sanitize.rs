@@ -98,6 +98,7 @@ fn clean(
     ctx.run.outcomes = gw.dialect.verdicts_for(&ctx.forward_path, &doc);
     crate::gateway::capacity::charge(gw, ctx, &doc);
     bind_tokens(gw, ctx, identity, &doc, tokens);
+    super::callback::on_answer(gw, ctx, identity, &doc, output_field);
     execgate_sanitize::sanitize_value(&rules.output, policy, reader, doc, &fields, held.len())
 }
 
