@@ -130,7 +130,10 @@ async fn usage(
     let u = cap.meter().usage(&scope, period);
     let mut body = json!({"period": period.as_str(), "usage": usage_json(&u)});
     match &scope {
-        Scope::Client(k) => body["client"] = json!(k),
+        Scope::Client(k) => {
+            body["client"] = json!(k);
+            body["sessions"] = json!(cap.sessions().of(k));
+        }
         Scope::Tier(t) => body["tier"] = json!(t),
         Scope::Global => body["scope"] = json!("global"),
     }
@@ -214,7 +217,7 @@ pub fn openapi_paths() -> Value {
         }},
         "/v1/usage": {"get": {
             "operationId": "getUsage",
-            "summary": "Usage (credits, executions, CPU and wall time) of a client, a tier or the platform",
+            "summary": "Usage (credits, executions, CPU and wall time) of a client, a tier or the platform; a client's open sessions with theirs",
             "parameters": [
                 {"name": "client", "in": "query", "required": false, "schema": {"type": "string"}, "description": "client key (client:ID or ip:ADDR)"},
                 {"name": "tier", "in": "query", "required": false, "schema": {"type": "string"}},

@@ -6,11 +6,13 @@
 
 use super::Gateway;
 use super::context::RequestCtx;
+use super::session::session_of;
 use crate::error::Refusal;
 use execgate_capacity::{
     Admission, BudgetDecision, Capacity, CapacityRefusal, CostFormat, Held, Permit, RunCost,
-    Ticket, read_costs,
+    SessionId, SessionLimit, Ticket, read_costs,
 };
+use execgate_core::{ClientKey, TierName};
 use execgate_dialect::DialectKind;
 use pingora_proxy::Session;
 
@@ -40,8 +42,10 @@ pub async fn on_decided(
     }
 }
 
-/// Budget first, then a slot in the pool. A client that disconnects while
-/// queued is `Err` (it leaves the queue); `Ok(Err(_))` is a refusal to send.
+/// Budget first, then the session's caps, then a slot in the pool; the
+/// session counts the execution once the slot is held, so runs queued at
+/// once never pass its cap together. A client that disconnects while queued
+/// is `Err` (it leaves the queue); `Ok(Err(_))` is a refusal to send.
 async fn admit(
     gw: &Gateway,
     session: &mut Session,
@@ -63,6 +67,15 @@ async fn admit(
         BudgetDecision::Throttle(lower) => lower,
         BudgetDecision::Refuse(r) => return Ok(Err(Refusal::Capacity(r))),
     };
+    let sid = match session_of(identity, &session.req_header().headers) {
+        Ok(sid) => sid,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    if let Some(sid) = &sid
+        && let Err(limit) = cap.sessions().check(&client, &identity.tier, sid)
+    {
+        return Ok(Err(session_refusal(cap, limit)));
+    }
     let permit = match cap.pool().admit(&client, &tier) {
         Err(r) => return Ok(Err(Refusal::Capacity(r))),
         Ok(Admission::Run(permit)) => permit,
@@ -71,11 +84,37 @@ async fn admit(
             Err(r) => return Ok(Err(Refusal::Capacity(r))),
         },
     };
+    if let Some(sid) = &sid
+        && let Err(limit) = begin_session(cap, &client, &identity.tier, sid)
+    {
+        return Ok(Err(limit));
+    }
     ctx.capacity = Held {
         permit: Some(permit),
         tier: Some(tier),
+        session: sid,
     };
     Ok(Ok(()))
+}
+
+/// Counts the execution in its session; the session's caps are those of the
+/// client's own tier, throttled or not.
+fn begin_session(
+    cap: &Capacity,
+    client: &ClientKey,
+    tier: &TierName,
+    sid: &SessionId,
+) -> Result<(), Refusal> {
+    cap.sessions()
+        .begin(client, tier, sid)
+        .map_err(|limit| session_refusal(cap, limit))
+}
+
+fn session_refusal(cap: &Capacity, limit: SessionLimit) -> Refusal {
+    Refusal::Capacity(CapacityRefusal::SessionLimit {
+        limit,
+        retry_after: cap.sessions().retry_after(),
+    })
 }
 
 /// Waits for a slot or for the client to go away, whichever comes first; a
@@ -122,7 +161,14 @@ pub fn charge(gw: &Gateway, ctx: &RequestCtx, doc: &serde_json::Value) {
             .get(i)
             .or(exec.submissions.first())
             .map_or("other", |s| language_label(&s.language));
+        charge_session(cap, ctx, &identity.key, &run);
         cap.meter().charge(&identity.key, tier, language, run);
+    }
+}
+
+fn charge_session(cap: &Capacity, ctx: &RequestCtx, client: &ClientKey, run: &RunCost) {
+    if let Some(sid) = &ctx.capacity.session {
+        cap.sessions().charge(client, sid, run);
     }
 }
 
@@ -149,6 +195,7 @@ pub fn charge_unread(gw: &Gateway, ctx: &RequestCtx) {
         .submissions
         .first()
         .map_or("other", |s| language_label(&s.language));
+    charge_session(cap, ctx, &identity.key, &run);
     cap.meter().charge(&identity.key, tier, language, run);
 }
 

@@ -22,6 +22,7 @@ pub mod outbound;
 pub mod proxy;
 pub mod refusal;
 pub mod request_id;
+pub mod session;
 pub mod tokens;
 pub mod unpolled;
 pub mod upstream;

@@ -506,3 +506,175 @@ fn a_verdict_without_cost_fields_is_charged_as_estimated() {
         (Some(0.5), Some(1))
     );
 }
+
+/// A verdict of 2 CPU-seconds and 3 wall-seconds.
+fn two_cpu_seconds() -> MockExecutor {
+    let result = serde_json::json!({
+        "language": "python", "version": "3.10.0",
+        "run": {"stdout": "", "stderr": "", "code": 0, "signal": null, "output": "",
+                "cpu_time": 2000, "wall_time": 3000, "memory": 1000}
+    });
+    MockExecutor::with(Behaviour::json(200, result.to_string()))
+}
+
+fn run_in(gw: &TestGateway, headers: &[(&str, &str)]) -> crate::support::Reply {
+    post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        headers,
+    )
+}
+
+#[test]
+fn sessions_hit_their_caps_independently_of_each_other() {
+    let exec = two_cpu_seconds();
+    let gw = builder(
+        exec.addr,
+        "[capacity.tiers.paid]\nsession_executions = 3\nsession_cpu_seconds = 3.0\n",
+    )
+    .with_admin_token()
+    .start();
+    let key = ("x-api-key", "p1-key-0123456789");
+    let in_session = |sid: &str| run_in(&gw, &[key, ("x-session-id", sid)]);
+    // 2 CPU-seconds, then 4: the cap of 3 refuses the third run of the session.
+    assert_eq!(in_session("exam-1").status, 200);
+    assert_eq!(in_session("exam-1").status, 200);
+    let refused = in_session("exam-1");
+    assert_eq!(
+        (refused.status, refused.code()),
+        (429, "session_limit".to_string())
+    );
+    assert_eq!(refused.json()["error"]["reason"], "cpu_seconds");
+    assert!(refused.header("retry-after").is_some());
+    // Another session of the same client, and runs outside any session, go on.
+    assert_eq!(in_session("exam-2").status, 200);
+    assert_eq!(run_in(&gw, &[key]).status, 200);
+    assert_eq!(exec.requests().len(), 4);
+    let r = gw
+        .admin(reqwest::Method::GET, "/v1/usage?client=client:p1")
+        .send()
+        .unwrap();
+    let view: serde_json::Value = r.json().unwrap();
+    let sessions = view["sessions"].as_array().unwrap();
+    let summary: Vec<_> = sessions
+        .iter()
+        .map(|s| {
+            (
+                s["id"].clone(),
+                s["executions"].clone(),
+                s["cpu_ms"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("exam-1".into(), 2.into(), 4000.into()),
+            ("exam-2".into(), 1.into(), 2000.into())
+        ]
+    );
+}
+
+#[test]
+fn a_session_idle_past_its_expiry_starts_afresh() {
+    let exec = two_cpu_seconds();
+    let gw = gateway(
+        exec.addr,
+        "[capacity.sessions]\nidle = \"10m\"\n[capacity.tiers.free]\nsession_executions = 1\n",
+    );
+    let headers = [("x-api-key", "f-key-0123456789"), ("x-session-id", "s")];
+    assert_eq!(run_in(&gw, &headers).status, 200);
+    let refused = run_in(&gw, &headers);
+    assert_eq!(refused.json()["error"]["reason"], "executions");
+    assert_eq!(refused.header("retry-after").as_deref(), Some("600"));
+    gw.clock.advance(Duration::from_secs(601));
+    assert_eq!(run_in(&gw, &headers).status, 200);
+}
+
+#[test]
+fn a_client_may_hold_only_so_many_sessions() {
+    let exec = two_cpu_seconds();
+    let gw = gateway(exec.addr, "[capacity.sessions]\nper_client_max = 2\n");
+    let key = ("x-api-key", "f-key-0123456789");
+    for sid in ["a", "b"] {
+        assert_eq!(run_in(&gw, &[key, ("x-session-id", sid)]).status, 200);
+    }
+    let refused = run_in(&gw, &[key, ("x-session-id", "c")]);
+    assert_eq!(
+        (refused.status, refused.json()["error"]["reason"].clone()),
+        (429, "sessions_per_client".into())
+    );
+    assert_eq!(run_in(&gw, &[key, ("x-session-id", "a")]).status, 200);
+}
+
+#[test]
+fn malformed_session_ids_are_a_400_before_any_run() {
+    let exec = two_cpu_seconds();
+    let gw = gateway(exec.addr, "");
+    let key = ("x-api-key", "f-key-0123456789");
+    let long = "x".repeat(65);
+    for bad in [long.as_str(), "a b", "a/b", ""] {
+        let r = run_in(&gw, &[key, ("x-session-id", bad)]);
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "invalid_request".to_string()),
+            "{bad:?}"
+        );
+        assert_eq!(r.json()["error"]["field"], "X-Session-Id");
+    }
+    let twice = run_in(&gw, &[key, ("x-session-id", "a"), ("x-session-id", "b")]);
+    assert_eq!(twice.status, 400);
+    assert_eq!(exec.requests().len(), 0);
+}
+
+#[test]
+fn a_tokens_sid_claim_names_the_session_and_a_contradicting_header_is_refused() {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-secret";
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let token = |sid: serde_json::Value| {
+        let claims = serde_json::json!({"sub": "u1", "tier": "paid", "exp": exp, "sid": sid});
+        let t = encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        format!("Bearer {t}")
+    };
+    let exec = two_cpu_seconds();
+    let gw = builder(exec.addr, "[capacity.tiers.paid]\nsession_executions = 1\n")
+        .raw(&format!(
+            "[identity.jwt]\nalgorithm = \"HS256\"\nsecret = \"{SECRET}\"\n"
+        ))
+        .start();
+    let (one, two) = (token("one".into()), token("two".into()));
+    assert_eq!(run_in(&gw, &[("authorization", &one)]).status, 200);
+    let refused = run_in(&gw, &[("authorization", &one)]);
+    assert_eq!(
+        (refused.status, refused.code()),
+        (429, "session_limit".to_string())
+    );
+    // The header agrees with the token: the same spent session.
+    let same = run_in(&gw, &[("authorization", &one), ("x-session-id", "one")]);
+    assert_eq!(same.code(), "session_limit");
+    // A header cannot move a token's runs to a fresh session.
+    let moved = run_in(&gw, &[("authorization", &one), ("x-session-id", "fresh")]);
+    assert_eq!(
+        (moved.status, moved.code()),
+        (400, "invalid_request".to_string())
+    );
+    assert_eq!(run_in(&gw, &[("authorization", &two)]).status, 200);
+    let bad = run_in(&gw, &[("authorization", &token("no way".into()))]);
+    assert_eq!(
+        (bad.status, bad.json()["error"]["field"].clone()),
+        (400, "sid".into())
+    );
+    let not_text = run_in(&gw, &[("authorization", &token(7.into()))]);
+    assert_eq!(not_text.status, 401);
+    assert_eq!(exec.requests().len(), 2);
+}

@@ -9,6 +9,7 @@ use crate::cost::GenericCostFields;
 use crate::meter::Meter;
 use crate::metrics::CapacityMetrics;
 use crate::pool::{Permit, Pool};
+use crate::session::{SessionId, Sessions};
 use crate::usage::{MemoryUsage, UsageStore};
 use execgate_core::{Clock, TierName};
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 pub struct Capacity {
     pool: Arc<Pool>,
     meter: Meter,
+    sessions: Sessions,
     generic: GenericCostFields,
 }
 
@@ -43,6 +45,7 @@ impl Capacity {
                     .map_err(|e| format!("capacity alerts: {e}"))?,
             )
         };
+        let sessions = Sessions::new(settings.sessions.clone(), clock.clone());
         let meter = Meter::new(
             settings.prices.clone(),
             store,
@@ -54,6 +57,7 @@ impl Capacity {
         Ok(Arc::new(Self {
             pool,
             meter,
+            sessions,
             generic: settings.cost_fields.clone(),
         }))
     }
@@ -66,6 +70,11 @@ impl Capacity {
     /// Usage, budgets and prices.
     pub fn meter(&self) -> &Meter {
         &self.meter
+    }
+
+    /// The clients' sessions.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     /// Where a generic executor reports a run's figures.
@@ -81,4 +90,6 @@ pub struct Held {
     pub permit: Option<Permit>,
     /// The tier the run is charged in (lower than the client's when throttled).
     pub tier: Option<TierName>,
+    /// The session the run is counted in.
+    pub session: Option<SessionId>,
 }
