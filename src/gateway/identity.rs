@@ -51,8 +51,17 @@ pub struct Identity {
     /// How the identity was established.
     pub credential: Credential,
     /// The token's session claim (`sid`), as the issuer wrote it; checked
-    /// where sessions are kept.
-    pub session_claim: Option<String>,
+    /// where sessions are kept, so a gateway without sessions takes any.
+    pub session_claim: Option<SessionClaim>,
+}
+
+/// A token's `sid` claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionClaim {
+    /// A string, not yet held to the session id's bounds.
+    Text(String),
+    /// A number, object or other non-string.
+    NotText,
 }
 
 /// The JWT claim that names the client's session.
@@ -177,7 +186,7 @@ impl Identifier {
     fn authenticate(
         &self,
         presented: Presented<'_>,
-    ) -> Result<(String, TierName, Credential, Option<String>), Refusal> {
+    ) -> Result<(String, TierName, Credential, Option<SessionClaim>), Refusal> {
         let token = match presented {
             Presented::Bearer(token) => {
                 if let Some(jwt) = &self.jwt
@@ -207,7 +216,7 @@ impl Identifier {
         &self,
         jwt: &JwtVerifier,
         token: &str,
-    ) -> Result<(String, TierName, Option<String>), Refusal> {
+    ) -> Result<(String, TierName, Option<SessionClaim>), Refusal> {
         refuse_critical_extensions(token)?;
         let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
             token,
@@ -237,14 +246,10 @@ impl Identifier {
                 .clone()
                 .ok_or_else(|| unauthorized("token names no tier"))?,
         };
-        let session = match claims.get(SESSION_CLAIM) {
-            None => None,
-            Some(v) => Some(
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| unauthorized("token's sid is not a string"))?,
-            ),
-        };
+        let session = claims.get(SESSION_CLAIM).map(|v| match v.as_str() {
+            Some(text) => SessionClaim::Text(text.to_string()),
+            None => SessionClaim::NotText,
+        });
         Ok((client.to_string(), tier, session))
     }
 }

@@ -3,7 +3,7 @@
 //! words, so both are held to the session id's bounds, and a request whose
 //! header contradicts its token is refused rather than counted in either.
 
-use super::identity::Identity;
+use super::identity::{Identity, SessionClaim};
 use crate::error::Refusal;
 use execgate_capacity::SessionId;
 use http::HeaderMap;
@@ -40,11 +40,15 @@ pub fn session_of(identity: &Identity, headers: &HeaderMap) -> Result<Option<Ses
             )
         }
     };
-    let claim = identity
-        .session_claim
-        .as_deref()
-        .map(|c| SessionId::parse(c).map_err(|e| invalid("sid", format!("token sid: {e}"))))
-        .transpose()?;
+    let claim = match &identity.session_claim {
+        None => None,
+        Some(SessionClaim::NotText) => {
+            return Err(invalid("sid", "token sid: not a string".into()));
+        }
+        Some(SessionClaim::Text(text)) => {
+            Some(SessionId::parse(text).map_err(|e| invalid("sid", format!("token sid: {e}")))?)
+        }
+    };
     match (claim, header) {
         (Some(claim), Some(header)) if claim != header => Err(invalid(
             "X-Session-Id",
