@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod admission;
+pub mod alerts;
 pub mod audit;
 pub mod body;
 pub mod capacity;
@@ -115,6 +116,7 @@ impl Gateway {
             shared.rules.clone(),
             dialect.clone(),
         )?);
+        alerts::watch_executors(&upstreams, shared.capacity.as_ref());
         Ok(Self {
             identifier: Identifier::new(
                 &settings.identity,

@@ -681,3 +681,172 @@ fn a_tokens_sid_claim_names_the_session_and_a_contradicting_header_is_refused() 
     );
     assert_eq!(exec.requests().len(), 2);
 }
+
+/// A webhook receiver on a free port: every JSON body it is sent, in order.
+struct HookReceiver {
+    url: String,
+    bodies: Arc<parking_lot::Mutex<Vec<serde_json::Value>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl HookReceiver {
+    fn start() -> Self {
+        let bodies = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let b = bodies.clone();
+        let app = Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: Bytes| {
+                let b = b.clone();
+                async move {
+                    b.lock().push(serde_json::from_slice(&body).unwrap());
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            url,
+            bodies,
+            _runtime: runtime,
+        }
+    }
+
+    /// The bodies of `event` received so far.
+    fn of(&self, event: &str) -> Vec<serde_json::Value> {
+        self.bodies
+            .lock()
+            .iter()
+            .filter(|b| b["event"] == event)
+            .cloned()
+            .collect()
+    }
+
+    fn webhook(&self) -> String {
+        format!("[[capacity.webhook]]\nurl = \"{}\"\n", self.url)
+    }
+}
+
+#[test]
+fn refusals_past_the_threshold_in_a_minute_send_one_refusal_spike_alert() {
+    let hook = HookReceiver::start();
+    let exec = MockExecutor::start();
+    let gw = gateway(
+        exec.addr,
+        &format!(
+            "[capacity.alerts]\nrefusal_spike_per_minute = 3\n{}",
+            hook.webhook()
+        ),
+    );
+    let key = ("x-api-key", "p1-key-0123456789");
+    let bad = || post_with(&gw.url("/api/v2/execute"), b"{not json".to_vec(), &[key]);
+    for _ in 0..5 {
+        assert_eq!(bad().status, 400);
+    }
+    eventually("the spike is alerted", || {
+        hook.of("refusal_spike").len() == 1
+    });
+    // The next minute counts afresh; its alert comes after any stray second
+    // alert of the first minute would have (one delivery thread, in order).
+    gw.clock.advance(Duration::from_secs(60));
+    for _ in 0..3 {
+        assert_eq!(bad().status, 400);
+    }
+    eventually("the next minute's spike is alerted", || {
+        hook.of("refusal_spike").len() >= 2
+    });
+    let spikes = hook.of("refusal_spike");
+    assert_eq!(spikes.len(), 2, "{spikes:?}");
+    assert_eq!(spikes[0]["threshold"], 3);
+    assert_ne!(spikes[0]["minute_ms"], spikes[1]["minute_ms"]);
+}
+
+#[test]
+fn a_ban_issued_by_reputation_is_alerted() {
+    let hook = HookReceiver::start();
+    let exec = MockExecutor::start();
+    let gw = builder(exec.addr, &hook.webhook())
+        .with("reputation", "ban_threshold = 3.0")
+        .start();
+    eventually("the client is banned", || {
+        post_with(
+            &gw.url("/api/v2/execute"),
+            piston("print(1)").to_string().into_bytes(),
+            &[],
+        )
+        .is_anomaly_ban()
+    });
+    eventually("the ban is alerted", || !hook.of("ban_issued").is_empty());
+    let ban = &hook.of("ban_issued")[0];
+    assert_eq!(ban["client"], "ip:127.0.0.1");
+    assert!(ban["seconds"].as_u64().unwrap() > 0, "{ban}");
+}
+
+#[test]
+fn an_executor_going_down_and_coming_back_is_alerted() {
+    let hook = HookReceiver::start();
+    let exec = MockExecutor::start();
+    let gw = builder(exec.addr, &hook.webhook())
+        .with("upstream", "health_check_interval = \"100ms\"")
+        .with("upstream", "failure_threshold = 2")
+        .with("upstream", "success_threshold = 1")
+        .start();
+    exec.set(Behaviour::FailingRuns(502));
+    let key = ("x-api-key", "p1-key-0123456789");
+    eventually("failed runs take the executor down", || {
+        post_with(
+            &gw.url("/api/v2/execute"),
+            piston("print(1)").to_string().into_bytes(),
+            &[key],
+        );
+        !hook.of("executor_down").is_empty()
+    });
+    // Its probes pass: the breaker closes again.
+    eventually("the executor is back", || {
+        !hook.of("executor_back").is_empty()
+    });
+    let addr = exec.addr.to_string();
+    assert_eq!(hook.of("executor_down")[0]["executor"], addr.as_str());
+    assert_eq!(hook.of("executor_back")[0]["executor"], addr.as_str());
+}
+
+#[test]
+fn withheld_output_is_alerted_without_the_output() {
+    let hook = HookReceiver::start();
+    let rules = format!(
+        "{}\n[[leak]]\nid = \"test-passwd\"\nseverity = \"critical\"\nmessage = \"passwd lines\"\nregex = '''(?m)^root:x:0:0:'''\n",
+        crate::support::gateway::OUTPUT_RULES
+    );
+    let exec = MockExecutor::with(Behaviour::Piston {
+        stdout: "root:x:0:0:root:/root:/bin/bash\n".into(),
+    });
+    let gw = builder(exec.addr, &hook.webhook())
+        .file("output.toml", rules)
+        .start();
+    let r = post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        &[("x-api-key", "p1-key-0123456789")],
+    );
+    assert!(
+        r.json()["run"]["stdout"]
+            .as_str()
+            .unwrap()
+            .starts_with("[execgate: output withheld")
+    );
+    eventually("the leak is alerted", || {
+        !hook.of("leak_withheld").is_empty()
+    });
+    let leak = &hook.of("leak_withheld")[0];
+    assert_eq!(leak["client"], "client:p1");
+    assert!(leak["leak_score"].as_u64().unwrap() > 0);
+    assert!(!leak.to_string().contains("root:x"), "{leak}");
+}

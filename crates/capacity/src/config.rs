@@ -223,6 +223,8 @@ pub struct RawAlerts {
     pub timeout: HumanDuration,
     /// The same alert is not sent twice within this (default `"1h"`).
     pub dedup_window: HumanDuration,
+    /// Refusals within one minute that send a `refusal_spike` alert (default: none).
+    pub refusal_spike_per_minute: Option<u64>,
 }
 
 impl Default for RawAlerts {
@@ -234,6 +236,7 @@ impl Default for RawAlerts {
             backoff_max: HumanDuration(Duration::from_secs(60)),
             timeout: HumanDuration(Duration::from_secs(5)),
             dedup_window: HumanDuration(Duration::from_secs(3600)),
+            refusal_spike_per_minute: None,
         }
     }
 }
@@ -584,6 +587,15 @@ impl CapacityConfig {
                 format!("must be 1 to {COUNT_MAX}"),
             ));
         }
+        if a.refusal_spike_per_minute == Some(0)
+            || a.refusal_spike_per_minute
+                .is_some_and(|n| n > u64::from(COUNT_MAX) * 100)
+        {
+            return Err((
+                "capacity.alerts.refusal_spike_per_minute".into(),
+                format!("must be 1 to {}", u64::from(COUNT_MAX) * 100),
+            ));
+        }
         let mut webhooks = Vec::new();
         for (i, raw) in self.webhook.iter().enumerate() {
             let prefix = format!("capacity.webhook[{i}]");
@@ -603,7 +615,7 @@ impl CapacityConfig {
                 ),
             };
             let events = raw.events.clone().map_or_else(
-                || BTreeSet::from([EventKind::Budget]),
+                || BTreeSet::from(EventKind::ALL),
                 |e| e.into_iter().collect(),
             );
             webhooks.push(Webhook {
@@ -621,6 +633,7 @@ impl CapacityConfig {
             backoff_max: a.backoff_max.get().max(a.backoff.get()),
             timeout: a.timeout.get().max(Duration::from_millis(100)),
             dedup_window: a.dedup_window.get(),
+            refusal_spike: a.refusal_spike_per_minute,
         })
     }
 }

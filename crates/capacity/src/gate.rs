@@ -2,7 +2,9 @@
 //! from settings) and what one request holds (`Held`: its slot and the tier
 //! it is charged in).
 
+use crate::alert::spike::SpikeCounter;
 use crate::alert::webhook::AlertSender;
+use crate::alert::{Alert, AlertEvent};
 use crate::budget::Budgets;
 use crate::config::CapacitySettings;
 use crate::cost::GenericCostFields;
@@ -20,6 +22,9 @@ pub struct Capacity {
     meter: Meter,
     sessions: Sessions,
     generic: GenericCostFields,
+    alerts: Option<Arc<AlertSender>>,
+    spike: Option<SpikeCounter>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Capacity {
@@ -46,19 +51,26 @@ impl Capacity {
             )
         };
         let sessions = Sessions::new(settings.sessions.clone(), clock.clone());
+        let spike = alerts
+            .as_ref()
+            .and(settings.alerts.refusal_spike)
+            .map(SpikeCounter::new);
         let meter = Meter::new(
             settings.prices.clone(),
             store,
             Budgets::new(settings.budgets.clone()),
-            alerts,
+            alerts.clone(),
             metrics,
-            clock,
+            clock.clone(),
         );
         Ok(Arc::new(Self {
             pool,
             meter,
             sessions,
             generic: settings.cost_fields.clone(),
+            alerts,
+            spike,
+            clock,
         }))
     }
 
@@ -75,6 +87,30 @@ impl Capacity {
     /// The clients' sessions.
     pub fn sessions(&self) -> &Sessions {
         &self.sessions
+    }
+
+    /// Sends `event` to the webhooks that take its kind (none configured: nothing).
+    pub fn alert(&self, event: AlertEvent) {
+        if let Some(sender) = &self.alerts {
+            sender.notify(Alert {
+                event,
+                at: self.clock.now(),
+            });
+        }
+    }
+
+    /// Counts one refused request; the minute's count reaching
+    /// `refusal_spike_per_minute` sends a `refusal_spike` alert.
+    pub fn refused(&self) {
+        let Some(spike) = &self.spike else {
+            return;
+        };
+        if let Some(minute_ms) = spike.refused(self.clock.now_ms()) {
+            self.alert(AlertEvent::RefusalSpike {
+                minute_ms,
+                threshold: spike.threshold(),
+            });
+        }
     }
 
     /// Where a generic executor reports a run's figures.
