@@ -16,6 +16,9 @@ use execgate_core::{ClientKey, TierName};
 use execgate_dialect::DialectKind;
 use pingora_proxy::Session;
 
+/// On the answer to a run that waited for its slot: its place when it joined the queue (1 = next).
+pub const QUEUE_POSITION_HEADER: &str = "X-Queue-Position";
+
 fn format(cap: &Capacity, kind: DialectKind) -> CostFormat {
     match kind {
         DialectKind::Piston => CostFormat::Piston,
@@ -79,10 +82,15 @@ async fn admit(
     let permit = match cap.pool().admit(&client, &tier) {
         Err(r) => return Ok(Err(Refusal::Capacity(r))),
         Ok(Admission::Run(permit)) => permit,
-        Ok(Admission::Queued(ticket)) => match wait_while_connected(session, ticket).await? {
-            Ok(permit) => permit,
-            Err(r) => return Ok(Err(Refusal::Capacity(r))),
-        },
+        Ok(Admission::Queued(ticket)) => {
+            // The place it entered at: the answer says the run waited, and behind how many.
+            ctx.limit_headers
+                .push((QUEUE_POSITION_HEADER, ticket.position().to_string()));
+            match wait_while_connected(session, ticket).await? {
+                Ok(permit) => permit,
+                Err(r) => return Ok(Err(Refusal::Capacity(r))),
+            }
+        }
     };
     if let Some(sid) = &sid
         && let Err(limit) = begin_session(cap, &client, &identity.tier, sid)

@@ -850,3 +850,62 @@ fn withheld_output_is_alerted_without_the_output() {
     assert!(leak["leak_score"].as_u64().unwrap() > 0);
     assert!(!leak.to_string().contains("root:x"), "{leak}");
 }
+
+#[test]
+fn a_run_that_waited_says_the_queue_position_it_entered_at() {
+    let exec = HeldExecutor::start();
+    let gw = gateway(
+        exec.addr,
+        "pool_max = 1\n[capacity.tiers.free]\nper_client = 2\nover_client_cap = \"wait\"\n",
+    );
+    let run = |client: &str, code: &str| {
+        let url = gw.url("/api/v2/execute");
+        let body = piston(code).to_string().into_bytes();
+        let key = format!("{client}-key-0123456789");
+        std::thread::spawn(move || post_with(&url, body, &[("x-api-key", key.as_str())]))
+    };
+    let first = run("p1", "print('first')");
+    eventually("the first run holds the pool", || exec.arrived() == 1);
+    let second = run("f", "print('second')");
+    eventually("the second waits", || queued(&gw, "free") == 1.0);
+    let third = run("f", "print('third')");
+    eventually("the third waits behind it", || queued(&gw, "free") == 2.0);
+    exec.release(3);
+    let (first, second, third) = (
+        first.join().unwrap(),
+        second.join().unwrap(),
+        third.join().unwrap(),
+    );
+    assert_eq!([first.status, second.status, third.status], [200; 3]);
+    assert_eq!(first.header("x-queue-position"), None, "it never waited");
+    assert_eq!(second.header("x-queue-position").as_deref(), Some("1"));
+    assert_eq!(third.header("x-queue-position").as_deref(), Some("2"));
+}
+
+#[test]
+fn the_budget_used_ratio_shows_the_platform_and_each_tiers_nearest_client() {
+    let exec = two_cpu_seconds();
+    let gw = gateway(
+        exec.addr,
+        "[capacity.global]\nbudget_daily = 20.0\n[capacity.tiers.paid]\nbudget_daily = 10.0\n\n[[capacity.price]]\nper_cpu_second = 1.0\n",
+    );
+    let run = |client: &str| {
+        let key = format!("{client}-key-0123456789");
+        run_in(&gw, &[("x-api-key", key.as_str())]).status
+    };
+    // p1 spends 4 of its 10, p2 then 2: the tier shows p1's 0.4, not the last charge's 0.2.
+    assert_eq!([run("p1"), run("p1"), run("p2")], [200; 3]);
+    let ratio = |scope: &str| {
+        metric(
+            &gw,
+            &format!("execgate_budget_used_ratio{{period=\"day\",scope=\"{scope}\"}}"),
+        )
+    };
+    assert_eq!(ratio("paid"), Some(0.4));
+    assert_eq!(ratio("global"), Some(0.3));
+    // A new UTC day starts from its own first charge.
+    gw.clock.advance(Duration::from_secs(86_400));
+    assert_eq!(run("p2"), 200);
+    assert_eq!(ratio("paid"), Some(0.2));
+    assert_eq!(ratio("global"), Some(0.1));
+}

@@ -28,7 +28,8 @@ pub struct Caps {
 }
 
 impl Caps {
-    fn of(self, period: Period) -> Option<Credits> {
+    /// The cap of `period`, if any.
+    pub fn of(self, period: Period) -> Option<Credits> {
         match period {
             Period::Day => self.daily,
             Period::Month => self.monthly,
@@ -98,6 +99,11 @@ impl Budgets {
     /// Sets `client`'s caps (replacing the tier's and config's).
     pub fn set_override(&self, client: ClientKey, caps: Caps) {
         self.overrides.write().insert(client, caps);
+    }
+
+    /// The platform's caps.
+    pub fn global(&self) -> Caps {
+        self.settings.global
     }
 
     /// The caps that apply to `client` of `tier`.

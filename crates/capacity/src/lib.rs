@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod period;
 pub mod pool;
 pub mod price;
+pub mod ratio;
 pub mod refusal;
 pub mod session;
 pub mod usage;

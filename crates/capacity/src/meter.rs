@@ -9,6 +9,7 @@ use crate::credits::Credits;
 use crate::metrics::CapacityMetrics;
 use crate::period::Period;
 use crate::price::PriceTable;
+use crate::ratio::BudgetRatios;
 use crate::usage::{Charge, Scope, Usage, UsageStore};
 use execgate_core::{ClientKey, Clock, TierName};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub struct Meter {
     budgets: Budgets,
     alerts: Option<Arc<AlertSender>>,
     metrics: CapacityMetrics,
+    ratios: BudgetRatios,
     clock: Arc<dyn Clock>,
 }
 
@@ -38,6 +40,7 @@ impl Meter {
             store,
             budgets,
             alerts,
+            ratios: BudgetRatios::new(metrics.budget_used.clone()),
             metrics,
             clock,
         }
@@ -72,6 +75,13 @@ impl Meter {
             at,
         };
         let totals = self.store.record(&charge);
+        self.ratios.charged(
+            tier,
+            self.budgets.caps(client, tier),
+            self.budgets.global(),
+            totals,
+            at,
+        );
         self.metrics
             .cost
             .with_label_values(&[tier.as_str(), language])
