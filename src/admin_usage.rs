@@ -199,7 +199,14 @@ async fn set_budget(
         daily: amount("budget_daily", parsed.budget_daily)?,
         monthly: amount("budget_monthly", parsed.budget_monthly)?,
     };
-    cap.meter().set_caps(client.clone(), caps);
+    cap.meter().set_caps(client.clone(), caps).map_err(|e| {
+        tracing::error!("budget override not kept: {e}");
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the budget could not be saved; it is unchanged",
+        )
+    })?;
     Ok(Json(json!({"client": client, "budget": caps_json(&caps)})).into_response())
 }
 
@@ -239,7 +246,7 @@ pub fn openapi_paths() -> Value {
                 "type": "object", "additionalProperties": false,
                 "properties": {"budget_daily": {"type": ["number", "null"], "minimum": 0}, "budget_monthly": {"type": ["number", "null"], "minimum": 0}},
             }}}},
-            "responses": {"200": object("The budget in force"), "400": error.clone(), "401": error.clone(), "404": error.clone(), "429": error},
+            "responses": {"200": object("The budget in force"), "400": error.clone(), "401": error.clone(), "404": error.clone(), "429": error.clone(), "500": error},
         }},
     })
 }

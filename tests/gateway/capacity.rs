@@ -909,3 +909,40 @@ fn the_budget_used_ratio_shows_the_platform_and_each_tiers_nearest_client() {
     assert_eq!(ratio("paid"), Some(0.2));
     assert_eq!(ratio("global"), Some(0.1));
 }
+
+#[test]
+fn a_budget_set_through_the_api_survives_a_restart() {
+    let exec = two_cpu_seconds();
+    let kept = tempfile::tempdir().unwrap();
+    let file = kept.path().join("budgets.json");
+    let start = || {
+        builder(
+            exec.addr,
+            &format!(
+                "budgets_file = \"{}\"\n[[capacity.price]]\nper_cpu_second = 1.0\n",
+                file.display()
+            ),
+        )
+        .with_admin_token()
+        .start()
+    };
+    let run = |gw: &TestGateway| run_in(gw, &[("x-api-key", "p1-key-0123456789")]).status;
+    {
+        let gw = start();
+        let r = gw
+            .admin(reqwest::Method::PUT, "/v1/budgets/client:p1")
+            .json(&serde_json::json!({"budget_daily": 1.0}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    let gw = start();
+    // The usage journal is off: only the kept override can refuse the second run.
+    assert_eq!(run(&gw), 200);
+    assert_eq!(run(&gw), 402);
+    let r = gw
+        .admin(reqwest::Method::GET, "/v1/usage?client=client:p1")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}

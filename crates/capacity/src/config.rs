@@ -34,6 +34,8 @@ pub struct CapacityConfig {
     pub retry_after: HumanDuration,
     /// Usage journal of the memory backend, relative to the config file (default `"usage.jsonl"`; `""` keeps usage in memory only).
     pub usage_file: String,
+    /// Budget overrides set through the API, relative to the config file (default `"budgets.json"`; `""` keeps them in memory only).
+    pub budgets_file: String,
     /// Per tier: share of the pool and budget.
     pub tiers: BTreeMap<String, RawTierCapacity>,
     /// Per-client budget caps, by client key (`client:ID` or `ip:ADDR`).
@@ -60,6 +62,7 @@ impl Default for CapacityConfig {
             aging: HumanDuration(Duration::from_secs(10)),
             retry_after: HumanDuration(Duration::from_secs(1)),
             usage_file: "usage.jsonl".into(),
+            budgets_file: "budgets.json".into(),
             tiers: BTreeMap::new(),
             clients: BTreeMap::new(),
             global: RawGlobal::default(),
@@ -275,6 +278,8 @@ pub struct CapacitySettings {
     pub alerts: AlertSettings,
     /// The usage journal, when usage is kept in a file.
     pub usage_file: Option<PathBuf>,
+    /// The budget overrides' file, when they are kept in one.
+    pub budgets_file: Option<PathBuf>,
     /// Where a generic executor reports figures.
     pub cost_fields: GenericCostFields,
     /// Sessions and their caps.
@@ -450,6 +455,7 @@ impl CapacityConfig {
         )?);
         let prices = self.prices(&known, languages)?;
         let usage_file = (!self.usage_file.is_empty()).then(|| base.join(&self.usage_file));
+        let budgets_file = (!self.budgets_file.is_empty()).then(|| base.join(&self.budgets_file));
         Ok(CapacitySettings {
             pool: PoolSettings {
                 total: pool_max,
@@ -461,6 +467,7 @@ impl CapacityConfig {
             budgets,
             alerts: self.alerts(secret)?,
             usage_file,
+            budgets_file,
             cost_fields: self.cost.clone(),
             sessions,
         })

@@ -58,7 +58,14 @@ impl Capacity {
         let meter = Meter::new(
             settings.prices.clone(),
             store,
-            Budgets::new(settings.budgets.clone()),
+            match &settings.budgets_file {
+                Some(path) => Budgets::open(
+                    settings.budgets.clone(),
+                    crate::overrides::OverridesFile::new(path.clone()),
+                )
+                .map_err(|e| format!("capacity: {e}"))?,
+                None => Budgets::new(settings.budgets.clone()),
+            },
             alerts.clone(),
             metrics,
             clock.clone(),

@@ -15,6 +15,7 @@ pub mod credits;
 pub mod gate;
 pub mod meter;
 pub mod metrics;
+pub mod overrides;
 pub mod period;
 pub mod pool;
 pub mod price;

@@ -109,8 +109,8 @@ impl Meter {
         self.budgets.caps(client, tier)
     }
 
-    /// Sets `client`'s budget caps.
-    pub fn set_caps(&self, client: ClientKey, caps: Caps) {
-        self.budgets.set_override(client, caps);
+    /// Sets `client`'s budget caps; an error when they could not be kept.
+    pub fn set_caps(&self, client: ClientKey, caps: Caps) -> Result<(), String> {
+        self.budgets.set_override(client, caps)
     }
 }
