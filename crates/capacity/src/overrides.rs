@@ -67,6 +67,9 @@ impl OverridesFile {
         let text = serde_json::to_vec_pretty(&sorted).map_err(|e| e.to_string())?;
         let tmp = temporary(&self.path);
         let write = || -> std::io::Result<()> {
+            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(&text)?;
             f.sync_all()?;

@@ -317,7 +317,8 @@ fn a_spent_platform_budget_refuses_everyone() {
 #[test]
 fn budget_overrides_kept_in_a_file_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("budgets.json");
+    // A directory not made yet (a fresh state directory) is made.
+    let path = dir.path().join("state").join("budgets.json");
     let file = || execgate_capacity::overrides::OverridesFile::new(path.clone());
     let a = ClientKey::from_client_id("a");
     let caps = Caps {
@@ -330,7 +331,7 @@ fn budget_overrides_kept_in_a_file_survive_a_restart() {
     }
     let again = Budgets::open(BudgetSettings::default(), file()).unwrap();
     assert_eq!(again.caps(&a, &tier("free")), caps);
-    assert!(!dir.path().join("budgets.json.tmp").exists());
+    assert!(!dir.path().join("state/budgets.json.tmp").exists());
 }
 
 #[test]
