@@ -130,7 +130,10 @@ async fn usage(
     let u = cap.meter().usage(&scope, period);
     let mut body = json!({"period": period.as_str(), "usage": usage_json(&u)});
     match &scope {
-        Scope::Client(k) => body["client"] = json!(k),
+        Scope::Client(k) => {
+            body["client"] = json!(k);
+            body["sessions"] = json!(cap.sessions().of(k));
+        }
         Scope::Tier(t) => body["tier"] = json!(t),
         Scope::Global => body["scope"] = json!("global"),
     }
@@ -196,7 +199,14 @@ async fn set_budget(
         daily: amount("budget_daily", parsed.budget_daily)?,
         monthly: amount("budget_monthly", parsed.budget_monthly)?,
     };
-    cap.meter().set_caps(client.clone(), caps);
+    cap.meter().set_caps(client.clone(), caps).map_err(|e| {
+        tracing::error!("budget override not kept: {e}");
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the budget could not be saved; it is unchanged",
+        )
+    })?;
     Ok(Json(json!({"client": client, "budget": caps_json(&caps)})).into_response())
 }
 
@@ -214,7 +224,7 @@ pub fn openapi_paths() -> Value {
         }},
         "/v1/usage": {"get": {
             "operationId": "getUsage",
-            "summary": "Usage (credits, executions, CPU and wall time) of a client, a tier or the platform",
+            "summary": "Usage (credits, executions, CPU and wall time) of a client, a tier or the platform; a client's open sessions with theirs",
             "parameters": [
                 {"name": "client", "in": "query", "required": false, "schema": {"type": "string"}, "description": "client key (client:ID or ip:ADDR)"},
                 {"name": "tier", "in": "query", "required": false, "schema": {"type": "string"}},
@@ -236,7 +246,7 @@ pub fn openapi_paths() -> Value {
                 "type": "object", "additionalProperties": false,
                 "properties": {"budget_daily": {"type": ["number", "null"], "minimum": 0}, "budget_monthly": {"type": ["number", "null"], "minimum": 0}},
             }}}},
-            "responses": {"200": object("The budget in force"), "400": error.clone(), "401": error.clone(), "404": error.clone(), "429": error},
+            "responses": {"200": object("The budget in force"), "400": error.clone(), "401": error.clone(), "404": error.clone(), "429": error.clone(), "500": error},
         }},
     })
 }

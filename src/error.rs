@@ -276,6 +276,9 @@ impl Refusal {
             }
             Refusal::Capacity(c) => {
                 out.insert("retry_after".into(), json!(c.retry_after_secs()));
+                if let execgate_capacity::CapacityRefusal::SessionLimit { limit, .. } = c {
+                    out.insert("reason".into(), json!(limit.as_str()));
+                }
                 if let execgate_capacity::CapacityRefusal::BudgetExhausted { resets_at, .. } = c {
                     let at = resets_at
                         .duration_since(std::time::UNIX_EPOCH)

@@ -22,6 +22,7 @@ pub fn record(gw: &Gateway, ctx: &RequestCtx) {
     }
     let log_ban = |ban: Option<BanOutcome>| {
         if let Some(ban) = ban {
+            super::alerts::ban(gw.capacity.as_ref(), &identity.key, &ban);
             tracing::warn!(request_id = %ctx.request_id, client = %identity.key, ?ban, "client banned");
         }
     };

@@ -6,13 +6,18 @@
 
 use super::Gateway;
 use super::context::RequestCtx;
+use super::session::session_of;
 use crate::error::Refusal;
 use execgate_capacity::{
     Admission, BudgetDecision, Capacity, CapacityRefusal, CostFormat, Held, Permit, RunCost,
-    Ticket, read_costs,
+    SessionId, SessionLimit, Ticket, read_costs,
 };
+use execgate_core::{ClientKey, TierName};
 use execgate_dialect::DialectKind;
 use pingora_proxy::Session;
+
+/// On the answer to a run that waited for its slot: its place when it joined the queue (1 = next).
+pub const QUEUE_POSITION_HEADER: &str = "X-Queue-Position";
 
 fn format(cap: &Capacity, kind: DialectKind) -> CostFormat {
     match kind {
@@ -40,8 +45,10 @@ pub async fn on_decided(
     }
 }
 
-/// Budget first, then a slot in the pool. A client that disconnects while
-/// queued is `Err` (it leaves the queue); `Ok(Err(_))` is a refusal to send.
+/// Budget first, then the session's caps, then a slot in the pool; the
+/// session counts the execution once the slot is held, so runs queued at
+/// once never pass its cap together. A client that disconnects while queued
+/// is `Err` (it leaves the queue); `Ok(Err(_))` is a refusal to send.
 async fn admit(
     gw: &Gateway,
     session: &mut Session,
@@ -63,19 +70,59 @@ async fn admit(
         BudgetDecision::Throttle(lower) => lower,
         BudgetDecision::Refuse(r) => return Ok(Err(Refusal::Capacity(r))),
     };
+    let sid = match session_of(identity, &session.req_header().headers) {
+        Ok(sid) => sid,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    if let Some(sid) = &sid
+        && let Err(limit) = cap.sessions().check(&client, &identity.tier, sid)
+    {
+        return Ok(Err(session_refusal(cap, limit)));
+    }
     let permit = match cap.pool().admit(&client, &tier) {
         Err(r) => return Ok(Err(Refusal::Capacity(r))),
         Ok(Admission::Run(permit)) => permit,
-        Ok(Admission::Queued(ticket)) => match wait_while_connected(session, ticket).await? {
-            Ok(permit) => permit,
-            Err(r) => return Ok(Err(Refusal::Capacity(r))),
-        },
+        Ok(Admission::Queued(ticket)) => {
+            // The place it entered at: the answer says the run waited, and behind how many.
+            ctx.limit_headers
+                .push((QUEUE_POSITION_HEADER, ticket.position().to_string()));
+            match wait_while_connected(session, ticket).await? {
+                Ok(permit) => permit,
+                Err(r) => return Ok(Err(Refusal::Capacity(r))),
+            }
+        }
     };
+    if let Some(sid) = &sid
+        && let Err(limit) = begin_session(cap, &client, &identity.tier, sid)
+    {
+        return Ok(Err(limit));
+    }
     ctx.capacity = Held {
         permit: Some(permit),
         tier: Some(tier),
+        session: sid,
     };
     Ok(Ok(()))
+}
+
+/// Counts the execution in its session; the session's caps are those of the
+/// client's own tier, throttled or not.
+fn begin_session(
+    cap: &Capacity,
+    client: &ClientKey,
+    tier: &TierName,
+    sid: &SessionId,
+) -> Result<(), Refusal> {
+    cap.sessions()
+        .begin(client, tier, sid)
+        .map_err(|limit| session_refusal(cap, limit))
+}
+
+fn session_refusal(cap: &Capacity, limit: SessionLimit) -> Refusal {
+    Refusal::Capacity(CapacityRefusal::SessionLimit {
+        limit,
+        retry_after: cap.sessions().retry_after(),
+    })
 }
 
 /// Waits for a slot or for the client to go away, whichever comes first; a
@@ -122,7 +169,14 @@ pub fn charge(gw: &Gateway, ctx: &RequestCtx, doc: &serde_json::Value) {
             .get(i)
             .or(exec.submissions.first())
             .map_or("other", |s| language_label(&s.language));
+        charge_session(cap, ctx, &identity.key, &run);
         cap.meter().charge(&identity.key, tier, language, run);
+    }
+}
+
+fn charge_session(cap: &Capacity, ctx: &RequestCtx, client: &ClientKey, run: &RunCost) {
+    if let Some(sid) = &ctx.capacity.session {
+        cap.sessions().charge(client, sid, run);
     }
 }
 
@@ -149,6 +203,7 @@ pub fn charge_unread(gw: &Gateway, ctx: &RequestCtx) {
         .submissions
         .first()
         .map_or("other", |s| language_label(&s.language));
+    charge_session(cap, ctx, &identity.key, &run);
     cap.meter().charge(&identity.key, tier, language, run);
 }
 

@@ -50,7 +50,22 @@ pub struct Identity {
     pub tier: TierName,
     /// How the identity was established.
     pub credential: Credential,
+    /// The token's session claim (`sid`), as the issuer wrote it; checked
+    /// where sessions are kept, so a gateway without sessions takes any.
+    pub session_claim: Option<SessionClaim>,
 }
+
+/// A token's `sid` claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionClaim {
+    /// A string, not yet held to the session id's bounds.
+    Text(String),
+    /// A number, object or other non-string.
+    NotText,
+}
+
+/// The JWT claim that names the client's session.
+pub const SESSION_CLAIM: &str = "sid";
 
 struct JwtVerifier {
     key: DecodingKey,
@@ -98,6 +113,7 @@ impl Identifier {
             client: None,
             tier: self.anonymous_tier.clone(),
             credential: Credential::Anonymous,
+            session_claim: None,
         }
     }
 
@@ -108,8 +124,10 @@ impl Identifier {
     pub fn identify(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Identity, Refusal> {
         let anonymous = self.anonymous(peer, headers);
         let mut named: Option<(ClientKey, String, TierName, Credential)> = None;
+        let mut session_claim = None;
         for presented in presented_credentials(headers)? {
-            let (client, tier, credential) = self.authenticate(presented)?;
+            let (client, tier, credential, sid) = self.authenticate(presented)?;
+            session_claim = session_claim.or(sid);
             // A token's subject and an API key's client live in separate key
             // spaces: `sub = "alice"` never shares limits or bans with key owner alice.
             let key = match credential {
@@ -130,6 +148,7 @@ impl Identifier {
                 client: Some(client),
                 tier,
                 credential,
+                session_claim,
                 ..anonymous
             },
         })
@@ -167,14 +186,14 @@ impl Identifier {
     fn authenticate(
         &self,
         presented: Presented<'_>,
-    ) -> Result<(String, TierName, Credential), Refusal> {
+    ) -> Result<(String, TierName, Credential, Option<SessionClaim>), Refusal> {
         let token = match presented {
             Presented::Bearer(token) => {
                 if let Some(jwt) = &self.jwt
                     && looks_like_jwt(token)
                 {
-                    let (client, tier) = self.verify_jwt(jwt, token)?;
-                    return Ok((client, tier, Credential::Jwt));
+                    let (client, tier, sid) = self.verify_jwt(jwt, token)?;
+                    return Ok((client, tier, Credential::Jwt, sid));
                 }
                 token
             }
@@ -182,12 +201,22 @@ impl Identifier {
         };
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         match self.api_keys.get(&digest) {
-            Some(owner) => Ok((owner.client.clone(), owner.tier.clone(), Credential::ApiKey)),
+            Some(owner) => Ok((
+                owner.client.clone(),
+                owner.tier.clone(),
+                Credential::ApiKey,
+                None,
+            )),
             None => Err(unauthorized("invalid API key")),
         }
     }
 
-    fn verify_jwt(&self, jwt: &JwtVerifier, token: &str) -> Result<(String, TierName), Refusal> {
+    /// The token's subject, tier and session claim.
+    fn verify_jwt(
+        &self,
+        jwt: &JwtVerifier,
+        token: &str,
+    ) -> Result<(String, TierName, Option<SessionClaim>), Refusal> {
         refuse_critical_extensions(token)?;
         let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
             token,
@@ -217,7 +246,11 @@ impl Identifier {
                 .clone()
                 .ok_or_else(|| unauthorized("token names no tier"))?,
         };
-        Ok((client.to_string(), tier))
+        let session = claims.get(SESSION_CLAIM).map(|v| match v.as_str() {
+            Some(text) => SessionClaim::Text(text.to_string()),
+            None => SessionClaim::NotText,
+        });
+        Ok((client.to_string(), tier, session))
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod admission;
+pub mod alerts;
 pub mod audit;
 pub mod body;
 pub mod capacity;
@@ -22,6 +23,7 @@ pub mod outbound;
 pub mod proxy;
 pub mod refusal;
 pub mod request_id;
+pub mod session;
 pub mod tokens;
 pub mod unpolled;
 pub mod upstream;
@@ -114,6 +116,7 @@ impl Gateway {
             shared.rules.clone(),
             dialect.clone(),
         )?);
+        alerts::watch_executors(&upstreams, shared.capacity.as_ref());
         Ok(Self {
             identifier: Identifier::new(
                 &settings.identity,

@@ -8,7 +8,9 @@
 //! Any failure on the way is answered by `refusal::rescue`.
 
 use super::context::RequestCtx;
-use super::{Gateway, account, admission, audit, body, capacity, outbound, refusal, upstream};
+use super::{
+    Gateway, account, admission, alerts, audit, body, capacity, outbound, refusal, upstream,
+};
 use async_trait::async_trait;
 use bytes::Bytes;
 use pingora_core::modules::http::HttpModules;
@@ -138,5 +140,6 @@ impl ProxyHttp for Gateway {
         upstream::on_end(&self.upstreams, e, ctx);
         audit::finish(ctx, &self.metrics, session.req_header());
         account::record(self, ctx);
+        alerts::on_end(self.capacity.as_ref(), ctx);
     }
 }

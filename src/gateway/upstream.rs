@@ -107,6 +107,14 @@ impl Upstreams {
         Ok(Box::new(peer))
     }
 
+    /// Has `watcher` told of every change of an executor's breaker (none
+    /// without probes: then no breaker exists).
+    pub fn watch_breakers(&self, watcher: breaker::Watcher) {
+        if let Some(b) = &self.breakers {
+            b.watch(watcher);
+        }
+    }
+
     /// Whether `addr`'s breaker lets it take traffic.
     fn is_closed(&self, addr: &str) -> bool {
         self.breakers.as_ref().is_none_or(|b| b.is_closed(addr))

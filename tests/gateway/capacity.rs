@@ -506,3 +506,443 @@ fn a_verdict_without_cost_fields_is_charged_as_estimated() {
         (Some(0.5), Some(1))
     );
 }
+
+/// A verdict of 2 CPU-seconds and 3 wall-seconds.
+fn two_cpu_seconds() -> MockExecutor {
+    let result = serde_json::json!({
+        "language": "python", "version": "3.10.0",
+        "run": {"stdout": "", "stderr": "", "code": 0, "signal": null, "output": "",
+                "cpu_time": 2000, "wall_time": 3000, "memory": 1000}
+    });
+    MockExecutor::with(Behaviour::json(200, result.to_string()))
+}
+
+fn run_in(gw: &TestGateway, headers: &[(&str, &str)]) -> crate::support::Reply {
+    post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        headers,
+    )
+}
+
+#[test]
+fn sessions_hit_their_caps_independently_of_each_other() {
+    let exec = two_cpu_seconds();
+    let gw = builder(
+        exec.addr,
+        "[capacity.tiers.paid]\nsession_executions = 3\nsession_cpu_seconds = 3.0\n",
+    )
+    .with_admin_token()
+    .start();
+    let key = ("x-api-key", "p1-key-0123456789");
+    let in_session = |sid: &str| run_in(&gw, &[key, ("x-session-id", sid)]);
+    // 2 CPU-seconds, then 4: the cap of 3 refuses the third run of the session.
+    assert_eq!(in_session("exam-1").status, 200);
+    assert_eq!(in_session("exam-1").status, 200);
+    let refused = in_session("exam-1");
+    assert_eq!(
+        (refused.status, refused.code()),
+        (429, "session_limit".to_string())
+    );
+    assert_eq!(refused.json()["error"]["reason"], "cpu_seconds");
+    assert!(refused.header("retry-after").is_some());
+    // Another session of the same client, and runs outside any session, go on.
+    assert_eq!(in_session("exam-2").status, 200);
+    assert_eq!(run_in(&gw, &[key]).status, 200);
+    assert_eq!(exec.requests().len(), 4);
+    let r = gw
+        .admin(reqwest::Method::GET, "/v1/usage?client=client:p1")
+        .send()
+        .unwrap();
+    let view: serde_json::Value = r.json().unwrap();
+    let sessions = view["sessions"].as_array().unwrap();
+    let summary: Vec<_> = sessions
+        .iter()
+        .map(|s| {
+            (
+                s["id"].clone(),
+                s["executions"].clone(),
+                s["cpu_ms"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("exam-1".into(), 2.into(), 4000.into()),
+            ("exam-2".into(), 1.into(), 2000.into())
+        ]
+    );
+}
+
+#[test]
+fn a_session_idle_past_its_expiry_starts_afresh() {
+    let exec = two_cpu_seconds();
+    let gw = gateway(
+        exec.addr,
+        "[capacity.sessions]\nidle = \"10m\"\n[capacity.tiers.free]\nsession_executions = 1\n",
+    );
+    let headers = [("x-api-key", "f-key-0123456789"), ("x-session-id", "s")];
+    assert_eq!(run_in(&gw, &headers).status, 200);
+    let refused = run_in(&gw, &headers);
+    assert_eq!(refused.json()["error"]["reason"], "executions");
+    assert_eq!(refused.header("retry-after").as_deref(), Some("600"));
+    gw.clock.advance(Duration::from_secs(601));
+    assert_eq!(run_in(&gw, &headers).status, 200);
+}
+
+#[test]
+fn a_client_may_hold_only_so_many_sessions() {
+    let exec = two_cpu_seconds();
+    let gw = gateway(exec.addr, "[capacity.sessions]\nper_client_max = 2\n");
+    let key = ("x-api-key", "f-key-0123456789");
+    for sid in ["a", "b"] {
+        assert_eq!(run_in(&gw, &[key, ("x-session-id", sid)]).status, 200);
+    }
+    let refused = run_in(&gw, &[key, ("x-session-id", "c")]);
+    assert_eq!(
+        (refused.status, refused.json()["error"]["reason"].clone()),
+        (429, "sessions_per_client".into())
+    );
+    assert_eq!(run_in(&gw, &[key, ("x-session-id", "a")]).status, 200);
+}
+
+#[test]
+fn malformed_session_ids_are_a_400_before_any_run() {
+    let exec = two_cpu_seconds();
+    let gw = gateway(exec.addr, "");
+    let key = ("x-api-key", "f-key-0123456789");
+    let long = "x".repeat(65);
+    for bad in [long.as_str(), "a b", "a/b", ""] {
+        let r = run_in(&gw, &[key, ("x-session-id", bad)]);
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "invalid_request".to_string()),
+            "{bad:?}"
+        );
+        assert_eq!(r.json()["error"]["field"], "X-Session-Id");
+    }
+    let twice = run_in(&gw, &[key, ("x-session-id", "a"), ("x-session-id", "b")]);
+    assert_eq!(twice.status, 400);
+    assert_eq!(exec.requests().len(), 0);
+}
+
+#[test]
+fn a_tokens_sid_claim_names_the_session_and_a_contradicting_header_is_refused() {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-secret";
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let token = |sid: serde_json::Value| {
+        let claims = serde_json::json!({"sub": "u1", "tier": "paid", "exp": exp, "sid": sid});
+        let t = encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        format!("Bearer {t}")
+    };
+    let exec = two_cpu_seconds();
+    let gw = builder(exec.addr, "[capacity.tiers.paid]\nsession_executions = 1\n")
+        .raw(&format!(
+            "[identity.jwt]\nalgorithm = \"HS256\"\nsecret = \"{SECRET}\"\n"
+        ))
+        .start();
+    let (one, two) = (token("one".into()), token("two".into()));
+    assert_eq!(run_in(&gw, &[("authorization", &one)]).status, 200);
+    let refused = run_in(&gw, &[("authorization", &one)]);
+    assert_eq!(
+        (refused.status, refused.code()),
+        (429, "session_limit".to_string())
+    );
+    // The header agrees with the token: the same spent session.
+    let same = run_in(&gw, &[("authorization", &one), ("x-session-id", "one")]);
+    assert_eq!(same.code(), "session_limit");
+    // A header cannot move a token's runs to a fresh session.
+    let moved = run_in(&gw, &[("authorization", &one), ("x-session-id", "fresh")]);
+    assert_eq!(
+        (moved.status, moved.code()),
+        (400, "invalid_request".to_string())
+    );
+    assert_eq!(run_in(&gw, &[("authorization", &two)]).status, 200);
+    let bad = run_in(&gw, &[("authorization", &token("no way".into()))]);
+    assert_eq!(
+        (bad.status, bad.json()["error"]["field"].clone()),
+        (400, "sid".into())
+    );
+    let not_text = run_in(&gw, &[("authorization", &token(7.into()))]);
+    assert_eq!(
+        (not_text.status, not_text.json()["error"]["field"].clone()),
+        (400, "sid".into())
+    );
+    assert_eq!(exec.requests().len(), 2);
+}
+
+/// A webhook receiver on a free port: every JSON body it is sent, in order.
+struct HookReceiver {
+    url: String,
+    bodies: Arc<parking_lot::Mutex<Vec<serde_json::Value>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl HookReceiver {
+    fn start() -> Self {
+        let bodies = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let b = bodies.clone();
+        let app = Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: Bytes| {
+                let b = b.clone();
+                async move {
+                    b.lock().push(serde_json::from_slice(&body).unwrap());
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            url,
+            bodies,
+            _runtime: runtime,
+        }
+    }
+
+    /// The bodies of `event` received so far.
+    fn of(&self, event: &str) -> Vec<serde_json::Value> {
+        self.bodies
+            .lock()
+            .iter()
+            .filter(|b| b["event"] == event)
+            .cloned()
+            .collect()
+    }
+
+    fn webhook(&self) -> String {
+        format!("[[capacity.webhook]]\nurl = \"{}\"\n", self.url)
+    }
+}
+
+#[test]
+fn refusals_past_the_threshold_in_a_minute_send_one_refusal_spike_alert() {
+    let hook = HookReceiver::start();
+    let exec = MockExecutor::start();
+    let gw = gateway(
+        exec.addr,
+        &format!(
+            "[capacity.alerts]\nrefusal_spike_per_minute = 3\n{}",
+            hook.webhook()
+        ),
+    );
+    let key = ("x-api-key", "p1-key-0123456789");
+    let bad = || post_with(&gw.url("/api/v2/execute"), b"{not json".to_vec(), &[key]);
+    for _ in 0..5 {
+        assert_eq!(bad().status, 400);
+    }
+    eventually("the spike is alerted", || {
+        hook.of("refusal_spike").len() == 1
+    });
+    // The next minute counts afresh; its alert comes after any stray second
+    // alert of the first minute would have (one delivery thread, in order).
+    gw.clock.advance(Duration::from_secs(60));
+    for _ in 0..3 {
+        assert_eq!(bad().status, 400);
+    }
+    eventually("the next minute's spike is alerted", || {
+        hook.of("refusal_spike").len() >= 2
+    });
+    let spikes = hook.of("refusal_spike");
+    assert_eq!(spikes.len(), 2, "{spikes:?}");
+    assert_eq!(spikes[0]["threshold"], 3);
+    assert_ne!(spikes[0]["minute_ms"], spikes[1]["minute_ms"]);
+}
+
+#[test]
+fn a_ban_issued_by_reputation_is_alerted() {
+    let hook = HookReceiver::start();
+    let exec = MockExecutor::start();
+    let gw = builder(exec.addr, &hook.webhook())
+        .with("reputation", "ban_threshold = 3.0")
+        .start();
+    eventually("the client is banned", || {
+        post_with(
+            &gw.url("/api/v2/execute"),
+            piston("print(1)").to_string().into_bytes(),
+            &[],
+        )
+        .is_anomaly_ban()
+    });
+    eventually("the ban is alerted", || !hook.of("ban_issued").is_empty());
+    let ban = &hook.of("ban_issued")[0];
+    assert_eq!(ban["client"], "ip:127.0.0.1");
+    assert!(ban["seconds"].as_u64().unwrap() > 0, "{ban}");
+}
+
+#[test]
+fn an_executor_going_down_and_coming_back_is_alerted() {
+    let hook = HookReceiver::start();
+    let exec = MockExecutor::start();
+    let gw = builder(exec.addr, &hook.webhook())
+        .with("upstream", "health_check_interval = \"100ms\"")
+        .with("upstream", "failure_threshold = 2")
+        .with("upstream", "success_threshold = 1")
+        .start();
+    exec.set(Behaviour::FailingRuns(502));
+    let key = ("x-api-key", "p1-key-0123456789");
+    eventually("failed runs take the executor down", || {
+        post_with(
+            &gw.url("/api/v2/execute"),
+            piston("print(1)").to_string().into_bytes(),
+            &[key],
+        );
+        !hook.of("executor_down").is_empty()
+    });
+    // Its probes pass: the breaker closes again.
+    eventually("the executor is back", || {
+        !hook.of("executor_back").is_empty()
+    });
+    let addr = exec.addr.to_string();
+    assert_eq!(hook.of("executor_down")[0]["executor"], addr.as_str());
+    assert_eq!(hook.of("executor_back")[0]["executor"], addr.as_str());
+}
+
+#[test]
+fn withheld_output_is_alerted_without_the_output() {
+    let hook = HookReceiver::start();
+    let rules = format!(
+        "{}\n[[leak]]\nid = \"test-passwd\"\nseverity = \"critical\"\nmessage = \"passwd lines\"\nregex = '''(?m)^root:x:0:0:'''\n",
+        crate::support::gateway::OUTPUT_RULES
+    );
+    let exec = MockExecutor::with(Behaviour::Piston {
+        stdout: "root:x:0:0:root:/root:/bin/bash\n".into(),
+    });
+    let gw = builder(exec.addr, &hook.webhook())
+        .file("output.toml", rules)
+        .start();
+    let r = post_with(
+        &gw.url("/api/v2/execute"),
+        piston("print(1)").to_string().into_bytes(),
+        &[("x-api-key", "p1-key-0123456789")],
+    );
+    assert!(
+        r.json()["run"]["stdout"]
+            .as_str()
+            .unwrap()
+            .starts_with("[execgate: output withheld")
+    );
+    eventually("the leak is alerted", || {
+        !hook.of("leak_withheld").is_empty()
+    });
+    let leak = &hook.of("leak_withheld")[0];
+    assert_eq!(leak["client"], "client:p1");
+    assert!(leak["leak_score"].as_u64().unwrap() > 0);
+    assert!(!leak.to_string().contains("root:x"), "{leak}");
+}
+
+#[test]
+fn a_run_that_waited_says_the_queue_position_it_entered_at() {
+    let exec = HeldExecutor::start();
+    let gw = gateway(
+        exec.addr,
+        "pool_max = 1\n[capacity.tiers.free]\nper_client = 2\nover_client_cap = \"wait\"\n",
+    );
+    let run = |client: &str, code: &str| {
+        let url = gw.url("/api/v2/execute");
+        let body = piston(code).to_string().into_bytes();
+        let key = format!("{client}-key-0123456789");
+        std::thread::spawn(move || post_with(&url, body, &[("x-api-key", key.as_str())]))
+    };
+    let first = run("p1", "print('first')");
+    eventually("the first run holds the pool", || exec.arrived() == 1);
+    let second = run("f", "print('second')");
+    eventually("the second waits", || queued(&gw, "free") == 1.0);
+    let third = run("f", "print('third')");
+    eventually("the third waits behind it", || queued(&gw, "free") == 2.0);
+    exec.release(3);
+    let (first, second, third) = (
+        first.join().unwrap(),
+        second.join().unwrap(),
+        third.join().unwrap(),
+    );
+    assert_eq!([first.status, second.status, third.status], [200; 3]);
+    assert_eq!(first.header("x-queue-position"), None, "it never waited");
+    assert_eq!(second.header("x-queue-position").as_deref(), Some("1"));
+    assert_eq!(third.header("x-queue-position").as_deref(), Some("2"));
+}
+
+#[test]
+fn the_budget_used_ratio_shows_the_platform_and_each_tiers_nearest_client() {
+    let exec = two_cpu_seconds();
+    let gw = gateway(
+        exec.addr,
+        "[capacity.global]\nbudget_daily = 20.0\n[capacity.tiers.paid]\nbudget_daily = 10.0\n\n[[capacity.price]]\nper_cpu_second = 1.0\n",
+    );
+    let run = |client: &str| {
+        let key = format!("{client}-key-0123456789");
+        run_in(&gw, &[("x-api-key", key.as_str())]).status
+    };
+    // p1 spends 4 of its 10, p2 then 2: the tier shows p1's 0.4, not the last charge's 0.2.
+    assert_eq!([run("p1"), run("p1"), run("p2")], [200; 3]);
+    let ratio = |scope: &str| {
+        metric(
+            &gw,
+            &format!("execgate_budget_used_ratio{{period=\"day\",scope=\"{scope}\"}}"),
+        )
+    };
+    assert_eq!(ratio("paid"), Some(0.4));
+    assert_eq!(ratio("global"), Some(0.3));
+    // A new UTC day starts from its own first charge.
+    gw.clock.advance(Duration::from_secs(86_400));
+    assert_eq!(run("p2"), 200);
+    assert_eq!(ratio("paid"), Some(0.2));
+    assert_eq!(ratio("global"), Some(0.1));
+}
+
+#[test]
+fn a_budget_set_through_the_api_survives_a_restart() {
+    let exec = two_cpu_seconds();
+    let kept = tempfile::tempdir().unwrap();
+    let file = kept.path().join("budgets.json");
+    let start = || {
+        builder(
+            exec.addr,
+            &format!(
+                "budgets_file = \"{}\"\n[[capacity.price]]\nper_cpu_second = 1.0\n",
+                file.display()
+            ),
+        )
+        .with_admin_token()
+        .start()
+    };
+    let run = |gw: &TestGateway| run_in(gw, &[("x-api-key", "p1-key-0123456789")]).status;
+    {
+        let gw = start();
+        let r = gw
+            .admin(reqwest::Method::PUT, "/v1/budgets/client:p1")
+            .json(&serde_json::json!({"budget_daily": 1.0}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    let gw = start();
+    // The usage journal is off: only the kept override can refuse the second run.
+    assert_eq!(run(&gw), 200);
+    assert_eq!(run(&gw), 402);
+    let r = gw
+        .admin(reqwest::Method::GET, "/v1/usage?client=client:p1")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}

@@ -6,6 +6,7 @@
 
 use crate::alert::{Alert, AlertEvent};
 use crate::credits::Credits;
+use crate::overrides::OverridesFile;
 use crate::period::{Period, PeriodKey};
 use crate::refusal::{CapacityRefusal, RefuseStatus};
 use crate::usage::{Scope, Spent, Totals, UsageStore};
@@ -28,7 +29,8 @@ pub struct Caps {
 }
 
 impl Caps {
-    fn of(self, period: Period) -> Option<Credits> {
+    /// The cap of `period`, if any.
+    pub fn of(self, period: Period) -> Option<Credits> {
         match period {
             Period::Day => self.daily,
             Period::Month => self.monthly,
@@ -84,20 +86,54 @@ pub enum BudgetDecision {
 pub struct Budgets {
     settings: BudgetSettings,
     overrides: RwLock<HashMap<ClientKey, Caps>>,
+    file: Option<OverridesFile>,
 }
 
 impl Budgets {
-    /// Budgets from `settings`.
+    /// Budgets from `settings`; overrides live in memory only.
     pub fn new(settings: BudgetSettings) -> Self {
         Self {
             settings,
             overrides: RwLock::new(HashMap::new()),
+            file: None,
         }
     }
 
-    /// Sets `client`'s caps (replacing the tier's and config's).
-    pub fn set_override(&self, client: ClientKey, caps: Caps) {
-        self.overrides.write().insert(client, caps);
+    /// Budgets from `settings`, with the overrides kept in `file` (read now).
+    pub fn open(settings: BudgetSettings, file: OverridesFile) -> Result<Self, String> {
+        let overrides = file.load()?;
+        Ok(Self {
+            settings,
+            overrides: RwLock::new(overrides),
+            file: Some(file),
+        })
+    }
+
+    /// Sets `client`'s caps (replacing the tier's and config's). With a file,
+    /// the change holds only once written there: an override a restart would
+    /// forget is an error, not a success.
+    pub fn set_override(&self, client: ClientKey, caps: Caps) -> Result<(), String> {
+        let mut overrides = self.overrides.write();
+        let Some(file) = &self.file else {
+            overrides.insert(client, caps);
+            return Ok(());
+        };
+        if !overrides.contains_key(&client) && overrides.len() >= crate::overrides::OVERRIDES_MAX {
+            return Err(format!(
+                "more than {} clients with an override",
+                crate::overrides::OVERRIDES_MAX
+            ));
+        }
+        let mut next = overrides.clone();
+        next.insert(client, caps);
+        file.save(&next)?;
+        *overrides = next;
+        Ok(())
+    }
+
+    /// The platform's caps.
+    pub fn global(&self) -> Caps {
+        self.settings.global
     }
 
     /// The caps that apply to `client` of `tier`.

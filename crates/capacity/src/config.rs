@@ -12,6 +12,7 @@ use crate::credits::Credits;
 use crate::pool::{OverClientCap, PoolSettings, TierSlots};
 use crate::price::{PriceRow, PriceTable, Prices};
 use crate::refusal::RefuseStatus;
+use crate::session::{SessionCaps, SessionSettings};
 use execgate_core::{ClientKey, HumanDuration, TierName};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +34,8 @@ pub struct CapacityConfig {
     pub retry_after: HumanDuration,
     /// Usage journal of the memory backend, relative to the config file (default `"usage.jsonl"`; `""` keeps usage in memory only).
     pub usage_file: String,
+    /// Budget overrides set through the API, relative to the config file (default `"budgets.json"`; `""` keeps them in memory only).
+    pub budgets_file: String,
     /// Per tier: share of the pool and budget.
     pub tiers: BTreeMap<String, RawTierCapacity>,
     /// Per-client budget caps, by client key (`client:ID` or `ip:ADDR`).
@@ -47,6 +50,8 @@ pub struct CapacityConfig {
     pub alerts: RawAlerts,
     /// The receivers of alerts.
     pub webhook: Vec<RawWebhook>,
+    /// How sessions end and how many are held.
+    pub sessions: RawSessions,
 }
 
 impl Default for CapacityConfig {
@@ -57,6 +62,7 @@ impl Default for CapacityConfig {
             aging: HumanDuration(Duration::from_secs(10)),
             retry_after: HumanDuration(Duration::from_secs(1)),
             usage_file: "usage.jsonl".into(),
+            budgets_file: "budgets.json".into(),
             tiers: BTreeMap::new(),
             clients: BTreeMap::new(),
             global: RawGlobal::default(),
@@ -64,6 +70,30 @@ impl Default for CapacityConfig {
             cost: GenericCostFields::default(),
             alerts: RawAlerts::default(),
             webhook: Vec::new(),
+            sessions: RawSessions::default(),
+        }
+    }
+}
+
+/// `[capacity.sessions]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSessions {
+    /// A session unused this long ends (default `"30m"`).
+    pub idle: HumanDuration,
+    /// Sessions one client holds at once (default 16).
+    pub per_client_max: usize,
+    /// Sessions the gateway holds at once (default 100000).
+    pub total_max: usize,
+}
+
+impl Default for RawSessions {
+    fn default() -> Self {
+        let d = SessionSettings::default();
+        Self {
+            idle: HumanDuration(d.idle),
+            per_client_max: d.per_client_max,
+            total_max: d.total_max,
         }
     }
 }
@@ -92,6 +122,12 @@ pub struct RawTierCapacity {
     pub refuse_status: u16,
     /// The tier whose limits a throttled client gets.
     pub throttle_to: Option<String>,
+    /// Executions one session may start.
+    pub session_executions: Option<u64>,
+    /// CPU seconds one session's runs may use.
+    pub session_cpu_seconds: Option<f64>,
+    /// Wall seconds one session's runs may take.
+    pub session_wall_seconds: Option<f64>,
 }
 
 impl Default for RawTierCapacity {
@@ -107,6 +143,9 @@ impl Default for RawTierCapacity {
             at_budget: RawAtBudget::Refuse,
             refuse_status: 402,
             throttle_to: None,
+            session_executions: None,
+            session_cpu_seconds: None,
+            session_wall_seconds: None,
         }
     }
 }
@@ -187,6 +226,8 @@ pub struct RawAlerts {
     pub timeout: HumanDuration,
     /// The same alert is not sent twice within this (default `"1h"`).
     pub dedup_window: HumanDuration,
+    /// Refusals within one minute that send a `refusal_spike` alert (default: none).
+    pub refusal_spike_per_minute: Option<u64>,
 }
 
 impl Default for RawAlerts {
@@ -198,6 +239,7 @@ impl Default for RawAlerts {
             backoff_max: HumanDuration(Duration::from_secs(60)),
             timeout: HumanDuration(Duration::from_secs(5)),
             dedup_window: HumanDuration(Duration::from_secs(3600)),
+            refusal_spike_per_minute: None,
         }
     }
 }
@@ -236,8 +278,12 @@ pub struct CapacitySettings {
     pub alerts: AlertSettings,
     /// The usage journal, when usage is kept in a file.
     pub usage_file: Option<PathBuf>,
+    /// The budget overrides' file, when they are kept in one.
+    pub budgets_file: Option<PathBuf>,
     /// Where a generic executor reports figures.
     pub cost_fields: GenericCostFields,
+    /// Sessions and their caps.
+    pub sessions: SessionSettings,
 }
 
 /// An error about `key`.
@@ -266,6 +312,44 @@ fn caps(prefix: &str, daily: Option<f64>, monthly: Option<f64>) -> Result<Caps, 
     Ok(Caps {
         daily: credits(format!("{prefix}.budget_daily"), daily)?,
         monthly: credits(format!("{prefix}.budget_monthly"), monthly)?,
+    })
+}
+
+/// The longest idle time a session is kept.
+const SESSION_IDLE_MAX: Duration = Duration::from_secs(7 * 86_400);
+
+/// The most sessions held: each costs about a hundred bytes.
+const SESSIONS_MAX: usize = 10_000_000;
+
+/// The longest a session's CPU or wall cap may be: a year.
+const SESSION_SECONDS_MAX: f64 = 365.0 * 86_400.0;
+
+fn session_caps(prefix: &str, raw: &RawTierCapacity) -> Result<SessionCaps, KeyError> {
+    let seconds = |field: &str, v: Option<f64>| -> Result<Option<Duration>, KeyError> {
+        v.map(|s| {
+            if s.is_finite() && s > 0.0 && s <= SESSION_SECONDS_MAX {
+                Ok(Duration::from_secs_f64(s))
+            } else {
+                Err((
+                    format!("{prefix}.{field}"),
+                    format!(
+                        "{s} is not a number of seconds (above 0, at most {SESSION_SECONDS_MAX})"
+                    ),
+                ))
+            }
+        })
+        .transpose()
+    };
+    if raw.session_executions == Some(0) {
+        return Err((
+            format!("{prefix}.session_executions"),
+            "must be at least 1".into(),
+        ));
+    }
+    Ok(SessionCaps {
+        executions: raw.session_executions,
+        cpu: seconds("session_cpu_seconds", raw.session_cpu_seconds)?,
+        wall: seconds("session_wall_seconds", raw.session_wall_seconds)?,
     })
 }
 
@@ -313,10 +397,14 @@ impl CapacityConfig {
         };
         let mut slots = BTreeMap::new();
         let mut budgets = BudgetSettings::default();
+        let mut sessions = self.sessions()?;
         for name in tiers {
             let raw = self.tiers.get(name.as_str()).cloned().unwrap_or_default();
             let (t, prefix) = (name.clone(), format!("capacity.tiers.{name}"));
             slots.insert(t.clone(), self.slots(&prefix, name.as_str(), &raw)?);
+            sessions
+                .tiers
+                .insert(name.clone(), session_caps(&prefix, &raw)?);
             let tier_caps = caps(&prefix, raw.budget_daily, raw.budget_monthly)?;
             let action = match raw.at_budget {
                 RawAtBudget::Notify => AtBudget::Notify,
@@ -367,6 +455,7 @@ impl CapacityConfig {
         )?);
         let prices = self.prices(&known, languages)?;
         let usage_file = (!self.usage_file.is_empty()).then(|| base.join(&self.usage_file));
+        let budgets_file = (!self.budgets_file.is_empty()).then(|| base.join(&self.budgets_file));
         Ok(CapacitySettings {
             pool: PoolSettings {
                 total: pool_max,
@@ -378,7 +467,36 @@ impl CapacityConfig {
             budgets,
             alerts: self.alerts(secret)?,
             usage_file,
+            budgets_file,
             cost_fields: self.cost.clone(),
+            sessions,
+        })
+    }
+
+    fn sessions(&self) -> Result<SessionSettings, KeyError> {
+        let raw = &self.sessions;
+        if raw.idle.get().is_zero() || raw.idle.get() > SESSION_IDLE_MAX {
+            return Err((
+                "capacity.sessions.idle".into(),
+                "must be above 0 and at most 7d".into(),
+            ));
+        }
+        for (key, v) in [
+            ("per_client_max", raw.per_client_max),
+            ("total_max", raw.total_max),
+        ] {
+            if v == 0 || v > SESSIONS_MAX {
+                return Err((
+                    format!("capacity.sessions.{key}"),
+                    format!("must be 1 to {SESSIONS_MAX}"),
+                ));
+            }
+        }
+        Ok(SessionSettings {
+            idle: raw.idle.get(),
+            per_client_max: raw.per_client_max,
+            total_max: raw.total_max,
+            tiers: BTreeMap::new(),
         })
     }
 
@@ -476,6 +594,15 @@ impl CapacityConfig {
                 format!("must be 1 to {COUNT_MAX}"),
             ));
         }
+        if a.refusal_spike_per_minute == Some(0)
+            || a.refusal_spike_per_minute
+                .is_some_and(|n| n > u64::from(COUNT_MAX) * 100)
+        {
+            return Err((
+                "capacity.alerts.refusal_spike_per_minute".into(),
+                format!("must be 1 to {}", u64::from(COUNT_MAX) * 100),
+            ));
+        }
         let mut webhooks = Vec::new();
         for (i, raw) in self.webhook.iter().enumerate() {
             let prefix = format!("capacity.webhook[{i}]");
@@ -495,7 +622,7 @@ impl CapacityConfig {
                 ),
             };
             let events = raw.events.clone().map_or_else(
-                || BTreeSet::from([EventKind::Budget]),
+                || BTreeSet::from(EventKind::ALL),
                 |e| e.into_iter().collect(),
             );
             webhooks.push(Webhook {
@@ -513,6 +640,7 @@ impl CapacityConfig {
             backoff_max: a.backoff_max.get().max(a.backoff.get()),
             timeout: a.timeout.get().max(Duration::from_millis(100)),
             dedup_window: a.dedup_window.get(),
+            refusal_spike: a.refusal_spike_per_minute,
         })
     }
 }

@@ -2,13 +2,16 @@
 //! from settings) and what one request holds (`Held`: its slot and the tier
 //! it is charged in).
 
+use crate::alert::spike::SpikeCounter;
 use crate::alert::webhook::AlertSender;
+use crate::alert::{Alert, AlertEvent};
 use crate::budget::Budgets;
 use crate::config::CapacitySettings;
 use crate::cost::GenericCostFields;
 use crate::meter::Meter;
 use crate::metrics::CapacityMetrics;
 use crate::pool::{Permit, Pool};
+use crate::session::{SessionId, Sessions};
 use crate::usage::{MemoryUsage, UsageStore};
 use execgate_core::{Clock, TierName};
 use std::sync::Arc;
@@ -17,7 +20,11 @@ use std::sync::Arc;
 pub struct Capacity {
     pool: Arc<Pool>,
     meter: Meter,
+    sessions: Sessions,
     generic: GenericCostFields,
+    alerts: Option<Arc<AlertSender>>,
+    spike: Option<SpikeCounter>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Capacity {
@@ -43,18 +50,34 @@ impl Capacity {
                     .map_err(|e| format!("capacity alerts: {e}"))?,
             )
         };
+        let sessions = Sessions::new(settings.sessions.clone(), clock.clone());
+        let spike = alerts
+            .as_ref()
+            .and(settings.alerts.refusal_spike)
+            .map(SpikeCounter::new);
         let meter = Meter::new(
             settings.prices.clone(),
             store,
-            Budgets::new(settings.budgets.clone()),
-            alerts,
+            match &settings.budgets_file {
+                Some(path) => Budgets::open(
+                    settings.budgets.clone(),
+                    crate::overrides::OverridesFile::new(path.clone()),
+                )
+                .map_err(|e| format!("capacity: {e}"))?,
+                None => Budgets::new(settings.budgets.clone()),
+            },
+            alerts.clone(),
             metrics,
-            clock,
+            clock.clone(),
         );
         Ok(Arc::new(Self {
             pool,
             meter,
+            sessions,
             generic: settings.cost_fields.clone(),
+            alerts,
+            spike,
+            clock,
         }))
     }
 
@@ -66,6 +89,35 @@ impl Capacity {
     /// Usage, budgets and prices.
     pub fn meter(&self) -> &Meter {
         &self.meter
+    }
+
+    /// The clients' sessions.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Sends `event` to the webhooks that take its kind (none configured: nothing).
+    pub fn alert(&self, event: AlertEvent) {
+        if let Some(sender) = &self.alerts {
+            sender.notify(Alert {
+                event,
+                at: self.clock.now(),
+            });
+        }
+    }
+
+    /// Counts one refused request; the minute's count reaching
+    /// `refusal_spike_per_minute` sends a `refusal_spike` alert.
+    pub fn refused(&self) {
+        let Some(spike) = &self.spike else {
+            return;
+        };
+        if let Some(minute_ms) = spike.refused(self.clock.now_ms()) {
+            self.alert(AlertEvent::RefusalSpike {
+                minute_ms,
+                threshold: spike.threshold(),
+            });
+        }
     }
 
     /// Where a generic executor reports a run's figures.
@@ -81,4 +133,6 @@ pub struct Held {
     pub permit: Option<Permit>,
     /// The tier the run is charged in (lower than the client's when throttled).
     pub tier: Option<TierName>,
+    /// The session the run is counted in.
+    pub session: Option<SessionId>,
 }

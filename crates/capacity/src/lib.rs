@@ -1,7 +1,8 @@
 //! Capacity and cost control for execgate: who runs now and who waits
 //! (`pool`), what a run used (`cost`) and cost (`price`, `credits`), what each
 //! client has spent (`usage`, `period`), how much it may spend (`budget`),
-//! who is told when it runs out (`alert`), tied together by `meter` and
+//! who is told when it runs out (`alert`), what each session of a client
+//! may still run (`session`), tied together by `meter` and
 //! configured by `config`.
 
 #![forbid(unsafe_code)]
@@ -14,10 +15,13 @@ pub mod credits;
 pub mod gate;
 pub mod meter;
 pub mod metrics;
+pub mod overrides;
 pub mod period;
 pub mod pool;
 pub mod price;
+pub mod ratio;
 pub mod refusal;
+pub mod session;
 pub mod usage;
 
 pub use budget::{AtBudget, BudgetDecision, BudgetSettings, Budgets, Caps};
@@ -33,4 +37,5 @@ pub use pool::{
 };
 pub use price::PriceTable;
 pub use refusal::{CapacityRefusal, RefuseStatus};
+pub use session::{SessionCaps, SessionId, SessionLimit, SessionSettings, SessionView, Sessions};
 pub use usage::{MemoryUsage, Scope, Usage, UsageStore};

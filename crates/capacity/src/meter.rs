@@ -9,6 +9,7 @@ use crate::credits::Credits;
 use crate::metrics::CapacityMetrics;
 use crate::period::Period;
 use crate::price::PriceTable;
+use crate::ratio::BudgetRatios;
 use crate::usage::{Charge, Scope, Usage, UsageStore};
 use execgate_core::{ClientKey, Clock, TierName};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub struct Meter {
     budgets: Budgets,
     alerts: Option<Arc<AlertSender>>,
     metrics: CapacityMetrics,
+    ratios: BudgetRatios,
     clock: Arc<dyn Clock>,
 }
 
@@ -38,6 +40,7 @@ impl Meter {
             store,
             budgets,
             alerts,
+            ratios: BudgetRatios::new(metrics.budget_used.clone()),
             metrics,
             clock,
         }
@@ -72,6 +75,13 @@ impl Meter {
             at,
         };
         let totals = self.store.record(&charge);
+        self.ratios.charged(
+            tier,
+            self.budgets.caps(client, tier),
+            self.budgets.global(),
+            totals,
+            at,
+        );
         self.metrics
             .cost
             .with_label_values(&[tier.as_str(), language])
@@ -99,8 +109,8 @@ impl Meter {
         self.budgets.caps(client, tier)
     }
 
-    /// Sets `client`'s budget caps.
-    pub fn set_caps(&self, client: ClientKey, caps: Caps) {
-        self.budgets.set_override(client, caps);
+    /// Sets `client`'s budget caps; an error when they could not be kept.
+    pub fn set_caps(&self, client: ClientKey, caps: Caps) -> Result<(), String> {
+        self.budgets.set_override(client, caps)
     }
 }

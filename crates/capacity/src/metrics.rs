@@ -2,7 +2,7 @@
 //! per tier, time waited, refusals, cost and alert delivery.
 
 use prometheus::{
-    CounterVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    CounterVec, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
 
 /// Capacity metrics, registered once in the gateway's registry.
@@ -20,6 +20,8 @@ pub struct CapacityMetrics {
     pub cost: CounterVec,
     /// Alerts by outcome (`sent`, `failed`, `dropped`, `deduplicated`).
     pub alerts: IntCounterVec,
+    /// Share of a budget spent, by scope (`global` or a tier) and period.
+    pub budget_used: GaugeVec,
 }
 
 impl CapacityMetrics {
@@ -32,6 +34,7 @@ impl CapacityMetrics {
         registry.register(Box::new(m.refusals.clone()))?;
         registry.register(Box::new(m.cost.clone()))?;
         registry.register(Box::new(m.alerts.clone()))?;
+        registry.register(Box::new(m.budget_used.clone()))?;
         Ok(m)
     }
 
@@ -78,6 +81,13 @@ impl CapacityMetrics {
             alerts: IntCounterVec::new(
                 Opts::new("execgate_alerts_total", "Alerts by outcome"),
                 &["outcome"],
+            )?,
+            budget_used: GaugeVec::new(
+                Opts::new(
+                    "execgate_budget_used_ratio",
+                    "Share of a budget spent this period: the platform's (scope global), or per tier the client nearest its cap",
+                ),
+                &["scope", "period"],
             )?,
         })
     }

@@ -1,6 +1,7 @@
 //! Why capacity control turned an execution away, with when to come back;
 //! the gateway renders these in its one refusal shape.
 
+use crate::session::SessionLimit;
 use std::time::{Duration, SystemTime};
 
 /// HTTP status of a spent budget's refusal (`402 budget_exhausted` or `429`).
@@ -45,6 +46,14 @@ pub enum CapacityRefusal {
         /// When to try again.
         retry_after: Duration,
     },
+    /// The request's session reached one of its caps, or no session more may open.
+    #[error("the session may run no more executions")]
+    SessionLimit {
+        /// Which bound.
+        limit: SessionLimit,
+        /// When to try again (an idle session ends by then).
+        retry_after: Duration,
+    },
     /// A budget of the client (or the platform) is spent until `resets_at`.
     #[error("the execution budget is spent")]
     BudgetExhausted {
@@ -64,6 +73,7 @@ impl CapacityRefusal {
             CapacityRefusal::ConcurrencyLimited { .. } => "concurrency_limited",
             CapacityRefusal::QueueFull { .. } => "queue_full",
             CapacityRefusal::QueueTimeout { .. } => "queue_timeout",
+            CapacityRefusal::SessionLimit { .. } => "session_limit",
             CapacityRefusal::BudgetExhausted { .. } => "budget_exhausted",
         }
     }
@@ -71,7 +81,9 @@ impl CapacityRefusal {
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         match self {
-            CapacityRefusal::ConcurrencyLimited { .. } => 429,
+            CapacityRefusal::ConcurrencyLimited { .. } | CapacityRefusal::SessionLimit { .. } => {
+                429
+            }
             CapacityRefusal::QueueFull { .. } => 503,
             CapacityRefusal::QueueTimeout { .. } => 504,
             CapacityRefusal::BudgetExhausted { status, .. } => status.code(),
@@ -84,6 +96,7 @@ impl CapacityRefusal {
             CapacityRefusal::ConcurrencyLimited { retry_after }
             | CapacityRefusal::QueueFull { retry_after }
             | CapacityRefusal::QueueTimeout { retry_after }
+            | CapacityRefusal::SessionLimit { retry_after, .. }
             | CapacityRefusal::BudgetExhausted { retry_after, .. } => *retry_after,
         };
         let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);

@@ -89,6 +89,7 @@ fn settings(url: &str, attempts: u32, queue_max: usize) -> AlertSettings {
         backoff_max: Duration::from_millis(20),
         timeout: Duration::from_secs(30),
         dedup_window: Duration::from_secs(3600),
+        refusal_spike: None,
     }
 }
 

@@ -280,7 +280,8 @@ fn a_client_override_replaces_its_tiers_caps() {
             daily: Some(Credits(5_000_000)),
             monthly: None,
         },
-    );
+    )
+    .unwrap();
     assert_eq!(m.check(&a, &tier("free")), BudgetDecision::Run);
 }
 
@@ -311,4 +312,45 @@ fn a_spent_platform_budget_refuses_everyone() {
         unreachable!()
     };
     assert_eq!(Period::Month.at(resets_at).label(), "2027-01");
+}
+
+#[test]
+fn budget_overrides_kept_in_a_file_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory not made yet (a fresh state directory) is made.
+    let path = dir.path().join("state").join("budgets.json");
+    let file = || execgate_capacity::overrides::OverridesFile::new(path.clone());
+    let a = ClientKey::from_client_id("a");
+    let caps = Caps {
+        daily: Some(Credits(5_000_000)),
+        monthly: Some(Credits(70_000_000)),
+    };
+    {
+        let budgets = Budgets::open(BudgetSettings::default(), file()).unwrap();
+        budgets.set_override(a.clone(), caps).unwrap();
+    }
+    let again = Budgets::open(BudgetSettings::default(), file()).unwrap();
+    assert_eq!(again.caps(&a, &tier("free")), caps);
+    assert!(!dir.path().join("state/budgets.json.tmp").exists());
+}
+
+#[test]
+fn a_bad_budget_overrides_file_stops_the_start_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("budgets.json");
+    let open = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        Budgets::open(
+            BudgetSettings::default(),
+            execgate_capacity::overrides::OverridesFile::new(path.clone()),
+        )
+        .err()
+        .unwrap()
+    };
+    let err = open("{\n  \"client:a\": {\"daily\": -1}\n}");
+    assert!(err.contains("budgets.json:2:"), "{err}");
+    let err = open("{\"nobody\": {\"daily\": 1, \"monthly\": null}}");
+    assert!(err.contains("not a client key"), "{err}");
+    let err = open("{\"client:a\": {\"daily\": 18446744073709551615, \"monthly\": null}}");
+    assert!(err.contains("over"), "{err}");
 }

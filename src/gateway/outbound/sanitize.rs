@@ -105,6 +105,15 @@ fn clean(
 /// Counts what the sanitizer found and removed, and notes it for the audit line.
 fn note_cleaning(gw: &Gateway, ctx: &mut RequestCtx, clean: &SanitizedBody) {
     ctx.run.leak_score = clean.leak_score;
+    if clean.withheld
+        && let Some(identity) = &ctx.identity
+    {
+        crate::gateway::alerts::leak_withheld(
+            gw.capacity.as_ref(),
+            &identity.key,
+            clean.leak_score,
+        );
+    }
     for redaction in &clean.redactions {
         gw.metrics
             .redactions

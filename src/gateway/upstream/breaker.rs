@@ -152,7 +152,12 @@ pub struct Breakers {
     thresholds: Thresholds,
     table: Mutex<HashMap<String, Breaker>>,
     metrics: Metrics,
+    /// Told of every change of state (the operator's alerts), once set.
+    watcher: std::sync::OnceLock<Watcher>,
 }
+
+/// Told `(executor, new state)` on every change of a breaker.
+pub type Watcher = Box<dyn Fn(&str, BreakerState) + Send + Sync>;
 
 /// What one real exchange with an executor came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +175,13 @@ impl Breakers {
             thresholds,
             table: Mutex::new(HashMap::new()),
             metrics,
+            watcher: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Has `watcher` told of every later change of state; the first watcher set stays.
+    pub fn watch(&self, watcher: Watcher) {
+        let _ = self.watcher.set(watcher);
     }
 
     /// Whether `addr` may take traffic (an executor never seen is closed).
@@ -227,6 +238,9 @@ impl Breakers {
                 cause = why,
                 "executor health changed"
             );
+            if let Some(watcher) = self.watcher.get() {
+                watcher(addr, after);
+            }
         }
         after
     }

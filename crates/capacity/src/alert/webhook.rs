@@ -55,6 +55,8 @@ pub struct AlertSettings {
     pub timeout: Duration,
     /// An alert with the key of one sent within this window is not sent again.
     pub dedup_window: Duration,
+    /// Refusals per minute that make a `refusal_spike` alert.
+    pub refusal_spike: Option<u64>,
 }
 
 /// The sending side, held by the request path.
