@@ -177,6 +177,11 @@ pub struct LanguageConfig {
     /// Host paths this language needs bound read-only (besides `[sandbox].binds`).
     #[serde(default)]
     pub binds: Vec<PathBuf>,
+    /// Host paths bound read-only where they exist and left out where they do
+    /// not: what one build of a runtime keeps outside its binary and another
+    /// does not (Debian's node loads built-in modules from /usr/share/nodejs).
+    #[serde(default)]
+    pub optional_binds: Vec<PathBuf>,
     /// Warm sandboxes kept ready (default 0: cold starts only); needs `warm_run`.
     #[serde(default)]
     pub warm: usize,

@@ -105,11 +105,15 @@ pub fn resolve(
         .next()
         .unwrap_or_default()
         .to_string();
-    for bind in &mut out.binds {
+    for bind in out.binds.iter_mut().chain(&mut out.optional_binds) {
         if let Some(text) = bind.to_str().filter(|t| t.contains(VERSION_MAJOR)) {
             *bind = PathBuf::from(text.replace(VERSION_MAJOR, &major));
         }
     }
+    let present = std::mem::take(&mut out.optional_binds)
+        .into_iter()
+        .filter(|path| path.exists());
+    out.binds.extend(present);
     if let Some(name) = &mut out.judge0_name {
         *name = name.replace("{version}", &out.version);
     }
@@ -208,7 +212,36 @@ pub fn version_in(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::version_in;
+    use super::{resolve, version_in};
+    use crate::config::LanguageConfig;
+    use std::path::PathBuf;
+
+    #[test]
+    fn optional_binds_are_bound_where_present_and_left_out_where_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let present = dir.path().join("runtime-7");
+        std::fs::create_dir(&present).unwrap();
+        let absent = dir.path().join("elsewhere");
+        let lang: LanguageConfig = toml::from_str(&format!(
+            r#"
+            name = "demo"
+            version = "7.1"
+            source_file = "main.demo"
+            run = ["/bin/true"]
+            optional_binds = ["{}", "{}"]
+            "#,
+            dir.path().join("runtime-{version_major}").display(),
+            absent.display(),
+        ))
+        .unwrap();
+
+        let resolved =
+            resolve(&lang, "/usr/bin:/bin", &[]).expect("an absent optional bind is no error");
+
+        assert_eq!(resolved.binds, vec![present]);
+        assert!(resolved.optional_binds.is_empty());
+        assert!(!resolved.binds.contains(&PathBuf::from(&absent)));
+    }
 
     #[test]
     fn versions_of_common_programs() {
