@@ -416,3 +416,37 @@ fn the_overview_counts_each_second_s_requests_and_refusals_by_reason() {
     );
     assert_eq!(o["ready"], true);
 }
+
+#[test]
+fn every_executor_s_breaker_is_shown_closed_from_the_start() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with_admin_token()
+        .start();
+    let s = session(&gw);
+    // No request and no breaker change yet: the executor is still listed.
+    let overview: Value = call(
+        &gw,
+        reqwest::Method::GET,
+        "/console/api/overview",
+        Some(&s.cookie),
+        None,
+    )
+    .send()
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(
+        overview["executors"],
+        json!([{"upstream": exec.addr.to_string(), "breaker": "closed"}])
+    );
+    let text = gw.metrics();
+    let gauge = format!("execgate_upstream_state{{upstream=\"{}\"}} 0", exec.addr);
+    assert!(text.contains(&gauge), "{gauge} missing in:\n{text}");
+    let opened = format!(
+        "execgate_upstream_transitions_total{{to=\"open\",upstream=\"{}\"}} 0",
+        exec.addr
+    );
+    assert!(text.contains(&opened), "{opened} missing in:\n{text}");
+}
