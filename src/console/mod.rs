@@ -7,10 +7,12 @@
 
 pub mod pulse;
 pub mod session;
+pub mod top;
 
 use crate::admin::GatewayAdmin;
 use crate::console::pulse::{Pulse, Reason};
 use crate::console::session::{Denied, Sessions};
+use crate::console::top::Ranking;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -65,6 +67,7 @@ pub fn router(admin: GatewayAdmin) -> Router {
         .merge(
             Router::new()
                 .route("/overview", get(overview))
+                .route("/top", get(top))
                 .route("/rules", get(rules))
                 .route("/rules/reload", post(reload))
                 .route("/reloads", get(reloads))
@@ -336,6 +339,25 @@ async fn overview(
         ready: console.admin.upstreams.any_healthy(),
         executors,
     }))
+}
+
+/// Query of the top clients: the ranking and how many (default 10, at most 100).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopQuery {
+    by: Ranking,
+    n: Option<usize>,
+}
+
+/// `GET /console/api/top?by=requests|refusals|score&n=N`: the first clients of a ranking.
+async fn top(
+    State(console): State<Console>,
+    query: Result<Query<TopQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query?;
+    let n = query.n.unwrap_or(10).min(100);
+    let clients = console.admin.top.top(query.by, n);
+    Ok(Json(json!({ "by": query.by, "clients": clients })))
 }
 
 /// `GET /console/api/rules`: rule paths, each screening rule with its hits since start, the last reload.
