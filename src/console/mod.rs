@@ -59,7 +59,10 @@ struct Console {
 pub fn router(admin: GatewayAdmin) -> Router {
     let console = Console {
         pulse: Pulse::start(admin.metrics.clone()),
-        sessions: Arc::new(Sessions::new(Arc::new(SystemClock))),
+        sessions: Arc::new(Sessions::new(
+            Arc::new(SystemClock),
+            admin.state_admin.tokens.clone(),
+        )),
         admin,
     };
     let api = execgate_state::admin::caller_routes()
@@ -209,7 +212,10 @@ async fn login(State(console): State<Console>, request: Request) -> Result<Respo
     let Login { token } = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid(format!("expected {{\"token\": \"…\"}}: {e}")))?;
     let caller = execgate_state::admin::check_token(&console.admin.state_admin, ip, &token)?;
-    let (id, session) = console.sessions.open(caller);
+    let (id, session) = console
+        .sessions
+        .open(caller)
+        .ok_or_else(|| ApiError::unauthorized("the admin token was removed"))?;
     tracing::info!(target: "execgate::audit", event = "console.login", by = %session.caller.0, %ip);
     let mut response = Json(session_view(&session)).into_response();
     if let Ok(cookie) = HeaderValue::from_str(&session::set_cookie(&id)) {

@@ -541,3 +541,68 @@ fn top_clients_rank_by_requests_refusals_and_score() {
     assert_eq!(bad.status(), 400);
     assert!(bad.json::<Value>().unwrap()["error"]["code"].is_string());
 }
+
+#[test]
+fn a_session_outlives_a_gateway_restart() {
+    let exec = MockExecutor::start();
+    let start = || {
+        TestGateway::builder()
+            .upstream(exec.addr)
+            .with_admin_token()
+            .start()
+    };
+    let first = start();
+    let s = session(&first);
+    drop(first);
+    // A new gateway process state, same admin token: the cookie still opens the console.
+    let restarted = start();
+    let who = call(
+        &restarted,
+        reqwest::Method::GET,
+        "/console/session",
+        Some(&s.cookie),
+        None,
+    )
+    .send()
+    .unwrap();
+    assert_eq!(who.status(), 200);
+    let who: Value = who.json().unwrap();
+    assert_eq!(who["caller"], "config#1");
+    assert_eq!(who["csrf"], s.csrf.as_str(), "the same CSRF token");
+    let out = call(
+        &restarted,
+        reqwest::Method::POST,
+        "/console/logout",
+        Some(&s.cookie),
+        Some(&s.csrf),
+    )
+    .send()
+    .unwrap();
+    assert_eq!(out.status(), 200);
+    let after = call(
+        &restarted,
+        reqwest::Method::GET,
+        "/console/session",
+        Some(&s.cookie),
+        None,
+    )
+    .send()
+    .unwrap();
+    assert_eq!(after.status(), 401, "logged out");
+
+    // A gateway with another admin token does not take the cookie.
+    let other = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("admin", "tokens = [\"another-admin-token-0123456789\"]")
+        .start();
+    let refused = call(
+        &other,
+        reqwest::Method::GET,
+        "/console/session",
+        Some(&s.cookie),
+        None,
+    )
+    .send()
+    .unwrap();
+    assert_eq!(refused.status(), 401);
+}
