@@ -304,21 +304,30 @@ struct ExecutorView {
     breaker: Breaker,
 }
 
-/// The overview's answer, serialized straight from the ring's samples.
+/// The overview's answer but its samples, which the ring holds encoded.
 #[derive(Debug, Serialize)]
 struct OverviewView {
     reasons: [Reason; Reason::ALL.len()],
-    samples: Vec<pulse::Sample>,
     in_flight: i64,
     ready: bool,
     executors: Vec<ExecutorView>,
+}
+
+impl OverviewView {
+    /// The JSON object with `"samples"` (an encoded array) as its last member.
+    fn with_samples(&self, samples: &str) -> Option<String> {
+        let head = serde_json::to_string(self).ok()?;
+        // A struct with members encodes as `{…}`: reopen it before its `}`.
+        let open = head.strip_suffix('}')?;
+        Some(format!("{open},\"samples\":{samples}}}"))
+    }
 }
 
 /// `GET /console/api/overview?since=T`: the seconds after `T`, executor health, in-flight.
 async fn overview(
     State(console): State<Console>,
     query: Result<Query<OverviewQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<OverviewView>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query?;
     let mut executors = Vec::new();
     for family in console.admin.metrics.upstream_state.collect() {
@@ -338,13 +347,29 @@ async fn overview(
             });
         }
     }
-    Ok(Json(OverviewView {
+    let view = OverviewView {
         reasons: Reason::ALL,
-        samples: console.pulse.since(query.since.unwrap_or(0)),
         in_flight: console.admin.metrics.in_flight.get(),
         ready: console.admin.upstreams.any_healthy(),
         executors,
-    }))
+    };
+    let body = view
+        .with_samples(&console.pulse.since_json(query.since.unwrap_or(0)))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "the overview could not be encoded",
+            )
+        })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// Query of the top clients: the ranking and how many (default 10, at most 100).
