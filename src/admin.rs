@@ -25,6 +25,8 @@ pub struct GatewayAdmin {
     pub state_admin: execgate_state::admin::AdminState,
     /// Capacity and cost, for the usage and budget routes.
     pub capacity: crate::admin_usage::CapacityState,
+    /// Top clients, for the console.
+    pub top: std::sync::Arc<crate::console::top::TopClients>,
 }
 
 /// The gateway's admin routes, merged with the blocklist/clients API.

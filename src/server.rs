@@ -7,6 +7,7 @@
 use crate::accept::{self, GuardLimits};
 use crate::admin;
 use crate::config::Settings;
+use crate::console::top::TopClients;
 use crate::gateway::{Gateway, Shared, upstream};
 use crate::metrics::Metrics;
 use crate::rules::{self, Reloader};
@@ -102,6 +103,11 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         events.clone(),
     )
     .with_metrics(state_metrics);
+    let top = Arc::new(TopClients::new(
+        settings.reputation.half_life.get(),
+        clock.clone(),
+    ));
+    engine = engine.with_score_observer(score_observer(&top));
     if let Some(backend) = state.shared {
         engine = engine.with_shared(SharedStandings::new(
             backend,
@@ -123,6 +129,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         rules: live,
         metrics: metrics.clone(),
         reputation,
+        top,
         capacity: settings
             .capacity
             .as_ref()
@@ -209,6 +216,12 @@ fn redis_state(
     })
 }
 
+/// Feeds every score the reputation computes to the console's top clients.
+fn score_observer(top: &Arc<TopClients>) -> execgate_state::ScoreObserver {
+    let top = top.clone();
+    Arc::new(move |client, score, at| top.score(client, score, at))
+}
+
 /// Starts everything described by `settings`; returns once all listeners are bound.
 pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let parts = parts(settings, &opts.clock)?;
@@ -221,6 +234,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let probe = upstream::probe(&settings.upstream, settings.dialect.kind.as_slice()[0]);
     let (upstreams, health) = upstream::build(&settings.upstream, probe.as_ref(), &parts.metrics)?;
     let capacity = parts.shared.capacity.clone();
+    let top = parts.shared.top.clone();
     let gateway = Gateway::new(settings, parts.shared, upstreams.clone())?;
     let scorer = gateway.unpolled_scorer(settings.upstream.addresses.clone());
     let side = side_runtime()?;
@@ -251,6 +265,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
             upstreams,
             state_admin: parts.state_admin,
             capacity,
+            top,
         },
     );
     spawn_background(&side, settings, &parts.blocks, parts.memory_limiter, scorer);

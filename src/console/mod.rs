@@ -7,10 +7,12 @@
 
 pub mod pulse;
 pub mod session;
+pub mod top;
 
 use crate::admin::GatewayAdmin;
 use crate::console::pulse::{Pulse, Reason};
 use crate::console::session::{Denied, Sessions};
+use crate::console::top::Ranking;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -57,7 +59,10 @@ struct Console {
 pub fn router(admin: GatewayAdmin) -> Router {
     let console = Console {
         pulse: Pulse::start(admin.metrics.clone()),
-        sessions: Arc::new(Sessions::new(Arc::new(SystemClock))),
+        sessions: Arc::new(Sessions::new(
+            Arc::new(SystemClock),
+            admin.state_admin.tokens.clone(),
+        )),
         admin,
     };
     let api = execgate_state::admin::caller_routes()
@@ -65,6 +70,7 @@ pub fn router(admin: GatewayAdmin) -> Router {
         .merge(
             Router::new()
                 .route("/overview", get(overview))
+                .route("/top", get(top))
                 .route("/rules", get(rules))
                 .route("/rules/reload", post(reload))
                 .route("/reloads", get(reloads))
@@ -206,7 +212,10 @@ async fn login(State(console): State<Console>, request: Request) -> Result<Respo
     let Login { token } = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid(format!("expected {{\"token\": \"…\"}}: {e}")))?;
     let caller = execgate_state::admin::check_token(&console.admin.state_admin, ip, &token)?;
-    let (id, session) = console.sessions.open(caller);
+    let (id, session) = console
+        .sessions
+        .open(caller)
+        .ok_or_else(|| ApiError::unauthorized("the admin token was removed"))?;
     tracing::info!(target: "execgate::audit", event = "console.login", by = %session.caller.0, %ip);
     let mut response = Json(session_view(&session)).into_response();
     if let Ok(cookie) = HeaderValue::from_str(&session::set_cookie(&id)) {
@@ -295,21 +304,30 @@ struct ExecutorView {
     breaker: Breaker,
 }
 
-/// The overview's answer, serialized straight from the ring's samples.
+/// The overview's answer but its samples, which the ring holds encoded.
 #[derive(Debug, Serialize)]
 struct OverviewView {
     reasons: [Reason; Reason::ALL.len()],
-    samples: Vec<pulse::Sample>,
     in_flight: i64,
     ready: bool,
     executors: Vec<ExecutorView>,
+}
+
+impl OverviewView {
+    /// The JSON object with `"samples"` (an encoded array) as its last member.
+    fn with_samples(&self, samples: &str) -> Option<String> {
+        let head = serde_json::to_string(self).ok()?;
+        // A struct with members encodes as `{…}`: reopen it before its `}`.
+        let open = head.strip_suffix('}')?;
+        Some(format!("{open},\"samples\":{samples}}}"))
+    }
 }
 
 /// `GET /console/api/overview?since=T`: the seconds after `T`, executor health, in-flight.
 async fn overview(
     State(console): State<Console>,
     query: Result<Query<OverviewQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<OverviewView>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query?;
     let mut executors = Vec::new();
     for family in console.admin.metrics.upstream_state.collect() {
@@ -329,13 +347,48 @@ async fn overview(
             });
         }
     }
-    Ok(Json(OverviewView {
+    let view = OverviewView {
         reasons: Reason::ALL,
-        samples: console.pulse.since(query.since.unwrap_or(0)),
         in_flight: console.admin.metrics.in_flight.get(),
         ready: console.admin.upstreams.any_healthy(),
         executors,
-    }))
+    };
+    let body = view
+        .with_samples(&console.pulse.since_json(query.since.unwrap_or(0)))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "the overview could not be encoded",
+            )
+        })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+/// Query of the top clients: the ranking and how many (default 10, at most 100).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopQuery {
+    by: Ranking,
+    n: Option<usize>,
+}
+
+/// `GET /console/api/top?by=requests|refusals|score&n=N`: the first clients of a ranking.
+async fn top(
+    State(console): State<Console>,
+    query: Result<Query<TopQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query?;
+    let n = query.n.unwrap_or(10).min(100);
+    let clients = console.admin.top.top(query.by, n);
+    Ok(Json(json!({ "by": query.by, "clients": clients })))
 }
 
 /// `GET /console/api/rules`: rule paths, each screening rule with its hits since start, the last reload.

@@ -1,7 +1,9 @@
 //! The live overview's data: one sample per second of the gateway's counters
 //! (requests, refusals by reason, executor errors, in-flight), kept for an
 //! hour in a fixed ring. Reading it walks only the ring — never the clients —
-//! so its cost is the same with one client or a hundred thousand.
+//! so its cost is the same with one client or a hundred thousand. Each second
+//! is encoded as JSON once, when sampled: a page's first load (the whole hour)
+//! is a copy of those bytes, not 3 600 encodings.
 
 use crate::metrics::Metrics;
 use parking_lot::Mutex;
@@ -94,7 +96,14 @@ struct Totals {
 /// The hour of samples.
 #[derive(Debug, Default)]
 pub struct Pulse {
-    ring: Mutex<(VecDeque<Sample>, Option<Totals>)>,
+    ring: Mutex<(VecDeque<Encoded>, Option<Totals>)>,
+}
+
+/// A sample and its JSON.
+#[derive(Debug)]
+struct Encoded {
+    sample: Sample,
+    json: Box<str>,
 }
 
 impl Pulse {
@@ -112,26 +121,36 @@ impl Pulse {
             for (i, n) in sample.refused.iter_mut().enumerate() {
                 *n = totals.refused[i].saturating_sub(last.refused[i]);
             }
-            if samples.len() == HISTORY {
-                samples.pop_front();
-            }
-            samples.push_back(sample);
+            push(samples, sample);
         }
         *last = Some(totals);
+    }
+
+    /// Appends one second as sampled elsewhere (a replayed hour, in benches).
+    pub fn record_sample(&self, sample: Sample) {
+        push(&mut self.ring.lock().0, sample);
     }
 
     /// The samples after Unix second `since`, oldest first (at most `HISTORY`).
     pub fn since(&self, since: u64) -> Vec<Sample> {
         let ring = self.ring.lock();
-        // Newest first until an old one: only the asked-for tail is visited.
-        let mut out: Vec<Sample> = ring
-            .0
-            .iter()
-            .rev()
-            .take_while(|s| s.t > since)
-            .copied()
-            .collect();
-        out.reverse();
+        let newer = newer_than(&ring.0, since);
+        ring.0.range(newer..).map(|e| e.sample).collect()
+    }
+
+    /// `since`'s samples as a JSON array, from their stored encodings.
+    pub fn since_json(&self, since: u64) -> String {
+        let ring = self.ring.lock();
+        let newer = newer_than(&ring.0, since);
+        let mut out = String::with_capacity(2 + (ring.0.len() - newer) * 96);
+        out.push('[');
+        for (i, e) in ring.0.range(newer..).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&e.json);
+        }
+        out.push(']');
         out
     }
 
@@ -160,6 +179,27 @@ impl Pulse {
             .map_or(0, |d| d.as_secs());
         self.record(t, totals(metrics), metrics.in_flight.get());
     }
+}
+
+/// Appends `sample` and its JSON, dropping the oldest second past `HISTORY`.
+fn push(samples: &mut VecDeque<Encoded>, sample: Sample) {
+    if samples.len() == HISTORY {
+        samples.pop_front();
+    }
+    // A struct of integers always encodes.
+    let json = serde_json::to_string(&sample).unwrap_or_default().into();
+    samples.push_back(Encoded { sample, json });
+}
+
+/// The index of the first sample after `since`: newest first until an old
+/// one, so a poll visits only the seconds it asks for.
+fn newer_than(samples: &VecDeque<Encoded>, since: u64) -> usize {
+    samples.len()
+        - samples
+            .iter()
+            .rev()
+            .take_while(|e| e.sample.t > since)
+            .count()
 }
 
 /// The request counters by decision, summed per reason.
@@ -226,5 +266,25 @@ mod tests {
         }
         assert_eq!(pulse.since(197).len(), 2);
         assert_eq!(pulse.since(0).len(), 199);
+    }
+
+    #[test]
+    fn the_stored_encodings_are_the_samples_json() {
+        let pulse = Pulse::default();
+        let mut totals = Totals::default();
+        for t in 0..10 {
+            totals.requests += t;
+            totals.refused[Reason::Budget.index()] += 1;
+            pulse.record(t, totals, t as i64);
+        }
+        for since in [0, 5, 8, 9, 100] {
+            let decoded: serde_json::Value =
+                serde_json::from_str(&pulse.since_json(since)).unwrap();
+            assert_eq!(
+                decoded,
+                serde_json::to_value(pulse.since(since)).unwrap(),
+                "since {since}"
+            );
+        }
     }
 }

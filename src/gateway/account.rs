@@ -13,6 +13,10 @@ pub fn record(gw: &Gateway, ctx: &RequestCtx) {
     let Some(identity) = &ctx.identity else {
         return;
     };
+    gw.top.request(
+        &identity.key,
+        matches!(ctx.decision, super::context::Decision::Refused(_)),
+    );
     let mut events: Vec<SecurityEvent> = ctx.refusal.iter().filter_map(refusal_event).collect();
     events.extend(ctx.run.outcomes.iter().filter_map(|o| outcome_event(*o)));
     if ctx.run.leak_score > 0 {

@@ -58,6 +58,8 @@ pub struct Shared {
     pub reputation: Arc<Reputation>,
     /// Execution pool, metering and budgets (`[capacity] enabled`).
     pub capacity: Option<Arc<execgate_capacity::Capacity>>,
+    /// The console's top clients, counted as requests finish.
+    pub top: Arc<crate::console::top::TopClients>,
 }
 
 /// Per-tier policies derived once from config.
@@ -94,6 +96,7 @@ pub struct Gateway {
     capacity: Option<Arc<execgate_capacity::Capacity>>,
     /// Judge0 `callback_url` delivery.
     callbacks: Arc<crate::callback::Callbacks>,
+    top: Arc<crate::console::top::TopClients>,
 }
 
 impl Gateway {
@@ -139,6 +142,7 @@ impl Gateway {
             metrics: shared.metrics,
             reputation: shared.reputation,
             capacity: shared.capacity,
+            top: shared.top,
             tokens: Arc::new(tokens::TokenOwners::new(
                 settings.limits.result_tokens_ttl,
                 settings.limits.max_result_tokens,

@@ -64,7 +64,13 @@ pub fn build(
                 failures: settings.failure_threshold,
                 successes: settings.success_threshold,
             };
-            let breakers = Arc::new(Breakers::new(thresholds, metrics.clone()));
+            let addrs = pool
+                .backends()
+                .get_backend()
+                .iter()
+                .map(|b| b.addr.to_string())
+                .collect::<Vec<_>>();
+            let breakers = Arc::new(Breakers::new(thresholds, metrics.clone(), addrs));
             // A probe answers at once: the connect timeout bounds its read too.
             let check = ProbeCheck::new(probe, settings.connect_timeout, breakers.clone())?;
             pool.set_health_check(Box::new(check));

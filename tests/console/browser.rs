@@ -17,6 +17,10 @@ const STEP: Duration = Duration::from_secs(30);
 /// The client whose refusal, block and unblock the test follows.
 const CLIENT_IP: &str = "198.51.100.7";
 
+/// A client that only sends well-formed programs, `BUSY_REQUESTS` of them.
+const BUSY_IP: &str = "198.51.100.60";
+const BUSY_REQUESTS: usize = 40;
+
 /// What the mock executor prints: it must never reach the console.
 const PROGRAM_OUTPUT: &str = "program-output-7f3a9c";
 
@@ -129,13 +133,21 @@ impl Browser {
         }
     }
 
+    /// Clicks `css`; views re-render every second, so an element replaced
+    /// between finding and clicking it is found again.
     fn click(&self, css: &str) {
-        self.rt
-            .block_on(async {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let clicked = self.rt.block_on(async {
                 let el = self.client().find(Locator::Css(css)).await?;
                 el.click().await
-            })
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+            });
+            match clicked {
+                Ok(()) => return,
+                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {}
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
     }
 
     fn type_into(&self, css: &str, text: &str) {
@@ -420,6 +432,35 @@ fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
          return !!r && r.textContent.includes('by console')",
     );
     assert!(b.text("#top-clients").contains(&format!("ip:{CLIENT_IP}")));
+
+    // The top clients: a busy client by its requests, the refused one by its
+    // refusals and its score; each table is the gateway's ranking.
+    for _ in 0..BUSY_REQUESTS {
+        assert_eq!(execute_as(&gw, BUSY_IP, "print(3)").status, 200);
+    }
+    let row = |table: &str, ip: &str| {
+        format!(
+            "[...document.querySelectorAll('#{table} tbody tr')].find(r => r.dataset.client === 'ip:{ip}')"
+        )
+    };
+    b.wait(
+        "the busy client's requests are counted",
+        &format!(
+            "const r = {}; return !!r && r.children[1].textContent === '{BUSY_REQUESTS}'",
+            row("top-requests", BUSY_IP)
+        ),
+    );
+    b.wait(
+        "the refused client ranks by refusals and by score, the busy one does not",
+        &format!(
+            "const f = {}, s = {}; \
+             return !!f && Number(f.children[1].textContent) >= 1 && !{} \
+               && !!s && Number(s.children[1].textContent) > 0",
+            row("top-refusals", CLIENT_IP),
+            row("top-score", CLIENT_IP),
+            row("top-refusals", BUSY_IP),
+        ),
+    );
 
     // The overview charts the traffic.
     b.click("button[data-view=overview]");

@@ -26,6 +26,16 @@ fn every_metric_the_dashboard_queries_is_in_metrics() {
     let mut exprs = Vec::new();
     expressions(&dashboard["panels"], &mut exprs);
     assert!(exprs.len() >= 10, "{} queries", exprs.len());
+    // The breaker panels are checked like the others, before any breaker moved.
+    for breaker in [
+        "execgate_upstream_state",
+        "execgate_upstream_transitions_total",
+    ] {
+        assert!(
+            exprs.iter().any(|e| e.contains(breaker)),
+            "no panel queries {breaker}"
+        );
+    }
 
     // Traffic that makes every counter family appear: labelled counters are
     // exported from their first increment.

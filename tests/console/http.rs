@@ -416,3 +416,193 @@ fn the_overview_counts_each_second_s_requests_and_refusals_by_reason() {
     );
     assert_eq!(o["ready"], true);
 }
+
+#[test]
+fn every_executor_s_breaker_is_shown_closed_from_the_start() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with_admin_token()
+        .start();
+    let s = session(&gw);
+    // No request and no breaker change yet: the executor is still listed.
+    let overview: Value = call(
+        &gw,
+        reqwest::Method::GET,
+        "/console/api/overview",
+        Some(&s.cookie),
+        None,
+    )
+    .send()
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(
+        overview["executors"],
+        json!([{"upstream": exec.addr.to_string(), "breaker": "closed"}])
+    );
+    let text = gw.metrics();
+    let gauge = format!("execgate_upstream_state{{upstream=\"{}\"}} 0", exec.addr);
+    assert!(text.contains(&gauge), "{gauge} missing in:\n{text}");
+    let opened = format!(
+        "execgate_upstream_transitions_total{{to=\"open\",upstream=\"{}\"}} 0",
+        exec.addr
+    );
+    assert!(text.contains(&opened), "{opened} missing in:\n{text}");
+}
+
+#[test]
+fn top_clients_rank_by_requests_refusals_and_score() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with_admin_token()
+        .with("identity", "trusted_proxies = [\"127.0.0.1/32\"]")
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"1000/10s\" }]")
+        .start();
+    let s = session(&gw);
+    let run = |ip: &str, code: &str| {
+        post_with(
+            &gw.url("/api/v2/execute"),
+            serde_json::to_vec(&piston(code)).unwrap(),
+            &[("x-forwarded-for", ip)],
+        )
+        .status
+    };
+    for _ in 0..3 {
+        assert_eq!(run("198.51.100.1", "print(1)"), 200);
+    }
+    assert_eq!(run("198.51.100.2", "import subprocess"), 403);
+    let top = |by: &str| -> Value {
+        let reply = call(
+            &gw,
+            reqwest::Method::GET,
+            &format!("/console/api/top?by={by}"),
+            Some(&s.cookie),
+            None,
+        )
+        .send()
+        .unwrap();
+        assert_eq!(reply.status(), 200, "{by}");
+        reply.json().unwrap()
+    };
+    let ranked = |v: &Value| -> Vec<(String, f64)> {
+        v["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["client"].as_str().unwrap().to_string(),
+                    c["value"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // Requests are counted as they are logged, just after the answer.
+    eventually("both clients' requests are counted", || {
+        ranked(&top("requests"))
+            == [
+                ("ip:198.51.100.1".to_string(), 3.0),
+                ("ip:198.51.100.2".to_string(), 1.0),
+            ]
+    });
+    assert_eq!(
+        ranked(&top("refusals")),
+        [("ip:198.51.100.2".to_string(), 1.0)]
+    );
+    let scores = ranked(&top("score"));
+    assert_eq!(scores.len(), 1, "{scores:?}");
+    assert_eq!(scores[0].0, "ip:198.51.100.2");
+    assert!(scores[0].1 > 0.0, "{scores:?}");
+
+    // Forgiveness clears the score: the client leaves that ranking.
+    let forgive = call(
+        &gw,
+        reqwest::Method::DELETE,
+        "/console/api/v1/clients/ip:198.51.100.2/reputation",
+        Some(&s.cookie),
+        Some(&s.csrf),
+    )
+    .send()
+    .unwrap();
+    assert!(forgive.status().is_success(), "{}", forgive.status());
+    assert!(ranked(&top("score")).is_empty());
+
+    let bad = call(
+        &gw,
+        reqwest::Method::GET,
+        "/console/api/top?by=everything",
+        Some(&s.cookie),
+        None,
+    )
+    .send()
+    .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.json::<Value>().unwrap()["error"]["code"].is_string());
+}
+
+#[test]
+fn a_session_outlives_a_gateway_restart() {
+    let exec = MockExecutor::start();
+    let start = || {
+        TestGateway::builder()
+            .upstream(exec.addr)
+            .with_admin_token()
+            .start()
+    };
+    let first = start();
+    let s = session(&first);
+    drop(first);
+    // A new gateway process state, same admin token: the cookie still opens the console.
+    let restarted = start();
+    let who = call(
+        &restarted,
+        reqwest::Method::GET,
+        "/console/session",
+        Some(&s.cookie),
+        None,
+    )
+    .send()
+    .unwrap();
+    assert_eq!(who.status(), 200);
+    let who: Value = who.json().unwrap();
+    assert_eq!(who["caller"], "config#1");
+    assert_eq!(who["csrf"], s.csrf.as_str(), "the same CSRF token");
+    let out = call(
+        &restarted,
+        reqwest::Method::POST,
+        "/console/logout",
+        Some(&s.cookie),
+        Some(&s.csrf),
+    )
+    .send()
+    .unwrap();
+    assert_eq!(out.status(), 200);
+    let after = call(
+        &restarted,
+        reqwest::Method::GET,
+        "/console/session",
+        Some(&s.cookie),
+        None,
+    )
+    .send()
+    .unwrap();
+    assert_eq!(after.status(), 401, "logged out");
+
+    // A gateway with another admin token does not take the cookie.
+    let other = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("admin", "tokens = [\"another-admin-token-0123456789\"]")
+        .start();
+    let refused = call(
+        &other,
+        reqwest::Method::GET,
+        "/console/session",
+        Some(&s.cookie),
+        None,
+    )
+    .send()
+    .unwrap();
+    assert_eq!(refused.status(), 401);
+}

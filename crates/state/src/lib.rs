@@ -28,8 +28,8 @@ pub mod setup;
 pub use events::{EventFinding, EventKind, EventLog, EventRecord, GatewayId, SharedEvents};
 pub use maintenance::spawn_maintenance;
 pub use reputation::{
-    ActivityConfig, BanOutcome, Reputation, ReputationConfig, RequestOutcome, SecurityEvent,
-    SharedStandings, Weights,
+    ActivityConfig, BanOutcome, Reputation, ReputationConfig, RequestOutcome, ScoreObserver,
+    SecurityEvent, SharedStandings, Weights,
 };
 pub mod admin;
 pub mod cli;

@@ -170,7 +170,7 @@ async function loadEvents() {
   }));
   events = r.data.events.concat(reloadRows)
     .sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
-  topClients();
+  loadTop();
   const kinds = [...new Set(events.map((e) => e.kind))].sort();
   const select = $('ev-kind');
   for (const k of kinds) {
@@ -197,13 +197,19 @@ function renderEvents() {
     el('td', {}, e.detail))));
 }
 
-// The clients with the most recent events, each a link to its page.
-function topClients() {
-  const counts = new Map();
-  for (const e of events) if (e.key) counts.set(e.key, (counts.get(e.key) || 0) + 1);
-  const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 10);
-  $('top-clients').tBodies[0].replaceChildren(...top.map(([key, n]) => el('tr', {},
-    el('td', {}, el('a', { onclick: () => openClient(key) }, key)), el('td', {}, n))));
+// The top clients by requests and refusals since start and by score now, each
+// a link to its page; the gateway keeps these rankings bounded. A count that
+// may include clients it displaced is marked "≤".
+async function loadTop() {
+  const rankings = ['requests', 'refusals', 'score'];
+  const answers = await Promise.all(rankings.map((by) => api('GET', '/console/api/top?n=10&by=' + by)));
+  rankings.forEach((by, i) => {
+    if (!answers[i].ok) return;
+    $('top-' + by).tBodies[0].replaceChildren(...answers[i].data.clients.map((c) => el('tr',
+      { 'data-client': c.client },
+      el('td', {}, el('a', { onclick: () => openClient(c.client) }, c.client)),
+      el('td', {}, (c.overcount ? '≤ ' : '') + fixed(c.value)))));
+  });
 }
 
 async function eventDetail(e) {

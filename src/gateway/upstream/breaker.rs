@@ -32,6 +32,13 @@ pub enum BreakerState {
 }
 
 impl BreakerState {
+    /// Every state, closed first.
+    pub const ALL: [BreakerState; 3] = [
+        BreakerState::Closed,
+        BreakerState::HalfOpen,
+        BreakerState::Open,
+    ];
+
     /// The metric label and audit word.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -169,11 +176,30 @@ pub enum Exchange {
 }
 
 impl Breakers {
-    /// No breaker open yet; `thresholds` for every executor.
-    pub fn new(thresholds: Thresholds, metrics: Metrics) -> Self {
+    /// Every executor of `addrs` closed, `thresholds` for each. Their gauges
+    /// and transition counters are exported at once, so a dashboard has every
+    /// executor from the first scrape rather than from its first change.
+    pub fn new(
+        thresholds: Thresholds,
+        metrics: Metrics,
+        addrs: impl IntoIterator<Item = String>,
+    ) -> Self {
+        let mut table = HashMap::new();
+        for addr in addrs {
+            metrics
+                .upstream_state
+                .with_label_values(&[addr.as_str()])
+                .set(BreakerState::Closed.gauge());
+            for to in BreakerState::ALL {
+                metrics
+                    .upstream_transitions
+                    .with_label_values(&[addr.as_str(), to.as_str()]);
+            }
+            table.insert(addr, Breaker::default());
+        }
         Self {
             thresholds,
-            table: Mutex::new(HashMap::new()),
+            table: Mutex::new(table),
             metrics,
             watcher: std::sync::OnceLock::new(),
         }

@@ -111,6 +111,16 @@ impl AdminTokens {
         Ok(())
     }
 
+    /// The SHA-256 digest of the token named `name`: a secret only a holder of
+    /// that token could derive (the console keys its session cookies with it,
+    /// so removing a token ends its sessions).
+    pub fn digest(&self, name: &str) -> Option<[u8; 32]> {
+        self.tokens
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, digest)| *digest)
+    }
+
     /// The name of the token equal to `presented`, comparing against all in constant time.
     pub fn authenticate(&self, presented: &str) -> Option<&str> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();

@@ -290,7 +290,13 @@ pub struct Reputation {
     /// Points scored locally while the shared standings were unreachable, added
     /// to them (without banning) once they answer again.
     pending: Mutex<HashMap<ClientKey, f64>>,
+    /// Told every score this gateway computes (the console's top clients).
+    observer: Option<ScoreObserver>,
 }
+
+/// Told a client's new score and when it was reached; 0 when a ban or
+/// forgiveness cleared it. Called on the request path: it must be cheap.
+pub type ScoreObserver = Arc<dyn Fn(&ClientKey, f64, SystemTime) + Send + Sync>;
 
 impl std::fmt::Debug for Reputation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -317,6 +323,19 @@ impl Reputation {
             metrics: None,
             shared: None,
             pending: Mutex::new(HashMap::new()),
+            observer: None,
+        }
+    }
+
+    /// Tells `observer` every score computed here.
+    pub fn with_score_observer(mut self, observer: ScoreObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn observe(&self, key: &ClientKey, score: f64, at: SystemTime) {
+        if let Some(observer) = &self.observer {
+            observer(key, score, at);
         }
     }
 
@@ -403,6 +422,7 @@ impl Reputation {
         if let Some(m) = &self.metrics {
             m.observe_score(score);
         }
+        self.observe(key, score, now);
         if score < self.config.ban_threshold || allow_listed {
             return None;
         }
@@ -439,6 +459,7 @@ impl Reputation {
         if shared.is_none() {
             self.settle(key, true);
         }
+        self.observe(key, 0.0, now);
         Some(outcome)
     }
 
@@ -506,6 +527,7 @@ impl Reputation {
             standing.score = 0.0;
             standing.offences = standing.offences.saturating_add(u32::from(offence));
         }
+        self.observe(key, 0.0, self.clock.now());
     }
 
     /// Whether an anomaly ban on `key` is still active.
@@ -555,6 +577,7 @@ impl Reputation {
             tracing::warn!(client = %key, error = %e, "reputation: shared standing not reset");
         }
         self.clients.lock().remove(key);
+        self.observe(key, 0.0, self.clock.now());
         self.events
             .push(EventKind::Forgiven, key, None, "reputation reset".into());
     }
