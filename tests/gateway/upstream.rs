@@ -404,11 +404,14 @@ fn failed_runs_open_the_breaker_of_an_executor_whose_probe_passes() {
         post(&gw.url("/api/v2/execute"), &piston("print(1)"));
         metric(&gw, "execgate_upstream_state").as_deref() == Some("2")
     });
-    // A run counts when the breaker was open before it and never closed
-    // meanwhile (probes may half-open and close it between runs).
+    // A run counts when the breaker was not closed before it and never closed
+    // meanwhile (probes may half-open and close it between runs). The count of
+    // closes is read before the state: read after, a close between the two
+    // reads would pass unseen.
     let mut while_open = 0;
     eventually("runs are sent while the breaker is open", || {
-        let (state, closed) = (metric(&gw, "execgate_upstream_state"), closes(&gw));
+        let closed = closes(&gw);
+        let state = metric(&gw, "execgate_upstream_state");
         let before = sick.requests().len();
         let r = post(&gw.url("/api/v2/execute"), &piston("print(1)"));
         if state.as_deref() != Some("0") && closes(&gw) == closed {

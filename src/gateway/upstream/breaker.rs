@@ -245,17 +245,22 @@ impl Breakers {
             let mut table = self.table.lock();
             let breaker = table.entry(addr.to_string()).or_default();
             let before = breaker.state;
-            (before, step(breaker))
+            let after = step(breaker);
+            // Exported under the lock: a reader of the metrics never sees a
+            // state older than the one the request path already acts on.
+            if before != after {
+                self.metrics
+                    .upstream_state
+                    .with_label_values(&[addr])
+                    .set(after.gauge());
+                self.metrics
+                    .upstream_transitions
+                    .with_label_values(&[addr, after.as_str()])
+                    .inc();
+            }
+            (before, after)
         };
         if before != after {
-            self.metrics
-                .upstream_state
-                .with_label_values(&[addr])
-                .set(after.gauge());
-            self.metrics
-                .upstream_transitions
-                .with_label_values(&[addr, after.as_str()])
-                .inc();
             tracing::warn!(
                 target: "execgate::audit",
                 upstream = addr,
