@@ -636,3 +636,27 @@ fn a_changed_window_set_keeps_the_counts_of_windows_that_keep_their_name() {
     };
     assert_eq!(counts(&redis), counts(&memory));
 }
+
+/// A gateway shows the windows of a client decided by another gateway as soon
+/// as it knows the tier's window set, before deciding on it itself.
+#[test]
+fn a_gateway_shows_windows_another_gateway_decided_once_it_expects_the_set() {
+    let server = RedisServer::start();
+    let a = limiter(
+        &connect(&config(server.url(), "two", 1000)).unwrap(),
+        OnError::Closed,
+        1.0,
+    );
+    let b = limiter(
+        &connect(&config(server.url(), "two", 1000)).unwrap(),
+        OnError::Closed,
+        1.0,
+    );
+    let k = key("seen-on-a");
+    let windows = three_windows();
+    assert!(a.check(&TierName::anonymous(), &k, &windows, NonZeroU32::MIN).is_allowed());
+    assert!(b.usage(&k).is_empty(), "b has never heard of the set");
+    b.expect(&windows);
+    let remaining: Vec<u32> = b.usage(&k).iter().map(|w| w.remaining).collect();
+    assert_eq!(remaining, [2, 9, 49]);
+}

@@ -284,6 +284,10 @@ impl RateLimiter for RedisRateLimiter {
         })
     }
 
+    fn expect(&self, windows: &[WindowSpec]) {
+        self.remember(windows);
+    }
+
     fn usage(&self, key: &ClientKey) -> Vec<WindowState> {
         let hash = self.key_of(key);
         let fields: Result<Vec<(String, String)>, BackendError> =
