@@ -329,6 +329,23 @@ fn engine(
     execgate_state::Reputation,
     Arc<execgate_state::RedisBlockStore>,
 ) {
+    let config = execgate_state::ReputationConfig {
+        ban_threshold: 20.0,
+        ..execgate_state::ReputationConfig::default()
+    };
+    engine_with(url, prefix, clock, config)
+}
+
+/// [`engine`] with its own reputation config.
+fn engine_with(
+    url: String,
+    prefix: &str,
+    clock: &ManualClock,
+    reputation: execgate_state::ReputationConfig,
+) -> (
+    execgate_state::Reputation,
+    Arc<execgate_state::RedisBlockStore>,
+) {
     let backend = connect(&config(url, prefix, 1000)).unwrap();
     let blocks = Arc::new(
         execgate_state::RedisBlockStore::open(
@@ -340,13 +357,13 @@ fn engine(
         .unwrap(),
     );
     let events = Arc::new(execgate_state::EventLog::new(100, Arc::new(clock.clone())));
-    let config = execgate_state::ReputationConfig {
-        ban_threshold: 20.0,
-        ..execgate_state::ReputationConfig::default()
-    };
-    let rep =
-        execgate_state::Reputation::new(config, Arc::new(clock.clone()), blocks.clone(), events)
-            .with_shared(execgate_state::SharedStandings::new(backend, OnError::Open));
+    let rep = execgate_state::Reputation::new(
+        reputation,
+        Arc::new(clock.clone()),
+        blocks.clone(),
+        events,
+    )
+    .with_shared(execgate_state::SharedStandings::new(backend, OnError::Open));
     (rep, blocks)
 }
 
@@ -654,9 +671,51 @@ fn a_gateway_shows_windows_another_gateway_decided_once_it_expects_the_set() {
     );
     let k = key("seen-on-a");
     let windows = three_windows();
-    assert!(a.check(&TierName::anonymous(), &k, &windows, NonZeroU32::MIN).is_allowed());
+    assert!(
+        a.check(&TierName::anonymous(), &k, &windows, NonZeroU32::MIN)
+            .is_allowed()
+    );
     assert!(b.usage(&k).is_empty(), "b has never heard of the set");
     b.expect(&windows);
     let remaining: Vec<u32> = b.usage(&k).iter().map(|w| w.remaining).collect();
     assert_eq!(remaining, [2, 9, 49]);
+}
+
+/// The activity window is counted in Redis: requests spread over two gateways
+/// add up to one high request rate; while Redis is down each gateway counts alone.
+#[test]
+fn activity_windows_add_up_across_gateways_and_fall_back_to_local_counts() {
+    use execgate_state::{ActivityConfig, ReputationConfig, RequestOutcome};
+    let mut server = RedisServer::start();
+    let clock = ManualClock::default();
+    let config = ReputationConfig {
+        activity: ActivityConfig {
+            max_requests: 4,
+            max_error_ratio: 0.0,
+            ..ActivityConfig::default()
+        },
+        ..ReputationConfig::default()
+    };
+    let (a, _) = engine_with(server.url(), "act", &clock, config.clone());
+    let (b, _) = engine_with(server.url(), "act", &clock, config);
+    let k = key("busy");
+    let ip = "192.0.2.1".parse().unwrap();
+    let served = RequestOutcome::Served;
+    for rep in [&a, &b, &a, &b] {
+        rep.observe_request(&k, ip, served, false);
+    }
+    assert_eq!(a.score(&k), 0.0, "four requests are within the limit");
+    b.observe_request(&k, ip, served, false);
+    assert!(
+        a.score(&k) > 0.0,
+        "the fifth, on either gateway, is one too many"
+    );
+    server.kill();
+    let other = key("offline");
+    for _ in 0..4 {
+        a.observe_request(&other, ip, served, false);
+    }
+    assert_eq!(a.score(&other), 0.0);
+    a.observe_request(&other, ip, served, false);
+    assert!(a.score(&other) > 0.0, "counted locally while Redis is down");
 }

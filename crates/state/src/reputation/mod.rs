@@ -479,6 +479,9 @@ impl Reputation {
     /// Counts a finished request toward the client's request frequency and error
     /// rate (call it once per request of a known client). A window that crosses a
     /// limit is recorded as `HighRequestRate` / `HighErrorRate`, like `record`.
+    /// With shared standings the window is counted in Redis, so a client's
+    /// requests to every gateway add up; while Redis does not answer, this
+    /// gateway counts alone.
     pub fn observe_request(
         &self,
         key: &ClientKey,
@@ -486,12 +489,26 @@ impl Reputation {
         outcome: RequestOutcome,
         allow_listed: bool,
     ) -> Option<BanOutcome> {
+        let activity = &self.config.activity;
+        if activity.max_requests == 0 && activity.max_error_ratio == 0.0 {
+            return None;
+        }
         let now = self.clock.now();
-        let anomalies = {
+        let shared = self
+            .shared
+            .as_ref()
+            .and_then(|s| match s.count_activity(key, now, activity, outcome) {
+                Ok(anomalies) => Some(anomalies),
+                Err(e) => {
+                    tracing::debug!(client = %key, error = %e, "reputation: activity counted locally");
+                    None
+                }
+            });
+        let anomalies = shared.unwrap_or_else(|| {
             let mut clients = self.clients.lock();
             let standing = self.standing(&mut clients, key, now);
-            standing.window.count(&self.config.activity, now, outcome)
-        };
+            standing.window.count(activity, now, outcome)
+        });
         let mut ban = None;
         for event in anomalies {
             let outcome = self.record(key, ip, event, allow_listed);
