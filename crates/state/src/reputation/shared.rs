@@ -8,9 +8,10 @@
 
 use super::SecurityEvent;
 use super::activity::{ActivityConfig, RequestOutcome};
+use crate::backend::redis::Conn;
 use crate::backend::{BackendError, OnError, RedisBackend};
 use execgate_core::ClientKey;
-use redis::Script;
+use redis::{RedisError, Script, ScriptInvocation};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -107,6 +108,32 @@ impl SharedStandings {
         config: &ActivityConfig,
         outcome: RequestOutcome,
     ) -> Result<Vec<SecurityEvent>, BackendError> {
+        let call = self.activity_call(client, now, config, outcome);
+        self.backend.call(|conn| count(call, conn)).map(crossed)
+    }
+
+    /// [`count_activity`](Self::count_activity), awaited.
+    pub(super) async fn count_activity_async(
+        &self,
+        client: &ClientKey,
+        now: SystemTime,
+        config: &ActivityConfig,
+        outcome: RequestOutcome,
+    ) -> Result<Vec<SecurityEvent>, BackendError> {
+        let call = self.activity_call(client, now, config, outcome);
+        self.backend
+            .call_async(|conn| count(call, conn))
+            .await
+            .map(crossed)
+    }
+
+    fn activity_call(
+        &self,
+        client: &ClientKey,
+        now: SystemTime,
+        config: &ActivityConfig,
+        outcome: RequestOutcome,
+    ) -> ScriptInvocation<'static> {
         let window = u64::try_from(config.window.get().as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -121,18 +148,7 @@ impl SharedStandings {
             .arg(config.max_requests)
             .arg(format!("{:.17}", config.max_error_ratio))
             .arg(config.min_requests);
-        let (rate, errors): (u8, u8) = self
-            .backend
-            .call(move |mut conn| async move { call.invoke_async(&mut conn).await })?;
-        let crossed = [
-            (rate, SecurityEvent::HighRequestRate),
-            (errors, SecurityEvent::HighErrorRate),
-        ];
-        Ok(crossed
-            .into_iter()
-            .filter(|(flag, _)| *flag == 1)
-            .map(|(_, event)| event)
-            .collect())
+        call
     }
 
     /// Takes back a claimed ban that was not made (the client was already blocked).
@@ -183,4 +199,21 @@ impl SharedStandings {
                 .map(|_| ())
         })
     }
+}
+
+/// The activity script run on one connection: (request rate crossed, error rate crossed).
+async fn count(call: ScriptInvocation<'static>, mut conn: Conn) -> Result<(u8, u8), RedisError> {
+    call.invoke_async(&mut conn).await
+}
+
+/// The anomalies a count reported.
+fn crossed((rate, errors): (u8, u8)) -> Vec<SecurityEvent> {
+    [
+        (rate, SecurityEvent::HighRequestRate),
+        (errors, SecurityEvent::HighErrorRate),
+    ]
+    .into_iter()
+    .filter(|(flag, _)| *flag == 1)
+    .map(|(_, event)| event)
+    .collect()
 }
