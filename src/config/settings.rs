@@ -71,7 +71,7 @@ pub struct ServerSettings {
     /// Most client connections from one address.
     pub max_connections_per_ip: usize,
     /// New connections per client address (absent: unlimited).
-    pub accept_rate_per_ip: Option<super::Rate>,
+    pub accept_rate_per_ip: Option<Rate>,
     /// Whether the accept guard fronts Pingora.
     pub accept_guard: bool,
     /// Longest wait for requests in flight after SIGTERM.
