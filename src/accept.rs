@@ -1,5 +1,5 @@
 //! Accept-side hardening Pingora lacks: connection caps (in all and per client
-//! address), a deadline for the
+//! address), a rate of new connections per client address, a deadline for the
 //! whole request head (slowloris) and a cap on its size, answered in the
 //! gateway's JSON shape.
 //!
@@ -8,6 +8,7 @@
 //! head to the deadline and the cap as the proxy reads it. A slow client only
 //! ever holds a cheap task parked on its socket.
 
+use crate::accept_rate::AcceptRate;
 use crate::error::Refusal;
 use crate::guarded::Guarded;
 use parking_lot::Mutex;
@@ -32,6 +33,8 @@ pub struct GuardLimits {
     pub max_connections: usize,
     /// Most connections open at once from one client address.
     pub max_connections_per_ip: usize,
+    /// New connections per client address (absent: unlimited).
+    pub accept_rate_per_ip: Option<crate::config::Rate>,
     /// The largest request body any tier accepts.
     pub max_body: u64,
 }
@@ -78,7 +81,7 @@ impl PerAddress {
 
 /// What counts as one client address: IPv4 as it is (also when written as
 /// `::ffff:a.b.c.d`), IPv6 by its /64, the least any one client holds.
-fn address_group(ip: IpAddr) -> IpAddr {
+pub(crate) fn address_group(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
             u128::from(v6) & !((1u128 << 64) - 1),
@@ -118,6 +121,9 @@ pub async fn serve<A: ServerApp + Send + Sync + 'static>(
     // once, a flood is closed without an answer rather than piling up sockets.
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     // One address cannot take every slot (slow clients, idle keep-alives).
+    let accept_rate = limits
+        .accept_rate_per_ip
+        .map(|rate| AcceptRate::new(rate, trusted_proxies.clone()));
     let per_address = Arc::new(PerAddress {
         exempt: trusted_proxies,
         ..PerAddress::default()
@@ -132,11 +138,15 @@ pub async fn serve<A: ServerApp + Send + Sync + 'static>(
             }
         };
         let _ = client.set_nodelay(true);
-        let admitted = permits.clone().try_acquire_owned().ok().and_then(|permit| {
-            per_address
-                .take(addr.ip(), limits.max_connections_per_ip)
-                .map(|slot| (permit, slot))
-        });
+        let paced = accept_rate.as_ref().is_none_or(|r| r.admits(addr.ip()));
+        let admitted = paced
+            .then(|| permits.clone().try_acquire_owned().ok())
+            .flatten()
+            .and_then(|permit| {
+                per_address
+                    .take(addr.ip(), limits.max_connections_per_ip)
+                    .map(|slot| (permit, slot))
+            });
         let Some((permit, slot)) = admitted else {
             if let Ok(slot) = refusing.clone().try_acquire_owned() {
                 let refusals = refusals.clone();

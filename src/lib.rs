@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accept;
+pub mod accept_rate;
 pub mod admin;
 pub mod admin_usage;
 pub mod callback;

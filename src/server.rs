@@ -440,6 +440,7 @@ fn guard_limits(settings: &Settings) -> GuardLimits {
         max_header_bytes: settings.server.max_header_bytes,
         max_connections: settings.server.max_connections,
         max_connections_per_ip: settings.server.max_connections_per_ip,
+        accept_rate_per_ip: settings.server.accept_rate_per_ip,
         max_body: settings
             .tiers
             .values()

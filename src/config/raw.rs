@@ -65,6 +65,9 @@ pub struct RawServer {
     pub max_connections: usize,
     /// Most connections open at once from one client address.
     pub max_connections_per_ip: usize,
+    /// New connections per client address, `COUNT/PERIOD` (absent: unlimited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_rate_per_ip: Option<String>,
     /// Front Pingora with the accept guard (connection cap, header deadline and size).
     /// Off only when another layer enforces them: a slow client then holds a Pingora task.
     pub accept_guard: bool,
@@ -86,6 +89,7 @@ impl Default for RawServer {
             max_header_bytes: ByteSize(32 * 1024),
             max_connections: 4096,
             max_connections_per_ip: 64,
+            accept_rate_per_ip: None,
             accept_guard: true,
             tls: None,
             stop_grace: HumanDuration(std::time::Duration::from_secs(30)),

@@ -70,6 +70,8 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// Most client connections from one address.
     pub max_connections_per_ip: usize,
+    /// New connections per client address (absent: unlimited).
+    pub accept_rate_per_ip: Option<Rate>,
     /// Whether the accept guard fronts Pingora.
     pub accept_guard: bool,
     /// Longest wait for requests in flight after SIGTERM.

@@ -135,6 +135,12 @@ fn server(raw: &RawServer) -> Result<ServerSettings, Invalid> {
             raw.max_connections_per_ip,
             "server.max_connections_per_ip",
         )?,
+        accept_rate_per_ip: raw
+            .accept_rate_per_ip
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| key("server.accept_rate_per_ip", e))?,
         accept_guard: raw.accept_guard,
         stop_grace: raw.stop_grace.get(),
     })

@@ -9,7 +9,7 @@ use execgate_dialect::RunOutcome;
 use execgate_state::{BanOutcome, EventFinding, RequestOutcome, SecurityEvent};
 
 /// Records the request's security events against its client.
-pub fn record(gw: &Gateway, ctx: &RequestCtx) {
+pub async fn record(gw: &Gateway, ctx: &RequestCtx) {
     let Some(identity) = &ctx.identity else {
         return;
     };
@@ -53,7 +53,8 @@ pub fn record(gw: &Gateway, ctx: &RequestCtx) {
     };
     log_ban(
         gw.reputation
-            .observe_request(&identity.key, identity.ip, outcome, ctx.allow_listed),
+            .observe_request_async(&identity.key, identity.ip, outcome, ctx.allow_listed)
+            .await,
     );
 }
 

@@ -45,7 +45,10 @@ impl Limits {
         let tiers = tiers
             .into_iter()
             .map(|t| (t.name.clone(), specs(&t.windows)))
-            .collect();
+            .collect::<HashMap<_, _>>();
+        for windows in tiers.values().chain([&vec![spec.clone()]]) {
+            limiter.expect(windows);
+        }
         Self {
             limiter,
             passthrough: vec![spec],

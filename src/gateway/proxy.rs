@@ -139,7 +139,7 @@ impl ProxyHttp for Gateway {
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         upstream::on_end(&self.upstreams, e, ctx);
         audit::finish(ctx, &self.metrics, session.req_header());
-        account::record(self, ctx);
+        account::record(self, ctx).await;
         alerts::on_end(self.capacity.as_ref(), ctx);
     }
 }

@@ -482,3 +482,32 @@ fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.contains("\"stdout\""), "{text}");
 }
+
+#[test]
+fn new_connections_past_the_accept_rate_of_an_address_are_refused() {
+    let exec = MockExecutor::start();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("server", "accept_rate_per_ip = \"3/1h\"")
+        .start();
+    // Each connection is served and closed: only the rate of opening counts.
+    let statuses: Vec<u16> = (0..4).map(|_| raw(gw.addr(), LISTING).0).collect();
+    assert_eq!(statuses, [200, 200, 200, 503], "{statuses:?}");
+    let (_, text) = raw(gw.addr(), LISTING);
+    assert!(text.contains("\"code\":\"overloaded\""), "{text}");
+    let metrics = gw.metrics();
+    assert!(metrics.contains("decision=\"overloaded\""), "{metrics}");
+}
+
+#[test]
+fn a_bad_accept_rate_is_a_file_line_error_naming_the_key() {
+    let text =
+        "[server]\naccept_rate_per_ip = \"many\"\n[upstream]\naddresses = [\"127.0.0.1:1\"]\n";
+    let err = execgate::config::from_text(std::path::Path::new("gw.toml"), text)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("gw.toml:2: server.accept_rate_per_ip"),
+        "{err}"
+    );
+}

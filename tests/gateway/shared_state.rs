@@ -383,3 +383,53 @@ fn reputation_failing_closed_refuses_while_redis_is_down_and_serves_when_it_retu
         closed.execute() == 200
     });
 }
+
+/// Whether the client's history on `g` holds an event of `kind`.
+fn client_has_event(g: &GatewayProcess, kind: &str) -> bool {
+    g.client("ip:127.0.0.1")["events"]
+        .as_array()
+        .is_some_and(|e| e.iter().any(|e| e["kind"] == kind))
+}
+
+#[test]
+fn requests_spread_over_two_gateways_add_up_in_one_activity_window() {
+    let server = RedisServer::start();
+    let exec = MockExecutor::start();
+    // Four requests an hour at most; three reach a, two reach b: only together
+    // do they go over.
+    let state = format!(
+        "{}\n[reputation.activity]\nwindow = \"1h\"\nmax_requests = 4\nmax_error_ratio = 0.0\n",
+        redis_state(&server)
+    );
+    let (a, b) = (
+        GatewayProcess::start(&exec, &state),
+        GatewayProcess::start(&exec, &state),
+    );
+    let statuses = [
+        a.execute(),
+        b.execute(),
+        a.execute(),
+        b.execute(),
+        a.execute(),
+    ];
+    assert_eq!(statuses[..3], [200, 200, 200], "{statuses:?}");
+    support::eventually(
+        "the fifth request of the window is a high request rate",
+        || client_has_event(&b, "high_request_rate"),
+    );
+    let raised = |g: &GatewayProcess| {
+        g.client("ip:127.0.0.1")["events"]
+            .as_array()
+            .map_or(0, |e| {
+                e.iter()
+                    .filter(|e| e["kind"] == "high_request_rate")
+                    .count()
+            })
+    };
+    assert_eq!(
+        raised(&a),
+        1,
+        "one window, one event: {}",
+        a.client("ip:127.0.0.1")
+    );
+}

@@ -116,6 +116,12 @@ pub trait RateLimiter: Send + Sync {
     }
     /// The client's windows as last configured, without taking a unit (empty when unknown).
     fn usage(&self, key: &ClientKey) -> Vec<WindowState>;
+    /// Announces a window set that checks will use (a tier's), so that
+    /// [`usage`](Self::usage) can show it before this limiter has decided on it:
+    /// a shared limiter stores only a fingerprint of the set with each client.
+    fn expect(&self, windows: &[WindowSpec]) {
+        let _ = windows;
+    }
 }
 
 /// A decision still being made (the shared limiter awaits Redis).

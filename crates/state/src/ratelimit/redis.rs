@@ -4,17 +4,25 @@
 //! the gateway's clock, so gateways need synchronised clocks (NTP), as any
 //! shared limiter does.
 //!
-//! One hash per client, `<prefix>:rl:{<client key>}`, one field per window,
-//! expiring once every window is full again; the braces are the client's hash
-//! tag, so a Cluster keeps all of a client's keys in one slot.
+//! One hash per client, `<prefix>:rl:{<client key>}`, expiring once every
+//! window is full again; the braces are the client's hash tag, so a Cluster
+//! keeps all of a client's keys in one slot. The hash holds only what the
+//! decision needs: each window's TAT under the window's name, as an integer,
+//! and the fingerprint of the window set under `#` — a few dozen bytes, kept
+//! by Redis as one listpack. A window's quota and period come with every
+//! call; [`RateLimiter::usage`] finds them again by the fingerprint among the
+//! window sets this limiter has decided.
 
 use super::fallback::LocalLimiter;
 use super::memory::Gcra;
 use super::{PendingDecision, RateDecision, RateLimiter, WindowSpec, WindowState};
+use crate::backend::redis::Conn;
 use crate::backend::{BackendError, OnError, RedisBackend};
 use crate::metrics::StateMetrics;
 use execgate_core::{ClientKey, Clock, TierName};
-use redis::Script;
+use parking_lot::RwLock;
+use redis::{RedisError, Script, ScriptInvocation};
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, UNIX_EPOCH};
@@ -29,7 +37,43 @@ const UNAVAILABLE_RETRY: Duration = Duration::from_secs(1);
 /// Nanoseconds per tick of the script's clock (microseconds).
 const TICK_NS: u64 = 1_000;
 
+/// The hash field holding the window set's fingerprint (window names cannot contain `#`).
+const FINGERPRINT_FIELD: &str = "#";
+
+/// Window sets remembered for [`RateLimiter::usage`]; a set is one tier's
+/// windows, so a handful in practice. Past this many the memory starts over.
+const KNOWN_SETS: usize = 256;
+
 static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("gcra.lua")));
+
+/// Identifies a window set (names, quotas, periods, in order) across gateways
+/// and restarts: FNV-1a, kept below 2³¹ so that Redis stores it as a 4-byte integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Fingerprint(u32);
+
+impl Fingerprint {
+    fn of(windows: &[WindowSpec]) -> Self {
+        const OFFSET: u32 = 0x811c_9dc5;
+        const PRIME: u32 = 0x0100_0193;
+        let mut hash = OFFSET;
+        let mut feed = |bytes: &[u8]| {
+            for b in bytes {
+                hash = (hash ^ u32::from(*b)).wrapping_mul(PRIME);
+            }
+        };
+        for w in windows {
+            feed(w.name.as_bytes());
+            feed(&[0]);
+            feed(&w.quota.get().to_le_bytes());
+            feed(&period_us(w).to_le_bytes());
+        }
+        Self(hash & 0x7fff_ffff)
+    }
+}
+
+fn period_us(w: &WindowSpec) -> u64 {
+    u64::try_from(w.period.as_micros()).unwrap_or(u64::MAX)
+}
 
 /// The Redis implementation of [`RateLimiter`].
 #[derive(Debug)]
@@ -39,6 +83,7 @@ pub struct RedisRateLimiter {
     on_error: OnError,
     fallback: LocalLimiter,
     metrics: Option<StateMetrics>,
+    known: RwLock<HashMap<Fingerprint, Arc<[WindowSpec]>>>,
 }
 
 impl RedisRateLimiter {
@@ -56,6 +101,7 @@ impl RedisRateLimiter {
             on_error,
             fallback: LocalLimiter::new(local_share),
             metrics: None,
+            known: RwLock::new(HashMap::new()),
         }
     }
 
@@ -78,47 +124,36 @@ impl RedisRateLimiter {
             .unwrap_or(0)
     }
 
-    /// The script call deciding `windows` for `key`.
+    /// The script call deciding `windows` for `key`; the window set is
+    /// remembered so that [`usage`](RateLimiter::usage) can name its windows.
     fn invocation(
         &self,
         key: &ClientKey,
         windows: &[WindowSpec],
         cost: NonZeroU32,
-    ) -> redis::ScriptInvocation<'static> {
+    ) -> ScriptInvocation<'static> {
+        let fingerprint = self.remember(windows);
         let mut invocation = GCRA.key(self.key_of(key));
-        invocation.arg(self.now_us()).arg(cost.get());
+        invocation
+            .arg(self.now_us())
+            .arg(cost.get())
+            .arg(fingerprint.0);
         for w in windows {
-            let period = u64::try_from(w.period.as_micros()).unwrap_or(u64::MAX);
-            invocation.arg(&w.name).arg(w.quota.get()).arg(period);
+            invocation.arg(&w.name).arg(w.quota.get()).arg(period_us(w));
         }
         invocation
     }
 
-    fn shared(
-        &self,
-        key: &ClientKey,
-        windows: &[WindowSpec],
-        cost: NonZeroU32,
-    ) -> Result<RateDecision, BackendError> {
-        let invocation = self.invocation(key, windows, cost);
-        let reply: Vec<i64> = self
-            .backend
-            .call(move |mut conn| async move { invocation.invoke_async(&mut conn).await })?;
-        decided(windows, &reply)
-    }
-
-    async fn shared_async(
-        &self,
-        key: &ClientKey,
-        windows: &[WindowSpec],
-        cost: NonZeroU32,
-    ) -> Result<RateDecision, BackendError> {
-        let invocation = self.invocation(key, windows, cost);
-        let reply: Vec<i64> = self
-            .backend
-            .call_async(move |mut conn| async move { invocation.invoke_async(&mut conn).await })
-            .await?;
-        decided(windows, &reply)
+    fn remember(&self, windows: &[WindowSpec]) -> Fingerprint {
+        let fingerprint = Fingerprint::of(windows);
+        if !self.known.read().contains_key(&fingerprint) {
+            let mut known = self.known.write();
+            if known.len() >= KNOWN_SETS {
+                known.clear();
+            }
+            known.insert(fingerprint, windows.into());
+        }
+        fingerprint
     }
 
     /// The decision to give: the shared one, or the failure policy's.
@@ -197,18 +232,20 @@ fn decision(windows: &[WindowSpec], reply: &[i64]) -> Option<RateDecision> {
     })
 }
 
-/// One stored field `order:tat:quota:period` as (order, window, tat).
-fn parse_field(name: &str, value: &str) -> Option<(u32, WindowSpec, u64)> {
-    let mut parts = value.split(':').map(str::parse::<u64>);
-    let (order, tat, quota, period) = (
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-    );
-    let quota = std::num::NonZeroU32::new(u32::try_from(quota).ok()?)?;
-    let spec = WindowSpec::new(name, quota, Duration::from_micros(period));
-    Some((u32::try_from(order).ok()?, spec, tat))
+/// The script run on one connection: the call both of the backend's paths make.
+async fn run(
+    invocation: ScriptInvocation<'static>,
+    mut conn: Conn,
+) -> Result<Vec<i64>, RedisError> {
+    invocation.invoke_async(&mut conn).await
+}
+
+/// A window's stored TAT: an integer, or the `order:tat:quota:period` layout of earlier gateways.
+fn stored_tat(value: &str) -> Option<u64> {
+    match value.split(':').collect::<Vec<_>>().as_slice() {
+        [tat] | [_, tat, _, _] => tat.parse().ok(),
+        _ => None,
+    }
 }
 
 impl RateLimiter for RedisRateLimiter {
@@ -220,7 +257,11 @@ impl RateLimiter for RedisRateLimiter {
         cost: NonZeroU32,
     ) -> RateDecision {
         let _ = tier;
-        let shared = self.shared(key, windows, cost);
+        let invocation = self.invocation(key, windows, cost);
+        let shared = self
+            .backend
+            .call(|conn| run(invocation, conn))
+            .and_then(|reply| decided(windows, &reply));
         self.settle(key, windows, cost, shared)
     }
 
@@ -233,9 +274,18 @@ impl RateLimiter for RedisRateLimiter {
     ) -> PendingDecision<'a> {
         let _ = tier;
         Box::pin(async move {
-            let shared = self.shared_async(key, windows, cost).await;
+            let invocation = self.invocation(key, windows, cost);
+            let shared = self
+                .backend
+                .call_async(|conn| run(invocation, conn))
+                .await
+                .and_then(|reply| decided(windows, &reply));
             self.settle(key, windows, cost, shared)
         })
+    }
+
+    fn expect(&self, windows: &[WindowSpec]) {
+        self.remember(windows);
     }
 
     fn usage(&self, key: &ClientKey) -> Vec<WindowState> {
@@ -251,22 +301,28 @@ impl RateLimiter for RedisRateLimiter {
                 return Vec::new();
             }
         };
+        let fields: HashMap<String, String> = fields.into_iter().collect();
+        let known = fields
+            .get(FINGERPRINT_FIELD)
+            .and_then(|f| f.parse().ok())
+            .and_then(|f| self.known.read().get(&Fingerprint(f)).cloned());
+        let Some(specs) = known else {
+            tracing::debug!(client = %key, "rate limit: usage of a window set this gateway has not decided");
+            return Vec::new();
+        };
         let now = self.now_us();
-        let mut windows: Vec<(u32, WindowState)> = fields
-            .iter()
-            .filter_map(|(name, value)| {
-                let parsed = parse_field(name, value);
-                if parsed.is_none() {
-                    tracing::warn!(client = %key, field = %name, "rate limit: malformed window in Redis");
+        let mut windows = Vec::with_capacity(specs.len());
+        for spec in specs.iter() {
+            let tat = match fields.get(&spec.name).map(|v| stored_tat(v)) {
+                Some(Some(tat)) => tat,
+                Some(None) => {
+                    tracing::warn!(client = %key, window = %spec.name, "rate limit: malformed window in Redis");
+                    return Vec::new();
                 }
-                parsed
-            })
-            .map(|(order, spec, tat)| {
-                let state = Gcra::in_ticks(&spec, TICK_NS).state(&spec, tat.saturating_sub(now));
-                (order, state)
-            })
-            .collect();
-        windows.sort_by_key(|(order, _)| *order);
-        windows.into_iter().map(|(_, w)| w).collect()
+                None => 0,
+            };
+            windows.push(Gcra::in_ticks(spec, TICK_NS).state(spec, tat.saturating_sub(now)));
+        }
+        windows
     }
 }

@@ -500,6 +500,9 @@ impl Reputation {
     /// Counts a finished request toward the client's request frequency and error
     /// rate (call it once per request of a known client). A window that crosses a
     /// limit is recorded as `HighRequestRate` / `HighErrorRate`, like `record`.
+    /// With shared standings the window is counted in Redis, so a client's
+    /// requests to every gateway add up; while Redis does not answer, this
+    /// gateway counts alone.
     pub fn observe_request(
         &self,
         key: &ClientKey,
@@ -507,12 +510,67 @@ impl Reputation {
         outcome: RequestOutcome,
         allow_listed: bool,
     ) -> Option<BanOutcome> {
+        if self.activity_off() {
+            return None;
+        }
         let now = self.clock.now();
-        let anomalies = {
+        let shared = self
+            .shared
+            .as_ref()
+            .map(|s| s.count_activity(key, now, &self.config.activity, outcome));
+        self.raise_anomalies(key, ip, now, outcome, allow_listed, shared)
+    }
+
+    /// [`observe_request`](Self::observe_request) without holding the thread
+    /// while Redis counts (the request path's end, before the connection's next request).
+    pub async fn observe_request_async(
+        &self,
+        key: &ClientKey,
+        ip: IpAddr,
+        outcome: RequestOutcome,
+        allow_listed: bool,
+    ) -> Option<BanOutcome> {
+        if self.activity_off() {
+            return None;
+        }
+        let now = self.clock.now();
+        let shared = match &self.shared {
+            Some(s) => Some(
+                s.count_activity_async(key, now, &self.config.activity, outcome)
+                    .await,
+            ),
+            None => None,
+        };
+        self.raise_anomalies(key, ip, now, outcome, allow_listed, shared)
+    }
+
+    fn activity_off(&self) -> bool {
+        let activity = &self.config.activity;
+        activity.max_requests == 0 && activity.max_error_ratio == 0.0
+    }
+
+    /// Records the anomalies the shared count reported, or, without a shared
+    /// count, those of this gateway's own window.
+    fn raise_anomalies(
+        &self,
+        key: &ClientKey,
+        ip: IpAddr,
+        now: SystemTime,
+        outcome: RequestOutcome,
+        allow_listed: bool,
+        shared: Option<Result<Vec<SecurityEvent>, crate::backend::BackendError>>,
+    ) -> Option<BanOutcome> {
+        let shared = shared.and_then(|counted| {
+            counted
+                .map_err(|e| tracing::debug!(client = %key, error = %e, "reputation: activity counted locally"))
+                .ok()
+        });
+        let activity = &self.config.activity;
+        let anomalies = shared.unwrap_or_else(|| {
             let mut clients = self.clients.lock();
             let standing = self.standing(&mut clients, key, now);
-            standing.window.count(&self.config.activity, now, outcome)
-        };
+            standing.window.count(activity, now, outcome)
+        });
         let mut ban = None;
         for event in anomalies {
             let outcome = self.record(key, ip, event, allow_listed);

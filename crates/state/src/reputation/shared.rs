@@ -2,15 +2,21 @@
 //! client, `<prefix>:rep:{<client key>}` (the client's hash tag), updated by
 //! one script per event ([`standing.lua`](standing.lua)) that decays, adds and,
 //! at the threshold, claims the ban: two gateways feeding one client's events
-//! make one ban, once.
+//! make one ban, once. Each client's activity window (request rate, error
+//! ratio) is counted in `<prefix>:act:{<client key>}` by
+//! [`activity.lua`](activity.lua), so requests spread over gateways add up.
 
+use super::SecurityEvent;
+use super::activity::{ActivityConfig, RequestOutcome};
+use crate::backend::redis::Conn;
 use crate::backend::{BackendError, OnError, RedisBackend};
 use execgate_core::ClientKey;
-use redis::Script;
+use redis::{RedisError, Script, ScriptInvocation};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 static STANDING: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("standing.lua")));
+static ACTIVITY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("activity.lua")));
 
 /// A client forgotten after this long without events (its score has decayed
 /// to nothing and its ban count restarts).
@@ -92,6 +98,59 @@ impl SharedStandings {
         })
     }
 
+    /// Counts a finished request in the client's shared activity window; the
+    /// anomalies it makes the window cross (each at most once per window, on
+    /// whichever gateway's request crosses it).
+    pub(super) fn count_activity(
+        &self,
+        client: &ClientKey,
+        now: SystemTime,
+        config: &ActivityConfig,
+        outcome: RequestOutcome,
+    ) -> Result<Vec<SecurityEvent>, BackendError> {
+        let call = self.activity_call(client, now, config, outcome);
+        self.backend.call(|conn| count(call, conn)).map(crossed)
+    }
+
+    /// [`count_activity`](Self::count_activity), awaited.
+    pub(super) async fn count_activity_async(
+        &self,
+        client: &ClientKey,
+        now: SystemTime,
+        config: &ActivityConfig,
+        outcome: RequestOutcome,
+    ) -> Result<Vec<SecurityEvent>, BackendError> {
+        let call = self.activity_call(client, now, config, outcome);
+        self.backend
+            .call_async(|conn| count(call, conn))
+            .await
+            .map(crossed)
+    }
+
+    fn activity_call(
+        &self,
+        client: &ClientKey,
+        now: SystemTime,
+        config: &ActivityConfig,
+        outcome: RequestOutcome,
+    ) -> ScriptInvocation<'static> {
+        let window = u64::try_from(config.window.get().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut call = ACTIVITY.key(format!(
+            "{}:act:{{{}}}",
+            self.backend.prefix(),
+            client.as_str()
+        ));
+        call.arg(millis(now))
+            .arg(window)
+            .arg(u8::from(outcome == RequestOutcome::Failed))
+            .arg(config.max_requests)
+            .arg(format!("{:.17}", config.max_error_ratio))
+            .arg(config.min_requests);
+        call
+    }
+
     /// Takes back a claimed ban that was not made (the client was already blocked).
     pub(super) fn unclaim(&self, client: &ClientKey) -> Result<(), BackendError> {
         let key = self.key(client);
@@ -140,4 +199,21 @@ impl SharedStandings {
                 .map(|_| ())
         })
     }
+}
+
+/// The activity script run on one connection: (request rate crossed, error rate crossed).
+async fn count(call: ScriptInvocation<'static>, mut conn: Conn) -> Result<(u8, u8), RedisError> {
+    call.invoke_async(&mut conn).await
+}
+
+/// The anomalies a count reported.
+fn crossed((rate, errors): (u8, u8)) -> Vec<SecurityEvent> {
+    [
+        (rate, SecurityEvent::HighRequestRate),
+        (errors, SecurityEvent::HighErrorRate),
+    ]
+    .into_iter()
+    .filter(|(flag, _)| *flag == 1)
+    .map(|(_, event)| event)
+    .collect()
 }
