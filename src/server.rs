@@ -8,7 +8,7 @@ use crate::accept::{self, GuardLimits};
 use crate::admin;
 use crate::config::Settings;
 use crate::console::top::TopClients;
-use crate::gateway::{Gateway, Shared, upstream};
+use crate::gateway::{Gateway, Policy, Shared, upstream};
 use crate::metrics::Metrics;
 use crate::rules::{self, Reloader};
 use crate::stop::{Drain, Stop};
@@ -123,8 +123,9 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         settings.admin_tokens.clone(),
     )
     .with_tier_lookup(tier_lookup(settings));
+    let policy = Arc::new(Live::new(Policy::new(settings, state.limiter.clone())?));
     let shared = Shared {
-        limiter: state.limiter,
+        policy,
         blocks: state.blocks.clone(),
         rules: live,
         metrics: metrics.clone(),

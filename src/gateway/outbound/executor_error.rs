@@ -56,7 +56,7 @@ pub fn executor_message(gw: &Gateway, ctx: &RequestCtx, body: &[u8]) -> Option<S
             (!reasons.is_empty()).then(|| reasons.join("; "))
         })?;
     let identity = ctx.identity.as_ref()?;
-    let policy = &gw.policies(identity).output;
+    let policy = &ctx.policy.policies(identity).output;
     let reader = identity.client.as_deref().map_or(
         execgate_sanitize::Reader::ANYONE,
         execgate_sanitize::Reader::tenant,

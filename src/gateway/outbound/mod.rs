@@ -96,7 +96,7 @@ fn decide_head(
         return Ok(());
     }
     ctx.inspect_response = true;
-    ctx.response = ResponseBuffer::new(sanitize::response_cap(gw, ctx));
+    ctx.response = ResponseBuffer::new(sanitize::response_cap(ctx));
     Ok(())
 }
 
