@@ -55,7 +55,7 @@ const KEPT_RELOADS: usize = 100;
 pub struct ReloadRecord {
     /// When it ran.
     pub at: std::time::SystemTime,
-    /// What asked for it (`admin`, `console`, `sighup`, `watch`).
+    /// What asked for it (`admin`, `console`, `sighup`, `watch`, `config`).
     pub trigger: String,
     /// The errors that kept the old rules, none when it was swapped in.
     pub errors: Vec<String>,
@@ -90,6 +90,18 @@ impl Reloader {
     /// Loads the rule files again; on error the old rules stay in place.
     pub fn reload(&self, trigger: &str) -> Result<(), Vec<String>> {
         let outcome = self.swap(trigger);
+        self.record(trigger, outcome.as_ref().err().cloned().unwrap_or_default());
+        outcome
+    }
+
+    /// Puts rules already loaded (with the rest of the config) in force.
+    pub fn install(&self, rules: Rules, trigger: &str) {
+        self.live.store(rules);
+        self.metrics.reloads.with_label_values(&["ok"]).inc();
+        self.record(trigger, Vec::new());
+    }
+
+    fn record(&self, trigger: &str, errors: Vec<String>) {
         let mut reloads = self.reloads.lock();
         if reloads.len() == KEPT_RELOADS {
             reloads.pop_front();
@@ -97,10 +109,8 @@ impl Reloader {
         reloads.push_back(ReloadRecord {
             at: std::time::SystemTime::now(),
             trigger: trigger.to_string(),
-            errors: outcome.as_ref().err().cloned().unwrap_or_default(),
+            errors,
         });
-        drop(reloads);
-        outcome
     }
 
     fn swap(&self, trigger: &str) -> Result<(), Vec<String>> {

@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::console::top::TopClients;
 use crate::gateway::{Gateway, Policy, Shared, upstream};
 use crate::metrics::Metrics;
+use crate::reload::{self, ConfigReloader};
 use crate::rules::{self, Reloader};
 use crate::stop::{Drain, Stop};
 use crate::tls::CertStore;
@@ -71,6 +72,7 @@ pub struct Running {
 struct Parts {
     metrics: Metrics,
     reloader: Reloader,
+    config: ConfigReloader,
     /// The memory limiter, whose idle keys the maintenance task evicts (Redis keys expire).
     memory_limiter: Option<Arc<MemoryRateLimiter>>,
     blocks: Arc<dyn BlockStore>,
@@ -124,6 +126,12 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     )
     .with_tier_lookup(tier_lookup(settings));
     let policy = Arc::new(Live::new(Policy::new(settings, state.limiter.clone())?));
+    let config = ConfigReloader::new(
+        settings,
+        policy.clone(),
+        state.limiter.clone(),
+        reloader.clone(),
+    );
     let shared = Shared {
         policy,
         blocks: state.blocks.clone(),
@@ -140,6 +148,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     Ok(Parts {
         metrics,
         reloader,
+        config,
         memory_limiter: state.memory_limiter,
         blocks: state.blocks,
         shared,
@@ -230,7 +239,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     // Before any listener: a SIGHUP that finds no handler ends the process.
     let watcher = opts
         .reload_triggers
-        .then(|| start_reload_triggers(settings, &parts.reloader, tls.as_ref()))
+        .then(|| start_reload_triggers(settings, &parts, tls.as_ref()))
         .flatten();
     let probe = upstream::probe(&settings.upstream, settings.dialect.kind.as_slice()[0]);
     let (upstreams, health) = upstream::build(&settings.upstream, probe.as_ref(), &parts.metrics)?;
@@ -263,6 +272,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         admin::GatewayAdmin {
             metrics: parts.metrics.clone(),
             reloader: parts.reloader.clone(),
+            config: parts.config.clone(),
             upstreams,
             state_admin: parts.state_admin,
             capacity,
@@ -471,23 +481,24 @@ fn tier_lookup(settings: &Settings) -> execgate_state::admin::TierLookup {
     })
 }
 
-/// SIGHUP always reloads the rules (and the TLS certificates, when TLS is on);
-/// the file watcher runs when `[rules] watch` is on.
+/// SIGHUP always reloads the whole config, rules included (and the TLS
+/// certificates, when TLS is on); the rule file watcher runs when
+/// `[rules] watch` is on.
 fn start_reload_triggers(
     settings: &Settings,
-    reloader: &Reloader,
+    parts: &Parts,
     tls: Option<&Arc<CertStore>>,
 ) -> Option<notify::RecommendedWatcher> {
     if let Some(Err(e)) = tls.map(|store| crate::tls::reload_on_sighup(store.clone())) {
         tracing::warn!("SIGHUP certificate reload unavailable: {e}");
     }
-    if let Err(e) = rules::on_sighup(reloader.clone()) {
+    if let Err(e) = reload::on_sighup(parts.config.clone()) {
         tracing::warn!("SIGHUP reload unavailable: {e}");
     }
     if !settings.rules.watch {
         return None;
     }
-    rules::watch(reloader.clone())
+    rules::watch(parts.reloader.clone())
         .map_err(|e| tracing::warn!("rule file watching unavailable: {e}"))
         .ok()
 }

@@ -13,6 +13,8 @@ use std::time::Duration;
 /// Everything the gateway needs, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The file these settings were read from (a config reload reads it again).
+    pub source: std::path::PathBuf,
     /// Listeners and accept-side limits.
     pub server: ServerSettings,
     /// TLS on the proxy listener, when `[server.tls]` is set.

@@ -11,8 +11,10 @@ use execgate_core::{HumanDuration, TierName};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Validates `raw`; relative paths are resolved against `base` (the config's directory).
-pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
+/// Validates `raw`, read from `source`; relative paths are resolved against
+/// its directory.
+pub fn validate(raw: RawConfig, source: &Path) -> Result<Settings, Invalid> {
+    let base = source.parent().unwrap_or(Path::new("."));
     let MergedTiers {
         tiers,
         anonymous: anonymous_tier,
@@ -35,6 +37,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
     }
     let capacity = capacity(&raw.capacity, &tiers, base)?;
     let settings = Settings {
+        source: source.to_path_buf(),
         server: server(&raw.server)?,
         tls: raw
             .server

@@ -141,12 +141,14 @@ async fn charge_head(
         // A batch costs one unit per run, known from its body: charged once decoded.
         RouteKind::ExecuteBatch => policy.limits.peek(&identity.key),
         RouteKind::Execute => {
-            policy.limits
+            policy
+                .limits
                 .check_async(tier, &identity.key, Charge::Execution, NonZeroU32::MIN)
                 .await
         }
         _ => {
-            policy.limits
+            policy
+                .limits
                 .check_async(tier, &identity.key, Charge::Passthrough, NonZeroU32::MIN)
                 .await
         }

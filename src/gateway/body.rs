@@ -181,7 +181,7 @@ async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<Byte
     }
     let identity = ctx.identity.as_ref().ok_or(Refusal::Internal)?;
     let policies = ctx.policy.policies(identity).clone();
-    let (dialect, rules) = (gw.dialect.clone(), gw.rules.load());
+    let (dialect, rules) = (gw.dialect.clone(), ctx.rules.clone());
     let (route, pq) = (ctx.route, ctx.path_and_query.clone());
     let language_header = ctx.language_header.as_ref().map(|(_, v)| v.clone());
     let inline = whole.len() <= INLINE_DECISION_MAX;

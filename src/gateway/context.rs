@@ -5,6 +5,7 @@
 use super::identity::Identity;
 use super::policy::Policy;
 use crate::error::Refusal;
+use crate::rules::Rules;
 use bytes::{Bytes, BytesMut};
 use execgate_dialect::{ExecRequest, RouteKind, RunOutcome};
 use execgate_sanitize::ResponseBuffer;
@@ -39,6 +40,8 @@ impl Decision {
 pub struct RequestCtx {
     /// The config snapshot this request is decided by, start to end.
     pub policy: Arc<Policy>,
+    /// The screening and output rules it is decided by, start to end.
+    pub rules: Arc<Rules>,
     /// `X-Request-Id` of this request.
     pub request_id: String,
     /// When the request head was read.
@@ -105,10 +108,11 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
-    /// A request decided by `policy`.
-    pub fn new(policy: Arc<Policy>) -> Self {
+    /// A request decided by `policy` and `rules`.
+    pub fn new(policy: Arc<Policy>, rules: Arc<Rules>) -> Self {
         Self {
             policy,
+            rules,
             request_id: String::new(),
             started: Instant::now(),
             identity: None,

@@ -79,7 +79,7 @@ fn clean(
         .into_iter()
         .map(output_field)
         .collect();
-    let rules = gw.rules.load();
+    let rules = ctx.rules.clone();
     let tokens = ctx.read_tokens.take().unwrap_or_default();
     if cut {
         // A cut body may have lost its verdict fields; that the output ran
