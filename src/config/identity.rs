@@ -61,6 +61,8 @@ pub struct IdentitySettings {
     pub api_keys: HashMap<[u8; 32], ApiClient>,
     /// JWT settings.
     pub jwt: Option<JwtSettings>,
+    /// A verified client certificate's subject (CN or DNS SAN) → its owner.
+    pub client_certs: HashMap<String, ApiClient>,
 }
 
 /// A tier named at `k`, which must be one of `tiers`.
@@ -128,7 +130,39 @@ pub fn identity(
         ipv6_prefix: raw.ipv6_prefix,
         api_keys,
         jwt,
+        client_certs: client_certs(raw, tiers)?,
     })
+}
+
+/// `[[identity.client_certs]]`: each subject once, a tenant id, a known tier.
+fn client_certs(
+    raw: &RawIdentity,
+    tiers: &BTreeMap<TierName, Tier>,
+) -> Result<HashMap<String, ApiClient>, Invalid> {
+    let mut owners = HashMap::new();
+    for (i, c) in raw.client_certs.iter().enumerate() {
+        let at = format!("identity.client_certs[{i}]");
+        if c.subject.trim().is_empty() {
+            return Err(key(&format!("{at}.subject"), "must not be empty"));
+        }
+        if !execgate_sanitize::is_tenant_id(&c.client) {
+            return Err(key(
+                &format!("{at}.client"),
+                "use 1 to 128 letters, digits, '-', '_', '.' and '@', starting and ending with a letter or digit",
+            ));
+        }
+        let owner = ApiClient {
+            client: c.client.clone(),
+            tier: tier_ref(&c.tier, tiers, &format!("{at}.tier"))?,
+        };
+        if owners.insert(c.subject.clone(), owner).is_some() {
+            return Err(key(
+                &format!("{at}.subject"),
+                "the same subject is listed twice",
+            ));
+        }
+    }
+    Ok(owners)
 }
 
 fn parse_sha256(s: &str) -> Result<[u8; 32], String> {

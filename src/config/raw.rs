@@ -146,6 +146,8 @@ pub struct RawIdentity {
     pub api_keys: Vec<RawApiKey>,
     /// Optional JWT bearer tokens.
     pub jwt: Option<RawJwt>,
+    /// Client certificates (mTLS, `[server.tls] client_ca`) naming a client and tier.
+    pub client_certs: Vec<RawClientCert>,
 }
 
 impl Default for RawIdentity {
@@ -155,6 +157,7 @@ impl Default for RawIdentity {
             ipv6_prefix: 64,
             api_keys: Vec::new(),
             jwt: None,
+            client_certs: Vec::new(),
         }
     }
 }
@@ -166,6 +169,18 @@ pub struct RawApiKey {
     /// Hex SHA-256 of the key (`printf %s KEY | sha256sum`).
     pub sha256: String,
     /// The client id requests with this key are charged to.
+    pub client: String,
+    /// The tier of this client.
+    pub tier: String,
+}
+
+/// One `[[identity.client_certs]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClientCert {
+    /// The common name or a DNS name (SAN) of a verified client certificate.
+    pub subject: String,
+    /// The client id requests with this certificate are charged to.
     pub client: String,
     /// The tier of this client.
     pub tier: String,

@@ -88,7 +88,11 @@ fn identify(gw: &Gateway, session: &Session, ctx: &mut RequestCtx) -> Result<Ide
         }
         IpVerdict::Neutral(geo) => Some(geo),
     };
-    let identity = match policy.identifier.identify(peer, &head.headers) {
+    let certificate = crate::tls::session_peer_names(session);
+    let identity = match policy
+        .identifier
+        .identify_with(peer, &head.headers, certificate)
+    {
         Ok(identity) => identity,
         Err(refusal) => {
             // A failed login counts against the address it came from.
