@@ -65,7 +65,7 @@ pub struct Running {
     /// The accept guard and the proxy sessions it hands its connections to.
     proxy_runtime: Option<tokio::runtime::Runtime>,
     side: Option<tokio::runtime::Runtime>,
-    _watcher: Option<notify::RecommendedWatcher>,
+    _watchers: Vec<notify::RecommendedWatcher>,
 }
 
 /// The shared state every part of a running gateway uses.
@@ -235,12 +235,17 @@ fn score_observer(top: &Arc<TopClients>) -> execgate_state::ScoreObserver {
 /// Starts everything described by `settings`; returns once all listeners are bound.
 pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let parts = parts(settings, &opts.clock)?;
-    let tls = settings.tls.clone().map(CertStore::open).transpose()?;
+    let tls = settings
+        .tls
+        .clone()
+        .map(|t| CertStore::open(t, &parts.metrics.registry))
+        .transpose()?;
     // Before any listener: a SIGHUP that finds no handler ends the process.
-    let watcher = opts
-        .reload_triggers
-        .then(|| start_reload_triggers(settings, &parts, tls.as_ref()))
-        .flatten();
+    let watchers = if opts.reload_triggers {
+        start_reload_triggers(settings, &parts, tls.as_ref())
+    } else {
+        Vec::new()
+    };
     let probe = upstream::probe(&settings.upstream, settings.dialect.kind.as_slice()[0]);
     let (upstreams, health) = upstream::build(&settings.upstream, probe.as_ref(), &parts.metrics)?;
     let capacity = parts.shared.capacity.clone();
@@ -292,7 +297,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         stop_guard: Some(stop_guard),
         proxy_runtime: Some(proxy_runtime),
         side: Some(side),
-        _watcher: watcher,
+        _watchers: watchers,
     })
 }
 
@@ -481,26 +486,34 @@ fn tier_lookup(settings: &Settings) -> execgate_state::admin::TierLookup {
     })
 }
 
-/// SIGHUP always reloads the whole config, rules included (and the TLS
-/// certificates, when TLS is on); the rule file watcher runs when
-/// `[rules] watch` is on.
+/// SIGHUP always reloads the whole config, rules included, and the TLS
+/// certificates, which also reload when their files change; the rule file
+/// watcher runs when `[rules] watch` is on.
 fn start_reload_triggers(
     settings: &Settings,
     parts: &Parts,
     tls: Option<&Arc<CertStore>>,
-) -> Option<notify::RecommendedWatcher> {
-    if let Some(Err(e)) = tls.map(|store| crate::tls::reload_on_sighup(store.clone())) {
-        tracing::warn!("SIGHUP certificate reload unavailable: {e}");
+) -> Vec<notify::RecommendedWatcher> {
+    let mut watchers = Vec::new();
+    if let Some(store) = tls {
+        if let Err(e) = crate::tls::reload_on_sighup(store.clone()) {
+            tracing::warn!("SIGHUP certificate reload unavailable: {e}");
+        }
+        match crate::tls::watch(store.clone()) {
+            Ok(watcher) => watchers.push(watcher),
+            Err(e) => tracing::warn!("certificate file watching unavailable: {e}"),
+        }
     }
     if let Err(e) = reload::on_sighup(parts.config.clone()) {
         tracing::warn!("SIGHUP reload unavailable: {e}");
     }
-    if !settings.rules.watch {
-        return None;
+    if settings.rules.watch {
+        match rules::watch(parts.reloader.clone()) {
+            Ok(watcher) => watchers.push(watcher),
+            Err(e) => tracing::warn!("rule file watching unavailable: {e}"),
+        }
     }
-    rules::watch(parts.reloader.clone())
-        .map_err(|e| tracing::warn!("rule file watching unavailable: {e}"))
-        .ok()
+    watchers
 }
 
 /// Stops Pingora when told to through a channel (used instead of Unix signals).

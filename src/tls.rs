@@ -126,29 +126,73 @@ pub struct CertStore {
     current: ArcSwap<CertifiedKey>,
     /// Verifies client certificates against `client_ca`, when set.
     clients: Option<Arc<dyn ClientCertVerifier>>,
+    /// Reloads by result (`ok` / `error`).
+    reloads: prometheus::IntCounterVec,
 }
 
 impl CertStore {
-    /// Loads the pair named by `config`, and its client CA when set.
-    pub fn open(config: TlsConfig) -> Result<Arc<Self>, String> {
+    /// Loads the pair named by `config`, and its client CA when set; counts
+    /// reloads in `execgate_tls_reloads_total{result}` on `registry`.
+    pub fn open(config: TlsConfig, registry: &prometheus::Registry) -> Result<Arc<Self>, String> {
         let current = ArcSwap::new(load(&config)?);
         let clients = config
             .client_ca
             .as_deref()
             .map(client_verifier)
             .transpose()?;
+        let reloads = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "execgate_tls_reloads_total",
+                "TLS certificate reloads by result",
+            ),
+            &["result"],
+        )
+        .map_err(|e| format!("metrics: {e}"))?;
+        registry
+            .register(Box::new(reloads.clone()))
+            .map_err(|e| format!("metrics: {e}"))?;
         Ok(Arc::new(Self {
             config,
             current,
             clients,
+            reloads,
         }))
     }
 
     /// Reads the files again; on any problem the current pair stays and the
     /// error says `file: reason`.
     pub fn reload(&self) -> Result<(), String> {
-        self.current.store(load(&self.config)?);
-        Ok(())
+        let outcome = load(&self.config).map(|pair| self.current.store(pair));
+        let result = if outcome.is_ok() { "ok" } else { "error" };
+        self.reloads.with_label_values(&[result]).inc();
+        outcome
+    }
+
+    /// Reloads, logging the outcome.
+    fn reload_logged(&self, trigger: &str) {
+        match self.reload() {
+            Ok(()) => tracing::info!(trigger, "TLS certificate reloaded"),
+            Err(e) => tracing::error!(trigger, "TLS certificate kept: {e}"),
+        }
+    }
+
+    /// The directories holding the certificate and key (watched whole, so a
+    /// file replaced by rename or a swapped symlink is seen too).
+    fn watched(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = [&self.config.cert, &self.config.key]
+            .iter()
+            .filter_map(|p| p.parent())
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    p.to_path_buf()
+                }
+            })
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
     }
 }
 
@@ -248,13 +292,36 @@ pub fn reload_on_sighup(store: Arc<CertStore>) -> std::io::Result<()> {
         .name("execgate-tls-reload".into())
         .spawn(move || {
             for _ in signals.forever() {
-                match store.reload() {
-                    Ok(()) => tracing::info!("TLS certificate reloaded"),
-                    Err(e) => tracing::error!("TLS certificate kept: {e}"),
-                }
+                store.reload_logged("sighup");
             }
         })?;
     Ok(())
+}
+
+/// Reloads the certificate when a file changes in the certificate's or the
+/// key's directory; changes within 200 ms are taken as one (a certificate
+/// and its key written one after the other). The watcher must be kept alive.
+pub fn watch(store: Arc<CertStore>) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !e.kind.is_access()) {
+            let _ = tx.send(());
+        }
+    })?;
+    for dir in store.watched() {
+        watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
+    }
+    std::thread::Builder::new()
+        .name("execgate-tls-watch".into())
+        .spawn(move || {
+            while rx.recv().is_ok() {
+                while rx.recv_timeout(Duration::from_millis(200)).is_ok() {}
+                store.reload_logged("watch");
+            }
+        })
+        .map_err(|e| notify::Error::generic(&e.to_string()))?;
+    Ok(watcher)
 }
 
 /// Adds `Strict-Transport-Security` to every answer, the gateway's own

@@ -348,3 +348,48 @@ fn an_unreadable_client_ca_stops_the_start_naming_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn a_certificate_rewritten_on_disk_reaches_new_connections_and_a_bad_one_keeps_the_old() {
+    let executor = MockExecutor::start();
+    let (old_cert, old_key) = self_signed();
+    let (new_cert, new_key) = self_signed();
+    let gw = TestGateway::builder()
+        .upstream(executor.addr)
+        .with("server", "accept_guard = false")
+        .raw("[server.tls]\ncert = \"tls/cert.pem\"\nkey = \"tls/key.pem\"")
+        .file("tls/cert.pem", old_cert.clone())
+        .file("tls/key.pem", old_key)
+        .sighup()
+        .start();
+    let execute = |trusted: &str| {
+        client(trusted, gw.addr())
+            .build()
+            .unwrap()
+            .post(url(gw.addr(), "/api/v2/execute"))
+            .json(&piston("print(1)"))
+            .send()
+            .map(|r| r.status().as_u16())
+    };
+    assert_eq!(execute(&old_cert).unwrap(), 200);
+    let tls_dir = gw.dir.path().join("tls");
+    std::fs::write(tls_dir.join("cert.pem"), "not a certificate\n").unwrap();
+    crate::support::eventually("the bad certificate is read and refused", || {
+        gw.metrics()
+            .contains("execgate_tls_reloads_total{result=\"error\"}")
+    });
+    assert_eq!(
+        execute(&old_cert).unwrap(),
+        200,
+        "new connections still get the old certificate"
+    );
+    std::fs::write(tls_dir.join("key.pem"), &new_key).unwrap();
+    std::fs::write(tls_dir.join("cert.pem"), &new_cert).unwrap();
+    crate::support::eventually("new connections get the new certificate", || {
+        execute(&new_cert).is_ok_and(|s| s == 200)
+    });
+    assert!(
+        execute(&old_cert).is_err(),
+        "the old one is no longer served"
+    );
+}
