@@ -116,6 +116,18 @@ pub struct RawUpstream {
     pub failure_threshold: usize,
     /// Passing probes in a row that bring it back.
     pub success_threshold: usize,
+    /// Speak TLS to the executors.
+    pub tls: bool,
+    /// The name sent (SNI) and verified in the executors' certificates;
+    /// default: the executor's IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// PEM CA certificates the executors' certificates must chain to;
+    /// default: the system's roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca: Option<std::path::PathBuf>,
+    /// Verify the executors' certificates and names (turn off only for tests).
+    pub verify: bool,
 }
 
 impl Default for RawUpstream {
@@ -130,6 +142,10 @@ impl Default for RawUpstream {
             health_check_status: 200,
             failure_threshold: 3,
             success_threshold: 2,
+            tls: false,
+            sni: None,
+            ca: None,
+            verify: true,
         }
     }
 }
