@@ -285,6 +285,47 @@ mod tests {
         identity(&raw, &builtin_tiers(), Path::new("."))
     }
 
+    fn certs(list: &[(&str, &str, &str)]) -> Result<IdentitySettings, Invalid> {
+        let raw = RawIdentity {
+            client_certs: list
+                .iter()
+                .map(
+                    |(subject, client, tier)| crate::config::raw::RawClientCert {
+                        subject: (*subject).into(),
+                        client: (*client).into(),
+                        tier: (*tier).into(),
+                    },
+                )
+                .collect(),
+            ..RawIdentity::default()
+        };
+        identity(&raw, &builtin_tiers(), Path::new("."))
+    }
+
+    #[test]
+    fn client_certs_name_a_subject_once_a_tenant_id_and_a_known_tier() {
+        let ok = certs(&[("worker-1.example", "worker1", "anonymous")]).unwrap();
+        assert_eq!(ok.client_certs["worker-1.example"].client, "worker1");
+        let cases: [(&[(&str, &str, &str)], &str); 4] = [
+            (
+                &[(" ", "w", "anonymous")],
+                "identity.client_certs[0].subject",
+            ),
+            (
+                &[("a", "w w", "anonymous")],
+                "identity.client_certs[0].client",
+            ),
+            (&[("a", "w", "platinum")], "identity.client_certs[0].tier"),
+            (
+                &[("a", "w", "anonymous"), ("a", "v", "anonymous")],
+                "identity.client_certs[1].subject",
+            ),
+        ];
+        for (list, at) in cases {
+            assert_eq!(certs(list).unwrap_err().key, at);
+        }
+    }
+
     fn jwt_of(raw: serde_json::Value) -> Result<JwtSettings, Invalid> {
         let raw: RawJwt = serde_json::from_value(raw).unwrap();
         jwt(&raw, &builtin_tiers(), Path::new("."))

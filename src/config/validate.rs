@@ -334,7 +334,10 @@ mod tests {
     use super::*;
 
     fn upstream_of(raw: serde_json::Value) -> Result<UpstreamSettings, Invalid> {
-        upstream(&serde_json::from_value::<RawUpstream>(raw).unwrap())
+        upstream(
+            &serde_json::from_value::<RawUpstream>(raw).unwrap(),
+            Path::new("."),
+        )
     }
 
     #[test]
