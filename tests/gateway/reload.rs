@@ -143,7 +143,7 @@ fn a_tier_limit_lowered_on_disk_refuses_after_reload() {
     let gw = base(&exec).raw(&tier("100/1h")).start();
     assert_eq!(execute(&gw, &[]).status, 200);
     assert_eq!(execute(&gw, &[]).status, 200);
-    rewrite(&gw, &base(&exec).raw(&tier("2/1h")), &[]);
+    rewrite(&gw, &base(&exec).raw(&tier("1/1h")), &[]);
     reloaded(&gw);
     let r = execute(&gw, &[]);
     assert_eq!(r.status, 429, "{}", String::from_utf8_lossy(&r.body));
