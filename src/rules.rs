@@ -1,7 +1,8 @@
 //! Screening and output rules, loaded together and hot-swapped as one value.
 //!
-//! Reload comes from SIGHUP, a file watcher on the rule paths, or the admin
-//! endpoint; all three call `Reloader::reload`. A bad file keeps the old rules
+//! Reload comes from a file watcher on the rule paths or the admin endpoint
+//! (`Reloader::reload`), or with the whole config (SIGHUP, `crate::reload`:
+//! `Reloader::install`). A bad file keeps the old rules
 //! and reports `file:rule-id: reason` in the log and to the caller.
 
 use crate::config::raw::RawRules;
@@ -151,19 +152,6 @@ impl Reloader {
         dirs.dedup();
         dirs
     }
-}
-
-/// Reloads on SIGHUP, from a dedicated thread.
-pub fn on_sighup(reloader: Reloader) -> std::io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
-    std::thread::Builder::new()
-        .name("sighup".into())
-        .spawn(move || {
-            for _ in signals.forever() {
-                let _ = reloader.reload("sighup");
-            }
-        })?;
-    Ok(())
 }
 
 /// Reloads when files change under the rule directories; events within
