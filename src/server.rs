@@ -117,6 +117,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         ));
     }
     let reputation = Arc::new(engine);
+    let policy = Arc::new(Live::new(Policy::new(settings, state.limiter.clone())?));
     let state_admin = AdminState::new(
         state.blocks.clone(),
         state.limiter.clone(),
@@ -124,8 +125,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         events,
         settings.admin_tokens.clone(),
     )
-    .with_tier_lookup(tier_lookup(settings));
-    let policy = Arc::new(Live::new(Policy::new(settings, state.limiter.clone())?));
+    .with_tier_lookup(tier_lookup(policy.clone()));
     let config = ConfigReloader::new(
         settings,
         policy.clone(),
@@ -468,22 +468,9 @@ fn guard_limits(settings: &Settings) -> GuardLimits {
 /// Security events kept for `GET /v1/events`.
 const EVENT_LOG_CAPACITY: usize = 10_000;
 
-/// Names a client's tier for the admin API: API-key clients by config; others anonymous.
-fn tier_lookup(settings: &Settings) -> execgate_state::admin::TierLookup {
-    let by_client: std::collections::HashMap<String, execgate_core::TierName> = settings
-        .identity
-        .api_keys
-        .values()
-        .map(|c| (format!("client:{}", c.client), c.tier.clone()))
-        .collect();
-    let anonymous = settings.anonymous_tier.clone();
-    Arc::new(move |key: &execgate_core::ClientKey| {
-        if key.as_str().starts_with("ip:") {
-            Some(anonymous.clone())
-        } else {
-            by_client.get(key.as_str()).cloned()
-        }
-    })
+/// Names a client's tier for the admin API from the policy in force.
+fn tier_lookup(policy: Arc<Live<Policy>>) -> execgate_state::admin::TierLookup {
+    Arc::new(move |key: &execgate_core::ClientKey| policy.load().tier_of_key(key))
 }
 
 /// SIGHUP always reloads the whole config, rules included, and the TLS

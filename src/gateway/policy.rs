@@ -9,11 +9,11 @@ use super::identity::{Identifier, Identity};
 use super::ip_policy::IpPolicy;
 use super::limits::Limits;
 use crate::config::{Settings, Tier};
-use execgate_core::TierName;
+use execgate_core::{ClientKey, TierName};
 use execgate_sanitize::OutputPolicy;
 use execgate_screen::ScreenPolicy;
 use execgate_state::RateLimiter;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Per-tier policies derived once from config.
@@ -36,6 +36,8 @@ pub struct Policy {
     pub limits: Arc<Limits>,
     tiers: BTreeMap<TierName, Arc<TierPolicies>>,
     fallback: Arc<TierPolicies>,
+    /// `client:ID` of each API key and client certificate owner → its tier.
+    client_tiers: HashMap<String, TierName>,
 }
 
 impl Policy {
@@ -66,7 +68,24 @@ impl Policy {
             )),
             tiers,
             fallback,
+            client_tiers: settings
+                .identity
+                .api_keys
+                .values()
+                .chain(settings.identity.client_certs.values())
+                .map(|c| (format!("client:{}", c.client), c.tier.clone()))
+                .collect(),
         })
+    }
+
+    /// The tier of a client key, for the admin API: addresses are
+    /// anonymous, configured clients have theirs, token subjects are unknown.
+    pub fn tier_of_key(&self, key: &ClientKey) -> Option<TierName> {
+        if key.as_str().starts_with("ip:") {
+            Some(self.fallback.tier.name.clone())
+        } else {
+            self.client_tiers.get(key.as_str()).cloned()
+        }
     }
 
     /// The tier of `identity` (anonymous when its tier vanished on reload).

@@ -62,6 +62,11 @@ fn an_api_key_added_on_disk_is_accepted_after_reload_and_nothing_needs_a_restart
     assert_eq!(reloaded(&gw)["restart_required"], json!([]));
     let r = execute(&gw, &[("authorization", &auth)]);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        gw.client_view("client:alice")["tier"],
+        "free",
+        "the admin API knows the new client's tier"
+    );
 }
 
 #[test]
