@@ -285,7 +285,10 @@ mod tests {
         identity(&raw, &builtin_tiers(), Path::new("."))
     }
 
-    fn certs(list: &[(&str, &str, &str)]) -> Result<IdentitySettings, Invalid> {
+    /// `subject`, `client`, `tier` of one `[[identity.client_certs]]`.
+    type CertEntry<'a> = (&'a str, &'a str, &'a str);
+
+    fn certs(list: &[CertEntry<'_>]) -> Result<IdentitySettings, Invalid> {
         let raw = RawIdentity {
             client_certs: list
                 .iter()
@@ -306,7 +309,7 @@ mod tests {
     fn client_certs_name_a_subject_once_a_tenant_id_and_a_known_tier() {
         let ok = certs(&[("worker-1.example", "worker1", "anonymous")]).unwrap();
         assert_eq!(ok.client_certs["worker-1.example"].client, "worker1");
-        let cases: [(&[(&str, &str, &str)], &str); 4] = [
+        let cases: [(&[CertEntry<'_>], &str); 4] = [
             (
                 &[(" ", "w", "anonymous")],
                 "identity.client_certs[0].subject",
