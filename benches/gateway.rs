@@ -73,6 +73,7 @@ fn identifier() -> Identifier {
             audience: None,
             leeway: Duration::from_secs(30),
         }),
+        client_certs: Default::default(),
     };
     Identifier::new(&settings, &builtin_tiers(), TierName::anonymous()).unwrap()
 }

@@ -19,6 +19,8 @@ pub struct GatewayAdmin {
     pub metrics: Metrics,
     /// Rule reload.
     pub reloader: Reloader,
+    /// Whole-config reload.
+    pub config: crate::reload::ConfigReloader,
     /// Executor pool, for readiness.
     pub upstreams: Upstreams,
     /// The admin API's state: its tokens guard rule reload too.
@@ -42,7 +44,8 @@ pub fn router(state: GatewayAdmin) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
-        .route("/v1/rules/reload", post(reload).route_layer(token))
+        .route("/v1/rules/reload", post(reload).route_layer(token.clone()))
+        .route("/v1/config/reload", post(reload_config).route_layer(token))
         .with_state(state.clone())
         .merge(api)
         .merge(usage)
@@ -81,6 +84,20 @@ pub fn openapi_document() -> Value {
         "/readyz": {"get": {
             "operationId": "getReadiness", "summary": "Readiness: an executor is healthy", "security": [],
             "responses": {"200": status("Ready"), "503": error.clone()},
+        }},
+        "/v1/config/reload": {"post": {
+            "operationId": "reloadConfig",
+            "summary": "Reload the whole config and the rules; on an error the previous config stays",
+            "responses": {
+                "200": {"description": "Reloaded; restart_required names the changed keys only read at start", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["status", "restart_required"],
+                    "properties": {"status": {"type": "string"}, "restart_required": {"type": "array", "items": {"type": "string"}}}
+                }}}},
+                "401": error.clone(),
+                "429": error.clone(),
+                "422": error.clone(),
+                "500": error.clone(),
+            },
         }},
         "/v1/rules/reload": {"post": {
             "operationId": "reloadRules",
@@ -135,6 +152,33 @@ pub(crate) async fn reload_rules(
         Ok(Ok(())) => Json(json!({"status": "reloaded"})).into_response(),
         Ok(Err(errors)) => {
             let body = json!({"error": {"code": "rules_invalid", "message": "rules not reloaded; the previous rules stay active", "errors": errors}});
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+        }
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"code": "internal_error", "message": "reload failed"}})),
+        )
+            .into_response(),
+    }
+}
+
+/// Reloads the whole config off the async workers; 200 naming what needs a
+/// restart, or 422 whose message starts with the first `file:line: reason`.
+async fn reload_config(State(state): State<GatewayAdmin>) -> Response {
+    let config = state.config.clone();
+    match tokio::task::spawn_blocking(move || config.reload("admin")).await {
+        Ok(Ok(done)) => Json(json!({
+            "status": "reloaded",
+            "restart_required": done.restart_required,
+        }))
+        .into_response(),
+        Ok(Err(errors)) => {
+            let first = errors.first().cloned().unwrap_or_default();
+            let body = json!({"error": {
+                "code": "config_invalid",
+                "message": format!("config not reloaded, the previous config stays active: {first}"),
+                "errors": errors,
+            }});
             (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
         }
         Err(_) => (

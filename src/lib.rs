@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod guarded;
 pub mod logging;
 pub mod metrics;
+pub mod reload;
 pub mod request_head;
 pub mod rules;
 pub mod server;

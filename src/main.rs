@@ -57,6 +57,9 @@ enum Command {
     Clients(execgate_state::cli::ClientsArgs),
     /// Show spending through the admin API (`usage show KEY`, `usage top`).
     Usage(execgate_state::cli::UsageArgs),
+    /// Reload the whole config of a running gateway through the admin API
+    /// (the same as SIGHUP); on an error the old config stays and the file:line is printed.
+    Reload(execgate_state::cli::ReloadArgs),
     /// Run the bundled sandbox executor alone.
     Runner(execgate_runner::cli::RunnerArgs),
     /// Internal: builds one sandbox (started by the runner).
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::Block(args) => exit(execgate_state::cli::block(args)),
         Command::Clients(args) => exit(execgate_state::cli::clients(args)),
         Command::Usage(args) => exit(execgate_state::cli::usage(args)),
+        Command::Reload(args) => exit(execgate_state::cli::reload(args)),
         Command::Runner(args) => {
             let _log = execgate::logging::init();
             exit(execgate_runner::cli::cli_main(&args))

@@ -1,7 +1,8 @@
 //! Screening and output rules, loaded together and hot-swapped as one value.
 //!
-//! Reload comes from SIGHUP, a file watcher on the rule paths, or the admin
-//! endpoint; all three call `Reloader::reload`. A bad file keeps the old rules
+//! Reload comes from a file watcher on the rule paths or the admin endpoint
+//! (`Reloader::reload`), or with the whole config (SIGHUP, `crate::reload`:
+//! `Reloader::install`). A bad file keeps the old rules
 //! and reports `file:rule-id: reason` in the log and to the caller.
 
 use crate::config::raw::RawRules;
@@ -55,7 +56,7 @@ const KEPT_RELOADS: usize = 100;
 pub struct ReloadRecord {
     /// When it ran.
     pub at: std::time::SystemTime,
-    /// What asked for it (`admin`, `console`, `sighup`, `watch`).
+    /// What asked for it (`admin`, `console`, `sighup`, `watch`, `config`).
     pub trigger: String,
     /// The errors that kept the old rules, none when it was swapped in.
     pub errors: Vec<String>,
@@ -90,6 +91,18 @@ impl Reloader {
     /// Loads the rule files again; on error the old rules stay in place.
     pub fn reload(&self, trigger: &str) -> Result<(), Vec<String>> {
         let outcome = self.swap(trigger);
+        self.record(trigger, outcome.as_ref().err().cloned().unwrap_or_default());
+        outcome
+    }
+
+    /// Puts rules already loaded (with the rest of the config) in force.
+    pub fn install(&self, rules: Rules, trigger: &str) {
+        self.live.store(rules);
+        self.metrics.reloads.with_label_values(&["ok"]).inc();
+        self.record(trigger, Vec::new());
+    }
+
+    fn record(&self, trigger: &str, errors: Vec<String>) {
         let mut reloads = self.reloads.lock();
         if reloads.len() == KEPT_RELOADS {
             reloads.pop_front();
@@ -97,10 +110,8 @@ impl Reloader {
         reloads.push_back(ReloadRecord {
             at: std::time::SystemTime::now(),
             trigger: trigger.to_string(),
-            errors: outcome.as_ref().err().cloned().unwrap_or_default(),
+            errors,
         });
-        drop(reloads);
-        outcome
     }
 
     fn swap(&self, trigger: &str) -> Result<(), Vec<String>> {
@@ -141,19 +152,6 @@ impl Reloader {
         dirs.dedup();
         dirs
     }
-}
-
-/// Reloads on SIGHUP, from a dedicated thread.
-pub fn on_sighup(reloader: Reloader) -> std::io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
-    std::thread::Builder::new()
-        .name("sighup".into())
-        .spawn(move || {
-            for _ in signals.forever() {
-                let _ = reloader.reload("sighup");
-            }
-        })?;
-    Ok(())
 }
 
 /// Reloads when files change under the rule directories; events within

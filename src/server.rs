@@ -8,8 +8,9 @@ use crate::accept::{self, GuardLimits};
 use crate::admin;
 use crate::config::Settings;
 use crate::console::top::TopClients;
-use crate::gateway::{Gateway, Shared, upstream};
+use crate::gateway::{Gateway, Policy, Shared, upstream};
 use crate::metrics::Metrics;
+use crate::reload::{self, ConfigReloader};
 use crate::rules::{self, Reloader};
 use crate::stop::{Drain, Stop};
 use crate::tls::CertStore;
@@ -64,13 +65,14 @@ pub struct Running {
     /// The accept guard and the proxy sessions it hands its connections to.
     proxy_runtime: Option<tokio::runtime::Runtime>,
     side: Option<tokio::runtime::Runtime>,
-    _watcher: Option<notify::RecommendedWatcher>,
+    _watchers: Vec<notify::RecommendedWatcher>,
 }
 
 /// The shared state every part of a running gateway uses.
 struct Parts {
     metrics: Metrics,
     reloader: Reloader,
+    config: ConfigReloader,
     /// The memory limiter, whose idle keys the maintenance task evicts (Redis keys expire).
     memory_limiter: Option<Arc<MemoryRateLimiter>>,
     blocks: Arc<dyn BlockStore>,
@@ -115,6 +117,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         ));
     }
     let reputation = Arc::new(engine);
+    let policy = Arc::new(Live::new(Policy::new(settings, state.limiter.clone())?));
     let state_admin = AdminState::new(
         state.blocks.clone(),
         state.limiter.clone(),
@@ -122,9 +125,15 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         events,
         settings.admin_tokens.clone(),
     )
-    .with_tier_lookup(tier_lookup(settings));
+    .with_tier_lookup(tier_lookup(policy.clone()));
+    let config = ConfigReloader::new(
+        settings,
+        policy.clone(),
+        state.limiter.clone(),
+        reloader.clone(),
+    );
     let shared = Shared {
-        limiter: state.limiter,
+        policy,
         blocks: state.blocks.clone(),
         rules: live,
         metrics: metrics.clone(),
@@ -139,6 +148,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
     Ok(Parts {
         metrics,
         reloader,
+        config,
         memory_limiter: state.memory_limiter,
         blocks: state.blocks,
         shared,
@@ -225,12 +235,17 @@ fn score_observer(top: &Arc<TopClients>) -> execgate_state::ScoreObserver {
 /// Starts everything described by `settings`; returns once all listeners are bound.
 pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let parts = parts(settings, &opts.clock)?;
-    let tls = settings.tls.clone().map(CertStore::open).transpose()?;
+    let tls = settings
+        .tls
+        .clone()
+        .map(|t| CertStore::open(t, &parts.metrics.registry))
+        .transpose()?;
     // Before any listener: a SIGHUP that finds no handler ends the process.
-    let watcher = opts
-        .reload_triggers
-        .then(|| start_reload_triggers(settings, &parts.reloader, tls.as_ref()))
-        .flatten();
+    let watchers = if opts.reload_triggers {
+        start_reload_triggers(settings, &parts, tls.as_ref())
+    } else {
+        Vec::new()
+    };
     let probe = upstream::probe(&settings.upstream, settings.dialect.kind.as_slice()[0]);
     let (upstreams, health) = upstream::build(&settings.upstream, probe.as_ref(), &parts.metrics)?;
     let capacity = parts.shared.capacity.clone();
@@ -262,6 +277,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         admin::GatewayAdmin {
             metrics: parts.metrics.clone(),
             reloader: parts.reloader.clone(),
+            config: parts.config.clone(),
             upstreams,
             state_admin: parts.state_admin,
             capacity,
@@ -281,7 +297,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
         stop_guard: Some(stop_guard),
         proxy_runtime: Some(proxy_runtime),
         side: Some(side),
-        _watcher: watcher,
+        _watchers: watchers,
     })
 }
 
@@ -453,43 +469,39 @@ fn guard_limits(settings: &Settings) -> GuardLimits {
 /// Security events kept for `GET /v1/events`.
 const EVENT_LOG_CAPACITY: usize = 10_000;
 
-/// Names a client's tier for the admin API: API-key clients by config; others anonymous.
-fn tier_lookup(settings: &Settings) -> execgate_state::admin::TierLookup {
-    let by_client: std::collections::HashMap<String, execgate_core::TierName> = settings
-        .identity
-        .api_keys
-        .values()
-        .map(|c| (format!("client:{}", c.client), c.tier.clone()))
-        .collect();
-    let anonymous = settings.anonymous_tier.clone();
-    Arc::new(move |key: &execgate_core::ClientKey| {
-        if key.as_str().starts_with("ip:") {
-            Some(anonymous.clone())
-        } else {
-            by_client.get(key.as_str()).cloned()
-        }
-    })
+/// Names a client's tier for the admin API from the policy in force.
+fn tier_lookup(policy: Arc<Live<Policy>>) -> execgate_state::admin::TierLookup {
+    Arc::new(move |key: &execgate_core::ClientKey| policy.load().tier_of_key(key))
 }
 
-/// SIGHUP always reloads the rules (and the TLS certificates, when TLS is on);
-/// the file watcher runs when `[rules] watch` is on.
+/// SIGHUP always reloads the whole config, rules included, and the TLS
+/// certificates, which also reload when their files change; the rule file
+/// watcher runs when `[rules] watch` is on.
 fn start_reload_triggers(
     settings: &Settings,
-    reloader: &Reloader,
+    parts: &Parts,
     tls: Option<&Arc<CertStore>>,
-) -> Option<notify::RecommendedWatcher> {
-    if let Some(Err(e)) = tls.map(|store| crate::tls::reload_on_sighup(store.clone())) {
-        tracing::warn!("SIGHUP certificate reload unavailable: {e}");
+) -> Vec<notify::RecommendedWatcher> {
+    let mut watchers = Vec::new();
+    if let Some(store) = tls {
+        if let Err(e) = crate::tls::reload_on_sighup(store.clone()) {
+            tracing::warn!("SIGHUP certificate reload unavailable: {e}");
+        }
+        match crate::tls::watch(store.clone()) {
+            Ok(watcher) => watchers.push(watcher),
+            Err(e) => tracing::warn!("certificate file watching unavailable: {e}"),
+        }
     }
-    if let Err(e) = rules::on_sighup(reloader.clone()) {
+    if let Err(e) = reload::on_sighup(parts.config.clone()) {
         tracing::warn!("SIGHUP reload unavailable: {e}");
     }
-    if !settings.rules.watch {
-        return None;
+    if settings.rules.watch {
+        match rules::watch(parts.reloader.clone()) {
+            Ok(watcher) => watchers.push(watcher),
+            Err(e) => tracing::warn!("rule file watching unavailable: {e}"),
+        }
     }
-    rules::watch(reloader.clone())
-        .map_err(|e| tracing::warn!("rule file watching unavailable: {e}"))
-        .ok()
+    watchers
 }
 
 /// Stops Pingora when told to through a channel (used instead of Unix signals).

@@ -6,13 +6,17 @@
 //! rustls offers TLS 1.2 and 1.3 only, with AEAD cipher suites only, so the
 //! minimum version and the modern suites need no setting of their own.
 
+use crate::gateway::identity::PeerNames;
 use arc_swap::ArcSwap;
 use execgate_core::HumanDuration;
+use pingora_core::listeners::TlsAccept;
 use pingora_core::listeners::tls::TlsSettings;
 use pingora_core::modules::http::{HttpModule, HttpModuleBuilder, HttpModules, Module};
 use pingora_core::protocols::ALPN;
+use pingora_core::protocols::tls::TlsRef;
 use pingora_http::ResponseHeader;
-use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -30,6 +34,10 @@ pub struct RawTls {
     /// `Strict-Transport-Security: max-age`; "0s" sends no header.
     #[serde(default = "default_hsts_max_age")]
     pub hsts_max_age: HumanDuration,
+    /// PEM CA certificates client certificates are verified against (mTLS);
+    /// a client without a certificate is still served, by its other credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<PathBuf>,
 }
 
 fn default_hsts_max_age() -> HumanDuration {
@@ -45,6 +53,8 @@ pub struct TlsConfig {
     pub key: PathBuf,
     /// HSTS max-age; `None` sends no header.
     pub hsts_max_age: Option<Duration>,
+    /// CA bundle for client certificates, when mTLS is on.
+    pub client_ca: Option<PathBuf>,
 }
 
 impl TlsConfig {
@@ -55,6 +65,7 @@ impl TlsConfig {
             cert: base.join(&raw.cert),
             key: base.join(&raw.key),
             hsts_max_age: (!max_age.is_zero()).then_some(max_age),
+            client_ca: raw.client_ca.as_ref().map(|p| base.join(p)),
         }
     }
 }
@@ -113,20 +124,75 @@ fn check_validity(leaf: &[u8], now: SystemTime) -> Result<(), String> {
 pub struct CertStore {
     config: TlsConfig,
     current: ArcSwap<CertifiedKey>,
+    /// Verifies client certificates against `client_ca`, when set.
+    clients: Option<Arc<dyn ClientCertVerifier>>,
+    /// Reloads by result (`ok` / `error`).
+    reloads: prometheus::IntCounterVec,
 }
 
 impl CertStore {
-    /// Loads the pair named by `config`.
-    pub fn open(config: TlsConfig) -> Result<Arc<Self>, String> {
+    /// Loads the pair named by `config`, and its client CA when set; counts
+    /// reloads in `execgate_tls_reloads_total{result}` on `registry`.
+    pub fn open(config: TlsConfig, registry: &prometheus::Registry) -> Result<Arc<Self>, String> {
         let current = ArcSwap::new(load(&config)?);
-        Ok(Arc::new(Self { config, current }))
+        let clients = config
+            .client_ca
+            .as_deref()
+            .map(client_verifier)
+            .transpose()?;
+        let reloads = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "execgate_tls_reloads_total",
+                "TLS certificate reloads by result",
+            ),
+            &["result"],
+        )
+        .map_err(|e| format!("metrics: {e}"))?;
+        registry
+            .register(Box::new(reloads.clone()))
+            .map_err(|e| format!("metrics: {e}"))?;
+        Ok(Arc::new(Self {
+            config,
+            current,
+            clients,
+            reloads,
+        }))
     }
 
     /// Reads the files again; on any problem the current pair stays and the
     /// error says `file: reason`.
     pub fn reload(&self) -> Result<(), String> {
-        self.current.store(load(&self.config)?);
-        Ok(())
+        let outcome = load(&self.config).map(|pair| self.current.store(pair));
+        let result = if outcome.is_ok() { "ok" } else { "error" };
+        self.reloads.with_label_values(&[result]).inc();
+        outcome
+    }
+
+    /// Reloads, logging the outcome.
+    fn reload_logged(&self, trigger: &str) {
+        match self.reload() {
+            Ok(()) => tracing::info!(trigger, "TLS certificate reloaded"),
+            Err(e) => tracing::error!(trigger, "TLS certificate kept: {e}"),
+        }
+    }
+
+    /// The directories holding the certificate and key (watched whole, so a
+    /// file replaced by rename or a swapped symlink is seen too).
+    fn watched(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = [&self.config.cert, &self.config.key]
+            .iter()
+            .filter_map(|p| p.parent())
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    p.to_path_buf()
+                }
+            })
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
     }
 }
 
@@ -136,14 +202,87 @@ impl ResolvesServerCert for CertStore {
     }
 }
 
-/// Pingora's listener settings: the store as certificate source, ALPN `h2`
-/// then `http/1.1`.
+/// Verifies client certificates against the CA certificates in `path`; a
+/// client may also present none (it is then identified as without mTLS).
+fn client_verifier(path: &Path) -> Result<Arc<dyn ClientCertVerifier>, String> {
+    let shown = path.display();
+    let pem = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        let cert = cert.map_err(|e| format!("{shown}: not a PEM certificate: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("{shown}: unusable CA certificate: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("{shown}: no PEM certificate in the file"));
+    }
+    // ring, the provider Pingora's acceptor runs on; only its signature
+    // algorithms are used here, so post-quantum key exchange does not matter.
+    #[allow(deprecated)]
+    let provider = rustls::crypto::ring::default_provider();
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::new(provider))
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| format!("{shown}: {e}"))
+}
+
+/// Pingora's listener settings: the store as certificate source, client
+/// certificates verified when `client_ca` is set, ALPN `h2` then `http/1.1`.
 pub fn listener_settings(store: Arc<CertStore>) -> Result<TlsSettings, String> {
-    // With a resolver the paths are never read.
-    let mut settings = TlsSettings::intermediate("", "").map_err(|e| format!("server.tls: {e}"))?;
+    let mut settings = TlsSettings::with_callbacks(Box::new(ClientNames))
+        .map_err(|e| format!("server.tls: {e}"))?;
+    if let Some(verifier) = &store.clients {
+        settings.set_client_cert_verifier(verifier.clone());
+    }
     settings.set_cert_resolver(store);
     settings.set_alpn(ALPN::H2H1);
     Ok(settings)
+}
+
+/// Hands the verified client certificate's names to the request (through the
+/// connection's TLS digest) once the handshake is done.
+struct ClientNames;
+
+#[async_trait::async_trait]
+impl TlsAccept for ClientNames {
+    async fn handshake_complete_callback(
+        &self,
+        tls: &TlsRef,
+    ) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        let names = peer_names(tls.peer_certificate_der()?);
+        Some(Arc::new(names))
+    }
+}
+
+/// The subject's common names and the DNS subject alternative names of a
+/// (verified) certificate.
+fn peer_names(der: &[u8]) -> PeerNames {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return PeerNames::default();
+    };
+    let mut names: Vec<String> = cert
+        .subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok().map(str::to_string))
+        .collect();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        names.extend(san.value.general_names.iter().filter_map(|n| match n {
+            x509_parser::extensions::GeneralName::DNSName(dns) => Some((*dns).to_string()),
+            _ => None,
+        }));
+    }
+    PeerNames(names)
+}
+
+/// The names of the client certificate verified on `session`'s connection.
+pub fn session_peer_names(session: &pingora_proxy::Session) -> Option<&PeerNames> {
+    session
+        .digest()?
+        .ssl_digest
+        .as_ref()?
+        .extension
+        .get::<PeerNames>()
 }
 
 /// Reloads the certificate on SIGHUP (alongside the rules' own SIGHUP reload).
@@ -153,13 +292,36 @@ pub fn reload_on_sighup(store: Arc<CertStore>) -> std::io::Result<()> {
         .name("execgate-tls-reload".into())
         .spawn(move || {
             for _ in signals.forever() {
-                match store.reload() {
-                    Ok(()) => tracing::info!("TLS certificate reloaded"),
-                    Err(e) => tracing::error!("TLS certificate kept: {e}"),
-                }
+                store.reload_logged("sighup");
             }
         })?;
     Ok(())
+}
+
+/// Reloads the certificate when a file changes in the certificate's or the
+/// key's directory; changes within 200 ms are taken as one (a certificate
+/// and its key written one after the other). The watcher must be kept alive.
+pub fn watch(store: Arc<CertStore>) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !e.kind.is_access()) {
+            let _ = tx.send(());
+        }
+    })?;
+    for dir in store.watched() {
+        watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
+    }
+    std::thread::Builder::new()
+        .name("execgate-tls-watch".into())
+        .spawn(move || {
+            while rx.recv().is_ok() {
+                while rx.recv_timeout(Duration::from_millis(200)).is_ok() {}
+                store.reload_logged("watch");
+            }
+        })
+        .map_err(|e| notify::Error::generic(&e.to_string()))?;
+    Ok(watcher)
 }
 
 /// Adds `Strict-Transport-Security` to every answer, the gateway's own

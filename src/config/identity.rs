@@ -61,6 +61,8 @@ pub struct IdentitySettings {
     pub api_keys: HashMap<[u8; 32], ApiClient>,
     /// JWT settings.
     pub jwt: Option<JwtSettings>,
+    /// A verified client certificate's subject (CN or DNS SAN) → its owner.
+    pub client_certs: HashMap<String, ApiClient>,
 }
 
 /// A tier named at `k`, which must be one of `tiers`.
@@ -128,7 +130,39 @@ pub fn identity(
         ipv6_prefix: raw.ipv6_prefix,
         api_keys,
         jwt,
+        client_certs: client_certs(raw, tiers)?,
     })
+}
+
+/// `[[identity.client_certs]]`: each subject once, a tenant id, a known tier.
+fn client_certs(
+    raw: &RawIdentity,
+    tiers: &BTreeMap<TierName, Tier>,
+) -> Result<HashMap<String, ApiClient>, Invalid> {
+    let mut owners = HashMap::new();
+    for (i, c) in raw.client_certs.iter().enumerate() {
+        let at = format!("identity.client_certs[{i}]");
+        if c.subject.trim().is_empty() {
+            return Err(key(&format!("{at}.subject"), "must not be empty"));
+        }
+        if !execgate_sanitize::is_tenant_id(&c.client) {
+            return Err(key(
+                &format!("{at}.client"),
+                "use 1 to 128 letters, digits, '-', '_', '.' and '@', starting and ending with a letter or digit",
+            ));
+        }
+        let owner = ApiClient {
+            client: c.client.clone(),
+            tier: tier_ref(&c.tier, tiers, &format!("{at}.tier"))?,
+        };
+        if owners.insert(c.subject.clone(), owner).is_some() {
+            return Err(key(
+                &format!("{at}.subject"),
+                "the same subject is listed twice",
+            ));
+        }
+    }
+    Ok(owners)
 }
 
 fn parse_sha256(s: &str) -> Result<[u8; 32], String> {
@@ -249,6 +283,50 @@ mod tests {
             ..RawIdentity::default()
         };
         identity(&raw, &builtin_tiers(), Path::new("."))
+    }
+
+    /// `subject`, `client`, `tier` of one `[[identity.client_certs]]`.
+    type CertEntry<'a> = (&'a str, &'a str, &'a str);
+
+    fn certs(list: &[CertEntry<'_>]) -> Result<IdentitySettings, Invalid> {
+        let raw = RawIdentity {
+            client_certs: list
+                .iter()
+                .map(
+                    |(subject, client, tier)| crate::config::raw::RawClientCert {
+                        subject: (*subject).into(),
+                        client: (*client).into(),
+                        tier: (*tier).into(),
+                    },
+                )
+                .collect(),
+            ..RawIdentity::default()
+        };
+        identity(&raw, &builtin_tiers(), Path::new("."))
+    }
+
+    #[test]
+    fn client_certs_name_a_subject_once_a_tenant_id_and_a_known_tier() {
+        let ok = certs(&[("worker-1.example", "worker1", "anonymous")]).unwrap();
+        assert_eq!(ok.client_certs["worker-1.example"].client, "worker1");
+        let cases: [(&[CertEntry<'_>], &str); 4] = [
+            (
+                &[(" ", "w", "anonymous")],
+                "identity.client_certs[0].subject",
+            ),
+            (
+                &[("a", "w w", "anonymous")],
+                "identity.client_certs[0].client",
+            ),
+            (&[("a", "w", "platinum")], "identity.client_certs[0].tier"),
+            (
+                &[("a", "w", "anonymous"), ("a", "v", "anonymous")],
+                "identity.client_certs[1].subject",
+            ),
+        ];
+        for (list, at) in cases {
+            assert_eq!(certs(list).unwrap_err().key, at);
+        }
     }
 
     fn jwt_of(raw: serde_json::Value) -> Result<JwtSettings, Invalid> {

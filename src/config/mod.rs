@@ -35,8 +35,7 @@ pub fn load(path: &Path) -> Result<Settings, FileError> {
 /// Parses and validates config `text` that came from `path`.
 pub fn from_text(path: &Path, text: &str) -> Result<Settings, FileError> {
     let raw: RawConfig = execgate_core::file_error::parse_toml(path, text)?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    validate::validate(raw, base).map_err(|invalid| {
+    validate::validate(raw, path).map_err(|invalid| {
         let line = locate::line_of_key(text, &invalid.key);
         FileError::new(path, invalid.reason).at(line, Some(invalid.key))
     })

@@ -120,6 +120,18 @@ pub struct RawUpstream {
     pub failure_threshold: usize,
     /// Passing probes in a row that bring it back.
     pub success_threshold: usize,
+    /// Speak TLS to the executors.
+    pub tls: bool,
+    /// The name sent (SNI) and verified in the executors' certificates;
+    /// default: the executor's IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// PEM CA certificates the executors' certificates must chain to;
+    /// default: the system's roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca: Option<std::path::PathBuf>,
+    /// Verify the executors' certificates and names (turn off only for tests).
+    pub verify: bool,
 }
 
 impl Default for RawUpstream {
@@ -134,6 +146,10 @@ impl Default for RawUpstream {
             health_check_status: 200,
             failure_threshold: 3,
             success_threshold: 2,
+            tls: false,
+            sni: None,
+            ca: None,
+            verify: true,
         }
     }
 }
@@ -150,6 +166,8 @@ pub struct RawIdentity {
     pub api_keys: Vec<RawApiKey>,
     /// Optional JWT bearer tokens.
     pub jwt: Option<RawJwt>,
+    /// Client certificates (mTLS, `[server.tls] client_ca`) naming a client and tier.
+    pub client_certs: Vec<RawClientCert>,
 }
 
 impl Default for RawIdentity {
@@ -159,6 +177,7 @@ impl Default for RawIdentity {
             ipv6_prefix: 64,
             api_keys: Vec::new(),
             jwt: None,
+            client_certs: Vec::new(),
         }
     }
 }
@@ -170,6 +189,18 @@ pub struct RawApiKey {
     /// Hex SHA-256 of the key (`printf %s KEY | sha256sum`).
     pub sha256: String,
     /// The client id requests with this key are charged to.
+    pub client: String,
+    /// The tier of this client.
+    pub tier: String,
+}
+
+/// One `[[identity.client_certs]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClientCert {
+    /// The common name or a DNS name (SAN) of a verified client certificate.
+    pub subject: String,
+    /// The client id requests with this certificate are charged to.
     pub client: String,
     /// The tier of this client.
     pub tier: String,

@@ -13,6 +13,8 @@ use std::time::Duration;
 /// Everything the gateway needs, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The file these settings were read from (a config reload reads it again).
+    pub source: std::path::PathBuf,
     /// Listeners and accept-side limits.
     pub server: ServerSettings,
     /// TLS on the proxy listener, when `[server.tls]` is set.
@@ -99,6 +101,19 @@ pub struct UpstreamSettings {
     pub failure_threshold: usize,
     /// Passing probes in a row that close it.
     pub success_threshold: usize,
+    /// TLS to the executors, when `tls = true`.
+    pub tls: Option<UpstreamTls>,
+}
+
+/// `[upstream] tls`, `sni`, `ca`, `verify`, checked.
+#[derive(Debug, Clone)]
+pub struct UpstreamTls {
+    /// The server name sent and verified; `None`: the executor's IP address.
+    pub sni: Option<String>,
+    /// DER CA certificates from `ca`; `None`: the system's roots.
+    pub ca: Option<Vec<Vec<u8>>>,
+    /// Whether certificates and names are verified.
+    pub verify: bool,
 }
 
 /// `[limits]`, validated.

@@ -5,14 +5,16 @@ use super::identity::identity;
 use super::invalid::{Invalid, key, nested, nonzero, positive, socket_addr};
 use super::ip_policy::ip_policy;
 use super::raw::{RawAdmin, RawBlocklist, RawConfig, RawRules, RawServer, RawTier, RawUpstream};
-use super::settings::{LimitSettings, ServerSettings, Settings, UpstreamSettings};
+use super::settings::{LimitSettings, ServerSettings, Settings, UpstreamSettings, UpstreamTls};
 use super::tiers::{MergedTiers, Tier, merge_tiers};
 use execgate_core::{HumanDuration, TierName};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Validates `raw`; relative paths are resolved against `base` (the config's directory).
-pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
+/// Validates `raw`, read from `source`; relative paths are resolved against
+/// its directory.
+pub fn validate(raw: RawConfig, source: &Path) -> Result<Settings, Invalid> {
+    let base = source.parent().unwrap_or(Path::new("."));
     let MergedTiers {
         tiers,
         anonymous: anonymous_tier,
@@ -35,13 +37,14 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Settings, Invalid> {
     }
     let capacity = capacity(&raw.capacity, &tiers, base)?;
     let settings = Settings {
+        source: source.to_path_buf(),
         server: server(&raw.server)?,
         tls: raw
             .server
             .tls
             .as_ref()
             .map(|t| crate::tls::TlsConfig::resolve(t, base)),
-        upstream: upstream(&raw.upstream)?,
+        upstream: upstream(&raw.upstream, base)?,
         identity: identity(&raw.identity, &tiers, base)?,
         ip_policy: ip_policy(&raw.ip_policy, base)?,
         limits: LimitSettings {
@@ -146,7 +149,7 @@ fn server(raw: &RawServer) -> Result<ServerSettings, Invalid> {
     })
 }
 
-fn upstream(raw: &RawUpstream) -> Result<UpstreamSettings, Invalid> {
+fn upstream(raw: &RawUpstream, base: &Path) -> Result<UpstreamSettings, Invalid> {
     if raw.addresses.is_empty() {
         return Err(key(
             "upstream.addresses",
@@ -194,7 +197,62 @@ fn upstream(raw: &RawUpstream) -> Result<UpstreamSettings, Invalid> {
         },
         failure_threshold: nonzero(raw.failure_threshold, "upstream.failure_threshold")?,
         success_threshold: nonzero(raw.success_threshold, "upstream.success_threshold")?,
+        tls: upstream_tls(raw, base)?,
     })
+}
+
+/// `tls`, `sni`, `ca` and `verify`: the CA file read and its certificates
+/// checked now, so a bad one is a config error naming the file.
+fn upstream_tls(raw: &RawUpstream, base: &Path) -> Result<Option<UpstreamTls>, Invalid> {
+    if !raw.tls {
+        let stray = [
+            ("upstream.sni", raw.sni.is_some()),
+            ("upstream.ca", raw.ca.is_some()),
+            ("upstream.verify", !raw.verify),
+        ];
+        return match stray.iter().find(|(_, set)| *set) {
+            Some((k, _)) => Err(key(k, "only with upstream.tls = true")),
+            None => Ok(None),
+        };
+    }
+    if let Some(sni) = &raw.sni
+        && (sni.is_empty() || sni.contains(char::is_whitespace))
+    {
+        return Err(key("upstream.sni", "must be a host name or an IP address"));
+    }
+    if raw.sni.is_none() && raw.addresses.len() > 1 {
+        return Err(key(
+            "upstream.tls",
+            "with several executors set upstream.sni (the name their certificates carry)",
+        ));
+    }
+    let ca = raw
+        .ca
+        .as_ref()
+        .map(|p| read_ca(&base.join(p)).map_err(|e| key("upstream.ca", e)))
+        .transpose()?;
+    Ok(Some(UpstreamTls {
+        sni: raw.sni.clone(),
+        ca,
+        verify: raw.verify,
+    }))
+}
+
+/// The DER certificates of a PEM CA file; at least one, each parsing.
+fn read_ca(path: &Path) -> Result<Vec<Vec<u8>>, String> {
+    let shown = path.display();
+    let pem = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+    let mut certs = Vec::new();
+    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        let cert = cert.map_err(|e| format!("{shown}: not a PEM certificate: {e}"))?;
+        x509_parser::parse_x509_certificate(&cert)
+            .map_err(|e| format!("{shown}: a certificate does not parse: {e}"))?;
+        certs.push(cert.to_vec());
+    }
+    if certs.is_empty() {
+        return Err(format!("{shown}: no PEM certificate in the file"));
+    }
+    Ok(certs)
 }
 
 /// `"GET /path"`: the probe must not change anything at the executor.
@@ -282,7 +340,10 @@ mod tests {
     use super::*;
 
     fn upstream_of(raw: serde_json::Value) -> Result<UpstreamSettings, Invalid> {
-        upstream(&serde_json::from_value::<RawUpstream>(raw).unwrap())
+        upstream(
+            &serde_json::from_value::<RawUpstream>(raw).unwrap(),
+            Path::new("."),
+        )
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::context::{BodyHold, RequestCtx};
 use super::identity::Identity;
 use super::ip_policy::IpVerdict;
 use super::limits::{Charge, LimitHeaders};
+use super::policy::Policy;
 use super::{Gateway, body, refusal};
 use crate::error::{BlockCategory, Refusal};
 use execgate_dialect::RouteKind;
@@ -54,8 +55,9 @@ async fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Res
     let identity = identify(gw, session, ctx)?;
     let head = session.req_header();
     route(gw, head, ctx)?;
-    let tier = gw.tier(&identity);
-    ctx.limit_headers = charge_head(gw, &identity, ctx.route).await?;
+    let policy = ctx.policy.clone();
+    let tier = policy.tier(&identity);
+    ctx.limit_headers = charge_head(&policy, &identity, ctx.route).await?;
     check_tokens(gw, &head.method, &identity, ctx)?;
     if !ctx.route.executes() {
         check_no_body(&head.headers)?;
@@ -71,8 +73,9 @@ async fn admit(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) -> Res
 fn identify(gw: &Gateway, session: &Session, ctx: &mut RequestCtx) -> Result<Identity, Refusal> {
     let peer = peer_ip(session)?;
     let head = session.req_header();
-    let ip = gw.identifier.client_ip(peer, &head.headers);
-    let geo = match gw.ip_policy.check(ip) {
+    let policy = ctx.policy.clone();
+    let ip = policy.identifier.client_ip(peer, &head.headers);
+    let geo = match policy.ip_policy.check(ip) {
         IpVerdict::Denied(category) => {
             return Err(Refusal::Blocked {
                 category,
@@ -85,11 +88,15 @@ fn identify(gw: &Gateway, session: &Session, ctx: &mut RequestCtx) -> Result<Ide
         }
         IpVerdict::Neutral(geo) => Some(geo),
     };
-    let identity = match gw.identifier.identify(peer, &head.headers) {
+    let certificate = crate::tls::session_peer_names(session);
+    let identity = match policy
+        .identifier
+        .identify_with(peer, &head.headers, certificate)
+    {
         Ok(identity) => identity,
         Err(refusal) => {
             // A failed login counts against the address it came from.
-            ctx.identity = Some(gw.identifier.anonymous(peer, &head.headers));
+            ctx.identity = Some(policy.identifier.anonymous(peer, &head.headers));
             return Err(refusal);
         }
     };
@@ -129,21 +136,23 @@ fn route(gw: &Gateway, head: &RequestHeader, ctx: &mut RequestCtx) -> Result<(),
 /// What the head costs against the client's rate limits; the `RateLimit*`
 /// headers of its standing.
 async fn charge_head(
-    gw: &Gateway,
+    policy: &Policy,
     identity: &Identity,
     route: RouteKind,
 ) -> Result<LimitHeaders, Refusal> {
-    let tier = gw.tier(identity);
+    let tier = policy.tier(identity);
     match route {
         // A batch costs one unit per run, known from its body: charged once decoded.
-        RouteKind::ExecuteBatch => gw.limits.peek(&identity.key),
+        RouteKind::ExecuteBatch => policy.limits.peek(&identity.key),
         RouteKind::Execute => {
-            gw.limits
+            policy
+                .limits
                 .check_async(tier, &identity.key, Charge::Execution, NonZeroU32::MIN)
                 .await
         }
         _ => {
-            gw.limits
+            policy
+                .limits
                 .check_async(tier, &identity.key, Charge::Passthrough, NonZeroU32::MIN)
                 .await
         }

@@ -7,7 +7,8 @@ use super::context::RequestCtx;
 use super::exec::{Charge, Held, prepare};
 use super::identity::Identity;
 use super::limits::Charge as LimitCharge;
-use super::{Gateway, TierPolicies, refusal};
+use super::policy::{Policy, TierPolicies};
+use super::{Gateway, refusal};
 use crate::error::Refusal;
 use bytes::Bytes;
 use execgate_dialect::{ExecRequest, RouteKind};
@@ -179,12 +180,12 @@ async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<Byte
         return Ok(whole);
     }
     let identity = ctx.identity.as_ref().ok_or(Refusal::Internal)?;
-    let policies = gw.policies(identity).clone();
-    let (dialect, rules) = (gw.dialect.clone(), gw.rules.load());
+    let policies = ctx.policy.policies(identity).clone();
+    let (dialect, rules) = (gw.dialect.clone(), ctx.rules.clone());
     let (route, pq) = (ctx.route, ctx.path_and_query.clone());
     let language_header = ctx.language_header.as_ref().map(|(_, v)| v.clone());
     let inline = whole.len() <= INLINE_DECISION_MAX;
-    let charge = charge_runs(gw, identity, policies.clone());
+    let charge = charge_runs(&ctx.policy, identity, policies.clone());
     let job = move || {
         prepare(
             &dialect,
@@ -245,8 +246,12 @@ fn record_findings(gw: &Gateway, ctx: &mut RequestCtx, verdicts: &[Verdict]) {
 
 /// What a decoded request costs beyond the unit its head paid: a batch was
 /// charged nothing at its head and pays one unit per run, all or none.
-fn charge_runs(gw: &Gateway, identity: &Identity, policies: Arc<TierPolicies>) -> Charge<'static> {
-    let limits = gw.limits.clone();
+fn charge_runs(
+    policy: &Policy,
+    identity: &Identity,
+    policies: Arc<TierPolicies>,
+) -> Charge<'static> {
+    let limits = policy.limits.clone();
     let key = identity.key.clone();
     Box::new(move |exec: &ExecRequest| {
         if exec.route != RouteKind::ExecuteBatch {

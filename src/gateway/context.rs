@@ -3,10 +3,13 @@
 //! import this module, never the other way round.
 
 use super::identity::Identity;
+use super::policy::Policy;
 use crate::error::Refusal;
+use crate::rules::Rules;
 use bytes::{Bytes, BytesMut};
 use execgate_dialect::{ExecRequest, RouteKind, RunOutcome};
 use execgate_sanitize::ResponseBuffer;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What happened to a request, for the audit line and metrics.
@@ -34,8 +37,11 @@ impl Decision {
 }
 
 /// Per-request state shared by the proxy hooks.
-#[derive(Debug)]
 pub struct RequestCtx {
+    /// The config snapshot this request is decided by, start to end.
+    pub policy: Arc<Policy>,
+    /// The screening and output rules it is decided by, start to end.
+    pub rules: Arc<Rules>,
     /// `X-Request-Id` of this request.
     pub request_id: String,
     /// When the request head was read.
@@ -101,9 +107,12 @@ pub struct RequestCtx {
     pub capacity: execgate_capacity::Held,
 }
 
-impl Default for RequestCtx {
-    fn default() -> Self {
+impl RequestCtx {
+    /// A request decided by `policy` and `rules`.
+    pub fn new(policy: Arc<Policy>, rules: Arc<Rules>) -> Self {
         Self {
+            policy,
+            rules,
             request_id: String::new(),
             started: Instant::now(),
             identity: None,
@@ -136,9 +145,7 @@ impl Default for RequestCtx {
             capacity: Default::default(),
         }
     }
-}
 
-impl RequestCtx {
     /// Records `refusal` as the decision and returns it back for rendering.
     pub fn refuse(&mut self, refusal: Refusal) -> Refusal {
         self.decision = Decision::Refused(refusal.code());

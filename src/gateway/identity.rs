@@ -24,6 +24,8 @@ pub enum Credential {
     ApiKey,
     /// A signed JWT.
     Jwt,
+    /// A client certificate verified in the TLS handshake (mTLS).
+    ClientCert,
 }
 
 impl Credential {
@@ -33,6 +35,7 @@ impl Credential {
             Credential::Anonymous => "anonymous",
             Credential::ApiKey => "api_key",
             Credential::Jwt => "jwt",
+            Credential::ClientCert => "client_cert",
         }
     }
 }
@@ -67,6 +70,11 @@ pub enum SessionClaim {
 /// The JWT claim that names the client's session.
 pub const SESSION_CLAIM: &str = "sid";
 
+/// The names of the client certificate the TLS handshake verified: its
+/// subject's common name and its DNS subject alternative names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerNames(pub Vec<String>);
+
 struct JwtVerifier {
     key: DecodingKey,
     validation: Validation,
@@ -81,6 +89,7 @@ pub struct Identifier {
     ipv6_prefix: u8,
     api_keys: HashMap<[u8; 32], ApiClient>,
     jwt: Option<JwtVerifier>,
+    client_certs: HashMap<String, ApiClient>,
     tiers: Vec<TierName>,
     /// The tier of clients without credentials.
     anonymous_tier: TierName,
@@ -100,6 +109,7 @@ impl Identifier {
             ipv6_prefix: settings.ipv6_prefix,
             api_keys: settings.api_keys.clone(),
             jwt,
+            client_certs: settings.client_certs.clone(),
             tiers: tiers.keys().cloned().collect(),
         })
     }
@@ -122,11 +132,36 @@ impl Identifier {
     /// the same client in the same tier: a request that could be charged to
     /// either of two clients is charged to neither.
     pub fn identify(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Identity, Refusal> {
+        self.identify_with(peer, headers, None)
+    }
+
+    /// `identify`, with the names of the client certificate the connection's
+    /// handshake verified: a certificate listed in `identity.client_certs`
+    /// is one more credential (an unlisted one names nobody).
+    pub fn identify_with(
+        &self,
+        peer: IpAddr,
+        headers: &HeaderMap,
+        certificate: Option<&PeerNames>,
+    ) -> Result<Identity, Refusal> {
         let anonymous = self.anonymous(peer, headers);
         let mut named: Option<(ClientKey, String, TierName, Credential)> = None;
         let mut session_claim = None;
-        for presented in presented_credentials(headers)? {
-            let (client, tier, credential, sid) = self.authenticate(presented)?;
+        let by_certificate = certificate
+            .and_then(|names| names.0.iter().find_map(|n| self.client_certs.get(n)))
+            .map(|owner| {
+                Ok((
+                    owner.client.clone(),
+                    owner.tier.clone(),
+                    Credential::ClientCert,
+                    None,
+                ))
+            });
+        let by_headers = presented_credentials(headers)?
+            .into_iter()
+            .map(|presented| self.authenticate(presented));
+        for authenticated in by_certificate.into_iter().chain(by_headers) {
+            let (client, tier, credential, sid) = authenticated?;
             session_claim = session_claim.or(sid);
             // A token's subject and an API key's client live in separate key
             // spaces: `sub = "alice"` never shares limits or bans with key owner alice.
@@ -430,6 +465,7 @@ mod tests {
             ipv6_prefix: 64,
             api_keys: HashMap::new(),
             jwt: None,
+            client_certs: HashMap::new(),
         };
         Identifier::new(&settings, &builtin_tiers(), TierName::anonymous()).unwrap()
     }

@@ -1,7 +1,7 @@
 //! The Pingora proxy: one module per stage of a request's way through the gateway.
 //!
-//! `Gateway` owns what the stages share (identity, policy, limits, dialect,
-//! rules, upstreams, metrics); `context` is the per-request record they write.
+//! `Gateway` owns what the stages share (the reloadable `policy`: identity,
+//! IP policy, tiers and limits; dialect, rules, upstreams, metrics); `context` is the per-request record they write.
 //! `proxy` is the `ProxyHttp` impl, a table of contents calling in order
 //! `admission` (request head), `body` (request body and its decision, `exec`),
 //! `upstream` (the executor and the head it gets), `outbound` (response side),
@@ -20,6 +20,7 @@ pub mod identity;
 pub mod ip_policy;
 pub mod limits;
 pub mod outbound;
+pub mod policy;
 pub mod proxy;
 pub mod refusal;
 pub mod request_id;
@@ -28,26 +29,21 @@ pub mod tokens;
 pub mod unpolled;
 pub mod upstream;
 
-use crate::config::{Settings, Tier};
+use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::rules::Rules;
-use execgate_core::{Live, TierName};
+use execgate_core::Live;
 use execgate_dialect::Dialect;
-use execgate_sanitize::OutputPolicy;
-use execgate_screen::ScreenPolicy;
-use execgate_state::{BlockStore, RateLimiter, Reputation};
-use identity::{Identifier, Identity};
-use ip_policy::IpPolicy;
-use limits::Limits;
-use std::collections::BTreeMap;
+use execgate_state::{BlockStore, Reputation};
+pub use policy::{Policy, TierPolicies};
 use std::sync::Arc;
 use std::time::Duration;
 use upstream::Upstreams;
 
 /// What the proxy needs from outside config: shared state and the rule set.
 pub struct Shared {
-    /// The rate limiter (memory by default).
-    pub limiter: Arc<dyn RateLimiter>,
+    /// Identity, IP policy, tiers and limits, swapped by a config reload.
+    pub policy: Arc<Live<Policy>>,
     /// The dynamic blocklist.
     pub blocks: Arc<dyn BlockStore>,
     /// Screening and output rules, swapped on reload.
@@ -62,24 +58,12 @@ pub struct Shared {
     pub top: Arc<crate::console::top::TopClients>,
 }
 
-/// Per-tier policies derived once from config.
-pub struct TierPolicies {
-    /// The tier.
-    pub tier: Tier,
-    /// Screening policy with the tier's threshold.
-    pub screen: ScreenPolicy,
-    /// Output policy with the tier's caps.
-    pub output: OutputPolicy,
-}
-
 /// The gateway: everything the proxy hooks share.
 pub struct Gateway {
-    identifier: Identifier,
-    ip_policy: IpPolicy,
+    /// Identity, IP policy, tiers and limits: each request reads the
+    /// snapshot it started with (`RequestCtx::policy`).
+    policy: Arc<Live<Policy>>,
     blocks: Arc<dyn BlockStore>,
-    limits: Arc<Limits>,
-    tiers: BTreeMap<TierName, Arc<TierPolicies>>,
-    fallback: Arc<TierPolicies>,
     dialect: Arc<Dialect>,
     rules: Arc<Live<Rules>>,
     upstreams: Upstreams,
@@ -102,16 +86,6 @@ pub struct Gateway {
 impl Gateway {
     /// Builds the gateway from validated settings and the shared state.
     pub fn new(settings: &Settings, shared: Shared, upstreams: Upstreams) -> Result<Self, String> {
-        let tiers: BTreeMap<TierName, Arc<TierPolicies>> = settings
-            .tiers
-            .values()
-            .map(|t| (t.name.clone(), Arc::new(policies(settings, t))))
-            .collect();
-        let fallback = tiers
-            .get(&settings.anonymous_tier)
-            .or_else(|| tiers.values().next())
-            .cloned()
-            .ok_or("config has no tiers")?;
         let dialect = Arc::new(Dialect::new(settings.dialect.clone())?);
         let callbacks = Arc::new(crate::callback::Callbacks::new(
             &settings.dialect.callbacks,
@@ -121,20 +95,8 @@ impl Gateway {
         )?);
         alerts::watch_executors(&upstreams, shared.capacity.as_ref());
         Ok(Self {
-            identifier: Identifier::new(
-                &settings.identity,
-                &settings.tiers,
-                settings.anonymous_tier.clone(),
-            )?,
-            ip_policy: IpPolicy::new(&settings.ip_policy)?,
+            policy: shared.policy,
             blocks: shared.blocks,
-            limits: Arc::new(Limits::new(
-                shared.limiter,
-                settings.tiers.values(),
-                settings.limits.passthrough,
-            )),
-            tiers,
-            fallback,
             dialect,
             callbacks,
             rules: shared.rules,
@@ -157,27 +119,8 @@ impl Gateway {
         })
     }
 
-    /// The tier of `identity` (anonymous when its tier vanished on reload).
-    fn tier(&self, identity: &Identity) -> &Tier {
-        &self.policies(identity).tier
-    }
-
-    /// The policies of `identity`'s tier.
-    fn policies(&self, identity: &Identity) -> &Arc<TierPolicies> {
-        self.tiers.get(&identity.tier).unwrap_or(&self.fallback)
-    }
-}
-
-fn policies(settings: &Settings, tier: &Tier) -> TierPolicies {
-    let mut screen = settings.screen.clone();
-    screen.threshold = tier.inbound_threshold;
-    // The gateway's own environment is a secret as much as the listed names.
-    let mut output = settings.output.clone().with_process_env();
-    output.stdout_max_bytes = tier.stdout_max;
-    output.stderr_max_bytes = tier.stderr_max;
-    TierPolicies {
-        tier: tier.clone(),
-        screen,
-        output,
+    /// The policy new requests are decided by.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.load()
     }
 }

@@ -26,7 +26,7 @@ impl ProxyHttp for Gateway {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
-        RequestCtx::default()
+        RequestCtx::new(self.policy(), self.rules.load())
     }
 
     fn init_downstream_modules(&self, modules: &mut HttpModules) {

@@ -4,6 +4,7 @@
 //! upstream exchange runs under, and the request head as the executor gets it.
 
 pub mod breaker;
+pub mod tls;
 
 use super::context::{Decision, RequestCtx};
 use super::refusal;
@@ -30,6 +31,8 @@ pub struct Upstreams {
     connect_timeout: Duration,
     read_timeout: Duration,
     total_timeout: Duration,
+    /// TLS to the executors, when on.
+    tls: Option<Arc<tls::PeerTls>>,
 }
 
 /// The probe of an executor speaking `dialect` (the first API when several
@@ -55,6 +58,11 @@ pub fn build(
     probe: Option<&Probe>,
     metrics: &Metrics,
 ) -> Result<(Upstreams, GenBackgroundService<LoadBalancer<RoundRobin>>), String> {
+    let tls = settings
+        .tls
+        .as_ref()
+        .map(|t| tls::PeerTls::new(t, settings.addresses[0]))
+        .map(Arc::new);
     let mut pool =
         LoadBalancer::<RoundRobin>::try_from_iter(settings.addresses.iter().map(|a| a.to_string()))
             .map_err(|e| format!("upstream.addresses: {e}"))?;
@@ -72,7 +80,10 @@ pub fn build(
                 .collect::<Vec<_>>();
             let breakers = Arc::new(Breakers::new(thresholds, metrics.clone(), addrs));
             // A probe answers at once: the connect timeout bounds its read too.
-            let check = ProbeCheck::new(probe, settings.connect_timeout, breakers.clone())?;
+            let mut check = ProbeCheck::new(probe, settings.connect_timeout, breakers.clone())?;
+            if let Some(tls) = &tls {
+                tls.apply(check.peer_template());
+            }
             pool.set_health_check(Box::new(check));
             Some(breakers)
         }
@@ -92,6 +103,7 @@ pub fn build(
         connect_timeout: settings.connect_timeout,
         read_timeout: settings.read_timeout,
         total_timeout: settings.total_timeout,
+        tls,
     };
     Ok((upstreams, service))
 }
@@ -105,7 +117,10 @@ impl Upstreams {
                 healthy && self.is_closed(&backend.addr.to_string())
             })
             .ok_or(Refusal::UpstreamUnavailable)?;
-        let mut peer = HttpPeer::new(backend, false, String::new());
+        let mut peer = match &self.tls {
+            Some(tls) => tls.peer(backend),
+            None => HttpPeer::new(backend, false, String::new()),
+        };
         peer.options.connection_timeout = Some(self.connect_timeout);
         peer.options.total_connection_timeout = Some(self.connect_timeout);
         peer.options.read_timeout = Some(self.read_timeout);

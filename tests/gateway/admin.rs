@@ -314,6 +314,7 @@ fn the_openapi_document_describes_every_route_of_the_admin_listener() {
         "/healthz",
         "/readyz",
         "/v1/rules/reload",
+        "/v1/config/reload",
         "/v1/blocks",
         "/v1/blocks/{id}",
         "/v1/blocks/stream",

@@ -16,6 +16,7 @@ mod limits;
 mod process;
 mod proxy;
 mod regressions;
+mod reload;
 mod shared_state;
 mod stop;
 mod tls;

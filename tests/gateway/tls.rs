@@ -263,3 +263,133 @@ fn sighup_rotates_the_certificate_for_new_connections_while_old_ones_go_on() {
     // ...while the connection opened before the rotation still serves.
     assert_eq!(execute(&old_client).unwrap(), 200);
 }
+
+/// A CA, and a client certificate it issued for `name` (PEM chain + key).
+fn client_ca_and_cert(name: &str) -> (String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "test clients CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![format!("{name}.clients.test")]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    (ca.pem(), format!("{}{}", cert.pem(), key.serialize_pem()))
+}
+
+#[test]
+fn a_verified_client_certificate_names_its_client_and_tier_and_others_are_refused() {
+    let executor = MockExecutor::start();
+    let (cert, key) = self_signed();
+    let (ca, worker) = client_ca_and_cert("worker-1");
+    let (_, stranger) = client_ca_and_cert("worker-1");
+    let gw = TestGateway::builder()
+        .upstream(executor.addr)
+        .with("server", "accept_guard = false")
+        .raw(
+            "[server.tls]\ncert = \"tls/cert.pem\"\nkey = \"tls/key.pem\"\nclient_ca = \"tls/ca.pem\"\n\
+             [[identity.client_certs]]\nsubject = \"worker-1.clients.test\"\nclient = \"worker1\"\ntier = \"workers\"\n\
+             [tiers.workers]\nwindows = [{ name = \"workers-hour\", rate = \"1/1h\" }]",
+        )
+        .file("tls/cert.pem", cert.clone())
+        .file("tls/key.pem", key)
+        .file("tls/ca.pem", ca)
+        .start();
+    let execute = |client: &Client| {
+        client
+            .post(url(gw.addr(), "/api/v2/execute"))
+            .json(&piston("print(1)"))
+            .send()
+    };
+    let with_cert = |pem: &str| {
+        client(&cert, gw.addr())
+            .identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap())
+            .build()
+            .unwrap()
+    };
+    let worker = with_cert(&worker);
+    assert_eq!(execute(&worker).unwrap().status(), 200);
+    let second = execute(&worker).unwrap();
+    assert_eq!(second.status(), 429, "the workers tier allows one an hour");
+    let body: serde_json::Value = second.json().unwrap();
+    assert_eq!(body["error"]["window"], "workers-hour", "{body}");
+    let anonymous = client(&cert, gw.addr()).build().unwrap();
+    assert_eq!(
+        execute(&anonymous).unwrap().status(),
+        200,
+        "no certificate: an anonymous client with its own limits"
+    );
+    assert!(
+        execute(&with_cert(&stranger)).is_err(),
+        "a certificate from another CA fails the handshake"
+    );
+}
+
+#[test]
+fn an_unreadable_client_ca_stops_the_start_naming_the_file() {
+    let (cert, key) = self_signed();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), &cert).unwrap();
+    std::fs::write(dir.path().join("key.pem"), &key).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), "not a certificate\n").unwrap();
+    let builder = TestGateway::builder()
+        .with("server", "accept_guard = false")
+        .raw("[server.tls]\ncert = \"cert.pem\"\nkey = \"key.pem\"\nclient_ca = \"ca.pem\"");
+    let (code, err) = start_failure(&write_config(&builder, dir.path()));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("ca.pem: no PEM certificate in the file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_certificate_rewritten_on_disk_reaches_new_connections_and_a_bad_one_keeps_the_old() {
+    let executor = MockExecutor::start();
+    let (old_cert, old_key) = self_signed();
+    let (new_cert, new_key) = self_signed();
+    let gw = TestGateway::builder()
+        .upstream(executor.addr)
+        .with("server", "accept_guard = false")
+        .raw("[server.tls]\ncert = \"tls/cert.pem\"\nkey = \"tls/key.pem\"")
+        .file("tls/cert.pem", old_cert.clone())
+        .file("tls/key.pem", old_key)
+        .sighup()
+        .start();
+    let execute = |trusted: &str| {
+        client(trusted, gw.addr())
+            .build()
+            .unwrap()
+            .post(url(gw.addr(), "/api/v2/execute"))
+            .json(&piston("print(1)"))
+            .send()
+            .map(|r| r.status().as_u16())
+    };
+    assert_eq!(execute(&old_cert).unwrap(), 200);
+    let tls_dir = gw.dir.path().join("tls");
+    std::fs::write(tls_dir.join("cert.pem"), "not a certificate\n").unwrap();
+    crate::support::eventually("the bad certificate is read and refused", || {
+        gw.metrics()
+            .contains("execgate_tls_reloads_total{result=\"error\"}")
+    });
+    assert_eq!(
+        execute(&old_cert).unwrap(),
+        200,
+        "new connections still get the old certificate"
+    );
+    std::fs::write(tls_dir.join("key.pem"), &new_key).unwrap();
+    std::fs::write(tls_dir.join("cert.pem"), &new_cert).unwrap();
+    crate::support::eventually("new connections get the new certificate", || {
+        execute(&new_cert).is_ok_and(|s| s == 200)
+    });
+    assert!(
+        execute(&old_cert).is_err(),
+        "the old one is no longer served"
+    );
+}

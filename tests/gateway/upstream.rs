@@ -434,3 +434,116 @@ fn failed_runs_open_the_breaker_of_an_executor_whose_probe_passes() {
         sick.requests().len() > before
     });
 }
+
+/// An executor behind TLS: a TLS-terminating gateway, with a certificate for
+/// `executor.test`, in front of a mock. Returns it with its certificate (PEM).
+fn tls_executor(exec: &MockExecutor) -> (TestGateway, String) {
+    let rcgen::CertifiedKey { cert, key_pair } =
+        rcgen::generate_simple_self_signed(vec!["executor.test".to_string()]).unwrap();
+    let gw = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("server", "accept_guard = false")
+        .raw("[server.tls]\ncert = \"cert.pem\"\nkey = \"key.pem\"")
+        .file("cert.pem", cert.pem())
+        .file("key.pem", key_pair.serialize_pem())
+        .start();
+    (gw, cert.pem())
+}
+
+/// A gateway speaking TLS to `executor` with the `[upstream]` lines given.
+fn over_tls(executor: &TestGateway, ca: &str, lines: &[&str]) -> TestGateway {
+    let mut builder = TestGateway::builder()
+        .upstream(executor.addr())
+        .with("upstream", "tls = true")
+        .file("executor-ca.pem", ca);
+    for line in lines {
+        builder = builder.with("upstream", line);
+    }
+    builder.start()
+}
+
+fn execute_through(gw: &TestGateway) -> Reply {
+    post(&gw.url("/api/v2/execute"), &piston("print(1)"))
+}
+
+#[test]
+fn tls_to_the_executor_verifies_its_certificate_against_the_configured_ca_and_name() {
+    let exec = MockExecutor::start();
+    let (executor, cert) = tls_executor(&exec);
+    let gw = over_tls(
+        &executor,
+        &cert,
+        &["sni = \"executor.test\"", "ca = \"executor-ca.pem\""],
+    );
+    let r = execute_through(&gw);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["run"]["stdout"], "hi\n");
+    assert_eq!(exec.requests().len(), 1, "the run reached the executor");
+}
+
+#[test]
+fn an_executor_whose_certificate_does_not_verify_gets_nothing() {
+    let exec = MockExecutor::start();
+    let (executor, cert) = tls_executor(&exec);
+    let other = rcgen::generate_simple_self_signed(vec!["executor.test".to_string()])
+        .unwrap()
+        .cert
+        .pem();
+    let wrong_name = over_tls(
+        &executor,
+        &cert,
+        &["sni = \"other.test\"", "ca = \"executor-ca.pem\""],
+    );
+    let wrong_ca = over_tls(
+        &executor,
+        &other,
+        &["sni = \"executor.test\"", "ca = \"executor-ca.pem\""],
+    );
+    let system_roots = over_tls(&executor, &cert, &["sni = \"executor.test\""]);
+    for gw in [&wrong_name, &wrong_ca, &system_roots] {
+        let r = execute_through(gw);
+        assert!(
+            [502, 503].contains(&r.status),
+            "{} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+    assert!(exec.requests().is_empty(), "no run reached the executor");
+    let unverified = over_tls(
+        &executor,
+        &other,
+        &["sni = \"other.test\"", "verify = false"],
+    );
+    assert_eq!(
+        execute_through(&unverified).status,
+        200,
+        "verify = false is what lets a wrong certificate through"
+    );
+}
+
+#[test]
+fn upstream_tls_settings_are_checked_at_start() {
+    let cases = [
+        (
+            "[upstream]\nsni = \"x.test\"\n",
+            "upstream.sni: only with upstream.tls = true",
+        ),
+        (
+            "[upstream]\ntls = true\nca = \"missing.pem\"\n",
+            "upstream.ca: ",
+        ),
+        (
+            "[upstream]\ntls = true\naddresses = [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n",
+            "upstream.tls: with several executors set upstream.sni",
+        ),
+    ];
+    for (text, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("execgate.toml");
+        std::fs::write(&path, text).unwrap();
+        let err = execgate::config::load(&path).unwrap_err().to_string();
+        assert!(err.contains(expected), "{err}");
+        assert!(err.contains("execgate.toml:"), "{err}");
+    }
+}

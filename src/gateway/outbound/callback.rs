@@ -31,7 +31,7 @@ pub fn on_answer(
         Value::Array(items) => items.iter().collect(),
         other => vec![other],
     };
-    let policies = gw.policies(identity);
+    let policies = ctx.policy.policies(identity);
     let tier = &policies.tier;
     // Both capped streams, base64 and escaped, plus the envelope.
     let result_cap = (tier.stdout_max.as_usize() + tier.stderr_max.as_usize())

@@ -3,7 +3,6 @@
 //! executor's message (sanitized, cut short) when it refused the request.
 
 use crate::error::Refusal;
-use crate::gateway::Gateway;
 use crate::gateway::context::RequestCtx;
 
 /// Bytes of an executor's error body read for its message.
@@ -35,7 +34,7 @@ pub fn executor_refusal(status: u16, message: Option<String>) -> Refusal {
 
 /// The message of an executor's JSON error body (`{"message": …}`,
 /// `{"error": …}`, Rails' `{"field": ["reason", …]}`), sanitized and cut short.
-pub fn executor_message(gw: &Gateway, ctx: &RequestCtx, body: &[u8]) -> Option<String> {
+pub fn executor_message(ctx: &RequestCtx, body: &[u8]) -> Option<String> {
     let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
     let map = doc.as_object()?;
     let text = ["message", "error"]
@@ -56,12 +55,12 @@ pub fn executor_message(gw: &Gateway, ctx: &RequestCtx, body: &[u8]) -> Option<S
             (!reasons.is_empty()).then(|| reasons.join("; "))
         })?;
     let identity = ctx.identity.as_ref()?;
-    let policy = &gw.policies(identity).output;
+    let policy = &ctx.policy.policies(identity).output;
     let reader = identity.client.as_deref().map_or(
         execgate_sanitize::Reader::ANYONE,
         execgate_sanitize::Reader::tenant,
     );
-    let rules = gw.rules.load();
+    let rules = ctx.rules.clone();
     let clean = execgate_sanitize::sanitize_text(
         &rules.output,
         policy,

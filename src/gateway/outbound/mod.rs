@@ -96,7 +96,7 @@ fn decide_head(
         return Ok(());
     }
     ctx.inspect_response = true;
-    ctx.response = ResponseBuffer::new(sanitize::response_cap(gw, ctx));
+    ctx.response = ResponseBuffer::new(sanitize::response_cap(ctx));
     Ok(())
 }
 
@@ -143,7 +143,7 @@ fn release_body(gw: &Gateway, body: &mut Option<Bytes>, end: bool, ctx: &mut Req
         }
         if end {
             let held = std::mem::take(&mut ctx.response).into_bytes();
-            let message = executor_message(gw, ctx, &held);
+            let message = executor_message(ctx, &held);
             ctx.reason = Some(format!("executor answered {status}"));
             let refusal = executor_refusal(status, message);
             *body = Some(Bytes::from(refusal.render(&ctx.request_id).body));

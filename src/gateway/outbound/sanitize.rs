@@ -20,8 +20,8 @@ pub fn returns_output(gw: &Gateway, ctx: &RequestCtx) -> bool {
 
 /// The most response bytes held for inspection: room for both capped
 /// streams with JSON escaping, plus the envelope.
-pub fn response_cap(gw: &Gateway, ctx: &RequestCtx) -> usize {
-    let tier = ctx.identity.as_ref().map(|i| gw.tier(i));
+pub fn response_cap(ctx: &RequestCtx) -> usize {
+    let tier = ctx.identity.as_ref().map(|i| ctx.policy.tier(i));
     let per_run = tier.map_or(110 << 10, |t| {
         t.stdout_max.as_usize() + t.stderr_max.as_usize()
     });
@@ -65,7 +65,8 @@ fn clean(
 ) -> Result<SanitizedBody, SanitizeError> {
     let cut = held.overflowed();
     let held = held.into_bytes();
-    let policy = &gw.policies(identity).output;
+    let snapshot = ctx.policy.clone();
+    let policy = &snapshot.policies(identity).output;
     // An authenticated client's id (API key id or token subject) is its tenant:
     // its own canary markers are its data, not a leak.
     let reader = identity
@@ -78,7 +79,7 @@ fn clean(
         .into_iter()
         .map(output_field)
         .collect();
-    let rules = gw.rules.load();
+    let rules = ctx.rules.clone();
     let tokens = ctx.read_tokens.take().unwrap_or_default();
     if cut {
         // A cut body may have lost its verdict fields; that the output ran

@@ -323,6 +323,13 @@ impl ProbeCheck {
     }
 }
 
+impl ProbeCheck {
+    /// The peer every probe starts from (its TLS settings, when on).
+    pub fn peer_template(&mut self) -> &mut pingora_core::upstreams::peer::HttpPeer {
+        &mut self.http.peer_template
+    }
+}
+
 #[async_trait]
 impl HealthCheck for ProbeCheck {
     async fn check(&self, target: &Backend) -> Result<()> {

@@ -144,6 +144,35 @@ pub enum UsageCommand {
     },
 }
 
+/// `execgate reload`.
+#[derive(Debug, Clone, Args)]
+pub struct ReloadArgs {
+    /// Connection settings.
+    #[command(flatten)]
+    pub conn: Connection,
+}
+
+/// Runs `execgate reload` (`POST /v1/config/reload`); the process exit code
+/// (0 reloaded, 1 refused — the old config stays —, 2 cannot ask).
+pub fn reload(args: ReloadArgs) -> i32 {
+    run(&args.conn, |admin| {
+        let done = admin.send(reqwest::Method::POST, "/v1/config/reload", None)?;
+        let restart: Vec<&str> = done["restart_required"]
+            .as_array()
+            .map(|keys| keys.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let text = if restart.is_empty() {
+            "config reloaded\n".to_string()
+        } else {
+            format!(
+                "config reloaded; these changes apply after a restart: {}\n",
+                restart.join(", ")
+            )
+        };
+        Ok((text, done))
+    })
+}
+
 /// Runs `execgate usage …`; the process exit code (0 ok, 1 refused by the API, 2 cannot ask).
 pub fn usage(args: UsageArgs) -> i32 {
     run(&args.conn, |admin| match &args.command {
