@@ -13,6 +13,7 @@ pub mod callback;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod file_watch;
 pub mod framing;
 pub mod gateway;
 pub mod guarded;

@@ -12,7 +12,6 @@ use execgate_sanitize::OutputRules;
 use execgate_screen::RuleSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The rules every request reads a snapshot of.
 pub struct Rules {
@@ -154,27 +153,16 @@ impl Reloader {
     }
 }
 
-/// Reloads when files change under the rule directories; events within
-/// 200 ms are taken as one change. The returned watcher must be kept alive.
+/// Reloads when files change under the rule directories (see
+/// [`file_watch`](crate::file_watch)). The returned watcher must be kept alive.
 pub fn watch(reloader: Reloader) -> notify::Result<notify::RecommendedWatcher> {
-    use notify::Watcher;
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok_and(|e| !e.kind.is_access()) {
-            let _ = tx.send(());
-        }
-    })?;
-    for dir in reloader.watched() {
-        watcher.watch(&dir, notify::RecursiveMode::Recursive)?;
-    }
-    std::thread::Builder::new()
-        .name("rule-watch".into())
-        .spawn(move || {
-            while rx.recv().is_ok() {
-                while rx.recv_timeout(Duration::from_millis(200)).is_ok() {}
-                let _ = reloader.reload("watch");
-            }
-        })
-        .map_err(|e| notify::Error::generic(&e.to_string()))?;
-    Ok(watcher)
+    let dirs = reloader.watched();
+    crate::file_watch::watch(
+        dirs,
+        crate::file_watch::Depth::Tree,
+        "rule-watch",
+        move || {
+            let _ = reloader.reload("watch");
+        },
+    )
 }

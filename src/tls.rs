@@ -299,29 +299,15 @@ pub fn reload_on_sighup(store: Arc<CertStore>) -> std::io::Result<()> {
 }
 
 /// Reloads the certificate when a file changes in the certificate's or the
-/// key's directory; changes within 200 ms are taken as one (a certificate
-/// and its key written one after the other). The watcher must be kept alive.
+/// key's directory (see [`file_watch`](crate::file_watch)). The watcher must be kept alive.
 pub fn watch(store: Arc<CertStore>) -> notify::Result<notify::RecommendedWatcher> {
-    use notify::Watcher;
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok_and(|e| !e.kind.is_access()) {
-            let _ = tx.send(());
-        }
-    })?;
-    for dir in store.watched() {
-        watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
-    }
-    std::thread::Builder::new()
-        .name("execgate-tls-watch".into())
-        .spawn(move || {
-            while rx.recv().is_ok() {
-                while rx.recv_timeout(Duration::from_millis(200)).is_ok() {}
-                store.reload_logged("watch");
-            }
-        })
-        .map_err(|e| notify::Error::generic(&e.to_string()))?;
-    Ok(watcher)
+    let dirs = store.watched();
+    crate::file_watch::watch(
+        dirs,
+        crate::file_watch::Depth::Shallow,
+        "execgate-tls-watch",
+        move || store.reload_logged("watch"),
+    )
 }
 
 /// Adds `Strict-Transport-Security` to every answer, the gateway's own
