@@ -53,7 +53,7 @@ pub async fn record(gw: &Gateway, ctx: &RequestCtx) {
     };
     log_ban(
         gw.reputation
-            .observe_request_async(&identity.key, identity.ip, outcome, ctx.allow_listed)
+            .observe_request(&identity.key, identity.ip, outcome, ctx.allow_listed)
             .await,
     );
 }

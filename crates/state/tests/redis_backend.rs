@@ -63,6 +63,15 @@ fn eventually(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
+/// Runs `f` to completion (the reputation's request count is awaited).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
 #[test]
 fn an_unreachable_server_is_an_error_naming_it() {
     let url = format!("redis://127.0.0.1:{}", free_port());
@@ -702,10 +711,10 @@ fn activity_windows_add_up_across_gateways_and_fall_back_to_local_counts() {
     let ip = "192.0.2.1".parse().unwrap();
     let served = RequestOutcome::Served;
     for rep in [&a, &b, &a, &b] {
-        rep.observe_request(&k, ip, served, false);
+        block_on(rep.observe_request(&k, ip, served, false));
     }
     assert_eq!(a.score(&k), 0.0, "four requests are within the limit");
-    b.observe_request(&k, ip, served, false);
+    block_on(b.observe_request(&k, ip, served, false));
     assert!(
         a.score(&k) > 0.0,
         "the fifth, on either gateway, is one too many"
@@ -713,9 +722,9 @@ fn activity_windows_add_up_across_gateways_and_fall_back_to_local_counts() {
     server.kill();
     let other = key("offline");
     for _ in 0..4 {
-        a.observe_request(&other, ip, served, false);
+        block_on(a.observe_request(&other, ip, served, false));
     }
     assert_eq!(a.score(&other), 0.0);
-    a.observe_request(&other, ip, served, false);
+    block_on(a.observe_request(&other, ip, served, false));
     assert!(a.score(&other) > 0.0, "counted locally while Redis is down");
 }

@@ -74,6 +74,15 @@ fn ban_length(outcome: &BanOutcome) -> Duration {
     }
 }
 
+/// Runs `f` to completion (the reputation's request count is awaited).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
 #[test]
 fn scores_decay_with_the_half_life() {
     let s = setup(config());
@@ -353,14 +362,17 @@ fn a_client_sending_too_many_requests_in_a_window_is_banned() {
     let s = setup(activity_config());
     for _ in 0..5 {
         let served = execgate_state::RequestOutcome::Served;
-        assert!(s.rep.observe_request(&key(), ip(), served, false).is_none());
+        assert!(block_on(s.rep.observe_request(&key(), ip(), served, false)).is_none());
         s.clock.advance(Duration::from_secs(1));
     }
     assert_eq!(s.rep.score(&key()), 0.0, "within the limit nothing counts");
-    let outcome = s
-        .rep
-        .observe_request(&key(), ip(), execgate_state::RequestOutcome::Served, false)
-        .expect("the sixth request in the window bans");
+    let outcome = block_on(s.rep.observe_request(
+        &key(),
+        ip(),
+        execgate_state::RequestOutcome::Served,
+        false,
+    ))
+    .expect("the sixth request in the window bans");
     let BanOutcome::Banned(decision) = outcome else {
         panic!("not banned: {outcome:?}")
     };
@@ -383,10 +395,10 @@ fn a_high_error_rate_counts_once_per_window_and_decays() {
     let s = setup(activity_config());
     let failed = execgate_state::RequestOutcome::Failed;
     for _ in 0..4 {
-        s.rep.observe_request(&key(), ip(), failed, false);
+        block_on(s.rep.observe_request(&key(), ip(), failed, false));
     }
     assert_eq!(s.rep.score(&key()), 6.0, "one high_error_rate event");
-    s.rep.observe_request(&key(), ip(), failed, false);
+    block_on(s.rep.observe_request(&key(), ip(), failed, false));
     assert_eq!(s.rep.score(&key()), 6.0, "once per window");
     s.clock.advance(Duration::from_secs(600));
     assert!(
@@ -400,7 +412,7 @@ fn a_high_error_rate_counts_once_per_window_and_decays() {
         } else {
             execgate_state::RequestOutcome::Served
         };
-        normal.rep.observe_request(&key(), ip(), outcome, false);
+        block_on(normal.rep.observe_request(&key(), ip(), outcome, false));
     }
     assert_eq!(normal.rep.score(&key()), 0.0, "1 of 5 failed is normal");
 }
@@ -410,7 +422,7 @@ fn allow_listed_clients_may_hammer_without_a_ban() {
     let s = setup(activity_config());
     for _ in 0..100 {
         let served = execgate_state::RequestOutcome::Served;
-        assert!(s.rep.observe_request(&key(), ip(), served, true).is_none());
+        assert!(block_on(s.rep.observe_request(&key(), ip(), served, true)).is_none());
     }
     assert!(s.rep.score(&key()) >= 10.0, "scored all the same");
     assert!(s.blocks.is_empty());

@@ -503,27 +503,9 @@ impl Reputation {
     /// With shared standings the window is counted in Redis, so a client's
     /// requests to every gateway add up; while Redis does not answer, this
     /// gateway counts alone.
-    pub fn observe_request(
-        &self,
-        key: &ClientKey,
-        ip: IpAddr,
-        outcome: RequestOutcome,
-        allow_listed: bool,
-    ) -> Option<BanOutcome> {
-        if self.activity_off() {
-            return None;
-        }
-        let now = self.clock.now();
-        let shared = self
-            .shared
-            .as_ref()
-            .map(|s| s.count_activity(key, now, &self.config.activity, outcome));
-        self.raise_anomalies(key, ip, now, outcome, allow_listed, shared)
-    }
-
-    /// [`observe_request`](Self::observe_request) without holding the thread
-    /// while Redis counts (the request path's end, before the connection's next request).
-    pub async fn observe_request_async(
+    ///
+    /// Awaited: Redis counts without holding the caller's thread.
+    pub async fn observe_request(
         &self,
         key: &ClientKey,
         ip: IpAddr,
@@ -536,7 +518,7 @@ impl Reputation {
         let now = self.clock.now();
         let shared = match &self.shared {
             Some(s) => Some(
-                s.count_activity_async(key, now, &self.config.activity, outcome)
+                s.count_activity(key, now, &self.config.activity, outcome)
                     .await,
             ),
             None => None,

@@ -101,19 +101,7 @@ impl SharedStandings {
     /// Counts a finished request in the client's shared activity window; the
     /// anomalies it makes the window cross (each at most once per window, on
     /// whichever gateway's request crosses it).
-    pub(super) fn count_activity(
-        &self,
-        client: &ClientKey,
-        now: SystemTime,
-        config: &ActivityConfig,
-        outcome: RequestOutcome,
-    ) -> Result<Vec<SecurityEvent>, BackendError> {
-        let call = self.activity_call(client, now, config, outcome);
-        self.backend.call(|conn| count(call, conn)).map(crossed)
-    }
-
-    /// [`count_activity`](Self::count_activity), awaited.
-    pub(super) async fn count_activity_async(
+    pub(super) async fn count_activity(
         &self,
         client: &ClientKey,
         now: SystemTime,
