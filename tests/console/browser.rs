@@ -1,5 +1,7 @@
 //! The console in a real browser: Debian's headless Chromium driven through
-//! chromedriver (WebDriver) against the real gateway with a mock executor.
+//! chromedriver (WebDriver) against a real `execgate up`: the shipped configs,
+//! the gateway and the bundled runner running the programs (root, namespaces
+//! and cgroups, like the runner's own tests).
 //! Chromium is slow to start on a loaded machine, so the whole story runs in
 //! one test with one browser, each step waiting for its condition.
 
@@ -19,10 +21,15 @@ const CLIENT_IP: &str = "198.51.100.7";
 
 /// A client that only sends well-formed programs, `BUSY_REQUESTS` of them.
 const BUSY_IP: &str = "198.51.100.60";
-const BUSY_REQUESTS: usize = 40;
+const BUSY_REQUESTS: usize = 20;
 
-/// What the mock executor prints: it must never reach the console.
+/// The client whose runs tell the test that `execgate up` is ready.
+const READY_IP: &str = "198.51.100.1";
+
+/// What a program prints: it must never reach the console. The program
+/// builds it, so that only its output, not its code, holds it.
 const PROGRAM_OUTPUT: &str = "program-output-7f3a9c";
+const PROGRAM: &str = "print('program-output-' + '7f3a9c')";
 
 /// A headless Chromium under chromedriver, driven from a private runtime.
 struct Browser {
@@ -205,47 +212,181 @@ impl Drop for Browser {
     }
 }
 
-/// Runs `code` through the proxy as `ip` (the gateway trusts the test's X-Forwarded-For).
-fn execute_as(gw: &TestGateway, ip: &str, code: &str) -> Reply {
-    post_with(
-        &gw.url("/api/v2/execute"),
-        serde_json::to_vec(&piston(code)).unwrap(),
-        &[
-            ("x-forwarded-for", ip),
-            ("content-type", "application/json"),
-        ],
-    )
+/// `execgate up` as an operator starts it: the shipped configs (their ports
+/// moved to free ones, this test's admin token, the test's address trusted to
+/// name clients by X-Forwarded-For, limits and the ban threshold raised so the
+/// story's own traffic is never refused for its volume), the gateway and the
+/// bundled runner running real programs.
+struct Up {
+    child: Child,
+    proxy: u16,
+    admin: u16,
+    dir: tempfile::TempDir,
 }
 
-/// Waits until `ip`'s request gets `status`.
-fn until_status(gw: &TestGateway, ip: &str, status: u16) {
-    let deadline = Instant::now() + STEP;
-    loop {
-        let got = execute_as(gw, ip, "print(1)").status;
-        if got == status {
-            return;
+/// Replaces `old` in a shipped config; a config that changed shape fails loudly.
+fn replaced(text: String, old: &str, new: &str) -> String {
+    assert!(
+        text.contains(old),
+        "{old:?} is no longer in the shipped config"
+    );
+    text.replace(old, new)
+}
+
+impl Up {
+    fn start() -> Up {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let dir = tempfile::tempdir().unwrap();
+        let (proxy, admin, runner) = (free_port(), free_port(), free_port());
+        let mut gateway = std::fs::read_to_string(format!("{root}/config/execgate.toml")).unwrap();
+        for (old, new) in [
+            ("127.0.0.1:8080".to_string(), format!("127.0.0.1:{proxy}")),
+            ("127.0.0.1:9090".into(), format!("127.0.0.1:{admin}")),
+            ("127.0.0.1:2358".into(), format!("127.0.0.1:{runner}")),
+            ("\"../rules/".into(), format!("\"{root}/rules/")),
+            ("\"../state/".into(), "\"state/".into()),
+            ("rate = \"3/10s\"".into(), "rate = \"1000/10s\"".into()),
+            ("rate = \"10/1h\"".into(), "rate = \"1000/1h\"".into()),
+            ("rate = \"50/1d\"".into(), "rate = \"1000/1d\"".into()),
+            (
+                "ban_threshold = 20.0".into(),
+                "ban_threshold = 1000.0".into(),
+            ),
+            (
+                "trusted_proxies = []".into(),
+                "trusted_proxies = [\"127.0.0.1/32\"]".into(),
+            ),
+            (
+                "tokens = []".into(),
+                format!("tokens = [\"{ADMIN_TOKEN}\"]"),
+            ),
+        ] {
+            gateway = replaced(gateway, &old, &new);
         }
-        assert!(
-            Instant::now() < deadline,
-            "{ip} still gets {got}, not {status}"
+        let mut runner_config =
+            std::fs::read_to_string(format!("{root}/config/runner.toml")).unwrap();
+        runner_config = replaced(
+            runner_config,
+            "127.0.0.1:2358",
+            &format!("127.0.0.1:{runner}"),
         );
-        std::thread::sleep(Duration::from_millis(100));
+        // Its cgroups are named after it: unique, so runs of other tests never meet them.
+        runner_config = replaced(
+            runner_config,
+            "name = \"execgate-runner\"",
+            &format!("name = \"execgate-console-{}\"", std::process::id()),
+        );
+        std::fs::write(dir.path().join("execgate.toml"), gateway).unwrap();
+        std::fs::write(dir.path().join("runner.toml"), runner_config).unwrap();
+        let log = std::fs::File::create(dir.path().join("up.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_execgate"))
+            .args([
+                "up",
+                "--config",
+                "execgate.toml",
+                "--runner-config",
+                "runner.toml",
+            ])
+            .current_dir(dir.path())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("execgate up");
+        let mut up = Up {
+            child,
+            proxy,
+            admin,
+            dir,
+        };
+        up.wait_until_it_runs_code();
+        up
+    }
+
+    /// Until a program runs end to end: the runner builds its warm sandboxes first.
+    fn wait_until_it_runs_code(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("execgate up exited ({status})\n{}", self.log());
+            }
+            let listening = std::net::TcpStream::connect(("127.0.0.1", self.proxy)).is_ok();
+            if listening && self.execute_as(READY_IP, "print(1)").status == 200 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "execgate up never ran a program\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.proxy)
+    }
+
+    fn admin_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.admin)
+    }
+
+    /// Runs `code` (Python) through the proxy as the client `ip`.
+    fn execute_as(&self, ip: &str, code: &str) -> Reply {
+        let body = json!({"language": "python", "version": "*", "files": [{"content": code}]});
+        post_with(
+            &self.url("/api/v2/execute"),
+            serde_json::to_vec(&body).unwrap(),
+            &[("x-forwarded-for", ip)],
+        )
+    }
+
+    /// Waits until `ip`'s runs get `status`.
+    fn until_status(&self, ip: &str, status: u16) {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let got = self.execute_as(ip, "print(1)").status;
+            if got == status {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{ip} still gets {got}, not {status}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The end of what the gateway and the runner said.
+    fn log(&self) -> String {
+        let bytes = std::fs::read(self.dir.path().join("up.log")).unwrap_or_default();
+        let tail = bytes.len().saturating_sub(4000);
+        String::from_utf8_lossy(&bytes[tail..]).into_owned()
+    }
+}
+
+impl Drop for Up {
+    /// SIGTERM, so that `up` stops its runner (and the runner its sandboxes).
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("execgate up said:\n{}", self.log());
+        }
     }
 }
 
 #[test]
 fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
-    let exec = MockExecutor::with(Behaviour::Piston {
-        stdout: format!("{PROGRAM_OUTPUT}\n"),
-    });
-    let gw = TestGateway::builder()
-        .upstream(exec.addr)
-        .with_admin_token()
-        .with("identity", "trusted_proxies = [\"127.0.0.1/32\"]")
-        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"1000/10s\" }]")
-        .start();
+    let up = Up::start();
     let b = Browser::start();
-    let console = gw.admin_url("/console");
+    let console = up.admin_url("/console");
 
     // No session: the login form, nothing else.
     b.goto(&console);
@@ -282,8 +423,14 @@ fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
     );
 
     // Traffic: one program run (its output must stay off the page) and one refusal.
-    assert_eq!(execute_as(&gw, "198.51.100.50", "print(1)").status, 200);
-    let refused = execute_as(&gw, CLIENT_IP, "import subprocess\nprint(2)");
+    let ran = up.execute_as("198.51.100.50", PROGRAM);
+    assert_eq!(ran.status, 200);
+    assert_eq!(
+        ran.json()["run"]["stdout"],
+        json!(format!("{PROGRAM_OUTPUT}\n")),
+        "the runner ran the program"
+    );
+    let refused = up.execute_as(CLIENT_IP, "import subprocess\nprint(2)");
     assert_eq!(refused.status, 403);
 
     // The refusal appears in the security events table (how soon is printed, not judged).
@@ -304,7 +451,7 @@ fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
         &format!("return !document.querySelector('{row}')"),
     );
     b.type_into("#ev-client", CLIENT_IP);
-    b.type_into("#ev-rule", "TEST-IMPORT");
+    b.type_into("#ev-rule", "PY-IMPORT");
     b.wait(
         "the filters keep it",
         &format!("return !!document.querySelector('{row}')"),
@@ -318,9 +465,9 @@ fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
          return !d.hidden && !!document.getElementById('detail-findings') && !!document.getElementById('detail-standing')",
     );
     let detail = b.text("#detail-findings");
-    assert!(detail.contains("TEST-IMPORT-PROCESS"), "{detail}");
+    assert!(detail.contains("PY-IMPORT-PROCESS"), "{detail}");
     assert!(
-        detail.contains("module subprocess is not allowed"),
+        detail.contains("module subprocess can run programs and is not allowed"),
         "{detail}"
     );
     let standing = b.text("#detail-standing");
@@ -353,7 +500,7 @@ fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
         b.text("#client-blocked").contains("console/config#1"),
         "audited with who did it"
     );
-    until_status(&gw, CLIENT_IP, 403);
+    up.until_status(CLIENT_IP, 403);
 
     // Remove the block from the blocks view: the client is accepted again.
     b.click("button[data-view=blocks]");
@@ -369,7 +516,7 @@ fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
         "the block is gone",
         &format!("return !document.querySelector('{block_row}')"),
     );
-    until_status(&gw, CLIENT_IP, 200);
+    up.until_status(CLIENT_IP, 200);
 
     // HTML in a value is shown as text, never run.
     let html =
@@ -413,7 +560,7 @@ fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
     b.click("button[data-view=rules]");
     b.wait(
         "the rules are listed with their hits",
-        "const r = document.querySelector('#rules-table tr[data-rule=TEST-IMPORT-PROCESS]'); \
+        "const r = document.querySelector('#rules-table tr[data-rule=PY-IMPORT-PROCESS]'); \
          return !!r && r.lastChild.textContent === '1'",
     );
     b.click("#rules-reload");
@@ -436,7 +583,7 @@ fn an_operator_logs_in_reads_a_refusal_blocks_and_unblocks_its_client() {
     // The top clients: a busy client by its requests, the refused one by its
     // refusals and its score; each table is the gateway's ranking.
     for _ in 0..BUSY_REQUESTS {
-        assert_eq!(execute_as(&gw, BUSY_IP, "print(3)").status, 200);
+        assert_eq!(up.execute_as(BUSY_IP, "print(3)").status, 200);
     }
     let row = |table: &str, ip: &str| {
         format!(
