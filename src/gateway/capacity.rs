@@ -64,7 +64,7 @@ async fn admit(
         return Ok(Err(Refusal::Internal));
     };
     let client = identity.key.clone();
-    let tier = match cap.meter().check(&client, &identity.tier) {
+    let tier = match cap.meter().check(&client, &identity.tier).await {
         BudgetDecision::Run => identity.tier.clone(),
         // A throttled client queues and runs with the lower tier's share.
         BudgetDecision::Throttle(lower) => lower,

@@ -946,3 +946,87 @@ fn a_budget_set_through_the_api_survives_a_restart() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
 }
+
+/// A gateway whose usage lives in `redis` (paid budget: 5 credits a day, one
+/// credit per CPU second; each run costs 2), with the admin API.
+fn on_shared_usage(
+    exec: &MockExecutor,
+    redis: &execgate_state::testing::RedisServer,
+) -> TestGateway {
+    builder(
+        exec.addr,
+        "[capacity.tiers.paid]\nbudget_daily = 5.0\nat_budget = \"refuse\"\n\n[[capacity.price]]\nper_cpu_second = 1.0\n",
+    )
+    .raw(&format!(
+        "[state]\nbackend = \"redis\"\nurl = \"{}\"\nkey_prefix = \"usage-test\"\ncommand_timeout = \"2s\"\n",
+        redis.url()
+    ))
+    .with_admin_token()
+    .start()
+}
+
+/// `client`'s credits today, as `gw`'s usage API reports them.
+fn credits_today(gw: &TestGateway, client: &str) -> f64 {
+    let r = gw
+        .admin(reqwest::Method::GET, &format!("/v1/usage?client={client}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value = r.json().unwrap();
+    body["usage"]["credits"].as_f64().unwrap()
+}
+
+#[test]
+fn two_gateways_on_one_redis_share_usage_and_budgets_and_a_restart_keeps_them() {
+    let redis = execgate_state::testing::RedisServer::start();
+    let exec = two_cpu_seconds();
+    let run = |gw: &TestGateway| run_in(gw, &[("x-api-key", "p1-key-0123456789")]).status;
+    let a = on_shared_usage(&exec, &redis);
+    let b = on_shared_usage(&exec, &redis);
+    // 2 + 2 credits: under the 5 of the day on each gateway alone and together.
+    assert_eq!(run(&a), 200);
+    assert_eq!(run(&b), 200);
+    eventually("each gateway sees both charges", || {
+        credits_today(&a, "client:p1") == 4.0 && credits_today(&b, "client:p1") == 4.0
+    });
+    // The third run crosses the budget: on a, with half the spending made on b.
+    assert_eq!(run(&a), 200);
+    eventually("b sees the budget spent", || {
+        credits_today(&b, "client:p1") == 6.0
+    });
+    assert_eq!(run(&b), 402, "b let a spent budget run");
+    assert_eq!(run(&a), 402, "a let a spent budget run");
+    // Another client of the tier is untouched; the platform total is shared.
+    assert_eq!(
+        run_in(&b, &[("x-api-key", "p2-key-0123456789")]).status,
+        200
+    );
+    drop((a, b));
+    // A gateway started afresh reads what was spent.
+    let c = on_shared_usage(&exec, &redis);
+    eventually("the restarted gateway sees the day's usage", || {
+        credits_today(&c, "client:p1") == 6.0
+    });
+    assert_eq!(run(&c), 402);
+    let top: serde_json::Value = c
+        .admin(reqwest::Method::GET, "/v1/usage/top?period=month")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let clients: Vec<&str> = top["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client"].as_str().unwrap())
+        .collect();
+    assert_eq!(clients, ["client:p1", "client:p2"], "{top}");
+    let global: serde_json::Value = c
+        .admin(reqwest::Method::GET, "/v1/usage?period=month")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(global["usage"]["credits"], 8.0, "{global}");
+    assert_eq!(global["usage"]["executions"], 4, "{global}");
+}
