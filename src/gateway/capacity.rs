@@ -8,6 +8,7 @@ use super::Gateway;
 use super::context::RequestCtx;
 use super::session::session_of;
 use crate::error::Refusal;
+use crate::guarded::ClientEnded;
 use execgate_capacity::{
     Admission, BudgetDecision, Capacity, CapacityRefusal, CostFormat, Held, Permit, RunCost,
     SessionId, SessionLimit, Ticket, read_costs,
@@ -127,22 +128,53 @@ fn session_refusal(cap: &Capacity, limit: SessionLimit) -> Refusal {
 
 /// Waits for a slot or for the client to go away, whichever comes first; a
 /// client gone drops the ticket, which leaves the queue at once.
+///
+/// Gone includes a client that only shut its sending side (FIN): nothing has
+/// reached the executor yet, a FIN is all a client that closed sends too, and
+/// a place kept for a client that is not there would hold the pool and charge
+/// its budget for a run nobody reads (Pingora's own `abort_on_close` treats a
+/// FIN before the answer the same way). A half-closed client that holds a
+/// slot, or needs none, still gets its answer: only the queue watches this.
 async fn wait_while_connected(
     session: &mut Session,
     ticket: Ticket,
 ) -> pingora_core::Result<Result<Permit, CapacityRefusal>> {
     let wait = ticket.wait();
     tokio::pin!(wait);
+    // Behind the accept guard the proxy never reads the end of a client
+    // with its request unanswered: the guard says so itself.
+    let mut ended = session.as_downstream().stream().and_then(ClientEnded::of);
     {
         let gone = session.as_downstream_mut().read_body_or_idle(true);
         tokio::select! {
             granted = &mut wait => return Ok(granted),
+            () = left(&mut ended) => return Err(client_left()),
             read = gone => read.map(|_| ())?,
         }
     }
     // Bytes of a pipelined next request (stashed by Pingora): the client is
-    // still there, and nothing more is learnt by watching.
-    Ok(wait.await)
+    // still there, and only the guard can tell if it goes.
+    tokio::select! {
+        granted = wait => Ok(granted),
+        () = left(&mut ended) => Err(client_left()),
+    }
+}
+
+/// Resolves once the client has ended, if the guard watches it.
+async fn left(ended: &mut Option<ClientEnded>) {
+    match ended {
+        Some(ended) => ended.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn client_left() -> Box<pingora_core::Error> {
+    pingora_core::Error::create(
+        pingora_core::ErrorType::ConnectionClosed,
+        pingora_core::ErrorSource::Downstream,
+        Some("the client left while its run was queued".into()),
+        None,
+    )
 }
 
 /// Charges the executions the executor's answer `doc` reports, in the tier

@@ -190,6 +190,80 @@ fn a_queued_client_that_disconnects_frees_its_place() {
     assert!(exec.bodies.lock().iter().all(|b| !b.contains("leaver")));
 }
 
+/// Sends a free run on a socket of its own, as a client the test can drop.
+fn queue_raw(gw: &TestGateway, code: &str) -> std::net::TcpStream {
+    let body = piston(code).to_string();
+    let mut socket = std::net::TcpStream::connect(gw.addr()).unwrap();
+    write!(
+        socket,
+        "POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: f-key-0123456789\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    socket
+}
+
+/// Regression: behind the accept guard (the default) the proxy never reads a
+/// queued client's end, held back until its request is answered, so the
+/// client kept its place until `queue_wait_max`.
+#[test]
+fn a_queued_client_that_disconnects_behind_the_accept_guard_leaves_at_once() {
+    let exec = HeldExecutor::start();
+    // A wait far past the test's patience: only the departure can free the place.
+    let gw = gateway(
+        exec.addr,
+        "pool_max = 1\n[capacity.tiers.free]\nper_client = 2\nqueue_wait_max = \"1h\"\n",
+    );
+    let p1 = spawn_run(&gw, "p1", "print('p1')");
+    eventually("the paid run holds the pool", || exec.arrived() == 1);
+    let leaver = queue_raw(&gw, "print('leaver')");
+    eventually("the leaver waits in the queue", || {
+        queued(&gw, "free") == 1.0
+    });
+    let next = spawn_run(&gw, "f", "print('next')");
+    eventually("the next client queues behind it", || {
+        queued(&gw, "free") == 2.0
+    });
+    drop(leaver);
+    eventually("the leaver left the queue", || queued(&gw, "free") == 1.0);
+    exec.release(1);
+    assert_eq!(p1.join().unwrap(), 200);
+    eventually("the next run reaches the executor", || exec.arrived() == 2);
+    assert!(exec.bodies.lock()[1].contains("next"));
+    exec.release(1);
+    assert_eq!(next.join().unwrap(), 200);
+    assert!(exec.bodies.lock().iter().all(|b| !b.contains("leaver")));
+}
+
+/// A client that only shuts its sending side while queued leaves too (it
+/// cannot be told from one that closed); the run never reaches the executor
+/// and the connection is closed without an answer.
+#[test]
+fn a_queued_client_that_half_closes_leaves_the_queue() {
+    let exec = HeldExecutor::start();
+    let gw = gateway(
+        exec.addr,
+        "pool_max = 1\n[capacity.tiers.free]\nper_client = 2\nqueue_wait_max = \"1h\"\n",
+    );
+    let p1 = spawn_run(&gw, "p1", "print('p1')");
+    eventually("the paid run holds the pool", || exec.arrived() == 1);
+    let mut leaver = queue_raw(&gw, "print('leaver')");
+    eventually("the leaver waits in the queue", || {
+        queued(&gw, "free") == 1.0
+    });
+    leaver.shutdown(std::net::Shutdown::Write).unwrap();
+    eventually("the leaver left the queue", || queued(&gw, "free") == 0.0);
+    let mut answer = Vec::new();
+    leaver
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let _ = std::io::Read::read_to_end(&mut leaver, &mut answer);
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    exec.release(1);
+    assert_eq!(p1.join().unwrap(), 200);
+    assert_eq!(exec.arrived(), 1, "the departed run reached the executor");
+}
+
 #[test]
 fn a_client_over_its_refusing_cap_gets_429_concurrency_limited() {
     let exec = HeldExecutor::start();
