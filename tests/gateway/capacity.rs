@@ -1104,3 +1104,156 @@ fn two_gateways_on_one_redis_share_usage_and_budgets_and_a_restart_keeps_them() 
     assert_eq!(global["usage"]["credits"], 8.0, "{global}");
     assert_eq!(global["usage"]["executions"], 4, "{global}");
 }
+
+/// A Judge0 executor whose runs, read by token, are finished with 2 s of CPU
+/// (`time`), 2.5 s of wall time and 2 MiB; submissions answer only a token.
+struct Judge0Executor {
+    addr: SocketAddr,
+    reads: Arc<AtomicUsize>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Judge0Executor {
+    fn start() -> Self {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let record = |token: &str| {
+            serde_json::json!({
+                "token": token, "status": {"id": 3, "description": "Accepted"},
+                "time": "2.0", "wall_time": "2.5", "memory": 2048,
+                "stdout": "hi\n", "stderr": null, "compile_output": null, "message": null
+            })
+        };
+        let issued = Arc::new(AtomicUsize::new(0));
+        let r = reads.clone();
+        let app =
+            Router::new()
+                .route(
+                    "/submissions",
+                    axum::routing::post(move || {
+                        let n = issued.fetch_add(1, Ordering::SeqCst);
+                        async move { axum::Json(serde_json::json!({"token": format!("run-{n}")})) }
+                    }),
+                )
+                .route(
+                    "/submissions/batch",
+                    axum::routing::get(
+                        move |q: axum::extract::Query<
+                            std::collections::HashMap<String, String>,
+                        >| async move {
+                            let tokens = q.get("tokens").cloned().unwrap_or_default();
+                            let found: Vec<_> = tokens.split(',').map(record).collect();
+                            axum::Json(serde_json::json!({"submissions": found}))
+                        },
+                    ),
+                )
+                .route(
+                    "/submissions/{token}",
+                    axum::routing::get(
+                        move |axum::extract::Path(token): axum::extract::Path<String>| {
+                            r.fetch_add(1, Ordering::SeqCst);
+                            async move { axum::Json(record(&token)) }
+                        },
+                    ),
+                )
+                .fallback(|| async { axum::Json(serde_json::json!([])) });
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            addr,
+            reads,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// A Judge0 gateway charging one credit per CPU second.
+fn judge0_gateway(exec: &Judge0Executor) -> TestGateway {
+    builder(exec.addr, "[[capacity.price]]\nper_cpu_second = 1.0\n")
+        .with("dialect", "kind = \"judge0\"")
+        .with_admin_token()
+        .start()
+}
+
+/// Submits a Judge0 run without waiting, as p1; its token.
+fn submit_without_waiting(gw: &TestGateway) -> String {
+    let reply = post_with(
+        &gw.url("/submissions?base64_encoded=false&wait=false"),
+        serde_json::json!({"source_code": "print(1)", "language_id": 71})
+            .to_string()
+            .into_bytes(),
+        &[("x-api-key", "p1-key-0123456789")],
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    doc["token"].as_str().unwrap().to_string()
+}
+
+fn poll(gw: &TestGateway, token: &str) -> u16 {
+    let reply = reqwest::blocking::Client::new()
+        .get(gw.url(&format!("/submissions/{token}?base64_encoded=false")))
+        .header("x-api-key", "p1-key-0123456789")
+        .send()
+        .unwrap();
+    reply.status().as_u16()
+}
+
+/// p1's usage today: credits, executions, estimated.
+fn p1_usage(gw: &TestGateway) -> (f64, u64, u64) {
+    let body: serde_json::Value = gw
+        .admin(reqwest::Method::GET, "/v1/usage?client=client:p1")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let u = &body["usage"];
+    (
+        u["credits"].as_f64().unwrap(),
+        u["executions"].as_u64().unwrap(),
+        u["estimated"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn a_judge0_run_submitted_without_waiting_is_charged_its_verdicts_cost_once() {
+    let exec = Judge0Executor::start();
+    let gw = judge0_gateway(&exec);
+    let token = submit_without_waiting(&gw);
+    assert_eq!(poll(&gw, &token), 200);
+    // Charged by this poll, or by the gateway's own read of unread runs if
+    // that came first: either way the verdict's 2 CPU seconds, once.
+    eventually("the run is charged", || p1_usage(&gw).1 == 1);
+    assert_eq!(p1_usage(&gw), (2.0, 1, 0));
+    assert_eq!(poll(&gw, &token), 200);
+    assert_eq!(exec.reads.load(Ordering::SeqCst), 2);
+    assert_eq!(p1_usage(&gw), (2.0, 1, 0), "the second poll charged again");
+}
+
+#[test]
+fn a_judge0_run_nobody_polls_is_charged_by_the_gateways_own_read() {
+    let exec = Judge0Executor::start();
+    let gw = judge0_gateway(&exec);
+    let token = submit_without_waiting(&gw);
+    eventually("the unread run is charged", || p1_usage(&gw).1 == 1);
+    assert_eq!(p1_usage(&gw), (2.0, 1, 0));
+    assert_eq!(
+        exec.reads.load(Ordering::SeqCst),
+        0,
+        "the client never read it"
+    );
+    // The client reading it afterwards is not charged again.
+    assert_eq!(poll(&gw, &token), 200);
+    assert_eq!(p1_usage(&gw), (2.0, 1, 0));
+}
