@@ -87,6 +87,16 @@ fn client_key(key: &str) -> Result<ClientKey, ApiError> {
     })
 }
 
+/// Usage kept in a shared store that did not answer in time.
+fn unreadable(e: String) -> ApiError {
+    tracing::warn!("usage unreadable: {e}");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "shared_state_unavailable",
+        "usage is kept in the shared state backend, which did not answer; try again",
+    )
+}
+
 fn usage_json(u: &Usage) -> Value {
     json!({
         "credits": u.credits.as_credits(),
@@ -127,7 +137,11 @@ async fn usage(
         (None, Some(t)) => Scope::Tier(TierName(t.clone())),
         (None, None) => Scope::Global,
     };
-    let u = cap.meter().usage(&scope, period);
+    let u = cap
+        .meter()
+        .usage(&scope, period)
+        .await
+        .map_err(unreadable)?;
     let mut body = json!({"period": period.as_str(), "usage": usage_json(&u)});
     match &scope {
         Scope::Client(k) => {
@@ -156,6 +170,8 @@ async fn top(
     let clients: Vec<Value> = cap
         .meter()
         .top(period, limit)
+        .await
+        .map_err(unreadable)?
         .iter()
         .map(|(k, u)| json!({"client": k, "usage": usage_json(u)}))
         .collect();
@@ -230,13 +246,13 @@ pub fn openapi_paths() -> Value {
                 {"name": "tier", "in": "query", "required": false, "schema": {"type": "string"}},
                 period.clone(),
             ],
-            "responses": {"200": object("Usage"), "400": error.clone(), "401": error.clone(), "404": error.clone(), "429": error.clone()},
+            "responses": {"200": object("Usage"), "400": error.clone(), "401": error.clone(), "404": error.clone(), "429": error.clone(), "503": error.clone()},
         }},
         "/v1/usage/top": {"get": {
             "operationId": "getTopSpenders",
             "summary": "The clients that spent most in the period",
             "parameters": [period, {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
-            "responses": {"200": object("Top spenders"), "400": error.clone(), "401": error.clone(), "404": error.clone(), "429": error.clone()},
+            "responses": {"200": object("Top spenders"), "400": error.clone(), "401": error.clone(), "404": error.clone(), "429": error.clone(), "503": error.clone()},
         }},
         "/v1/budgets/{key}": {"put": {
             "operationId": "setBudget",

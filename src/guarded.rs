@@ -25,6 +25,7 @@ use std::task::{Context, Poll, Waker, ready};
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
 
 /// Largest answer head the guard follows (the proxy writes small ones).
@@ -87,6 +88,33 @@ pub struct Guarded {
     read_waker: Option<Waker>,
     digest: Arc<SocketDigest>,
     established: SystemTime,
+    /// Raised when the client ends its stream or the connection fails: the
+    /// proxy does not see an end held back for earlier answers, but a request
+    /// still waiting in the capacity queue must.
+    ended: watch::Sender<bool>,
+}
+
+/// Resolves once a guarded connection's client has ended its stream (FIN) or
+/// the connection failed, even while the guard holds the end back from the
+/// proxy.
+#[derive(Clone, Debug)]
+pub struct ClientEnded(watch::Receiver<bool>);
+
+impl ClientEnded {
+    /// The signal of the guarded connection under `stream`; `None` when the
+    /// connection is not guarded (the proxy then sees the end itself).
+    pub fn of(stream: &pingora_core::protocols::Stream) -> Option<Self> {
+        // Through the box: the connection's own type, not the box's.
+        (**stream)
+            .as_any()
+            .downcast_ref::<Guarded>()
+            .map(|g| Self(g.ended.subscribe()))
+    }
+
+    /// Waits for the end; a connection already dropped counts as ended.
+    pub async fn wait(&mut self) {
+        let _ = self.0.wait_for(|ended| *ended).await;
+    }
 }
 
 impl Guarded {
@@ -123,6 +151,7 @@ impl Guarded {
             read_waker: None,
             digest: Arc::new(digest),
             established: SystemTime::now(),
+            ended: watch::Sender::new(false),
         }
     }
 
@@ -164,9 +193,13 @@ impl Guarded {
             return Poll::Ready(Ok(true));
         }
         let mut read = ReadBuf::new(&mut self.buf);
-        ready!(Pin::new(&mut self.tcp).poll_read(cx, &mut read))?;
+        if let Err(e) = ready!(Pin::new(&mut self.tcp).poll_read(cx, &mut read)) {
+            self.ended.send_replace(true);
+            return Poll::Ready(Err(e));
+        }
         let n = read.filled().len();
         if n == 0 {
+            self.ended.send_replace(true);
             return Poll::Ready(Ok(false));
         }
         let heads = self.requests.heads_completed();

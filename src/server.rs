@@ -93,6 +93,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         BackendKind::Memory => memory_state(settings, clock, &state_metrics)?,
         BackendKind::Redis => redis_state(settings, clock, &metrics, &state_metrics)?,
     };
+    let shared_backend = state.shared.clone();
     let mut events = EventLog::new(EVENT_LOG_CAPACITY, clock.clone());
     if let Some(backend) = &state.shared {
         events = events.with_shared(SharedEvents::new(backend.clone(), EVENT_LOG_CAPACITY));
@@ -142,7 +143,7 @@ fn parts(settings: &Settings, clock: &Arc<dyn Clock>) -> Result<Parts, String> {
         capacity: settings
             .capacity
             .as_ref()
-            .map(|c| Capacity::build(c, &metrics.registry, clock.clone()))
+            .map(|c| Capacity::build(c, &metrics.registry, clock.clone(), shared_backend))
             .transpose()?,
     };
     Ok(Parts {

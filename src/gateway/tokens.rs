@@ -9,9 +9,11 @@
 //! was issued; a full table forgets its oldest token first. A forgotten token
 //! is a 404 for its owner too (fail closed), as are tokens issued before the
 //! gateway restarted. The table also says which runs nobody has read yet,
-//! for `unpolled` scoring.
+//! for `unpolled` scoring, and which runs answered with only their token still
+//! owe their cost (charged once, by whichever read sees the verdict first).
 
-use execgate_core::ClientKey;
+use execgate_capacity::SessionId;
+use execgate_core::{ClientKey, TierName};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -25,9 +27,25 @@ struct Entry {
     allow_listed: bool,
     issued: Instant,
     scored: bool,
+    /// The charge the run still owes; `None` once charged (or never metered).
+    owed: Option<Deferred>,
 }
 
-/// A token whose run nobody has read a verdict of yet.
+/// How a run answered with only its token is charged once its verdict is
+/// read: the tier it was admitted in and its language (the run's price row),
+/// and the session it counts in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deferred {
+    /// The tier the run was admitted in.
+    pub tier: TierName,
+    /// The language label of its price row.
+    pub language: &'static str,
+    /// Its session, if it named one.
+    pub session: Option<SessionId>,
+}
+
+/// A token whose run is not settled yet: its verdict not scored, or its cost
+/// not charged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unscored {
     /// The token.
@@ -38,6 +56,8 @@ pub struct Unscored {
     pub ip: IpAddr,
     /// It is on the allow list (never banned).
     pub allow_listed: bool,
+    /// Its verdict was scored already (only its cost is owed).
+    pub scored: bool,
 }
 
 /// The client a token is issued to.
@@ -81,9 +101,23 @@ impl TokenOwners {
     /// someone else keeps its owner: executors issue fresh tokens, and one
     /// seen twice must not change hands.
     pub fn issue(&self, owner: &Owner, tokens: &[String], now: Instant) {
+        self.issue_owing(owner, tokens, Vec::new(), now);
+    }
+
+    /// [`issue`](Self::issue), each token owing the charge at its place in
+    /// `owed` (none past its end).
+    pub fn issue_owing(
+        &self,
+        owner: &Owner,
+        tokens: &[String],
+        owed: Vec<Option<Deferred>>,
+        now: Instant,
+    ) {
         let mut table = self.inner.lock();
         table.expire(now, self.ttl);
+        let mut owed = owed.into_iter();
         for token in tokens {
+            let owes = owed.next().flatten();
             if table.owners.contains_key(token) {
                 continue;
             }
@@ -98,6 +132,7 @@ impl TokenOwners {
                     allow_listed: owner.allow_listed,
                     issued: now,
                     scored: false,
+                    owed: owes,
                 },
             );
             table.order.push_back((now, token.clone()));
@@ -128,8 +163,17 @@ impl TokenOwners {
         fresh
     }
 
+    /// The charge `token`'s run owes, taken: the caller charges it, and no
+    /// later read of the token finds it again. With the token's owner.
+    pub fn take_owed(&self, token: &str) -> Option<(ClientKey, Deferred)> {
+        let mut table = self.inner.lock();
+        let entry = table.owners.get_mut(token)?;
+        let owed = entry.owed.take()?;
+        Some((entry.owner.clone(), owed))
+    }
+
     /// Up to `max` tokens issued at least `after` before `now` whose verdicts
-    /// nobody has scored, oldest first.
+    /// nobody has scored or whose cost is still owed, oldest first.
     pub fn unscored(&self, now: Instant, after: Duration, max: usize) -> Vec<Unscored> {
         let mut table = self.inner.lock();
         table.expire(now, self.ttl);
@@ -139,11 +183,13 @@ impl TokenOwners {
             .take_while(|(issued, _)| now.saturating_duration_since(*issued) >= after)
             .filter_map(|(issued, token)| {
                 let entry = owners.get(token)?;
-                (entry.issued == *issued && !entry.scored).then(|| Unscored {
+                let unsettled = !entry.scored || entry.owed.is_some();
+                (entry.issued == *issued && unsettled).then(|| Unscored {
                     token: token.clone(),
                     owner: entry.owner.clone(),
                     ip: entry.ip,
                     allow_listed: entry.allow_listed,
+                    scored: entry.scored,
                 })
             })
             .take(max)
@@ -244,6 +290,37 @@ mod tests {
         assert!(table.all_owned_by(&alice, &tokens(&["t7", "t8", "t9"]), now));
         assert!(!table.all_owned_by(&alice, &tokens(&["t9"]), start + Duration::from_secs(69)));
         assert!(table.is_empty(), "expired tokens are forgotten");
+    }
+
+    #[test]
+    fn an_owed_charge_is_taken_once_and_keeps_the_run_listed_until_then() {
+        let table = TokenOwners::new(Duration::from_secs(600), 100);
+        let alice = ClientKey::from_client_id("alice");
+        let start = Instant::now();
+        let owed = Deferred {
+            tier: TierName("free".into()),
+            language: "python",
+            session: None,
+        };
+        table.issue_owing(
+            &owner(&alice),
+            &tokens(&["a", "b"]),
+            vec![Some(owed.clone())],
+            start,
+        );
+        table.mark_scored(&tokens(&["a", "b"]));
+        let later = start + Duration::from_secs(5);
+        let due = table.unscored(later, Duration::from_secs(1), 10);
+        let names: Vec<(&str, bool)> = due.iter().map(|u| (u.token.as_str(), u.scored)).collect();
+        assert_eq!(
+            names,
+            [("a", true)],
+            "a still owes its cost; b owes nothing"
+        );
+        assert_eq!(table.take_owed("a"), Some((alice, owed)));
+        assert_eq!(table.take_owed("a"), None, "charged once");
+        assert_eq!(table.take_owed("b"), None);
+        assert!(table.unscored(later, Duration::from_secs(1), 10).is_empty());
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! kills scored. The gateway reads them itself: every `INTERVAL`, the oldest
 //! unscored tokens at least `GRACE` old (at most one batch of `BATCH`) are read
 //! from the executor with one `GET /submissions/batch`, and every finished run
-//! is scored against the client that submitted it, once.
+//! is scored against the client that submitted it, once. Runs answered with
+//! only their token are charged here too, their figures read with the
+//! verdict, when nobody has read them with their figures first.
 
 use super::Gateway;
 use super::account::outcome_event;
@@ -36,6 +38,8 @@ pub struct Scorer {
     pub executors: Vec<SocketAddr>,
     /// The longest one read may take.
     pub timeout: Duration,
+    /// Where runs that owe their cost are charged (`[capacity] enabled`).
+    pub capacity: Option<Arc<execgate_capacity::Capacity>>,
 }
 
 impl Gateway {
@@ -50,6 +54,7 @@ impl Gateway {
                 dialect: self.dialect.clone(),
                 executors,
                 timeout: self.upstreams.total_timeout(),
+                capacity: self.capacity.clone(),
             })
     }
 }
@@ -73,20 +78,23 @@ impl Scorer {
         }
         let list: Vec<&str> = due.iter().map(|u| u.token.as_str()).collect();
         let path = format!(
-            "/submissions/batch?tokens={}&base64_encoded=false&fields=token,status,message",
+            "/submissions/batch?tokens={}&base64_encoded=false&fields=token,status,message,time,wall_time,memory",
             list.join(",")
         );
         let Some(doc) = self.read(&path).await else {
             return;
         };
         let verdicts = self.dialect.token_verdicts(&path, &doc);
+        let records = super::capacity::judge0_records(&doc, &[]);
         let mut done = Vec::new();
         for unread in &due {
             match verdicts.iter().find(|(t, _)| *t == unread.token) {
                 // Still queued or running: next round.
                 Some((_, None)) => continue,
                 Some((_, Some(outcome))) => {
-                    if let Some(event) = outcome_event(*outcome) {
+                    if !unread.scored
+                        && let Some(event) = outcome_event(*outcome)
+                    {
                         self.reputation.record(
                             &unread.owner,
                             unread.ip,
@@ -94,13 +102,42 @@ impl Scorer {
                             unread.allow_listed,
                         );
                     }
+                    let record = records.iter().find(|(t, _)| *t == unread.token);
+                    self.charge(&unread.token, record.map(|(_, r)| *r));
                 }
-                // The executor no longer knows it: nothing left to score.
-                None => {}
+                // The executor no longer knows it: nothing left to score or
+                // to read figures from.
+                None => {
+                    self.tokens.take_owed(&unread.token);
+                }
             }
             done.push(unread.token.clone());
         }
         self.tokens.mark_scored(&done);
+    }
+
+    /// Charges what a finished run still owes, from its `record`'s figures;
+    /// a run that reports none (a compile error) is charged no time, as estimated.
+    fn charge(&self, token: &str, record: Option<&serde_json::Value>) {
+        let Some(cap) = &self.capacity else {
+            return;
+        };
+        let Some((owner, owed)) = self.tokens.take_owed(token) else {
+            return;
+        };
+        let run = record
+            .and_then(|r| {
+                execgate_capacity::read_costs(&execgate_capacity::CostFormat::Judge0, r)
+                    .into_iter()
+                    .next()
+            })
+            .unwrap_or(execgate_capacity::RunCost {
+                cpu: Duration::ZERO,
+                wall: Duration::ZERO,
+                memory_bytes: 0,
+                estimated: true,
+            });
+        super::capacity::charge_owed(cap, &owner, &owed, run);
     }
 
     /// The executor's JSON answer to `GET path`, from the first that gives one.

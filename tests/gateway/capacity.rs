@@ -190,6 +190,80 @@ fn a_queued_client_that_disconnects_frees_its_place() {
     assert!(exec.bodies.lock().iter().all(|b| !b.contains("leaver")));
 }
 
+/// Sends a free run on a socket of its own, as a client the test can drop.
+fn queue_raw(gw: &TestGateway, code: &str) -> std::net::TcpStream {
+    let body = piston(code).to_string();
+    let mut socket = std::net::TcpStream::connect(gw.addr()).unwrap();
+    write!(
+        socket,
+        "POST /api/v2/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: f-key-0123456789\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    socket
+}
+
+/// Regression: behind the accept guard (the default) the proxy never reads a
+/// queued client's end, held back until its request is answered, so the
+/// client kept its place until `queue_wait_max`.
+#[test]
+fn a_queued_client_that_disconnects_behind_the_accept_guard_leaves_at_once() {
+    let exec = HeldExecutor::start();
+    // A wait far past the test's patience: only the departure can free the place.
+    let gw = gateway(
+        exec.addr,
+        "pool_max = 1\n[capacity.tiers.free]\nper_client = 2\nqueue_wait_max = \"1h\"\n",
+    );
+    let p1 = spawn_run(&gw, "p1", "print('p1')");
+    eventually("the paid run holds the pool", || exec.arrived() == 1);
+    let leaver = queue_raw(&gw, "print('leaver')");
+    eventually("the leaver waits in the queue", || {
+        queued(&gw, "free") == 1.0
+    });
+    let next = spawn_run(&gw, "f", "print('next')");
+    eventually("the next client queues behind it", || {
+        queued(&gw, "free") == 2.0
+    });
+    drop(leaver);
+    eventually("the leaver left the queue", || queued(&gw, "free") == 1.0);
+    exec.release(1);
+    assert_eq!(p1.join().unwrap(), 200);
+    eventually("the next run reaches the executor", || exec.arrived() == 2);
+    assert!(exec.bodies.lock()[1].contains("next"));
+    exec.release(1);
+    assert_eq!(next.join().unwrap(), 200);
+    assert!(exec.bodies.lock().iter().all(|b| !b.contains("leaver")));
+}
+
+/// A client that only shuts its sending side while queued leaves too (it
+/// cannot be told from one that closed); the run never reaches the executor
+/// and the connection is closed without an answer.
+#[test]
+fn a_queued_client_that_half_closes_leaves_the_queue() {
+    let exec = HeldExecutor::start();
+    let gw = gateway(
+        exec.addr,
+        "pool_max = 1\n[capacity.tiers.free]\nper_client = 2\nqueue_wait_max = \"1h\"\n",
+    );
+    let p1 = spawn_run(&gw, "p1", "print('p1')");
+    eventually("the paid run holds the pool", || exec.arrived() == 1);
+    let mut leaver = queue_raw(&gw, "print('leaver')");
+    eventually("the leaver waits in the queue", || {
+        queued(&gw, "free") == 1.0
+    });
+    leaver.shutdown(std::net::Shutdown::Write).unwrap();
+    eventually("the leaver left the queue", || queued(&gw, "free") == 0.0);
+    let mut answer = Vec::new();
+    leaver
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let _ = std::io::Read::read_to_end(&mut leaver, &mut answer);
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    exec.release(1);
+    assert_eq!(p1.join().unwrap(), 200);
+    assert_eq!(exec.arrived(), 1, "the departed run reached the executor");
+}
+
 #[test]
 fn a_client_over_its_refusing_cap_gets_429_concurrency_limited() {
     let exec = HeldExecutor::start();
@@ -945,4 +1019,241 @@ fn a_budget_set_through_the_api_survives_a_restart() {
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
+}
+
+/// A gateway whose usage lives in `redis` (paid budget: 5 credits a day, one
+/// credit per CPU second; each run costs 2), with the admin API.
+fn on_shared_usage(
+    exec: &MockExecutor,
+    redis: &execgate_state::testing::RedisServer,
+) -> TestGateway {
+    builder(
+        exec.addr,
+        "[capacity.tiers.paid]\nbudget_daily = 5.0\nat_budget = \"refuse\"\n\n[[capacity.price]]\nper_cpu_second = 1.0\n",
+    )
+    .raw(&format!(
+        "[state]\nbackend = \"redis\"\nurl = \"{}\"\nkey_prefix = \"usage-test\"\ncommand_timeout = \"2s\"\n",
+        redis.url()
+    ))
+    .with_admin_token()
+    .start()
+}
+
+/// `client`'s credits today, as `gw`'s usage API reports them.
+fn credits_today(gw: &TestGateway, client: &str) -> f64 {
+    let r = gw
+        .admin(reqwest::Method::GET, &format!("/v1/usage?client={client}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value = r.json().unwrap();
+    body["usage"]["credits"].as_f64().unwrap()
+}
+
+#[test]
+fn two_gateways_on_one_redis_share_usage_and_budgets_and_a_restart_keeps_them() {
+    let redis = execgate_state::testing::RedisServer::start();
+    let exec = two_cpu_seconds();
+    let run = |gw: &TestGateway| run_in(gw, &[("x-api-key", "p1-key-0123456789")]).status;
+    let a = on_shared_usage(&exec, &redis);
+    let b = on_shared_usage(&exec, &redis);
+    // 2 + 2 credits: under the 5 of the day on each gateway alone and together.
+    assert_eq!(run(&a), 200);
+    assert_eq!(run(&b), 200);
+    eventually("each gateway sees both charges", || {
+        credits_today(&a, "client:p1") == 4.0 && credits_today(&b, "client:p1") == 4.0
+    });
+    // The third run crosses the budget: on a, with half the spending made on b.
+    assert_eq!(run(&a), 200);
+    eventually("b sees the budget spent", || {
+        credits_today(&b, "client:p1") == 6.0
+    });
+    assert_eq!(run(&b), 402, "b let a spent budget run");
+    assert_eq!(run(&a), 402, "a let a spent budget run");
+    // Another client of the tier is untouched; the platform total is shared.
+    assert_eq!(
+        run_in(&b, &[("x-api-key", "p2-key-0123456789")]).status,
+        200
+    );
+    drop((a, b));
+    // A gateway started afresh reads what was spent.
+    let c = on_shared_usage(&exec, &redis);
+    eventually("the restarted gateway sees the day's usage", || {
+        credits_today(&c, "client:p1") == 6.0
+    });
+    assert_eq!(run(&c), 402);
+    let top: serde_json::Value = c
+        .admin(reqwest::Method::GET, "/v1/usage/top?period=month")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let clients: Vec<&str> = top["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client"].as_str().unwrap())
+        .collect();
+    assert_eq!(clients, ["client:p1", "client:p2"], "{top}");
+    let global: serde_json::Value = c
+        .admin(reqwest::Method::GET, "/v1/usage?period=month")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(global["usage"]["credits"], 8.0, "{global}");
+    assert_eq!(global["usage"]["executions"], 4, "{global}");
+}
+
+/// A Judge0 executor whose runs, read by token, are finished with 2 s of CPU
+/// (`time`), 2.5 s of wall time and 2 MiB; submissions answer only a token.
+struct Judge0Executor {
+    addr: SocketAddr,
+    reads: Arc<AtomicUsize>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Judge0Executor {
+    fn start() -> Self {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let record = |token: &str| {
+            serde_json::json!({
+                "token": token, "status": {"id": 3, "description": "Accepted"},
+                "time": "2.0", "wall_time": "2.5", "memory": 2048,
+                "stdout": "hi\n", "stderr": null, "compile_output": null, "message": null
+            })
+        };
+        let issued = Arc::new(AtomicUsize::new(0));
+        let r = reads.clone();
+        let app =
+            Router::new()
+                .route(
+                    "/submissions",
+                    axum::routing::post(move || {
+                        let n = issued.fetch_add(1, Ordering::SeqCst);
+                        async move { axum::Json(serde_json::json!({"token": format!("run-{n}")})) }
+                    }),
+                )
+                .route(
+                    "/submissions/batch",
+                    axum::routing::get(
+                        move |q: axum::extract::Query<
+                            std::collections::HashMap<String, String>,
+                        >| async move {
+                            let tokens = q.get("tokens").cloned().unwrap_or_default();
+                            let found: Vec<_> = tokens.split(',').map(record).collect();
+                            axum::Json(serde_json::json!({"submissions": found}))
+                        },
+                    ),
+                )
+                .route(
+                    "/submissions/{token}",
+                    axum::routing::get(
+                        move |axum::extract::Path(token): axum::extract::Path<String>| {
+                            r.fetch_add(1, Ordering::SeqCst);
+                            async move { axum::Json(record(&token)) }
+                        },
+                    ),
+                )
+                .fallback(|| async { axum::Json(serde_json::json!([])) });
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            addr,
+            reads,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// A Judge0 gateway charging one credit per CPU second.
+fn judge0_gateway(exec: &Judge0Executor) -> TestGateway {
+    builder(exec.addr, "[[capacity.price]]\nper_cpu_second = 1.0\n")
+        .with("dialect", "kind = \"judge0\"")
+        .with_admin_token()
+        .start()
+}
+
+/// Submits a Judge0 run without waiting, as p1; its token.
+fn submit_without_waiting(gw: &TestGateway) -> String {
+    let reply = post_with(
+        &gw.url("/submissions?base64_encoded=false&wait=false"),
+        serde_json::json!({"source_code": "print(1)", "language_id": 71})
+            .to_string()
+            .into_bytes(),
+        &[("x-api-key", "p1-key-0123456789")],
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    doc["token"].as_str().unwrap().to_string()
+}
+
+fn poll(gw: &TestGateway, token: &str) -> u16 {
+    let reply = reqwest::blocking::Client::new()
+        .get(gw.url(&format!("/submissions/{token}?base64_encoded=false")))
+        .header("x-api-key", "p1-key-0123456789")
+        .send()
+        .unwrap();
+    reply.status().as_u16()
+}
+
+/// p1's usage today: credits, executions, estimated.
+fn p1_usage(gw: &TestGateway) -> (f64, u64, u64) {
+    let body: serde_json::Value = gw
+        .admin(reqwest::Method::GET, "/v1/usage?client=client:p1")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let u = &body["usage"];
+    (
+        u["credits"].as_f64().unwrap(),
+        u["executions"].as_u64().unwrap(),
+        u["estimated"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn a_judge0_run_submitted_without_waiting_is_charged_its_verdicts_cost_once() {
+    let exec = Judge0Executor::start();
+    let gw = judge0_gateway(&exec);
+    let token = submit_without_waiting(&gw);
+    assert_eq!(poll(&gw, &token), 200);
+    // Charged by this poll, or by the gateway's own read of unread runs if
+    // that came first: either way the verdict's 2 CPU seconds, once.
+    eventually("the run is charged", || p1_usage(&gw).1 == 1);
+    assert_eq!(p1_usage(&gw), (2.0, 1, 0));
+    assert_eq!(poll(&gw, &token), 200);
+    assert_eq!(exec.reads.load(Ordering::SeqCst), 2);
+    assert_eq!(p1_usage(&gw), (2.0, 1, 0), "the second poll charged again");
+}
+
+#[test]
+fn a_judge0_run_nobody_polls_is_charged_by_the_gateways_own_read() {
+    let exec = Judge0Executor::start();
+    let gw = judge0_gateway(&exec);
+    let token = submit_without_waiting(&gw);
+    eventually("the unread run is charged", || p1_usage(&gw).1 == 1);
+    assert_eq!(p1_usage(&gw), (2.0, 1, 0));
+    assert_eq!(
+        exec.reads.load(Ordering::SeqCst),
+        0,
+        "the client never read it"
+    );
+    // The client reading it afterwards is not charged again.
+    assert_eq!(poll(&gw, &token), 200);
+    assert_eq!(p1_usage(&gw), (2.0, 1, 0));
 }

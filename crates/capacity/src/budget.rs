@@ -9,7 +9,7 @@ use crate::credits::Credits;
 use crate::overrides::OverridesFile;
 use crate::period::{Period, PeriodKey};
 use crate::refusal::{CapacityRefusal, RefuseStatus};
-use crate::usage::{Scope, Spent, Totals, UsageStore};
+use crate::usage::{Spent, Totals};
 use execgate_core::{ClientKey, TierName};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -151,23 +151,21 @@ impl Budgets {
             .unwrap_or_default()
     }
 
-    /// Whether `client` of `tier` may start an execution at `now`.
+    /// Whether `client` of `tier`, having spent `spent`, may start an execution at `now`.
     pub fn check(
         &self,
-        store: &dyn UsageStore,
+        spent: Totals,
         client: &ClientKey,
         tier: &TierName,
         now: SystemTime,
     ) -> BudgetDecision {
-        if let Some((key, status)) = self.global_spent(store, now) {
+        if let Some((key, status)) = self.global_spent(spent.global, now) {
             return BudgetDecision::Refuse(exhausted(status, key, now));
         }
         let caps = self.caps(client, tier);
         let spent_period = Period::ALL.into_iter().find_map(|period| {
             let cap = caps.of(period)?;
-            let key = period.at(now);
-            let spent = store.usage(&Scope::Client(client.clone()), key).credits;
-            (spent >= cap).then_some(key)
+            (spent.client.of(period) >= cap).then_some(period.at(now))
         });
         let Some(key) = spent_period else {
             return BudgetDecision::Run;
@@ -181,15 +179,11 @@ impl Budgets {
         }
     }
 
-    fn global_spent(
-        &self,
-        store: &dyn UsageStore,
-        now: SystemTime,
-    ) -> Option<(PeriodKey, RefuseStatus)> {
+    fn global_spent(&self, spent: Spent, now: SystemTime) -> Option<(PeriodKey, RefuseStatus)> {
         Period::ALL.into_iter().find_map(|period| {
             let cap = self.settings.global.of(period)?;
             let key = period.at(now);
-            (store.usage(&Scope::Global, key).credits >= cap).then(|| {
+            (spent.of(period) >= cap).then(|| {
                 (
                     key,
                     self.settings
@@ -199,45 +193,46 @@ impl Budgets {
             })
         })
     }
+}
 
-    /// The alerts a charge of `credits` that left `after` raises: each
-    /// threshold of each cap it crossed, the client's and the platform's.
-    pub fn crossed(
-        &self,
-        client: &ClientKey,
-        tier: &TierName,
-        credits: Credits,
-        after: Totals,
-        at: SystemTime,
-    ) -> Vec<Alert> {
-        let mut alerts = Vec::new();
-        let caps = self.caps(client, tier);
-        for period in Period::ALL {
-            let key = period.at(at);
-            let mut push = |scope: Option<&ClientKey>, cap: Option<Credits>, spent: Spent| {
-                let Some(cap) = cap else { return };
-                let now = spent.of(period);
-                let before = Credits(now.0.saturating_sub(credits.0));
-                for percent in crossings(before, now, cap) {
-                    alerts.push(Alert {
-                        event: AlertEvent::BudgetThreshold {
-                            client: scope.cloned(),
-                            tier: scope.map(|_| tier.clone()),
-                            period,
-                            period_label: key.label(),
-                            percent,
-                            spent: now,
-                            budget: cap,
-                        },
-                        at,
-                    });
-                }
-            };
-            push(Some(client), caps.of(period), after.client);
-            push(None, self.settings.global.of(period), after.global);
-        }
-        alerts
+/// The alerts a charge of `credits` by `client` of `tier` that left `after`
+/// raises, under the client's `caps` and the platform's `global` caps: each
+/// threshold of each cap it crossed.
+pub fn crossed(
+    client: &ClientKey,
+    tier: &TierName,
+    caps: Caps,
+    global: Caps,
+    credits: Credits,
+    after: Totals,
+    at: SystemTime,
+) -> Vec<Alert> {
+    let mut alerts = Vec::new();
+    for period in Period::ALL {
+        let key = period.at(at);
+        let mut push = |scope: Option<&ClientKey>, cap: Option<Credits>, spent: Spent| {
+            let Some(cap) = cap else { return };
+            let now = spent.of(period);
+            let before = Credits(now.0.saturating_sub(credits.0));
+            for percent in crossings(before, now, cap) {
+                alerts.push(Alert {
+                    event: AlertEvent::BudgetThreshold {
+                        client: scope.cloned(),
+                        tier: scope.map(|_| tier.clone()),
+                        period,
+                        period_label: key.label(),
+                        percent,
+                        spent: now,
+                        budget: cap,
+                    },
+                    at,
+                });
+            }
+        };
+        push(Some(client), caps.of(period), after.client);
+        push(None, global.of(period), after.global);
     }
+    alerts
 }
 
 /// The thresholds passed going from `before` to `after` of `cap`.

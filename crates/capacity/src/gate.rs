@@ -13,7 +13,9 @@ use crate::metrics::CapacityMetrics;
 use crate::pool::{Permit, Pool};
 use crate::session::{SessionId, Sessions};
 use crate::usage::{MemoryUsage, UsageStore};
+use crate::usage_redis::RedisUsage;
 use execgate_core::{Clock, TierName};
+use execgate_state::RedisBackend;
 use std::sync::Arc;
 
 /// The pool and the meter of one gateway process.
@@ -28,19 +30,22 @@ pub struct Capacity {
 }
 
 impl Capacity {
-    /// Builds the pool, opens the usage journal and starts alert delivery.
+    /// Builds the pool, opens the usage store (the `shared` Redis when the
+    /// state backend is one, else memory with its journal) and starts alert delivery.
     pub fn build(
         settings: &CapacitySettings,
         registry: &prometheus::Registry,
         clock: Arc<dyn Clock>,
+        shared: Option<Arc<RedisBackend>>,
     ) -> Result<Arc<Self>, String> {
         let metrics = CapacityMetrics::register(registry).map_err(|e| format!("metrics: {e}"))?;
         let pool = Pool::new(&settings.pool, clock.clone(), metrics.clone());
-        let store: Arc<dyn UsageStore> = match &settings.usage_file {
-            Some(path) => Arc::new(
+        let store: Arc<dyn UsageStore> = match (shared, &settings.usage_file) {
+            (Some(backend), _) => Arc::new(RedisUsage::new(backend)),
+            (None, Some(path)) => Arc::new(
                 MemoryUsage::open(path, clock.now()).map_err(|e| format!("capacity: {e}"))?,
             ),
-            None => Arc::new(MemoryUsage::in_memory()),
+            (None, None) => Arc::new(MemoryUsage::in_memory()),
         };
         let alerts = if settings.alerts.webhooks.is_empty() {
             None

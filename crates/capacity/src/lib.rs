@@ -1,6 +1,6 @@
 //! Capacity and cost control for execgate: who runs now and who waits
 //! (`pool`), what a run used (`cost`) and cost (`price`, `credits`), what each
-//! client has spent (`usage`, `period`), how much it may spend (`budget`),
+//! client has spent (`usage`, `period`; shared in Redis by `usage_redis`), how much it may spend (`budget`),
 //! who is told when it runs out (`alert`), what each session of a client
 //! may still run (`session`), tied together by `meter` and
 //! configured by `config`.
@@ -23,6 +23,7 @@ pub mod ratio;
 pub mod refusal;
 pub mod session;
 pub mod usage;
+pub mod usage_redis;
 
 pub use budget::{AtBudget, BudgetDecision, BudgetSettings, Budgets, Caps};
 pub use config::{CapacityConfig, CapacitySettings};
@@ -39,3 +40,4 @@ pub use price::PriceTable;
 pub use refusal::{CapacityRefusal, RefuseStatus};
 pub use session::{SessionCaps, SessionId, SessionLimit, SessionSettings, SessionView, Sessions};
 pub use usage::{MemoryUsage, Scope, Usage, UsageStore};
+pub use usage_redis::RedisUsage;

@@ -3,14 +3,14 @@
 //! executor's verdict says it used.
 
 use crate::alert::webhook::AlertSender;
-use crate::budget::{BudgetDecision, Budgets, Caps};
+use crate::budget::{BudgetDecision, Budgets, Caps, crossed};
 use crate::cost::RunCost;
 use crate::credits::Credits;
 use crate::metrics::CapacityMetrics;
 use crate::period::Period;
 use crate::price::PriceTable;
 use crate::ratio::BudgetRatios;
-use crate::usage::{Charge, Scope, Usage, UsageStore};
+use crate::usage::{Charge, Scope, Totals, Usage, UsageStore};
 use execgate_core::{ClientKey, Clock, TierName};
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ pub struct Meter {
     budgets: Budgets,
     alerts: Option<Arc<AlertSender>>,
     metrics: CapacityMetrics,
-    ratios: BudgetRatios,
+    ratios: Arc<BudgetRatios>,
     clock: Arc<dyn Clock>,
 }
 
@@ -40,17 +40,23 @@ impl Meter {
             store,
             budgets,
             alerts,
-            ratios: BudgetRatios::new(metrics.budget_used.clone()),
+            ratios: Arc::new(BudgetRatios::new(metrics.budget_used.clone())),
             metrics,
             clock,
         }
     }
 
     /// Whether `client` of `tier` may start an execution now.
-    pub fn check(&self, client: &ClientKey, tier: &TierName) -> BudgetDecision {
-        let decision = self
-            .budgets
-            .check(self.store.as_ref(), client, tier, self.clock.now());
+    pub async fn check(&self, client: &ClientKey, tier: &TierName) -> BudgetDecision {
+        // No cap to check against: no figures to read (a round trip with Redis).
+        if self.budgets.caps(client, tier) == Caps::default()
+            && self.budgets.global() == Caps::default()
+        {
+            return BudgetDecision::Run;
+        }
+        let now = self.clock.now();
+        let spent = self.store.spent(client, now).await;
+        let decision = self.budgets.check(spent, client, tier, now);
         if let BudgetDecision::Refuse(r) = &decision {
             self.metrics.refused(r.code());
         }
@@ -74,34 +80,36 @@ impl Meter {
             run,
             at,
         };
-        let totals = self.store.record(&charge);
-        self.ratios.charged(
-            tier,
-            self.budgets.caps(client, tier),
-            self.budgets.global(),
-            totals,
-            at,
-        );
         self.metrics
             .cost
             .with_label_values(&[tier.as_str(), language])
             .inc_by(credits.as_credits());
-        if let Some(sender) = &self.alerts {
-            for alert in self.budgets.crossed(client, tier, credits, totals, at) {
-                sender.notify(alert);
+        // The caps in force now; alerts and the gauge follow once the store has
+        // the totals after this charge.
+        let caps = self.budgets.caps(client, tier);
+        let global = self.budgets.global();
+        let (ratios, alerts) = (self.ratios.clone(), self.alerts.clone());
+        let (client, tier) = (client.clone(), tier.clone());
+        let settled = Box::new(move |totals: Totals| {
+            ratios.charged(&tier, caps, global, totals, at);
+            if let Some(sender) = alerts {
+                for alert in crossed(&client, &tier, caps, global, credits, totals, at) {
+                    sender.notify(alert);
+                }
             }
-        }
+        });
+        self.store.record(&charge, settled);
         credits
     }
 
-    /// `scope`'s usage in the current `period`.
-    pub fn usage(&self, scope: &Scope, period: Period) -> Usage {
-        self.store.usage(scope, period.at(self.clock.now()))
+    /// `scope`'s usage in the current `period`; an error when the store cannot be read.
+    pub async fn usage(&self, scope: &Scope, period: Period) -> Result<Usage, String> {
+        self.store.usage(scope, period.at(self.clock.now())).await
     }
 
     /// The top `n` spenders of the current `period`.
-    pub fn top(&self, period: Period, n: usize) -> Vec<(ClientKey, Usage)> {
-        self.store.top(period.at(self.clock.now()), n)
+    pub async fn top(&self, period: Period, n: usize) -> Result<Vec<(ClientKey, Usage)>, String> {
+        self.store.top(period.at(self.clock.now()), n).await
     }
 
     /// The caps in force for `client` of `tier`.

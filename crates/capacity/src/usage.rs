@@ -1,7 +1,8 @@
 //! What each client, each tier and the whole platform spent, per UTC day and
 //! month. The memory store keeps the figures in a map and, when given a file,
 //! appends every charge to it and replays the current month at start, so a
-//! restart forgets nothing that was charged.
+//! restart forgets nothing that was charged. With a shared state backend the
+//! figures live in Redis instead (`usage_redis`).
 
 use crate::cost::RunCost;
 use crate::credits::Credits;
@@ -93,14 +94,25 @@ pub struct Totals {
     pub global: Spent,
 }
 
-/// Where usage is kept.
+/// What follows a charge once its store has counted it: given the client's
+/// and the platform's totals right after it (budget alerts, the ratio gauge).
+pub type Settled = Box<dyn FnOnce(Totals) + Send>;
+
+/// Where usage is kept. Charging never waits (it happens while the answer is
+/// being written); reads may, within the store's bound.
+#[async_trait::async_trait]
 pub trait UsageStore: Send + Sync {
-    /// Adds `charge`; the totals after it.
-    fn record(&self, charge: &Charge) -> Totals;
-    /// `scope`'s spending in `period`.
-    fn usage(&self, scope: &Scope, period: PeriodKey) -> Usage;
+    /// Adds `charge`; `settled` is called with the totals right after it once
+    /// the store has counted it (at once in memory; once Redis confirms it for
+    /// the shared store, so that each total is seen after exactly one charge).
+    fn record(&self, charge: &Charge, settled: Settled);
+    /// What `client` and the platform have spent in the day and month of `at`:
+    /// the figures a budget is checked against.
+    async fn spent(&self, client: &ClientKey, at: SystemTime) -> Totals;
+    /// `scope`'s spending in `period`; an error when the store cannot be read.
+    async fn usage(&self, scope: &Scope, period: PeriodKey) -> Result<Usage, String>;
     /// The `n` clients that spent most in `period`, most first.
-    fn top(&self, period: PeriodKey, n: usize) -> Vec<(ClientKey, Usage)>;
+    async fn top(&self, period: PeriodKey, n: usize) -> Result<Vec<(ClientKey, Usage)>, String>;
 }
 
 /// One journal line.
@@ -130,6 +142,12 @@ struct Figures {
 }
 
 impl Figures {
+    fn credits(&self, scope: &Scope, period: PeriodKey) -> Credits {
+        self.map
+            .get(&(scope.clone(), period))
+            .map_or(Credits::ZERO, |u| u.credits)
+    }
+
     fn add(&mut self, c: &Charge) -> Totals {
         let (day, month) = (Period::Day.at(c.at), Period::Month.at(c.at));
         if self.month.is_some_and(|m| m < month) {
@@ -255,8 +273,9 @@ impl Line {
     }
 }
 
+#[async_trait::async_trait]
 impl UsageStore for MemoryUsage {
-    fn record(&self, charge: &Charge) -> Totals {
+    fn record(&self, charge: &Charge, settled: Settled) {
         if let Some(journal) = &self.journal {
             let mut line = serde_json::to_vec(&Line::of(charge)).unwrap_or_default();
             line.push(b'\n');
@@ -265,19 +284,33 @@ impl UsageStore for MemoryUsage {
                 tracing::error!("usage journal write failed: {e}");
             }
         }
-        self.figures.lock().add(charge)
+        let totals = self.figures.lock().add(charge);
+        settled(totals);
     }
 
-    fn usage(&self, scope: &Scope, period: PeriodKey) -> Usage {
-        self.figures
+    async fn spent(&self, client: &ClientKey, at: SystemTime) -> Totals {
+        let figures = self.figures.lock();
+        let spent = |scope: Scope| Spent {
+            day: figures.credits(&scope, Period::Day.at(at)),
+            month: figures.credits(&scope, Period::Month.at(at)),
+        };
+        Totals {
+            client: spent(Scope::Client(client.clone())),
+            global: spent(Scope::Global),
+        }
+    }
+
+    async fn usage(&self, scope: &Scope, period: PeriodKey) -> Result<Usage, String> {
+        Ok(self
+            .figures
             .lock()
             .map
             .get(&(scope.clone(), period))
             .copied()
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
 
-    fn top(&self, period: PeriodKey, n: usize) -> Vec<(ClientKey, Usage)> {
+    async fn top(&self, period: PeriodKey, n: usize) -> Result<Vec<(ClientKey, Usage)>, String> {
         let figures = self.figures.lock();
         let mut all: Vec<(ClientKey, Usage)> = figures
             .map
@@ -289,6 +322,6 @@ impl UsageStore for MemoryUsage {
             .collect();
         all.sort_by(|a, b| b.1.credits.cmp(&a.1.credits).then_with(|| a.0.cmp(&b.0)));
         all.truncate(n);
-        all
+        Ok(all)
     }
 }

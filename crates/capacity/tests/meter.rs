@@ -68,8 +68,8 @@ fn free_budget(daily: u64, action: AtBudget) -> BudgetSettings {
     b
 }
 
-#[test]
-fn usage_is_kept_per_client_tier_and_platform_for_the_day_and_month() {
+#[tokio::test]
+async fn usage_is_kept_per_client_tier_and_platform_for_the_day_and_month() {
     let clock = ManualClock::new(noon());
     let m = meter(
         BudgetSettings::default(),
@@ -85,39 +85,56 @@ fn usage_is_kept_per_client_tier_and_platform_for_the_day_and_month() {
     clock.advance(Duration::from_secs(86_400));
     m.charge(&a, &tier("free"), "python", cpu(1));
     assert_eq!(
-        m.usage(&Scope::Client(a.clone()), Period::Day).credits,
+        m.usage(&Scope::Client(a.clone()), Period::Day)
+            .await
+            .unwrap()
+            .credits,
         Credits(1_000_000)
     );
     assert_eq!(
-        m.usage(&Scope::Client(a.clone()), Period::Month).credits,
+        m.usage(&Scope::Client(a.clone()), Period::Month)
+            .await
+            .unwrap()
+            .credits,
         Credits(3_000_000)
     );
     assert_eq!(
-        m.usage(&Scope::Client(a.clone()), Period::Month).executions,
+        m.usage(&Scope::Client(a.clone()), Period::Month)
+            .await
+            .unwrap()
+            .executions,
         2
     );
     assert_eq!(
-        m.usage(&Scope::Tier(tier("free")), Period::Month).credits,
+        m.usage(&Scope::Tier(tier("free")), Period::Month)
+            .await
+            .unwrap()
+            .credits,
         Credits(3_000_000)
     );
     assert_eq!(
-        m.usage(&Scope::Global, Period::Month).credits,
+        m.usage(&Scope::Global, Period::Month)
+            .await
+            .unwrap()
+            .credits,
         Credits(8_000_000)
     );
     assert_eq!(
-        m.usage(&Scope::Global, Period::Day).credits,
+        m.usage(&Scope::Global, Period::Day).await.unwrap().credits,
         Credits(1_000_000)
     );
     let top: Vec<_> = m
         .top(Period::Month, 10)
+        .await
+        .unwrap()
         .into_iter()
         .map(|(c, _)| c)
         .collect();
     assert_eq!(top, vec![b, a]);
 }
 
-#[test]
-fn usage_survives_a_restart_through_its_journal() {
+#[tokio::test]
+async fn usage_survives_a_restart_through_its_journal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("usage.jsonl");
     let a = ClientKey::from_client_id("a");
@@ -136,19 +153,25 @@ fn usage_survives_a_restart_through_its_journal() {
         Arc::new(MemoryUsage::open(&path, noon()).unwrap()),
         &clock,
     );
-    let u = m.usage(&Scope::Client(a.clone()), Period::Day);
+    let u = m
+        .usage(&Scope::Client(a.clone()), Period::Day)
+        .await
+        .unwrap();
     assert_eq!(
         (u.credits, u.executions, u.cpu_ms),
         (Credits(5_000_000), 2, 5000)
     );
     assert_eq!(
-        m.usage(&Scope::Global, Period::Month).credits,
+        m.usage(&Scope::Global, Period::Month)
+            .await
+            .unwrap()
+            .credits,
         Credits(5_000_000)
     );
 }
 
-#[test]
-fn a_torn_last_line_is_skipped_but_a_bad_line_is_an_error_with_its_line() {
+#[tokio::test]
+async fn a_torn_last_line_is_skipped_but_a_bad_line_is_an_error_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("usage.jsonl");
     {
@@ -172,6 +195,8 @@ fn a_torn_last_line_is_skipped_but_a_bad_line_is_an_error_with_its_line() {
     assert_eq!(
         store
             .usage(&Scope::Global, Period::Day.at(noon()))
+            .await
+            .unwrap()
             .executions,
         1
     );
@@ -181,8 +206,8 @@ fn a_torn_last_line_is_skipped_but_a_bad_line_is_an_error_with_its_line() {
     assert!(err.contains("not a usage record"), "{err}");
 }
 
-#[test]
-fn last_months_charges_leave_the_journal_at_start() {
+#[tokio::test]
+async fn last_months_charges_leave_the_journal_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("usage.jsonl");
     let a = ClientKey::from_client_id("a");
@@ -199,23 +224,25 @@ fn last_months_charges_leave_the_journal_at_start() {
     assert_eq!(
         store
             .usage(&Scope::Client(a), Period::Month.at(next_month))
+            .await
+            .unwrap()
             .executions,
         0
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
 }
 
-#[test]
-fn a_spent_budget_refuses_the_next_run_until_the_day_resets() {
+#[tokio::test]
+async fn a_spent_budget_refuses_the_next_run_until_the_day_resets() {
     let clock = ManualClock::new(noon());
     let settings = free_budget(10, AtBudget::Refuse(RefuseStatus::PaymentRequired));
     let m = meter(settings, Arc::new(MemoryUsage::in_memory()), &clock);
     let a = ClientKey::from_client_id("a");
     let free = tier("free");
-    assert_eq!(m.check(&a, &free), BudgetDecision::Run);
+    assert_eq!(m.check(&a, &free).await, BudgetDecision::Run);
     // One run may go past the cap: a running execution is never stopped for budget.
     m.charge(&a, &free, "python", cpu(12));
-    let BudgetDecision::Refuse(refusal) = m.check(&a, &free) else {
+    let BudgetDecision::Refuse(refusal) = m.check(&a, &free).await else {
         panic!("not refused");
     };
     let midnight = UNIX_EPOCH + Duration::from_secs(1_796_688_000);
@@ -233,15 +260,15 @@ fn a_spent_budget_refuses_the_next_run_until_the_day_resets() {
     );
     // Another client of the tier has its own budget.
     assert_eq!(
-        m.check(&ClientKey::from_client_id("b"), &free),
+        m.check(&ClientKey::from_client_id("b"), &free).await,
         BudgetDecision::Run
     );
     clock.advance(Duration::from_secs(12 * 3600));
-    assert_eq!(m.check(&a, &free), BudgetDecision::Run);
+    assert_eq!(m.check(&a, &free).await, BudgetDecision::Run);
 }
 
-#[test]
-fn throttle_and_notify_let_the_run_go_on() {
+#[tokio::test]
+async fn throttle_and_notify_let_the_run_go_on() {
     let clock = ManualClock::new(noon());
     let a = ClientKey::from_client_id("a");
     let throttle = meter(
@@ -251,7 +278,7 @@ fn throttle_and_notify_let_the_run_go_on() {
     );
     throttle.charge(&a, &tier("free"), "python", cpu(1));
     assert_eq!(
-        throttle.check(&a, &tier("free")),
+        throttle.check(&a, &tier("free")).await,
         BudgetDecision::Throttle(tier("anonymous"))
     );
     let notify = meter(
@@ -260,11 +287,11 @@ fn throttle_and_notify_let_the_run_go_on() {
         &clock,
     );
     notify.charge(&a, &tier("free"), "python", cpu(1));
-    assert_eq!(notify.check(&a, &tier("free")), BudgetDecision::Run);
+    assert_eq!(notify.check(&a, &tier("free")).await, BudgetDecision::Run);
 }
 
-#[test]
-fn a_client_override_replaces_its_tiers_caps() {
+#[tokio::test]
+async fn a_client_override_replaces_its_tiers_caps() {
     let clock = ManualClock::new(noon());
     let m = meter(
         free_budget(1, AtBudget::Refuse(RefuseStatus::TooManyRequests)),
@@ -273,7 +300,9 @@ fn a_client_override_replaces_its_tiers_caps() {
     );
     let a = ClientKey::from_client_id("a");
     m.charge(&a, &tier("free"), "python", cpu(2));
-    assert!(matches!(m.check(&a, &tier("free")), BudgetDecision::Refuse(r) if r.status() == 429));
+    assert!(
+        matches!(m.check(&a, &tier("free")).await, BudgetDecision::Refuse(r) if r.status() == 429)
+    );
     m.set_caps(
         a.clone(),
         Caps {
@@ -282,11 +311,11 @@ fn a_client_override_replaces_its_tiers_caps() {
         },
     )
     .unwrap();
-    assert_eq!(m.check(&a, &tier("free")), BudgetDecision::Run);
+    assert_eq!(m.check(&a, &tier("free")).await, BudgetDecision::Run);
 }
 
-#[test]
-fn a_spent_platform_budget_refuses_everyone() {
+#[tokio::test]
+async fn a_spent_platform_budget_refuses_everyone() {
     let clock = ManualClock::new(noon());
     let settings = BudgetSettings {
         global: Caps {
@@ -303,7 +332,10 @@ fn a_spent_platform_budget_refuses_everyone() {
         "python",
         cpu(3),
     );
-    let BudgetDecision::Refuse(r) = m.check(&ClientKey::from_client_id("z"), &tier("paid")) else {
+    let BudgetDecision::Refuse(r) = m
+        .check(&ClientKey::from_client_id("z"), &tier("paid"))
+        .await
+    else {
         panic!("not refused");
     };
     assert_eq!(r.status(), 429);

@@ -97,8 +97,9 @@ fn clean(
     let doc = serde_json::from_slice::<serde_json::Value>(&held)
         .map_err(|e| SanitizeError::NotJson(e.to_string()))?;
     ctx.run.outcomes = gw.dialect.verdicts_for(&ctx.forward_path, &doc);
-    crate::gateway::capacity::charge(gw, ctx, &doc);
-    bind_tokens(gw, ctx, identity, &doc, tokens);
+    let owed = crate::gateway::capacity::charge(gw, ctx, &doc);
+    crate::gateway::capacity::charge_polled(gw, &doc, &tokens);
+    bind_tokens(gw, ctx, identity, &doc, tokens, owed);
     super::callback::on_answer(gw, ctx, identity, &doc, output_field);
     execgate_sanitize::sanitize_value(&rules.output, policy, reader, doc, &fields, held.len())
 }
@@ -148,6 +149,7 @@ fn bind_tokens(
     identity: &Identity,
     doc: &serde_json::Value,
     read: Vec<String>,
+    owed: Vec<Option<crate::gateway::tokens::Deferred>>,
 ) {
     let issued = if ctx.route.executes() {
         let issued = gw.dialect.issued_tokens(&ctx.forward_path, doc);
@@ -156,7 +158,8 @@ fn bind_tokens(
             ip: identity.ip,
             allow_listed: ctx.allow_listed,
         };
-        gw.tokens.issue(&owner, &issued, std::time::Instant::now());
+        gw.tokens
+            .issue_owing(&owner, &issued, owed, std::time::Instant::now());
         issued
     } else {
         read
