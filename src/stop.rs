@@ -1,10 +1,15 @@
 //! How the proxy stops: through `Running::stop` (tests, embedding), or by
 //! signal — SIGINT at once, SIGTERM gracefully: the public listener closes,
-//! requests in flight get up to `[server] stop_grace` to finish, then Pingora
-//! stops and the process exits 0.
+//! open connections get up to `[server] stop_grace` to finish their requests
+//! (each answered with `Connection: close`), then Pingora stops and the
+//! process exits 0. SIGQUIT is the upgrade: the listeners go to the new
+//! process first (`crate::upgrade`), then the same drain.
 
+use crate::accept::OpenConnections;
+use crate::upgrade::Handover;
 use async_trait::async_trait;
 use pingora_core::server::{ShutdownSignal, ShutdownSignalWatch};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -35,42 +40,81 @@ pub struct Drain {
     pub closing: std::sync::Arc<watch::Sender<bool>>,
     /// Requests being handled.
     pub in_flight: prometheus::IntGauge,
+    /// Connections the accept guard handed to the proxy, still open.
+    pub open: OpenConnections,
     /// The longest wait for them.
     pub grace: Duration,
     /// The accept guard owns the public listener.
     pub guarded: bool,
+    /// The listeners to hand to a new process on SIGQUIT (`[server] upgrade_socket`).
+    pub upgrade: Option<Arc<Handover>>,
+}
+
+impl Drain {
+    /// Hands the listeners over on SIGQUIT; `false` when that failed (or no
+    /// upgrade socket is configured) and this process goes on serving.
+    async fn hand_over(&self) -> bool {
+        let Some(handover) = self.upgrade.clone() else {
+            tracing::warn!("SIGQUIT: no [server] upgrade_socket configured; still serving");
+            return false;
+        };
+        tracing::info!("SIGQUIT: handing the listeners to the new process");
+        match tokio::task::spawn_blocking(move || handover.send()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::error!("upgrade failed, still serving: {e}");
+                false
+            }
+            Err(e) => {
+                tracing::error!("upgrade failed, still serving: {e}");
+                false
+            }
+        }
+    }
+
+    /// Waits (up to the grace period) for the guard's connections to close.
+    async fn drained(&self) {
+        let drained = tokio::time::timeout(self.grace, async {
+            while self.open.count() > 0 || self.in_flight.get() > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                connections = self.open.count(),
+                in_flight = self.in_flight.get(),
+                "stop grace period over: cutting the rest"
+            );
+        }
+    }
 }
 
 #[async_trait]
 impl ShutdownSignalWatch for Drain {
     async fn recv(&self) -> ShutdownSignal {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut interrupt)) = (
+        let (Ok(mut term), Ok(mut interrupt), Ok(mut quit)) = (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
+            signal(SignalKind::quit()),
         ) else {
-            tracing::error!("cannot listen for SIGTERM/SIGINT: stop the gateway with SIGKILL");
+            tracing::error!(
+                "cannot listen for SIGTERM/SIGINT/SIGQUIT: stop the gateway with SIGKILL"
+            );
             return std::future::pending().await;
         };
-        tokio::select! {
-            _ = interrupt.recv() => return ShutdownSignal::FastShutdown,
-            _ = term.recv() => {}
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => return ShutdownSignal::FastShutdown,
+                _ = term.recv() => break,
+                _ = quit.recv() => if self.hand_over().await { break },
+            }
         }
-        tracing::info!(grace = ?self.grace, "SIGTERM: no new connections; requests in flight finish");
+        tracing::info!(grace = ?self.grace, "no new connections; open ones finish their requests");
         let _ = self.closing.send(true);
         if self.guarded {
-            let drained = tokio::time::timeout(self.grace, async {
-                while self.in_flight.get() > 0 {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            })
-            .await;
-            if drained.is_err() {
-                tracing::warn!(
-                    in_flight = self.in_flight.get(),
-                    "stop grace period over: cutting the rest"
-                );
-            }
+            self.drained().await;
         }
         ShutdownSignal::GracefulTerminate
     }
