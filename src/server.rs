@@ -259,6 +259,15 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let scorer = gateway.unpolled_scorer(settings.upstream.addresses.clone());
     let side = side_runtime()?;
     let proxy_runtime = proxy_runtime(settings)?;
+    // Caught before any listener opens: a signal that comes while the gateway
+    // starts waits for it instead of ending the process.
+    let signals = opts
+        .unix_signals
+        .then(|| {
+            let _runtime = side.enter();
+            crate::stop::Signals::catch()
+        })
+        .transpose()?;
     let inherited = opts.upgrade.then(|| inherit(settings)).transpose()?;
     let (inherited, old_process) = match inherited {
         Some(i) => (Some((i.proxy, i.admin)), Some(i.old)),
@@ -270,7 +279,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let open = OpenConnections::default();
     let stop = stop_policy(
         settings,
-        &opts,
+        signals,
         &parts.metrics,
         &stop_guard,
         &mut listeners,
@@ -331,15 +340,15 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
 /// through `Running::stop` (tests, embedding).
 fn stop_policy(
     settings: &Settings,
-    opts: &Options,
+    signals: Option<crate::stop::Signals>,
     metrics: &Metrics,
     stop_guard: &Arc<watch::Sender<bool>>,
     listeners: &mut Listeners,
     open: &OpenConnections,
 ) -> Stop {
-    if !opts.unix_signals {
+    let Some(signals) = signals else {
         return Stop::Channel;
-    }
+    };
     Stop::Signals(Drain {
         closing: stop_guard.clone(),
         in_flight: metrics.in_flight.clone(),
@@ -347,6 +356,7 @@ fn stop_policy(
         grace: settings.server.stop_grace,
         guarded: listeners.public.is_some(),
         upgrade: listeners.handover.take().map(Arc::new),
+        signals: parking_lot::Mutex::new(Some(signals)),
     })
 }
 

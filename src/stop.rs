@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use pingora_core::server::{ShutdownSignal, ShutdownSignalWatch};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
 /// How the proxy is told to stop.
@@ -48,6 +49,31 @@ pub struct Drain {
     pub guarded: bool,
     /// The listeners to hand to a new process on SIGQUIT (`[server] upgrade_socket`).
     pub upgrade: Option<Arc<Handover>>,
+    /// The signals, taken by the first `recv`.
+    pub signals: parking_lot::Mutex<Option<Signals>>,
+}
+
+/// SIGTERM, SIGINT and SIGQUIT, caught from before the listeners open: one
+/// that arrives before Pingora watches for it is kept, not the default
+/// action (SIGQUIT's would dump core).
+pub struct Signals {
+    term: Signal,
+    interrupt: Signal,
+    quit: Signal,
+}
+
+impl Signals {
+    /// Catches the three signals; call within a runtime that lives as long as the process.
+    pub fn catch() -> Result<Self, String> {
+        let catch = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| format!("cannot catch {name}: {e}"))
+        };
+        Ok(Self {
+            term: catch(SignalKind::terminate(), "SIGTERM")?,
+            interrupt: catch(SignalKind::interrupt(), "SIGINT")?,
+            quit: catch(SignalKind::quit(), "SIGQUIT")?,
+        })
+    }
 }
 
 impl Drain {
@@ -93,22 +119,14 @@ impl Drain {
 #[async_trait]
 impl ShutdownSignalWatch for Drain {
     async fn recv(&self) -> ShutdownSignal {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut interrupt), Ok(mut quit)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::quit()),
-        ) else {
-            tracing::error!(
-                "cannot listen for SIGTERM/SIGINT/SIGQUIT: stop the gateway with SIGKILL"
-            );
+        let Some(mut signals) = self.signals.lock().take() else {
             return std::future::pending().await;
         };
         loop {
             tokio::select! {
-                _ = interrupt.recv() => return ShutdownSignal::FastShutdown,
-                _ = term.recv() => break,
-                _ = quit.recv() => if self.hand_over().await { break },
+                _ = signals.interrupt.recv() => return ShutdownSignal::FastShutdown,
+                _ = signals.term.recv() => break,
+                _ = signals.quit.recv() => if self.hand_over().await { break },
             }
         }
         tracing::info!(grace = ?self.grace, "no new connections; open ones finish their requests");
