@@ -43,14 +43,6 @@ pub fn validate(raw: RawConfig, source: &Path) -> Result<Settings, Invalid> {
             "the accept guard relays plain HTTP only: with TLS set accept_guard = false (Pingora then terminates TLS on server.listen)",
         ));
     }
-    // The deliverer reads finished results from the executor in plain HTTP:
-    // against executors that speak TLS it would fail, or send in the clear.
-    if raw.upstream.tls && !raw.dialect.callbacks.allow_hosts.is_empty() {
-        return Err(key(
-            "dialect.callbacks.allow_hosts",
-            "callbacks are not delivered when upstream.tls = true (results are read from the executor in plain HTTP)",
-        ));
-    }
     let capacity = capacity(&raw.capacity, &tiers, base)?;
     let settings = Settings {
         source: source.to_path_buf(),

@@ -90,10 +90,6 @@ fn check_config_names_file_line_and_key_and_exits_2() {
             "DIR/gw.toml:3: dialect.callbacks.allow_hosts: \"*.*\" is not a host name",
         ),
         (
-            "[upstream]\ntls = true\n[dialect.callbacks]\nallow_hosts = [\"hooks.example.com\"]\n",
-            "DIR/gw.toml:4: dialect.callbacks.allow_hosts: callbacks are not delivered when upstream.tls = true",
-        ),
-        (
             "[identity.jwt]\nalgorithm = \"HS256\"\nsecret = \"short\"\n",
             "DIR/gw.toml:3: identity.jwt.secret: HS256 secrets must be at least 32 bytes",
         ),
