@@ -102,12 +102,41 @@ impl Drop for AddressSlot {
     }
 }
 
+/// The connections the guard has handed to the proxy and that are still open:
+/// a graceful stop (or an upgrade) waits for them to close.
+#[derive(Debug, Clone, Default)]
+pub struct OpenConnections(Arc<std::sync::atomic::AtomicUsize>);
+
+impl OpenConnections {
+    /// How many are open.
+    pub fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn open(&self) -> OpenConnection {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        OpenConnection(self.clone())
+    }
+}
+
+/// One of the `OpenConnections`, counted until dropped.
+struct OpenConnection(OpenConnections);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        (self.0).0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 /// Most connections being refused (answered 503) at once.
 const MAX_REFUSING: usize = 256;
 
-/// Accepts on `listener` forever, handing admitted connections to `app`
-/// (connections of `trusted_proxies` are not capped per address); refusals
-/// are counted in `refusals` (by code) and logged.
+/// Accepts on `listener` until `shutdown` turns true, handing admitted
+/// connections to `app` and counting them in `open` (connections of
+/// `trusted_proxies` are not capped per address); refusals are counted in
+/// `refusals` (by code) and logged. On shutdown the listener is closed (an
+/// upgraded process may still accept on its copy) and the connections
+/// already handed over answer their next request with `Connection: close`.
 pub async fn serve<A: ServerApp + Send + Sync + 'static>(
     listener: TcpListener,
     app: Arc<A>,
@@ -115,6 +144,7 @@ pub async fn serve<A: ServerApp + Send + Sync + 'static>(
     trusted_proxies: Vec<ipnet::IpNet>,
     refusals: prometheus::IntCounterVec,
     shutdown: ShutdownWatch,
+    open: OpenConnections,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     // Refusing at the cap takes a moment per connection; past this many at
@@ -128,8 +158,14 @@ pub async fn serve<A: ServerApp + Send + Sync + 'static>(
         exempt: trusted_proxies,
         ..PerAddress::default()
     });
+    let mut stopping = shutdown.clone();
     loop {
-        let (client, addr) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            _ = stopping.wait_for(|stop| *stop) => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (client, addr) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("accept failed: {e}");
@@ -158,15 +194,17 @@ pub async fn serve<A: ServerApp + Send + Sync + 'static>(
             continue;
         };
         let (app, refusals, shutdown) = (app.clone(), refusals.clone(), shutdown.clone());
+        let counted = open.open();
         tokio::spawn(async move {
             let guarded = Guarded::new(client, addr, limits, refusals);
             let mut next = app.process_new(Box::new(guarded), &shutdown).await;
             while let Some(stream) = next {
                 next = app.process_new(stream, &shutdown).await;
             }
-            drop((permit, slot));
+            drop((permit, slot, counted));
         });
     }
+    tracing::info!("the public listener is closed: no new connections");
 }
 
 /// Answers with `refusal` (fresh request id), logs and counts it, and closes the connection.

@@ -15,6 +15,7 @@
 //! inside address between the check and the connect cannot be reached.
 //! Redirects are not followed; the receiver's body is never read.
 
+use crate::config::UpstreamSettings;
 use crate::rules::Rules;
 use bytes::Bytes;
 use execgate_core::Live;
@@ -111,7 +112,7 @@ pub struct Callbacks {
     result_wait: Duration,
     slots: Arc<Semaphore>,
     /// Reads results from the executors.
-    executor: reqwest::Client,
+    executor: ExecutorReader,
     counter: IntCounterVec,
     rules: Arc<Live<Rules>>,
     dialect: Arc<Dialect>,
@@ -121,16 +122,13 @@ impl Callbacks {
     /// The deliverer of `[dialect.callbacks]`.
     pub fn new(
         config: &CallbackConfig,
+        upstream: &UpstreamSettings,
         counter: IntCounterVec,
         rules: Arc<Live<Rules>>,
         dialect: Arc<Dialect>,
     ) -> Result<Self, String> {
         let timeout = config.timeout.get();
-        let executor = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .build()
+        let executor = ExecutorReader::new(upstream, timeout)
             .map_err(|e| format!("callback delivery cannot start: {e}"))?;
         Ok(Self {
             policy: CallbackPolicy::new(config)?,
@@ -205,11 +203,11 @@ impl Callbacks {
     /// The run's result once it has finished, with Judge0's callback fields.
     async fn finished(&self, due: &Due) -> Result<Value, String> {
         let path = result_path(&due.token);
-        let url = format!("http://{}{path}", due.executor);
+        let (client, url) = self.executor.at(&due.executor, &path)?;
         let cap = due.result_cap;
         let mut wait = POLL_FIRST;
         loop {
-            let doc = self.read(&url, cap).await?;
+            let doc = Self::read(client, &url, cap).await?;
             let done = self
                 .dialect
                 .token_verdicts(&path, &doc)
@@ -224,9 +222,8 @@ impl Callbacks {
     }
 
     /// One read of the executor's JSON answer at `url`, at most `cap` bytes.
-    async fn read(&self, url: &str, cap: usize) -> Result<Value, String> {
-        let mut resp = self
-            .executor
+    async fn read(client: &reqwest::Client, url: &str, cap: usize) -> Result<Value, String> {
+        let mut resp = client
             .get(url)
             .header("accept", "application/json")
             .header("accept-encoding", "identity")
@@ -374,6 +371,80 @@ pub fn result_path(token: &str) -> String {
         "/submissions/{token}?base64_encoded=true&fields={}",
         CALLBACK_FIELDS.join(",")
     )
+}
+
+/// Reads results from the executors as the proxy speaks to them: plain HTTP,
+/// or TLS with `[upstream]`'s name, CA and verification.
+enum ExecutorReader {
+    /// Plain HTTP, or TLS verified against each executor's IP address.
+    ByAddress {
+        client: reqwest::Client,
+        scheme: &'static str,
+    },
+    /// TLS to the name `sni`: one client per executor, each connecting to
+    /// its executor's address under that name.
+    ByName {
+        sni: String,
+        clients: std::collections::HashMap<SocketAddr, reqwest::Client>,
+    },
+}
+
+impl ExecutorReader {
+    fn new(upstream: &UpstreamSettings, timeout: Duration) -> Result<Self, String> {
+        let builder = || -> Result<reqwest::ClientBuilder, String> {
+            let mut builder = reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(timeout);
+            let Some(tls) = &upstream.tls else {
+                return Ok(builder);
+            };
+            builder = builder.https_only(true);
+            if let Some(ca) = &tls.ca {
+                builder = builder.tls_built_in_root_certs(false);
+                for der in ca {
+                    let cert = reqwest::Certificate::from_der(der)
+                        .map_err(|e| format!("upstream.ca: {e}"))?;
+                    builder = builder.add_root_certificate(cert);
+                }
+            }
+            Ok(builder.danger_accept_invalid_certs(!tls.verify))
+        };
+        let build = |b: reqwest::ClientBuilder| b.build().map_err(|e| e.to_string());
+        match upstream.tls.as_ref().and_then(|t| t.sni.clone()) {
+            Some(sni) => {
+                let clients = upstream
+                    .addresses
+                    .iter()
+                    .map(|&addr| Ok((addr, build(builder()?.resolve(&sni, addr))?)))
+                    .collect::<Result<_, String>>()?;
+                Ok(Self::ByName { sni, clients })
+            }
+            None => Ok(Self::ByAddress {
+                client: build(builder()?)?,
+                scheme: if upstream.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                },
+            }),
+        }
+    }
+
+    /// The client and URL that read `path` from `executor`.
+    fn at(&self, executor: &str, path: &str) -> Result<(&reqwest::Client, String), String> {
+        match self {
+            Self::ByAddress { client, scheme } => {
+                Ok((client, format!("{scheme}://{executor}{path}")))
+            }
+            Self::ByName { sni, clients } => executor
+                .parse::<SocketAddr>()
+                .ok()
+                .and_then(|addr| clients.get_key_value(&addr))
+                .map(|(addr, client)| (client, format!("https://{sni}:{}{path}", addr.port())))
+                .ok_or_else(|| format!("{executor} is not a configured executor")),
+        }
+    }
 }
 
 /// An error with its causes, for the log (reqwest's own message is only the outermost).

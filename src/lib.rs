@@ -25,3 +25,4 @@ pub mod rules;
 pub mod server;
 pub mod stop;
 pub mod tls;
+pub mod upgrade;

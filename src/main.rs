@@ -25,6 +25,10 @@ enum Command {
         /// Config file.
         #[arg(long, short)]
         config: PathBuf,
+        /// Zero-downtime upgrade: take the listening sockets of the running
+        /// gateway over `[server] upgrade_socket` (then send it SIGQUIT).
+        #[arg(long)]
+        upgrade: bool,
     },
     /// Validate a config file and print the effective config (exit 2 on errors).
     CheckConfig {
@@ -80,7 +84,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Gateway { config } => run_gateway(&config),
+        Command::Gateway { config, upgrade } => run_gateway(&config, upgrade),
         Command::Up {
             config,
             runner_config,
@@ -91,7 +95,7 @@ fn main() -> ExitCode {
             } else {
                 RunnerChild::spawn(&runner_config)
             };
-            run_gateway(&config)
+            run_gateway(&config, false)
         }
         Command::SandboxInit => execgate_runner::sandbox_init_main(),
         Command::CheckConfig { file } => check_config(&file),
@@ -188,7 +192,7 @@ fn check_config(file: &Path) -> ExitCode {
     }
 }
 
-fn run_gateway(file: &Path) -> ExitCode {
+fn run_gateway(file: &Path, upgrade: bool) -> ExitCode {
     let settings = match config::load(file) {
         Ok(s) => s,
         Err(e) => {
@@ -197,7 +201,11 @@ fn run_gateway(file: &Path) -> ExitCode {
         }
     };
     let _log = execgate::logging::init();
-    match server::start(&settings, server::Options::default()) {
+    let options = server::Options {
+        upgrade,
+        ..server::Options::default()
+    };
+    match server::start(&settings, options) {
         Ok(running) => {
             running.wait();
             ExitCode::SUCCESS

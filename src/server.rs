@@ -4,7 +4,7 @@
 //! `start` returns once every listener is bound, so tests run the real
 //! gateway in-process on ephemeral ports and `stop` it when done.
 
-use crate::accept::{self, GuardLimits};
+use crate::accept::{self, GuardLimits, OpenConnections};
 use crate::admin;
 use crate::config::Settings;
 use crate::console::top::TopClients;
@@ -14,6 +14,7 @@ use crate::reload::{self, ConfigReloader};
 use crate::rules::{self, Reloader};
 use crate::stop::{Drain, Stop};
 use crate::tls::CertStore;
+use crate::upgrade::Handover;
 use async_trait::async_trait;
 use execgate_capacity::Capacity;
 use execgate_core::{Clock, Live, SystemClock};
@@ -37,6 +38,9 @@ pub struct Options {
     pub unix_signals: bool,
     /// Reload rules on SIGHUP, and on file changes when `[rules] watch` is on.
     pub reload_triggers: bool,
+    /// Take the listeners of a running gateway over `[server] upgrade_socket`
+    /// instead of binding them (`execgate gateway --upgrade`).
+    pub upgrade: bool,
 }
 
 impl Default for Options {
@@ -45,6 +49,7 @@ impl Default for Options {
             clock: Arc::new(SystemClock),
             unix_signals: true,
             reload_triggers: true,
+            upgrade: false,
         }
     }
 }
@@ -255,17 +260,39 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     let scorer = gateway.unpolled_scorer(settings.upstream.addresses.clone());
     let side = side_runtime()?;
     let proxy_runtime = proxy_runtime(settings)?;
-    let mut listeners = Listeners::bind(settings, &side, &proxy_runtime)?;
+    // Caught before any listener opens: a signal that comes while the gateway
+    // starts waits for it instead of ending the process.
+    let signals = opts
+        .unix_signals
+        .then(|| {
+            let _runtime = side.enter();
+            crate::stop::Signals::catch()
+        })
+        .transpose()?;
+    let inherited = opts.upgrade.then(|| inherit(settings)).transpose()?;
+    let (inherited, old_process) = match inherited {
+        Some(i) => (Some((i.proxy, i.admin)), Some(i.old)),
+        None => (None, None),
+    };
+    let mut listeners = Listeners::bind(settings, &side, &proxy_runtime, inherited)?;
     let (stop_guard, guard_stopping) = watch::channel(false);
     let stop_guard = Arc::new(stop_guard);
-    let stop = stop_policy(settings, &opts, &parts.metrics, &stop_guard, &listeners);
+    let open = OpenConnections::default();
+    let stop = stop_policy(
+        settings,
+        signals,
+        &parts.metrics,
+        &stop_guard,
+        &mut listeners,
+        &open,
+    );
     let hosted = host_proxy(
         settings,
         gateway,
         &mut listeners,
         &proxy_runtime,
         &parts.metrics,
-        guard_stopping,
+        (guard_stopping.clone(), open),
     );
     let listening = hosted.as_ref().map(|(_, addr)| *addr);
     let (stop_proxy, proxy_thread) = run_proxy(settings, hosted, health, tls.clone(), stop)?;
@@ -275,6 +302,7 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     serve_admin(
         &side,
         listeners.admin,
+        guard_stopping,
         admin::GatewayAdmin {
             metrics: parts.metrics.clone(),
             reloader: parts.reloader.clone(),
@@ -288,6 +316,13 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
     spawn_background(&side, settings, &parts.blocks, parts.memory_limiter, scorer);
     let (proxy_addr, admin_addr) = (listeners.proxy_addr, listeners.admin_addr);
     tracing::info!(%proxy_addr, %admin_addr, "execgate gateway listening");
+    if let Some(old) = old_process {
+        // The old process keeps serving if this fails; both then serve.
+        match old.confirm() {
+            Ok(()) => tracing::info!("upgrade: the old process stops accepting and drains"),
+            Err(e) => tracing::warn!("upgrade: {e}"),
+        }
+    }
     Ok(Running {
         proxy_addr,
         admin_addr,
@@ -306,20 +341,51 @@ pub fn start(settings: &Settings, opts: Options) -> Result<Running, String> {
 /// through `Running::stop` (tests, embedding).
 fn stop_policy(
     settings: &Settings,
-    opts: &Options,
+    signals: Option<crate::stop::Signals>,
     metrics: &Metrics,
     stop_guard: &Arc<watch::Sender<bool>>,
-    listeners: &Listeners,
+    listeners: &mut Listeners,
+    open: &OpenConnections,
 ) -> Stop {
-    if !opts.unix_signals {
+    let Some(signals) = signals else {
         return Stop::Channel;
-    }
+    };
     Stop::Signals(Drain {
         closing: stop_guard.clone(),
         in_flight: metrics.in_flight.clone(),
+        open: open.clone(),
         grace: settings.server.stop_grace,
         guarded: listeners.public.is_some(),
+        upgrade: listeners.handover.take().map(Arc::new),
+        signals: parking_lot::Mutex::new(Some(signals)),
     })
+}
+
+/// The listeners of the running gateway, handed over on its SIGQUIT; they
+/// must be the addresses this config names (port 0 takes any).
+fn inherit(settings: &Settings) -> Result<crate::upgrade::Inherited, String> {
+    let socket = settings
+        .server
+        .upgrade_socket
+        .as_deref()
+        .ok_or("--upgrade needs [server] upgrade_socket (the same as the running gateway's)")?;
+    let inherited = crate::upgrade::receive(socket)?;
+    for (listener, wanted, key) in [
+        (&inherited.proxy, settings.server.listen, "server.listen"),
+        (
+            &inherited.admin,
+            settings.server.admin_listen,
+            "server.admin_listen",
+        ),
+    ] {
+        let got = listener.local_addr().map_err(|e| e.to_string())?;
+        if wanted.port() != 0 && got != wanted {
+            return Err(format!(
+                "{key} {wanted}: the running gateway handed over {got}; an upgrade keeps the addresses"
+            ));
+        }
+    }
+    Ok(inherited)
 }
 
 /// With the accept guard, the proxy runs on its runtime, on the clients' own
@@ -331,7 +397,7 @@ fn host_proxy(
     listeners: &mut Listeners,
     proxy_runtime: &tokio::runtime::Runtime,
     metrics: &Metrics,
-    guard_stopping: watch::Receiver<bool>,
+    (guard_stopping, open): (watch::Receiver<bool>, OpenConnections),
 ) -> Option<(Gateway, SocketAddr)> {
     let Some(public) = listeners.public.take() else {
         return Some((gateway, listeners.proxy_addr));
@@ -347,6 +413,7 @@ fn host_proxy(
         settings.identity.trusted_proxies.clone(),
         metrics.requests.clone(),
         guard_stopping,
+        open,
     ));
     None
 }
@@ -360,33 +427,62 @@ struct Listeners {
     public: Option<tokio::net::TcpListener>,
     /// The address clients reach (Pingora binds it itself without the guard).
     proxy_addr: SocketAddr,
+    /// Copies of both listeners for a new process (`[server] upgrade_socket`).
+    handover: Option<Handover>,
 }
 
 impl Listeners {
+    /// Binds the configured addresses, or takes the `inherited` (proxy,
+    /// admin) listeners of the process being upgraded.
     fn bind(
         settings: &Settings,
         side: &tokio::runtime::Runtime,
         proxy: &tokio::runtime::Runtime,
+        inherited: Option<(std::net::TcpListener, std::net::TcpListener)>,
     ) -> Result<Self, String> {
-        let bind = |runtime: &tokio::runtime::Runtime, addr: SocketAddr, key: &str| {
-            runtime
-                .block_on(tokio::net::TcpListener::bind(addr))
-                .map_err(|e| format!("{key} {addr}: {e}"))
+        let (inherited_proxy, inherited_admin) = inherited.unzip();
+        let bind = |runtime: &tokio::runtime::Runtime,
+                    taken: Option<std::net::TcpListener>,
+                    addr: SocketAddr,
+                    key: &str| {
+            match taken {
+                Some(listener) => listener.set_nonblocking(true).and_then(|()| {
+                    let _entered = runtime.enter();
+                    tokio::net::TcpListener::from_std(listener)
+                }),
+                None => runtime.block_on(tokio::net::TcpListener::bind(addr)),
+            }
+            .map_err(|e| format!("{key} {addr}: {e}"))
         };
-        let admin = bind(side, settings.server.admin_listen, "server.admin_listen")?;
+        let admin = bind(
+            side,
+            inherited_admin,
+            settings.server.admin_listen,
+            "server.admin_listen",
+        )?;
         let admin_addr = admin.local_addr().map_err(|e| e.to_string())?;
         let (public, proxy_addr) = if settings.server.accept_guard {
-            let public = bind(proxy, settings.server.listen, "server.listen")?;
+            let public = bind(
+                proxy,
+                inherited_proxy,
+                settings.server.listen,
+                "server.listen",
+            )?;
             let addr = public.local_addr().map_err(|e| e.to_string())?;
             (Some(public), addr)
         } else {
             (None, free_port(settings.server.listen)?)
+        };
+        let handover = match (&settings.server.upgrade_socket, &public) {
+            (Some(socket), Some(public)) => Some(Handover::new(socket, public, &admin)?),
+            _ => None,
         };
         Ok(Self {
             admin,
             admin_addr,
             public,
             proxy_addr,
+            handover,
         })
     }
 }
@@ -435,17 +531,25 @@ fn spawn_background(
     }
 }
 
-/// Serves the admin API on `listener`.
+/// Serves the admin API on `listener` until `stopping` turns true (a graceful
+/// stop or an upgrade: the new process serves it on the same socket).
 fn serve_admin(
     side: &tokio::runtime::Runtime,
     listener: tokio::net::TcpListener,
+    mut stopping: watch::Receiver<bool>,
     state: admin::GatewayAdmin,
 ) {
     let admin = admin::router(state);
     side.spawn(async move {
         // The caller's address keys the admin API's failed-login limit.
         let admin = admin.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(listener, admin).await {
+        let stopped = async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = axum::serve(listener, admin)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
             tracing::error!("admin listener failed: {e}");
         }
     });

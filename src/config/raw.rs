@@ -76,6 +76,10 @@ pub struct RawServer {
     pub tls: Option<crate::tls::RawTls>,
     /// Longest wait for requests in flight after SIGTERM before the process exits.
     pub stop_grace: HumanDuration,
+    /// Unix socket over which a running gateway hands its listening sockets to
+    /// a new one started with `--upgrade` (zero-downtime upgrade; absent: off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade_socket: Option<std::path::PathBuf>,
 }
 
 impl Default for RawServer {
@@ -93,6 +97,7 @@ impl Default for RawServer {
             accept_guard: true,
             tls: None,
             stop_grace: HumanDuration(std::time::Duration::from_secs(30)),
+            upgrade_socket: None,
         }
     }
 }

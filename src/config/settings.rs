@@ -78,6 +78,8 @@ pub struct ServerSettings {
     pub accept_guard: bool,
     /// Longest wait for requests in flight after SIGTERM.
     pub stop_grace: Duration,
+    /// Where the listening sockets are handed to a new process (`--upgrade`).
+    pub upgrade_socket: Option<std::path::PathBuf>,
 }
 
 /// `[upstream]`, validated.

@@ -29,24 +29,27 @@ pub fn validate(raw: RawConfig, source: &Path) -> Result<Settings, Invalid> {
         .map_err(|e| nested("reputation", e))?;
     raw.state.validate().map_err(|e| nested("state", e))?;
     execgate_dialect::Dialect::new(raw.dialect.clone()).map_err(|e| nested("dialect", e))?;
+    // The handover passes the listeners execgate binds itself; without the
+    // guard Pingora binds the public one and keeps it to itself.
+    if raw.server.upgrade_socket.is_some() && !raw.server.accept_guard {
+        return Err(key(
+            "server.upgrade_socket",
+            "the upgrade hands over the accept guard's listener: it needs accept_guard = true",
+        ));
+    }
     if raw.server.tls.is_some() && raw.server.accept_guard {
         return Err(key(
             "server.tls",
             "the accept guard relays plain HTTP only: with TLS set accept_guard = false (Pingora then terminates TLS on server.listen)",
         ));
     }
-    // The deliverer reads finished results from the executor in plain HTTP:
-    // against executors that speak TLS it would fail, or send in the clear.
-    if raw.upstream.tls && !raw.dialect.callbacks.allow_hosts.is_empty() {
-        return Err(key(
-            "dialect.callbacks.allow_hosts",
-            "callbacks are not delivered when upstream.tls = true (results are read from the executor in plain HTTP)",
-        ));
-    }
     let capacity = capacity(&raw.capacity, &tiers, base)?;
     let settings = Settings {
         source: source.to_path_buf(),
-        server: server(&raw.server)?,
+        server: ServerSettings {
+            upgrade_socket: raw.server.upgrade_socket.as_ref().map(|p| base.join(p)),
+            ..server(&raw.server)?
+        },
         tls: raw
             .server
             .tls
@@ -154,6 +157,7 @@ fn server(raw: &RawServer) -> Result<ServerSettings, Invalid> {
             .map_err(|e| key("server.accept_rate_per_ip", e))?,
         accept_guard: raw.accept_guard,
         stop_grace: raw.stop_grace.get(),
+        upgrade_socket: raw.upgrade_socket.clone(),
     })
 }
 

@@ -47,7 +47,11 @@ fn open_request(gw: &Gateway, session: &mut Session, ctx: &mut RequestCtx) {
     ctx.client_chunks = head.version >= http::Version::HTTP_11;
     gw.metrics.in_flight.inc();
     ctx.in_flight = true;
-    session.set_keepalive(Some(gw.idle_timeout.as_secs().max(1)));
+    // Off stays off: the client asked to close, or the gateway is stopping
+    // (a graceful stop or an upgrade answers each request `Connection: close`).
+    if session.get_keepalive().is_some() {
+        session.set_keepalive(Some(gw.idle_timeout.as_secs().max(1)));
+    }
 }
 
 /// Every check that needs only the request head; `Err` is sent before any upstream contact.

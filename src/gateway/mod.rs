@@ -89,6 +89,7 @@ impl Gateway {
         let dialect = Arc::new(Dialect::new(settings.dialect.clone())?);
         let callbacks = Arc::new(crate::callback::Callbacks::new(
             &settings.dialect.callbacks,
+            &settings.upstream,
             shared.metrics.callbacks.clone(),
             shared.rules.clone(),
             dialect.clone(),

@@ -430,3 +430,49 @@ fn a_refusal_at_delivery_is_an_audit_event_of_the_gateway_binary() {
     assert!(reason.contains("is a loopback address"), "{event}");
     assert_eq!(receiver.connections.load(Ordering::SeqCst), 0);
 }
+
+/// The deliverer reads results from an executor that speaks TLS as the proxy
+/// does: under `[upstream] sni`, verified against `[upstream] ca`.
+#[test]
+fn callbacks_are_delivered_when_the_executor_speaks_tls() {
+    let exec = MockExecutor::with(Behaviour::Judge0 { status: 3 });
+    let rcgen::CertifiedKey { cert, key_pair } =
+        rcgen::generate_simple_self_signed(vec!["executor.test".to_string()]).unwrap();
+    // The executor behind TLS: a TLS-terminating gateway in front of the mock.
+    let executor = TestGateway::builder()
+        .upstream(exec.addr)
+        .with("dialect", "kind = \"judge0\"")
+        .with("server", "accept_guard = false")
+        .raw("[server.tls]\ncert = \"cert.pem\"\nkey = \"key.pem\"")
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"1000/10s\" }]")
+        .file("cert.pem", cert.pem())
+        .file("key.pem", key_pair.serialize_pem())
+        .start();
+    let receiver = Receiver::start(&[]);
+    let port = receiver.addr.port();
+    let gw = TestGateway::builder()
+        .upstream(executor.addr())
+        .with("upstream", "tls = true")
+        .with("upstream", "sni = \"executor.test\"")
+        .with("upstream", "ca = \"executor-ca.pem\"")
+        .file("executor-ca.pem", cert.pem())
+        .with("dialect", "kind = \"judge0\"")
+        .with("dialect.callbacks", "allow_hosts = [\"127.0.0.1\"]")
+        .with("dialect.callbacks", &format!("allow_ports = [{port}]"))
+        .with("dialect.callbacks", "allow_private = true")
+        .raw("[tiers.anonymous]\nwindows = [{ name = \"burst\", rate = \"100/10s\" }]")
+        .start();
+
+    let url = format!("http://127.0.0.1:{port}/judged");
+    let r = post(&gw.url("/submissions"), &submission(&url));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let token = r.json()["token"].as_str().unwrap().to_string();
+
+    eventually("the delivery ends", || ended(&gw) == 1);
+    assert_eq!(counted(&gw, "delivered"), 1, "{}", gw.metrics());
+    let got = receiver.got();
+    assert_eq!(got.len(), 1);
+    let doc: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(doc["token"], token.as_str());
+    assert_eq!(doc["status"]["id"], 3);
+}

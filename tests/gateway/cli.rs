@@ -90,8 +90,8 @@ fn check_config_names_file_line_and_key_and_exits_2() {
             "DIR/gw.toml:3: dialect.callbacks.allow_hosts: \"*.*\" is not a host name",
         ),
         (
-            "[upstream]\ntls = true\n[dialect.callbacks]\nallow_hosts = [\"hooks.example.com\"]\n",
-            "DIR/gw.toml:4: dialect.callbacks.allow_hosts: callbacks are not delivered when upstream.tls = true",
+            "[server]\naccept_guard = false\nupgrade_socket = \"up.sock\"\n",
+            "DIR/gw.toml:3: server.upgrade_socket: the upgrade hands over the accept guard's listener: it needs accept_guard = true",
         ),
         (
             "[identity.jwt]\nalgorithm = \"HS256\"\nsecret = \"short\"\n",

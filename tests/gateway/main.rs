@@ -20,4 +20,5 @@ mod reload;
 mod shared_state;
 mod stop;
 mod tls;
+mod upgrade;
 mod upstream;

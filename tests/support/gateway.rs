@@ -133,6 +133,7 @@ impl GatewayBuilder {
             clock: Arc::new(clock.clone()),
             unix_signals: false,
             reload_triggers: self.watch,
+            upgrade: false,
         };
         let running = server::start(&settings, opts).unwrap();
         TestGateway {
