@@ -87,12 +87,9 @@ impl Scorer {
                 Some((_, None)) => continue,
                 Some((_, Some(outcome))) => {
                     if let Some(event) = outcome_event(*outcome) {
-                        self.reputation.record(
-                            &unread.owner,
-                            unread.ip,
-                            event,
-                            unread.allow_listed,
-                        );
+                        self.reputation
+                            .record(&unread.owner, unread.ip, event, unread.allow_listed)
+                            .await;
                     }
                 }
                 // The executor no longer knows it: nothing left to score.
