@@ -5,10 +5,19 @@
 use super::Gateway;
 use super::context::RequestCtx;
 use crate::error::Refusal;
+use execgate_capacity::Capacity;
+use execgate_core::ClientKey;
 use execgate_dialect::RunOutcome;
-use execgate_state::{BanOutcome, EventFinding, RequestOutcome, SecurityEvent};
+use execgate_state::{BanOutcome, EventFinding, Reputation, RequestOutcome, SecurityEvent};
+use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Records the request's security events against its client.
+///
+/// With shared state the scoring runs detached from the request: Pingora reads
+/// a kept-alive connection's next request only once this hook returns, and
+/// each event is a Redis round trip (at most `command_timeout` each) that this
+/// request's verdict, already sent, does not need. In memory it is done at once.
 pub async fn record(gw: &Gateway, ctx: &RequestCtx) {
     let Some(identity) = &ctx.identity else {
         return;
@@ -24,38 +33,83 @@ pub async fn record(gw: &Gateway, ctx: &RequestCtx) {
             score: ctx.run.leak_score,
         });
     }
-    let log_ban = |ban: Option<BanOutcome>| {
-        if let Some(ban) = ban {
-            super::alerts::ban(gw.capacity.as_ref(), &identity.key, &ban);
-            tracing::warn!(request_id = %ctx.request_id, client = %identity.key, ?ban, "client banned");
-        }
-    };
-    for event in events {
-        let findings = match (&event, &ctx.refusal) {
-            (SecurityEvent::CodeRejected { .. }, Some(Refusal::CodeRejected { findings, .. })) => {
-                findings.iter().map(shown).collect()
-            }
-            _ => Vec::new(),
-        };
-        log_ban(gw.reputation.record_with(
-            &identity.key,
-            identity.ip,
-            event,
-            ctx.allow_listed,
-            findings,
-        ));
-    }
+    let events = events
+        .into_iter()
+        .map(|event| {
+            let findings = match (&event, &ctx.refusal) {
+                (
+                    SecurityEvent::CodeRejected { .. },
+                    Some(Refusal::CodeRejected { findings, .. }),
+                ) => findings.iter().map(shown).collect(),
+                _ => Vec::new(),
+            };
+            (event, findings)
+        })
+        .collect();
     // Frequency and error rate are judged over many requests, not this one.
     let outcome = if ctx.status >= 400 {
         RequestOutcome::Failed
     } else {
         RequestOutcome::Served
     };
-    log_ban(
-        gw.reputation
-            .observe_request(&identity.key, identity.ip, outcome, ctx.allow_listed)
-            .await,
-    );
+    let account = Account {
+        key: identity.key.clone(),
+        ip: identity.ip,
+        allow_listed: ctx.allow_listed,
+        request_id: ctx.request_id.clone(),
+        events,
+        outcome,
+    };
+    let (reputation, capacity) = (gw.reputation.clone(), gw.capacity.clone());
+    let scoring = async move { account.score(&reputation, capacity.as_ref()).await };
+    if gw.reputation.is_shared() {
+        tokio::spawn(scoring);
+    } else {
+        scoring.await;
+    }
+}
+
+/// What a finished request says about its client, owned: it may be scored
+/// after the request is gone.
+struct Account {
+    key: ClientKey,
+    ip: IpAddr,
+    allow_listed: bool,
+    request_id: String,
+    events: Vec<(SecurityEvent, Vec<EventFinding>)>,
+    outcome: RequestOutcome,
+}
+
+impl Account {
+    /// Feeds the events and the request count to reputation; logs and alerts on a ban.
+    async fn score(self, reputation: &Reputation, capacity: Option<&Arc<Capacity>>) {
+        let Account {
+            key,
+            ip,
+            allow_listed,
+            request_id,
+            events,
+            outcome,
+        } = self;
+        let log_ban = |ban: Option<BanOutcome>| {
+            if let Some(ban) = ban {
+                super::alerts::ban(capacity, &key, &ban);
+                tracing::warn!(request_id = %request_id, client = %key, ?ban, "client banned");
+            }
+        };
+        for (event, findings) in events {
+            log_ban(
+                reputation
+                    .record_with(&key, ip, event, allow_listed, findings)
+                    .await,
+            );
+        }
+        log_ban(
+            reputation
+                .observe_request(&key, ip, outcome, allow_listed)
+                .await,
+        );
+    }
 }
 
 /// A finding as the event log keeps it (the operator console shows it).

@@ -147,7 +147,7 @@ async fn charge_head(
     let tier = policy.tier(identity);
     match route {
         // A batch costs one unit per run, known from its body: charged once decoded.
-        RouteKind::ExecuteBatch => policy.limits.peek(&identity.key),
+        RouteKind::ExecuteBatch => policy.limits.peek(&identity.key).await,
         RouteKind::Execute => {
             policy
                 .limits

@@ -123,8 +123,10 @@ impl Limits {
     /// Refuses, taking nothing, a client whose execution windows have no unit
     /// left at all: what a request whose cost is known only from its body
     /// (a batch) is told before that body is read. It is charged once known.
-    pub fn peek(&self, key: &ClientKey) -> Result<LimitHeaders, Refusal> {
-        let windows = self.limiter.usage(key);
+    /// A shared limiter's read is awaited, not waited out on the worker thread;
+    /// one that does not answer in time refuses nothing (the charge decides).
+    pub async fn peek(&self, key: &ClientKey) -> Result<LimitHeaders, Refusal> {
+        let windows = self.limiter.usage_async(key).await;
         let empty = windows
             .iter()
             .filter(|w| w.remaining == 0)

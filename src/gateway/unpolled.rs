@@ -95,12 +95,9 @@ impl Scorer {
                     if !unread.scored
                         && let Some(event) = outcome_event(*outcome)
                     {
-                        self.reputation.record(
-                            &unread.owner,
-                            unread.ip,
-                            event,
-                            unread.allow_listed,
-                        );
+                        self.reputation
+                            .record(&unread.owner, unread.ip, event, unread.allow_listed)
+                            .await;
                     }
                     let record = records.iter().find(|(t, _)| *t == unread.token);
                     self.charge(&unread.token, record.map(|(_, r)| *r));

@@ -15,6 +15,7 @@ mod ip_policy;
 mod limits;
 mod process;
 mod proxy;
+mod redis_waits;
 mod regressions;
 mod reload;
 mod shared_state;

@@ -6,10 +6,10 @@ use execgate_state::testing::{RedisServer, free_port};
 use std::process::{Child, Command, Stdio};
 
 /// An `execgate gateway` process, killed when dropped.
-struct GatewayProcess {
-    child: Child,
-    proxy: u16,
-    admin: u16,
+pub(crate) struct GatewayProcess {
+    pub(crate) child: Child,
+    pub(crate) proxy: u16,
+    pub(crate) admin: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -22,14 +22,19 @@ impl Drop for GatewayProcess {
 
 impl GatewayProcess {
     /// A gateway in front of `exec` with `state` as its `[state]` section.
-    fn start(exec: &MockExecutor, state: &str) -> Self {
+    pub(crate) fn start(exec: &MockExecutor, state: &str) -> Self {
+        Self::start_with(exec, "", state)
+    }
+
+    /// [`start`](Self::start) with `server` added to the `[server]` section.
+    pub(crate) fn start_with(exec: &MockExecutor, server: &str, state: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("screen")).unwrap();
         std::fs::write(dir.path().join("screen/test.toml"), SCREEN_RULES).unwrap();
         std::fs::write(dir.path().join("output.toml"), OUTPUT_RULES).unwrap();
         let (proxy, admin) = (free_port(), free_port());
         let config = format!(
-            "[server]\nlisten = \"127.0.0.1:{proxy}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+            "[server]\nlisten = \"127.0.0.1:{proxy}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n{server}\n\
              [upstream]\naddresses = [\"{}\"]\n\
              [rules]\nscreen = [\"screen\"]\noutput = [\"output.toml\"]\nwatch = false\n\
              [admin]\ntokens = [\"{ADMIN_TOKEN}\"]\n\
@@ -89,7 +94,7 @@ impl GatewayProcess {
     }
 }
 
-fn redis_state(server: &RedisServer) -> String {
+pub(crate) fn redis_state(server: &RedisServer) -> String {
     format!(
         "backend = \"redis\"\nurl = \"{}\"\nkey_prefix = \"gw{}\"\ncommand_timeout = \"2s\"",
         server.url(),
@@ -151,7 +156,7 @@ fn a_restarted_gateway_keeps_its_clients_counts() {
 }
 
 impl GatewayProcess {
-    fn metrics(&self) -> String {
+    pub(crate) fn metrics(&self) -> String {
         String::from_utf8(support::get(&format!("http://127.0.0.1:{}/metrics", self.admin)).body)
             .unwrap()
     }

@@ -17,8 +17,8 @@ pub use blocklist::{
 };
 pub use metrics::StateMetrics;
 pub use ratelimit::{
-    LocalLimiter, MemoryRateLimiter, PendingDecision, RateDecision, RateLimiter, RedisRateLimiter,
-    WindowSpec, WindowState, ceil_secs, ratelimit_headers,
+    LocalLimiter, MemoryRateLimiter, PendingDecision, PendingUsage, RateDecision, RateLimiter,
+    RedisRateLimiter, WindowSpec, WindowState, ceil_secs, ratelimit_headers,
 };
 pub mod events;
 pub mod maintenance;

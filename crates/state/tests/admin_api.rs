@@ -436,7 +436,8 @@ async fn a_client_shows_tier_windows_reputation_block_and_events_and_can_be_forg
         .check(&TierName("paid".into()), &key, &windows, NonZeroU32::MIN);
     let ip = "203.0.113.7".parse().unwrap();
     f.reputation
-        .record(&key, ip, SecurityEvent::CodeRejected { score: 5 }, false);
+        .record(&key, ip, SecurityEvent::CodeRejected { score: 5 }, false)
+        .await;
     f.post(
         "/v1/blocks",
         json!({"value": "client:abc", "reason": "abuse"}),
@@ -469,11 +470,13 @@ async fn events_are_filtered_by_time() {
     let key = ClientKey::from_client_id("abc");
     let ip = "203.0.113.7".parse().unwrap();
     f.reputation
-        .record(&key, ip, SecurityEvent::RateLimited, false);
+        .record(&key, ip, SecurityEvent::RateLimited, false)
+        .await;
     f.clock.advance(Duration::from_secs(100));
     let since = humantime::format_rfc3339(f.clock_now());
     f.reputation
-        .record(&key, ip, SecurityEvent::ExecTimeout, false);
+        .record(&key, ip, SecurityEvent::ExecTimeout, false)
+        .await;
     let (_, all) = f.get("/v1/events").await;
     assert_eq!(all["events"].as_array().unwrap().len(), 2);
     let (status, recent) = f.get(&format!("/v1/events?since={since}")).await;

@@ -142,12 +142,14 @@ async fn errors_have_messages_and_exit_codes() {
 async fn clients_show_and_forgive() {
     let f = Fixture::start().await;
     let key = ClientKey::from_ip("2001:db8::1".parse().unwrap(), 64);
-    f.reputation.record(
-        &key,
-        "2001:db8::1".parse().unwrap(),
-        SecurityEvent::ExecTimeout,
-        false,
-    );
+    f.reputation
+        .record(
+            &key,
+            "2001:db8::1".parse().unwrap(),
+            SecurityEvent::ExecTimeout,
+            false,
+        )
+        .await;
     let out = cli(&f, &["clients", "show", "ip:2001:db8::/64"], Some(TOKEN));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);

@@ -72,6 +72,29 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// The reputation's `record`, run to completion on a thread of the test's own.
+trait RecordNow {
+    fn record_now(
+        &self,
+        key: &ClientKey,
+        ip: std::net::IpAddr,
+        event: execgate_state::SecurityEvent,
+        allow_listed: bool,
+    ) -> Option<execgate_state::BanOutcome>;
+}
+
+impl RecordNow for execgate_state::Reputation {
+    fn record_now(
+        &self,
+        key: &ClientKey,
+        ip: std::net::IpAddr,
+        event: execgate_state::SecurityEvent,
+        allow_listed: bool,
+    ) -> Option<execgate_state::BanOutcome> {
+        block_on(self.record(key, ip, event, allow_listed))
+    }
+}
+
 #[test]
 fn an_unreachable_server_is_an_error_naming_it() {
     let url = format!("redis://127.0.0.1:{}", free_port());
@@ -389,11 +412,11 @@ fn a_ban_earned_half_on_each_gateway_happens_once_and_both_see_the_count() {
     let mut bans = 0;
     for _ in 0..5 {
         bans += usize::from(
-            a.record(&k, ip, SecurityEvent::ExecTimeout, false)
+            a.record_now(&k, ip, SecurityEvent::ExecTimeout, false)
                 .is_some(),
         );
         bans += usize::from(
-            b.record(&k, ip, SecurityEvent::ExecTimeout, false)
+            b.record_now(&k, ip, SecurityEvent::ExecTimeout, false)
                 .is_some(),
         );
     }
@@ -412,7 +435,7 @@ fn a_ban_earned_half_on_each_gateway_happens_once_and_both_see_the_count() {
                 s.spawn(move || {
                     (0..5)
                         .filter(|_| {
-                            rep.record(&other, ip, SecurityEvent::ExecTimeout, false)
+                            rep.record_now(&other, ip, SecurityEvent::ExecTimeout, false)
                                 .is_some()
                         })
                         .count()
@@ -435,9 +458,9 @@ fn scores_and_ban_counts_outlive_a_gateway_restart() {
     {
         let (first, _) = engine(server.url(), "restart", &clock);
         for _ in 0..5 {
-            first.record(&k, ip, SecurityEvent::ExecTimeout, false);
+            first.record_now(&k, ip, SecurityEvent::ExecTimeout, false);
         }
-        first.record(&k, ip, SecurityEvent::ExecTimeout, false);
+        first.record_now(&k, ip, SecurityEvent::ExecTimeout, false);
     }
     let (again, _) = engine(server.url(), "restart", &clock);
     assert_eq!(again.offences(&k), 1, "the escalation count survived");
@@ -455,12 +478,12 @@ fn events_scored_during_an_outage_are_flushed_when_redis_returns() {
     let ip: std::net::IpAddr = "192.0.2.79".parse().unwrap();
     server.kill();
     for _ in 0..3 {
-        a.record(&k, ip, SecurityEvent::ExecTimeout, false);
+        a.record_now(&k, ip, SecurityEvent::ExecTimeout, false);
     }
     server.restart();
     // The next event, once Redis answers, carries the 12 points scored meanwhile.
     eventually("an event reaches Redis", || {
-        a.record(&key("probe"), ip, SecurityEvent::RateLimited, false);
+        a.record_now(&key("probe"), ip, SecurityEvent::RateLimited, false);
         b.score(&k) > 0.0
     });
     assert_eq!(
@@ -499,6 +522,59 @@ fn an_awaited_check_leaves_the_thread_free_while_redis_is_paused() {
     });
     let used = limiter.usage(&k);
     assert_eq!(used.first().map(|w| w.remaining), Some(4), "{used:?}");
+}
+
+/// Every other call a request makes leaves its thread free too: a scored event,
+/// the ban it may bring and the limiter's read of a batch's standing are each
+/// still pending after their first poll while Redis holds its commands (a
+/// blocking call would hold the thread until the answer or the bound), and the
+/// event and the ban are made once Redis answers.
+#[test]
+fn awaited_scoring_bans_and_usage_leave_the_thread_free_while_redis_is_paused() {
+    use execgate_state::{BlockStore, SecurityEvent};
+    use std::task::{Context, Poll, Waker};
+    let server = RedisServer::start();
+    let clock = ManualClock::default();
+    let (rep, blocks) = engine(server.url(), "await", &clock);
+    let k = key("scored");
+    let ip: std::net::IpAddr = "192.0.2.80".parse().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        server.cli(&["client", "pause", "60000", "write"]);
+        let mut scoring = std::pin::pin!(rep.record(&k, ip, SecurityEvent::ExecTimeout, false));
+        let polled = scoring
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()));
+        assert!(polled.is_pending(), "the event held the thread");
+        let mut banning = blocks.add_async(ban("192.0.2.81"));
+        let polled = banning
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()));
+        assert!(
+            matches!(polled, Poll::Pending),
+            "the ban held the thread: {polled:?}"
+        );
+        server.cli(&["client", "unpause"]);
+        assert!(scoring.await.is_none());
+        banning.await.unwrap();
+    });
+    assert_eq!(rep.score(&k), 4.0, "the event reached Redis");
+    assert!(blocked(&*blocks, "192.0.2.81"), "the ban was made");
+    let backend = connect(&config(server.url(), "await", 1000)).unwrap();
+    let limits = limiter(&backend, OnError::Open, 1.0);
+    assert!(check(&limits, &k, 5).is_allowed());
+    runtime.block_on(async {
+        // Reads pass a write pause: this one holds every command, for good.
+        server.cli(&["client", "pause", "60000", "all"]);
+        let mut reading = limits.usage_async(&k);
+        let polled = reading
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()));
+        assert!(polled.is_pending(), "the read held the thread: {polled:?}");
+    });
 }
 
 /// Behind Sentinel, a failover is followed: the old master, demoted to a replica,

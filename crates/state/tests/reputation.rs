@@ -59,7 +59,7 @@ fn offend(s: &Setup) -> BanOutcome {
     for _ in 0..10 {
         if let Some(outcome) = s
             .rep
-            .record(&key(), ip(), SecurityEvent::ExecTimeout, false)
+            .record_now(&key(), ip(), SecurityEvent::ExecTimeout, false)
         {
             return outcome;
         }
@@ -83,10 +83,33 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// The reputation's `record`, run to completion on a thread of the test's own.
+trait RecordNow {
+    fn record_now(
+        &self,
+        key: &ClientKey,
+        ip: std::net::IpAddr,
+        event: execgate_state::SecurityEvent,
+        allow_listed: bool,
+    ) -> Option<execgate_state::BanOutcome>;
+}
+
+impl RecordNow for execgate_state::Reputation {
+    fn record_now(
+        &self,
+        key: &ClientKey,
+        ip: std::net::IpAddr,
+        event: execgate_state::SecurityEvent,
+        allow_listed: bool,
+    ) -> Option<execgate_state::BanOutcome> {
+        block_on(self.record(key, ip, event, allow_listed))
+    }
+}
+
 #[test]
 fn scores_decay_with_the_half_life() {
     let s = setup(config());
-    s.rep.record(
+    s.rep.record_now(
         &key(),
         ip(),
         SecurityEvent::CodeRejected { score: 8 },
@@ -100,7 +123,7 @@ fn scores_decay_with_the_half_life() {
     // Decayed points no longer add up to a ban.
     assert!(
         s.rep
-            .record(
+            .record_now(
                 &key(),
                 ip(),
                 SecurityEvent::CodeRejected { score: 8 },
@@ -170,7 +193,7 @@ fn allow_listed_clients_are_never_banned() {
     for _ in 0..20 {
         assert!(
             s.rep
-                .record(&key(), ip(), SecurityEvent::MemoryKilled, true)
+                .record_now(&key(), ip(), SecurityEvent::MemoryKilled, true)
                 .is_none()
         );
     }
@@ -183,7 +206,7 @@ fn forgive_resets_score_and_escalation() {
     let s = setup(config());
     offend(&s);
     s.rep
-        .record(&key(), ip(), SecurityEvent::RateLimited, false);
+        .record_now(&key(), ip(), SecurityEvent::RateLimited, false);
     s.rep.forgive(&key());
     assert_eq!(s.rep.score(&key()), 0.0);
     assert_eq!(s.rep.offences(&key()), 0);
@@ -203,7 +226,7 @@ fn client_keys_are_banned_by_client_and_ipv6_by_prefix() {
     let v6_key = ClientKey::from_ip(v6, 64);
     for k in [&client, &v6_key] {
         for _ in 0..3 {
-            s.rep.record(k, v6, SecurityEvent::ExecTimeout, false);
+            s.rep.record_now(k, v6, SecurityEvent::ExecTimeout, false);
         }
     }
     let values: Vec<String> = s
@@ -239,7 +262,8 @@ fn memory_stays_bounded() {
     });
     for i in 0..50 {
         let k = ClientKey::from_client_id(&format!("c{i}"));
-        s.rep.record(&k, ip(), SecurityEvent::RateLimited, false);
+        s.rep
+            .record_now(&k, ip(), SecurityEvent::RateLimited, false);
     }
     let known = (0..50)
         .filter(|i| s.rep.score(&ClientKey::from_client_id(&format!("c{i}"))) > 0.0)
@@ -281,7 +305,7 @@ fn late_events_during_a_ban_make_no_second_ban() {
     for _ in 0..10 {
         assert!(
             s.rep
-                .record(&key(), ip(), SecurityEvent::ExecTimeout, false)
+                .record_now(&key(), ip(), SecurityEvent::ExecTimeout, false)
                 .is_none()
         );
     }
@@ -342,7 +366,8 @@ fn a_flood_of_fresh_keys_does_not_wipe_a_repeat_offender() {
     offend(&s);
     for i in 0..5_000 {
         let k = ClientKey::from_client_id(&format!("flood{i}"));
-        s.rep.record(&k, ip(), SecurityEvent::RateLimited, false);
+        s.rep
+            .record_now(&k, ip(), SecurityEvent::RateLimited, false);
     }
     assert_eq!(s.rep.offences(&key()), 1, "the ban history survived");
 }
@@ -471,7 +496,7 @@ fn a_block_that_outlasts_the_ban_is_left_alone() {
     for _ in 0..10 {
         assert!(
             s.rep
-                .record(&key(), ip(), SecurityEvent::ExecTimeout, false)
+                .record_now(&key(), ip(), SecurityEvent::ExecTimeout, false)
                 .is_none()
         );
     }

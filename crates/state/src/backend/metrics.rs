@@ -11,6 +11,7 @@ pub struct BackendMetrics {
     errors: IntCounterVec,
     latency: Histogram,
     fallback: IntCounterVec,
+    waiting: IntGauge,
 }
 
 impl BackendMetrics {
@@ -21,6 +22,7 @@ impl BackendMetrics {
         registry.register(Box::new(m.errors.clone()))?;
         registry.register(Box::new(m.latency.clone()))?;
         registry.register(Box::new(m.fallback.clone()))?;
+        registry.register(Box::new(m.waiting.clone()))?;
         Ok(m)
     }
 
@@ -54,6 +56,10 @@ impl BackendMetrics {
                 ),
                 &["concern", "outcome"],
             )?,
+            waiting: IntGauge::new(
+                "execgate_state_backend_calls_waiting",
+                "Backend calls a caller is waiting on: sent, neither answered nor timed out",
+            )?,
         })
     }
 
@@ -69,7 +75,22 @@ impl BackendMetrics {
         self.latency.observe(took.as_secs_f64());
     }
 
+    /// Counts a call waited on until the returned guard is dropped.
+    pub(crate) fn waiting(&self) -> Waiting {
+        self.waiting.inc();
+        Waiting(self.waiting.clone())
+    }
+
     pub(crate) fn fallback(&self, concern: &str, outcome: &str) {
         self.fallback.with_label_values(&[concern, outcome]).inc();
+    }
+}
+
+/// One call being waited on; dropped with its answer (or with a caller that gave up).
+pub(crate) struct Waiting(IntGauge);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

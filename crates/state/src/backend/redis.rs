@@ -314,6 +314,7 @@ impl RedisBackend {
         if !self.is_up() {
             return Err(BackendError::Down);
         }
+        let _waiting = self.health.metrics.waiting();
         let started = Instant::now();
         let result = self.bounded(wait, op(self.conn()));
         self.settle(started, &result);
@@ -335,6 +336,7 @@ impl RedisBackend {
         let Some(rt) = &self.runtime.0 else {
             return Err(BackendError::Down);
         };
+        let _waiting = self.health.metrics.waiting();
         let started = Instant::now();
         let wait = self.wait;
         let fut = op(self.conn());

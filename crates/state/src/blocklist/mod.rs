@@ -17,7 +17,9 @@ pub use target::Target;
 use execgate_core::{ClientKey, FileError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
@@ -275,6 +277,10 @@ impl BlockError {
     }
 }
 
+/// A decision still being added (the shared store awaits Redis).
+pub type PendingAdd<'a> =
+    Pin<Box<dyn Future<Output = Result<BlockDecision, BlockError>> + Send + 'a>>;
+
 /// Storage of block decisions shared by every gateway worker.
 pub trait BlockStore: Send + Sync {
     /// The first active decision matching the request (IP, range, client, country, ASN).
@@ -283,6 +289,12 @@ pub trait BlockStore: Send + Sync {
     /// actively blocked keeps its one decision (same id), which takes the
     /// later expiry, and the reason, origin and author of the add that extends it.
     fn add(&self, b: NewBlock) -> Result<BlockDecision, BlockError>;
+    /// [`add`](Self::add) for the request path (a ban made by reputation): a
+    /// store whose decisions live elsewhere answers without holding the
+    /// caller's thread while it waits.
+    fn add_async(&self, b: NewBlock) -> PendingAdd<'_> {
+        Box::pin(std::future::ready(self.add(b)))
+    }
     /// Adds several decisions at once, all or none, merging as `add` does
     /// (also within the batch); the resulting decision of each, in order.
     fn add_batch(&self, blocks: Vec<NewBlock>) -> Result<Vec<BlockDecision>, BlockError> {

@@ -14,14 +14,17 @@ use super::memory::MemoryBlockStore;
 use super::time::to_millis;
 use super::{
     BlockChanges, BlockDecision, BlockError, BlockFilter, BlockQuery, BlockStore, NewBlock, Origin,
-    Page, Scope, Target,
+    Page, PendingAdd, Scope, Target,
 };
+use crate::backend::redis::Conn;
 use crate::backend::{BackendError, OnError, RedisBackend};
 use crate::metrics::StateMetrics;
 use execgate_core::Clock;
 use futures_util::StreamExt;
 use redis::Script;
 use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -218,6 +221,44 @@ impl RedisBlockStore {
         });
     }
 
+    /// The script call adding `blocks` (checked first): what both of the
+    /// store's add paths send.
+    fn add_call(
+        &self,
+        blocks: &[NewBlock],
+    ) -> Result<impl FnOnce(Conn) -> AddReply + use<>, BlockError> {
+        let now = to_millis(self.clock.now());
+        let candidates = self.candidates(blocks, now)?;
+        let keys = self.keys.clone();
+        let (now_ms, max) = (millis(now), self.max_entries);
+        Ok(move |mut conn: Conn| -> AddReply {
+            Box::pin(async move {
+                let mut call = ADD.prepare_invoke();
+                for k in &keys.keys {
+                    call.key(k);
+                }
+                call.arg(now_ms).arg(max).arg(&keys.channel);
+                for c in &candidates {
+                    call.arg(c);
+                }
+                call.invoke_async(&mut conn).await
+            })
+        })
+    }
+
+    /// The decisions the add script answered, seen here at once (the notice
+    /// that follows changes nothing more).
+    fn added(&self, replies: Vec<String>) -> Result<Vec<BlockDecision>, BlockError> {
+        let decisions: Vec<BlockDecision> = replies
+            .iter()
+            .map(|raw| parse(raw).map_err(BlockError::Io))
+            .collect::<Result<_, _>>()?;
+        for d in &decisions {
+            self.local.mirror_put(d.clone()).map_err(BlockError::Io)?;
+        }
+        Ok(decisions)
+    }
+
     fn candidates(&self, blocks: &[NewBlock], now: SystemTime) -> Result<Vec<String>, BlockError> {
         let targets = self.local.validate_new(blocks)?;
         blocks
@@ -237,6 +278,9 @@ impl RedisBlockStore {
             .collect()
     }
 }
+
+/// The add script's answer: one decision per candidate, as JSON.
+type AddReply = Pin<Box<dyn Future<Output = Result<Vec<String>, redis::RedisError>> + Send>>;
 
 fn apply_snapshot(local: &MemoryBlockStore, version: &AtomicU64, snapshot: Vec<String>) {
     let mut rows = snapshot.into_iter();
@@ -363,34 +407,20 @@ impl BlockStore for RedisBlockStore {
             .ok_or_else(|| BlockError::Io("empty batch".into()))
     }
 
+    fn add_async(&self, b: NewBlock) -> PendingAdd<'_> {
+        Box::pin(async move {
+            let call = self.add_call(&[b])?;
+            let replies = self.backend.call_async(call).await.map_err(unavailable)?;
+            self.added(replies)?
+                .pop()
+                .ok_or_else(|| BlockError::Io("empty batch".into()))
+        })
+    }
+
     fn add_batch(&self, blocks: Vec<NewBlock>) -> Result<Vec<BlockDecision>, BlockError> {
-        let now = to_millis(self.clock.now());
-        let candidates = self.candidates(&blocks, now)?;
-        let keys = self.keys.clone();
-        let (now_ms, max) = (millis(now), self.max_entries);
-        let replies: Vec<String> = self
-            .backend
-            .call(move |mut conn| async move {
-                let mut call = ADD.prepare_invoke();
-                for k in &keys.keys {
-                    call.key(k);
-                }
-                call.arg(now_ms).arg(max).arg(&keys.channel);
-                for c in &candidates {
-                    call.arg(c);
-                }
-                call.invoke_async(&mut conn).await
-            })
-            .map_err(unavailable)?;
-        let decisions: Vec<BlockDecision> = replies
-            .iter()
-            .map(|raw| parse(raw).map_err(BlockError::Io))
-            .collect::<Result<_, _>>()?;
-        // Seen here at once; the notice that follows changes nothing more.
-        for d in &decisions {
-            self.local.mirror_put(d.clone()).map_err(BlockError::Io)?;
-        }
-        Ok(decisions)
+        let call = self.add_call(&blocks)?;
+        let replies = self.backend.call(call).map_err(unavailable)?;
+        self.added(replies)
     }
 
     fn remove(&self, id: u64) -> Result<Option<BlockDecision>, BlockError> {

@@ -116,6 +116,11 @@ pub trait RateLimiter: Send + Sync {
     }
     /// The client's windows as last configured, without taking a unit (empty when unknown).
     fn usage(&self, key: &ClientKey) -> Vec<WindowState>;
+    /// [`usage`](Self::usage) for the request path: a limiter whose state lives
+    /// elsewhere answers without holding the caller's thread while it waits.
+    fn usage_async<'a>(&'a self, key: &'a ClientKey) -> PendingUsage<'a> {
+        Box::pin(std::future::ready(self.usage(key)))
+    }
     /// Announces a window set that checks will use (a tier's), so that
     /// [`usage`](Self::usage) can show it before this limiter has decided on it:
     /// a shared limiter stores only a fingerprint of the set with each client.
@@ -126,6 +131,9 @@ pub trait RateLimiter: Send + Sync {
 
 /// A decision still being made (the shared limiter awaits Redis).
 pub type PendingDecision<'a> = Pin<Box<dyn Future<Output = RateDecision> + Send + 'a>>;
+
+/// A client's windows still being read (the shared limiter awaits Redis).
+pub type PendingUsage<'a> = Pin<Box<dyn Future<Output = Vec<WindowState>> + Send + 'a>>;
 
 /// Duration → whole seconds, rounded up so that a client never retries too
 /// early: the value of `Retry-After` for a `retry_after`.

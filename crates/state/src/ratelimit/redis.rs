@@ -15,7 +15,7 @@
 
 use super::fallback::LocalLimiter;
 use super::memory::Gcra;
-use super::{PendingDecision, RateDecision, RateLimiter, WindowSpec, WindowState};
+use super::{PendingDecision, PendingUsage, RateDecision, RateLimiter, WindowSpec, WindowState};
 use crate::backend::redis::Conn;
 use crate::backend::{BackendError, OnError, RedisBackend};
 use crate::metrics::StateMetrics;
@@ -290,10 +290,32 @@ impl RateLimiter for RedisRateLimiter {
 
     fn usage(&self, key: &ClientKey) -> Vec<WindowState> {
         let hash = self.key_of(key);
-        let fields: Result<Vec<(String, String)>, BackendError> =
-            self.backend.call(move |mut conn| async move {
-                redis::cmd("HGETALL").arg(hash).query_async(&mut conn).await
-            });
+        let fields = self.backend.call(|conn| read_hash(hash, conn));
+        self.windows_of(key, fields)
+    }
+
+    fn usage_async<'a>(&'a self, key: &'a ClientKey) -> PendingUsage<'a> {
+        Box::pin(async move {
+            let hash = self.key_of(key);
+            let fields = self.backend.call_async(|conn| read_hash(hash, conn)).await;
+            self.windows_of(key, fields)
+        })
+    }
+}
+
+/// A client's hash, read on one connection: the call both of `usage`'s paths make.
+async fn read_hash(hash: String, mut conn: Conn) -> Result<Vec<(String, String)>, RedisError> {
+    redis::cmd("HGETALL").arg(hash).query_async(&mut conn).await
+}
+
+impl RedisRateLimiter {
+    /// The windows a client's hash holds, by the window set its fingerprint
+    /// names; none when the hash could not be read or names an unknown set.
+    fn windows_of(
+        &self,
+        key: &ClientKey,
+        fields: Result<Vec<(String, String)>, BackendError>,
+    ) -> Vec<WindowState> {
         let fields = match fields {
             Ok(f) => f,
             Err(e) => {

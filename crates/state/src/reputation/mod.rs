@@ -345,6 +345,12 @@ impl Reputation {
         self
     }
 
+    /// Whether scores live in Redis, shared with other gateways: recording an
+    /// event then waits on a round trip.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
     /// Whether requests may be served now: `false` only while the shared
     /// standings are unreachable and reputation fails closed
     /// (`[state.reputation] on_error = "closed"`): a ban earned across gateways
@@ -365,7 +371,10 @@ impl Reputation {
 
     /// Adds `event` to the client's score; bans (or logs "would ban") past the threshold.
     /// Allow-listed clients are scored but never banned.
-    pub fn record(
+    ///
+    /// Awaited: shared standings and a shared blocklist answer without holding
+    /// the caller's thread.
+    pub async fn record(
         &self,
         key: &ClientKey,
         ip: IpAddr,
@@ -373,10 +382,11 @@ impl Reputation {
         allow_listed: bool,
     ) -> Option<BanOutcome> {
         self.record_with(key, ip, event, allow_listed, Vec::new())
+            .await
     }
 
     /// `record`, keeping the screening findings behind the event in the event log.
-    pub fn record_with(
+    pub async fn record_with(
         &self,
         key: &ClientKey,
         ip: IpAddr,
@@ -387,19 +397,25 @@ impl Reputation {
         let now = self.clock.now();
         let points = event.points(&self.config.weights);
         let may_ban = !allow_listed;
-        let shared = self.shared.as_ref().and_then(|s| {
-            self.flush_pending(s, now);
-            s.add(
-                key,
-                points,
-                now,
-                self.config.half_life.get(),
-                self.config.ban_threshold,
-                may_ban,
-            )
-            .map_err(|e| tracing::debug!(client = %key, error = %e, "reputation scored locally"))
-            .ok()
-        });
+        let shared = match &self.shared {
+            Some(s) => {
+                self.flush_pending(s, now).await;
+                s.add(
+                    key,
+                    points,
+                    now,
+                    self.config.half_life.get(),
+                    self.config.ban_threshold,
+                    may_ban,
+                )
+                .await
+                .map_err(
+                    |e| tracing::debug!(client = %key, error = %e, "reputation scored locally"),
+                )
+                .ok()
+            }
+            None => None,
+        };
         let (score, offences) = match shared {
             Some(scored) => (scored.score, scored.offences),
             None => {
@@ -436,7 +452,7 @@ impl Reputation {
             // that outlasts this ban anyway: no second ban.
             match (&self.shared, shared) {
                 (Some(s), Some(_)) => {
-                    if let Err(e) = s.unclaim(key) {
+                    if let Err(e) = s.unclaim(key).await {
                         tracing::warn!(client = %key, error = %e, "reputation: ban count not restored");
                     }
                 }
@@ -454,7 +470,7 @@ impl Reputation {
         let outcome = if self.config.detection_only {
             self.would_ban(&offence)
         } else {
-            self.ban(&offence)?
+            self.ban(&offence).await?
         };
         if shared.is_none() {
             self.settle(key, true);
@@ -467,7 +483,7 @@ impl Reputation {
     /// what cannot be written yet stays pending. The points are not decayed for
     /// the time they waited, and they never ban by themselves: the client's next
     /// event does.
-    fn flush_pending(&self, shared: &SharedStandings, now: SystemTime) {
+    async fn flush_pending(&self, shared: &SharedStandings, now: SystemTime) {
         let waiting: Vec<(ClientKey, f64)> = {
             let mut pending = self.pending.lock();
             if pending.is_empty() {
@@ -477,14 +493,16 @@ impl Reputation {
         };
         let mut left = waiting.into_iter();
         for (key, points) in left.by_ref() {
-            let added = shared.add(
-                &key,
-                points,
-                now,
-                self.config.half_life.get(),
-                self.config.ban_threshold,
-                false,
-            );
+            let added = shared
+                .add(
+                    &key,
+                    points,
+                    now,
+                    self.config.half_life.get(),
+                    self.config.ban_threshold,
+                    false,
+                )
+                .await;
             if added.is_err() {
                 let mut pending = self.pending.lock();
                 *pending.entry(key).or_default() += points;
@@ -524,6 +542,7 @@ impl Reputation {
             None => None,
         };
         self.raise_anomalies(key, ip, now, outcome, allow_listed, shared)
+            .await
     }
 
     fn activity_off(&self) -> bool {
@@ -533,7 +552,7 @@ impl Reputation {
 
     /// Records the anomalies the shared count reported, or, without a shared
     /// count, those of this gateway's own window.
-    fn raise_anomalies(
+    async fn raise_anomalies(
         &self,
         key: &ClientKey,
         ip: IpAddr,
@@ -555,7 +574,7 @@ impl Reputation {
         });
         let mut ban = None;
         for event in anomalies {
-            let outcome = self.record(key, ip, event, allow_listed);
+            let outcome = self.record(key, ip, event, allow_listed).await;
             ban = ban.or(outcome);
         }
         ban
@@ -680,7 +699,7 @@ impl Reputation {
         }
     }
 
-    fn ban(&self, offence: &Offence) -> Option<BanOutcome> {
+    async fn ban(&self, offence: &Offence<'_>) -> Option<BanOutcome> {
         let Offence { key, event, .. } = *offence;
         let reason = format!(
             "reputation score {:.1} reached {} after {}",
@@ -695,7 +714,7 @@ impl Reputation {
             origin: Origin::Anomaly,
             created_by: "reputation".to_string(),
         };
-        match self.blocks.add(block) {
+        match self.blocks.add_async(block).await {
             Ok(decision) => {
                 let detail = format!(
                     "banned for {} (decision {})",

@@ -69,7 +69,8 @@ impl SharedStandings {
     }
 
     /// Decays, adds `points` and claims the ban at `threshold` when `may_ban`.
-    pub(super) fn add(
+    /// Awaited: Redis scores without holding the caller's thread.
+    pub(super) async fn add(
         &self,
         client: &ClientKey,
         points: f64,
@@ -87,7 +88,8 @@ impl SharedStandings {
             .arg(KEEP.as_millis() as u64);
         let (score, offences, claimed): (String, u32, u8) = self
             .backend
-            .call(move |mut conn| async move { call.invoke_async(&mut conn).await })?;
+            .call_async(move |mut conn| async move { call.invoke_async(&mut conn).await })
+            .await?;
         let score = score
             .parse()
             .map_err(|_| BackendError::Reply(format!("unexpected score {score:?}")))?;
@@ -140,17 +142,19 @@ impl SharedStandings {
     }
 
     /// Takes back a claimed ban that was not made (the client was already blocked).
-    pub(super) fn unclaim(&self, client: &ClientKey) -> Result<(), BackendError> {
+    pub(super) async fn unclaim(&self, client: &ClientKey) -> Result<(), BackendError> {
         let key = self.key(client);
-        self.backend.call(move |mut conn| async move {
-            redis::cmd("HINCRBY")
-                .arg(key)
-                .arg("offences")
-                .arg(-1)
-                .query_async::<i64>(&mut conn)
-                .await
-                .map(|_| ())
-        })
+        self.backend
+            .call_async(move |mut conn| async move {
+                redis::cmd("HINCRBY")
+                    .arg(key)
+                    .arg("offences")
+                    .arg(-1)
+                    .query_async::<i64>(&mut conn)
+                    .await
+                    .map(|_| ())
+            })
+            .await
     }
 
     /// (decayed score, offences) of a client; zeros when unknown.
