@@ -4,9 +4,9 @@
 //! bodies up to 64 KiB before an executor is even chosen.
 
 use super::context::RequestCtx;
-use super::exec::{Charge, Held, prepare};
+use super::exec::{Held, decode, finish};
 use super::identity::Identity;
-use super::limits::Charge as LimitCharge;
+use super::limits::{Charge as LimitCharge, LimitHeaders};
 use super::policy::{Policy, TierPolicies};
 use super::{Gateway, refusal};
 use crate::error::Refusal;
@@ -16,7 +16,6 @@ use execgate_screen::{CacheUse, Verdict};
 use http::HeaderMap;
 use pingora_proxy::Session;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 
 /// Refuses a request whose declared length is over `cap`, or unreadable.
 pub fn check_declared(headers: &HeaderMap, cap: u64) -> Result<(), Refusal> {
@@ -172,42 +171,50 @@ fn hold_body(
 /// depth and time), less than handing them to another thread costs.
 const INLINE_DECISION_MAX: usize = 2 << 10;
 
-/// Decides a complete body: executing routes are decoded, clamped and screened
-/// (larger bodies on a blocking thread: Python analysis may take a while); the
-/// result is the body to forward.
+/// Decides a complete body: executing routes are decoded, charged, clamped
+/// and screened (larger bodies decoded and screened on a blocking thread:
+/// Python analysis may take a while); the result is the body to forward.
 async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<Bytes, Refusal> {
     if !ctx.route.executes() {
         return Ok(whole);
     }
     let identity = ctx.identity.as_ref().ok_or(Refusal::Internal)?;
     let policies = ctx.policy.policies(identity).clone();
-    let (dialect, rules) = (gw.dialect.clone(), ctx.rules.clone());
-    let (route, pq) = (ctx.route, ctx.path_and_query.clone());
-    let language_header = ctx.language_header.as_ref().map(|(_, v)| v.clone());
     let inline = whole.len() <= INLINE_DECISION_MAX;
-    let charge = charge_runs(&ctx.policy, identity, policies.clone());
-    let job = move || {
-        prepare(
-            &dialect,
-            Held {
-                route,
-                path_and_query: &pq,
-                body: &whole,
-                language_header: language_header.as_deref(),
-            },
-            &policies.tier,
-            &rules.screen,
-            &policies.screen,
-            charge,
-        )
+    let decoding = {
+        let (dialect, policies) = (gw.dialect.clone(), policies.clone());
+        let (route, pq) = (ctx.route, ctx.path_and_query.clone());
+        let language_header = ctx.language_header.as_ref().map(|(_, v)| v.clone());
+        move || {
+            decode(
+                &dialect,
+                Held {
+                    route,
+                    path_and_query: &pq,
+                    body: &whole,
+                    language_header: language_header.as_deref(),
+                },
+                &policies.tier,
+            )
+        }
     };
-    let outcome = if inline {
-        job()
-    } else {
-        tokio::task::spawn_blocking(job)
-            .await
-            .map_err(|_| Refusal::Internal)?
+    let exec = run_inline_or_blocking(inline, decoding).await??;
+    // Before screening: a client past its quota costs no screening time.
+    let limit_headers = charge_runs(&ctx.policy, identity, &policies, &exec).await?;
+    let finishing = {
+        let (dialect, rules) = (gw.dialect.clone(), ctx.rules.clone());
+        move || {
+            finish(
+                &dialect,
+                exec,
+                &policies.tier,
+                &rules.screen,
+                &policies.screen,
+                limit_headers,
+            )
+        }
     };
+    let outcome = run_inline_or_blocking(inline, finishing).await?;
     let verdicts = match &outcome {
         Ok(p) => &p.verdicts,
         Err((_, v)) => v,
@@ -229,6 +236,19 @@ async fn decide(gw: &Gateway, ctx: &mut RequestCtx, whole: Bytes) -> Result<Byte
     Ok(Bytes::from(prepared.body))
 }
 
+/// Runs `job` on this thread when `inline`, else on a blocking thread.
+async fn run_inline_or_blocking<T: Send + 'static>(
+    inline: bool,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Refusal> {
+    if inline {
+        return Ok(job());
+    }
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|_| Refusal::Internal)
+}
+
 /// Counts findings by rule and notes them for the audit line.
 fn record_findings(gw: &Gateway, ctx: &mut RequestCtx, verdicts: &[Verdict]) {
     let mut rules = Vec::new();
@@ -245,26 +265,26 @@ fn record_findings(gw: &Gateway, ctx: &mut RequestCtx, verdicts: &[Verdict]) {
 }
 
 /// What a decoded request costs beyond the unit its head paid: a batch was
-/// charged nothing at its head and pays one unit per run, all or none.
-fn charge_runs(
+/// charged nothing at its head and pays one unit per run, all or none. Awaited:
+/// with a shared limiter no worker thread waits on its answer.
+async fn charge_runs(
     policy: &Policy,
     identity: &Identity,
-    policies: Arc<TierPolicies>,
-) -> Charge<'static> {
-    let limits = policy.limits.clone();
-    let key = identity.key.clone();
-    Box::new(move |exec: &ExecRequest| {
-        if exec.route != RouteKind::ExecuteBatch {
-            return Ok(None);
-        }
-        let runs = u32::try_from(exec.submissions.len())
-            .ok()
-            .and_then(NonZeroU32::new)
-            .unwrap_or(NonZeroU32::MIN);
-        limits
-            .check(&policies.tier, &key, LimitCharge::Execution, runs)
-            .map(Some)
-    })
+    policies: &TierPolicies,
+    exec: &ExecRequest,
+) -> Result<Option<LimitHeaders>, Refusal> {
+    if exec.route != RouteKind::ExecuteBatch {
+        return Ok(None);
+    }
+    let runs = u32::try_from(exec.submissions.len())
+        .ok()
+        .and_then(NonZeroU32::new)
+        .unwrap_or(NonZeroU32::MIN);
+    policy
+        .limits
+        .check_async(&policies.tier, &identity.key, LimitCharge::Execution, runs)
+        .await
+        .map(Some)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
-//! The held-back body, decided: decode it with the executor's dialect, enforce
-//! the tier's code cap, charge what the request costs (the runs of a batch),
-//! clamp requested limits, and screen the code. Only the rewritten body that
-//! comes out of here is ever sent upstream.
+//! The held-back body, decided in two steps around its charge (the runs of a
+//! batch, awaited by the body stage): decode it with the executor's dialect
+//! and enforce the tier's code cap; then clamp requested limits and screen the
+//! code. Only the rewritten body that comes out of here is ever sent upstream.
 
 use super::limits::LimitHeaders;
 use crate::config::Tier;
@@ -22,11 +22,6 @@ pub struct Prepared {
     pub limit_headers: Option<LimitHeaders>,
 }
 
-/// Charges a decoded request what it costs before it is screened; `Some`
-/// headers when it charged anything.
-pub type Charge<'a> =
-    Box<dyn FnOnce(&ExecRequest) -> Result<Option<LimitHeaders>, Refusal> + Send + 'a>;
-
 /// The request to decide: its route, path and held-back body.
 pub struct Held<'a> {
     /// What the route does.
@@ -39,28 +34,32 @@ pub struct Held<'a> {
     pub language_header: Option<&'a str>,
 }
 
-/// Decides an executing request's body; `Err` is the refusal to send.
-pub fn prepare(
-    dialect: &Dialect,
-    held: Held<'_>,
-    tier: &Tier,
-    rules: &RuleSet,
-    policy: &ScreenPolicy,
-    charge: Charge<'_>,
-) -> Result<Prepared, (Refusal, Vec<Verdict>)> {
+/// Decodes an executing request's body and enforces the tier's code cap:
+/// what its charge is decided on, before any screening time is spent.
+pub fn decode(dialect: &Dialect, held: Held<'_>, tier: &Tier) -> Result<ExecRequest, Refusal> {
     let Held {
         route,
         path_and_query,
         body,
         language_header,
     } = held;
+    let exec = dialect.parse_request_with(route, path_and_query, language_header, body)?;
+    check_code_size(&exec, tier)?;
+    Ok(exec)
+}
+
+/// Decides a decoded (and charged) request: clamps its limits and screens
+/// its code; `Err` is the refusal to send. `limit_headers` are those of the
+/// charge made since decoding, if one was.
+pub fn finish(
+    dialect: &Dialect,
+    exec: ExecRequest,
+    tier: &Tier,
+    rules: &RuleSet,
+    policy: &ScreenPolicy,
+    limit_headers: Option<LimitHeaders>,
+) -> Result<Prepared, (Refusal, Vec<Verdict>)> {
     let no_verdicts = |r: Refusal| (r, Vec::new());
-    let exec = dialect
-        .parse_request_with(route, path_and_query, language_header, body)
-        .map_err(|e| no_verdicts(e.into()))?;
-    check_code_size(&exec, tier).map_err(no_verdicts)?;
-    // Before screening: a client past its quota costs no screening time.
-    let limit_headers = charge(&exec).map_err(no_verdicts)?;
     let limits = TierLimits {
         run_time: tier.run_time,
         memory_bytes: tier.memory.bytes(),

@@ -58,22 +58,7 @@ impl Limits {
 
     /// Takes `cost` units from every window, or refuses with 429 and takes none.
     /// A cost no window of the tier could ever hold is the client's error (400).
-    /// Blocks the thread while a shared limiter waits for its answer: the request
-    /// path uses [`check_async`](Self::check_async).
-    pub fn check(
-        &self,
-        tier: &Tier,
-        key: &ClientKey,
-        charge: Charge,
-        cost: NonZeroU32,
-    ) -> Result<LimitHeaders, Refusal> {
-        let ask = self.ask(tier, key, charge, cost)?;
-        let decision = self.limiter.check(&ask.tier, &ask.key, &ask.windows, cost);
-        conclude(decision)
-    }
-
-    /// [`check`](Self::check) without holding the worker thread while a shared
-    /// limiter waits for its answer.
+    /// Awaited: no worker thread waits while a shared limiter answers.
     pub async fn check_async(
         &self,
         tier: &Tier,

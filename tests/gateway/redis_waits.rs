@@ -173,3 +173,52 @@ fn read_one(conn: &mut TcpStream) -> u16 {
         }
     }
 }
+
+/// A batch's runs are charged once its body is decoded: a second call on
+/// Redis, a write, after the read of its standing. With Redis holding its
+/// writes (reads still answer) and a connection for each call (a read never
+/// queues behind a held write on a shared one), eight batches read their
+/// standing, then wait on their charge: they hold no thread meanwhile and a
+/// ninth client is answered. A charge made through the blocking limiter
+/// parked one thread per batch.
+#[test]
+fn a_batch_waiting_on_the_charge_of_its_runs_holds_no_proxy_thread() {
+    let server = RedisServer::start();
+    let exec = MockExecutor::start();
+    let state = state(&server, "5s").replacen(
+        "connect_timeout = \"30s\"",
+        "connect_timeout = \"30s\"\npool_size = 64",
+        1,
+    );
+    let gw = GatewayProcess::start_with(&exec, "threads = 1", &state);
+    let (status, text) = support::http::read_response(&mut send_batch(&gw));
+    assert_eq!(status, 200, "{text}");
+    let before = threads(&gw);
+    let failed = "execgate_state_backend_errors_total";
+    let failed_before = metric(&gw, failed);
+    server.cli(&["client", "pause", "120000", "write"]);
+    let waiting: Vec<TcpStream> = (0..WAITING).map(|_| send_batch(&gw)).collect();
+    support::eventually("every batch waits on the charge of its runs", || {
+        metric(&gw, "execgate_state_backend_calls_waiting") >= WAITING as f64
+    });
+    let grown = threads(&gw).saturating_sub(before);
+    assert_eq!(
+        metric(&gw, failed),
+        failed_before,
+        "no read of a standing had failed: the batches wait on their charge"
+    );
+    let proxy = format!("127.0.0.1:{}", gw.proxy).parse().unwrap();
+    let (status, _) = support::raw(
+        proxy,
+        b"GET /nowhere HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 404, "a client needing no Redis is answered");
+    assert!(
+        grown < WAITING / 2,
+        "{grown} more threads while {WAITING} batches wait on their charge"
+    );
+    for mut conn in waiting {
+        let (status, text) = support::http::read_response(&mut conn);
+        assert_eq!(status, 200, "answered past the bound: {text}");
+    }
+}
