@@ -1158,9 +1158,20 @@ impl Judge0Executor {
                 .route(
                     "/submissions/{token}",
                     axum::routing::get(
-                        move |axum::extract::Path(token): axum::extract::Path<String>| {
+                        move |axum::extract::Path(token): axum::extract::Path<String>,
+                              q: axum::extract::Query<
+                            std::collections::HashMap<String, String>,
+                        >| {
                             r.fetch_add(1, Ordering::SeqCst);
-                            async move { axum::Json(record(&token)) }
+                            // Only the fields asked for, as Judge0 answers.
+                            let mut answer = record(&token);
+                            if let Some(fields) = q.get("fields").filter(|f| *f != "*") {
+                                let keep: Vec<&str> = fields.split(',').collect();
+                                if let Some(o) = answer.as_object_mut() {
+                                    o.retain(|k, _| keep.contains(&k.as_str()));
+                                }
+                            }
+                            async move { axum::Json(answer) }
                         },
                     ),
                 )
@@ -1239,6 +1250,33 @@ fn a_judge0_run_submitted_without_waiting_is_charged_its_verdicts_cost_once() {
     assert_eq!(poll(&gw, &token), 200);
     assert_eq!(exec.reads.load(Ordering::SeqCst), 2);
     assert_eq!(p1_usage(&gw), (2.0, 1, 0), "the second poll charged again");
+}
+
+/// A poll whose `fields` leave the run's times out (its memory only) does not
+/// settle what the run owes: the run would otherwise be charged as taking no
+/// time. It is charged its real time once the times are read.
+#[test]
+fn a_poll_that_leaves_out_the_runs_times_does_not_settle_its_charge() {
+    let exec = Judge0Executor::start();
+    let gw = judge0_gateway(&exec);
+    let token = submit_without_waiting(&gw);
+    let reply = reqwest::blocking::Client::new()
+        .get(gw.url(&format!("/submissions/{token}?fields=token,status,memory")))
+        .header("x-api-key", "p1-key-0123456789")
+        .send()
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let answer: serde_json::Value = reply.json().unwrap();
+    assert!(
+        answer.get("time").is_none(),
+        "the poll left the times out: {answer}"
+    );
+    eventually("the run is charged", || p1_usage(&gw).1 == 1);
+    assert_eq!(
+        p1_usage(&gw),
+        (2.0, 1, 0),
+        "charged its real time, not none"
+    );
 }
 
 #[test]

@@ -187,8 +187,11 @@ fn judge0(doc: &Value) -> Vec<RunCost> {
                 memory_bytes: memory(r.get("memory"), MemoryUnit::Kilobytes),
                 cpu_missing: false,
             };
-            // A submission still queued or one that answers only a token has no figures.
-            f.any().then(|| f.finish())
+            // A submission still queued, one that answers only a token, or one
+            // whose `fields` leave both times out has no figures: a client must
+            // not make a heavy run cost nothing by asking for its memory alone.
+            // The run stays owed until its times are read.
+            (f.cpu.is_some() || f.wall.is_some()).then(|| f.finish())
         })
         .collect()
 }
@@ -255,6 +258,24 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert!(c[1].estimated);
         assert_eq!(c[1].cpu, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn a_judge0_record_without_either_time_has_no_figures() {
+        for record in [
+            json!({"token": "t", "memory": 2048}),
+            json!({"token": "t", "status": {"id": 3}, "memory": 2048, "time": null}),
+        ] {
+            assert!(
+                read_costs(&CostFormat::Judge0, &record).is_empty(),
+                "{record}"
+            );
+        }
+        let wall_only = json!({"wall_time": "1.5", "memory": 2048});
+        assert_eq!(
+            read_costs(&CostFormat::Judge0, &wall_only)[0].cpu,
+            Duration::from_millis(1500)
+        );
     }
 
     #[test]
