@@ -73,7 +73,47 @@ struct Inner {
     /// Whether a task is emptying the outbox.
     flushing: AtomicBool,
     /// The last shared credits read per scope and period.
-    seen: Mutex<HashMap<(Scope, PeriodKey), Credits>>,
+    seen: Mutex<Seen>,
+}
+
+/// The last shared credits read, of the newest day and month only: figures of
+/// a past period are never read again, and keeping them would grow the map by
+/// every client ever seen for the life of the process.
+#[derive(Default)]
+struct Seen {
+    figures: HashMap<(Scope, PeriodKey), Credits>,
+    day: Option<PeriodKey>,
+    month: Option<PeriodKey>,
+}
+
+impl Seen {
+    fn get(&self, key: &(Scope, PeriodKey)) -> Option<Credits> {
+        self.figures.get(key).copied()
+    }
+
+    fn insert(&mut self, scope: &Scope, period: PeriodKey, credits: Credits) {
+        let newest = match period {
+            PeriodKey::Day(_) => &mut self.day,
+            PeriodKey::Month(..) => &mut self.month,
+        };
+        match *newest {
+            Some(n) if period < n => return,
+            Some(n) if period == n => {}
+            _ => {
+                *newest = Some(period);
+                let same_kind = |p: &PeriodKey| {
+                    matches!(
+                        (p, &period),
+                        (PeriodKey::Day(_), PeriodKey::Day(_))
+                            | (PeriodKey::Month(..), PeriodKey::Month(..))
+                    )
+                };
+                self.figures
+                    .retain(|(_, p), _| !(same_kind(p) && *p < period));
+            }
+        }
+        self.figures.insert((scope.clone(), period), credits);
+    }
 }
 
 /// Charges not yet confirmed by Redis, oldest first, each with what follows
@@ -211,7 +251,7 @@ impl RedisUsage {
                 script: Arc::new(redis::Script::new(CHARGE_SCRIPT)),
                 outbox: Mutex::new(Outbox::default()),
                 flushing: AtomicBool::new(false),
-                seen: Mutex::new(HashMap::new()),
+                seen: Mutex::new(Seen::default()),
             }),
         }
     }
@@ -231,7 +271,7 @@ impl Inner {
 impl Inner {
     /// The last shared figure of `key` plus what waits in the outbox.
     fn known(&self, key: &(Scope, PeriodKey)) -> Credits {
-        let seen = self.seen.lock().get(key).copied().unwrap_or_default();
+        let seen = self.seen.lock().get(key).unwrap_or_default();
         seen + self.outbox.lock().of(key)
     }
 
@@ -249,7 +289,7 @@ impl Inner {
     }
 
     fn saw(&self, scope: &Scope, period: PeriodKey, credits: Credits) {
-        self.seen.lock().insert((scope.clone(), period), credits);
+        self.seen.lock().insert(scope, period, credits);
     }
 
     /// Sends the oldest waiting charge; its client's and the platform's
@@ -468,5 +508,35 @@ impl UsageStore for RedisUsage {
         }
         out.sort_by(|a, b| b.1.credits.cmp(&a.1.credits).then_with(|| a.0.cmp(&b.0)));
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_of_past_days_and_months_are_dropped_as_new_ones_arrive() {
+        let mut seen = Seen::default();
+        let client = |i: u32| Scope::Client(ClientKey::from_client_id(&format!("c{i}")));
+        let (may, june) = (PeriodKey::Month(2026, 5), PeriodKey::Month(2026, 6));
+        let c = Credits::from_credits(1.0).unwrap();
+        for i in 0..100 {
+            seen.insert(&client(i), PeriodKey::Day(10), c);
+            seen.insert(&client(i), may, c);
+        }
+        seen.insert(&client(0), PeriodKey::Day(11), c);
+        assert_eq!(
+            seen.figures.len(),
+            101,
+            "day 10's figures are gone, May's kept"
+        );
+        assert_eq!(seen.get(&(client(5), PeriodKey::Day(10))), None);
+        assert_eq!(seen.get(&(client(5), may)), Some(c));
+        // A late answer about a past day is not kept.
+        seen.insert(&client(7), PeriodKey::Day(10), c);
+        assert_eq!(seen.get(&(client(7), PeriodKey::Day(10))), None);
+        seen.insert(&client(0), june, c);
+        assert_eq!(seen.figures.len(), 2, "only day 11 and June are left");
     }
 }
