@@ -20,6 +20,7 @@ use std::io::{IoSlice, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
 use std::net::TcpListener;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -69,6 +70,7 @@ impl Handover {
         let stream = UnixStream::connect(&self.socket).map_err(|e| {
             format!("cannot reach a new process on {path}: {e} (start it with --upgrade first)")
         })?;
+        same_user(&stream).map_err(|e| format!("{path}: {e}"))?;
         let fds = [self.proxy.as_fd(), self.admin.as_fd()];
         let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
         let mut control = SendAncillaryBuffer::new(&mut space);
@@ -136,12 +138,17 @@ pub fn receive(socket: &Path) -> Result<Inherited, String> {
     }
     let listener =
         UnixListener::bind(socket).map_err(|e| format!("server.upgrade_socket {path}: {e}"))?;
+    // Whoever connects is handed nothing but may hand over listeners: only
+    // this user may connect, whatever the umask (and the peer is checked too).
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("server.upgrade_socket {path}: {e}"))?;
     tracing::info!(socket = %path, "waiting for the running gateway's listeners (send it SIGQUIT)");
     let taken = accept_until(&listener, Instant::now() + HANDOVER_WAIT);
     let _ = std::fs::remove_file(socket);
     let old = taken?.ok_or_else(|| {
         format!("--upgrade: no running gateway handed over its listeners on {path} within {HANDOVER_WAIT:?} (send it SIGQUIT)")
     })?;
+    same_user(&old).map_err(|e| format!("--upgrade: {path}: {e}"))?;
     let (proxy, admin) = read_listeners(&old).map_err(|e| format!("--upgrade: {path}: {e}"))?;
     Ok(Inherited {
         proxy,
@@ -205,12 +212,35 @@ fn read_listeners(stream: &UnixStream) -> Result<(TcpListener, TcpListener), Str
     Ok((proxy, admin))
 }
 
-/// `fd` as a TCP listener, if it is a bound TCP socket.
+/// The process at the other end runs as this one's user: listeners are
+/// handed to, and taken from, nobody else.
+fn same_user(stream: &UnixStream) -> Result<(), String> {
+    let peer = rustix::net::sockopt::socket_peercred(stream)
+        .map_err(|e| format!("cannot tell who is connected: {e}"))?;
+    let ours = rustix::process::geteuid();
+    if peer.uid != ours {
+        return Err(format!(
+            "refused: the process at the other end (pid {}) runs as uid {}, not as this one's uid {}",
+            peer.pid.as_raw_nonzero(),
+            peer.uid.as_raw(),
+            ours.as_raw()
+        ));
+    }
+    Ok(())
+}
+
+/// `fd` as a TCP listener, if it is a listening TCP socket.
 fn listening(fd: Option<OwnedFd>, what: &str) -> Result<TcpListener, String> {
-    let listener = TcpListener::from(fd.ok_or_else(|| format!("no {what} listener"))?);
-    listener
-        .local_addr()
-        .map_err(|e| format!("the {what} descriptor is not a TCP listener: {e}"))?;
+    let fd = fd.ok_or_else(|| format!("no {what} listener"))?;
+    let not_one = |why: String| format!("the {what} descriptor is not a TCP listener: {why}");
+    let kind = rustix::net::sockopt::socket_type(&fd).map_err(|e| not_one(e.to_string()))?;
+    let accepts =
+        rustix::net::sockopt::socket_acceptconn(&fd).map_err(|e| not_one(e.to_string()))?;
+    if kind != rustix::net::SocketType::STREAM || !accepts {
+        return Err(not_one("not a listening stream socket".into()));
+    }
+    let listener = TcpListener::from(fd);
+    listener.local_addr().map_err(|e| not_one(e.to_string()))?;
     Ok(listener)
 }
 
@@ -253,6 +283,58 @@ mod tests {
         }
         sent.unwrap();
         assert_eq!(receiver.join().unwrap(), (proxy_addr, admin_addr));
+    }
+
+    /// The socket a new process waits on is its user's alone, whatever the umask.
+    #[test]
+    fn only_the_gateways_user_may_connect_to_the_upgrade_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("upgrade.sock");
+        let receiver = {
+            let socket = socket.clone();
+            std::thread::spawn(move || receive(&socket).map(|_| ()))
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mode = loop {
+            if let Ok(meta) = std::fs::metadata(&socket)
+                && meta.permissions().mode() & 0o777 == 0o600
+            {
+                break meta.permissions().mode() & 0o777;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the socket never appeared with its mode"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(mode, 0o600);
+        // End the wait: a foreign message is refused.
+        UnixStream::connect(&socket)
+            .unwrap()
+            .write_all(b"bye")
+            .unwrap();
+        assert!(receiver.join().unwrap().is_err());
+    }
+
+    /// Only listening TCP sockets are taken: a UDP socket or a bound TCP
+    /// socket that does not listen has a local address too.
+    #[test]
+    fn descriptors_that_are_not_listening_tcp_sockets_are_refused() {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let err = listening(Some(OwnedFd::from(udp)), "proxy").unwrap_err();
+        assert!(err.contains("not a TCP listener"), "{err}");
+        let bound = rustix::net::socket(
+            rustix::net::AddressFamily::INET,
+            rustix::net::SocketType::STREAM,
+            None,
+        )
+        .unwrap();
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        rustix::net::bind(&bound, &any).unwrap();
+        let err = listening(Some(bound), "admin").unwrap_err();
+        assert!(err.contains("not a listening stream socket"), "{err}");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        assert!(listening(Some(OwnedFd::from(listener)), "proxy").is_ok());
     }
 
     #[test]
