@@ -290,24 +290,15 @@ mod tests {
     fn only_the_gateways_user_may_connect_to_the_upgrade_socket() {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("upgrade.sock");
-        let receiver = {
-            let socket = socket.clone();
-            std::thread::spawn(move || receive(&socket).map(|_| ()))
-        };
+        let receiver = waiting_receiver(&socket);
+        // Made 0600 just after binding: waited for, the deadline is the verdict.
         let deadline = Instant::now() + Duration::from_secs(30);
-        let mode = loop {
-            if let Ok(meta) = std::fs::metadata(&socket)
-                && meta.permissions().mode() & 0o777 == 0o600
-            {
-                break meta.permissions().mode() & 0o777;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the socket never appeared with its mode"
-            );
+        while !std::fs::metadata(&socket)
+            .is_ok_and(|meta| meta.permissions().mode() & 0o777 == 0o600)
+        {
+            assert!(Instant::now() < deadline, "the socket never became 0600");
             std::thread::sleep(Duration::from_millis(20));
-        };
-        assert_eq!(mode, 0o600);
+        }
         // End the wait: a foreign message is refused.
         UnixStream::connect(&socket)
             .unwrap()
@@ -337,6 +328,12 @@ mod tests {
         assert!(listening(Some(OwnedFd::from(listener)), "proxy").is_ok());
     }
 
+    /// A new process waiting on `socket` in a thread; its outcome.
+    fn waiting_receiver(socket: &Path) -> std::thread::JoinHandle<Result<(), String>> {
+        let socket = socket.to_path_buf();
+        std::thread::spawn(move || receive(&socket).map(|_| ()))
+    }
+
     #[test]
     fn sending_with_nobody_waiting_says_so() {
         let dir = tempfile::tempdir().unwrap();
@@ -350,10 +347,7 @@ mod tests {
     fn a_foreign_message_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("upgrade.sock");
-        let receiver = {
-            let socket = socket.clone();
-            std::thread::spawn(move || receive(&socket).map(|_| ()))
-        };
+        let receiver = waiting_receiver(&socket);
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut stream = loop {
             match UnixStream::connect(&socket) {

@@ -43,6 +43,16 @@ fn send_batch(gw: &GatewayProcess) -> TcpStream {
     conn
 }
 
+/// A request no stage takes to Redis (an unknown path) gets its 404.
+fn assert_a_client_needing_no_redis_is_answered(gw: &GatewayProcess) {
+    let proxy = format!("127.0.0.1:{}", gw.proxy).parse().unwrap();
+    let (status, _) = support::raw(
+        proxy,
+        b"GET /nowhere HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 404, "a client needing no Redis is answered");
+}
+
 /// The OS threads of the gateway process.
 fn threads(gw: &GatewayProcess) -> usize {
     let status = std::fs::read_to_string(format!("/proc/{}/status", gw.child.id())).unwrap();
@@ -90,12 +100,7 @@ fn requests_waiting_on_redis_hold_no_proxy_thread_and_wait_no_longer_than_the_bo
         metric(&gw, "execgate_state_backend_calls_waiting") >= WAITING as f64
     });
     let grown = threads(&gw).saturating_sub(before);
-    let proxy = format!("127.0.0.1:{}", gw.proxy).parse().unwrap();
-    let (status, _) = support::raw(
-        proxy,
-        b"GET /nowhere HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
-    );
-    assert_eq!(status, 404, "a client needing no Redis is answered");
+    assert_a_client_needing_no_redis_is_answered(&gw);
     assert!(
         metric(&gw, "execgate_state_backend_calls_waiting") >= WAITING as f64,
         "the batches were still waiting"
@@ -207,12 +212,7 @@ fn a_batch_waiting_on_the_charge_of_its_runs_holds_no_proxy_thread() {
         failed_before,
         "no read of a standing had failed: the batches wait on their charge"
     );
-    let proxy = format!("127.0.0.1:{}", gw.proxy).parse().unwrap();
-    let (status, _) = support::raw(
-        proxy,
-        b"GET /nowhere HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
-    );
-    assert_eq!(status, 404, "a client needing no Redis is answered");
+    assert_a_client_needing_no_redis_is_answered(&gw);
     assert!(
         grown < WAITING / 2,
         "{grown} more threads while {WAITING} batches wait on their charge"

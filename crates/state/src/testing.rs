@@ -258,3 +258,37 @@ fn binary(name: &str) -> PathBuf {
     }
     PathBuf::from(name)
 }
+
+/// Runs `f` to completion on a runtime of its own: for tests that drive the
+/// awaited APIs (the reputation's record, a shared limiter) from plain threads.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime")
+        .block_on(f)
+}
+
+/// The reputation's `record`, run to completion on the test's own thread.
+pub trait RecordNow {
+    /// [`Reputation::record`](crate::Reputation::record), awaited.
+    fn record_now(
+        &self,
+        key: &execgate_core::ClientKey,
+        ip: std::net::IpAddr,
+        event: crate::SecurityEvent,
+        allow_listed: bool,
+    ) -> Option<crate::BanOutcome>;
+}
+
+impl RecordNow for crate::Reputation {
+    fn record_now(
+        &self,
+        key: &execgate_core::ClientKey,
+        ip: std::net::IpAddr,
+        event: crate::SecurityEvent,
+        allow_listed: bool,
+    ) -> Option<crate::BanOutcome> {
+        block_on(self.record(key, ip, event, allow_listed))
+    }
+}

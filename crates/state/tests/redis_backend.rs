@@ -8,7 +8,7 @@ use execgate_state::backend::{
     BackendKind, BackendMetrics, OnError, RedisBackend, SharedStateConfig,
 };
 use execgate_state::ratelimit::UNAVAILABLE_WINDOW;
-use execgate_state::testing::{RedisServer, free_port};
+use execgate_state::testing::{RecordNow, RedisServer, block_on, free_port};
 use execgate_state::{RateDecision, RateLimiter, RedisRateLimiter, WindowSpec};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -60,38 +60,6 @@ fn eventually(what: &str, cond: impl Fn() -> bool) {
     while !cond() {
         assert!(Instant::now() < deadline, "never: {what}");
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Runs `f` to completion (the reputation's request count is awaited).
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-/// The reputation's `record`, run to completion on a thread of the test's own.
-trait RecordNow {
-    fn record_now(
-        &self,
-        key: &ClientKey,
-        ip: std::net::IpAddr,
-        event: execgate_state::SecurityEvent,
-        allow_listed: bool,
-    ) -> Option<execgate_state::BanOutcome>;
-}
-
-impl RecordNow for execgate_state::Reputation {
-    fn record_now(
-        &self,
-        key: &ClientKey,
-        ip: std::net::IpAddr,
-        event: execgate_state::SecurityEvent,
-        allow_listed: bool,
-    ) -> Option<execgate_state::BanOutcome> {
-        block_on(self.record(key, ip, event, allow_listed))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Reputation on an injected clock: decay, ban escalation, detection-only, allow-list.
 
 use execgate_core::{ClientKey, HumanDuration, ManualClock};
+use execgate_state::testing::{RecordNow, block_on};
 use execgate_state::{
     BanOutcome, BlockQuery, BlockStore, EventKind, EventLog, MemoryBlockStore, Origin, Reputation,
     ReputationConfig, SecurityEvent,
@@ -71,38 +72,6 @@ fn ban_length(outcome: &BanOutcome) -> Duration {
     match outcome {
         BanOutcome::Banned(d) => d.expires_at.unwrap().duration_since(d.created_at).unwrap(),
         BanOutcome::WouldBan { duration, .. } => *duration,
-    }
-}
-
-/// Runs `f` to completion (the reputation's request count is awaited).
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-/// The reputation's `record`, run to completion on a thread of the test's own.
-trait RecordNow {
-    fn record_now(
-        &self,
-        key: &ClientKey,
-        ip: std::net::IpAddr,
-        event: execgate_state::SecurityEvent,
-        allow_listed: bool,
-    ) -> Option<execgate_state::BanOutcome>;
-}
-
-impl RecordNow for execgate_state::Reputation {
-    fn record_now(
-        &self,
-        key: &ClientKey,
-        ip: std::net::IpAddr,
-        event: execgate_state::SecurityEvent,
-        allow_listed: bool,
-    ) -> Option<execgate_state::BanOutcome> {
-        block_on(self.record(key, ip, event, allow_listed))
     }
 }
 
